@@ -1,0 +1,94 @@
+"""The `rupa-desk` command: the desktop app, and a few commands for admins and diagnostics.
+
+    rupa-desk                       start the app with the saved settings
+    rupa-desk --demo                start the built-in simulator and the app against it
+    rupa-desk signin|whoami|signout [--env ENV] [--demo-url URL]
+    rupa-desk catalog sync|search ...
+
+Each command's module is imported only when that command runs, so `rupa-desk whoami` never
+loads Qt and the app never loads what only the command line needs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from rupa_desk.settings import ENVIRONMENT_NAMES
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rupa-desk",
+        description="Order specialty lab tests through Rupa Health.",
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="start the built-in Rupa simulator on a free loopback port and use it",
+    )
+    parser.add_argument(
+        "--lab-tests",
+        type=int,
+        default=2500,
+        metavar="N",
+        help="demo mode: how many lab tests the simulator's catalog holds (default 2500)",
+    )
+    parser.add_argument("--seed", type=int, default=7, help="demo mode: the simulator's data seed")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add_env_options(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--env",
+            choices=ENVIRONMENT_NAMES,
+            default=None,
+            help="the Rupa environment (default: the one in the saved settings)",
+        )
+        sub.add_argument(
+            "--demo-url",
+            default=None,
+            metavar="URL",
+            help="with --env demo: the simulator's base URL, e.g. http://127.0.0.1:8765",
+        )
+
+    for name, text in (
+        ("signin", "sign in with Rupa in the system browser"),
+        ("whoami", "show the signed-in practitioner"),
+        ("signout", "revoke the session and forget its tokens"),
+    ):
+        add_env_options(commands.add_parser(name, help=text, description=text))
+
+    catalog = commands.add_parser("catalog", help="the offline lab-test catalog")
+    catalog_commands = catalog.add_subparsers(dest="catalog_command", metavar="ACTION")
+    catalog_commands.required = True
+    sync = catalog_commands.add_parser("sync", help="download the whole catalog")
+    add_env_options(sync)
+    search = catalog_commands.add_parser("search", help="search the local catalog")
+    add_env_options(search)
+    search.add_argument("query", help="words, a prefix or a part of a word")
+    search.add_argument("--company", default=None, help="only this lab company (name or id)")
+    search.add_argument("--sample-type", default=None, help="only tests with this sample type")
+    search.add_argument("--limit", type=int, default=20, help="how many results (default 20)")
+    search.add_argument("--json", action="store_true", help="print JSON lines")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `rupa-desk` console script."""
+    args = build_parser().parse_args(argv)
+    if args.command in ("signin", "whoami", "signout"):
+        from rupa_desk.cli import account
+
+        return account.run(args)
+    if args.command == "catalog":
+        from rupa_desk.cli import catalog
+
+        return catalog.run(args)
+    from rupa_desk import app
+
+    return app.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

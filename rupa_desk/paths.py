@@ -1,0 +1,101 @@
+"""Where Rupa Desk keeps its files: the only module that knows (platformdirs).
+
+Every other module asks an `AppPaths` for a folder. Tests build one over a temporary folder
+with `AppPaths.under(tmp_path)`, so no test touches the real user profile.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "RupaDesk"
+APP_AUTHOR = "RupaDesk"
+
+
+@dataclass(frozen=True)
+class AppPaths:
+    """The folders of one Rupa Desk installation.
+
+    Attributes:
+        data_dir: databases, downloaded result PDFs, the web profile.
+        config_dir: user settings (never secrets: those live in the OS keyring).
+        log_dir: the rotating log file (no tokens, no patient data).
+        cache_dir: disposable files.
+    """
+
+    data_dir: Path
+    config_dir: Path
+    log_dir: Path
+    cache_dir: Path
+
+    @classmethod
+    def for_user(cls) -> AppPaths:
+        """The real per-user folders of this operating system."""
+        dirs = platformdirs.PlatformDirs(APP_NAME, APP_AUTHOR)
+        return cls(
+            data_dir=Path(dirs.user_data_dir),
+            config_dir=Path(dirs.user_config_dir),
+            log_dir=Path(dirs.user_log_dir),
+            cache_dir=Path(dirs.user_cache_dir),
+        )
+
+    @classmethod
+    def under(cls, root: Path) -> AppPaths:
+        """All folders below one root: for tests and portable installs."""
+        return cls(
+            data_dir=root / "data",
+            config_dir=root / "config",
+            log_dir=root / "log",
+            cache_dir=root / "cache",
+        )
+
+    def ensure(self) -> AppPaths:
+        """Create the folders (user-only permissions where the OS supports it)."""
+        for folder in (self.data_dir, self.config_dir, self.log_dir, self.cache_dir):
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return self
+
+    @property
+    def settings_file(self) -> Path:
+        return self.config_dir / "settings.json"
+
+    @property
+    def log_file(self) -> Path:
+        return self.log_dir / "rupa-desk.log"
+
+    def account_dir(self, environment: str, account: str) -> Path:
+        """The folder of one signed-in account in one environment.
+
+        The account (a practitioner id) is reduced to safe file-name characters.
+        """
+        return self.data_dir / _safe(environment) / _safe(account)
+
+    def database_file(self, environment: str, account: str) -> Path:
+        """The SQLite database of one environment and signed-in account."""
+        return self.account_dir(environment, account) / "rupa-desk.sqlite3"
+
+    def results_dir(self, environment: str, account: str) -> Path:
+        """Downloaded result PDFs of one environment and account."""
+        return self.account_dir(environment, account) / "results"
+
+    def web_profile_dir(self, environment: str) -> Path:
+        """The embedded browser's persistent profile (cookies) for one environment."""
+        return self.data_dir / _safe(environment) / "web-profile"
+
+
+def _safe(name: str) -> str:
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]", "_", name).strip(".")
+    if not cleaned:
+        raise ValueError(f"not usable as a folder name: {name!r}")
+    return cleaned
+
+
+def restrict_to_user(path: Path) -> None:
+    """Make a file readable and writable by its owner only (no-op where unsupported)."""
+    if os.name == "posix" and path.exists():
+        path.chmod(0o600)

@@ -1,0 +1,1 @@
+"""The local SQLite database (sqlite-utils): migrations, catalog, patients, drafts, orders."""

@@ -1,0 +1,1 @@
+"""App-aware widgets; they get their services or presenters in __init__."""

@@ -1,0 +1,1 @@
+"""The panes (patients, catalog, drafts, orders) and the sign-in page."""

@@ -1,0 +1,1 @@
+"""The only package that imports QtWebEngine: the checkout view and navigation capture."""
