@@ -24,7 +24,6 @@ from PySide6.QtCore import QObject, Signal
 from rupa_desk.core.models import Practitioner
 from rupa_desk.services.auth import Authenticator, PendingSignIn
 from rupa_desk.services.errors import (
-    NetworkError,
     NotSignedIn,
     RupaError,
     SignInCancelled,
@@ -79,10 +78,10 @@ class Account:
 
     @property
     def display_name(self) -> str:
-        """The practitioner's titled name, or a placeholder until Rupa has been reached."""
+        """The practitioner's titled name, or "Signed in" until Rupa has said who it is."""
         if self.practitioner is not None:
             return self.practitioner.titled_full_name or self.practitioner.email
-        return "Signed in (offline)"
+        return "Signed in"
 
 
 class AccountHost(Protocol):
@@ -149,7 +148,8 @@ class SessionPresenter(QObject):
         self._no_browser_helper = no_browser_helper
         self._pending: PendingSignIn | None = None
         self._account: Account | None = None
-        self._view = SignInView(SessionState.SIGNED_OUT, environment_label, status=SIGN_IN_PROMPT)
+        # Until `restore()` has looked for a saved session, nobody knows whether one exists.
+        self._view = SignInView(SessionState.RESTORING, environment_label, status="Starting…")
 
     @property
     def view(self) -> SignInView:
@@ -166,6 +166,10 @@ class SessionPresenter(QObject):
     async def restore(self) -> bool:
         """Resume the saved session, if any (at start-up). Works offline once signed in before.
 
+        When the session knows its account, the account opens at once (its catalog, patients
+        and drafts work offline) and Rupa is asked who is signed in afterwards; a session that
+        Rupa has ended since then goes back to the sign-in page.
+
         Returns:
             True when someone is signed in afterwards.
         """
@@ -177,19 +181,15 @@ class SessionPresenter(QObject):
         except RupaError as exc:  # the keychain refused to be read
             self._show(SessionState.FAILED, status="You are not signed in.", problem=str(exc))
             return False
+        account_id = self._auth.account_id
+        if account_id is not None:
+            await self._open(Account(account_id), first_sign_in=False)
+            return await self.refresh_practitioner()
         try:
             practitioner = await self._client.me()
         except NotSignedIn as exc:  # the session ended on Rupa's side
             self._show(SessionState.SIGNED_OUT, status=exc.user_message)
             return False
-        except NetworkError as exc:
-            self._connectivity.failed(exc)
-            if self._auth.account_id is None:
-                self._show(SessionState.FAILED, status="You are not signed in.", problem=str(exc))
-                return False
-            log.info("resuming the session offline")
-            await self._open(Account(self._auth.account_id), first_sign_in=False)
-            return True
         except RupaError as exc:
             self._connectivity.failed(exc)
             self._show(SessionState.FAILED, status="You are not signed in.", problem=str(exc))
@@ -200,16 +200,28 @@ class SessionPresenter(QObject):
         return True
 
     async def refresh_practitioner(self) -> bool:
-        """Ask Rupa who is signed in again (after resuming offline); True when it answered."""
+        """Ask Rupa who is signed in (after resuming a session).
+
+        Returns:
+            True when still signed in (also when Rupa could not be reached: the session is
+            kept); False when Rupa ended the session, which closes the account.
+        """
         if self._account is None:
             return False
         try:
             practitioner = await self._client.me()
+        except NotSignedIn as exc:
+            self._account = None
+            await self._host.close_account(remove_patient_data=False)
+            self._show(SessionState.SIGNED_OUT, status=exc.user_message)
+            self.signed_out.emit()
+            return False
         except RupaError as exc:
             self._connectivity.failed(exc)
-            return False
+            return True
         self._connectivity.answered()
         self._account = Account(practitioner.id, practitioner)
+        self._show(SessionState.SIGNED_IN, status=f"Signed in as {self._account.display_name}.")
         self.signed_in.emit(self._account)
         return True
 
