@@ -108,10 +108,14 @@ class _RetryDecision:
     def __init__(self, policy: RetryPolicy, limits: ClientLimits) -> None:
         self._policy = policy
         self._limits = limits
+        self._rate_limited = 0
         self._other_failures = 0
 
     def __call__(self, exc: Exception) -> bool | float:
         if isinstance(exc, RateLimited):  # refused before anything happened: always safe
+            self._rate_limited += 1
+            if self._rate_limited >= self._limits.max_rate_limited_attempts:
+                return False
             return exc.retry_after + random.uniform(0, self._limits.backoff_jitter_s)
         if self._policy is RetryPolicy.SAFE:
             retryable = isinstance(exc, ServerError | NetworkError)
@@ -663,7 +667,7 @@ class RupaClient:
         limits = self._limits
         return stamina.retry_context(
             on=_RetryDecision(policy, limits),
-            attempts=max(limits.max_attempts, limits.max_rate_limited_attempts),
+            attempts=limits.max_attempts + limits.max_rate_limited_attempts,
             timeout=limits.retry_timeout_s,
             wait_initial=limits.backoff_initial_s,
             wait_max=limits.backoff_max_s,
