@@ -19,7 +19,7 @@ from rupa_desk.settings import Environment, production
 from rupa_desk.ui.components.sign_out_dialog import SignOutDialog
 from rupa_desk.ui.presenters.session import SessionState
 from tests.fixtures.desk import MakeDesk, session_only_secrets
-from tests.fixtures.fake_rupa import PRACTITIONER_NAME, FakeBrowser, FakeRupa
+from tests.fixtures.fake_signin import PRACTITIONER_NAME, FakeBrowser, FakeRupa
 from tests.fixtures.qt import wait_until
 
 
