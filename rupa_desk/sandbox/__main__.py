@@ -1,6 +1,6 @@
 """`rupa-desk-sandbox`: run the Rupa simulator alone on 127.0.0.1 until Ctrl+C.
 
-    rupa-desk-sandbox --port 8765 --lab-tests 100000 --seed 7
+rupa-desk-sandbox --port 8765 --lab-tests 100000 --seed 7
 """
 
 from __future__ import annotations

@@ -68,7 +68,7 @@ def _configure(db: Database, *, synchronous: Synchronous, busy_timeout_ms: int) 
     db.execute(f"PRAGMA synchronous = {synchronous}")
 
 
-def _create_private_file(path: Path) -> None:
+def create_private_file(path: Path) -> None:
     """Create an empty database file readable by its owner only (before SQLite opens it).
 
     SQLite creates the -wal and -shm files with the permissions of the database file.
@@ -126,7 +126,7 @@ class Store:
             DatabaseTooNewError: a newer Rupa Desk wrote it; it is left exactly as it was.
             DatabaseUnusableError: it cannot be opened, read or migrated.
         """
-        _create_private_file(path)
+        create_private_file(path)
         db = connect(path)
         try:
             _refuse_if_newer(db, path)
