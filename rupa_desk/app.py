@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import functools
 import logging
 import signal
 import sys
@@ -33,24 +35,40 @@ import qasync
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
+from rupa_desk import settings as settings_module
 from rupa_desk.logs import configure_logging
 from rupa_desk.paths import AppPaths
 from rupa_desk.services.api import RupaClient
 from rupa_desk.services.auth import Authenticator, BrowserOpener, client_secret_key
 from rupa_desk.services.errors import SecretStoreUnavailable
 from rupa_desk.services.secrets import SecretStoreChoice, SecretStoreMode, probe_secret_store
-from rupa_desk.settings import Environment, SettingsError, UserSettings
+from rupa_desk.services.store import Store, StoreError
+from rupa_desk.services.sync import CatalogSync
+from rupa_desk.settings import (
+    DEMO_LOGIN_EMAIL,
+    DEMO_LOGIN_PASSWORD,
+    Environment,
+    SettingsError,
+    UserSettings,
+)
 from rupa_desk.ui.bug_reports import BugReporter
 from rupa_desk.ui.components.settings_dialog import SettingsDialog
 from rupa_desk.ui.components.sign_out_dialog import SignOutDialog
 from rupa_desk.ui.components.status_bar import StatusBar
 from rupa_desk.ui.main_window import MainWindow
 from rupa_desk.ui.messages import MessageBridge
+from rupa_desk.ui.pages.catalog import CatalogPage
 from rupa_desk.ui.pages.drafts import DraftsPage
 from rupa_desk.ui.pages.orders import OrdersPage
 from rupa_desk.ui.pages.sign_in import SignInPage
+from rupa_desk.ui.presenters.catalog import CatalogPresenter, StoreDraftTarget
 from rupa_desk.ui.presenters.connectivity import Connectivity
-from rupa_desk.ui.presenters.session import Account, NoBrowserHelper, SessionPresenter
+from rupa_desk.ui.presenters.session import (
+    Account,
+    AccountUnavailable,
+    NoBrowserHelper,
+    SessionPresenter,
+)
 from rupa_desk.ui.presenters.settings import SettingsPresenter
 from rupa_desk.ui.tasks import BackgroundTasks
 from rupa_desk.ui.widgets.placeholder import PlaceholderPane
@@ -85,19 +103,27 @@ class LaunchOptions:
 
 
 class AccountWorkspace:
-    """Everything of one signed-in account: its panes, presenters and background work.
+    """Everything of one signed-in account: its database, panes, presenters, background work.
 
-    Built by `Desk.open_account`, closed by `Desk.close_account` (sign-out) and `Desk.close`.
+    Built by `Desk.open_account` (sign-in, restore), closed by `Desk.close_account` (sign-out)
+    and `Desk.close` (quit). Nothing of it outlives the account, so the next person to sign in
+    on a shared PC never sees the previous account's data.
 
-    For the draft-orders work: build the drafts/outbox/poller services here from the
-    account's database and `client`, create the Draft orders and Orders pages in place of the
-    placeholders in `panes`, start background work with `self.tasks.spawn(...)` (failures are
-    reported as bugs), and close what you opened in `close()`.
+    For the draft-orders work: build the drafts/outbox/poller services here from `self.store`
+    and `client`; create the Draft orders and Orders pages in place of the placeholders in
+    `self.panes` (keys "drafts" and "orders"); give the catalog your draft target instead of
+    `StoreDraftTarget` (see `rupa_desk.ui.presenters.catalog.DraftTarget`); start background
+    work with `self.tasks.spawn(coro, name=...)` (failures are logged and shown as bug
+    reports); stop and close what you opened in `close()`, before the store is closed.
 
     Args:
         account: who is signed in.
+        store: the account's database (opened by the caller; closed by `close`).
+        environment: the Rupa environment.
         client: the API client.
         bridge: messages to the user.
+        connectivity: online/offline, as requests find it.
+        status_bar: shows sync progress and the catalog's age.
         tasks: the account's background tasks (cancelled on close).
     """
 
@@ -105,31 +131,94 @@ class AccountWorkspace:
         self,
         account: Account,
         *,
+        store: Store,
+        environment: Environment,
         client: RupaClient,
         bridge: MessageBridge,
+        connectivity: Connectivity,
+        status_bar: StatusBar,
         tasks: BackgroundTasks,
     ) -> None:
+        if store.path is None:
+            raise ValueError("the workspace needs a database file (the sync writes to it)")
         self.account = account
+        self.store = store
         self.tasks = tasks
         self._client = client
         self._bridge = bridge
+        self.catalog = CatalogPresenter(
+            store.catalog,
+            CatalogSync(client, store.path, limits=environment.limits),
+            StoreDraftTarget(store.drafts),
+            bridge,
+            connectivity,
+        )
+        self.catalog.sync_progress.connect(status_bar.set_sync_progress)
+        self.catalog.sync_finished.connect(status_bar.finish_sync)
+        self.catalog.catalog_changed.connect(status_bar.set_catalog_synced_at)
+        status_bar.set_catalog_synced_at(self.catalog.last_synced())
         self.panes: dict[str, QWidget] = {
             "patients": PlaceholderPane(
                 "Patients", "Your Rupa patients will be here, searchable offline."
             ),
-            "catalog": PlaceholderPane(
-                "Catalog", "Rupa's lab tests will be here, searchable offline."
-            ),
+            "catalog": CatalogPage(self.catalog),
             "drafts": DraftsPage(),
             "orders": OrdersPage(),
         }
 
+    @classmethod
+    def open(
+        cls,
+        paths: AppPaths,
+        account: Account,
+        *,
+        environment: Environment,
+        client: RupaClient,
+        bridge: MessageBridge,
+        connectivity: Connectivity,
+        status_bar: StatusBar,
+        tasks: BackgroundTasks,
+    ) -> AccountWorkspace:
+        """Open the account's database and build the workspace on it.
+
+        Raises:
+            AccountUnavailable: the database cannot be opened (the message says why).
+        """
+        try:
+            store = Store.for_account(paths, environment.name, account.id)
+        except StoreError as exc:
+            raise AccountUnavailable(str(exc)) from exc
+        try:
+            return cls(
+                account,
+                store=store,
+                environment=environment,
+                client=client,
+                bridge=bridge,
+                connectivity=connectivity,
+                status_bar=status_bar,
+                tasks=tasks,
+            )
+        except BaseException:
+            store.close()
+            raise
+
     async def start(self, *, first_sign_in: bool) -> None:
-        """Start the account's background work (e.g. the first catalog sync)."""
+        """Show the first results; sync the catalog on the first sign-in or when it is empty."""
+        await self.catalog.refresh()
+        if first_sign_in or self.catalog.test_count() == 0:
+            self.tasks.spawn(self.catalog.sync_now(), name="first-catalog-sync")
 
     async def close(self, *, remove_patient_data: bool) -> None:
-        """Stop the account's background work and close what it opened."""
+        """Stop the account's work, remove patient data if asked, close the database."""
         await self.tasks.cancel_all()
+        await self.catalog.close()
+        try:
+            if remove_patient_data:
+                removed = self.store.patients.purge()
+                log.info("removed %d cached patients from this computer", removed)
+        finally:
+            self.store.close()
 
 
 class Desk:
@@ -173,6 +262,11 @@ class Desk:
             self,
             self.connectivity,
             environment_label=environment.label,
+            hint=(
+                f"Demo: sign in as {DEMO_LOGIN_EMAIL} with the password {DEMO_LOGIN_PASSWORD!r}."
+                if environment.name == "demo"
+                else ""
+            ),
             no_browser_helper=no_browser_helper,
         )
         self.settings = SettingsPresenter(
@@ -285,10 +379,14 @@ class Desk:
         """Open the signed-in account's workspace and show its panes."""
         if self.workspace is not None:
             await self.workspace.close(remove_patient_data=False)
-        workspace = AccountWorkspace(
+        workspace = AccountWorkspace.open(
+            self.paths,
             account,
+            environment=self.environment,
             client=self.client,
             bridge=self.bridge,
+            connectivity=self.connectivity,
+            status_bar=self.status_bar,
             tasks=BackgroundTasks(self.reporter.on_task_failed),
         )
         self.workspace = workspace
@@ -365,19 +463,33 @@ async def main(
     except SettingsError as exc:
         bridge.error(f"{exc} Rupa Desk uses the default settings until you save new ones.")
         settings = UserSettings()
-    if options.demo:
-        raise SettingsError("Demo mode is not available in this build yet.")
-    environment = settings.environment_for()
-    desk = await Desk.create(
-        paths, environment=environment, settings=settings, bridge=bridge, reporter=reporter
-    )
-    try:
+    async with contextlib.AsyncExitStack() as stack:
+        no_browser_helper: NoBrowserHelper | None = None
+        if options.demo or settings.environment == "demo":
+            from rupa_desk import demo  # the simulator is loaded only in demo mode
+
+            server = await asyncio.to_thread(
+                demo.start_simulator, lab_tests=options.lab_tests, seed=options.seed
+            )
+            stack.push_async_callback(asyncio.to_thread, server.stop)
+            environment = settings_module.demo(server.url)
+            no_browser_helper = functools.partial(demo.complete_demo_consent, server.url)
+        else:
+            environment = settings.environment_for()
+        desk = await Desk.create(
+            paths,
+            environment=environment,
+            settings=settings,
+            bridge=bridge,
+            reporter=reporter,
+            no_browser_helper=no_browser_helper,
+            demo_running=options.demo or settings.environment == "demo",
+        )
+        stack.push_async_callback(desk.close)
         desk.start()
         if on_started is not None:
             on_started(desk)
         await desk.wait_closed()
-    finally:
-        await desk.close()
     return 0
 
 

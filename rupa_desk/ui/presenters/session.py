@@ -54,10 +54,12 @@ class SignInView:
         problem: what went wrong and what to do (state FAILED).
         authorize_url: the sign-in link (state WAITING), for "Copy the link".
         browser_opened: whether the system browser was opened with the link.
+        hint: a standing note for this environment (demo mode: the demo login).
     """
 
     state: SessionState
     environment_label: str
+    hint: str = ""
     status: str = ""
     problem: str = ""
     authorize_url: str = ""
@@ -84,11 +86,19 @@ class Account:
         return "Signed in"
 
 
+class AccountUnavailable(Exception):
+    """The account's workspace cannot be opened (e.g. its database is unusable); says why."""
+
+
 class AccountHost(Protocol):
     """The composition root's side of a session: open and close an account's workspace."""
 
     async def open_account(self, account: Account, *, first_sign_in: bool) -> None:
-        """Open the account's database, build its panes, start its background work."""
+        """Open the account's database, build its panes, start its background work.
+
+        Raises:
+            AccountUnavailable: it cannot be opened.
+        """
 
     async def close_account(self, *, remove_patient_data: bool) -> None:
         """Stop the account's work, close its database (after removing patient data)."""
@@ -117,6 +127,7 @@ class SessionPresenter(QObject):
         host: opens and closes the signed-in account's workspace.
         connectivity: told whether Rupa answered.
         environment_label: shown on the sign-in page.
+        hint: a standing note on the sign-in page (demo mode: the demo login).
         no_browser_helper: optional; see `NoBrowserHelper`.
 
     Signals:
@@ -137,6 +148,7 @@ class SessionPresenter(QObject):
         connectivity: Connectivity,
         *,
         environment_label: str,
+        hint: str = "",
         no_browser_helper: NoBrowserHelper | None = None,
         parent: QObject | None = None,
     ) -> None:
@@ -149,7 +161,9 @@ class SessionPresenter(QObject):
         self._pending: PendingSignIn | None = None
         self._account: Account | None = None
         # Until `restore()` has looked for a saved session, nobody knows whether one exists.
-        self._view = SignInView(SessionState.RESTORING, environment_label, status="Starting…")
+        self._view = SignInView(
+            SessionState.RESTORING, environment_label, hint=hint, status="Starting…"
+        )
 
     @property
     def view(self) -> SignInView:
@@ -183,7 +197,8 @@ class SessionPresenter(QObject):
             return False
         account_id = self._auth.account_id
         if account_id is not None:
-            await self._open(Account(account_id), first_sign_in=False)
+            if not await self._open(Account(account_id), first_sign_in=False):
+                return False
             return await self.refresh_practitioner()
         try:
             practitioner = await self._client.me()
@@ -196,8 +211,7 @@ class SessionPresenter(QObject):
             return False
         self._connectivity.answered()
         await self._auth.remember_account(practitioner.id)
-        await self._open(Account(practitioner.id, practitioner), first_sign_in=False)
-        return True
+        return await self._open(Account(practitioner.id, practitioner), first_sign_in=False)
 
     async def refresh_practitioner(self) -> bool:
         """Ask Rupa who is signed in (after resuming a session).
@@ -285,8 +299,7 @@ class SessionPresenter(QObject):
                 helper.cancel()
                 await asyncio.gather(helper, return_exceptions=True)
         self._connectivity.answered()
-        await self._open(Account(practitioner.id, practitioner), first_sign_in=True)
-        return True
+        return await self._open(Account(practitioner.id, practitioner), first_sign_in=True)
 
     def cancel_sign_in(self) -> None:
         """Stop waiting for the browser (the Cancel button)."""
@@ -320,11 +333,20 @@ class SessionPresenter(QObject):
 
     # -- helpers -------------------------------------------------------------------------------
 
-    async def _open(self, account: Account, *, first_sign_in: bool) -> None:
-        await self._host.open_account(account, first_sign_in=first_sign_in)
+    async def _open(self, account: Account, *, first_sign_in: bool) -> bool:
+        try:
+            await self._host.open_account(account, first_sign_in=first_sign_in)
+        except AccountUnavailable as exc:
+            self._show(
+                SessionState.FAILED,
+                status="Rupa Desk cannot open this account's data on this computer.",
+                problem=str(exc),
+            )
+            return False
         self._account = account
         self._show(SessionState.SIGNED_IN, status=f"Signed in as {account.display_name}.")
         self.signed_in.emit(account)
+        return True
 
     def _show(
         self,
@@ -338,6 +360,7 @@ class SessionPresenter(QObject):
         self._view = SignInView(
             state,
             self._view.environment_label,
+            hint=self._view.hint,
             status=status,
             problem=problem,
             authorize_url=authorize_url,
