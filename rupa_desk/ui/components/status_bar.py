@@ -1,0 +1,126 @@
+"""The status bar: environment, who is signed in, online, catalog age, sync, token storage."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
+
+
+def describe_catalog_age(synced_at: datetime | None, *, now: datetime | None = None) -> str:
+    """The "catalog as of …" text of the status bar.
+
+    Args:
+        synced_at: when the last complete catalog sync finished (None: never).
+        now: the current time (for tests); local time when omitted.
+
+    Returns:
+        "no catalog yet", "catalog as of 14:05" (today) or "catalog as of 3 Jun 14:05".
+    """
+    if synced_at is None:
+        return "no catalog yet"
+    local = synced_at.astimezone() if synced_at.tzinfo else synced_at
+    current = now or datetime.now(local.tzinfo)
+    if local.date() == current.date():
+        return f"catalog as of {local:%H:%M}"
+    if local.year == current.year:
+        return f"catalog as of {local.day} {local:%b %H:%M}"
+    return f"catalog as of {local.day} {local:%b %Y %H:%M}"
+
+
+class StatusBar(QStatusBar):
+    """Permanent fields on the right; temporary messages (info) on the left.
+
+    Fields: environment, signed-in practitioner, online/offline, catalog age, a sync progress
+    bar (only while syncing) and where the session's tokens are kept.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName("Status bar")
+        self._environment = self._field("Environment")
+        self._practitioner = self._field("Signed-in practitioner")
+        self._connection = self._field("Connection")
+        self._catalog = self._field("Catalog")
+        self._progress = QProgressBar()
+        self._progress.setAccessibleName("Catalog sync progress")
+        self._progress.setMaximumWidth(160)
+        self._progress.setTextVisible(True)
+        self._progress.hide()
+        self._token_storage = self._field("Token storage")
+        for widget in (
+            self._environment,
+            self._practitioner,
+            self._connection,
+            self._catalog,
+            self._progress,
+            self._token_storage,
+        ):
+            self.addPermanentWidget(widget)
+        self.set_practitioner(None)
+        self.set_online(True)
+        self.set_catalog_synced_at(None)
+
+    def _field(self, name: str) -> QLabel:
+        label = QLabel()
+        label.setAccessibleName(name)
+        return label
+
+    # The texts, for tests and screen readers.
+    def texts(self) -> dict[str, str]:
+        """Every field's text by accessible name (the progress bar only while visible)."""
+        texts = {
+            label.accessibleName(): label.text()
+            for label in (
+                self._environment,
+                self._practitioner,
+                self._connection,
+                self._catalog,
+                self._token_storage,
+            )
+        }
+        if not self._progress.isHidden():
+            texts[self._progress.accessibleName()] = self._progress.text()
+        return texts
+
+    def set_environment(self, label: str) -> None:
+        """Production, Rupa sandbox or Demo."""
+        self._environment.setText(label)
+        self._environment.setToolTip(f"Rupa environment: {label}")
+
+    def set_practitioner(self, name: str | None) -> None:
+        """The signed-in practitioner's name, or None when signed out."""
+        self._practitioner.setText(name if name else "Not signed in")
+
+    def set_online(self, online: bool) -> None:
+        """Whether the last request to Rupa got through."""
+        self._connection.setText("Online" if online else "Offline")
+        self._connection.setToolTip(
+            "Rupa answered the last request."
+            if online
+            else "Rupa could not be reached; the catalog, patients and drafts work offline."
+        )
+
+    def set_catalog_synced_at(self, synced_at: datetime | None) -> None:
+        """When the last complete catalog sync finished."""
+        self._catalog.setText(describe_catalog_age(synced_at))
+
+    def set_sync_progress(self, done: int, total: int) -> None:
+        """Show the sync progress bar at `done` of `total` (total 0: not known yet)."""
+        self._progress.setMaximum(max(total, 0))
+        self._progress.setValue(min(done, total) if total > 0 else 0)
+        self._progress.setFormat(f"Syncing {done:,}/{total:,}" if total > 0 else "Syncing…")
+        self._progress.show()
+
+    def finish_sync(self) -> None:
+        """Hide the progress bar."""
+        self._progress.hide()
+
+    def set_token_storage(self, mode: str) -> None:
+        """Where the session is kept: "OS keychain" or "this session only"."""
+        self._token_storage.setText(f"Session: {mode}")
+        self._token_storage.setToolTip(
+            "You stay signed in after a restart."
+            if mode == "OS keychain"
+            else "No keychain is available here: you will sign in again after a restart."
+        )

@@ -1,0 +1,297 @@
+"""The main window: the sign-in page, or the four panes with a sidebar, menus and status bar.
+
+The window is given its panes; it knows nothing of what they show. A pane is a `PaneSpec`:
+a key ("patients", "catalog", "drafts", "orders"), a title for the sidebar and the window title,
+and its widget. `show_pane(key)` is how the rest of the app navigates (e.g. the catalog's
+"Add to draft" can bring the drafts pane forward).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from PySide6.QtCore import QByteArray, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from rupa_desk.ui.components.bug_report_dialog import BugReportDialog
+from rupa_desk.ui.components.status_bar import StatusBar
+from rupa_desk.ui.messages import BugReport, Level, Message, MessageBridge
+from rupa_desk.ui.widgets.message_banner import MessageBanner
+from rupa_desk.ui.window_state import WindowState
+
+APP_TITLE = "Rupa Desk"
+INFO_TIMEOUT_MS = 8000
+
+
+@dataclass(frozen=True)
+class PaneSpec:
+    """One pane of the main window.
+
+    Attributes:
+        key: a stable name ("patients", "catalog", "drafts", "orders"), remembered between runs.
+        title: shown in the sidebar and the window title ("Draft orders").
+        widget: the pane itself.
+    """
+
+    key: str
+    title: str
+    widget: QWidget
+
+
+class MainWindow(QMainWindow):
+    """The application window.
+
+    Args:
+        panes: the panes in sidebar order; Ctrl+1, Ctrl+2, … show them.
+        sign_in_page: shown instead of the panes while nobody is signed in.
+        status_bar: the status bar (kept up to date by its presenters).
+        bridge: the message bridge; the window shows its messages and bug reports.
+        window_state: where geometry and the last pane are remembered.
+
+    Signals:
+        pane_changed(str): the key of the pane now shown.
+        settings_requested(): the user chose Settings….
+        sign_out_requested(): the user chose Sign out….
+        closed(): the window was closed (the app shuts down).
+    """
+
+    pane_changed = Signal(str)
+    settings_requested = Signal()
+    sign_out_requested = Signal()
+    closed = Signal()
+
+    def __init__(
+        self,
+        *,
+        panes: Sequence[PaneSpec],
+        sign_in_page: QWidget,
+        status_bar: StatusBar,
+        bridge: MessageBridge,
+        window_state: WindowState,
+    ) -> None:
+        super().__init__()
+        if not panes:
+            raise ValueError("the main window needs at least one pane")
+        self._panes = list(panes)
+        self._bridge = bridge
+        self._window_state = window_state
+        self._bug_dialog: BugReportDialog | None = None
+        self._signed_in = False
+        self.setMinimumSize(QSize(720, 480))
+        self.setAccessibleName("Rupa Desk")
+
+        self._sidebar = QListWidget()
+        self._sidebar.setAccessibleName("Panes")
+        self._sidebar.setMaximumWidth(190)
+        self._stack = QStackedWidget()
+        self._stack.setAccessibleName("Pane")
+        for number, pane in enumerate(self._panes, start=1):
+            item = QListWidgetItem(pane.title)
+            item.setData(Qt.ItemDataRole.UserRole, pane.key)
+            item.setToolTip(f"{pane.title} (Ctrl+{number})" if number <= 9 else pane.title)
+            self._sidebar.addItem(item)
+            self._stack.addWidget(pane.widget)
+        self._sidebar.currentRowChanged.connect(self._on_sidebar_current_row_changed)
+
+        workspace = QWidget()
+        workspace_layout = QHBoxLayout(workspace)
+        workspace_layout.setContentsMargins(0, 0, 0, 0)
+        workspace_layout.addWidget(self._sidebar)
+        workspace_layout.addWidget(self._stack, 1)
+
+        self._banner = MessageBanner()
+        self._pages = QStackedWidget()
+        self._sign_in_page = sign_in_page
+        self._workspace = workspace
+        self._pages.addWidget(sign_in_page)
+        self._pages.addWidget(workspace)
+        central = QWidget()
+        central_layout = QVBoxLayout(central)
+        central_layout.setContentsMargins(6, 6, 6, 0)
+        central_layout.addWidget(self._banner)
+        central_layout.addWidget(self._pages, 1)
+        self.setCentralWidget(central)
+
+        self._status_bar = status_bar
+        self.setStatusBar(status_bar)
+        self._build_menus()
+
+        bridge.message_shown.connect(self._on_bridge_message_shown)
+        bridge.bug_reported.connect(self._on_bridge_bug_reported)
+
+        self._restore()
+        self.show_sign_in()
+
+    # -- navigation -------------------------------------------------------------------------
+
+    @property
+    def pane_keys(self) -> list[str]:
+        """The keys of the panes, in sidebar order."""
+        return [pane.key for pane in self._panes]
+
+    def current_pane(self) -> str:
+        """The key of the pane shown (also while the sign-in page covers it)."""
+        return self._panes[max(self._stack.currentIndex(), 0)].key
+
+    def pane(self, key: str) -> QWidget:
+        """The widget of the pane `key`."""
+        return self._panes[self._index_of(key)].widget
+
+    def show_pane(self, key: str) -> None:
+        """Bring the pane `key` forward (ignored while the sign-in page is shown)."""
+        self._sidebar.setCurrentRow(self._index_of(key))
+
+    def _index_of(self, key: str) -> int:
+        for index, pane in enumerate(self._panes):
+            if pane.key == key:
+                return index
+        raise KeyError(f"no pane {key!r}; the panes are {self.pane_keys}")
+
+    def _on_sidebar_current_row_changed(self, row: int) -> None:
+        if row < 0:
+            return
+        self._stack.setCurrentIndex(row)
+        self._update_title()
+        self.pane_changed.emit(self._panes[row].key)
+
+    def _update_title(self) -> None:
+        title = self._panes[self._stack.currentIndex()].title if self._signed_in else "Sign in"
+        self.setWindowTitle(f"{APP_TITLE} — {title}")
+
+    # -- signed in or not --------------------------------------------------------------------
+
+    @property
+    def signed_in(self) -> bool:
+        """True while the panes are shown (False: the sign-in page)."""
+        return self._signed_in
+
+    def show_sign_in(self) -> None:
+        """Cover the panes with the sign-in page."""
+        self._signed_in = False
+        self._pages.setCurrentWidget(self._sign_in_page)
+        self._sidebar.setEnabled(False)
+        for action in self._pane_actions:
+            action.setEnabled(False)
+        self._sign_out_action.setEnabled(False)
+        self._update_title()
+
+    def show_workspace(self) -> None:
+        """Show the panes (someone is signed in)."""
+        self._signed_in = True
+        self._pages.setCurrentWidget(self._workspace)
+        self._sidebar.setEnabled(True)
+        for action in self._pane_actions:
+            action.setEnabled(True)
+        self._sign_out_action.setEnabled(True)
+        self._update_title()
+
+    # -- menus --------------------------------------------------------------------------------
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self._settings_action = QAction("&Settings…", self)
+        self._settings_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Preferences))
+        self._settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
+        self._settings_action.triggered.connect(self._on_settings_action_triggered)
+        file_menu.addAction(self._settings_action)
+        self._sign_out_action = QAction("Sign &out…", self)
+        self._sign_out_action.triggered.connect(self._on_sign_out_action_triggered)
+        file_menu.addAction(self._sign_out_action)
+        file_menu.addSeparator()
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Quit))
+        quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+
+        view_menu = self.menuBar().addMenu("&View")
+        self._pane_actions: list[QAction] = []
+        for number, pane in enumerate(self._panes, start=1):
+            action = QAction(pane.title, self)
+            if number <= 9:
+                action.setShortcut(QKeySequence(f"Ctrl+{number}"))
+            action.setData(pane.key)
+            action.triggered.connect(self._on_pane_action_triggered)
+            view_menu.addAction(action)
+            self._pane_actions.append(action)
+        # Shortcuts work while the menu bar is hidden or native, too.
+        self.addActions(self._pane_actions)
+
+    def _on_pane_action_triggered(self) -> None:
+        action = self.sender()
+        if isinstance(action, QAction):
+            self.show_pane(str(action.data()))
+
+    def _on_settings_action_triggered(self) -> None:
+        self.settings_requested.emit()
+
+    def _on_sign_out_action_triggered(self) -> None:
+        self.sign_out_requested.emit()
+
+    # -- messages -----------------------------------------------------------------------------
+
+    @property
+    def banner(self) -> MessageBanner:
+        """The banner that shows warnings and errors."""
+        return self._banner
+
+    @property
+    def bug_dialog(self) -> BugReportDialog | None:
+        """The bug report dialog, once a bug has been reported."""
+        return self._bug_dialog
+
+    def attach_messages(self) -> None:
+        """Start showing the bridge's messages, including those queued during start-up."""
+        self._bridge.attach()
+
+    def _on_bridge_message_shown(self, message: Message) -> None:
+        if message.level is Level.INFO:
+            self._status_bar.showMessage(message.text, INFO_TIMEOUT_MS)
+        else:
+            self._banner.show_message(message.level.value, message.text)
+
+    def _on_bridge_bug_reported(self, report: BugReport) -> None:
+        if self._bug_dialog is None:
+            self._bug_dialog = BugReportDialog(self)
+            self._bug_dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
+        self._bug_dialog.add_report(report)
+        self._bug_dialog.show()
+        self._bug_dialog.raise_()
+
+    # -- remembered state ---------------------------------------------------------------------
+
+    def _restore(self) -> None:
+        geometry = self._window_state.geometry()
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(1180, 760)
+        state = self._window_state.window_state()
+        if state is not None:
+            self.restoreState(state)
+        last = self._window_state.last_pane(self._panes[0].key)
+        self._sidebar.setCurrentRow(self._index_of(last) if last in self.pane_keys else 0)
+
+    def save_state(self) -> None:
+        """Remember geometry and the current pane."""
+        self._window_state.save(
+            geometry=QByteArray(self.saveGeometry()),
+            window_state=QByteArray(self.saveState()),
+            last_pane=self.current_pane(),
+        )
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_state()
+        self._bridge.detach()
+        if self._bug_dialog is not None:
+            self._bug_dialog.close()
+        super().closeEvent(event)
+        self.closed.emit()

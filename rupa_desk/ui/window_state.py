@@ -1,0 +1,52 @@
+"""What the main window remembers between runs: geometry and the last pane.
+
+Kept with `QSettings` in an INI file in the config folder (`AppPaths.config_dir`), never in the
+platform registry, so that tests that use a temporary folder stay inside it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings
+
+WINDOW_STATE_FILE = "window.ini"
+
+
+class WindowState:
+    """The main window's remembered geometry, layout and last pane.
+
+    Args:
+        config_dir: the app's config folder; the state lives in `window.ini` there.
+    """
+
+    def __init__(self, config_dir: Path) -> None:
+        config_dir.mkdir(parents=True, exist_ok=True)
+        self._settings = QSettings(str(config_dir / WINDOW_STATE_FILE), QSettings.Format.IniFormat)
+
+    @property
+    def path(self) -> Path:
+        """The INI file."""
+        return Path(self._settings.fileName())
+
+    def geometry(self) -> QByteArray | None:
+        """The saved window geometry, or None on the first run."""
+        value = self._settings.value("window/geometry")
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    def window_state(self) -> QByteArray | None:
+        """The saved dock and toolbar layout, or None on the first run."""
+        value = self._settings.value("window/state")
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    def last_pane(self, default: str) -> str:
+        """The pane that was shown when the window was last closed."""
+        value = self._settings.value("window/last_pane", default)
+        return value if isinstance(value, str) and value else default
+
+    def save(self, *, geometry: QByteArray, window_state: QByteArray, last_pane: str) -> None:
+        """Remember the window as it is now (written to disk at once)."""
+        self._settings.setValue("window/geometry", geometry)
+        self._settings.setValue("window/state", window_state)
+        self._settings.setValue("window/last_pane", last_pane)
+        self._settings.sync()

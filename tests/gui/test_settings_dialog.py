@@ -1,0 +1,104 @@
+"""The Settings dialog validates before saving and keeps the client secret out of the file."""
+
+from __future__ import annotations
+
+from pytestqt.qtbot import QtBot
+
+from rupa_desk.paths import AppPaths
+from rupa_desk.settings import UserSettings
+from rupa_desk.ui.components.settings_dialog import SettingsDialog
+from rupa_desk.ui.presenters.settings import SettingsPresenter, client_secret_key
+
+
+class MemorySecrets:
+    """A session-only secret store (what the app uses where no keyring works)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+
+    def get(self, key: str) -> str | None:
+        return self.values.get(key)
+
+    def set(self, key: str, value: str) -> None:
+        self.values[key] = value
+
+    def delete(self, key: str) -> None:
+        self.values.pop(key, None)
+
+
+def make_dialog(
+    qtbot: QtBot, app_paths: AppPaths, secrets: MemorySecrets
+) -> tuple[SettingsDialog, SettingsPresenter]:
+    presenter = SettingsPresenter(
+        app_paths.settings_file, secrets, UserSettings(), secret_storage="this session only"
+    )
+    dialog = SettingsDialog(presenter, demo_running=False)
+    qtbot.addWidget(dialog)
+    return dialog, presenter
+
+
+async def test_valid_settings_are_saved_and_the_secret_goes_to_the_store(
+    qtbot: QtBot, app_paths: AppPaths
+) -> None:
+    secrets = MemorySecrets()
+    dialog, presenter = make_dialog(qtbot, app_paths, secrets)
+    dialog.show()
+    dialog.environment.setCurrentIndex(dialog.environment.findData("sandbox"))
+    qtbot.keyClicks(dialog.client_id, "desk-client-42")
+    qtbot.keyClicks(dialog.client_secret, "s3cret-value")
+    qtbot.keyClicks(dialog.redirect_ports, "8765, 8766")
+    dialog.poll_interval.setValue(120)
+    assert await presenter.save(dialog.form())
+    assert not dialog.isVisible()
+    saved = UserSettings.load(app_paths.settings_file)
+    assert saved == UserSettings(
+        environment="sandbox",
+        client_id="desk-client-42",
+        redirect_ports=(8765, 8766),
+        poll_interval_s=120,
+    )
+    assert presenter.current == saved
+    assert secrets.values == {client_secret_key("sandbox"): "s3cret-value"}
+    assert "s3cret" not in app_paths.settings_file.read_text(encoding="utf-8")
+    assert await presenter.has_client_secret("sandbox")
+
+
+async def test_bad_values_are_explained_and_nothing_is_saved(
+    qtbot: QtBot, app_paths: AppPaths
+) -> None:
+    secrets = MemorySecrets()
+    dialog, presenter = make_dialog(qtbot, app_paths, secrets)
+    dialog.show()
+    dialog.environment.setCurrentIndex(dialog.environment.findData("production"))
+    assert not await presenter.save(dialog.form())
+    assert dialog.isVisible()
+    assert "client id" in dialog.error.text().lower()
+    qtbot.keyClicks(dialog.client_id, "desk-client")
+    qtbot.keyClicks(dialog.redirect_ports, "80")
+    assert not await presenter.save(dialog.form())
+    assert "between 1024 and 65535" in dialog.error.text()
+    assert not app_paths.settings_file.exists()
+
+
+async def test_the_saved_secret_can_be_removed(qtbot: QtBot, app_paths: AppPaths) -> None:
+    secrets = MemorySecrets()
+    secrets.set(client_secret_key("demo"), "old")
+    dialog, presenter = make_dialog(qtbot, app_paths, secrets)
+    dialog.show()
+    dialog.remove_secret.setChecked(True)
+    assert await presenter.save(dialog.form())
+    assert secrets.values == {}
+
+
+async def test_ok_button_runs_the_save(qtbot: QtBot, app_paths: AppPaths) -> None:
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from tests.fixtures.qt import wait_for_signal
+
+    dialog, presenter = make_dialog(qtbot, app_paths, MemorySecrets())
+    dialog.show()
+    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    ok.click()
+    (settings,) = await wait_for_signal(presenter.saved)
+    assert settings == UserSettings()
+    assert app_paths.settings_file.exists()

@@ -1,0 +1,57 @@
+"""The log file: rotating, in the log folder, and free of tokens and patient data."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from rupa_desk.logs import LogSetup, configure_logging
+from rupa_desk.paths import AppPaths
+
+
+@pytest.fixture
+def log_setup(app_paths: AppPaths) -> Iterator[LogSetup]:
+    setup = configure_logging(app_paths)
+    yield setup
+    setup.close()
+    logging.captureWarnings(False)
+
+
+def test_log_file_is_in_the_log_folder(log_setup: LogSetup, app_paths: AppPaths) -> None:
+    logging.getLogger("rupa_desk.test").info("started")
+    log_setup.handler.flush()
+    assert log_setup.path.parent == app_paths.log_dir
+    assert "started" in log_setup.path.read_text(encoding="utf-8")
+
+
+@pytest.mark.allow_error_logs
+def test_tokens_and_patient_data_never_reach_the_file(log_setup: LogSetup) -> None:
+    log = logging.getLogger("rupa_desk.test")
+    log.info("token response %s", {"access_token": "AT-secret-1", "refresh_token": "RT-secret-2"})
+    log.warning("creating patient jane@example.com")
+    try:
+        raise ValueError('bad patient {"first_name": "Janet", "birthday": "1980-02-03"}')
+    except ValueError:
+        log.exception("failed")
+    log_setup.handler.flush()
+    text = log_setup.path.read_text(encoding="utf-8")
+    for secret in ("AT-secret-1", "RT-secret-2", "jane@example.com", "Janet", "1980-02-03"):
+        assert secret not in text
+    assert "Traceback" in text
+    assert "ValueError" in text
+    assert "test_tokens_and_patient_data_never_reach_the_file" in text
+
+
+def test_the_log_rotates(app_paths: AppPaths, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("rupa_desk.logs.MAX_LOG_BYTES", 2_000)
+    setup = configure_logging(app_paths)
+    try:
+        log = logging.getLogger("rupa_desk.test")
+        for i in range(200):
+            log.info("line %d of some length to fill the file up quickly", i)
+    finally:
+        setup.close()
+        logging.captureWarnings(False)
+    assert (app_paths.log_dir / "rupa-desk.log.1").exists()
