@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -195,8 +196,10 @@ def test_the_rupa_session_cookie_persists_in_the_data_folder(
         sign_in(qtbot, first, draft_id)
     finally:
         dispose(qtbot, first)
+    # Chromium writes cookies on a background thread: wait until the session cookie is on disk
+    # (a restarted app takes longer than that anyway).
     profile_dir = app_paths.web_profile_dir("demo")
-    assert any(p.name == "Cookies" for p in profile_dir.rglob("*"))
+    qtbot.waitUntil(lambda: "session" in stored_cookie_names(profile_dir), timeout=15_000)
 
     second = CheckoutLauncher(app_paths, "demo")
     try:
@@ -209,6 +212,20 @@ def test_the_rupa_session_cookie_persists_in_the_data_folder(
         assert callback.args == ["signed-in"]
     finally:
         dispose(qtbot, second)
+
+
+def stored_cookie_names(profile_dir: Path) -> set[str]:
+    """The cookie names in the profile's cookie database (Chromium's SQLite file)."""
+    names: set[str] = set()
+    for db_file in profile_dir.rglob("Cookies"):
+        connection = sqlite3.connect(f"file:{db_file}?mode=ro", uri=True)
+        try:
+            names.update(row[0] for row in connection.execute("SELECT name FROM cookies"))
+        except sqlite3.Error:
+            pass  # not created yet
+        finally:
+            connection.close()
+    return names
 
 
 def test_the_launcher_does_not_load_qtwebengine_until_a_checkout_opens(tmp_path: Path) -> None:
@@ -233,3 +250,39 @@ def test_the_launcher_does_not_load_qtwebengine_until_a_checkout_opens(tmp_path:
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_the_app_loop_survives_several_runs_after_a_checkout_view(tmp_path: Path) -> None:
+    """qasync's plain loop segfaults here (QtWebEngine and a second `aboutToQuit`)."""
+    script = (
+        "import asyncio\n"
+        "from pathlib import Path\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "from rupa_desk.paths import AppPaths\n"
+        "from rupa_desk.ui.event_loop import AppEventLoop\n"
+        "from rupa_desk.ui.web.launcher import CheckoutLauncher\n"
+        "app = QApplication([])\n"
+        "app.setQuitOnLastWindowClosed(False)  # as under the main window\n"
+        f"paths = AppPaths.under(Path({str(tmp_path)!r})).ensure()\n"
+        "async def show_checkout() -> bool:\n"
+        "    launcher = CheckoutLauncher(paths, 'demo')\n"
+        "    launcher.open('drf_' + '0' * 32, 'about:blank')\n"
+        "    await asyncio.sleep(1.0)\n"
+        "    launcher.close_all()\n"
+        "    await asyncio.sleep(0.2)\n"
+        "    return launcher.web_engine_loaded\n"
+        "for _ in range(2):\n"
+        "    with asyncio.Runner(loop_factory=lambda: AppEventLoop(app)) as runner:\n"
+        "        assert runner.run(show_checkout())\n"
+        "print('survived')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "survived" in result.stdout
