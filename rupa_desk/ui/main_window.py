@@ -1,15 +1,17 @@
 """The main window: the sign-in page, or the four panes with a sidebar, menus and status bar.
 
-The window is given its panes; it knows nothing of what they show. A pane is a `PaneSpec`:
-a key ("patients", "catalog", "drafts", "orders"), a title for the sidebar and the window title,
-and its widget. `show_pane(key)` is how the rest of the app navigates (e.g. the catalog's
-"Add to draft" can bring the drafts pane forward).
+The window knows the panes by key and title (`PANES`) but nothing of what they show: when
+someone signs in, the composition root builds that account's pane widgets and hands them to
+`install_panes`; on sign-out `remove_panes` deletes them, so nothing of one account stays on
+screen for the next. `show_pane(key)` is how the rest of the app navigates (e.g. the
+catalog's "Add to draft" can bring the drafts pane forward).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 from PySide6.QtCore import QByteArray, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -40,23 +42,29 @@ class PaneSpec:
     Attributes:
         key: a stable name ("patients", "catalog", "drafts", "orders"), remembered between runs.
         title: shown in the sidebar and the window title ("Draft orders").
-        widget: the pane itself.
     """
 
     key: str
     title: str
-    widget: QWidget
+
+
+PANES: Final[tuple[PaneSpec, ...]] = (
+    PaneSpec("patients", "Patients"),
+    PaneSpec("catalog", "Catalog"),
+    PaneSpec("drafts", "Draft orders"),
+    PaneSpec("orders", "Orders"),
+)
 
 
 class MainWindow(QMainWindow):
     """The application window.
 
     Args:
-        panes: the panes in sidebar order; Ctrl+1, Ctrl+2, … show them.
         sign_in_page: shown instead of the panes while nobody is signed in.
         status_bar: the status bar (kept up to date by its presenters).
         bridge: the message bridge; the window shows its messages and bug reports.
         window_state: where geometry and the last pane are remembered.
+        panes: the panes in sidebar order; Ctrl+1, Ctrl+2, … show them.
 
     Signals:
         pane_changed(str): the key of the pane now shown.
@@ -73,11 +81,11 @@ class MainWindow(QMainWindow):
     def __init__(
         self,
         *,
-        panes: Sequence[PaneSpec],
         sign_in_page: QWidget,
         status_bar: StatusBar,
         bridge: MessageBridge,
         window_state: WindowState,
+        panes: Sequence[PaneSpec] = PANES,
     ) -> None:
         super().__init__()
         if not panes:
@@ -100,7 +108,10 @@ class MainWindow(QMainWindow):
             item.setData(Qt.ItemDataRole.UserRole, pane.key)
             item.setToolTip(f"{pane.title} (Ctrl+{number})" if number <= 9 else pane.title)
             self._sidebar.addItem(item)
-            self._stack.addWidget(pane.widget)
+        self._pane_widgets: dict[str, QWidget] = {}
+        for pane in self._panes:
+            self._pane_widgets[pane.key] = QWidget()  # replaced by install_panes
+            self._stack.addWidget(self._pane_widgets[pane.key])
         self._sidebar.currentRowChanged.connect(self._on_sidebar_current_row_changed)
 
         workspace = QWidget()
@@ -144,8 +155,28 @@ class MainWindow(QMainWindow):
         return self._panes[max(self._stack.currentIndex(), 0)].key
 
     def pane(self, key: str) -> QWidget:
-        """The widget of the pane `key`."""
-        return self._panes[self._index_of(key)].widget
+        """The widget of the pane `key` (an empty widget until `install_panes`)."""
+        self._index_of(key)
+        return self._pane_widgets[key]
+
+    def install_panes(self, widgets: Mapping[str, QWidget]) -> None:
+        """Put the signed-in account's pane widgets in place (one for every key)."""
+        missing = set(self.pane_keys) - set(widgets)
+        if missing:
+            raise ValueError(f"no widget for the panes {sorted(missing)}")
+        current = self._stack.currentIndex()
+        for index, pane in enumerate(self._panes):
+            old = self._pane_widgets[pane.key]
+            self._pane_widgets[pane.key] = widgets[pane.key]
+            self._stack.insertWidget(index, widgets[pane.key])
+            self._stack.removeWidget(old)
+            old.deleteLater()
+        self._stack.setCurrentIndex(max(current, 0))
+
+    def remove_panes(self) -> None:
+        """Delete the pane widgets (after sign-out); empty widgets take their place."""
+        widgets = {pane.key: QWidget() for pane in self._panes}
+        self.install_panes(widgets)
 
     def show_pane(self, key: str) -> None:
         """Bring the pane `key` forward (ignored while the sign-in page is shown)."""

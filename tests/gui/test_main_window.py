@@ -10,7 +10,7 @@ from pytestqt.qtbot import QtBot
 
 from rupa_desk.paths import AppPaths
 from rupa_desk.ui.components.status_bar import StatusBar
-from rupa_desk.ui.main_window import MainWindow, PaneSpec
+from rupa_desk.ui.main_window import MainWindow
 from rupa_desk.ui.messages import BugReport, MessageBridge
 from rupa_desk.ui.pages.drafts import DraftsPage
 from rupa_desk.ui.pages.orders import OrdersPage
@@ -19,18 +19,19 @@ from tests.fixtures.qt import wait_until
 
 
 def make_window(qtbot: QtBot, paths: AppPaths, bridge: MessageBridge | None = None) -> MainWindow:
-    panes = [
-        PaneSpec("patients", "Patients", QLabel("patients")),
-        PaneSpec("catalog", "Catalog", QLabel("catalog")),
-        PaneSpec("drafts", "Draft orders", DraftsPage()),
-        PaneSpec("orders", "Orders", OrdersPage()),
-    ]
     window = MainWindow(
-        panes=panes,
         sign_in_page=QLabel("sign in"),
         status_bar=StatusBar(),
         bridge=bridge or MessageBridge(),
         window_state=WindowState(paths.config_dir),
+    )
+    window.install_panes(
+        {
+            "patients": QLabel("patients"),
+            "catalog": QLabel("catalog"),
+            "drafts": DraftsPage(),
+            "orders": OrdersPage(),
+        }
     )
     qtbot.addWidget(window)
     return window
@@ -153,3 +154,23 @@ async def test_every_control_has_an_accessible_name(qtbot: QtBot, app_paths: App
         if w.isVisible() and w.focusPolicy() != Qt.FocusPolicy.NoFocus and not w.accessibleName()
     ]
     assert unnamed == []
+
+
+async def test_panes_are_replaced_on_sign_out(qtbot: QtBot, app_paths: AppPaths) -> None:
+    window = make_window(qtbot, app_paths)
+    window.show()
+    window.show_workspace()
+    window.show_pane("catalog")
+    catalog = window.pane("catalog")
+    assert isinstance(catalog, QLabel)
+    window.remove_panes()
+    window.show_sign_in()
+    assert not isinstance(window.pane("catalog"), QLabel)
+    assert window.current_pane() == "catalog"
+    await wait_until(lambda: not shiboken_alive(catalog))
+
+
+def shiboken_alive(widget: QWidget) -> bool:
+    import shiboken6
+
+    return bool(shiboken6.isValid(widget))

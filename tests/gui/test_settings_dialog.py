@@ -7,27 +7,13 @@ from pytestqt.qtbot import QtBot
 from rupa_desk.paths import AppPaths
 from rupa_desk.settings import UserSettings
 from rupa_desk.ui.components.settings_dialog import SettingsDialog
-from rupa_desk.ui.presenters.settings import SettingsPresenter, client_secret_key
-
-
-class MemorySecrets:
-    """A session-only secret store (what the app uses where no keyring works)."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, str] = {}
-
-    def get(self, key: str) -> str | None:
-        return self.values.get(key)
-
-    def set(self, key: str, value: str) -> None:
-        self.values[key] = value
-
-    def delete(self, key: str) -> None:
-        self.values.pop(key, None)
+from rupa_desk.services.auth import client_secret_key
+from rupa_desk.services.secrets import MemorySecretStore
+from rupa_desk.ui.presenters.settings import SettingsPresenter
 
 
 def make_dialog(
-    qtbot: QtBot, app_paths: AppPaths, secrets: MemorySecrets
+    qtbot: QtBot, app_paths: AppPaths, secrets: MemorySecretStore
 ) -> tuple[SettingsDialog, SettingsPresenter]:
     presenter = SettingsPresenter(
         app_paths.settings_file, secrets, UserSettings(), secret_storage="this session only"
@@ -40,7 +26,7 @@ def make_dialog(
 async def test_valid_settings_are_saved_and_the_secret_goes_to_the_store(
     qtbot: QtBot, app_paths: AppPaths
 ) -> None:
-    secrets = MemorySecrets()
+    secrets = MemorySecretStore()
     dialog, presenter = make_dialog(qtbot, app_paths, secrets)
     dialog.show()
     dialog.environment.setCurrentIndex(dialog.environment.findData("sandbox"))
@@ -58,15 +44,16 @@ async def test_valid_settings_are_saved_and_the_secret_goes_to_the_store(
         poll_interval_s=120,
     )
     assert presenter.current == saved
-    assert secrets.values == {client_secret_key("sandbox"): "s3cret-value"}
+    key = client_secret_key(saved.environment_for())
+    assert await secrets.get(key) == "s3cret-value"
     assert "s3cret" not in app_paths.settings_file.read_text(encoding="utf-8")
-    assert await presenter.has_client_secret("sandbox")
+    assert await presenter.has_client_secret(saved)
 
 
 async def test_bad_values_are_explained_and_nothing_is_saved(
     qtbot: QtBot, app_paths: AppPaths
 ) -> None:
-    secrets = MemorySecrets()
+    secrets = MemorySecretStore()
     dialog, presenter = make_dialog(qtbot, app_paths, secrets)
     dialog.show()
     dialog.environment.setCurrentIndex(dialog.environment.findData("production"))
@@ -81,13 +68,27 @@ async def test_bad_values_are_explained_and_nothing_is_saved(
 
 
 async def test_the_saved_secret_can_be_removed(qtbot: QtBot, app_paths: AppPaths) -> None:
-    secrets = MemorySecrets()
-    secrets.set(client_secret_key("demo"), "old")
+    secrets = MemorySecretStore()
+    production = UserSettings(environment="production", client_id="desk")
+    await secrets.set(client_secret_key(production.environment_for()), "old")
     dialog, presenter = make_dialog(qtbot, app_paths, secrets)
     dialog.show()
+    dialog.environment.setCurrentIndex(dialog.environment.findData("production"))
+    qtbot.keyClicks(dialog.client_id, "desk")
     dialog.remove_secret.setChecked(True)
     assert await presenter.save(dialog.form())
-    assert secrets.values == {}
+    assert not await presenter.has_client_secret(production)
+
+
+async def test_demo_has_no_client_id_or_secret(qtbot: QtBot, app_paths: AppPaths) -> None:
+    dialog, _ = make_dialog(qtbot, app_paths, MemorySecretStore())
+    dialog.show()
+    assert dialog.environment.currentData() == "demo"
+    assert not dialog.client_id.isEnabled()
+    assert not dialog.client_secret.isEnabled()
+    dialog.environment.setCurrentIndex(dialog.environment.findData("sandbox"))
+    assert dialog.client_id.isEnabled()
+    assert dialog.sandbox_authorize_url.isEnabled()
 
 
 async def test_ok_button_runs_the_save(qtbot: QtBot, app_paths: AppPaths) -> None:
@@ -95,7 +96,7 @@ async def test_ok_button_runs_the_save(qtbot: QtBot, app_paths: AppPaths) -> Non
 
     from tests.fixtures.qt import wait_for_signal
 
-    dialog, presenter = make_dialog(qtbot, app_paths, MemorySecrets())
+    dialog, presenter = make_dialog(qtbot, app_paths, MemorySecretStore())
     dialog.show()
     ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
     ok.click()

@@ -111,7 +111,10 @@ class SettingsDialog(QDialog):
         presenter.save_failed.connect(self._on_presenter_save_failed)
 
     def _on_environment_current_index_changed(self) -> None:
-        self.sandbox_authorize_url.setEnabled(self._environment_name() == "sandbox")
+        name = self._environment_name()
+        self.sandbox_authorize_url.setEnabled(name == "sandbox")
+        for widget in (self.client_id, self.client_secret, self.remove_secret):
+            widget.setEnabled(name != "demo")
 
     def _environment_name(self) -> EnvironmentName:
         name: EnvironmentName = self.environment.currentData()

@@ -1,26 +1,40 @@
 """Signing in and out: the state behind the sign-in page, the status bar and the Sign out menu.
 
-States (`SessionState`): signed out → waiting for the browser → signed in, or failed with a
-reason and "Try again"; at start-up, restoring the saved session.
+States (`SessionState`): at start-up *restoring* the saved session; *signed out* ("Sign in with
+Rupa"); *waiting* for the browser (Cancel, the link to copy); *failed* with what went wrong
+and "Try again"; *signed in*.
+
+Signing in hands the account to an `AccountHost` (the composition root), which opens that
+account's database and builds its panes; signing out asks it to close them again. The
+presenter itself only talks to the `Authenticator` (tokens, browser, loopback listener) and
+to `RupaClient.me()` (who signed in).
 """
 
 from __future__ import annotations
 
 import asyncio
-import enum
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from enum import Enum
 from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, Signal
 
 from rupa_desk.core.models import Practitioner
+from rupa_desk.services.auth import Authenticator, PendingSignIn
+from rupa_desk.services.errors import (
+    NetworkError,
+    NotSignedIn,
+    RupaError,
+    SignInCancelled,
+)
+from rupa_desk.ui.presenters.connectivity import Connectivity
 
 log = logging.getLogger(__name__)
 
 
-class SessionState(enum.Enum):
+class SessionState(Enum):
     """Where the sign-in is."""
 
     SIGNED_OUT = "signed out"
@@ -51,60 +65,65 @@ class SignInView:
     browser_opened: bool = False
 
 
-class PendingSignIn(Protocol):
-    """A sign-in in progress: the browser has the link; the loopback listener waits."""
+@dataclass(frozen=True)
+class Account:
+    """Who is signed in.
+
+    Attributes:
+        id: the practitioner id (it names the account's local database).
+        practitioner: the practitioner, or None when the session was resumed offline.
+    """
+
+    id: str
+    practitioner: Practitioner | None = None
 
     @property
-    def authorize_url(self) -> str:
-        """The sign-in page's URL (with state and PKCE challenge)."""
-
-    @property
-    def browser_opened(self) -> bool:
-        """Whether the system browser accepted the URL."""
-
-    def cancel(self) -> None:
-        """Stop waiting (closes the listener)."""
-
-    async def result(self) -> Practitioner:
-        """Wait for the redirect, exchange the code and return who signed in."""
+    def display_name(self) -> str:
+        """The practitioner's titled name, or a placeholder until Rupa has been reached."""
+        if self.practitioner is not None:
+            return self.practitioner.titled_full_name or self.practitioner.email
+        return "Signed in (offline)"
 
 
-class AccountService(Protocol):
-    """What the session presenter needs of the sign-in service."""
+class AccountHost(Protocol):
+    """The composition root's side of a session: open and close an account's workspace."""
 
-    async def restore(self) -> Practitioner | None:
-        """Sign in again with the saved refresh token; None when there is no saved session."""
+    async def open_account(self, account: Account, *, first_sign_in: bool) -> None:
+        """Open the account's database, build its panes, start its background work."""
 
-    async def begin_sign_in(self) -> PendingSignIn:
-        """Bind the loopback listener and open the browser."""
-
-    async def sign_out(self) -> None:
-        """Revoke and forget the session."""
+    async def close_account(self, *, remove_patient_data: bool) -> None:
+        """Stop the account's work, close its database (after removing patient data)."""
 
 
-#: Turns a known sign-in exception into what to tell the user (raises what it does not know).
-ErrorDescriber = Callable[[BaseException], str]
-#: Called when the sign-in waits with no browser (demo mode completes the consent itself).
+class WhoAmI(Protocol):
+    """What the presenter needs of `RupaClient`."""
+
+    async def me(self) -> Practitioner:
+        """The signed-in practitioner."""
+
+
+#: When no browser could be opened: completes the sign-in some other way (demo mode posts
+#: the consent to the simulator itself). Called with the sign-in link.
 NoBrowserHelper = Callable[[str], Coroutine[Any, Any, None]]
+
+SIGN_IN_PROMPT = "Sign in with your Rupa account to use Rupa Desk."
 
 
 class SessionPresenter(QObject):
-    """Runs sign-in, restore and sign-out, and publishes the state as a `SignInView`.
+    """Runs restore, sign-in and sign-out, and publishes the state as a `SignInView`.
 
     Args:
-        account: the sign-in service.
-        environment_label: shown on the sign-in page and in the status bar.
-        describe_error: turns known sign-in errors (denied, timeout, offline) into a sentence;
-            anything else propagates as a bug.
-        no_browser_helper: optional; when the browser could not be opened it is called with
-            the sign-in link and may complete the sign-in itself (demo mode), returning a note
-            to show while it does.
-        purge_patient_data: removes the local patient data (sign-out's checkbox).
+        auth: the environment's authenticator (tokens, browser, loopback listener).
+        client: the API client (only `me()` is used here).
+        host: opens and closes the signed-in account's workspace.
+        connectivity: told whether Rupa answered.
+        environment_label: shown on the sign-in page.
+        no_browser_helper: optional; see `NoBrowserHelper`.
 
     Signals:
         view_changed(SignInView): the sign-in page must show this.
-        signed_in(Practitioner): someone is signed in (restored or new).
-        signed_out(): the session ended.
+        signed_in(Account): someone is signed in (restored or new); the workspace is open.
+        signed_out(): the session ended; the workspace is closed.
     """
 
     view_changed = Signal(object)
@@ -113,26 +132,24 @@ class SessionPresenter(QObject):
 
     def __init__(
         self,
-        account: AccountService,
+        auth: Authenticator,
+        client: WhoAmI,
+        host: AccountHost,
+        connectivity: Connectivity,
         *,
         environment_label: str,
-        describe_error: ErrorDescriber,
-        purge_patient_data: Callable[[], Awaitable[None]],
         no_browser_helper: NoBrowserHelper | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self._account = account
-        self._describe_error = describe_error
-        self._purge_patient_data = purge_patient_data
+        self._auth = auth
+        self._client = client
+        self._host = host
+        self._connectivity = connectivity
         self._no_browser_helper = no_browser_helper
         self._pending: PendingSignIn | None = None
-        self._practitioner: Practitioner | None = None
-        self._view = SignInView(
-            SessionState.SIGNED_OUT,
-            environment_label,
-            status="Sign in with your Rupa account to use Rupa Desk.",
-        )
+        self._account: Account | None = None
+        self._view = SignInView(SessionState.SIGNED_OUT, environment_label, status=SIGN_IN_PROMPT)
 
     @property
     def view(self) -> SignInView:
@@ -140,44 +157,63 @@ class SessionPresenter(QObject):
         return self._view
 
     @property
-    def practitioner(self) -> Practitioner | None:
+    def account(self) -> Account | None:
         """Who is signed in (None when nobody is)."""
-        return self._practitioner
+        return self._account
 
-    def _show(self, view: SignInView) -> None:
-        self._view = view
-        self.view_changed.emit(view)
-
-    def _signed_out_view(self, status: str) -> SignInView:
-        return SignInView(SessionState.SIGNED_OUT, self._view.environment_label, status=status)
+    # -- start-up ------------------------------------------------------------------------------
 
     async def restore(self) -> bool:
-        """Resume the saved session, if any (at start-up).
+        """Resume the saved session, if any (at start-up). Works offline once signed in before.
 
         Returns:
             True when someone is signed in afterwards.
         """
-        self._show(
-            replace(self._signed_out_view("Restoring your session…"), state=SessionState.RESTORING)
-        )
+        self._show(SessionState.RESTORING, status="Resuming your session…")
         try:
-            practitioner = await self._account.restore()
-        except Exception as exc:
-            problem = self._describe_error(exc)
-            self._show(
-                SignInView(
-                    SessionState.FAILED,
-                    self._view.environment_label,
-                    status="Your saved session could not be resumed.",
-                    problem=problem,
-                )
-            )
+            if not await self._auth.restore_session():
+                self._show(SessionState.SIGNED_OUT, status=SIGN_IN_PROMPT)
+                return False
+        except RupaError as exc:  # the keychain refused to be read
+            self._show(SessionState.FAILED, status="You are not signed in.", problem=str(exc))
             return False
-        if practitioner is None:
-            self._show(self._signed_out_view("Sign in with your Rupa account to use Rupa Desk."))
+        try:
+            practitioner = await self._client.me()
+        except NotSignedIn as exc:  # the session ended on Rupa's side
+            self._show(SessionState.SIGNED_OUT, status=exc.user_message)
             return False
-        self._set_signed_in(practitioner)
+        except NetworkError as exc:
+            self._connectivity.failed(exc)
+            if self._auth.account_id is None:
+                self._show(SessionState.FAILED, status="You are not signed in.", problem=str(exc))
+                return False
+            log.info("resuming the session offline")
+            await self._open(Account(self._auth.account_id), first_sign_in=False)
+            return True
+        except RupaError as exc:
+            self._connectivity.failed(exc)
+            self._show(SessionState.FAILED, status="You are not signed in.", problem=str(exc))
+            return False
+        self._connectivity.answered()
+        await self._auth.remember_account(practitioner.id)
+        await self._open(Account(practitioner.id, practitioner), first_sign_in=False)
         return True
+
+    async def refresh_practitioner(self) -> bool:
+        """Ask Rupa who is signed in again (after resuming offline); True when it answered."""
+        if self._account is None:
+            return False
+        try:
+            practitioner = await self._client.me()
+        except RupaError as exc:
+            self._connectivity.failed(exc)
+            return False
+        self._connectivity.answered()
+        self._account = Account(practitioner.id, practitioner)
+        self.signed_in.emit(self._account)
+        return True
+
+    # -- sign-in -------------------------------------------------------------------------------
 
     async def sign_in(self) -> bool:
         """Open the browser and wait for the practitioner to finish signing in.
@@ -185,60 +221,59 @@ class SessionPresenter(QObject):
         Returns:
             True when signed in; False when cancelled or failed (the view says why).
         """
-        if self._view.state is SessionState.WAITING:
+        if self._view.state in (SessionState.WAITING, SessionState.SIGNED_IN):
             return False
-        self._show(
-            SignInView(
-                SessionState.WAITING,
-                self._view.environment_label,
-                status="Opening the Rupa sign-in page in your browser…",
-            )
-        )
+        self._show(SessionState.WAITING, status="Opening the Rupa sign-in page in your browser…")
         try:
-            pending = await self._account.begin_sign_in()
-        except Exception as exc:
-            self._fail(exc)
+            pending = await self._auth.start_sign_in()
+        except RupaError as exc:
+            self._show(SessionState.FAILED, status="You are not signed in.", problem=str(exc))
             return False
         self._pending = pending
-        status = (
-            "Finish signing in in your browser. Rupa Desk will come back here by itself."
-            if pending.browser_opened
-            else "Waiting for the sign-in to finish in a browser."
-        )
-        helper_task: asyncio.Task[None] | None = None
-        if not pending.browser_opened and self._no_browser_helper is not None:
-            helper_task = asyncio.get_running_loop().create_task(
+        helper: asyncio.Task[None] | None = None
+        if pending.browser_opened:
+            status = "Finish signing in in your browser; Rupa Desk comes back here by itself."
+        elif self._no_browser_helper is not None:
+            status = (
+                "No browser could be opened on this computer, so Rupa Desk is completing the "
+                "demo sign-in itself (as the demo practitioner)."
+            )
+            helper = asyncio.get_running_loop().create_task(
                 self._no_browser_helper(pending.authorize_url), name="sign-in-without-browser"
             )
-            status = (
-                "No browser could be opened here, so Rupa Desk is completing the demo "
-                "sign-in for you."
-            )
+            helper.add_done_callback(self._on_helper_done)
+        else:
+            status = "Waiting for the sign-in to finish in a browser."
         self._show(
-            SignInView(
-                SessionState.WAITING,
-                self._view.environment_label,
-                status=status,
-                authorize_url=pending.authorize_url,
-                browser_opened=pending.browser_opened,
-            )
+            SessionState.WAITING,
+            status=status,
+            authorize_url=pending.authorize_url,
+            browser_opened=pending.browser_opened,
         )
         try:
-            practitioner = await pending.result()
+            await pending.result()
+            practitioner = await self._client.me()
+            await self._auth.remember_account(practitioner.id)
+        except SignInCancelled:
+            self._show(SessionState.SIGNED_OUT, status="Sign-in cancelled. " + SIGN_IN_PROMPT)
+            return False
         except asyncio.CancelledError:
             pending.cancel()
             if _being_cancelled():
                 raise
-            self._show(self._signed_out_view("Sign-in cancelled."))
+            self._show(SessionState.SIGNED_OUT, status="Sign-in cancelled. " + SIGN_IN_PROMPT)
             return False
-        except Exception as exc:
-            self._fail(exc)
+        except RupaError as exc:
+            self._connectivity.failed(exc)
+            self._show(SessionState.FAILED, status="You are not signed in.", problem=str(exc))
             return False
         finally:
             self._pending = None
-            if helper_task is not None:
-                await _finish_helper(helper_task)
-        self._set_signed_in(practitioner)
+            if helper is not None and not helper.done():
+                helper.cancel()
+                await asyncio.gather(helper, return_exceptions=True)
+        self._connectivity.answered()
+        await self._open(Account(practitioner.id, practitioner), first_sign_in=True)
         return True
 
     def cancel_sign_in(self) -> None:
@@ -246,49 +281,59 @@ class SessionPresenter(QObject):
         if self._pending is not None:
             self._pending.cancel()
 
-    def _fail(self, exc: BaseException) -> None:
-        problem = self._describe_error(exc)  # raises what it does not know: a bug
+    def _on_helper_done(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled() or task.exception() is None:
+            return
+        exc = task.exception()
+        log.warning("completing the demo sign-in failed: %s", type(exc).__name__)
         self._show(
-            SignInView(
-                SessionState.FAILED,
-                self._view.environment_label,
-                status="You are not signed in.",
-                problem=problem,
-            )
+            SessionState.WAITING,
+            status="Rupa Desk could not complete the demo sign-in itself. Copy the link into a "
+            "browser to finish, or cancel and try again.",
+            authorize_url=self._view.authorize_url,
+            browser_opened=False,
         )
 
-    def _set_signed_in(self, practitioner: Practitioner) -> None:
-        self._practitioner = practitioner
-        self._show(
-            SignInView(
-                SessionState.SIGNED_IN,
-                self._view.environment_label,
-                status=f"Signed in as {practitioner.titled_full_name}.",
-            )
-        )
-        self.signed_in.emit(practitioner)
+    # -- sign-out ------------------------------------------------------------------------------
 
     async def sign_out(self, *, remove_patient_data: bool) -> None:
-        """Revoke and forget the session; optionally remove local patient data."""
-        try:
-            await self._account.sign_out()
-        finally:
-            self._practitioner = None
-            if remove_patient_data:
-                await self._purge_patient_data()
-            self._show(self._signed_out_view("You signed out."))
-            self.signed_out.emit()
+        """Revoke and forget the session, close the workspace (removing patient data if asked)."""
+        result = await self._auth.sign_out()
+        if result.had_session and not result.revoked:
+            log.info("signed out locally; Rupa could not be told")
+        self._account = None
+        await self._host.close_account(remove_patient_data=remove_patient_data)
+        self._show(SessionState.SIGNED_OUT, status="You signed out. " + SIGN_IN_PROMPT)
+        self.signed_out.emit()
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    async def _open(self, account: Account, *, first_sign_in: bool) -> None:
+        await self._host.open_account(account, first_sign_in=first_sign_in)
+        self._account = account
+        self._show(SessionState.SIGNED_IN, status=f"Signed in as {account.display_name}.")
+        self.signed_in.emit(account)
+
+    def _show(
+        self,
+        state: SessionState,
+        *,
+        status: str,
+        problem: str = "",
+        authorize_url: str = "",
+        browser_opened: bool = False,
+    ) -> None:
+        self._view = SignInView(
+            state,
+            self._view.environment_label,
+            status=status,
+            problem=problem,
+            authorize_url=authorize_url,
+            browser_opened=browser_opened,
+        )
+        self.view_changed.emit(self._view)
 
 
 def _being_cancelled() -> bool:
     task = asyncio.current_task()
     return task is not None and task.cancelling() > 0
-
-
-async def _finish_helper(task: asyncio.Task[None]) -> None:
-    """Wait for the no-browser helper; its failure is logged (the sign-in said what matters)."""
-    if not task.done():
-        task.cancel()
-    results = await asyncio.gather(task, return_exceptions=True)
-    if isinstance(results[0], Exception):
-        log.warning("Completing the demo sign-in failed: %s", type(results[0]).__name__)

@@ -6,30 +6,21 @@ import asyncio
 import enum
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from PySide6.QtCore import QObject, Signal
 
 from rupa_desk.core.validation import PortListError, parse_port_list
-from rupa_desk.settings import EnvironmentName, SettingsError, UserSettings
+from rupa_desk.services.auth import client_secret_key
+from rupa_desk.services.errors import SecretStoreUnavailable
+from rupa_desk.services.secrets import SecretStore
+from rupa_desk.settings import Environment, EnvironmentName, SettingsError, UserSettings
 
 
-def client_secret_key(environment: EnvironmentName) -> str:
-    """The SecretStore key of an environment's OAuth client secret."""
-    return f"client-secret/{environment}"
-
-
-class SecretKeeper(Protocol):
-    """What the Settings dialog needs of the SecretStore (blocking calls: run in a thread)."""
-
-    def get(self, key: str) -> str | None:
-        """The stored value, or None when nothing is stored under `key`."""
-
-    def set(self, key: str, value: str) -> None:
-        """Store `value` under `key`."""
-
-    def delete(self, key: str) -> None:
-        """Forget `key` (no error when nothing is stored)."""
+def secret_environment(settings: UserSettings) -> Environment | None:
+    """The environment whose client secret these settings edit (None for demo: no secret)."""
+    if settings.environment == "demo":
+        return None
+    return settings.environment_for()
 
 
 class SecretChange(enum.Enum):
@@ -80,7 +71,7 @@ class SettingsPresenter(QObject):
     def __init__(
         self,
         settings_file: Path,
-        secrets: SecretKeeper,
+        secrets: SecretStore,
         current: UserSettings,
         *,
         secret_storage: str,
@@ -97,11 +88,12 @@ class SettingsPresenter(QObject):
         """The settings as last saved (or loaded at start-up)."""
         return self._current
 
-    async def has_client_secret(self, environment: EnvironmentName) -> bool:
-        """True when a client secret is stored for `environment`."""
-        key = client_secret_key(environment)
-        value = await asyncio.to_thread(self._secrets.get, key)
-        return bool(value)
+    async def has_client_secret(self, settings: UserSettings) -> bool:
+        """True when a client secret is stored for the environment `settings` select."""
+        environment = secret_environment(settings)
+        if environment is None:
+            return False
+        return bool(await self._secrets.get(client_secret_key(environment)))
 
     async def save(self, form: SettingsForm) -> bool:
         """Check and save the form; emits `saved`, or `save_failed` with what is wrong.
@@ -121,6 +113,9 @@ class SettingsPresenter(QObject):
         except (SettingsError, PortListError) as exc:
             self.save_failed.emit(str(exc))
             return False
+        except SecretStoreUnavailable as exc:
+            self.save_failed.emit(f"The settings were saved, but not the client secret: {exc}")
+            return False
         except OSError as exc:
             self.save_failed.emit(f"The settings could not be saved: {exc}")
             return False
@@ -132,14 +127,18 @@ class SettingsPresenter(QObject):
 
         Raises:
             SettingsError: a value is not acceptable (nothing is saved).
-            OSError: the settings file or the secret could not be written.
+            OSError: the settings file could not be written.
+            SecretStoreUnavailable: the keychain refused the secret (the settings are saved).
         """
         settings = settings.validated()
         await asyncio.to_thread(settings.save, self._settings_file)
         self._current = settings
-        key = client_secret_key(settings.environment)
+        environment = secret_environment(settings)
+        if environment is None:
+            return settings
+        key = client_secret_key(environment)
         if secret.change is SecretChange.REPLACE and secret.value.strip():
-            await asyncio.to_thread(self._secrets.set, key, secret.value.strip())
+            await self._secrets.set(key, secret.value.strip())
         elif secret.change is SecretChange.REMOVE:
-            await asyncio.to_thread(self._secrets.delete, key)
+            await self._secrets.delete(key)
         return settings
