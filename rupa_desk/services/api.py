@@ -108,10 +108,14 @@ class _RetryDecision:
     def __init__(self, policy: RetryPolicy, limits: ClientLimits) -> None:
         self._policy = policy
         self._limits = limits
+        self._rate_limited = 0
         self._other_failures = 0
 
     def __call__(self, exc: Exception) -> bool | float:
         if isinstance(exc, RateLimited):  # refused before anything happened: always safe
+            self._rate_limited += 1
+            if self._rate_limited >= self._limits.max_rate_limited_attempts:
+                return False
             return exc.retry_after + random.uniform(0, self._limits.backoff_jitter_s)
         if self._policy is RetryPolicy.SAFE:
             retryable = isinstance(exc, ServerError | NetworkError)
@@ -476,18 +480,25 @@ class RupaClient:
     def orders(
         self,
         patient: str | None = None,
-        status: str | None = None,
+        status: str | Sequence[str] | None = None,
         practitioner: str | None = None,
         *,
         page_size: int | None = None,
     ) -> AsyncIterator[Order]:
-        """Orders, newest first, optionally of one patient, status or practitioner."""
+        """Orders, newest first, optionally of one patient, practitioner or status.
+
+        Args:
+            patient: a patient id.
+            status: one status or several (e.g. every non-terminal one, for polling).
+            practitioner: a practitioner id (ordering or signing).
+            page_size: items per page.
+        """
         return self._filtered_orders(patient, status, practitioner, page_size)
 
     async def _filtered_orders(
         self,
         patient: str | None,
-        status: str | None,
+        status: str | Sequence[str] | None,
         practitioner: str | None,
         page_size: int | None,
     ) -> AsyncIterator[Order]:
@@ -501,7 +512,7 @@ class RupaClient:
     async def orders_page(
         self,
         patient: str | None = None,
-        status: str | None = None,
+        status: str | Sequence[str] | None = None,
         practitioner: str | None = None,
         *,
         page_size: int | None = None,
@@ -515,7 +526,7 @@ class RupaClient:
     def _order_params(
         self,
         patient: str | None,
-        status: str | None,
+        status: str | Sequence[str] | None,
         practitioner: str | None,
         page_size: int | None,
     ) -> dict[str, str]:
@@ -523,7 +534,7 @@ class RupaClient:
         if patient is not None:
             params[self._paths.filter_patient] = patient
         if status is not None:
-            params[self._paths.filter_status] = status
+            params[self._paths.filter_status] = ",".join(_statuses(status))
         if practitioner is not None:
             params[self._paths.filter_practitioner] = practitioner
         return params
@@ -663,7 +674,7 @@ class RupaClient:
         limits = self._limits
         return stamina.retry_context(
             on=_RetryDecision(policy, limits),
-            attempts=max(limits.max_attempts, limits.max_rate_limited_attempts),
+            attempts=limits.max_attempts + limits.max_rate_limited_attempts,
             timeout=limits.retry_timeout_s,
             wait_initial=limits.backoff_initial_s,
             wait_max=limits.backoff_max_s,
@@ -763,13 +774,21 @@ def _same_origin(url: httpx.URL, base: httpx.URL) -> bool:
     return (url.scheme, url.host, url.port) == (base.scheme, base.host, base.port)
 
 
+def _statuses(status: str | Sequence[str]) -> tuple[str, ...]:
+    return (status,) if isinstance(status, str) else tuple(status)
+
+
 def _order_matches(
-    order: Order, patient: str | None, status: str | None, practitioner: str | None
+    order: Order,
+    patient: str | None,
+    status: str | Sequence[str] | None,
+    practitioner: str | None,
 ) -> bool:
     """The filters, checked again here in case the server ignores one it does not know."""
     if patient is not None and order.patient_id not in (None, patient):
         return False
-    if status is not None and order.status != status:
+    wanted = {s.strip().casefold() for s in _statuses(status)} if status is not None else None
+    if wanted is not None and order.status.strip().casefold() not in wanted:
         return False
     practitioners = {order.patients_practitioner_id, order.signing_practitioner_id} - {None}
     return practitioner is None or not practitioners or practitioner in practitioners

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import hmac
 import html
 import json
@@ -38,6 +39,7 @@ import webbrowser
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
+from http import HTTPStatus
 from types import TracebackType
 from typing import Any, Final
 from urllib.parse import parse_qsl, urlsplit
@@ -80,6 +82,7 @@ log = logging.getLogger(__name__)
 BrowserOpener = Callable[[str], bool]
 
 _IPV6_LOOPBACK: Final = "::1"
+_PORT_TAKEN_ERRNOS: Final = frozenset({errno.EADDRINUSE, errno.EACCES})
 _CODE_VERIFIER_LENGTH: Final = 64  # RFC 7636: 43 to 128 unreserved characters
 _STATE_LENGTH: Final = 32
 _MAX_REQUEST_BYTES: Final = 64 * 1024
@@ -378,7 +381,8 @@ class CallbackPage:
     message: str
 
     def render(self) -> bytes:
-        title, message = html.escape(self.title), html.escape(self.message)
+        title = html.escape(self.title, quote=False)
+        message = html.escape(self.message, quote=False)
         return (
             "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
             f"<title>{title} – Rupa Desk</title>"
@@ -468,7 +472,10 @@ class LoopbackListener:
         return self._port
 
     async def start(self) -> None:
-        """Listen on the first host and port that work.
+        """Listen on the first host that exists here, on the first of its ports that is free.
+
+        The IPv6 fallback is for machines without IPv4 loopback, not for busy ports: a
+        redirect URI on [::1] may not be the one Rupa registered.
 
         Raises:
             NoFreePort: every configured port is taken (or none could be opened).
@@ -481,11 +488,15 @@ class LoopbackListener:
                 except OSError as exc:
                     last_error = exc
                     log.info("sign-in listener: %s port %s not usable (%s)", host, port, exc)
-                    continue
+                    if exc.errno in _PORT_TAKEN_ERRNOS:
+                        continue  # this port is taken: try the next one
+                    break  # this address does not work here: try the next host
                 sockname = self._server.sockets[0].getsockname()
                 self._host, self._port = host, int(sockname[1])
                 log.info("sign-in listener on %s port %s", host, self._port)
                 return
+            else:
+                break  # the host works but all its ports are taken
         raise NoFreePort() from last_error
 
     async def next_callback(self) -> _Callback:
@@ -547,7 +558,9 @@ class LoopbackListener:
             ("Connection", "close"),
             ("Referrer-Policy", "no-referrer"),
         ]
-        writer.write(connection.send(h11.Response(status_code=page.status, headers=headers)))
+        reason = HTTPStatus(page.status).phrase.encode()
+        response = h11.Response(status_code=page.status, headers=headers, reason=reason)
+        writer.write(connection.send(response))
         writer.write(connection.send(h11.Data(data=body)))
         writer.write(connection.send(h11.EndOfMessage()))
         await writer.drain()

@@ -206,7 +206,7 @@ async def probe_secret_store(
 
 
 def _session_only(why: str) -> SecretStoreChoice:
-    log.warning("no usable OS keychain (%s): the session is kept in memory only", why)
+    log.info("no usable OS keychain (%s): the session is kept in memory only", why)
     return SecretStoreChoice(
         MemorySecretStore(), SecretStoreMode.SESSION_ONLY, _SESSION_ONLY_REASON
     )
