@@ -5,10 +5,14 @@ tests and notes. It lives in the local database first (autosaved) and is sent to
 order intent, then checked out into an order::
 
     local ──send──▶ sending ──ok──▶ sent (intent id) ──checkout──▶ checked out (order id)
-                       │  ▲                │  ▲
-                 failed│  │retry      edit │  │ send (an update)
-                       ▼  │                ▼  │
-                     failed (reason)     sent, needs an update
+                     │  ▲  ▲               │  ▲
+               failed│  │  │ network   edit │  │ send (an update)
+                     ▼  │  │ back           ▼  │
+          failed (reason)  queued (reason)  sent, needs an update
+
+A failure the user must act on (Rupa refused the draft) leaves it *failed*, with the reason
+and a Retry; a failure of the connection (offline, timeout, Rupa busy) leaves it *queued*:
+sent again automatically when the network is back.
 
 Edits bump `revision`; a send remembers the revision it carried, so "needs an update" is
 derived (the last sent revision is not the current one) rather than stored. Transitions that
@@ -32,12 +36,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Final
 
-_DRAFT_ID_RE: Final = re.compile(r"drf_[0-9a-f]{32}")
+_DRAFT_ID_RE: Final = re.compile(r"draft_[0-9a-f]{32}")
 
 #: The most notes text a draft keeps (Rupa's own limit is not documented; this is generous).
 MAX_NOTES_CHARS: Final = 10_000
 #: What `recover_interrupted` records when the app stopped while a send was in flight.
-INTERRUPTED_REASON: Final = "Rupa Desk closed while this draft was being sent."
+INTERRUPTED_REASON: Final = (
+    "Rupa Desk closed while this draft was being sent; it will be sent again."
+)
 
 
 class DraftState(enum.StrEnum):
@@ -47,6 +53,7 @@ class DraftState(enum.StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    QUEUED = "queued"
     CHECKED_OUT = "checked_out"
 
 
@@ -59,8 +66,8 @@ class DraftNotReady(Exception):
 
 
 def new_draft_id() -> str:
-    """A fresh, unguessable draft id (`drf_` + 32 hex digits)."""
-    return f"drf_{uuid.uuid4().hex}"
+    """A fresh, unguessable draft id (`draft_` + 32 hex digits)."""
+    return f"draft_{uuid.uuid4().hex}"
 
 
 def is_draft_id(value: str) -> bool:
@@ -85,7 +92,7 @@ class Draft:
         intent_id: the order intent (`ordin_…`) once Rupa returned it.
         checkout_url: the intent's checkout page.
         order_id: the order (`ord_…`) once checked out.
-        failure_reason: why the last send failed (state FAILED), for the user.
+        failure_reason: why the last send failed (states FAILED and QUEUED), for the user.
         unconfirmed_create: a create request went out whose answer was never seen; the next
             send must look the intent up first.
     """
@@ -110,8 +117,8 @@ class Draft:
             raise ValueError(f"not a draft id: {self.id!r}")
         if len(set(self.lab_test_ids)) != len(self.lab_test_ids):
             raise ValueError("a draft lists each lab test once")
-        if self.state is DraftState.FAILED and not self.failure_reason:
-            raise ValueError("a failed draft says why")
+        if self.state in (DraftState.FAILED, DraftState.QUEUED) and not self.failure_reason:
+            raise ValueError("a failed or queued draft says why")
         if self.state is DraftState.SENT and self.intent_id is None:
             raise ValueError("a sent draft has an order intent id")
         if self.state is DraftState.CHECKED_OUT and self.order_id is None:
@@ -156,14 +163,18 @@ class Draft:
     @property
     def can_send(self) -> bool:
         """True when "Send to Rupa" (or Retry) makes sense now."""
-        return self.state in (DraftState.LOCAL, DraftState.FAILED) or (
+        return self.state in (DraftState.LOCAL, DraftState.FAILED, DraftState.QUEUED) or (
             self.state is DraftState.SENT and self.needs_update
         )
 
     @property
     def can_check_out(self) -> bool:
         """True when the draft has an order intent whose checkout page can be opened."""
-        return self.checkout_url is not None and self.state in (DraftState.SENT, DraftState.FAILED)
+        return self.checkout_url is not None and self.state in (
+            DraftState.SENT,
+            DraftState.FAILED,
+            DraftState.QUEUED,
+        )
 
     def missing_for_send(self) -> list[str]:
         """What the user must add before sending (empty when ready)."""
@@ -256,21 +267,31 @@ class Draft:
             updated_at=now,
         )
 
-    def send_failed(self, now: datetime, reason: str) -> Draft:
-        """The send did not go through; the user sees `reason` and can retry."""
+    def send_failed(
+        self, now: datetime, reason: str, *, retry_automatically: bool = False
+    ) -> Draft:
+        """The send did not go through; the user sees `reason`.
+
+        Args:
+            now: the time of the failure.
+            reason: for the user: what happened and what to do.
+            retry_automatically: the connection failed, not the draft: queue it to be sent
+                when the network is back (QUEUED) rather than wait for the user (FAILED).
+        """
         self._require(DraftState.SENDING, "fail sending")
         if not reason.strip():
             raise ValueError("a failure has a reason")
-        return replace(self, state=DraftState.FAILED, failure_reason=reason, updated_at=now)
+        state = DraftState.QUEUED if retry_automatically else DraftState.FAILED
+        return replace(self, state=state, failure_reason=reason, updated_at=now)
 
     def recover_interrupted(self, now: datetime) -> Draft:
-        """At start-up: a draft left `sending` by a crash or kill becomes failed (retryable).
+        """At start-up: a draft left `sending` by a crash or kill is queued to be sent again.
 
-        Any create it may have sent stays unconfirmed, so the retry looks it up first.
+        Any create it may have sent stays unconfirmed, so the next send looks it up first.
         """
         if self.state is not DraftState.SENDING:
             return self
-        return self.send_failed(now, INTERRUPTED_REASON)
+        return self.send_failed(now, INTERRUPTED_REASON, retry_automatically=True)
 
     # -- checkout ------------------------------------------------------------------------------
 

@@ -266,7 +266,7 @@ def test_the_app_loop_survives_several_runs_after_a_checkout_view(tmp_path: Path
         f"paths = AppPaths.under(Path({str(tmp_path)!r})).ensure()\n"
         "async def show_checkout() -> bool:\n"
         "    launcher = CheckoutLauncher(paths, 'demo')\n"
-        "    launcher.open('drf_' + '0' * 32, 'about:blank')\n"
+        "    launcher.open('draft_' + '0' * 32, 'about:blank')\n"
         "    await asyncio.sleep(1.0)\n"
         "    launcher.close_all()\n"
         "    await asyncio.sleep(0.2)\n"

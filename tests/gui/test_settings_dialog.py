@@ -5,10 +5,10 @@ from __future__ import annotations
 from pytestqt.qtbot import QtBot
 
 from rupa_desk.paths import AppPaths
-from rupa_desk.settings import UserSettings
-from rupa_desk.ui.components.settings_dialog import SettingsDialog
 from rupa_desk.services.auth import client_secret_key
 from rupa_desk.services.secrets import MemorySecretStore
+from rupa_desk.settings import UserSettings
+from rupa_desk.ui.components.settings_dialog import SettingsDialog
 from rupa_desk.ui.presenters.settings import SettingsPresenter
 
 

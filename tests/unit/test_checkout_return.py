@@ -16,7 +16,7 @@ from rupa_desk.core.checkout_return import (
 )
 from rupa_desk.core.drafts import new_draft_id
 
-DRAFT = "drf_" + "0123456789abcdef" * 2
+DRAFT = "draft_" + "0123456789abcdef" * 2
 EMBEDDED = ReturnEndpoint.embedded()
 LOOPBACK = ReturnEndpoint.loopback(51234)
 ENDPOINTS = (EMBEDDED, LOOPBACK)
@@ -104,11 +104,11 @@ def test_urls_that_are_not_ours(url: str) -> None:
     [
         "",
         "draft=",
-        "draft=drf_nothex",
+        "draft=draft_nothex",
         f"draft={DRAFT}&draft={new_draft_id()}",
         "order=ord_Ab3dE9z",
-        "draft=drf_0123456789abcdef0123456789abcdeF",
-        "draft=" + "drf_%2e%2e%2f" * 3,
+        "draft=draft_0123456789abcdef0123456789abcdeF",
+        "draft=" + "draft_%2e%2e%2f" * 3,
         "draft=%ff%fe",
         "&".join(f"x{i}=1" for i in range(100)) + f"&draft={DRAFT}",
     ],
@@ -136,7 +136,7 @@ def test_without_endpoints_nothing_is_ours() -> None:
 
 def test_building_refuses_what_is_not_a_draft_id_or_port() -> None:
     with pytest.raises(ValueError, match="draft"):
-        EMBEDDED.url_for("drf_1&order=ord_Ab3dE9z")
+        EMBEDDED.url_for("draft_1&order=ord_Ab3dE9z")
     with pytest.raises(ValueError, match="port"):
         ReturnEndpoint.loopback(0)
 
@@ -163,7 +163,7 @@ def test_round_trip_with_whatever_else_rupa_appends(
 ) -> None:
     from urllib.parse import urlencode
 
-    draft_id = f"drf_{draft_hex}"
+    draft_id = f"draft_{draft_hex}"
     params = dict(extra)
     if order is not None:
         params["order"] = f"ord_{order}"

@@ -51,8 +51,9 @@ def test_a_new_draft_is_local_with_a_fresh_id() -> None:
 
 def test_draft_ids_are_validated() -> None:
     with pytest.raises(ValueError, match="not a draft id"):
-        Draft.new(T0, draft_id="drf_../../etc")
-    assert not is_draft_id("drf_" + "G" * 32)
+        Draft.new(T0, draft_id="draft_../../etc")
+    assert not is_draft_id("draft_" + "G" * 32)
+    assert not is_draft_id("drf_" + "0" * 32)
     assert not is_draft_id("")
 
 
@@ -140,6 +141,21 @@ def test_failure_keeps_the_reason_and_retry_goes_back_to_sending() -> None:
         retry.send_failed(T3, "  ")
 
 
+def test_a_connection_failure_queues_the_draft_to_be_sent_again() -> None:
+    queued = ready().send_started(T1).send_failed(T2, "Offline", retry_automatically=True)
+    assert queued.state is DraftState.QUEUED
+    assert queued.failure_reason == "Offline"
+    assert queued.can_send
+    assert queued.is_editable
+    edited = queued.with_test_added(T3, "labts_7654321")
+    assert edited.state is DraftState.QUEUED
+    assert edited.send_started(T3).state is DraftState.SENDING
+    update_queued = (
+        sent().edited(T3, notes="x").send_started(T3).send_failed(T3, "x", retry_automatically=True)
+    )
+    assert update_queued.can_check_out
+
+
 def test_a_create_without_an_answer_stays_unconfirmed_until_resolved() -> None:
     lost = ready().send_started(T1).create_requested().send_failed(T2, "timed out")
     assert lost.unconfirmed_create  # the retry must look the intent up first
@@ -158,7 +174,7 @@ def test_a_create_without_an_answer_stays_unconfirmed_until_resolved() -> None:
 def test_a_draft_interrupted_while_sending_becomes_failed_and_retryable() -> None:
     sending = ready().send_started(T1).create_requested()
     recovered = sending.recover_interrupted(T2)
-    assert recovered.state is DraftState.FAILED
+    assert recovered.state is DraftState.QUEUED
     assert recovered.failure_reason == INTERRUPTED_REASON
     assert recovered.unconfirmed_create
     local = ready()
@@ -220,6 +236,8 @@ def test_a_draft_being_sent_cannot_be_deleted() -> None:
 def test_inconsistent_drafts_cannot_be_built() -> None:
     with pytest.raises(ValueError, match="says why"):
         Draft(id=new_draft_id(), created_at=T0, updated_at=T0, state=DraftState.FAILED)
+    with pytest.raises(ValueError, match="says why"):
+        Draft(id=new_draft_id(), created_at=T0, updated_at=T0, state=DraftState.QUEUED)
     with pytest.raises(ValueError, match="intent"):
         Draft(id=new_draft_id(), created_at=T0, updated_at=T0, state=DraftState.SENT)
     with pytest.raises(ValueError, match="order id"):
@@ -229,7 +247,7 @@ def test_inconsistent_drafts_cannot_be_built() -> None:
 
 
 _ACTIONS = st.sampled_from(
-    ["add", "remove", "notes", "start", "create", "ok", "fail", "checkout", "recover"]
+    ["add", "remove", "notes", "start", "create", "ok", "fail", "queue", "checkout", "recover"]
 )
 
 
@@ -256,6 +274,8 @@ def test_any_sequence_of_actions_keeps_the_draft_consistent(actions: list[str]) 
                 )
             elif action == "fail":
                 draft = draft.send_failed(now, "boom")
+            elif action == "queue":
+                draft = draft.send_failed(now, "offline", retry_automatically=True)
             elif action == "checkout":
                 draft = draft.checked_out(now, "ord_BBBBBBB")
             elif action == "recover":
@@ -270,3 +290,5 @@ def test_any_sequence_of_actions_keeps_the_draft_consistent(actions: list[str]) 
             assert draft.intent_id is not None
             assert not draft.needs_update
         assert len(set(draft.lab_test_ids)) == len(draft.lab_test_ids)
+        if draft.state in (DraftState.FAILED, DraftState.QUEUED):
+            assert draft.failure_reason
