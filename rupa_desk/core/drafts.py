@@ -239,6 +239,11 @@ class Draft:
             raise InvalidDraftTransition("This draft has an order intent already; update it.")
         return replace(self, unconfirmed_create=True)
 
+    def create_not_sent(self) -> Draft:
+        """The create request surely never reached Rupa (no connection): nothing to look up."""
+        self._require(DraftState.SENDING, "withdraw a create")
+        return replace(self, unconfirmed_create=False)
+
     def intent_found(self, intent_id: str, checkout_url: str) -> Draft:
         """A lookup found the intent an earlier, unanswered create made; still sending (the
         caller updates it with the current content next)."""

@@ -171,6 +171,13 @@ def test_a_create_without_an_answer_stays_unconfirmed_until_resolved() -> None:
     assert done.state is DraftState.SENT
 
 
+def test_a_create_that_never_left_needs_no_lookup() -> None:
+    asked = ready().send_started(T1).create_requested()
+    assert not asked.create_not_sent().unconfirmed_create
+    with pytest.raises(InvalidDraftTransition):
+        ready().create_not_sent()
+
+
 def test_a_draft_interrupted_while_sending_becomes_failed_and_retryable() -> None:
     sending = ready().send_started(T1).create_requested()
     recovered = sending.recover_interrupted(T2)

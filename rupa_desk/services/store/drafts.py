@@ -136,9 +136,9 @@ class Drafts:
         return [self._draft(r, tests.get(str(r[0]), ())) for r in rows]
 
     def in_state(self, *states: DraftState) -> list[Draft]:
-        """The drafts in these states, oldest change first (the order to send them in)."""
+        """The drafts in these states, oldest first (the order to send them in)."""
         return sorted(
-            (d for d in self.all() if d.state in states), key=lambda d: (d.updated_at, d.id)
+            (d for d in self.all() if d.state in states), key=lambda d: (d.created_at, d.id)
         )
 
     def find_by_intent(self, order_intent_id: str) -> Draft | None:
