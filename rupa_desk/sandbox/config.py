@@ -1,0 +1,183 @@
+"""How a simulator instance is set up: data sizes, faults, token lifetimes, registered clients.
+
+The simulator keeps its own copy of the demo constants (client id, demo login, redirect URIs):
+it imports nothing from the app, so that each side checks the other honestly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any, Final
+
+#: The public OAuth client Rupa Desk uses in demo mode (no secret; PKCE S256 required).
+DEMO_CLIENT_ID: Final = "rupa-desk-demo"
+#: The demo practitioner's login for the simulator's web pages.
+DEMO_LOGIN_EMAIL: Final = "demo@rupa-desk.test"
+DEMO_LOGIN_PASSWORD: Final = "demo"
+#: Every seeded practitioner signs in with this password (demo data only).
+SEEDED_PASSWORD: Final = "demo"
+#: Loopback redirect URIs; they match on any port (RFC 8252 §7.3).
+DEFAULT_REDIRECT_URIS: Final[tuple[str, ...]] = (
+    "http://127.0.0.1/oauth/callback",
+    "http://[::1]/oauth/callback",
+    "http://localhost/oauth/callback",
+)
+
+#: A simulated day per real half-minute: a demo order goes from payment to results in minutes.
+DEMO_CLOCK_SPEED: Final = 2880.0
+
+
+@dataclass(frozen=True)
+class RegisteredClient:
+    """An OAuth client the simulator knows.
+
+    Attributes:
+        client_id: the id sent as `client_id`.
+        redirect_uris: registered redirect URIs; loopback ones match on any port.
+        client_secret: set for a confidential client, which must then authenticate at the
+            token and revoke endpoints (form field or HTTP Basic).
+        name: shown on the consent page.
+        require_pkce: refuse authorize requests without an S256 `code_challenge`.
+    """
+
+    client_id: str
+    redirect_uris: tuple[str, ...] = DEFAULT_REDIRECT_URIS
+    client_secret: str | None = field(default=None, repr=False)
+    name: str = "Rupa Desk"
+    require_pkce: bool = True
+
+    @property
+    def is_confidential(self) -> bool:
+        return self.client_secret is not None
+
+
+def demo_client() -> RegisteredClient:
+    """The public client Rupa Desk's demo mode uses."""
+    return RegisteredClient(client_id=DEMO_CLIENT_ID)
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """Everything that shapes one simulator instance. Data is deterministic from `seed`.
+
+    Attributes:
+        seed: seeds the generated catalog, clinic, patients, orders and new ids.
+        lab_tests: catalog size (100,000 generates in a few seconds).
+        lab_companies: number of lab companies (specialty labs first).
+        practitioners: practitioners in the demo clinic, the demo practitioner included.
+        patients: patients in the demo clinic.
+        orders: seeded orders of the demo clinic, spread over every status.
+        open_orders: extra orders in non-terminal statuses (e.g. 500 for a polling benchmark).
+        rate_limit_per_s: token-bucket refill rate per access token.
+        rate_burst: token-bucket size per access token.
+        latency_ms: delay added before every API answer.
+        fault_5xx_rate: share of API requests answered with 503/500 (0..1).
+        fault_429_rate: share of API requests answered with 429 + Retry-After (0..1).
+        drop_rate: share of API requests whose connection is closed mid-response (0..1).
+        faults_on_token_endpoint: apply the faults above to /oauth/token and revoke too.
+        access_token_ttl_s: lifetime of access tokens (`expires_in`).
+        code_ttl_s: lifetime of authorization codes.
+        clock_speed: simulated seconds per real second for the order lifecycle; 0 means
+            orders advance only on demand (control endpoint).
+        clients: registered OAuth clients.
+        port: TCP port on 127.0.0.1; 0 picks a free one.
+        request_log_size: how many served requests `/_sim/requests` remembers.
+    """
+
+    seed: int = 7
+    lab_tests: int = 2500
+    lab_companies: int = 35
+    practitioners: int = 4
+    patients: int = 60
+    orders: int = 42
+    open_orders: int = 0
+    rate_limit_per_s: float = 20.0
+    rate_burst: int = 40
+    latency_ms: int = 0
+    fault_5xx_rate: float = 0.0
+    fault_429_rate: float = 0.0
+    drop_rate: float = 0.0
+    faults_on_token_endpoint: bool = False
+    access_token_ttl_s: int = 36000
+    code_ttl_s: int = 60
+    clock_speed: float = 0.0
+    clients: tuple[RegisteredClient, ...] = (RegisteredClient(client_id=DEMO_CLIENT_ID),)
+    port: int = 0
+    request_log_size: int = 20000
+
+    def __post_init__(self) -> None:
+        problems = []
+        for name in ("lab_tests", "practitioners", "patients", "orders", "open_orders"):
+            if getattr(self, name) < 0:
+                problems.append(f"{name} must not be negative")
+        if not 1 <= self.lab_companies <= 500:
+            problems.append("lab_companies must be between 1 and 500")
+        if self.practitioners < 1:
+            problems.append("practitioners must be at least 1 (the demo practitioner)")
+        if not 0 <= self.port <= 65535:
+            problems.append("port must be between 0 and 65535")
+        if self.access_token_ttl_s < 1 or self.code_ttl_s < 1:
+            problems.append("token and code lifetimes must be at least 1 second")
+        if self.clock_speed < 0:
+            problems.append("clock_speed must not be negative")
+        problems.extend(fault_problems(self.fault_settings()))
+        if not self.clients:
+            problems.append("at least one client must be registered")
+        if problems:
+            raise ValueError("Bad simulator configuration: " + "; ".join(problems))
+
+    def with_changes(self, **changes: Any) -> SandboxConfig:
+        """A copy with some fields changed (validated again)."""
+        return replace(self, **changes)
+
+    def fault_settings(self) -> FaultSettings:
+        """The runtime-changeable part of the configuration."""
+        return FaultSettings(
+            **{f.name: getattr(self, f.name) for f in fields(FaultSettings)},
+        )
+
+    def public_dict(self) -> dict[str, Any]:
+        """The configuration as JSON-able data, client secrets left out."""
+        data = asdict(self)
+        data["clients"] = [
+            {
+                "client_id": c.client_id,
+                "redirect_uris": list(c.redirect_uris),
+                "confidential": c.is_confidential,
+                "name": c.name,
+                "require_pkce": c.require_pkce,
+            }
+            for c in self.clients
+        ]
+        return data
+
+
+@dataclass
+class FaultSettings:
+    """Faults, latency and rate limits; changeable at runtime through `POST /_sim/faults`."""
+
+    rate_limit_per_s: float = 20.0
+    rate_burst: int = 40
+    latency_ms: int = 0
+    fault_5xx_rate: float = 0.0
+    fault_429_rate: float = 0.0
+    drop_rate: float = 0.0
+    faults_on_token_endpoint: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def fault_problems(settings: FaultSettings) -> list[str]:
+    """What is wrong with these fault settings (empty when they are usable)."""
+    problems = []
+    rates = (settings.fault_5xx_rate, settings.fault_429_rate, settings.drop_rate)
+    if any(not 0.0 <= rate <= 1.0 for rate in rates):
+        problems.append("fault rates must be between 0 and 1")
+    elif sum(rates) > 1.0:
+        problems.append("fault rates must not add up to more than 1")
+    if settings.rate_limit_per_s <= 0 or settings.rate_burst < 1:
+        problems.append("rate_limit_per_s must be positive and rate_burst at least 1")
+    if settings.latency_ms < 0:
+        problems.append("latency_ms must not be negative")
+    return problems
