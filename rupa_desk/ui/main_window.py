@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from PySide6.QtCore import QByteArray, QSize, Qt, Signal
+from PySide6.QtCore import QByteArray, QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -71,9 +71,11 @@ class MainWindow(QMainWindow):
         settings_requested(): the user chose Settings….
         sign_out_requested(): the user chose Sign out….
         closed(): the window was closed (the app shuts down).
+        first_painted(): the window has been painted for the first time (start-up is over).
     """
 
     pane_changed = Signal(str)
+    first_painted = Signal()
     settings_requested = Signal()
     sign_out_requested = Signal()
     closed = Signal()
@@ -95,6 +97,7 @@ class MainWindow(QMainWindow):
         self._window_state = window_state
         self._bug_dialog: BugReportDialog | None = None
         self._signed_in = False
+        self._painted = False
         self.setMinimumSize(QSize(720, 480))
         self.setAccessibleName("Rupa Desk")
 
@@ -318,6 +321,18 @@ class MainWindow(QMainWindow):
             window_state=QByteArray(self.saveState()),
             last_pane=self.current_pane(),
         )
+
+    @property
+    def painted(self) -> bool:
+        """True once the window has been painted."""
+        return self._painted
+
+    def event(self, event: QEvent) -> bool:
+        handled = super().event(event)
+        if not self._painted and event.type() == QEvent.Type.UpdateRequest:
+            self._painted = True
+            self.first_painted.emit()
+        return handled
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_state()

@@ -6,6 +6,7 @@ Write GUI tests as `async def`; await presenters' coroutines directly, and use `
 
 from __future__ import annotations
 
+from tests.fixtures.desk import make_desk
 from tests.fixtures.qt import (
     _no_leftover_tasks,
     _no_leftover_widgets,
@@ -16,6 +17,7 @@ from tests.fixtures.qt import (
 __all__ = [
     "_no_leftover_tasks",
     "_no_leftover_widgets",
+    "make_desk",
     "pytest_asyncio_loop_factories",
     "qasync_loop",
 ]

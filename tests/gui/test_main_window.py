@@ -15,7 +15,7 @@ from rupa_desk.ui.messages import BugReport, MessageBridge
 from rupa_desk.ui.pages.drafts import DraftsPage
 from rupa_desk.ui.pages.orders import OrdersPage
 from rupa_desk.ui.window_state import WindowState
-from tests.fixtures.qt import wait_until
+from tests.fixtures.qt import unnamed_controls, wait_until
 
 
 def make_window(qtbot: QtBot, paths: AppPaths, bridge: MessageBridge | None = None) -> MainWindow:
@@ -148,12 +148,7 @@ async def test_every_control_has_an_accessible_name(qtbot: QtBot, app_paths: App
     window = make_window(qtbot, app_paths)
     window.show()
     window.show_workspace()
-    unnamed = [
-        type(w).__name__
-        for w in window.findChildren(QWidget)
-        if w.isVisible() and w.focusPolicy() != Qt.FocusPolicy.NoFocus and not w.accessibleName()
-    ]
-    assert unnamed == []
+    assert unnamed_controls(window) == []
 
 
 async def test_panes_are_replaced_on_sign_out(qtbot: QtBot, app_paths: AppPaths) -> None:

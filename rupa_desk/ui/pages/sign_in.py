@@ -44,6 +44,10 @@ class SignInPage(QWidget):
         self.environment = QLabel()
         self.environment.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.environment.setAccessibleName("Environment")
+        self.hint = QLabel()
+        self.hint.setWordWrap(True)
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint.setAccessibleName("Sign-in hint")
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.status.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -87,6 +91,7 @@ class SignInPage(QWidget):
         column = QVBoxLayout()
         column.addWidget(self.heading)
         column.addWidget(self.environment)
+        column.addWidget(self.hint)
         column.addSpacing(12)
         column.addWidget(self.status)
         column.addWidget(self.problem)
@@ -125,6 +130,8 @@ class SignInPage(QWidget):
     def _on_presenter_view_changed(self, view: SignInView) -> None:
         state = view.state
         self.environment.setText(view.environment_label)
+        self.hint.setText(view.hint)
+        self.hint.setVisible(bool(view.hint))
         self.status.setText(view.status)
         self.problem.setText(view.problem)
         self.problem.setVisible(bool(view.problem))

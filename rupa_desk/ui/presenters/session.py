@@ -24,7 +24,6 @@ from PySide6.QtCore import QObject, Signal
 from rupa_desk.core.models import Practitioner
 from rupa_desk.services.auth import Authenticator, PendingSignIn
 from rupa_desk.services.errors import (
-    NetworkError,
     NotSignedIn,
     RupaError,
     SignInCancelled,
@@ -55,10 +54,12 @@ class SignInView:
         problem: what went wrong and what to do (state FAILED).
         authorize_url: the sign-in link (state WAITING), for "Copy the link".
         browser_opened: whether the system browser was opened with the link.
+        hint: a standing note for this environment (demo mode: the demo login).
     """
 
     state: SessionState
     environment_label: str
+    hint: str = ""
     status: str = ""
     problem: str = ""
     authorize_url: str = ""
@@ -79,17 +80,25 @@ class Account:
 
     @property
     def display_name(self) -> str:
-        """The practitioner's titled name, or a placeholder until Rupa has been reached."""
+        """The practitioner's titled name, or "Signed in" until Rupa has said who it is."""
         if self.practitioner is not None:
             return self.practitioner.titled_full_name or self.practitioner.email
-        return "Signed in (offline)"
+        return "Signed in"
+
+
+class AccountUnavailable(Exception):
+    """The account's workspace cannot be opened (e.g. its database is unusable); says why."""
 
 
 class AccountHost(Protocol):
     """The composition root's side of a session: open and close an account's workspace."""
 
     async def open_account(self, account: Account, *, first_sign_in: bool) -> None:
-        """Open the account's database, build its panes, start its background work."""
+        """Open the account's database, build its panes, start its background work.
+
+        Raises:
+            AccountUnavailable: it cannot be opened.
+        """
 
     async def close_account(self, *, remove_patient_data: bool) -> None:
         """Stop the account's work, close its database (after removing patient data)."""
@@ -118,6 +127,7 @@ class SessionPresenter(QObject):
         host: opens and closes the signed-in account's workspace.
         connectivity: told whether Rupa answered.
         environment_label: shown on the sign-in page.
+        hint: a standing note on the sign-in page (demo mode: the demo login).
         no_browser_helper: optional; see `NoBrowserHelper`.
 
     Signals:
@@ -138,6 +148,7 @@ class SessionPresenter(QObject):
         connectivity: Connectivity,
         *,
         environment_label: str,
+        hint: str = "",
         no_browser_helper: NoBrowserHelper | None = None,
         parent: QObject | None = None,
     ) -> None:
@@ -149,7 +160,10 @@ class SessionPresenter(QObject):
         self._no_browser_helper = no_browser_helper
         self._pending: PendingSignIn | None = None
         self._account: Account | None = None
-        self._view = SignInView(SessionState.SIGNED_OUT, environment_label, status=SIGN_IN_PROMPT)
+        # Until `restore()` has looked for a saved session, nobody knows whether one exists.
+        self._view = SignInView(
+            SessionState.RESTORING, environment_label, hint=hint, status="Starting…"
+        )
 
     @property
     def view(self) -> SignInView:
@@ -166,6 +180,10 @@ class SessionPresenter(QObject):
     async def restore(self) -> bool:
         """Resume the saved session, if any (at start-up). Works offline once signed in before.
 
+        When the session knows its account, the account opens at once (its catalog, patients
+        and drafts work offline) and Rupa is asked who is signed in afterwards; a session that
+        Rupa has ended since then goes back to the sign-in page.
+
         Returns:
             True when someone is signed in afterwards.
         """
@@ -177,39 +195,47 @@ class SessionPresenter(QObject):
         except RupaError as exc:  # the keychain refused to be read
             self._show(SessionState.FAILED, status="You are not signed in.", problem=str(exc))
             return False
+        account_id = self._auth.account_id
+        if account_id is not None:
+            if not await self._open(Account(account_id), first_sign_in=False):
+                return False
+            return await self.refresh_practitioner()
         try:
             practitioner = await self._client.me()
         except NotSignedIn as exc:  # the session ended on Rupa's side
             self._show(SessionState.SIGNED_OUT, status=exc.user_message)
             return False
-        except NetworkError as exc:
-            self._connectivity.failed(exc)
-            if self._auth.account_id is None:
-                self._show(SessionState.FAILED, status="You are not signed in.", problem=str(exc))
-                return False
-            log.info("resuming the session offline")
-            await self._open(Account(self._auth.account_id), first_sign_in=False)
-            return True
         except RupaError as exc:
             self._connectivity.failed(exc)
             self._show(SessionState.FAILED, status="You are not signed in.", problem=str(exc))
             return False
         self._connectivity.answered()
         await self._auth.remember_account(practitioner.id)
-        await self._open(Account(practitioner.id, practitioner), first_sign_in=False)
-        return True
+        return await self._open(Account(practitioner.id, practitioner), first_sign_in=False)
 
     async def refresh_practitioner(self) -> bool:
-        """Ask Rupa who is signed in again (after resuming offline); True when it answered."""
+        """Ask Rupa who is signed in (after resuming a session).
+
+        Returns:
+            True when still signed in (also when Rupa could not be reached: the session is
+            kept); False when Rupa ended the session, which closes the account.
+        """
         if self._account is None:
             return False
         try:
             practitioner = await self._client.me()
+        except NotSignedIn as exc:
+            self._account = None
+            await self._host.close_account(remove_patient_data=False)
+            self._show(SessionState.SIGNED_OUT, status=exc.user_message)
+            self.signed_out.emit()
+            return False
         except RupaError as exc:
             self._connectivity.failed(exc)
-            return False
+            return True
         self._connectivity.answered()
         self._account = Account(practitioner.id, practitioner)
+        self._show(SessionState.SIGNED_IN, status=f"Signed in as {self._account.display_name}.")
         self.signed_in.emit(self._account)
         return True
 
@@ -273,8 +299,7 @@ class SessionPresenter(QObject):
                 helper.cancel()
                 await asyncio.gather(helper, return_exceptions=True)
         self._connectivity.answered()
-        await self._open(Account(practitioner.id, practitioner), first_sign_in=True)
-        return True
+        return await self._open(Account(practitioner.id, practitioner), first_sign_in=True)
 
     def cancel_sign_in(self) -> None:
         """Stop waiting for the browser (the Cancel button)."""
@@ -308,11 +333,20 @@ class SessionPresenter(QObject):
 
     # -- helpers -------------------------------------------------------------------------------
 
-    async def _open(self, account: Account, *, first_sign_in: bool) -> None:
-        await self._host.open_account(account, first_sign_in=first_sign_in)
+    async def _open(self, account: Account, *, first_sign_in: bool) -> bool:
+        try:
+            await self._host.open_account(account, first_sign_in=first_sign_in)
+        except AccountUnavailable as exc:
+            self._show(
+                SessionState.FAILED,
+                status="Rupa Desk cannot open this account's data on this computer.",
+                problem=str(exc),
+            )
+            return False
         self._account = account
         self._show(SessionState.SIGNED_IN, status=f"Signed in as {account.display_name}.")
         self.signed_in.emit(account)
+        return True
 
     def _show(
         self,
@@ -326,6 +360,7 @@ class SessionPresenter(QObject):
         self._view = SignInView(
             state,
             self._view.environment_label,
+            hint=self._view.hint,
             status=status,
             problem=problem,
             authorize_url=authorize_url,

@@ -1,0 +1,284 @@
+"""The Catalog pane: type-ahead search with filters, lazy results, details and "Add to draft".
+
+Keyboard: Ctrl+F focuses the search box; Down moves into the results; Enter on a result adds
+it to the current draft. Everything works offline on the local catalog; "Sync now" updates it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from PySide6.QtCore import QItemSelection, Qt, Signal
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+from qasync import asyncSlot
+
+from rupa_desk.core.models import LabTest
+from rupa_desk.services.store import CatalogFilters
+from rupa_desk.ui.components.catalog_model import COLUMNS, HIT_ROLE, NAME
+from rupa_desk.ui.components.lab_test_detail import LabTestDetail
+from rupa_desk.ui.components.status_bar import describe_catalog_age
+from rupa_desk.ui.presenters.catalog import CatalogPresenter, CatalogQuery
+from rupa_desk.ui.widgets.highlight_delegate import HighlightDelegate
+from rupa_desk.ui.widgets.search_box import SearchBox
+
+ROW_HEIGHT = 26
+
+
+class ResultsTable(QTableView):
+    """The results view: Enter asks to add the selected test.
+
+    Signals:
+        add_requested(): Enter (or Return) was pressed on a selected row.
+    """
+
+    add_requested = Signal()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
+            self.add_requested.emit()
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+
+class CatalogPage(QWidget):
+    """The catalog pane (a view of `CatalogPresenter`)."""
+
+    def __init__(self, presenter: CatalogPresenter, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._presenter = presenter
+        self.setAccessibleName("Catalog")
+
+        self.search_box = SearchBox()
+        self.search_box.setPlaceholderText("Search tests, biomarkers, labs… (Ctrl+F)")
+        self.search_box.setAccessibleName("Search the catalog")
+        self.company = QComboBox()
+        self.company.setAccessibleName("Lab company filter")
+        self.company.setMinimumContentsLength(14)
+        self.sample_type = QComboBox()
+        self.sample_type.setAccessibleName("Sample type filter")
+        self.price_min = self._price_box("Lowest price")
+        self.price_max = self._price_box("Highest price")
+        self.sync_button = QPushButton("Sync now")
+        self.sync_button.setAccessibleName("Sync the catalog now")
+        self.sync_button.setToolTip("Download the latest catalog from Rupa")
+
+        self.table = ResultsTable()
+        self.table.setAccessibleName("Catalog results")
+        self.table.setModel(presenter.model)
+        self.table.setItemDelegateForColumn(NAME, HighlightDelegate(self.table))
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        vertical = self.table.verticalHeader()
+        vertical.setVisible(False)
+        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vertical.setDefaultSectionSize(ROW_HEIGHT)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
+        header.setHighlightSections(False)
+        for column, width in zip(range(1, len(COLUMNS)), (170, 80, 150, 90), strict=True):
+            header.resizeSection(column, width)
+
+        self.detail = LabTestDetail()
+        self.detail.setMinimumWidth(260)
+        self.summary = QLabel()
+        self.summary.setAccessibleName("Result summary")
+        self.catalog_age = QLabel()
+        self.catalog_age.setAccessibleName("Catalog age")
+
+        filters = QHBoxLayout()
+        filters.addWidget(self.search_box, 3)
+        filters.addWidget(self.company, 1)
+        filters.addWidget(self.sample_type, 1)
+        filters.addWidget(QLabel("Price"))
+        filters.addWidget(self.price_min)
+        filters.addWidget(QLabel("to"))
+        filters.addWidget(self.price_max)
+        filters.addWidget(self.sync_button)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.table)
+        splitter.addWidget(self.detail)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        footer = QHBoxLayout()
+        footer.addWidget(self.summary, 1)
+        footer.addWidget(self.catalog_age)
+        layout = QVBoxLayout(self)
+        layout.addLayout(filters)
+        layout.addWidget(splitter, 1)
+        layout.addLayout(footer)
+
+        self._find = QShortcut(QKeySequence(QKeySequence.StandardKey.Find), self)
+        self._find.setContext(Qt.ShortcutContext.WindowShortcut)
+        self._find.activated.connect(self._on_find_activated)
+
+        self._reload_filters()
+        self._on_presenter_catalog_changed(presenter.last_synced())
+        self.search_box.search_requested.connect(self._on_search_box_search_requested)
+        self.search_box.returnPressed.connect(self._on_search_box_return_pressed)
+        self.company.currentIndexChanged.connect(self._on_filter_changed)
+        self.sample_type.currentIndexChanged.connect(self._on_filter_changed)
+        self.price_min.valueChanged.connect(self._on_filter_changed)
+        self.price_max.valueChanged.connect(self._on_filter_changed)
+        self.sync_button.clicked.connect(self._on_sync_button_clicked)
+        self.table.add_requested.connect(self._on_table_add_requested)
+        selection = self.table.selectionModel()
+        selection.selectionChanged.connect(self._on_table_selection_changed)
+        self.detail.add_requested.connect(self._on_detail_add_requested)
+        presenter.results_changed.connect(self._on_presenter_results_changed)
+        presenter.model.rows_fetched.connect(self._on_model_rows_fetched)
+        presenter.detail_changed.connect(self._on_presenter_detail_changed)
+        presenter.sync_started.connect(self._on_presenter_sync_started)
+        presenter.sync_finished.connect(self._on_presenter_sync_finished)
+        presenter.catalog_changed.connect(self._on_presenter_catalog_changed)
+        self._on_presenter_results_changed(presenter.query)
+
+    def _price_box(self, name: str) -> QSpinBox:
+        box = QSpinBox()
+        box.setAccessibleName(name)
+        box.setRange(0, 100_000)
+        box.setPrefix("$")
+        box.setSpecialValueText("Any")
+        box.setSingleStep(25)
+        box.setKeyboardTracking(False)
+        return box
+
+    # -- filters -------------------------------------------------------------------------------
+
+    def _reload_filters(self) -> None:
+        """Fill the company and sample type lists from the catalog (keeping the choices)."""
+        chosen_company = self.company.currentData()
+        chosen_sample = self.sample_type.currentData()
+        for box in (self.company, self.sample_type):
+            box.blockSignals(True)
+            box.clear()
+        self.company.addItem("All lab companies", None)
+        for company in self._presenter.companies():
+            self.company.addItem(f"{company.name} ({company.test_count:,})", company.id)
+        self.sample_type.addItem("All sample types", None)
+        for sample in self._presenter.sample_types():
+            self.sample_type.addItem(f"{sample.name} ({sample.test_count:,})", sample.name)
+        self.company.setCurrentIndex(max(self.company.findData(chosen_company), 0))
+        self.sample_type.setCurrentIndex(max(self.sample_type.findData(chosen_sample), 0))
+        for box in (self.company, self.sample_type):
+            box.blockSignals(False)
+
+    def filters(self) -> CatalogFilters:
+        """The filters as chosen."""
+        low, high = self.price_min.value(), self.price_max.value()
+        return CatalogFilters(
+            lab_company_id=self.company.currentData(),
+            sample_type=self.sample_type.currentData(),
+            price_min=Decimal(low) if low else None,
+            price_max=Decimal(high) if high else None,
+        )
+
+    # -- slots ---------------------------------------------------------------------------------
+
+    @asyncSlot(str)
+    async def _on_search_box_search_requested(self, text: str) -> None:
+        await self._presenter.search(text)
+
+    @asyncSlot()
+    async def _on_filter_changed(self) -> None:
+        await self._presenter.set_filters(self.filters())
+
+    @asyncSlot()
+    async def _on_sync_button_clicked(self) -> None:
+        await self._presenter.sync_now()
+
+    @asyncSlot()
+    async def _on_table_add_requested(self) -> None:
+        await self._presenter.add_to_draft(self.selected_test_id() or "")
+
+    @asyncSlot(str)
+    async def _on_detail_add_requested(self, lab_test_id: str) -> None:
+        await self._presenter.add_to_draft(lab_test_id)
+
+    @asyncSlot(QItemSelection, QItemSelection)
+    async def _on_table_selection_changed(
+        self, selected: QItemSelection, deselected: QItemSelection
+    ) -> None:
+        await self._presenter.show_detail(self.selected_test_id())
+
+    def _on_find_activated(self) -> None:
+        self.search_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search_box.selectAll()
+
+    def _on_search_box_return_pressed(self) -> None:
+        if self._presenter.model.rowCount() and not self.table.currentIndex().isValid():
+            self.table.selectRow(0)
+        self.table.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Down and self.search_box.hasFocus():
+            self.table.setFocus(Qt.FocusReason.OtherFocusReason)
+            if not self.table.currentIndex().isValid() and self._presenter.model.rowCount():
+                self.table.selectRow(0)
+            return
+        super().keyPressEvent(event)
+
+    def selected_test_id(self) -> str | None:
+        """The id of the selected result (None: no selection)."""
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            return None
+        hit = rows[0].data(HIT_ROLE)
+        return str(hit.id) if hit is not None else None
+
+    def _on_presenter_results_changed(self, query: CatalogQuery) -> None:
+        self._update_summary()
+        if self._presenter.model.rowCount():
+            self.table.scrollToTop()
+
+    def _on_model_rows_fetched(self, count: int) -> None:
+        self._update_summary()
+
+    def _update_summary(self) -> None:
+        model = self._presenter.model
+        count = model.rowCount()
+        if count == 0:
+            if self._presenter.test_count() == 0:
+                text = "No catalog on this computer yet: choose “Sync now” to download it."
+            else:
+                text = "No tests match. Try fewer words or other filters."
+        elif model.has_more:
+            text = f"{count:,}+ tests match (scroll for more)"
+        else:
+            text = "1 test matches" if count == 1 else f"{count:,} tests match"
+        self.summary.setText(text)
+
+    def _on_presenter_detail_changed(self, test: LabTest | None) -> None:
+        self.detail.show_test(test)
+
+    def _on_presenter_sync_started(self) -> None:
+        self.sync_button.setEnabled(False)
+        self.sync_button.setText("Syncing…")
+
+    def _on_presenter_sync_finished(self, succeeded: bool) -> None:
+        self.sync_button.setEnabled(True)
+        self.sync_button.setText("Sync now")
+        if succeeded:
+            self._reload_filters()
+
+    def _on_presenter_catalog_changed(self, synced_at: datetime | None) -> None:
+        self.catalog_age.setText(describe_catalog_age(synced_at).capitalize())
