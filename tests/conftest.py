@@ -24,7 +24,7 @@ os.environ.setdefault("QT_QUICK_BACKEND", "software")
 
 from rupa_desk.paths import AppPaths
 
-pytest_plugins = ["tests.fixtures.sandbox"]
+pytest_plugins = ["tests.fixtures.sandbox", "tests.fixtures.checkout_site"]
 
 _FOLDER_MARKERS = ("unit", "sandbox", "integration", "gui", "e2e")
 TESTS_ROOT = Path(__file__).parent

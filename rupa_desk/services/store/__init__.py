@@ -18,13 +18,30 @@ from rupa_desk.services.store.catalog import (
 )
 from rupa_desk.services.store.catalog_build import CatalogBuilder
 from rupa_desk.services.store.database import Store, connect
-from rupa_desk.services.store.drafts import Drafts, DraftSummary, DraftTest
+from rupa_desk.services.store.drafts import (
+    DraftLine,
+    DraftListing,
+    Drafts,
+    DraftSummary,
+    DraftTest,
+)
 from rupa_desk.services.store.errors import (
     DatabaseTooNewError,
     DatabaseUnusableError,
     StoreError,
     UnknownDraftError,
     UnknownLabTestError,
+)
+from rupa_desk.services.store.orders import (
+    OrderDetail,
+    OrderFilters,
+    OrderRow,
+    Orders,
+    OrderUpdate,
+    StatusEvent,
+    StoredOrderedTest,
+    TrackedOrder,
+    UnknownOrderError,
 )
 from rupa_desk.services.store.patients import (
     DuplicateReason,
@@ -42,23 +59,34 @@ __all__ = [
     "CatalogFilters",
     "DatabaseTooNewError",
     "DatabaseUnusableError",
+    "DraftLine",
+    "DraftListing",
     "DraftSummary",
     "DraftTest",
     "Drafts",
     "DuplicateReason",
     "MatchField",
+    "OrderDetail",
+    "OrderFilters",
+    "OrderRow",
+    "OrderUpdate",
+    "Orders",
     "PatientCache",
     "PossibleDuplicate",
     "PriceRange",
     "SampleTypeCount",
     "SearchHit",
     "SearchPage",
+    "StatusEvent",
     "Store",
     "StoreError",
+    "StoredOrderedTest",
     "SyncRecord",
     "SyncState",
+    "TrackedOrder",
     "UnknownDraftError",
     "UnknownLabTestError",
+    "UnknownOrderError",
     "UnknownPatientError",
     "connect",
 ]

@@ -22,6 +22,7 @@ from rupa_desk.services.store.catalog import Catalog
 from rupa_desk.services.store.drafts import Drafts
 from rupa_desk.services.store.errors import DatabaseTooNewError, DatabaseUnusableError
 from rupa_desk.services.store.migrations import MIGRATIONS, known_migration_names
+from rupa_desk.services.store.orders import Orders
 from rupa_desk.services.store.patients import PatientCache
 from rupa_desk.services.store.sync_state import SyncState
 
@@ -101,7 +102,8 @@ class Store:
         path: the database file, or None for an in-memory store (tests).
         catalog: lab companies and tests: search, filters, details.
         patients: the cached patients: offline search and duplicate checks.
-        drafts: drafts and their tests (the catalog's "Add to draft").
+        drafts: drafts and their tests (the catalog's "Add to draft", the drafts pane).
+        orders: orders, their tests and results, and the statuses seen.
         sync_state: when each resource was last synced.
     """
 
@@ -111,6 +113,7 @@ class Store:
         self.catalog = Catalog(db)
         self.patients = PatientCache(db)
         self.drafts = Drafts(db)
+        self.orders = Orders(db)
         self.sync_state = SyncState(db)
 
     @classmethod

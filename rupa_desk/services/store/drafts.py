@@ -1,26 +1,40 @@
-"""Drafts, as far as the catalog needs them: create one and add or remove tests.
+"""Drafts in the database: precious, user-authored, written before anything else happens.
 
-Drafts are precious, user-authored data: every change is one transaction, written before any
-network call. The drafts pane, the outbox and checkout build on these tables (orders issue).
+Every change goes through the pure state machine of `rupa_desk.core.drafts` and is written in
+one transaction (`update`): read the draft, apply the change, write it back. The outbox and the
+UI share this object on the UI thread, so a change made while a request is in flight is never
+lost: the outbox applies its outcome to the draft as it is *then*, not as it was when it sent.
+
+A draft test also keeps the name and price it had when it was added, so a draft reads well
+when the catalog changes or has not been downloaded on this PC; the listing prefers the
+current catalog price and flags tests that have left the catalog.
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlite_utils import Database
 
+from rupa_desk.core.drafts import Draft, DraftState
 from rupa_desk.services.store.errors import UnknownDraftError
 from rupa_desk.services.store.sync_state import from_iso, to_iso, utc_now
+
+DraftChange = Callable[[Draft], Draft]
+
+_COLUMNS = (
+    "id, patient_id, notes, status, order_intent_id, order_id, created_at, updated_at,"
+    " revision, sent_revision, checkout_url, failure_reason, unconfirmed_create"
+)
 
 
 @dataclass(frozen=True, slots=True)
 class DraftSummary:
-    """One open draft, as listed in an "Add to draft" menu."""
+    """One draft tests can still be added to, as listed in an "Add to draft" menu."""
 
     id: str
     patient_id: str | None
@@ -35,6 +49,43 @@ class DraftTest:
     lab_test_id: str
     name: str
     price: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class DraftLine:
+    """A test on a draft as the drafts pane shows it.
+
+    Attributes:
+        lab_test_id: the test.
+        name: its name (the catalog's, else the one kept when it was added).
+        price: the catalog's current price, else the one kept when it was added.
+        left_catalog: the catalog (once downloaded) no longer has this test, or it is
+            inactive: Rupa may refuse it.
+    """
+
+    lab_test_id: str
+    name: str
+    price: Decimal | None
+    left_catalog: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DraftListing:
+    """A draft with what the drafts pane shows beside it.
+
+    Attributes:
+        draft: the draft itself.
+        patient_name: from the patients cache (None if no patient or not cached).
+        lines: its tests.
+        estimated_total: the sum of the known prices (None when no test has a price).
+        unpriced: how many tests have no known price.
+    """
+
+    draft: Draft
+    patient_name: str | None
+    lines: tuple[DraftLine, ...]
+    estimated_total: Decimal | None
+    unpriced: int
 
 
 def price_to_cents(price: Decimal | None) -> int | None:
@@ -52,65 +103,132 @@ class Drafts:
         self._db = db
         self._clock = clock
 
-    def create(self, *, patient_id: str | None = None, notes: str = "") -> str:
-        """Create an open draft and return its id (a UUID, also used in Rupa's metadata)."""
-        draft_id = f"draft_{uuid.uuid4().hex}"
-        now = to_iso(self._clock())
-        with self._db.atomic():
-            self._db.execute(
-                "INSERT INTO drafts (id, patient_id, notes, status, created_at, updated_at)"
-                " VALUES (?, ?, ?, 'open', ?, ?)",
-                [draft_id, patient_id, notes, now, now],
-            )
-        return draft_id
+    # -- create, read, delete ----------------------------------------------------------------
 
-    def open_drafts(self) -> list[DraftSummary]:
-        """Open drafts, most recently changed first."""
+    def new(self, *, patient_id: str | None = None, notes: str = "") -> Draft:
+        """Create and save a local draft."""
+        draft = Draft.new(self._clock(), patient_id=patient_id, notes=notes)
+        with self._db.atomic():
+            self._insert(draft)
+        return draft
+
+    def create(self, *, patient_id: str | None = None, notes: str = "") -> str:
+        """Create a local draft and return its id (also put in Rupa's metadata)."""
+        return self.new(patient_id=patient_id, notes=notes).id
+
+    def get(self, draft_id: str) -> Draft:
+        """One draft.
+
+        Raises:
+            UnknownDraftError: there is no such draft (it may have been deleted).
+        """
+        row = self._db.execute(f"SELECT {_COLUMNS} FROM drafts WHERE id = ?", [draft_id]).fetchone()
+        if row is None:
+            raise UnknownDraftError(draft_id)
+        return self._draft(row, self._test_ids([draft_id]).get(draft_id, ()))
+
+    def all(self) -> list[Draft]:
+        """Every draft, most recently changed first."""
         rows = self._db.execute(
-            "SELECT d.id, d.patient_id, count(t.lab_test_id), d.updated_at FROM drafts d"
-            " LEFT JOIN draft_tests t ON t.draft_id = d.id WHERE d.status = 'open'"
-            " GROUP BY d.id ORDER BY d.updated_at DESC, d.id"
+            f"SELECT {_COLUMNS} FROM drafts ORDER BY updated_at DESC, id"
         ).fetchall()
-        return [
-            DraftSummary(str(r[0]), r[1], int(r[2]), from_iso(r[3]) or self._clock()) for r in rows
-        ]
+        tests = self._test_ids([str(r[0]) for r in rows])
+        return [self._draft(r, tests.get(str(r[0]), ())) for r in rows]
+
+    def in_state(self, *states: DraftState) -> list[Draft]:
+        """The drafts in these states, oldest first (the order to send them in)."""
+        return sorted(
+            (d for d in self.all() if d.state in states), key=lambda d: (d.created_at, d.id)
+        )
+
+    def find_by_intent(self, order_intent_id: str) -> Draft | None:
+        """The draft whose order intent this is, if it was made on this PC."""
+        row = self._db.execute(
+            "SELECT id FROM drafts WHERE order_intent_id = ?", [order_intent_id]
+        ).fetchone()
+        return None if row is None else self.get(str(row[0]))
+
+    def delete(self, draft_id: str) -> None:
+        """Delete a draft and its tests.
+
+        Raises:
+            UnknownDraftError: there is no such draft.
+            InvalidDraftTransition: it is being sent right now.
+        """
+        with self._db.atomic():
+            self.get(draft_id).ensure_deletable()
+            self._db.execute("DELETE FROM draft_tests WHERE draft_id = ?", [draft_id])
+            self._db.execute("DELETE FROM drafts WHERE id = ?", [draft_id])
+
+    # -- change --------------------------------------------------------------------------------
+
+    def update(self, draft_id: str, change: DraftChange) -> Draft:
+        """Apply a change to the draft as it is now and save the result, in one transaction.
+
+        Raises:
+            UnknownDraftError: there is no such draft.
+            InvalidDraftTransition, DraftNotReady, ValueError: the change was refused; nothing
+                was written.
+        """
+        with self._db.atomic():
+            before = self.get(draft_id)
+            after = change(before)
+            if after != before:
+                self._write(before, after)
+        return after
+
+    def edit(
+        self,
+        draft_id: str,
+        *,
+        patient_id: str | None = None,
+        lab_test_ids: Sequence[str] | None = None,
+        notes: str | None = None,
+    ) -> Draft:
+        """Change the patient, tests or notes (arguments left None stay as they are)."""
+        now = self._clock()
+        return self.update(
+            draft_id,
+            lambda d: d.edited(now, patient_id=patient_id, lab_test_ids=lab_test_ids, notes=notes),
+        )
 
     def add_test(
         self, draft_id: str, lab_test_id: str, *, name: str, price: Decimal | None
     ) -> bool:
-        """Add a test at the end of a draft; False if it was already on it.
+        """Add a test at the end of a draft, keeping its name and price; False if it was
+        already on it.
 
         Raises:
             UnknownDraftError: there is no such draft.
+            InvalidDraftTransition: the draft has been checked out.
         """
-        now = to_iso(self._clock())
+        now = self._clock()
         with self._db.atomic():
-            self._require(draft_id)
-            cursor = self._db.execute(
-                "INSERT INTO draft_tests (draft_id, lab_test_id, position, name, price_cents,"
-                " added_at) SELECT ?, ?, coalesce(max(position), -1) + 1, ?, ?, ?"
-                " FROM draft_tests WHERE draft_id = ?"
-                " ON CONFLICT (draft_id, lab_test_id) DO NOTHING",
-                [draft_id, lab_test_id, name, price_to_cents(price), now, draft_id],
-            )
-            added = cursor.rowcount == 1
-            if added:
-                self._touch(draft_id, now)
-        return added
+            before = self.get(draft_id)
+            after = before.with_test_added(now, lab_test_id)
+            if after == before:
+                return False
+            self._write(before, after, known={lab_test_id: (name, price_to_cents(price))})
+        return True
 
     def remove_test(self, draft_id: str, lab_test_id: str) -> None:
-        now = to_iso(self._clock())
-        with self._db.atomic():
-            self._require(draft_id)
-            self._db.execute(
-                "DELETE FROM draft_tests WHERE draft_id = ? AND lab_test_id = ?",
-                [draft_id, lab_test_id],
-            )
-            self._touch(draft_id, now)
+        """Remove a test from a draft (nothing happens if it was not on it)."""
+        now = self._clock()
+        self.update(draft_id, lambda d: d.with_test_removed(now, lab_test_id))
+
+    def recover_interrupted(self) -> list[Draft]:
+        """At start-up: drafts left `sending` by a crash are queued to be sent again."""
+        now = self._clock()
+        return [
+            self.update(d.id, lambda d: d.recover_interrupted(now))
+            for d in self.in_state(DraftState.SENDING)
+        ]
+
+    # -- what the panes show -------------------------------------------------------------------
 
     def tests(self, draft_id: str) -> list[DraftTest]:
-        """The tests on a draft, in the order they were added."""
-        self._require(draft_id)
+        """The tests on a draft, in the order they were added, as they were added."""
+        self.get(draft_id)
         rows = self._db.execute(
             "SELECT lab_test_id, name, price_cents FROM draft_tests WHERE draft_id = ?"
             " ORDER BY position",
@@ -118,9 +236,188 @@ class Drafts:
         ).fetchall()
         return [DraftTest(str(r[0]), str(r[1]), cents_to_price(r[2])) for r in rows]
 
-    def _require(self, draft_id: str) -> None:
-        if self._db.execute("SELECT 1 FROM drafts WHERE id = ?", [draft_id]).fetchone() is None:
-            raise UnknownDraftError(draft_id)
+    def open_drafts(self) -> list[DraftSummary]:
+        """Drafts tests can still be added to (not checked out), most recently changed first."""
+        rows = self._db.execute(
+            "SELECT d.id, d.patient_id, count(t.lab_test_id), d.updated_at FROM drafts d"
+            " LEFT JOIN draft_tests t ON t.draft_id = d.id WHERE d.status != ?"
+            " GROUP BY d.id ORDER BY d.updated_at DESC, d.id",
+            [DraftState.CHECKED_OUT.value],
+        ).fetchall()
+        return [
+            DraftSummary(str(r[0]), r[1], int(r[2]), from_iso(r[3]) or self._clock()) for r in rows
+        ]
 
-    def _touch(self, draft_id: str, now: str) -> None:
-        self._db.execute("UPDATE drafts SET updated_at = ? WHERE id = ?", [now, draft_id])
+    def listing(self, draft_ids: Iterable[str] | None = None) -> list[DraftListing]:
+        """Drafts with patient names, tests (current prices, tests that left the catalog) and
+        estimated totals; all drafts, most recently changed first, or just `draft_ids`."""
+        drafts = self.all()
+        if draft_ids is not None:
+            wanted = set(draft_ids)
+            drafts = [d for d in drafts if d.id in wanted]
+        if not drafts:
+            return []
+        catalog_known = self._db.execute("SELECT EXISTS (SELECT 1 FROM lab_tests)").fetchone()[0]
+        marks = ",".join("?" * len(drafts))
+        ids = [d.id for d in drafts]
+        lines: dict[str, list[DraftLine]] = {d.id: [] for d in drafts}
+        for row in self._db.execute(
+            "SELECT t.draft_id, t.lab_test_id, coalesce(c.name, t.name),"
+            " coalesce(c.price_cents, t.price_cents), c.id IS NULL OR c.is_active = 0"
+            " FROM draft_tests t LEFT JOIN lab_tests c ON c.id = t.lab_test_id"
+            f" WHERE t.draft_id IN ({marks}) ORDER BY t.draft_id, t.position",
+            ids,
+        ):
+            lines[str(row[0])].append(
+                DraftLine(
+                    str(row[1]), str(row[2]), cents_to_price(row[3]), bool(row[4] and catalog_known)
+                )
+            )
+        patient_ids = sorted({d.patient_id for d in drafts if d.patient_id})
+        names: dict[str, str] = {}
+        if patient_ids:
+            for pid, first, last in self._db.execute(
+                "SELECT id, first_name, last_name FROM patients"
+                f" WHERE id IN ({','.join('?' * len(patient_ids))})",
+                patient_ids,
+            ):
+                names[str(pid)] = f"{first} {last}".strip()
+        listings = []
+        for draft in drafts:
+            draft_lines = tuple(lines[draft.id])
+            prices = [line.price for line in draft_lines if line.price is not None]
+            listings.append(
+                DraftListing(
+                    draft=draft,
+                    patient_name=names.get(draft.patient_id or ""),
+                    lines=draft_lines,
+                    estimated_total=sum(prices, Decimal(0)) if prices else None,
+                    unpriced=len(draft_lines) - len(prices),
+                )
+            )
+        return listings
+
+    # -- rows ----------------------------------------------------------------------------------
+
+    def _insert(self, draft: Draft) -> None:
+        self._db.execute(
+            f"INSERT INTO drafts ({_COLUMNS}) VALUES ({','.join('?' * 13)})",
+            self._values(draft),
+        )
+        self._write_tests(draft, {}, {})
+
+    def _write(
+        self,
+        before: Draft,
+        after: Draft,
+        *,
+        known: dict[str, tuple[str, int | None]] | None = None,
+    ) -> None:
+        if after.id != before.id:
+            raise ValueError("a change cannot give a draft another id")
+        self._db.execute(
+            "UPDATE drafts SET patient_id = ?, notes = ?, status = ?, order_intent_id = ?,"
+            " order_id = ?, created_at = ?, updated_at = ?, revision = ?, sent_revision = ?,"
+            " checkout_url = ?, failure_reason = ?, unconfirmed_create = ? WHERE id = ?",
+            [*self._values(after)[1:], after.id],
+        )
+        if after.lab_test_ids != before.lab_test_ids:
+            existing = {
+                str(r[0]): (str(r[1]), r[2], str(r[3]))
+                for r in self._db.execute(
+                    "SELECT lab_test_id, name, price_cents, added_at FROM draft_tests"
+                    " WHERE draft_id = ?",
+                    [after.id],
+                )
+            }
+            self._write_tests(after, existing, known or {})
+
+    def _write_tests(
+        self,
+        draft: Draft,
+        existing: dict[str, tuple[str, int | None, str]],
+        known: dict[str, tuple[str, int | None]],
+    ) -> None:
+        """Make `draft_tests` hold exactly the draft's tests, in order."""
+        self._db.execute("DELETE FROM draft_tests WHERE draft_id = ?", [draft.id])
+        now = to_iso(self._clock())
+        missing = [t for t in draft.lab_test_ids if t not in existing and t not in known]
+        catalog: dict[str, tuple[str, int | None]] = {}
+        if missing:
+            for test_id, name, cents in self._db.execute(
+                "SELECT id, name, price_cents FROM lab_tests"
+                f" WHERE id IN ({','.join('?' * len(missing))})",
+                missing,
+            ):
+                catalog[str(test_id)] = (str(name), cents)
+        for position, test_id in enumerate(draft.lab_test_ids):
+            if test_id in existing:
+                name, cents, added_at = existing[test_id]
+            else:
+                name, cents = known.get(test_id) or catalog.get(test_id) or ("", None)
+                added_at = now
+            self._db.execute(
+                "INSERT INTO draft_tests (draft_id, lab_test_id, position, name, price_cents,"
+                " added_at) VALUES (?, ?, ?, ?, ?, ?)",
+                [draft.id, test_id, position, name, cents, added_at],
+            )
+
+    def _test_ids(self, draft_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
+        if not draft_ids:
+            return {}
+        found: dict[str, list[str]] = {}
+        for chunk_start in range(0, len(draft_ids), 500):
+            chunk = list(draft_ids[chunk_start : chunk_start + 500])
+            for draft_id, test_id in self._db.execute(
+                "SELECT draft_id, lab_test_id FROM draft_tests"
+                f" WHERE draft_id IN ({','.join('?' * len(chunk))}) ORDER BY draft_id, position",
+                chunk,
+            ):
+                found.setdefault(str(draft_id), []).append(str(test_id))
+        return {k: tuple(v) for k, v in found.items()}
+
+    @staticmethod
+    def _values(draft: Draft) -> list[Any]:
+        return [
+            draft.id,
+            draft.patient_id,
+            draft.notes,
+            draft.state.value,
+            draft.intent_id,
+            draft.order_id,
+            to_iso(draft.created_at),
+            to_iso(draft.updated_at),
+            draft.revision,
+            draft.sent_revision,
+            draft.checkout_url,
+            draft.failure_reason,
+            int(draft.unconfirmed_create),
+        ]
+
+    @staticmethod
+    def _draft(row: Sequence[Any], lab_test_ids: tuple[str, ...]) -> Draft:
+        status = str(row[3])
+        return Draft(
+            id=str(row[0]),
+            patient_id=row[1],
+            notes=str(row[2]),
+            # 'open' is the column's old default: a draft nobody has sent yet.
+            state=DraftState.LOCAL if status == "open" else DraftState(status),
+            intent_id=row[4],
+            order_id=row[5],
+            created_at=_aware(row[6]),
+            updated_at=_aware(row[7]),
+            revision=int(row[8]),
+            sent_revision=row[9],
+            checkout_url=row[10],
+            failure_reason=row[11],
+            unconfirmed_create=bool(row[12]),
+            lab_test_ids=lab_test_ids,
+        )
+
+
+def _aware(text: str) -> datetime:
+    moment = from_iso(text)
+    if moment is None:
+        raise ValueError("a draft's dates are never empty")
+    return moment

@@ -147,6 +147,47 @@ def m005_orders(db: Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m006_draft_states(db: Database) -> None:
+    """Drafts get the state machine of `rupa_desk.core.drafts` (orders issue).
+
+    `status` now holds a `DraftState` value; existing drafts keep their content and get the
+    state their ids imply (checked out with an order, sent with an order intent, else local).
+    """
+    db.executescript(
+        """
+        ALTER TABLE drafts ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE drafts ADD COLUMN sent_revision INTEGER;
+        ALTER TABLE drafts ADD COLUMN checkout_url TEXT;
+        ALTER TABLE drafts ADD COLUMN failure_reason TEXT;
+        ALTER TABLE drafts ADD COLUMN unconfirmed_create INTEGER NOT NULL DEFAULT 0;
+        UPDATE drafts SET
+            status = CASE
+                WHEN order_id IS NOT NULL AND order_intent_id IS NOT NULL THEN 'checked_out'
+                WHEN order_intent_id IS NOT NULL THEN 'sent'
+                ELSE 'local'
+            END,
+            sent_revision = CASE WHEN order_intent_id IS NOT NULL THEN 0 END;
+        CREATE INDEX drafts_order_intent ON drafts (order_intent_id);
+        """
+    )
+
+
+@MIGRATIONS()
+def m007_order_tracking(db: Database) -> None:
+    """Orders: whose they are (clinic filter) and which result each downloaded file holds."""
+    db.executescript(
+        """
+        ALTER TABLE orders ADD COLUMN practitioner_id TEXT;
+        UPDATE orders SET practitioner_id =
+            json_extract(raw, '$.relationships.patients_practitioner.data.id')
+            WHERE json_valid(raw);
+        CREATE INDEX orders_submitted ON orders (date_submitted);
+        ALTER TABLE ordered_tests ADD COLUMN results_file_received TEXT;
+        """
+    )
+
+
 def known_migration_names() -> tuple[str, ...]:
     """The migrations this version knows, in order (all are pending on an empty database)."""
     with Database(memory=True) as empty:

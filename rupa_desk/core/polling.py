@@ -1,0 +1,354 @@
+"""When to poll which order: the adaptive polling schedule (pure; clock and randomness injected).
+
+Rupa sends webhooks, but a desktop app has no public endpoint, so Rupa Desk polls (RUPA_API.md,
+"Webhooks"). The schedule decides, one action at a time, what the poller does next:
+
+- each non-terminal order is fetched on an interval that grows with the time since its status
+  last changed (every 30 s right after checkout, hourly for orders untouched for a week), with
+  jitter so that many PCs and many orders do not poll in lock-step;
+- the whole order list is refreshed now and then, to find orders placed elsewhere (on Rupa's
+  website, on another PC) and status changes of slowly polled orders;
+- a budget (a token bucket of requests per hour) keeps polling far under the API's rate limit,
+  leaving the rest to what the user does; when many orders would need more than the budget,
+  every interval is stretched in proportion instead of some orders starving;
+- `Retry-After` sets a floor: nothing is polled before it has passed;
+- while offline nothing is polled; terminal orders are not tracked at all.
+
+`PollSchedule.next_action()` answers `PollOrder`, `RefreshList` or `Wait`; the caller performs
+it and reports back (`polled`, `poll_failed`, `list_refreshed`, `defer`).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+HOUR: Final = 3600.0
+DAY: Final = 24 * HOUR
+#: The share of the budget the schedule plans to use (the rest absorbs retries and jitter).
+_USABLE_SHARE: Final = 0.9
+#: The most of the budget the list refresh may take.
+_LIST_SHARE: Final = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class PollingPolicy:
+    """The knobs of the schedule.
+
+    Attributes:
+        base_interval_s: the user's polling interval (Settings); tiers are multiples of it.
+        tiers: (age below which the tier applies in seconds, multiple of the base interval),
+            youngest first; the age is the time since the order's status last changed.
+        old_multiple: the multiple for orders older than the last tier.
+        max_interval_s: the longest interval of any tier (the budget may stretch it).
+        jitter: each interval is scaled by a random factor in [1 - jitter, 1 + jitter].
+        budget_per_hour: the most polling requests per hour (list pages included).
+        burst: how many requests may go out back to back (after being offline, say).
+        list_refresh_interval_s: how often the whole order list is refreshed.
+        failure_backoff_max_s: the longest wait after repeated failures of one order.
+    """
+
+    base_interval_s: float = 60.0
+    tiers: tuple[tuple[float, float], ...] = (
+        (15 * 60, 0.5),
+        (2 * HOUR, 1.0),
+        (DAY, 5.0),
+        (7 * DAY, 15.0),
+    )
+    old_multiple: float = 60.0
+    max_interval_s: float = 6 * HOUR
+    jitter: float = 0.2
+    budget_per_hour: float = 1800.0
+    burst: int = 10
+    list_refresh_interval_s: float = 600.0
+    failure_backoff_max_s: float = HOUR
+
+    def __post_init__(self) -> None:
+        if self.base_interval_s <= 0 or self.budget_per_hour <= 0 or self.burst < 1:
+            raise ValueError("intervals, budget and burst must be positive")
+        if not 0 <= self.jitter < 1:
+            raise ValueError("jitter must be in [0, 1)")
+        ages = [age for age, _ in self.tiers]
+        if ages != sorted(ages):
+            raise ValueError("tiers go from the youngest orders to the oldest")
+
+    @classmethod
+    def within_rate_limit(
+        cls, rate_per_second: float, *, share: float = 0.025, base_interval_s: float = 60.0
+    ) -> PollingPolicy:
+        """A policy whose budget is `share` of an API rate limit (2.5 % by default)."""
+        return cls(base_interval_s=base_interval_s, budget_per_hour=rate_per_second * HOUR * share)
+
+    def interval_for_age(self, age_s: float) -> float:
+        """The un-jittered, un-stretched polling interval of an order of this age."""
+        multiple = self.old_multiple
+        for below, tier_multiple in self.tiers:
+            if age_s < below:
+                multiple = tier_multiple
+                break
+        return min(self.base_interval_s * multiple, self.max_interval_s)
+
+
+@dataclass(frozen=True, slots=True)
+class PollOrder:
+    """Fetch this order now."""
+
+    order_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshList:
+    """Refresh the whole order list now (report the pages it took with `list_refreshed`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    """Nothing to do for `seconds` (None: until something changes, e.g. back online)."""
+
+    seconds: float | None
+
+
+PollAction = PollOrder | RefreshList | Wait
+
+
+@dataclass(slots=True)
+class _Tracked:
+    changed_at: float
+    due: float
+    rate: float  # 1 / base interval: this order's share of the demand
+    failures: int = 0
+
+
+@dataclass(slots=True)
+class _Bucket:
+    capacity: float
+    per_second: float
+    tokens: float
+    at: float
+
+    def refill(self, now: float) -> None:
+        self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.per_second)
+        self.at = now
+
+    def seconds_until_one(self, now: float) -> float:
+        self.refill(now)
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.per_second
+
+
+class PollSchedule:
+    """The adaptive polling schedule of one signed-in account.
+
+    Not thread-safe: one poller owns it.
+    """
+
+    def __init__(
+        self,
+        policy: PollingPolicy,
+        *,
+        clock: Callable[[], float],
+        rng: random.Random | None = None,
+    ) -> None:
+        """Start with nothing tracked and the list refresh due.
+
+        Args:
+            policy: the knobs.
+            clock: monotonic seconds (`time.monotonic`; a fake clock in tests).
+            rng: the source of jitter.
+        """
+        self.policy = policy
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self._orders: dict[str, _Tracked] = {}
+        self._queue: list[tuple[float, str]] = []
+        self._demand = 0.0
+        self._online = True
+        self._blocked_until = -math.inf
+        self._list_due = -math.inf
+        self._list_pages = 1
+        self._bucket = _Bucket(
+            capacity=float(policy.burst),
+            per_second=policy.budget_per_hour / HOUR,
+            tokens=float(policy.burst),
+            at=clock(),
+        )
+
+    # -- what is tracked -----------------------------------------------------------------------
+
+    def __contains__(self, order_id: object) -> bool:
+        return order_id in self._orders
+
+    def __len__(self) -> int:
+        return len(self._orders)
+
+    @property
+    def online(self) -> bool:
+        return self._online
+
+    def track(self, order_id: str, *, age_s: float, poll_now: bool = False) -> None:
+        """Poll this (non-terminal) order from now on.
+
+        Args:
+            order_id: the order.
+            age_s: seconds since its status last changed (0 right after checkout).
+            poll_now: due at once (e.g. the list showed it changed); otherwise after one
+                interval. An order already tracked keeps its due time unless this is set.
+        """
+        now = self.clock()
+        known = self._orders.get(order_id)
+        changed_at = now - max(age_s, 0.0)
+        if known is not None:
+            known.changed_at = changed_at
+            self._set_rate(known, now)
+            if poll_now:
+                self._set_due(order_id, known, now)
+            return
+        tracked = _Tracked(changed_at=changed_at, due=math.inf, rate=0.0)
+        self._orders[order_id] = tracked
+        self._set_rate(tracked, now)
+        self._set_due(order_id, tracked, now if poll_now else now + self._interval(tracked))
+
+    def untrack(self, order_id: str) -> None:
+        """Stop polling this order (it became terminal, or is gone)."""
+        tracked = self._orders.pop(order_id, None)
+        if tracked is not None:
+            self._demand -= tracked.rate
+            if not self._orders:
+                self._demand = 0.0  # no float dust left behind
+
+    # -- what happened -------------------------------------------------------------------------
+
+    def polled(self, order_id: str, *, changed: bool) -> None:
+        """The order was fetched; `changed`: its status differed from the one known."""
+        tracked = self._orders.get(order_id)
+        if tracked is None:
+            return
+        now = self.clock()
+        tracked.failures = 0
+        if changed:
+            tracked.changed_at = now
+        self._set_rate(tracked, now)
+        self._set_due(order_id, tracked, now + self._interval(tracked))
+
+    def poll_failed(self, order_id: str) -> None:
+        """Fetching this order failed (server error, say): try again later, backing off."""
+        tracked = self._orders.get(order_id)
+        if tracked is None:
+            return
+        now = self.clock()
+        tracked.failures += 1
+        backoff = min(
+            self.policy.base_interval_s * 2 ** min(tracked.failures, 20),
+            self.policy.failure_backoff_max_s,
+        )
+        self._set_due(order_id, tracked, now + max(backoff, self._interval(tracked)))
+
+    def list_refreshed(self, pages: int) -> None:
+        """The order list was refreshed using `pages` requests (the first was already
+        counted by `next_action`). A failed refresh needs no report: it is tried again
+        after one interval."""
+        now = self.clock()
+        self._list_pages = max(pages, 1)
+        self._bucket.refill(now)
+        self._bucket.tokens -= max(pages - 1, 0)  # may go negative: a debt paid by waiting
+        self._list_due = now + self._jittered(self._list_interval())
+
+    def refresh_list_soon(self) -> None:
+        """Refresh the list at the next opportunity (after sign-in, back online, checkout)."""
+        self._list_due = -math.inf
+
+    def defer(self, seconds: float) -> None:
+        """The server said `Retry-After: seconds`: nothing is polled before that."""
+        if seconds > 0:
+            self._blocked_until = max(self._blocked_until, self.clock() + seconds)
+
+    def set_online(self, online: bool) -> None:
+        """Pause (offline) or resume polling; on resuming, the list is refreshed first."""
+        if online and not self._online:
+            self.refresh_list_soon()
+        self._online = online
+
+    # -- what to do next -----------------------------------------------------------------------
+
+    def next_action(self) -> PollAction:
+        """What to do now. An order or list action uses one request of the budget."""
+        if not self._online:
+            return Wait(None)
+        now = self.clock()
+        order_id, order_due = self._peek()
+        due = min(order_due, self._list_due)
+        if due == math.inf:
+            return Wait(None)
+        start = max(due, self._blocked_until, now + self._bucket.seconds_until_one(now))
+        if start > now:
+            return Wait(start - now)
+        self._bucket.tokens -= 1
+        # Each action is rescheduled as it is handed out, so a report that never comes
+        # (a cancelled task) delays nothing; `polled`/`poll_failed` reschedule it again.
+        if self._list_due <= order_due or order_id is None:
+            self._list_due = now + self._jittered(self._list_interval())
+            return RefreshList()
+        tracked = self._orders[order_id]
+        self._set_due(order_id, tracked, now + self._interval(tracked))
+        return PollOrder(order_id)
+
+    def due_at(self, order_id: str) -> float:
+        """When this order is due next (clock seconds)."""
+        return self._orders[order_id].due
+
+    @property
+    def list_due_at(self) -> float:
+        """When the list refresh is due next (clock seconds)."""
+        return self._list_due
+
+    def expected_requests_per_hour(self) -> float:
+        """Requests per hour this schedule will make in steady state (within the budget)."""
+        list_rate = self._list_pages / self._list_interval()
+        return min(self._demand + list_rate, self._budget_rate() * _USABLE_SHARE) * HOUR
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _budget_rate(self) -> float:
+        return self.policy.budget_per_hour / HOUR
+
+    def _list_interval(self) -> float:
+        """The list refresh interval, stretched so the list takes at most half the budget."""
+        return max(
+            self.policy.list_refresh_interval_s,
+            self._list_pages / (self._budget_rate() * _LIST_SHARE),
+        )
+
+    def _stretch(self) -> float:
+        """>= 1: how much every interval grows so that the demand fits the budget."""
+        list_rate = self._list_pages / self._list_interval()
+        budget = self._budget_rate() * _USABLE_SHARE - list_rate
+        return max(1.0, self._demand / budget)
+
+    def _set_rate(self, tracked: _Tracked, now: float) -> None:
+        rate = 1.0 / self.policy.interval_for_age(now - tracked.changed_at)
+        self._demand += rate - tracked.rate
+        tracked.rate = rate
+
+    def _interval(self, tracked: _Tracked) -> float:
+        return self._jittered((1.0 / tracked.rate) * self._stretch())
+
+    def _jittered(self, seconds: float) -> float:
+        jitter = self.policy.jitter
+        return seconds * self.rng.uniform(1 - jitter, 1 + jitter)
+
+    def _set_due(self, order_id: str, tracked: _Tracked, due: float) -> None:
+        tracked.due = due
+        heapq.heappush(self._queue, (due, order_id))
+
+    def _peek(self) -> tuple[str | None, float]:
+        """The earliest due order, dropping queue entries that are out of date."""
+        while self._queue:
+            due, order_id = self._queue[0]
+            tracked = self._orders.get(order_id)
+            if tracked is not None and tracked.due == due:
+                return order_id, due
+            heapq.heappop(self._queue)
+        return None, math.inf

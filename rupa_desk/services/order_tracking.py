@@ -1,0 +1,341 @@
+"""Order tracking: poll orders on the adaptive schedule, record status changes, fetch results.
+
+A desktop app has no public endpoint for Rupa's webhooks, so `OrderTracker` polls. What to do
+next is decided by the pure `rupa_desk.core.polling.PollSchedule`; this module performs it:
+
+- `PollOrder`: fetch the order (with its ordered tests and patient), save it, record a status
+  change in its history, download new or re-issued result PDFs, stop following it once it is
+  finished;
+- `RefreshList`: read the clinic's order list page by page, save it, start following new
+  orders (placed on Rupa's website or another PC), poll at once those whose status changed,
+  and link orders to drafts whose checkout never came back to the app;
+- `Wait`: sleep until then, or until woken (a new order to follow, back online).
+
+Rate limits: a 429 that outlasts the client's own retries defers the whole schedule by its
+`Retry-After`. Offline: polling pauses and a single cheap request probes for the network,
+backing off, until Rupa answers. Signed out: tracking stops.
+
+What happens is reported as `TrackingEvent`s (the UI updates rows and notifies).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Final, Protocol, TypeVar
+
+from rupa_desk.core.models import Order, Page, Patient
+from rupa_desk.core.polling import PollOrder, PollSchedule, RefreshList, Wait
+from rupa_desk.services.checkout_linking import CheckoutLinker
+from rupa_desk.services.errors import (
+    NetworkError,
+    NotFound,
+    NotSignedIn,
+    RateLimited,
+    RupaError,
+)
+from rupa_desk.services.store.orders import Orders, OrderUpdate
+from rupa_desk.services.store.sync_state import utc_now
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: Waits between probes while offline (the last one repeats).
+OFFLINE_PROBE_WAITS_S: Final = (5.0, 15.0, 30.0, 60.0, 120.0, 300.0)
+LIST_PAGE_SIZE: Final = 100
+
+
+class OrderSource(Protocol):
+    """The part of `RupaClient` the tracker uses."""
+
+    async def get_order(
+        self, order_id: str, *, include: Sequence[str] = ("ordered_tests", "patient")
+    ) -> Order: ...
+
+    async def orders_page(
+        self,
+        patient: str | None = None,
+        status: str | None = None,
+        practitioner: str | None = None,
+        *,
+        page_size: int | None = None,
+    ) -> Page[Order]: ...
+
+    async def next_page(self, page: Page[T]) -> Page[T]: ...
+
+    async def download(self, url: str, destination: Path) -> Path: ...
+
+
+class PatientNames(Protocol):
+    """Where patients that come with orders are cached (`PatientCache`)."""
+
+    def upsert(self, patients: Sequence[Patient]) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChanged:
+    """An order this PC knew moved to another status."""
+
+    order_id: str
+    previous: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderArrived:
+    """An order this PC did not know yet (placed here, elsewhere, or before sign-in)."""
+
+    order_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResultsDownloaded:
+    """A result PDF was saved in the data folder."""
+
+    order_id: str
+    ordered_test_id: str
+    path: Path
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionChanged:
+    """Rupa became unreachable (False) or reachable again (True) for the tracker."""
+
+    online: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TrackingStopped:
+    """Tracking stopped (the session ended); `error` says why."""
+
+    error: RupaError
+
+
+TrackingEvent = (
+    StatusChanged | OrderArrived | ResultsDownloaded | ConnectionChanged | TrackingStopped
+)
+
+
+class OrderTracker:
+    """Keeps the local orders up to date.
+
+    Args:
+        client: the Rupa API.
+        orders: the orders in the database.
+        patients: where patients that come with orders are cached.
+        linker: links listed orders to drafts.
+        schedule: the polling schedule.
+        results_dir: where result PDFs are saved.
+        on_event: called with each `TrackingEvent`.
+        clock: the wall clock (for the age of orders).
+        offline_probe_waits_s: waits between network probes while offline.
+    """
+
+    def __init__(
+        self,
+        client: OrderSource,
+        orders: Orders,
+        patients: PatientNames,
+        linker: CheckoutLinker,
+        schedule: PollSchedule,
+        *,
+        results_dir: Path,
+        on_event: Callable[[TrackingEvent], None],
+        clock: Callable[[], datetime] = utc_now,
+        offline_probe_waits_s: Sequence[float] = OFFLINE_PROBE_WAITS_S,
+    ) -> None:
+        self._client = client
+        self._orders = orders
+        self._patients = patients
+        self._linker = linker
+        self.schedule = schedule
+        self._results_dir = results_dir
+        self._on_event = on_event
+        self._clock = clock
+        self._probe_waits = tuple(offline_probe_waits_s) or (60.0,)
+        self._wake = asyncio.Event()
+        self.requests = 0
+
+    # -- control -------------------------------------------------------------------------------
+
+    def load(self) -> int:
+        """Follow every unfinished order in the database; returns how many."""
+        now = self._clock()
+        tracked = self._orders.tracked()
+        for order in tracked:
+            self.schedule.track(order.id, age_s=(now - order.last_change_at).total_seconds())
+        return len(tracked)
+
+    def follow(self, order_id: str, *, poll_now: bool = False) -> None:
+        """Start following an order that just appeared (e.g. right after checkout)."""
+        self.schedule.track(order_id, age_s=0, poll_now=poll_now)
+        self.wake()
+
+    def set_online(self, online: bool) -> None:
+        """Someone else found Rupa reachable or not (another request's outcome)."""
+        if online != self.schedule.online:
+            self.schedule.set_online(online)
+            self._on_event(ConnectionChanged(online))
+        self.wake()
+
+    def wake(self) -> None:
+        """Re-plan now (something changed)."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Poll until cancelled (or until the session ends)."""
+        log.info("order tracking started with %d orders", len(self.schedule))
+        probe = 0
+        while True:
+            action = self.schedule.next_action()
+            if isinstance(action, Wait):
+                if not self.schedule.online:
+                    await self._sleep(self._probe_waits[min(probe, len(self._probe_waits) - 1)])
+                    probe += 1
+                    if not self.schedule.online:
+                        await self._probe()
+                else:
+                    await self._sleep(action.seconds)
+                continue
+            probe = 0
+            try:
+                if isinstance(action, RefreshList):
+                    self.schedule.list_refreshed(await self.refresh_list())
+                else:
+                    await self._poll(action)
+            except NotSignedIn as exc:
+                self._on_event(TrackingStopped(exc))
+                log.info("order tracking stopped: not signed in")
+                return
+            except RateLimited as exc:
+                self.schedule.defer(exc.retry_after)
+            except NetworkError:
+                pass  # noted by _request: polling pauses until Rupa answers again
+            except RupaError as exc:
+                log.warning("refreshing the order list failed: %s", type(exc).__name__)
+
+    # -- what the user asks for ----------------------------------------------------------------
+
+    async def refresh_order(self, order_id: str) -> OrderUpdate:
+        """Fetch one order now (the user opened it or pressed Refresh) and its results."""
+        return await self._fetch(order_id)
+
+    async def refresh_list(self) -> int:
+        """Read the whole order list now; returns the number of pages it took."""
+        page = await self._request(self._client.orders_page(page_size=LIST_PAGE_SIZE))
+        pages = 1
+        while True:
+            self._take_list_page(page.items)
+            if page.next_url is None:
+                return pages
+            page = await self._request(self._client.next_page(page))
+            pages += 1
+
+    async def download_results(self, order_id: str) -> list[Path]:
+        """Download the results of an order that are missing or out of date."""
+        saved = []
+        for test in self._orders.ordered_tests(order_id):
+            if test.results_pdf is None or test.results_up_to_date:
+                continue
+            self._results_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            path = self._results_dir / f"{order_id}-{test.id}.pdf"
+            await self._request(self._client.download(test.results_pdf, path))
+            self._orders.set_results_file(test.id, path, test.date_results_received)
+            saved.append(path)
+            self._on_event(ResultsDownloaded(order_id, test.id, path))
+        return saved
+
+    # -- the steps -----------------------------------------------------------------------------
+
+    async def _poll(self, action: PollOrder) -> None:
+        order_id = action.order_id
+        try:
+            update = await self._fetch(order_id)
+        except RateLimited as exc:
+            self.schedule.defer(exc.retry_after)
+            self.schedule.poll_failed(order_id)
+        except NotFound:
+            log.info("an order is no longer visible; not following it")
+            self.schedule.untrack(order_id)
+        except NotSignedIn:
+            raise
+        except NetworkError:
+            self.schedule.poll_failed(order_id)
+        except RupaError as exc:
+            log.warning("polling an order failed: %s", type(exc).__name__)
+            self.schedule.poll_failed(order_id)
+        else:
+            self.schedule.polled(order_id, changed=update.status_changed)
+
+    async def _fetch(self, order_id: str) -> OrderUpdate:
+        order = await self._request(self._client.get_order(order_id))
+        if order.patient is not None:
+            self._patients.upsert([order.patient])
+        update = self._orders.save(order)
+        if update.finished:
+            self.schedule.untrack(order_id)
+        elif order_id not in self.schedule:
+            self.schedule.track(order_id, age_s=0)
+        if update.status_changed and update.previous_status is not None:
+            self._on_event(StatusChanged(order_id, update.previous_status, update.status))
+        try:
+            await self.download_results(order_id)
+        except (NetworkError, NotSignedIn, RateLimited):
+            raise
+        except RupaError as exc:  # e.g. the disk is full: tried again at the next poll
+            log.warning("downloading results failed: %s", type(exc).__name__)
+        return update
+
+    def _take_list_page(self, orders: Sequence[Order]) -> None:
+        now = self._clock()
+        for update, order in zip(self._orders.save_many(orders), orders, strict=True):
+            if update.is_new:
+                self._on_event(OrderArrived(order.id))
+                if not update.finished:
+                    submitted = order.date_submitted or now
+                    self.schedule.track(order.id, age_s=(now - submitted).total_seconds())
+            elif update.status_changed and update.previous_status is not None:
+                self._on_event(StatusChanged(order.id, update.previous_status, update.status))
+                # fetch the details (new results) at once; a finished order is then dropped
+                self.schedule.track(order.id, age_s=0, poll_now=True)
+        self._linker.link_listed(orders)
+
+    async def _request(self, request: Awaitable[T]) -> T:
+        """Await one API call, counting it and noting what it says about the network."""
+        self.requests += 1
+        try:
+            result = await request
+        except NetworkError:
+            self._went(online=False)
+            raise
+        except RupaError:
+            self._went(online=True)
+            raise
+        self._went(online=True)
+        return result
+
+    async def _probe(self) -> None:
+        """One cheap request to see whether Rupa is reachable again."""
+        try:
+            await self._request(self._client.orders_page(page_size=1))
+        except NetworkError:
+            return
+        except RupaError as exc:
+            log.info("network probe answered %s", type(exc).__name__)
+
+    def _went(self, *, online: bool) -> None:
+        if online != self.schedule.online:
+            log.info("Rupa is %s", "reachable again" if online else "unreachable; polling paused")
+            self.schedule.set_online(online)
+            self._on_event(ConnectionChanged(online))
+
+    async def _sleep(self, seconds: float | None) -> None:
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)

@@ -1,0 +1,288 @@
+"""The embedded checkout: the real QWebEngineView against a small loopback checkout site."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+from shiboken6 import Shiboken
+
+from rupa_desk.core.checkout_return import CheckoutReturn, ReturnEndpoint
+from rupa_desk.core.drafts import new_draft_id
+from rupa_desk.paths import AppPaths
+from rupa_desk.ui.web.launcher import CheckoutLauncher
+from tests.fixtures.checkout_site import ORDER_ID, CheckoutSite
+
+LOAD_TIMEOUT_MS = 30_000
+EMBEDDED = ReturnEndpoint.embedded()
+
+
+@pytest.fixture
+def launcher(qtbot: QtBot, app_paths: AppPaths) -> Iterator[CheckoutLauncher]:
+    """A launcher for the demo environment; its views and profile are deleted afterwards."""
+    launcher = CheckoutLauncher(app_paths, "demo")
+    yield launcher
+    dispose(qtbot, launcher)
+
+
+def dispose(qtbot: QtBot, launcher: CheckoutLauncher) -> None:
+    """Close the views, wait until they are gone, then delete the profile with the launcher."""
+    launcher.close_all()
+    qtbot.waitUntil(lambda: not launcher._views, timeout=10_000)
+    Shiboken.delete(launcher)
+
+
+def run_js(qtbot: QtBot, launcher: CheckoutLauncher, draft_id: str, script: str) -> None:
+    view = launcher.view_for(draft_id)
+    assert view is not None
+    view.page.runJavaScript(script)
+
+
+def open_and_wait(
+    qtbot: QtBot, launcher: CheckoutLauncher, draft_id: str, url: str
+) -> Callable[[], str]:
+    """Open a view and wait until its first page has loaded; returns a status getter."""
+    launcher.open(draft_id, url)
+    view = launcher.view_for(draft_id)
+    assert view is not None
+    with qtbot.waitSignal(view.page.loadFinished, timeout=LOAD_TIMEOUT_MS) as blocker:
+        pass
+    assert blocker.args == [True]
+    return lambda: view.status_text
+
+
+def sign_in(qtbot: QtBot, launcher: CheckoutLauncher, draft_id: str) -> None:
+    view = launcher.view_for(draft_id)
+    assert view is not None
+    with qtbot.waitSignal(view.page.loadFinished, timeout=LOAD_TIMEOUT_MS):
+        view.page.runJavaScript("document.getElementById('sign-in').click()")
+
+
+def test_the_return_navigation_is_caught_parsed_and_the_view_closes(
+    qtbot: QtBot, launcher: CheckoutLauncher, checkout_site: CheckoutSite
+) -> None:
+    draft_id = new_draft_id()
+    url = checkout_site.checkout_url(EMBEDDED.url_for(draft_id))
+    status = open_and_wait(qtbot, launcher, draft_id, url)
+    sign_in(qtbot, launcher, draft_id)
+    assert "Finish the order" in status()
+    with (
+        qtbot.waitSignal(launcher.returned, timeout=LOAD_TIMEOUT_MS) as returned,
+        qtbot.assertNotEmitted(launcher.closed),
+        qtbot.assertNotEmitted(launcher.load_failed),
+    ):
+        run_js(qtbot, launcher, draft_id, "document.getElementById('submit-order').click()")
+    assert returned.args == [CheckoutReturn(draft_id=draft_id, order_id=ORDER_ID)]
+    assert checkout_site.submitted == 1
+    qtbot.waitUntil(lambda: launcher.view_for(draft_id) is None, timeout=10_000)
+
+
+def test_a_link_meant_for_a_new_tab_is_caught_too(
+    qtbot: QtBot, launcher: CheckoutLauncher, checkout_site: CheckoutSite
+) -> None:
+    draft_id = new_draft_id()
+    open_and_wait(qtbot, launcher, draft_id, checkout_site.checkout_url(EMBEDDED.url_for(draft_id)))
+    sign_in(qtbot, launcher, draft_id)
+    with qtbot.waitSignal(launcher.returned, timeout=LOAD_TIMEOUT_MS) as returned:
+        run_js(qtbot, launcher, draft_id, "document.getElementById('new-tab').click()")
+    assert returned.args == [CheckoutReturn(draft_id, ORDER_ID)]
+
+
+def test_the_loopback_endpoint_is_recognised_once_set(
+    qtbot: QtBot, launcher: CheckoutLauncher, checkout_site: CheckoutSite
+) -> None:
+    loopback = ReturnEndpoint.loopback(1)  # never listened on: the view must stop it
+    launcher.set_endpoints([EMBEDDED, loopback])
+    draft_id = new_draft_id()
+    open_and_wait(qtbot, launcher, draft_id, checkout_site.checkout_url(loopback.url_for(draft_id)))
+    sign_in(qtbot, launcher, draft_id)
+    with qtbot.waitSignal(launcher.returned, timeout=LOAD_TIMEOUT_MS) as returned:
+        run_js(qtbot, launcher, draft_id, "document.getElementById('submit-order').click()")
+    assert returned.args == [CheckoutReturn(draft_id, ORDER_ID)]
+
+
+def test_our_url_without_a_valid_draft_is_stopped_and_reported(
+    qtbot: QtBot, launcher: CheckoutLauncher, checkout_site: CheckoutSite
+) -> None:
+    draft_id = new_draft_id()
+    url = f"{checkout_site.url}/bad-return?return={EMBEDDED.url_for(draft_id)}"
+    status = open_and_wait(qtbot, launcher, draft_id, url)
+    with (
+        qtbot.waitSignal(launcher.load_failed, timeout=LOAD_TIMEOUT_MS) as failed,
+        qtbot.assertNotEmitted(launcher.returned),
+    ):
+        run_js(qtbot, launcher, draft_id, "document.getElementById('bad').click()")
+    assert failed.args[0] == draft_id
+    assert "cannot use" in failed.args[1]
+    assert "cannot use" in status()
+    assert launcher.view_for(draft_id) is not None  # still open: the user decides
+
+
+def test_a_load_error_is_reported_and_the_view_stays_open(
+    qtbot: QtBot, launcher: CheckoutLauncher, checkout_site: CheckoutSite
+) -> None:
+    dead = f"{checkout_site.url.rsplit(':', 1)[0]}:1/checkout"  # nothing listens on port 1
+    draft_id = new_draft_id()
+    with qtbot.waitSignal(launcher.load_failed, timeout=LOAD_TIMEOUT_MS) as failed:
+        launcher.open(draft_id, dead)
+    assert failed.args[0] == draft_id
+    assert "did not load" in failed.args[1]
+    assert "The draft is safe" in failed.args[1]
+    view = launcher.view_for(draft_id)
+    assert view is not None
+    assert "did not load" in view.status_text
+
+
+def test_closing_the_view_early_is_reported_once(
+    qtbot: QtBot, launcher: CheckoutLauncher, checkout_site: CheckoutSite
+) -> None:
+    draft_id = new_draft_id()
+    open_and_wait(qtbot, launcher, draft_id, checkout_site.checkout_url(EMBEDDED.url_for(draft_id)))
+    view = launcher.view_for(draft_id)
+    assert view is not None
+    with (
+        qtbot.waitSignal(launcher.closed) as closed,
+        qtbot.assertNotEmitted(launcher.returned),
+    ):
+        view.close()
+    assert closed.args == [draft_id]
+    qtbot.waitUntil(lambda: launcher.view_for(draft_id) is None, timeout=10_000)
+
+
+def test_open_in_browser_hands_the_checkout_over_and_closes(
+    qtbot: QtBot, launcher: CheckoutLauncher, checkout_site: CheckoutSite
+) -> None:
+    draft_id = new_draft_id()
+    url = checkout_site.checkout_url(EMBEDDED.url_for(draft_id))
+    open_and_wait(qtbot, launcher, draft_id, url)
+    view = launcher.view_for(draft_id)
+    assert view is not None
+    with (
+        qtbot.waitSignal(launcher.browser_requested) as requested,
+        qtbot.assertNotEmitted(launcher.closed),
+    ):
+        view._browser_button.click()
+    assert requested.args == [draft_id, url]
+    qtbot.waitUntil(lambda: launcher.view_for(draft_id) is None, timeout=10_000)
+
+
+def test_opening_the_same_draft_twice_reuses_its_view(
+    qtbot: QtBot, launcher: CheckoutLauncher, checkout_site: CheckoutSite
+) -> None:
+    draft_id = new_draft_id()
+    url = checkout_site.checkout_url(EMBEDDED.url_for(draft_id))
+    open_and_wait(qtbot, launcher, draft_id, url)
+    first = launcher.view_for(draft_id)
+    launcher.open(draft_id, url)
+    assert launcher.view_for(draft_id) is first
+    assert checkout_site.requests.count("/checkout") == 1
+
+
+def test_the_rupa_session_cookie_persists_in_the_data_folder(
+    qtbot: QtBot, app_paths: AppPaths, checkout_site: CheckoutSite
+) -> None:
+    """Sign in once; a new profile over the same folder (a restarted app) is still signed in."""
+    first = CheckoutLauncher(app_paths, "demo")
+    draft_id = new_draft_id()
+    try:
+        open_and_wait(
+            qtbot, first, draft_id, checkout_site.checkout_url(EMBEDDED.url_for(draft_id))
+        )
+        sign_in(qtbot, first, draft_id)
+    finally:
+        dispose(qtbot, first)
+    # Chromium writes cookies on a background thread: wait until the session cookie is on disk
+    # (a restarted app takes longer than that anyway).
+    profile_dir = app_paths.web_profile_dir("demo")
+    qtbot.waitUntil(lambda: "session" in stored_cookie_names(profile_dir), timeout=15_000)
+
+    second = CheckoutLauncher(app_paths, "demo")
+    try:
+        other = new_draft_id()
+        open_and_wait(qtbot, second, other, f"{checkout_site.url}/cookie")
+        view = second.view_for(other)
+        assert view is not None
+        with qtbot.waitCallback(timeout=LOAD_TIMEOUT_MS) as callback:
+            view.page.toPlainText(callback)
+        assert callback.args == ["signed-in"]
+    finally:
+        dispose(qtbot, second)
+
+
+def stored_cookie_names(profile_dir: Path) -> set[str]:
+    """The cookie names in the profile's cookie database (Chromium's SQLite file)."""
+    names: set[str] = set()
+    for db_file in profile_dir.rglob("Cookies"):
+        connection = sqlite3.connect(f"file:{db_file}?mode=ro", uri=True)
+        try:
+            names.update(row[0] for row in connection.execute("SELECT name FROM cookies"))
+        except sqlite3.Error:
+            pass  # not created yet
+        finally:
+            connection.close()
+    return names
+
+
+def test_the_launcher_does_not_load_qtwebengine_until_a_checkout_opens(tmp_path: Path) -> None:
+    script = (
+        "import sys\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "from rupa_desk.paths import AppPaths\n"
+        "from pathlib import Path\n"
+        "from rupa_desk.ui.web.launcher import CheckoutLauncher\n"
+        "app = QApplication([])\n"
+        f"launcher = CheckoutLauncher(AppPaths.under(Path({str(tmp_path)!r})), 'demo')\n"
+        "loaded = sorted(m for m in sys.modules if 'WebEngine' in m)\n"
+        "assert not loaded, loaded\n"
+        "assert not launcher.web_engine_loaded\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_app_loop_survives_several_runs_after_a_checkout_view(tmp_path: Path) -> None:
+    """qasync's plain loop segfaults here (QtWebEngine and a second `aboutToQuit`)."""
+    script = (
+        "import asyncio\n"
+        "from pathlib import Path\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "from rupa_desk.paths import AppPaths\n"
+        "from rupa_desk.ui.event_loop import AppEventLoop\n"
+        "from rupa_desk.ui.web.launcher import CheckoutLauncher\n"
+        "app = QApplication([])\n"
+        "app.setQuitOnLastWindowClosed(False)  # as under the main window\n"
+        f"paths = AppPaths.under(Path({str(tmp_path)!r})).ensure()\n"
+        "async def show_checkout() -> bool:\n"
+        "    launcher = CheckoutLauncher(paths, 'demo')\n"
+        "    launcher.open('draft_' + '0' * 32, 'about:blank')\n"
+        "    await asyncio.sleep(1.0)\n"
+        "    launcher.close_all()\n"
+        "    await asyncio.sleep(0.2)\n"
+        "    return launcher.web_engine_loaded\n"
+        "for _ in range(2):\n"
+        "    with asyncio.Runner(loop_factory=lambda: AppEventLoop(app)) as runner:\n"
+        "        assert runner.run(show_checkout())\n"
+        "print('survived')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "survived" in result.stdout

@@ -1,0 +1,298 @@
+"""Checkout linking and order tracking against the simulator over real loopback HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from rupa_desk.core.checkout_return import ReturnEndpoint, parse_return_url
+from rupa_desk.core.drafts import DraftState
+from rupa_desk.core.polling import PollingPolicy, PollOrder, PollSchedule, Wait
+from rupa_desk.paths import AppPaths
+from rupa_desk.sandbox.server import SandboxServer
+from rupa_desk.services.api import RupaClient
+from rupa_desk.services.checkout_linking import (
+    CheckoutLinker,
+    CheckoutReturnListener,
+    LinkedOrder,
+    OrderNotPlacedYet,
+)
+from rupa_desk.services.order_tracking import (
+    ConnectionChanged,
+    OrderArrived,
+    OrderTracker,
+    ResultsDownloaded,
+    StatusChanged,
+    TrackingEvent,
+)
+from rupa_desk.services.outbox import Outbox
+from rupa_desk.services.store import Store
+from tests.fixtures.browser import PractitionerBrowser
+from tests.fixtures.catalog_sync import api_requests
+from tests.fixtures.orders_env import client_for, first_ids, set_faults
+from tests.fixtures.sandbox import SandboxControl, SandboxFactory
+
+EMBEDDED = ReturnEndpoint.embedded()
+
+
+@pytest.fixture
+def store(app_paths: AppPaths) -> Iterator[Store]:
+    with Store.for_account(app_paths, "demo", "pra_demo") as store:
+        yield store
+
+
+@pytest.fixture
+async def client(sandbox: SandboxServer) -> AsyncIterator[RupaClient]:
+    async with client_for(sandbox.url) as client:
+        yield client
+
+
+class Parts:
+    """Outbox, linker and tracker over one store and client, recording what they report."""
+
+    def __init__(self, client: RupaClient, store: Store, app_paths: AppPaths, **policy: float):
+        self.events: list[TrackingEvent] = []
+        self.links: list[LinkedOrder] = []
+        self.store = store
+        self.outbox = Outbox(
+            client,
+            store.drafts,
+            return_url_for=EMBEDDED.url_for,
+            draft_id_key=client.environment.paths.draft_id_metadata_key,
+        )
+        self.linker = CheckoutLinker(
+            client, store.drafts, store.orders, on_linked=self.links.append
+        )
+        self.schedule = PollSchedule(
+            PollingPolicy(**policy),  # type: ignore[arg-type]
+            clock=time.monotonic,
+            rng=random.Random(1),
+        )
+        self.tracker = OrderTracker(
+            client,
+            store.orders,
+            store.patients,
+            self.linker,
+            self.schedule,
+            results_dir=app_paths.results_dir("demo", "pra_demo"),
+            on_event=self.events.append,
+        )
+
+    async def sent_draft(self, sandbox_url: str) -> str:
+        [patient] = first_ids(sandbox_url, "patients", 1)
+        draft_id = self.store.drafts.create(patient_id=patient)
+        for test_id in first_ids(sandbox_url, "lab_tests", 2):
+            self.store.drafts.add_test(draft_id, test_id, name=test_id, price=None)
+        assert (await self.outbox.send(draft_id)).state is DraftState.SENT
+        return draft_id
+
+    def checkout_url(self, draft_id: str) -> str:
+        url = self.store.drafts.get(draft_id).checkout_url
+        assert url is not None
+        return url
+
+
+@pytest.fixture
+def parts(client: RupaClient, store: Store, app_paths: AppPaths) -> Parts:
+    return Parts(client, store, app_paths)
+
+
+async def test_the_return_url_links_the_order_to_its_draft(
+    sandbox: SandboxServer, parts: Parts, practitioner_browser: PractitionerBrowser
+) -> None:
+    draft_id = await parts.sent_draft(sandbox.url)
+    location = practitioner_browser.submit_checkout(parts.checkout_url(draft_id))
+    result = parse_return_url(location, (EMBEDDED,))
+    assert result is not None
+    assert result.draft_id == draft_id
+    assert result.order_id is not None
+    linked = await parts.linker.link(result)
+    assert linked.order.id == result.order_id
+    assert linked.draft.state is DraftState.CHECKED_OUT
+    assert parts.store.drafts.get(draft_id).order_id == result.order_id
+    assert parts.store.orders.row(result.order_id).draft_id == draft_id
+    assert parts.links == [linked]
+    again = await parts.linker.link(result)  # the return and the poller may both report it
+    assert again.draft == linked.draft
+
+
+async def test_without_or_with_a_wrong_order_hint_the_intent_is_read(
+    sandbox: SandboxServer,
+    parts: Parts,
+    practitioner_browser: PractitionerBrowser,
+    sandbox_control: SandboxControl,
+) -> None:
+    draft_id = await parts.sent_draft(sandbox.url)
+    result = parse_return_url(EMBEDDED.url_for(draft_id), (EMBEDDED,))
+    assert result is not None
+    with pytest.raises(OrderNotPlacedYet):
+        await parts.linker.link(result)  # came back before submitting
+    location = practitioner_browser.submit_checkout(parts.checkout_url(draft_id))
+    real = parse_return_url(location, (EMBEDDED,))
+    assert real is not None
+    other = sandbox_control.create_order()["id"]  # an order of no intent of ours
+    forged = parse_return_url(f"{EMBEDDED.url_for(draft_id)}&order={other}", (EMBEDDED,))
+    assert forged is not None
+    linked = await parts.linker.link(forged)
+    assert linked.order.id == real.order_id
+    assert linked.order.id != other
+
+
+async def test_checkout_in_the_browser_returns_to_the_loopback_listener(
+    sandbox: SandboxServer, parts: Parts, practitioner_browser: PractitionerBrowser
+) -> None:
+    listener = CheckoutReturnListener(parts.linker.link)
+    endpoint = await listener.start()
+    try:
+        draft_id = await parts.sent_draft(sandbox.url)
+        await parts.outbox.use_return_url(draft_id, endpoint.url_for(draft_id))
+        location = practitioner_browser.submit_checkout(parts.checkout_url(draft_id))
+        assert location.startswith(endpoint.base_url)
+        async with httpx.AsyncClient() as browser:  # the browser follows the redirect
+            page = await browser.get(location)
+            nonsense = await browser.get(f"{endpoint.base_url}?draft=nonsense")
+            other = await browser.get(endpoint.base_url.replace("checkout-return", "x"))
+        assert "Order placed" in page.text
+        assert "does not name a draft" in nonsense.text
+        assert other.status_code == 404
+        assert parts.store.drafts.get(draft_id).state is DraftState.CHECKED_OUT
+    finally:
+        await listener.aclose()
+
+
+async def test_status_changes_are_recorded_and_results_downloaded(
+    sandbox: SandboxServer,
+    parts: Parts,
+    practitioner_browser: PractitionerBrowser,
+    sandbox_control: SandboxControl,
+) -> None:
+    draft_id = await parts.sent_draft(sandbox.url)
+    location = practitioner_browser.submit_checkout(parts.checkout_url(draft_id))
+    result = parse_return_url(location, (EMBEDDED,))
+    assert result is not None
+    order_id = (await parts.linker.link(result)).order.id
+    parts.tracker.follow(order_id)
+    assert order_id in parts.schedule
+
+    update = await parts.tracker.refresh_order(order_id)
+    assert not update.status_changed
+    sandbox_control.advance_order(order_id)  # -> Paid
+    update = await parts.tracker.refresh_order(order_id)
+    assert (update.previous_status, update.status) == ("Pending Payment", "Paid")
+    assert StatusChanged(order_id, "Pending Payment", "Paid") in parts.events
+
+    sandbox_control.advance_order(order_id, to="Complete")
+    await parts.tracker.refresh_order(order_id)
+    downloads = [e for e in parts.events if isinstance(e, ResultsDownloaded)]
+    assert len(downloads) == 2  # one per ordered test
+    for event in downloads:
+        assert event.path.parent == parts.tracker._results_dir
+        assert event.path.read_bytes().startswith(b"%PDF")
+    tests = parts.store.orders.ordered_tests(order_id)
+    assert all(t.results_up_to_date for t in tests)
+    assert order_id not in parts.schedule  # finished: no more polling
+    history = [e.status for e in parts.store.orders.history(order_id)]
+    assert history == ["Pending Payment", "Paid", "Complete"]
+    assert await parts.tracker.download_results(order_id) == []  # nothing new
+
+
+async def test_the_list_finds_orders_placed_elsewhere_and_links_lost_returns(
+    sandbox: SandboxServer,
+    parts: Parts,
+    practitioner_browser: PractitionerBrowser,
+    sandbox_control: SandboxControl,
+) -> None:
+    pages = await parts.tracker.refresh_list()
+    assert pages >= 1
+    seeded = {e.order_id for e in parts.events if isinstance(e, OrderArrived)}
+    assert len(seeded) == len(parts.store.orders.listing())
+    parts.events.clear()
+
+    elsewhere = sandbox_control.create_order()["id"]
+    draft_id = await parts.sent_draft(sandbox.url)
+    practitioner_browser.submit_checkout(parts.checkout_url(draft_id))  # the return is lost
+    sandbox_control.advance_order(next(iter(seeded)), to="Canceled")
+    await parts.tracker.refresh_list()
+    arrived = {e.order_id for e in parts.events if isinstance(e, OrderArrived)}
+    assert elsewhere in arrived
+    assert elsewhere in parts.schedule
+    draft = parts.store.drafts.get(draft_id)
+    assert draft.state is DraftState.CHECKED_OUT
+    assert draft.order_id in arrived
+    assert parts.store.orders.row(draft.order_id or "").draft_id == draft_id
+    changes = [e for e in parts.events if isinstance(e, StatusChanged)]
+    assert [c.status for c in changes] == ["Canceled"]
+
+
+async def test_rate_limited_polling_waits_for_retry_after(
+    sandbox: SandboxServer, store: Store, app_paths: AppPaths
+) -> None:
+    async with client_for(sandbox.url, max_rate_limited_attempts=1) as client:
+        parts = Parts(client, store, app_paths)
+        await parts.tracker.refresh_list()
+        order_id = next(iter(t.id for t in store.orders.tracked()))
+        parts.tracker.follow(order_id, poll_now=True)
+        set_faults(sandbox.url, fault_429_rate=1.0)
+        action = parts.schedule.next_action()
+        while not isinstance(action, PollOrder):  # skip the list refresh due at start
+            action = parts.schedule.next_action()
+        await parts.tracker._poll(action)
+        waiting = parts.schedule.next_action()
+        assert isinstance(waiting, Wait)
+        assert waiting.seconds is not None
+        assert waiting.seconds >= 0.5  # the simulator says Retry-After: 1
+
+
+async def test_polling_pauses_offline_and_resumes_when_rupa_answers(
+    sandbox_factory: SandboxFactory, store: Store, app_paths: AppPaths
+) -> None:
+    first = sandbox_factory(clock_speed=0.0)
+    port = int(first.url.rsplit(":", 1)[1])
+    async with client_for(first.url) as client:
+        parts = Parts(
+            client,
+            store,
+            app_paths,
+            base_interval_s=0.5,
+            list_refresh_interval_s=0.5,
+            budget_per_hour=72_000,
+            burst=20,
+        )
+        parts.tracker._probe_waits = (0.2,)
+        task = asyncio.create_task(parts.tracker.run())
+        try:
+            await until(lambda: any(isinstance(e, OrderArrived) for e in parts.events))
+            first.stop()
+            await until(lambda: ConnectionChanged(False) in parts.events)
+            assert not parts.schedule.online
+            paused_at = parts.tracker.requests
+            await asyncio.sleep(1.0)
+            probes = parts.tracker.requests - paused_at
+            assert probes <= 6  # one small probe at a time, not polling
+            back = sandbox_factory(port=port, clock_speed=0.0)
+            await until(lambda: ConnectionChanged(True) in parts.events)
+            assert parts.schedule.online
+            before = len(api_requests(back.url))
+            await asyncio.sleep(1.5)
+            assert len(api_requests(back.url)) > before  # polling again
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+
+async def until(predicate: object, within: float = 15.0) -> None:
+    deadline = time.monotonic() + within
+    while not predicate():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {within} s")
+        await asyncio.sleep(0.05)
+
+
+def test_results_dir_is_under_the_account(app_paths: AppPaths) -> None:
+    assert app_paths.results_dir("demo", "pra_demo").is_relative_to(Path(app_paths.data_dir))

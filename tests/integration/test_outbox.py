@@ -1,0 +1,134 @@
+"""The outbox against the simulator over real loopback HTTP: no duplicate, no loss."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from rupa_desk.core.checkout_return import ReturnEndpoint
+from rupa_desk.core.drafts import DraftState
+from rupa_desk.paths import AppPaths
+from rupa_desk.sandbox.server import SandboxServer
+from rupa_desk.services.api import RupaClient
+from rupa_desk.services.outbox import Outbox
+from rupa_desk.services.store import Store
+from tests.fixtures.catalog_sync import api_requests
+from tests.fixtures.orders_env import client_for, first_ids, intents_for_draft, set_faults
+from tests.fixtures.sandbox import SandboxFactory
+
+
+@pytest.fixture
+def store(app_paths: AppPaths) -> Iterator[Store]:
+    with Store.for_account(app_paths, "demo", "pra_demo") as store:
+        yield store
+
+
+def outbox_for(client: RupaClient, store: Store) -> Outbox:
+    return Outbox(
+        client,
+        store.drafts,
+        return_url_for=ReturnEndpoint.embedded().url_for,
+        draft_id_key=client.environment.paths.draft_id_metadata_key,
+    )
+
+
+@pytest.fixture
+async def client(sandbox: SandboxServer) -> AsyncIterator[RupaClient]:
+    async with client_for(sandbox.url) as client:
+        yield client
+
+
+def draft_on(store: Store, sandbox_url: str, tests: int = 2) -> str:
+    [patient] = first_ids(sandbox_url, "patients", 1)
+    draft_id = store.drafts.create(patient_id=patient, notes="fasting sample")
+    for test_id in first_ids(sandbox_url, "lab_tests", tests):
+        store.drafts.add_test(draft_id, test_id, name=test_id, price=None)
+    return draft_id
+
+
+async def test_send_creates_then_updates_one_intent(
+    sandbox: SandboxServer, client: RupaClient, store: Store
+) -> None:
+    outbox = outbox_for(client, store)
+    draft_id = draft_on(store, sandbox.url)
+    draft = await outbox.send(draft_id)
+    assert draft.state is DraftState.SENT
+    [intent] = intents_for_draft(sandbox.url, draft_id)
+    assert intent["id"] == draft.intent_id
+    assert intent["attributes"]["checkout_url"] == draft.checkout_url
+    assert intent["attributes"]["notes"] == "fasting sample"
+    assert draft_id in intent["attributes"]["return_url"]
+    assert intent["relationships"]["lab_tests"]["meta"]["count"] == 2
+
+    store.drafts.remove_test(draft_id, draft.lab_test_ids[0])
+    store.drafts.edit(draft_id, notes="no fasting needed")
+    updated = await outbox.send(draft_id)
+    assert updated.state is DraftState.SENT
+    assert not updated.needs_update
+    [intent] = intents_for_draft(sandbox.url, draft_id)
+    assert intent["attributes"]["notes"] == "no fasting needed"
+    assert intent["relationships"]["lab_tests"]["meta"]["count"] == 1
+
+
+async def test_a_create_whose_answer_is_dropped_is_not_created_twice(
+    sandbox: SandboxServer, client: RupaClient, store: Store
+) -> None:
+    outbox = outbox_for(client, store)
+    draft_id = draft_on(store, sandbox.url)
+    set_faults(sandbox.url, drop_rate=1.0)
+    lost = await outbox.send(draft_id)
+    assert lost.state is DraftState.QUEUED
+    assert lost.unconfirmed_create
+    set_faults(sandbox.url, drop_rate=0.0)
+    assert len(intents_for_draft(sandbox.url, draft_id)) == 1  # Rupa did create it
+
+    [draft] = await outbox.send_queued()
+    assert draft.state is DraftState.SENT
+    [intent] = intents_for_draft(sandbox.url, draft_id)
+    assert draft.intent_id == intent["id"]
+
+
+async def test_a_create_that_timed_out_is_looked_up_before_creating_again(
+    sandbox: SandboxServer, store: Store
+) -> None:
+    """The client gave up waiting; whatever the simulator did, one intent in the end."""
+    draft_id = draft_on(store, sandbox.url)
+    async with client_for(sandbox.url, read_timeout_s=0.3) as slow_reader:
+        outbox = outbox_for(slow_reader, store)
+        set_faults(sandbox.url, latency_ms=1500)
+        lost = await outbox.send(draft_id)
+        assert lost.state is DraftState.QUEUED
+        assert lost.unconfirmed_create
+        assert "not known whether it arrived" in (lost.failure_reason or "")
+        set_faults(sandbox.url, latency_ms=0)
+        await asyncio.sleep(1.5)  # let the simulator finish (or drop) the abandoned request
+        since = len(api_requests(sandbox.url))
+        draft = await outbox.send(draft_id)
+    assert draft.state is DraftState.SENT
+    [intent] = intents_for_draft(sandbox.url, draft_id)
+    assert draft.intent_id == intent["id"]
+    calls = [(r["method"], r["path"]) for r in api_requests(sandbox.url)[since:]]
+    assert calls[0] == ("GET", "/order_intents")  # looked up first
+
+
+async def test_drafts_made_offline_are_sent_when_rupa_is_back(
+    sandbox_factory: SandboxFactory, store: Store
+) -> None:
+    first = sandbox_factory()
+    port = int(first.url.rsplit(":", 1)[1])
+    drafts = [draft_on(store, first.url) for _ in range(2)]
+    first.stop()
+    async with client_for(first.url) as client:
+        outbox = outbox_for(client, store)
+        for draft_id in drafts:
+            queued = await outbox.send(draft_id)
+            assert queued.state is DraftState.QUEUED
+            assert not queued.unconfirmed_create  # nothing left the PC
+        assert await outbox.send_queued() == []
+        back = sandbox_factory(port=port)  # the network is back
+        sent = await outbox.send_queued()
+    assert [d.id for d in sent] == drafts
+    for draft_id in drafts:
+        assert len(intents_for_draft(back.url, draft_id)) == 1

@@ -1,0 +1,288 @@
+"""The outbox against a small in-memory Rupa: create or update, no duplicates, no loss."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from rupa_desk.core.checkout_return import ReturnEndpoint
+from rupa_desk.core.drafts import DraftNotReady, DraftState, InvalidDraftTransition
+from rupa_desk.core.models import OrderIntent
+from rupa_desk.services.errors import (
+    Offline,
+    OutcomeUnknown,
+    RequestTimeout,
+    RupaError,
+    ServerError,
+    ValidationFailed,
+)
+from rupa_desk.services.outbox import Outbox
+from rupa_desk.services.store import Store
+
+KEY = "draft_id"
+
+
+class FakeIntents:
+    """Order intents in memory, with scripted failures.
+
+    `fail` holds errors raised by the next calls, in order. `lose_next_create_answer` makes
+    the next create happen on "Rupa" but raise `OutcomeUnknown` (the answer was lost).
+    `gate`, when set, is awaited inside every call (to edit a draft mid-request).
+    """
+
+    def __init__(self) -> None:
+        self.intents: dict[str, OrderIntent] = {}
+        self.calls: list[str] = []
+        self.fail: list[RupaError] = []
+        self.lose_next_create_answer = False
+        self.gate: asyncio.Event | None = None
+
+    async def _enter(self, name: str) -> None:
+        self.calls.append(name)
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.fail:
+            raise self.fail.pop(0)
+
+    async def create_order_intent(
+        self,
+        patient_id: str,
+        lab_test_ids: Sequence[str],
+        return_url: str,
+        metadata: Mapping[str, Any] | None = None,
+        notes: str | None = None,
+    ) -> OrderIntent:
+        await self._enter("create")
+        intent_id = f"ordin_{len(self.intents):07d}"
+        intent = OrderIntent(
+            id=intent_id,
+            return_url=return_url,
+            checkout_url=f"https://rupa.example/checkout/{intent_id}",
+            status="open",
+            patient_id=patient_id,
+            lab_test_ids=tuple(lab_test_ids),
+            metadata=dict(metadata or {}),
+            notes=notes or "",
+        )
+        self.intents[intent_id] = intent
+        if self.lose_next_create_answer:
+            self.lose_next_create_answer = False
+            raise OutcomeUnknown(RequestTimeout())
+        return intent
+
+    async def update_order_intent(
+        self,
+        order_intent_id: str,
+        *,
+        patient_id: str | None = None,
+        lab_test_ids: Sequence[str] | None = None,
+        return_url: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        notes: str | None = None,
+    ) -> OrderIntent:
+        await self._enter("update")
+        intent = self.intents[order_intent_id]
+        changes: dict[str, Any] = {}
+        if patient_id is not None:
+            changes["patient_id"] = patient_id
+        if lab_test_ids is not None:
+            changes["lab_test_ids"] = tuple(lab_test_ids)
+        if notes is not None:
+            changes["notes"] = notes
+        if return_url is not None:
+            changes["return_url"] = return_url
+        self.intents[order_intent_id] = replace(intent, **changes)
+        return self.intents[order_intent_id]
+
+    async def order_intents_for_draft(self, draft_id: str) -> list[OrderIntent]:
+        await self._enter("lookup")
+        return [i for i in self.intents.values() if i.metadata.get(KEY) == draft_id]
+
+
+@pytest.fixture
+def store() -> Iterator[Store]:
+    with Store.in_memory() as store:
+        yield store
+
+
+@pytest.fixture
+def rupa() -> FakeIntents:
+    return FakeIntents()
+
+
+@pytest.fixture
+def changes() -> list[str]:
+    return []
+
+
+@pytest.fixture
+def outbox(rupa: FakeIntents, store: Store, changes: list[str]) -> Outbox:
+    return Outbox(
+        rupa,
+        store.drafts,
+        return_url_for=ReturnEndpoint.embedded().url_for,
+        draft_id_key=KEY,
+        on_change=lambda d: changes.append(d.state.value),
+    )
+
+
+def new_draft(store: Store, *tests: str) -> str:
+    draft_id = store.drafts.create(patient_id="pat_0000001", notes="fasting")
+    for test in tests or ("labts_0000001",):
+        store.drafts.add_test(draft_id, test, name=test, price=None)
+    return draft_id
+
+
+async def test_first_send_creates_the_intent_with_the_draft_id_in_it(
+    outbox: Outbox, rupa: FakeIntents, store: Store, changes: list[str]
+) -> None:
+    draft_id = new_draft(store, "labts_0000001", "labts_0000002")
+    draft = await outbox.send(draft_id)
+    assert draft.state is DraftState.SENT
+    [intent] = rupa.intents.values()
+    assert draft.intent_id == intent.id
+    assert draft.checkout_url == intent.checkout_url
+    assert intent.metadata == {KEY: draft_id}
+    assert draft_id in intent.return_url
+    assert intent.lab_test_ids == ("labts_0000001", "labts_0000002")
+    assert intent.notes == "fasting"
+    assert store.drafts.get(draft_id) == draft
+    assert changes == ["sending", "sending", "sent"]
+
+
+async def test_sending_again_updates_the_same_intent(
+    outbox: Outbox, rupa: FakeIntents, store: Store
+) -> None:
+    draft_id = new_draft(store)
+    await outbox.send(draft_id)
+    store.drafts.add_test(draft_id, "labts_0000009", name="x", price=None)
+    store.drafts.edit(draft_id, notes="new notes")
+    draft = await outbox.send(draft_id)
+    assert rupa.calls == ["create", "update"]
+    [intent] = rupa.intents.values()
+    assert intent.lab_test_ids == ("labts_0000001", "labts_0000009")
+    assert intent.notes == "new notes"
+    assert not draft.needs_update
+
+
+async def test_a_lost_create_answer_is_resolved_by_lookup_not_a_second_create(
+    outbox: Outbox, rupa: FakeIntents, store: Store
+) -> None:
+    draft_id = new_draft(store)
+    rupa.lose_next_create_answer = True
+    failed = await outbox.send(draft_id)
+    assert failed.state is DraftState.QUEUED
+    assert failed.unconfirmed_create
+    assert "not known whether it arrived" in (failed.failure_reason or "")
+    assert len(rupa.intents) == 1  # it did arrive
+    draft = await outbox.send(draft_id)
+    assert draft.state is DraftState.SENT
+    assert len(rupa.intents) == 1
+    assert rupa.calls == ["create", "lookup", "update"]
+    assert draft.intent_id == next(iter(rupa.intents))
+
+
+async def test_a_lost_create_that_never_arrived_is_created_after_the_lookup(
+    outbox: Outbox, rupa: FakeIntents, store: Store
+) -> None:
+    draft_id = new_draft(store)
+    rupa.fail = [OutcomeUnknown(RequestTimeout())]  # raised before anything was created
+    assert (await outbox.send(draft_id)).state is DraftState.QUEUED
+    draft = await outbox.send(draft_id)
+    assert rupa.calls == ["create", "lookup", "create"]
+    assert draft.state is DraftState.SENT
+    assert len(rupa.intents) == 1
+
+
+async def test_offline_queues_and_send_queued_sends_when_back(
+    outbox: Outbox, rupa: FakeIntents, store: Store
+) -> None:
+    first, second, third = new_draft(store), new_draft(store), new_draft(store)
+    rupa.fail = [Offline(), Offline()]
+    assert (await outbox.send(first)).state is DraftState.QUEUED
+    assert (await outbox.send(second)).state is DraftState.QUEUED
+    assert store.drafts.get(third).state is DraftState.LOCAL  # never sent: stays local
+    rupa.fail = [Offline()]
+    assert await outbox.send_queued() == []  # still offline: stops at the first
+    assert rupa.calls[-1:] == ["create"]
+    sent = await outbox.send_queued()
+    assert [d.id for d in sent] == [first, second]
+    assert store.drafts.get(third).state is DraftState.LOCAL
+    assert len(rupa.intents) == 2
+
+
+async def test_rupa_refusing_the_draft_fails_it_for_the_user(
+    outbox: Outbox, rupa: FakeIntents, store: Store
+) -> None:
+    draft_id = new_draft(store)
+    rupa.fail = [ValidationFailed({"lab_tests": ("labts_0000001 is not orderable.",)})]
+    draft = await outbox.send(draft_id)
+    assert draft.state is DraftState.FAILED
+    assert "not orderable" in (draft.failure_reason or "")
+    assert await outbox.send_queued() == []  # failed drafts wait for the user
+    rupa.fail = [ServerError(503)]
+    assert (await outbox.send(draft_id)).state is DraftState.QUEUED
+    assert (await outbox.send(draft_id)).state is DraftState.SENT
+
+
+async def test_a_draft_without_patient_is_refused_before_any_request(
+    outbox: Outbox, rupa: FakeIntents, store: Store
+) -> None:
+    draft_id = store.drafts.create()
+    with pytest.raises(DraftNotReady):
+        await outbox.send(draft_id)
+    assert rupa.calls == []
+    assert store.drafts.get(draft_id).state is DraftState.LOCAL
+
+
+async def test_edits_made_while_sending_are_sent_right_after(
+    outbox: Outbox, rupa: FakeIntents, store: Store
+) -> None:
+    draft_id = new_draft(store)
+    rupa.gate = asyncio.Event()
+    task = asyncio.create_task(outbox.send(draft_id))
+    await asyncio.sleep(0)
+    assert rupa.calls == ["create"]
+    store.drafts.edit(draft_id, notes="typed while sending")
+    with pytest.raises(InvalidDraftTransition):
+        await outbox.send(draft_id)  # one send at a time
+    rupa.gate.set()
+    draft = await task
+    assert rupa.calls == ["create", "update"]
+    assert draft.state is DraftState.SENT
+    assert not draft.needs_update
+    assert next(iter(rupa.intents.values())).notes == "typed while sending"
+
+
+async def test_a_cancelled_send_leaves_the_draft_queued_not_sending(
+    outbox: Outbox, rupa: FakeIntents, store: Store
+) -> None:
+    draft_id = new_draft(store)
+    rupa.gate = asyncio.Event()
+    task = asyncio.create_task(outbox.send(draft_id))
+    await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    draft = store.drafts.get(draft_id)
+    assert draft.state is DraftState.QUEUED
+    assert draft.unconfirmed_create  # the next send looks it up first
+    rupa.gate = None
+    await outbox.send(draft_id)
+    assert rupa.calls == ["create", "lookup", "create"]
+
+
+async def test_open_in_browser_changes_the_return_url(
+    outbox: Outbox, rupa: FakeIntents, store: Store
+) -> None:
+    draft_id = new_draft(store)
+    with pytest.raises(InvalidDraftTransition):
+        await outbox.use_return_url(draft_id, "http://127.0.0.1:5000/x")
+    await outbox.send(draft_id)
+    loopback = ReturnEndpoint.loopback(5000).url_for(draft_id)
+    await outbox.use_return_url(draft_id, loopback)
+    assert next(iter(rupa.intents.values())).return_url == loopback
