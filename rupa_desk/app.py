@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import qasync
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -55,6 +54,7 @@ from rupa_desk.ui.bug_reports import BugReporter
 from rupa_desk.ui.components.settings_dialog import SettingsDialog
 from rupa_desk.ui.components.sign_out_dialog import SignOutDialog
 from rupa_desk.ui.components.status_bar import StatusBar
+from rupa_desk.ui.event_loop import AppEventLoop
 from rupa_desk.ui.main_window import MainWindow
 from rupa_desk.ui.messages import MessageBridge
 from rupa_desk.ui.pages.catalog import CatalogPage
@@ -528,7 +528,7 @@ def run(
     reporter = BugReporter(bridge, log_setup.path)
     reporter.install()
     try:
-        with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(qt_app)) as runner:
+        with asyncio.Runner(loop_factory=lambda: AppEventLoop(qt_app)) as runner:
             runner.get_loop().set_exception_handler(reporter.loop_exception_handler)
             with _CloseOnInterrupt():
                 return runner.run(

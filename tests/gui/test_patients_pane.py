@@ -19,9 +19,9 @@ from rupa_desk.services.store import Store
 from rupa_desk.ui.messages import Message, MessageBridge
 from rupa_desk.ui.pages.patients import PatientsPage
 from rupa_desk.ui.presenters.connectivity import Connectivity
-from rupa_desk.ui.presenters.patients import PatientsPresenter
+from rupa_desk.ui.presenters.patients import LOADING_ORDERS, PatientsPresenter
 from tests.fixtures.catalog_sync import api_requests, simulator_client
-from tests.fixtures.qt import unnamed_controls, wait_until
+from tests.fixtures.qt import settle, unnamed_controls, wait_until
 
 ADA = Patient(
     id="pat_Ada0001",
@@ -77,6 +77,11 @@ async def pane(qtbot: QtBot, app_paths: AppPaths, sandbox: SandboxServer) -> Asy
         await presenter.close()
         await client.aclose()
         store.close()
+
+
+def detail_loaded(pane: Pane) -> bool:
+    detail = pane.page.detail.detail
+    return detail is not None and detail.orders_problem != LOADING_ORDERS
 
 
 def listed(pane: Pane) -> list[str]:
@@ -156,7 +161,7 @@ async def test_a_possible_duplicate_is_shown_first_with_use_this_patient_as_defa
     assert pane.posted_patients() == []
 
     dialog.use_button.click()
-    await wait_until(lambda: pane.page.detail.detail is not None)
+    await wait_until(lambda: detail_loaded(pane))
     detail = pane.page.detail.detail
     assert detail is not None
     assert detail.patient.id == ADA.id
@@ -185,6 +190,7 @@ async def test_same_name_and_birthday_is_a_duplicate_and_can_be_created_anyway(
     dialog.create_button.click()
     await wait_until(lambda: len(pane.posted_patients()) == 1, within=10)
     await wait_until(lambda: not pane.page.showing_form)
+    await wait_until(lambda: detail_loaded(pane))
     assert pane.presenter.count() == 3
     assert "Created" in pane.messages[-1].text
 
@@ -218,6 +224,7 @@ async def test_a_new_patient_is_created_on_rupa_cached_and_shown(pane: Pane) -> 
     await wait_until(lambda: pane.page.detail.detail is not None)
     assert pane.page.detail.values["email"].text() == "katherine@example.com"
     assert pane.page.form.form() == PatientForm()  # the form is cleared
+    await settle()
 
 
 async def test_the_detail_shows_demographics_drafts_and_orders(pane: Pane) -> None:

@@ -35,6 +35,7 @@ from rupa_desk.ui.tasks import LatestTask, Superseded
 log = logging.getLogger(__name__)
 
 SEARCH_LIMIT = 500
+LOADING_ORDERS = "Loading orders from Rupa…"
 REFRESH_BATCH = 200
 
 
@@ -222,7 +223,7 @@ class PatientsPresenter(QObject):
             return
         patient = self._cache.get(patient_id)
         drafts = tuple(d for d in self._drafts.open_drafts() if d.patient_id == patient_id)
-        detail = PatientDetail(patient, drafts, orders_problem="Loading orders from Rupa…")
+        detail = PatientDetail(patient, drafts, orders_problem=LOADING_ORDERS)
         self.detail_changed.emit(detail)
         try:
             page = await self._source.orders_page(patient=patient_id)
@@ -306,8 +307,8 @@ class PatientsPresenter(QObject):
             if created
             else f"Rupa already had {patient.full_name} with this email; using that record."
         )
-        self.patient_created.emit(patient, created)
         await self.search(self._text)
+        self.patient_created.emit(patient, created)
         await self.show_detail(patient.id)
         return True
 
