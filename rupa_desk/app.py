@@ -452,6 +452,8 @@ async def main(
     bridge: MessageBridge,
     reporter: BugReporter,
     on_started: Callable[[Desk], Any] | None = None,
+    opener: BrowserOpener = webbrowser.open,
+    secrets: SecretStoreChoice | None = None,
 ) -> int:
     """Build the app, run it until its window is closed, then shut everything down.
 
@@ -460,7 +462,9 @@ async def main(
         options: the command line.
         bridge: messages to the user.
         reporter: where unexpected exceptions go.
-        on_started: called with the running `Desk` (the benchmark uses it).
+        on_started: called with the running `Desk` (the benchmark and tests use it).
+        opener: opens the system browser (tests: a browser that does not open).
+        secrets: the secret store; None probes the OS keychain.
 
     Returns:
         The process exit code.
@@ -489,6 +493,8 @@ async def main(
             settings=settings,
             bridge=bridge,
             reporter=reporter,
+            secrets=secrets,
+            opener=opener,
             no_browser_helper=no_browser_helper,
             demo_running=options.demo or settings.environment == "demo",
         )
