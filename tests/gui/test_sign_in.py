@@ -12,7 +12,7 @@ import pytest
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QDialogButtonBox
 
-from rupa_desk.app import Desk
+from rupa_desk.desk import Desk
 from rupa_desk.services.auth import session_key
 from rupa_desk.services.secrets import MemorySecretStore, SecretStoreChoice, SecretStoreMode
 from rupa_desk.settings import Environment, production
