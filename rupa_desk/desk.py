@@ -167,13 +167,21 @@ class AccountWorkspace:
 
     async def start(self, *, first_sign_in: bool) -> None:
         """Show the local data at once; on the first sign-in (or with nothing local yet)
-        download the catalog and the patients in the background."""
+        download the patients, then the catalog, in the background."""
         await self.catalog.refresh()
         await self.patients.search("")
-        if first_sign_in or self.catalog.test_count() == 0:
-            self.tasks.spawn(self.catalog.sync_now(), name="first-catalog-sync")
-        if first_sign_in or self.patients.count() == 0:
-            self.tasks.spawn(self.patients.refresh(), name="first-patient-refresh")
+        refresh = first_sign_in or self.patients.count() == 0
+        sync = first_sign_in or self.catalog.test_count() == 0
+        if refresh or sync:
+            self.tasks.spawn(self._first_download(refresh, sync), name="first-download")
+
+    async def _first_download(self, refresh: bool, sync: bool) -> None:
+        # One after the other: the catalog sync holds the database's write lock while it swaps
+        # the new catalog in, and the patients list is written on the UI's connection.
+        if refresh:
+            await self.patients.refresh()
+        if sync:
+            await self.catalog.sync_now()
 
     async def close(self, *, remove_patient_data: bool) -> None:
         """Stop the account's work, remove patient data if asked, close the database."""
