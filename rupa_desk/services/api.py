@@ -144,6 +144,10 @@ class RupaClient:
         transport: an httpx transport (tests); None for the network.
 
     Use as `async with RupaClient(...) as client:` or call `aclose()` when done.
+
+    Attributes:
+        environment: the backend it talks to.
+        request_count: API requests sent so far, retries included (diagnostics).
     """
 
     def __init__(
