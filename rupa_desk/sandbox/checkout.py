@@ -152,23 +152,23 @@ class CheckoutPages:
             return [exact] if exact.is_active else []
         words = query.casefold().split()
         companies = {c.id: c.name.casefold() for c in self.state.lab_companies.values()}
-        found: list[LabTest] = []
+        by_name: list[LabTest] = []
+        by_other: list[LabTest] = []
         for test in self.state.lab_tests.values():
             if not test.is_active:
                 continue
             name = test.name.casefold()
             if all(w in name for w in words):
-                found.append(test)
-            else:
+                by_name.append(test)
+                if len(by_name) >= MAX_RESULTS:
+                    break
+            elif len(by_other) < MAX_RESULTS:
                 haystack = " ".join(
                     (name, companies.get(test.lab_company_id, ""), *test.biomarkers)
                 ).casefold()
-                if not all(w in haystack for w in words):
-                    continue
-                found.append(test)
-            if len(found) >= MAX_RESULTS:
-                break
-        return found
+                if all(w in haystack for w in words):
+                    by_other.append(test)
+        return (by_name + by_other)[:MAX_RESULTS]
 
     def _checked(
         self, request: Request, form: FormData

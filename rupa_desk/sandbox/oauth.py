@@ -68,12 +68,11 @@ class AuthorizeRedirectError(Exception):
 class OAuthError(Exception):
     """A token or revoke endpoint error (RFC 6749 §5.2)."""
 
-    def __init__(self, status: int, error: str, description: str, *, basic: bool = False) -> None:
+    def __init__(self, status: int, error: str, description: str) -> None:
         super().__init__(description)
         self.status = status
         self.error = error
         self.description = description
-        self.basic = basic
 
     def response(self) -> Response:
         headers = dict(NO_STORE)
@@ -247,9 +246,7 @@ class OAuthEndpoints:
         """Authenticate the client (form fields or HTTP Basic). Caller holds the lock."""
         client_id = _form_str(form, "client_id")
         secret: str | None = _form_str(form, "client_secret") or None
-        basic = False
         if authorization and authorization.lower().startswith("basic "):
-            basic = True
             try:
                 decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode()
             except (binascii.Error, UnicodeDecodeError) as exc:
@@ -262,14 +259,14 @@ class OAuthEndpoints:
                 )
             client_id, secret = basic_id, basic_secret
         if not client_id:
-            raise OAuthError(401, "invalid_client", "No client_id was given.", basic=basic)
+            raise OAuthError(401, "invalid_client", "No client_id was given.")
         client = self.state.clients.get(client_id)
         if client is None:
-            raise OAuthError(401, "invalid_client", f"Unknown client {client_id!r}.", basic=basic)
+            raise OAuthError(401, "invalid_client", f"Unknown client {client_id!r}.")
         if client.client_secret is not None and (
             secret is None or not secrets.compare_digest(client.client_secret, secret)
         ):
-            raise OAuthError(401, "invalid_client", "Client authentication failed.", basic=basic)
+            raise OAuthError(401, "invalid_client", "Client authentication failed.")
         return client
 
     async def token(self, request: Request) -> Response:

@@ -76,9 +76,8 @@ def create_app(state: SandboxState) -> ASGIApp:
             code = "not_found" if exc.status_code == 404 else "method_not_allowed"
             return error_response(ApiError(exc.status_code, code, str(exc.detail)))
         if path.startswith(("/_sim/", "/oauth/token", "/oauth/revoke_token")):
-            return JSONResponse(
-                {"error": "not_found", "detail": str(exc.detail)}, status_code=exc.status_code
-            )
+            code = "not_found" if exc.status_code == 404 else "method_not_allowed"
+            return JSONResponse({"error": code, "detail": str(exc.detail)}, exc.status_code)
         page = pages.error_page("Page not found", "There is nothing at this address.")
         return HTMLResponse(page, status_code=exc.status_code)
 
