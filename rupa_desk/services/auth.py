@@ -281,7 +281,7 @@ class OAuthEndpoints:
             raise ServerError(response.status_code)
         try:
             data = response.json() if response.content else {}
-        except ValueError:
+        except (ValueError, RecursionError):
             data = None
         if not isinstance(data, dict):
             if not expect_json and response.is_success:
