@@ -40,27 +40,70 @@ class ApiPaths:
     lab_tests: str = "/lab_tests"
     order_intents: str = "/order_intents"
     orders: str = "/orders"
+    # Query parameter names (JSON:API conventions; [A] unless RUPA_API.md says [C]).
+    page_size_param: str = "page[size]"
+    include_param: str = "include"
+    filter_email: str = "filter[email]"
+    filter_lab_company: str = "filter[lab_company]"
+    filter_patient: str = "filter[patient]"
+    filter_status: str = "filter[status]"
+    filter_practitioner: str = "filter[practitioner]"
+    #: Our extra endpoint (README, TEAM.md): the practitioner's order intents whose
+    #: metadata holds this draft id; the outbox resolves a create that timed out with it.
+    filter_order_intent_draft_id: str = "filter[metadata.draft_id]"
+    #: The metadata key under which Rupa Desk puts its draft id on an order intent.
+    draft_id_metadata_key: str = "draft_id"
 
 
 @dataclass(frozen=True)
 class ClientLimits:
-    """How the client paces and pages its requests (RUPA_API.md "Rate limit", "Pagination").
+    """How the client paces, pages, times out and retries (RUPA_API.md "Rate limit", "Pagination").
 
-    The client stays a little under the server's limit so that clock skew between the two
-    token buckets never produces a 429 on its own.
+    The rate limiter is a leaky bucket of `burst` requests draining at `rate_per_second`.
+    The server allows 20 requests/s with bursts of 40 per access token (a token bucket), so
+    a client bucket of 20 at 20/s can never exceed it: in any window of T seconds the client
+    sends at most 20 + 20·T requests where the server accepts 40 + 20·T.
+
+    Attributes:
+        page_size: the page size the client asks for when the caller does not say.
+        max_page_size: the largest page size the server accepts.
+        rate_per_second: the sustained request rate of one client (all its requests).
+        burst: how many requests may leave at once after a quiet spell.
+        connect_timeout_s, read_timeout_s, write_timeout_s, pool_timeout_s: httpx timeouts.
+        max_attempts: attempts per request after 5xx or network errors, when a retry is safe
+            (first try included).
+        max_rate_limited_attempts: attempts per request while Rupa answers 429.
+        retry_timeout_s: give up retrying after this long (the last error is raised).
+        backoff_initial_s, backoff_max_s, backoff_jitter_s: exponential backoff with jitter.
+        retry_after_default_s: the wait after a 429 without a usable `Retry-After`.
+        retry_after_max_s: never wait longer than this for one `Retry-After`.
+        token_refresh_leeway_s: refresh the access token this long before it expires.
+        sign_in_timeout_s: how long sign-in waits for the browser to come back.
+        callback_response_timeout_s: how long the loopback page waits for the outcome.
+        download_chunk_bytes: the chunk size of streamed downloads.
+        max_concurrent_pages: how many pages a sync may fetch at once (within the rate).
     """
 
     page_size: int = 50
     max_page_size: int = 100
-    rate_per_second: float = 18.0
-    burst: int = 18
+    rate_per_second: float = 20.0
+    burst: int = 20
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 30.0
     write_timeout_s: float = 30.0
     pool_timeout_s: float = 10.0
-    max_attempts: int = 6
+    max_attempts: int = 5
+    max_rate_limited_attempts: int = 20
+    retry_timeout_s: float = 120.0
     backoff_initial_s: float = 0.5
     backoff_max_s: float = 30.0
+    backoff_jitter_s: float = 0.5
+    retry_after_default_s: float = 1.0
+    retry_after_max_s: float = 60.0
+    token_refresh_leeway_s: float = 60.0
+    sign_in_timeout_s: float = 300.0
+    callback_response_timeout_s: float = 30.0
+    download_chunk_bytes: int = 64 * 1024
     max_concurrent_pages: int = 8
 
 

@@ -140,10 +140,19 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
-    """One page of a list: its items and where the next page is (None on the last page)."""
+    """One page of a list: its items and where the next page is (None on the last page).
+
+    Attributes:
+        items: the resources of this page, in the server's order.
+        next_url: `links.next` as the server sent it (None on the last page); follow it,
+            never compute page numbers.
+        page, pages, count: the server's pagination meta when it sent it (informative).
+        resource_type: the JSON:API type of the items (how the next page is parsed).
+    """
 
     items: tuple[T, ...]
     next_url: str | None
     page: int | None = None
     pages: int | None = None
     count: int | None = None
+    resource_type: str = ""

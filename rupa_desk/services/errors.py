@@ -1,0 +1,278 @@
+"""Typed errors of the services that talk to Rupa: each one a known, environmental failure.
+
+Every error is a `RupaError` whose `user_message` is a plain sentence for the person at the
+front desk, with a next step. `str(error)` is the same sentence, so a log line or a message
+box never needs special handling. None of them carries a token or patient data: messages name
+the kind of thing (a patient, an order), never its contents.
+
+Hierarchy (what callers catch):
+
+    RupaError
+      NotSignedIn                 no session: sign in
+        SessionExpired            the session ended (revoked, expired): sign in again
+      Forbidden                   403
+      NotFound                    404
+      ValidationFailed            400/422 with per-field messages
+      RequestRejected             any other 4xx
+      RateLimited                 429 (after the retries ran out), with the wait
+      ServerError                 5xx (after the retries ran out)
+      NetworkError                no answer
+        Offline                   could not connect (nothing was sent)
+        RequestTimeout            Rupa did not answer in time
+        ConnectionDropped         the connection broke mid-request
+      OutcomeUnknown              a create that may or may not have happened (order intents)
+      MalformedResponse           an answer we cannot read
+      DownloadFailed              a result file could not be saved
+        DiskFull                  ... because the disk is full
+      SecretStoreUnavailable      the OS keychain refused
+      SignInError                 the browser sign-in did not finish
+        AccessDenied, SignInTimedOut, SignInCancelled, StateMismatch, NoFreePort,
+        SignInFailed
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+class RupaError(Exception):
+    """A known failure talking to Rupa, with a message for the user and a next step.
+
+    Show `user_message`; `str(error)` is safe to log (no patient data, no tokens).
+
+    Attributes:
+        user_message: one or two plain sentences for the user.
+        status: the HTTP status that caused it, when there was one.
+    """
+
+    default_message = "Something went wrong talking to Rupa. Try again."
+
+    def __init__(self, user_message: str | None = None, *, status: int | None = None) -> None:
+        self.user_message = user_message or self.default_message
+        self.status = status
+        super().__init__(self.user_message)
+
+
+class NotSignedIn(RupaError):
+    """There is no session: the user has to sign in."""
+
+    default_message = "You are not signed in. Sign in with Rupa to continue."
+
+
+class SessionExpired(NotSignedIn):
+    """The session ended (refresh token revoked, expired or rotated away): sign in again."""
+
+    default_message = "Your Rupa session has ended. Sign in again to continue."
+
+
+class Forbidden(RupaError):
+    """Rupa refused the action for this account (HTTP 403)."""
+
+    default_message = (
+        "Rupa did not allow this for your account. Ask your clinic's Rupa admin for access."
+    )
+
+
+class NotFound(RupaError):
+    """The resource does not exist, or not for this account (HTTP 404)."""
+
+    default_message = "Rupa could not find this. It may have been removed; refresh and try again."
+
+
+class ValidationFailed(RupaError):
+    """Rupa did not accept what was sent (HTTP 400/422).
+
+    Attributes:
+        field_errors: messages per attribute name (from each error's `source.pointer`, e.g.
+            `/data/attributes/email` → `email`; nested attributes joined with dots, e.g.
+            `address.zip`; relationships by name, e.g. `patient`).
+        general_errors: messages that name no attribute.
+    """
+
+    default_message = "Rupa did not accept this. Check the highlighted fields and try again."
+
+    def __init__(
+        self,
+        field_errors: Mapping[str, tuple[str, ...]] | None = None,
+        general_errors: tuple[str, ...] = (),
+        *,
+        status: int | None = 400,
+    ) -> None:
+        self.field_errors: dict[str, tuple[str, ...]] = dict(field_errors or {})
+        self.general_errors = general_errors
+        parts = [*general_errors]
+        parts += [f"{name}: {' '.join(texts)}" for name, texts in self.field_errors.items()]
+        message = "Rupa did not accept this. " + " ".join(parts) if parts else None
+        super().__init__(message, status=status)
+
+    def __str__(self) -> str:
+        """A summary naming the fields only: Rupa's messages may quote what was typed."""
+        names = ", ".join(self.field_errors) or "none named"
+        return f"Rupa did not accept the request (fields: {names})."
+
+
+class RequestRejected(RupaError):
+    """Rupa refused the request for a reason without a more specific type (another 4xx)."""
+
+    default_message = "Rupa refused this request. Try again; if it keeps happening, report it."
+
+
+class RateLimited(RupaError):
+    """Too many requests (HTTP 429), still after the retries.
+
+    Attributes:
+        retry_after: seconds Rupa asked to wait before trying again.
+    """
+
+    def __init__(self, retry_after: float) -> None:
+        self.retry_after = retry_after
+        super().__init__(
+            f"Rupa is busy. Try again in {max(1, round(retry_after))} seconds.", status=429
+        )
+
+
+class ServerError(RupaError):
+    """Rupa had a problem of its own (HTTP 5xx), still after the retries."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(
+            f"Rupa had a problem (HTTP {status}). Try again in a few minutes.", status=status
+        )
+
+
+class NetworkError(RupaError):
+    """No answer from Rupa.
+
+    Attributes:
+        request_sent: False when the request surely never reached Rupa (it is then safe to
+            send it again, even a create).
+    """
+
+    request_sent = True
+
+
+class Offline(NetworkError):
+    """Rupa Desk could not connect to Rupa: nothing was sent."""
+
+    request_sent = False
+    default_message = (
+        "Rupa Desk cannot reach Rupa. Check the internet connection; your work is kept and "
+        "you can send it when the connection is back."
+    )
+
+
+class RequestTimeout(NetworkError):
+    """Rupa did not answer in time."""
+
+    default_message = "Rupa did not answer in time. Check the connection and try again."
+
+
+class ConnectionDropped(NetworkError):
+    """The connection broke before Rupa's answer arrived."""
+
+    default_message = "The connection to Rupa broke. Check the connection and try again."
+
+
+class OutcomeUnknown(RupaError):
+    """A create reached the network but its answer was lost: it may or may not exist on Rupa.
+
+    Raised by `RupaClient.create_order_intent` instead of retrying blindly, so the outbox can
+    look the intent up by its draft id (`RupaClient.order_intents_for_draft`) before creating
+    it again.
+
+    Attributes:
+        cause: the failure that hid the outcome.
+    """
+
+    default_message = (
+        "The connection broke while sending this to Rupa, so it is not known whether it "
+        "arrived. Rupa Desk will check with Rupa before sending it again."
+    )
+
+    def __init__(self, cause: RupaError) -> None:
+        self.cause = cause
+        super().__init__(status=cause.status)
+
+
+class MalformedResponse(RupaError):
+    """Rupa's answer could not be read (not JSON, or not the JSON:API shape expected)."""
+
+    default_message = (
+        "Rupa sent an answer Rupa Desk does not understand. Try again; if it keeps "
+        "happening, report it."
+    )
+
+
+class DownloadFailed(RupaError):
+    """A file could not be downloaded or saved; nothing half-written was left behind."""
+
+    default_message = "The file could not be saved. Check the folder and try again."
+
+
+class DiskFull(DownloadFailed):
+    """The disk is full: the file was not saved."""
+
+    default_message = "The disk is full, so the file was not saved. Free some space and try again."
+
+
+class SecretStoreUnavailable(RupaError):
+    """The OS keychain refused to store, read or delete a secret."""
+
+    default_message = (
+        "The system keychain is not available, so Rupa Desk cannot remember your session. "
+        "You will need to sign in again next time."
+    )
+
+
+class SignInError(RupaError):
+    """The browser sign-in did not finish."""
+
+    default_message = "Sign-in did not finish. Try again."
+
+
+class AccessDenied(SignInError):
+    """The practitioner (or Rupa) declined the consent page."""
+
+    default_message = "Access was denied in the browser. Sign in again and choose Allow."
+
+
+class SignInTimedOut(SignInError):
+    """Nobody came back from the browser in time."""
+
+    default_message = (
+        "Sign-in timed out waiting for the browser. Start sign-in again and finish it in the "
+        "browser."
+    )
+
+
+class SignInCancelled(SignInError):
+    """The user cancelled sign-in."""
+
+    default_message = "Sign-in was cancelled."
+
+
+class StateMismatch(SignInError):
+    """The browser came back with an answer that does not belong to this sign-in attempt."""
+
+    default_message = (
+        "The browser came back from an older or unknown sign-in attempt, so it was refused. "
+        "Start sign-in again."
+    )
+
+
+class NoFreePort(SignInError):
+    """None of the configured redirect ports could be opened on this computer."""
+
+    default_message = (
+        "Rupa Desk could not open any of the configured sign-in ports on this computer. Close "
+        "the program using them, or ask your admin to register another port."
+    )
+
+
+class SignInFailed(SignInError):
+    """Rupa's authorization or token endpoint refused the sign-in (e.g. a wrong client id)."""
+
+    default_message = (
+        "Rupa refused the sign-in. Check the client id in Settings; if it is right, try again "
+        "later."
+    )

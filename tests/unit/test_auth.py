@@ -1,0 +1,525 @@
+"""Sign-in and tokens with a fake token endpoint: PKCE and state, the loopback listener (hit
+over real loopback HTTP), timeouts and cancel, single-flight refresh, rotation, sign-out."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import webbrowser
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import httpx
+import pytest
+
+from rupa_desk.services.auth import Authenticator, session_key
+from rupa_desk.services.errors import (
+    AccessDenied,
+    NoFreePort,
+    NotSignedIn,
+    Offline,
+    SecretStoreUnavailable,
+    SessionExpired,
+    SignInCancelled,
+    SignInFailed,
+    SignInTimedOut,
+    StateMismatch,
+)
+from rupa_desk.services.secrets import MemorySecretStore
+from rupa_desk.settings import Environment
+from tests.fixtures.fake_oauth import BrowserThatApproves, FakeTokenEndpoint, query_of
+from tests.fixtures.fake_rupa import fast_environment
+
+
+class FakeClock:
+    """A monotonic clock that tests move by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class RecordingOpener:
+    """An opener that only remembers the URL (the test then plays the browser itself)."""
+
+    def __init__(self, opened: bool = True) -> None:
+        self.opened = opened
+        self.urls: list[str] = []
+
+    def __call__(self, url: str) -> bool:
+        self.urls.append(url)
+        return self.opened
+
+
+def port_is_closed(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex((host, port)) != 0
+
+
+@pytest.fixture
+def endpoint() -> FakeTokenEndpoint:
+    return FakeTokenEndpoint()
+
+
+@pytest.fixture
+def environment() -> Environment:
+    return fast_environment()
+
+
+def make_auth(
+    environment: Environment,
+    endpoint: FakeTokenEndpoint,
+    opener: Any,
+    store: Any = None,
+    clock: FakeClock | None = None,
+) -> Authenticator:
+    return Authenticator(
+        environment,
+        store if store is not None else MemorySecretStore(),
+        opener=opener,
+        transport=endpoint.transport(),
+        clock=clock or FakeClock(),
+    )
+
+
+async def signed_in(
+    environment: Environment,
+    endpoint: FakeTokenEndpoint,
+    store: Any = None,
+    clock: FakeClock | None = None,
+) -> Authenticator:
+    auth = make_auth(environment, endpoint, BrowserThatApproves(endpoint), store, clock)
+    pending = await auth.start_sign_in()
+    await pending.result()
+    return auth
+
+
+# --- sign-in --------------------------------------------------------------------------------
+
+
+async def test_full_sign_in_with_pkce_and_state(
+    environment: Environment, endpoint: FakeTokenEndpoint
+) -> None:
+    browser = BrowserThatApproves(endpoint, before=("/favicon.ico",))
+    store = MemorySecretStore()
+    async with make_auth(environment, endpoint, browser, store) as auth:
+        pending = await auth.start_sign_in()
+        result = await pending.result()
+        assert result.environment == "demo"
+        assert pending.browser_opened
+        assert pending.done
+        assert await auth.access_token() == "access-2"
+        assert auth.has_session
+
+    params = query_of(pending.authorize_url)
+    assert pending.authorize_url.startswith("http://127.0.0.1:9/oauth/authorize?")
+    assert params["response_type"] == "code"
+    assert params["client_id"] == "rupa-desk-demo"
+    assert params["code_challenge_method"] == "S256"
+    assert len(params["state"]) >= 32
+    port = int(params["redirect_uri"].split(":")[2].split("/")[0])
+    assert params["redirect_uri"] == f"http://127.0.0.1:{port}/oauth/callback"
+    assert endpoint.grants == ["authorization_code"]  # the verifier matched the challenge
+    favicon, callback = browser.pages
+    assert favicon.status_code == 404
+    assert callback.status_code == 200
+    assert "You're signed in" in callback.text
+    assert "return to Rupa Desk" in callback.text
+    assert port_is_closed(port)
+    stored = json.loads(await store.get(session_key(environment)) or "{}")
+    assert stored == {"refresh_token": "refresh-2", "account_id": None}
+
+
+async def test_each_attempt_has_a_fresh_state_and_verifier(
+    environment: Environment, endpoint: FakeTokenEndpoint
+) -> None:
+    challenges, states = set(), set()
+    for _ in range(2):
+        browser = BrowserThatApproves(endpoint)
+        async with make_auth(environment, endpoint, browser) as auth:
+            await (await auth.start_sign_in()).result()
+        params = query_of(browser.urls[0])
+        challenges.add(params["code_challenge"])
+        states.add(params["state"])
+    assert len(challenges) == 2
+    assert len(states) == 2
+
+
+async def test_the_listener_listens_before_the_browser_opens(
+    environment: Environment, endpoint: FakeTokenEndpoint
+) -> None:
+    seen: list[int] = []
+
+    def opener(url: str) -> bool:
+        redirect = query_of(url)["redirect_uri"]
+        seen.append(httpx.get(redirect.replace("/oauth/callback", "/anything")).status_code)
+        return True
+
+    async with make_auth(environment, endpoint, opener) as auth:
+        pending = await auth.start_sign_in()
+        pending.cancel()
+        with pytest.raises(SignInCancelled):
+            await pending.result()
+    assert seen == [404]
+
+
+async def test_only_the_exact_callback_path_and_get_are_answered(
+    environment: Environment, endpoint: FakeTokenEndpoint
+) -> None:
+    opener = RecordingOpener()
+    async with make_auth(environment, endpoint, opener) as auth:
+        pending = await auth.start_sign_in()
+        base = pending.redirect_uri
+        async with httpx.AsyncClient() as browser:
+            assert (await browser.get(base + "/extra")).status_code == 404
+            assert (await browser.get(base.replace("callback", "callbacks"))).status_code == 404
+            assert (await browser.post(base, data={"code": "x"})).status_code == 405
+            reload = await browser.get(base)  # no query at all: not an answer, keep waiting
+            assert reload.status_code == 400
+            assert not pending.done
+            params = query_of(opener.urls[0])
+            code = endpoint.issue_code(params["code_challenge"])
+            page = await browser.get(base, params={"code": code, "state": params["state"]})
+        assert page.status_code == 200
+        await pending.result()
+
+
+async def test_a_wrong_state_is_refused_and_ends_the_attempt(
+    environment: Environment, endpoint: FakeTokenEndpoint
+) -> None:
+    browser = BrowserThatApproves(endpoint, state="not-the-state")
+    async with make_auth(environment, endpoint, browser) as auth:
+        pending = await auth.start_sign_in()
+        with pytest.raises(StateMismatch):
+            await pending.result()
+        assert not auth.has_session
+    assert endpoint.grants == []  # the code was never exchanged
+    page = browser.pages[-1]
+    assert page.status_code == 400
+    assert "did not work" in page.text
+    assert "Return to Rupa Desk" in page.text
+    assert port_is_closed(httpx.URL(pending.redirect_uri).port or 0)
+
+
+async def test_access_denied_says_so(environment: Environment, endpoint: FakeTokenEndpoint) -> None:
+    browser = BrowserThatApproves(endpoint, error="access_denied")
+    async with make_auth(environment, endpoint, browser) as auth:
+        with pytest.raises(AccessDenied, match="Access was denied"):
+            await (await auth.start_sign_in()).result()
+    assert "Access was denied" in browser.pages[-1].text
+
+
+async def test_a_refused_code_exchange_fails_honestly_in_the_browser_too(
+    environment: Environment, endpoint: FakeTokenEndpoint
+) -> None:
+    bad_client = replace(environment, client_id="someone-else")
+    browser = BrowserThatApproves(endpoint)
+    async with make_auth(bad_client, endpoint, browser) as auth:
+        with pytest.raises(SignInFailed, match="client id"):
+            await (await auth.start_sign_in()).result()
+    assert browser.pages[-1].status_code == 400
+    assert "client id" in browser.pages[-1].text
+
+
+async def test_a_timeout_ends_with_a_clear_error_and_closes_the_port(
+    environment: Environment, endpoint: FakeTokenEndpoint
+) -> None:
+    async with make_auth(environment, endpoint, RecordingOpener()) as auth:
+        pending = await auth.start_sign_in(timeout_s=0.2)
+        with pytest.raises(SignInTimedOut, match="timed out"):
+            await pending.result()
+    assert port_is_closed(httpx.URL(pending.redirect_uri).port or 0)
+
+
+async def test_cancel_ends_the_attempt_and_closes_the_port(
+    environment: Environment, endpoint: FakeTokenEndpoint
+) -> None:
+    async with make_auth(environment, endpoint, RecordingOpener()) as auth:
+        pending = await auth.start_sign_in()
+        port = httpx.URL(pending.redirect_uri).port or 0
+        assert not port_is_closed(port)
+        pending.cancel()
+        with pytest.raises(SignInCancelled):
+            await pending.result()
+        assert port_is_closed(port)
+
+
+async def test_cancelling_the_waiting_task_cancels_the_sign_in(
+    environment: Environment, endpoint: FakeTokenEndpoint
+) -> None:
+    async with make_auth(environment, endpoint, RecordingOpener()) as auth:
+        pending = await auth.start_sign_in()
+        waiter = asyncio.create_task(pending.result())
+        await asyncio.sleep(0.05)
+        waiter.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        await asyncio.sleep(0.05)
+        assert pending.done
+        assert port_is_closed(httpx.URL(pending.redirect_uri).port or 0)
+
+
+async def test_cancel_while_the_browser_waits_answers_it_with_a_cancelled_page(
+    environment: Environment, endpoint: FakeTokenEndpoint
+) -> None:
+    endpoint.delay_s = 5  # the code exchange hangs
+    opener = RecordingOpener()
+    async with make_auth(environment, endpoint, opener) as auth:
+        pending = await auth.start_sign_in()
+        params = query_of(opener.urls[0])
+        code = endpoint.issue_code(params["code_challenge"])
+        async with httpx.AsyncClient() as browser:
+            page_task = asyncio.create_task(
+                browser.get(pending.redirect_uri, params={"code": code, "state": params["state"]})
+            )
+            await asyncio.sleep(0.2)
+            pending.cancel()
+            page = await page_task
+        with pytest.raises(SignInCancelled):
+            await pending.result()
+    assert "cancelled" in page.text
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    """A loopback port some other program is listening on."""
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        yield other.getsockname()[1]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_a_busy_configured_port_is_skipped(
+    environment: Environment, endpoint: FakeTokenEndpoint, busy_port: int
+) -> None:
+    spare = free_port()
+    env = replace(environment, redirect_ports=(busy_port, spare))
+    browser = BrowserThatApproves(endpoint)
+    async with make_auth(env, endpoint, browser) as auth:
+        pending = await auth.start_sign_in()
+        await pending.result()
+    assert pending.redirect_uri == f"http://127.0.0.1:{spare}/oauth/callback"
+
+
+async def test_no_free_configured_port_is_a_clear_error(
+    environment: Environment, endpoint: FakeTokenEndpoint, busy_port: int
+) -> None:
+    env = replace(environment, redirect_ports=(busy_port,))
+    opener = RecordingOpener()
+    async with make_auth(env, endpoint, opener) as auth:
+        with pytest.raises(NoFreePort, match="ports"):
+            await auth.start_sign_in()
+    assert opener.urls == []  # no browser opened for a flow that cannot finish
+
+
+async def test_falls_back_to_ipv6_loopback_when_the_ipv4_address_is_unusable(
+    environment: Environment, endpoint: FakeTokenEndpoint
+) -> None:
+    env = replace(environment, redirect_host="192.0.2.1")  # not an address of this machine
+    browser = BrowserThatApproves(endpoint)
+    async with make_auth(env, endpoint, browser) as auth:
+        pending = await auth.start_sign_in()
+        await pending.result()
+    assert pending.redirect_uri.startswith("http://[::1]:")
+
+
+@pytest.mark.parametrize(
+    "opener",
+    [RecordingOpener(opened=False), lambda url: (_ for _ in ()).throw(webbrowser.Error("none"))],
+)
+async def test_when_no_browser_opens_the_url_is_there_to_show(
+    environment: Environment, endpoint: FakeTokenEndpoint, opener: Any
+) -> None:
+    async with make_auth(environment, endpoint, opener) as auth:
+        pending = await auth.start_sign_in()
+        assert not pending.browser_opened
+        assert pending.authorize_url.startswith(environment.authorize_url + "?")
+        pending.cancel()
+        with pytest.raises(SignInCancelled):
+            await pending.result()
+
+
+# --- tokens ---------------------------------------------------------------------------------
+
+
+async def test_refresh_when_expired_rotates_and_stores_the_new_refresh_token(
+    environment: Environment, endpoint: FakeTokenEndpoint
+) -> None:
+    clock = FakeClock()
+    store = MemorySecretStore()
+    async with await signed_in(environment, endpoint, store, clock) as auth:
+        first = await auth.access_token()
+        clock.now += 3600 - 61  # not yet within the refresh leeway (60 s) of the expiry
+        assert await auth.access_token() == first
+        clock.now += 2  # now within it
+        second = await auth.access_token()
+        assert second != first
+        assert endpoint.grants == ["authorization_code", "refresh_token"]
+        stored = json.loads(await store.get(session_key(environment)) or "{}")
+        assert stored["refresh_token"] in endpoint.refresh_tokens  # the rotated, live one
+        assert await auth.access_token() == second  # no further refresh
+
+
+async def test_twenty_concurrent_callers_cause_exactly_one_refresh(
+    environment: Environment, endpoint: FakeTokenEndpoint
+) -> None:
+    clock = FakeClock()
+    async with await signed_in(environment, endpoint, clock=clock) as auth:
+        clock.now += 10_000
+        endpoint.delay_s = 0.05
+        tokens = await asyncio.gather(*(auth.access_token() for _ in range(20)))
+    assert len(set(tokens)) == 1
+    assert endpoint.grants.count("refresh_token") == 1
+
+
+class GatedStore(MemorySecretStore):
+    """A store whose writes wait for the test's go-ahead, recording what was written."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.writes: list[str] = []
+
+    async def set(self, key: str, value: str) -> None:
+        await self.gate.wait()
+        self.writes.append(value)
+        await super().set(key, value)
+
+
+async def test_the_rotated_refresh_token_is_stored_before_the_new_access_token_is_used(
+    environment: Environment, endpoint: FakeTokenEndpoint
+) -> None:
+    clock = FakeClock()
+    store = GatedStore()
+    async with await signed_in(environment, endpoint, store, clock) as auth:
+        clock.now += 10_000
+        store.gate.clear()
+        callers = [asyncio.create_task(auth.access_token()) for _ in range(5)]
+        await asyncio.sleep(0.1)
+        assert endpoint.grants[-1] == "refresh_token"  # Rupa answered with new tokens...
+        assert not any(c.done() for c in callers)  # ...but nobody has the access token yet
+        store.gate.set()
+        tokens = await asyncio.gather(*callers)
+    new_refresh = json.loads(store.writes[-1])["refresh_token"]
+    assert new_refresh in endpoint.refresh_tokens
+    assert set(tokens) == {endpoint.access_tokens[-1]}
+
+
+async def test_a_revoked_session_means_sign_in_again_and_is_forgotten(
+    environment: Environment, endpoint: FakeTokenEndpoint
+) -> None:
+    clock = FakeClock()
+    store = MemorySecretStore()
+    async with await signed_in(environment, endpoint, store, clock) as auth:
+        endpoint.refresh_tokens.clear()  # revoked on Rupa's side
+        clock.now += 10_000
+        with pytest.raises(SessionExpired, match="Sign in again"):
+            await auth.access_token()
+        assert not auth.has_session
+        assert await store.get(session_key(environment)) is None
+        grants = len(endpoint.grants)
+        with pytest.raises(NotSignedIn):
+            await auth.access_token()
+        assert len(endpoint.grants) == grants  # not retried
+
+
+async def test_a_refresh_while_offline_keeps_the_session(
+    environment: Environment, endpoint: FakeTokenEndpoint
+) -> None:
+    clock = FakeClock()
+    store = MemorySecretStore()
+    async with await signed_in(environment, endpoint, store, clock) as auth:
+        clock.now += 10_000
+        endpoint.fail_with = httpx.ConnectError
+        with pytest.raises(Offline):
+            await auth.access_token()
+        assert await store.get(session_key(environment)) is not None
+        endpoint.fail_with = None
+        assert await auth.access_token()
+
+
+async def test_a_rejected_token_is_refreshed_once_for_everyone(
+    environment: Environment, endpoint: FakeTokenEndpoint
+) -> None:
+    async with await signed_in(environment, endpoint) as auth:
+        old = await auth.access_token()
+        await auth.token_rejected(old)
+        await auth.token_rejected(old)
+        new = await auth.access_token()
+        await auth.token_rejected(old)  # a late 401 for the old token changes nothing
+        assert await auth.access_token() == new != old
+    assert endpoint.grants.count("refresh_token") == 1
+
+
+async def test_restore_at_start_up_and_remember_the_account(
+    environment: Environment, endpoint: FakeTokenEndpoint
+) -> None:
+    store = MemorySecretStore()
+    async with await signed_in(environment, endpoint, store) as auth:
+        await auth.remember_account("pra_1")
+    async with make_auth(environment, endpoint, RecordingOpener(), store) as restarted:
+        assert await restarted.restore_session() is True
+        assert restarted.account_id == "pra_1"
+        assert await restarted.access_token()  # refreshed from the stored token
+        assert endpoint.grants[-1] == "refresh_token"
+        assert restarted.account_id == "pra_1"
+    async with make_auth(environment, endpoint, RecordingOpener()) as fresh:
+        assert await fresh.restore_session() is False
+        with pytest.raises(NotSignedIn):
+            await fresh.remember_account("pra_1")
+
+
+async def test_sign_out_revokes_and_forgets(
+    environment: Environment, endpoint: FakeTokenEndpoint
+) -> None:
+    store = MemorySecretStore()
+    async with await signed_in(environment, endpoint, store) as auth:
+        refresh = json.loads(await store.get(session_key(environment)) or "{}")["refresh_token"]
+        result = await auth.sign_out()
+        assert result.had_session
+        assert result.revoked
+        assert endpoint.revoked == [refresh]
+        assert await store.get(session_key(environment)) is None
+        with pytest.raises(NotSignedIn):
+            await auth.access_token()
+
+
+async def test_sign_out_offline_still_forgets(
+    environment: Environment, endpoint: FakeTokenEndpoint
+) -> None:
+    store = MemorySecretStore()
+    async with await signed_in(environment, endpoint, store) as auth:
+        endpoint.fail_with = httpx.ConnectError
+        result = await auth.sign_out()
+        assert result.had_session
+        assert not result.revoked
+        assert await store.get(session_key(environment)) is None
+        assert not auth.has_session
+
+
+class RefusingStore(MemorySecretStore):
+    """A keychain that became locked: every write is refused."""
+
+    async def set(self, key: str, value: str) -> None:
+        raise SecretStoreUnavailable()
+
+
+async def test_a_keychain_that_refuses_the_rotated_token_keeps_the_session_in_memory(
+    environment: Environment, endpoint: FakeTokenEndpoint
+) -> None:
+    async with await signed_in(environment, endpoint, RefusingStore()) as auth:
+        assert auth.store_degraded
+        assert await auth.access_token()
+        await auth.token_rejected(await auth.access_token())
+        assert await auth.access_token()  # refreshed with the token kept in memory
