@@ -169,11 +169,6 @@ def issue_code(state: SandboxState, request: AuthorizeRequest, practitioner_id: 
     return add_query(request.redirect_uri, {"code": code.code, "state": request.state})
 
 
-def _form_str(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value if isinstance(value, str) else ""
-
-
 class OAuthEndpoints:
     """The authorize pages and the token and revoke endpoints."""
 
@@ -216,7 +211,7 @@ class OAuthEndpoints:
 
     async def decide(self, request: Request) -> Response:
         form = await request.form()
-        params = {name: _form_str(form, name) for name in ConsentForm.PARAMETERS}
+        params = {name: web_session.form_text(form, name) for name in ConsentForm.PARAMETERS}
         with self.state.lock:
             try:
                 auth = validate_authorize(self.state, params)
@@ -228,12 +223,14 @@ class OAuthEndpoints:
             if signed_in is None:
                 return web_session.login_response(add_query(AUTHORIZE_PATH, params))
             session, practitioner = signed_in
-            if not secrets.compare_digest(session.csrf_token, _form_str(form, ConsentForm.CSRF)):
+            if not secrets.compare_digest(
+                session.csrf_token, web_session.form_text(form, ConsentForm.CSRF)
+            ):
                 page = pages.error_page(
                     "Please try again", "This consent form has expired. Start signing in again."
                 )
                 return HTMLResponse(page, status_code=400)
-            decision = _form_str(form, ConsentForm.DECISION)
+            decision = web_session.form_text(form, ConsentForm.DECISION)
             if decision == ConsentForm.APPROVE:
                 location = issue_code(self.state, auth, practitioner.id)
             else:
@@ -244,8 +241,8 @@ class OAuthEndpoints:
 
     def _client(self, form: FormData, authorization: str | None) -> RegisteredClient:
         """Authenticate the client (form fields or HTTP Basic). Caller holds the lock."""
-        client_id = _form_str(form, "client_id")
-        secret: str | None = _form_str(form, "client_secret") or None
+        client_id = web_session.form_text(form, "client_id")
+        secret: str | None = web_session.form_text(form, "client_secret") or None
         if authorization and authorization.lower().startswith("basic "):
             try:
                 decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode()
@@ -271,7 +268,7 @@ class OAuthEndpoints:
 
     async def token(self, request: Request) -> Response:
         form = await request.form()
-        grant_type = _form_str(form, "grant_type")
+        grant_type = web_session.form_text(form, "grant_type")
         annotate(request.scope, grant_type=grant_type or None)
         try:
             with self.state.lock:
@@ -291,9 +288,9 @@ class OAuthEndpoints:
         return JSONResponse(body, headers=NO_STORE)
 
     def _exchange_code(self, form: FormData, client: RegisteredClient) -> dict[str, Any]:
-        code_value = _form_str(form, "code")
-        redirect_uri = _form_str(form, "redirect_uri")
-        verifier = _form_str(form, "code_verifier")
+        code_value = web_session.form_text(form, "code")
+        redirect_uri = web_session.form_text(form, "redirect_uri")
+        verifier = web_session.form_text(form, "code_verifier")
         if not code_value:
             raise OAuthError(400, "invalid_request", "code is required.")
         if not redirect_uri:
@@ -334,7 +331,7 @@ class OAuthEndpoints:
         return body
 
     def _refresh(self, form: FormData, client: RegisteredClient) -> dict[str, Any]:
-        value = _form_str(form, "refresh_token")
+        value = web_session.form_text(form, "refresh_token")
         if not value:
             raise OAuthError(400, "invalid_request", "refresh_token is required.")
         refresh = self.state.refresh_tokens.get(value)
@@ -347,7 +344,7 @@ class OAuthEndpoints:
         try:
             with self.state.lock:
                 client = self._client(form, request.headers.get("authorization"))
-                token = _form_str(form, "token")
+                token = web_session.form_text(form, "token")
                 if not token:
                     raise OAuthError(400, "invalid_request", "token is required.")
                 tokens.revoke(self.state, token, client.client_id)
