@@ -16,7 +16,7 @@ import argparse
 import webbrowser
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import keyring.backend
 
@@ -30,23 +30,22 @@ from rupa_desk.settings import Environment, SettingsError, UserSettings
 def environment_from_args(args: argparse.Namespace, paths: AppPaths) -> Environment:
     """The environment the options name, or the one in the saved settings.
 
+    `--env demo --demo-url URL` needs no saved settings (they are not read); production and
+    the Rupa sandbox take the client id and redirect ports from the saved settings.
+
     Raises:
         SettingsError: the settings cannot be read, or demo mode has no `--demo-url`.
     """
-    saved = UserSettings.load(paths.settings_file)
-    name = getattr(args, "env", None) or saved.environment
+    name = getattr(args, "env", None)
     demo_url = getattr(args, "demo_url", None)
+    saved = UserSettings() if name == "demo" else UserSettings.load(paths.settings_file)
+    name = name or saved.environment
     if name == "demo" and not demo_url:
         raise SettingsError(
             "Demo mode needs the simulator's URL: pass --demo-url http://127.0.0.1:PORT "
             "(start one with rupa-desk-sandbox)."
         )
-    chosen = UserSettings(
-        environment=name,
-        client_id=saved.client_id,
-        sandbox_authorize_url=saved.sandbox_authorize_url,
-        redirect_ports=saved.redirect_ports,
-    )
+    chosen = replace(saved, environment=name)
     return chosen.validated().environment_for(demo_url=demo_url)
 
 

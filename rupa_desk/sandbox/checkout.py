@@ -145,7 +145,11 @@ class CheckoutPages:
         )
 
     def _search(self, query: str) -> list[LabTest]:
-        """Active tests whose name, lab or biomarkers contain every word of `query`."""
+        """Active tests whose name, lab or biomarkers contain every word of `query` (or the
+        test whose id is `query`)."""
+        exact = self.state.lab_tests.get(query.strip())
+        if exact is not None:
+            return [exact] if exact.is_active else []
         words = query.casefold().split()
         companies = {c.id: c.name.casefold() for c in self.state.lab_companies.values()}
         found: list[LabTest] = []

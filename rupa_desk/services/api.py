@@ -97,6 +97,14 @@ class RetryPolicy(enum.Enum):
     UNSENT_ONLY = "unsent only"
 
 
+class _TokenUnavailable(Exception):
+    """The token source failed: its own retries are done, so the request is not retried."""
+
+    def __init__(self, error: RupaError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 class _RetryDecision:
     """stamina's backoff hook for one request: what to retry, and how long to wait.
 
@@ -583,9 +591,12 @@ class RupaClient:
         """
         target = self._base.join(url)
         same_origin = _same_origin(target, self._base)
-        async for attempt in self._retrying(RetryPolicy.SAFE):
-            with attempt:
-                return await self._download_once(target, same_origin, destination)
+        try:
+            async for attempt in self._retrying(RetryPolicy.SAFE):
+                with attempt:
+                    return await self._download_once(target, same_origin, destination)
+        except _TokenUnavailable as exc:
+            raise exc.error from exc.__cause__
         raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
 
     async def _download_once(self, target: httpx.URL, authorized: bool, destination: Path) -> Path:
@@ -593,7 +604,7 @@ class RupaClient:
             headers = {"Accept": "*/*"}
             token = ""
             if authorized:
-                token = await self._tokens.access_token()
+                token = await self._token()
                 headers["Authorization"] = f"Bearer {token}"
                 await self._limiter.acquire()
             started = time.monotonic()
@@ -681,6 +692,12 @@ class RupaClient:
             wait_jitter=limits.backoff_jitter_s,
         )
 
+    async def _token(self) -> str:
+        try:
+            return await self._tokens.access_token()
+        except RupaError as exc:
+            raise _TokenUnavailable(exc) from exc
+
     async def _send(
         self,
         method: str,
@@ -697,6 +714,8 @@ class RupaClient:
             async for attempt in self._retrying(policy):
                 with attempt:
                     return await self._send_once(method, url, params, content)
+        except _TokenUnavailable as exc:
+            raise exc.error from exc.__cause__
         except (NetworkError, ServerError) as exc:
             if policy is RetryPolicy.UNSENT_ONLY and (
                 isinstance(exc, ServerError) or exc.request_sent
@@ -713,7 +732,7 @@ class RupaClient:
         content: bytes | None,
     ) -> httpx.Response:
         for first_try in (True, False):
-            token = await self._tokens.access_token()
+            token = await self._token()
             headers = {"Authorization": f"Bearer {token}"}
             if content is not None:
                 headers["Content-Type"] = JSONAPI_MEDIA_TYPE

@@ -537,3 +537,27 @@ async def test_logs_name_the_path_but_no_token_and_no_query_values(
     assert "filter[email]=…" in text
     assert "ada@example.test" not in text
     assert "token-1" not in text
+
+
+class FailingTokenSource(FakeTokenSource):
+    """A token source whose refresh fails (it has already retried on its own)."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
+        self.calls = 0
+
+    async def access_token(self) -> str:
+        self.calls += 1
+        raise self.error
+
+
+@pytest.mark.parametrize("error", [Offline(), SessionExpired()])
+async def test_a_token_source_failure_is_raised_as_is_and_not_retried(error: Exception) -> None:
+    tokens = FailingTokenSource(error)
+    script = Script(document(ME))
+    async with client_for(script, tokens) as client:
+        with pytest.raises(type(error)):
+            await client.me()
+    assert tokens.calls == 1
+    assert script.requests == []

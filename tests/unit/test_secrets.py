@@ -4,13 +4,11 @@ keyring backends installed through keyring.set_keyring and restored after)."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import keyring
 import keyring.backend
 import keyring.errors
 import pytest
-from jaraco.classes import properties
 from keyring.backends import fail
 
 from rupa_desk.services.errors import SecretStoreUnavailable
@@ -20,73 +18,12 @@ from rupa_desk.services.secrets import (
     SecretStoreMode,
     probe_secret_store,
 )
-
-
-class TestBackend(keyring.backend.KeyringBackend):
-    """Base of the fakes: keyring never picks one by itself (it is not "viable")."""
-
-    __test__ = False
-
-    @properties.classproperty
-    def priority(cls) -> float:
-        raise RuntimeError("a test backend is only used when a test installs it")
-
-
-class DictKeyring(TestBackend):
-    """A working keychain in a dict; records which thread each call ran on."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.values: dict[tuple[str, str], str] = {}
-        self.threads: set[int] = set()
-
-    def get_password(self, service: str, username: str) -> str | None:
-        self.threads.add(threading.get_ident())
-        return self.values.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.threads.add(threading.get_ident())
-        self.values[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.threads.add(threading.get_ident())
-        if (service, username) not in self.values:
-            raise keyring.errors.PasswordDeleteError("not there")
-        del self.values[(service, username)]
-
-
-class LockedKeyring(TestBackend):
-    """A keychain that refuses everything, as a locked one does."""
-
-    def get_password(self, service: str, username: str) -> str | None:
-        raise keyring.errors.KeyringLocked("locked")
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        raise keyring.errors.KeyringLocked("locked")
-
-    def delete_password(self, service: str, username: str) -> None:
-        raise keyring.errors.KeyringLocked("locked")
-
-
-class ForgetfulKeyring(TestBackend):
-    """A keychain that accepts secrets and keeps none (like the null backend)."""
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return None
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        return None
-
-    def delete_password(self, service: str, username: str) -> None:
-        return None
-
-
-@pytest.fixture
-def installed_keyring() -> Iterator[None]:
-    """Whatever a test installs with keyring.set_keyring is undone after it."""
-    before = keyring.get_keyring()
-    yield
-    keyring.set_keyring(before)
+from tests.fixtures.fake_keyring import (
+    DictKeyring,
+    ForgetfulKeyring,
+    LockedKeyring,
+    installed_keyring,  # noqa: F401  (a fixture)
+)
 
 
 async def test_memory_store_keeps_gets_and_forgets() -> None:

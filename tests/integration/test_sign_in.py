@@ -1,0 +1,132 @@
+"""Sign-in against the simulator over real HTTP: the test plays the practitioner's browser
+through the simulator's real sign-in and consent pages, and back to the app's listener."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from dataclasses import replace
+
+import httpx
+import pytest
+from rupa_desk.sandbox.server import SandboxServer
+from tests.fixtures.browser import PractitionerBrowser
+
+from rupa_desk.services.api import RupaClient
+from rupa_desk.services.auth import Authenticator
+from rupa_desk.services.errors import (
+    AccessDenied,
+    SignInCancelled,
+    SignInTimedOut,
+    StateMismatch,
+)
+from rupa_desk.services.secrets import MemorySecretStore
+from tests.fixtures.rupa_client import PlayedBrowser, RequestLog, demo_environment
+
+
+def port_is_closed(url: str) -> bool:
+    port = httpx.URL(url).port
+    assert port is not None
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+async def test_full_sign_in_through_the_login_and_consent_pages(
+    sandbox: SandboxServer, practitioner_browser: PractitionerBrowser
+) -> None:
+    env = demo_environment(sandbox.url)
+    opener = PlayedBrowser(practitioner_browser, before=("/favicon.ico",))
+    store = MemorySecretStore()
+    async with Authenticator(env, store, opener=opener) as auth, RupaClient(env, auth) as client:
+        pending = await auth.start_sign_in()
+        assert pending.browser_opened
+        await pending.result()
+        me = await client.me()
+
+    assert me.email == "demo@rupa-desk.test"
+    assert me.clinic is not None
+    favicon, callback = opener.pages
+    assert favicon.status_code == 404  # the favicon did not end the flow
+    assert callback.status_code == 200
+    assert "You're signed in" in callback.text
+    assert "return to Rupa Desk" in callback.text
+    assert port_is_closed(pending.redirect_uri)
+    exchanges = await RequestLog(sandbox.url).grants("authorization_code")
+    assert [e.status for e in exchanges] == [200]
+
+
+async def test_deny_ends_with_access_was_denied(
+    sandbox: SandboxServer, practitioner_browser: PractitionerBrowser
+) -> None:
+    opener = PlayedBrowser(practitioner_browser, decision="deny")
+    env = demo_environment(sandbox.url)
+    async with Authenticator(env, MemorySecretStore(), opener=opener) as auth:
+        pending = await auth.start_sign_in()
+        with pytest.raises(AccessDenied, match="Access was denied"):
+            await pending.result()
+        assert not auth.has_session
+    assert "did not work" in opener.pages[-1].text
+    assert port_is_closed(pending.redirect_uri)
+
+
+async def test_a_wrong_state_is_refused_and_the_code_never_exchanged(
+    sandbox: SandboxServer, practitioner_browser: PractitionerBrowser
+) -> None:
+    opener = PlayedBrowser(practitioner_browser, state="forged-state")
+    env = demo_environment(sandbox.url)
+    async with Authenticator(env, MemorySecretStore(), opener=opener) as auth:
+        pending = await auth.start_sign_in()
+        with pytest.raises(StateMismatch):
+            await pending.result()
+    assert await RequestLog(sandbox.url).grants("authorization_code") == []
+    assert opener.pages[-1].status_code == 400
+    assert port_is_closed(pending.redirect_uri)
+
+
+async def test_timeout_when_the_browser_never_comes_back(
+    sandbox: SandboxServer, practitioner_browser: PractitionerBrowser
+) -> None:
+    opener = PlayedBrowser(practitioner_browser, come_back=False)
+    env = demo_environment(sandbox.url, sign_in_timeout_s=0.5)
+    async with Authenticator(env, MemorySecretStore(), opener=opener) as auth:
+        pending = await auth.start_sign_in()
+        with pytest.raises(SignInTimedOut):
+            await pending.result()
+    assert port_is_closed(pending.redirect_uri)
+
+
+async def test_cancel_while_waiting(
+    sandbox: SandboxServer, practitioner_browser: PractitionerBrowser
+) -> None:
+    opener = PlayedBrowser(practitioner_browser, come_back=False)
+    env = demo_environment(sandbox.url)
+    async with Authenticator(env, MemorySecretStore(), opener=opener) as auth:
+        pending = await auth.start_sign_in()
+        assert not port_is_closed(pending.redirect_uri)
+        pending.cancel()
+        with pytest.raises(SignInCancelled):
+            await pending.result()
+    assert port_is_closed(pending.redirect_uri)
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    with socket.socket() as other_program:
+        other_program.bind(("127.0.0.1", 0))
+        other_program.listen()
+        yield other_program.getsockname()[1]
+
+
+async def test_a_busy_port_in_the_configured_list_is_skipped(
+    sandbox: SandboxServer, practitioner_browser: PractitionerBrowser, busy_port: int
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        spare = probe.getsockname()[1]
+    env = replace(demo_environment(sandbox.url), redirect_ports=(busy_port, spare))
+    async with Authenticator(
+        env, MemorySecretStore(), opener=PlayedBrowser(practitioner_browser)
+    ) as auth:
+        pending = await auth.start_sign_in()
+        await pending.result()
+    assert pending.redirect_uri == f"http://127.0.0.1:{spare}/oauth/callback"
