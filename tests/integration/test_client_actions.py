@@ -7,11 +7,11 @@ import uuid
 from pathlib import Path
 
 import pytest
-from rupa_desk.sandbox.server import SandboxServer
-from tests.fixtures.browser import PractitionerBrowser
 
 from rupa_desk.core.status import is_finished
+from rupa_desk.sandbox.server import SandboxServer
 from rupa_desk.services.errors import NotFound, ValidationFailed
+from tests.fixtures.browser import PractitionerBrowser
 from tests.fixtures.rupa_client import RequestLog, signed_in
 from tests.fixtures.sandbox import SandboxControl, SandboxFactory
 
@@ -119,7 +119,7 @@ async def test_orders_list_filters_get_and_download_results(
     sandbox_control: SandboxControl,
     tmp_path: Path,
 ) -> None:
-    made = sandbox_control.create_order(status="Complete")["data"]
+    made = sandbox_control.create_order(status="Complete")
     order_id = made["id"]
     async with signed_in(sandbox.url, practitioner_browser) as (_auth, client):
         orders = [o async for o in client.orders(page_size=10)]
