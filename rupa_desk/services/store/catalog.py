@@ -402,9 +402,22 @@ def _tiers(query: ParsedQuery, filters: CatalogFilters) -> list[_Tier]:
         tiers.append(words_tier(MatchField.NAME, "w_name_tagged"))
     if substring is not None:
         conditions = [in_name] + ([not_in("catalog_words", "w_name_tagged")] if words else [])
-        tiers.append(
-            substring_tier(MatchField.NAME_SUBSTRING, "catalog_name_substrings", *conditions)
-        )
+        if filters.lab_company_id is not None:
+            # One company's names are few: reading them from the (company, name) index beats
+            # walking every name that holds a common trigram.
+            tiers.append(
+                _Tier(
+                    MatchField.NAME_SUBSTRING,
+                    "SELECT t.row_no FROM lab_tests t"
+                    + where(not_name_start, "t.is_active = 1", *conditions)
+                    + " ORDER BY t.row_no",
+                    params,
+                )
+            )
+        else:
+            tiers.append(
+                substring_tier(MatchField.NAME_SUBSTRING, "catalog_name_substrings", *conditions)
+            )
     if words is not None:
         conditions = [not_in_name] if substring is not None else []
         tiers.append(words_tier(MatchField.BIOMARKERS, "w_nb_only", *conditions))
