@@ -1,1 +1,64 @@
-"""The local SQLite database (sqlite-utils): migrations, catalog, patients, drafts, orders."""
+"""The local SQLite database (sqlite-utils): migrations, catalog, patients, drafts, orders.
+
+The app opens one `Store` per environment and signed-in account:
+
+    store = Store.for_account(paths, environment.name, practitioner.id)
+    page = store.catalog.search("vitamin d", CatalogFilters(sample_type="Blood"))
+"""
+
+from rupa_desk.services.store.catalog import (
+    Catalog,
+    CatalogCompany,
+    CatalogFilters,
+    MatchField,
+    PriceRange,
+    SampleTypeCount,
+    SearchHit,
+    SearchPage,
+)
+from rupa_desk.services.store.catalog_build import CatalogBuilder
+from rupa_desk.services.store.database import Store, connect
+from rupa_desk.services.store.drafts import Drafts, DraftSummary, DraftTest
+from rupa_desk.services.store.errors import (
+    DatabaseTooNewError,
+    DatabaseUnusableError,
+    StoreError,
+    UnknownDraftError,
+    UnknownLabTestError,
+)
+from rupa_desk.services.store.patients import (
+    DuplicateReason,
+    PatientCache,
+    PossibleDuplicate,
+    UnknownPatientError,
+)
+from rupa_desk.services.store.sync_state import CATALOG, SyncRecord, SyncState
+
+__all__ = [
+    "CATALOG",
+    "Catalog",
+    "CatalogBuilder",
+    "CatalogCompany",
+    "CatalogFilters",
+    "DatabaseTooNewError",
+    "DatabaseUnusableError",
+    "DraftSummary",
+    "DraftTest",
+    "Drafts",
+    "DuplicateReason",
+    "MatchField",
+    "PatientCache",
+    "PossibleDuplicate",
+    "PriceRange",
+    "SampleTypeCount",
+    "SearchHit",
+    "SearchPage",
+    "Store",
+    "StoreError",
+    "SyncRecord",
+    "SyncState",
+    "UnknownDraftError",
+    "UnknownLabTestError",
+    "UnknownPatientError",
+    "connect",
+]

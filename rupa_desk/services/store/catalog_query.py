@@ -1,0 +1,130 @@
+"""Turning what a user types into safe FTS5 query strings, and finding what to highlight.
+
+User text never reaches FTS5 as syntax: it is cut into words (letters and digits, as the
+unicode61 tokenizer sees them) and every word is put inside a double-quoted phrase, so `"`,
+`*`, `-`, `(`, `NOT`, `AND`, `:` and friends are plain text. Words typed together without a
+space (`vitamin-d`, `25-OH`, `T3/T4`) stay together as one phrase, so they match adjacent
+words (`Vitamin D`, `25-OH`, `T3/T4`). Every phrase is a prefix query (search as you type),
+except one ending in a single letter after other words (`vitamin d` and `vitamin-d` mean the
+letter D, not every word that starts with d).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final
+
+#: Longest query text considered; the rest is ignored (a pasted paragraph stays fast).
+MAX_QUERY_CHARS: Final = 200
+#: Most phrases in one query (each one is a term lookup).
+MAX_PHRASES: Final = 12
+#: Shortest text the trigram (substring) index can answer.
+MIN_SUBSTRING_CHARS: Final = 3
+
+_WORD = re.compile(r"[^\W_]+")
+#: Control characters (NUL would end an FTS5 query string early) become spaces.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedQuery:
+    """A search text, ready for the indexes.
+
+    Attributes:
+        text: the text, outer spaces removed and inner runs of spaces collapsed.
+        name_prefix: the case-folded text, for the "name starts with" tier.
+        phrases: FTS5 phrase expressions for the word index, e.g. `"vitamin d"*`.
+        words: the case-folded words of the text, for highlighting.
+        substring: an FTS5 phrase for the trigram index, or None when the text is too short.
+    """
+
+    text: str
+    name_prefix: str
+    phrases: tuple[str, ...]
+    words: tuple[str, ...]
+    substring: str | None
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.text
+
+    @property
+    def all_words(self) -> str | None:
+        """An FTS5 expression matching every phrase, or None when there is no word."""
+        return " AND ".join(self.phrases) if self.phrases else None
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def parse_query(text: str) -> ParsedQuery:
+    """Parse user input; never raises, whatever the text."""
+    cleaned = " ".join(_CONTROL.sub(" ", text[:MAX_QUERY_CHARS]).split())
+    chunks = [_WORD.findall(chunk.casefold()) for chunk in cleaned.split(" ")]
+    chunks = [words for words in chunks if words][:MAX_PHRASES]
+    phrases: list[str] = []
+    for words in chunks:
+        # A single letter at the end of a phrase is that letter (`vitamin d`, `vitamin-d`),
+        # not every word that starts with it; alone, it is a prefix like any other text.
+        exact_letter = len(words[-1]) == 1 and (len(chunks) > 1 or len(words) > 1)
+        phrases.append(_quoted(" ".join(words)) + ("" if exact_letter else "*"))
+    folded = cleaned.casefold()
+    substring = _quoted(folded) if len(folded) >= MIN_SUBSTRING_CHARS else None
+    return ParsedQuery(
+        text=cleaned,
+        name_prefix=folded,
+        phrases=tuple(phrases),
+        words=tuple(word for words in chunks for word in words),
+        substring=substring,
+    )
+
+
+def prefix_upper_bound(prefix: str) -> str:
+    """The smallest string above every string that starts with `prefix` (for a range scan)."""
+    return prefix + "\U0010ffff"
+
+
+class Highlighter:
+    """Finds where a query matches in a text, for drawing highlights (built once per search).
+
+    It marks the start of the text when it starts with the query, each word of the text that
+    starts with a query word, and each place the whole query appears inside a word. Spans are
+    sorted, merged (start, end) character offsets; nothing here is HTML.
+    """
+
+    def __init__(self, query: ParsedQuery) -> None:
+        self._patterns: list[re.Pattern[str]] = []
+        if query.is_empty:
+            return
+        whole = re.escape(query.text)
+        if query.words:
+            alternatives = "|".join(re.escape(w) for w in sorted(set(query.words), key=len)[::-1])
+            self._patterns.append(re.compile(r"(?<![^\W_])(?:" + alternatives + ")", re.I))
+        if len(query.text) >= MIN_SUBSTRING_CHARS:
+            self._patterns.append(re.compile(whole, re.I))
+        else:
+            self._patterns.append(re.compile("^" + whole, re.I))
+
+    def spans(self, text: str) -> tuple[tuple[int, int], ...]:
+        found = [m.span() for pattern in self._patterns for m in pattern.finditer(text)]
+        return _merged(found)
+
+    def matches(self, text: str) -> bool:
+        return any(pattern.search(text) for pattern in self._patterns)
+
+
+def highlight_spans(text: str, query: ParsedQuery) -> tuple[tuple[int, int], ...]:
+    """Where `query` matches in `text` (see `Highlighter`)."""
+    return Highlighter(query).spans(text)
+
+
+def _merged(spans: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    merged: list[tuple[int, int]] = []
+    for begin, end in sorted(s for s in spans if s[1] > s[0]):
+        if merged and begin <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((begin, end))
+    return tuple(merged)

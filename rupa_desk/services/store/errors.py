@@ -1,0 +1,54 @@
+"""Typed errors of the local database: each says what happened and what to do next."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class StoreError(Exception):
+    """A known problem with the local database (environmental, not a bug)."""
+
+
+class DatabaseTooNewError(StoreError):
+    """The database was written by a newer Rupa Desk; this version leaves it untouched."""
+
+    def __init__(self, path: Path, unknown_migrations: tuple[str, ...]) -> None:
+        self.path = path
+        self.unknown_migrations = unknown_migrations
+        super().__init__(
+            f"The database {path} was created by a newer version of Rupa Desk "
+            f"(schema changes this version does not know: {', '.join(unknown_migrations)}). "
+            "It has not been changed. Update Rupa Desk to open it."
+        )
+
+
+class DatabaseUnusableError(StoreError):
+    """The database file cannot be opened or read (permissions, corruption, disk)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(
+            f"The database {path} cannot be used: {reason}. Check that the disk is not full and "
+            "that the file is readable by you; if it is damaged, move it aside and sign in again "
+            "(the catalog is downloaded again; unsent drafts live only in this file)."
+        )
+
+
+class UnknownLabTestError(StoreError, LookupError):
+    """No lab test with this id is in the local catalog."""
+
+    def __init__(self, lab_test_id: str) -> None:
+        self.lab_test_id = lab_test_id
+        super().__init__(
+            f"The lab test {lab_test_id} is not in the local catalog. Sync the catalog to "
+            "download the latest tests."
+        )
+
+
+class UnknownDraftError(StoreError, LookupError):
+    """No draft with this id is in the database."""
+
+    def __init__(self, draft_id: str) -> None:
+        self.draft_id = draft_id
+        super().__init__(f"The draft {draft_id} does not exist (it may have been deleted).")

@@ -1,0 +1,153 @@
+"""Schema migrations, applied in order at start-up (sqlite-utils `Migrations`).
+
+Rules for adding one:
+- Append a new function; never edit or reorder one that has shipped. Its name is recorded in
+  `_sqlite_migrations`, and a database that has a name this version does not know comes from a
+  newer Rupa Desk and is refused untouched (`DatabaseTooNewError`).
+- Drafts and other user-authored tables are precious: migrate their rows (sqlite-utils
+  `table.transform()` for changes that ALTER TABLE cannot do), never drop them.
+- The catalog is a disposable cache: a change to it may drop and recreate its tables with the
+  new `catalog_schema.catalog_ddl()` and forget the catalog's sync time, so the next sync
+  downloads it again.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+from rupa_desk.services.store.catalog_schema import LAB_COMPANIES_DDL, catalog_ddl
+
+MIGRATIONS = Migrations("rupa_desk")
+
+
+@MIGRATIONS()
+def m001_catalog(db: Database) -> None:
+    """Lab companies and lab tests with their word and substring indexes."""
+    db.executescript(LAB_COMPANIES_DDL + catalog_ddl())
+
+
+@MIGRATIONS()
+def m002_sync_state(db: Database) -> None:
+    """When each resource (the catalog, patients, orders) was last synced, and how it went."""
+    db.executescript(
+        """
+        CREATE TABLE sync_state (
+            resource TEXT PRIMARY KEY,
+            last_success_at TEXT,
+            last_attempt_at TEXT,
+            item_count INTEGER,
+            last_error TEXT
+        );
+        """
+    )
+
+
+@MIGRATIONS()
+def m003_patients(db: Database) -> None:
+    """The practitioner's patients, cached for offline search and duplicate checks."""
+    db.executescript(
+        """
+        CREATE TABLE patients (
+            id TEXT PRIMARY KEY,
+            first_name TEXT NOT NULL,
+            last_name TEXT NOT NULL,
+            email TEXT NOT NULL,
+            birthday TEXT,
+            phone TEXT,
+            gender TEXT,
+            address TEXT,
+            first_key TEXT NOT NULL,
+            last_key TEXT NOT NULL,
+            email_key TEXT NOT NULL,
+            raw TEXT NOT NULL DEFAULT '{}',
+            cached_at TEXT NOT NULL
+        );
+        CREATE INDEX patients_email_key ON patients (email_key);
+        CREATE INDEX patients_name_key ON patients (last_key, first_key);
+        CREATE INDEX patients_birthday ON patients (birthday);
+        """
+    )
+
+
+@MIGRATIONS()
+def m004_drafts(db: Database) -> None:
+    """Drafts (precious, user-authored) and the tests on them.
+
+    A draft test keeps the name and price it had when it was added, so the draft still reads
+    well when the catalog changes or has not been downloaded on this PC.
+    """
+    db.executescript(
+        """
+        CREATE TABLE drafts (
+            id TEXT PRIMARY KEY,
+            patient_id TEXT,
+            notes TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'open',
+            order_intent_id TEXT,
+            order_id TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX drafts_status ON drafts (status, updated_at);
+        CREATE TABLE draft_tests (
+            draft_id TEXT NOT NULL REFERENCES drafts (id) ON DELETE CASCADE,
+            lab_test_id TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            name TEXT NOT NULL DEFAULT '',
+            price_cents INTEGER,
+            added_at TEXT NOT NULL,
+            PRIMARY KEY (draft_id, lab_test_id)
+        );
+        """
+    )
+
+
+@MIGRATIONS()
+def m005_orders(db: Database) -> None:
+    """Submitted orders, their tests (with downloaded results) and their status history."""
+    db.executescript(
+        """
+        CREATE TABLE orders (
+            id TEXT PRIMARY KEY,
+            status TEXT NOT NULL,
+            patient_id TEXT,
+            order_intent_id TEXT,
+            draft_id TEXT,
+            total_price_cents INTEGER,
+            date_submitted TEXT,
+            date_paid TEXT,
+            date_completed TEXT,
+            date_canceled TEXT,
+            fetched_at TEXT,
+            next_poll_at TEXT,
+            raw TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE INDEX orders_patient ON orders (patient_id);
+        CREATE INDEX orders_next_poll ON orders (next_poll_at);
+        CREATE TABLE ordered_tests (
+            id TEXT PRIMARY KEY,
+            order_id TEXT NOT NULL REFERENCES orders (id) ON DELETE CASCADE,
+            lab_test_id TEXT,
+            requisition TEXT,
+            results_pdf TEXT,
+            results_hl7 TEXT,
+            date_results_received TEXT,
+            results_file TEXT,
+            raw TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE INDEX ordered_tests_order ON ordered_tests (order_id);
+        CREATE TABLE order_status_history (
+            id INTEGER PRIMARY KEY,
+            order_id TEXT NOT NULL REFERENCES orders (id) ON DELETE CASCADE,
+            status TEXT NOT NULL,
+            observed_at TEXT NOT NULL
+        );
+        CREATE INDEX order_status_history_order ON order_status_history (order_id, observed_at);
+        """
+    )
+
+
+def known_migration_names() -> tuple[str, ...]:
+    """The migrations this version knows, in order (all are pending on an empty database)."""
+    with Database(memory=True) as empty:
+        return tuple(migration.name for migration in MIGRATIONS.pending(empty))

@@ -1,0 +1,356 @@
+"""Catalog sync: download every lab company and lab test into the local catalog.
+
+One `links.next` chain per lab company (`filter[lab_company]=…`) runs concurrently, at most
+`ClientLimits.max_concurrent_pages` at once; the client's rate limiter keeps them all within
+Rupa's limit. Pages are written as they arrive into staging tables, on a worker thread with
+its own connection, so neither the whole catalog nor the event loop is ever held; the next
+page of a chain is already on its way while one is written. When every chain is done the new
+catalog is built and swapped in one transaction (`CatalogBuilder`): until then the old
+catalog stays searchable, and a sync that fails, is cancelled or is killed leaves it as it was.
+
+Only one sync runs per database: a second `run()` in the same process joins the running one
+(and gets its result); another process gets `CatalogSyncBusy`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from sqlite_utils import Database
+
+from rupa_desk.core.models import LabCompany, LabTest, Page
+from rupa_desk.services.errors import RupaError
+from rupa_desk.services.store import CATALOG, CatalogBuilder, StoreError, SyncState, connect
+from rupa_desk.services.store.database import create_private_file
+from rupa_desk.services.store.sync_state import utc_now
+from rupa_desk.settings import ClientLimits
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+#: Called with (tests written so far, tests expected in all) as the sync goes.
+ProgressCallback = Callable[[int, int], None]
+
+
+class CatalogSource(Protocol):
+    """The part of `RupaClient` the sync uses."""
+
+    async def lab_companies_page(self, *, page_size: int | None = None) -> Page[LabCompany]: ...
+
+    async def lab_tests_page(
+        self,
+        lab_company: str | None = None,
+        *,
+        include_company: bool = False,
+        page_size: int | None = None,
+    ) -> Page[LabTest]: ...
+
+    async def next_page(self, page: Page[T]) -> Page[T]: ...
+
+
+class CatalogSyncBusy(StoreError):
+    """Another program (e.g. the command line) is syncing the same catalog right now."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Another Rupa Desk window or command is downloading the catalog right now. "
+            "Wait for it to finish, then search again."
+        )
+
+
+class _Stopped(Exception):
+    """Raised on the worker thread to stop a build before its swap (cancellation)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogSyncResult:
+    """What a complete sync did.
+
+    Attributes:
+        test_count: tests in the new catalog.
+        company_count: lab companies in the new catalog.
+        pages: API pages fetched (requests, retries not counted).
+        synced_at: the "catalog as of" time recorded.
+        download_s: seconds spent downloading (and staging) pages.
+        build_s: seconds spent building and swapping in the new catalog.
+    """
+
+    test_count: int
+    company_count: int
+    pages: int
+    synced_at: datetime
+    download_s: float
+    build_s: float
+
+
+class CatalogSync:
+    """Syncs the catalog of one database from Rupa; `run()` it, `cancel()` it.
+
+    Args:
+        source: the API client (`RupaClient`).
+        database_path: the database file (already opened by `Store.open`, so migrated).
+        limits: paging and concurrency limits (the environment's `ClientLimits`).
+        max_concurrent_pages: overrides `limits.max_concurrent_pages` (1: one page at a time).
+        clock: the "catalog as of" clock.
+    """
+
+    def __init__(
+        self,
+        source: CatalogSource,
+        database_path: Path,
+        *,
+        limits: ClientLimits | None = None,
+        max_concurrent_pages: int | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._source = source
+        self._path = database_path
+        self._limits = limits or ClientLimits()
+        self._concurrency = max(1, max_concurrent_pages or self._limits.max_concurrent_pages)
+        self._clock = clock
+        self._task: asyncio.Task[CatalogSyncResult] | None = None
+        self._waiters = 0
+        self._listeners: list[ProgressCallback] = []
+        self._progress = (0, 0)
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    @property
+    def progress(self) -> tuple[int, int]:
+        """(done, total) of the running or last sync."""
+        return self._progress
+
+    async def run(self, progress: ProgressCallback | None = None) -> CatalogSyncResult:
+        """Sync the catalog, or join the sync already running; returns when it is swapped in.
+
+        Cancelling the caller cancels the sync when no other caller waits for it.
+
+        Raises:
+            RupaError: the download failed (after the client's retries); the old catalog is
+                kept.
+            CatalogSyncBusy: another process is syncing this database.
+            StoreError: the database could not be written.
+        """
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._sync(), name="catalog-sync")
+            self._task.add_done_callback(_log_failure)
+        task = self._task
+        if progress is not None:
+            self._listeners.append(progress)
+            progress(*self._progress)
+        self._waiters += 1
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if not task.done() and self._waiters == 1:
+                task.cancel()
+                await asyncio.wait([task])
+            raise
+        finally:
+            self._waiters -= 1
+            if progress is not None:
+                self._listeners.remove(progress)
+
+    def cancel(self) -> None:
+        """Stop the running sync (the old catalog stays); no-op when none runs."""
+        if self._task is not None:
+            self._task.cancel()
+
+    def _report(self, done: int, total: int) -> None:
+        self._progress = (done, max(done, total))
+        for listener in list(self._listeners):
+            listener(*self._progress)
+
+    async def _sync(self) -> CatalogSyncResult:
+        started = time.perf_counter()
+        loop = asyncio.get_running_loop()
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalog-sync")
+        stop = threading.Event()
+
+        async def on_writer(fn: Callable[..., R], *args: object) -> R:
+            return await loop.run_in_executor(executor, fn, *args)
+
+        lock = _acquire_lock(self._path)
+        writer = None
+        try:
+            writer = await on_writer(_open_writer, self._path)
+            builder = CatalogBuilder(writer)
+            await on_writer(SyncState(writer).record_attempt, CATALOG)
+            await on_writer(builder.begin)
+            self._report(0, 0)
+            downloaded = await self._download(builder, on_writer)
+            download_s = time.perf_counter() - started
+
+            def checkpoint() -> None:
+                if stop.is_set():
+                    raise _Stopped
+
+            synced_at = self._clock()
+            build = loop.run_in_executor(
+                executor,
+                lambda: builder.build_and_swap(synced_at=synced_at, checkpoint=checkpoint),
+            )
+            try:
+                count = await asyncio.shield(build)
+            except asyncio.CancelledError:
+                stop.set()
+                with contextlib.suppress(_Stopped):
+                    await build
+                raise
+            result = CatalogSyncResult(
+                test_count=count,
+                company_count=downloaded.companies,
+                pages=downloaded.pages,
+                synced_at=synced_at,
+                download_s=download_s,
+                build_s=time.perf_counter() - started - download_s,
+            )
+            log.info(
+                "Catalog synced: %d tests, %d companies, %d pages in %.1f s",
+                count,
+                result.company_count,
+                result.pages,
+                result.download_s + result.build_s,
+            )
+            return result
+        except BaseException as exc:
+            stop.set()
+            if writer is not None:
+                message = "cancelled" if isinstance(exc, asyncio.CancelledError) else str(exc)
+                cleanup = loop.run_in_executor(executor, _discard, writer, message)
+                await asyncio.shield(cleanup)
+            raise
+        finally:
+            if writer is not None:
+                await asyncio.shield(loop.run_in_executor(executor, writer.close))
+            executor.shutdown(wait=False)
+            lock.close()
+
+    async def _download(
+        self, builder: CatalogBuilder, on_writer: Callable[..., Awaitable[Any]]
+    ) -> _Downloaded:
+        source = self._source
+        size = self._limits.max_page_size
+        companies: list[LabCompany] = []
+        page: Page[LabCompany] | None = await source.lab_companies_page(page_size=size)
+        pages = 1
+        while page is not None:
+            companies.extend(page.items)
+            if page.next_url is None:
+                break
+            page = await source.next_page(page)
+            pages += 1
+        await on_writer(builder.add_companies, companies)
+        probe = await source.lab_tests_page(page_size=1)
+        pages += 1
+        total = probe.count or 0
+        done = 0
+        self._report(done, total)
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        for company in companies:
+            queue.put_nowait(company.id)
+
+        async def chain(company_id: str) -> None:
+            nonlocal done, pages
+            current: Page[LabTest] = await source.lab_tests_page(company_id, page_size=size)
+            pages += 1
+            while True:
+                following: asyncio.Task[Page[LabTest]] | None = None
+                if current.next_url is not None:
+                    following = asyncio.create_task(source.next_page(current))
+                try:
+                    written = await on_writer(builder.add_tests, current.items)
+                except BaseException:
+                    if following is not None:
+                        following.cancel()
+                    raise
+                done += written
+                self._report(done, total)
+                if following is None:
+                    return
+                current = await following
+                pages += 1
+
+        async def worker() -> None:
+            while not queue.empty():
+                await chain(queue.get_nowait())
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for _ in range(min(self._concurrency, max(1, len(companies)))):
+                    group.create_task(worker())
+        except BaseExceptionGroup as group_error:
+            raise group_error.exceptions[0] from None
+        staged = await on_writer(builder.staged_test_count)
+        self._report(staged, staged)
+        return _Downloaded(companies=len(companies), pages=pages)
+
+
+@dataclass(frozen=True, slots=True)
+class _Downloaded:
+    companies: int
+    pages: int
+
+
+def _open_writer(path: Path) -> Database:
+    return connect(path, synchronous="NORMAL", busy_timeout_ms=30_000)
+
+
+def _discard(writer: Database, message: str) -> None:
+    """Drop the half-built catalog and record why (on the worker thread)."""
+    try:
+        CatalogBuilder(writer).discard()
+        SyncState(writer).record_failure(CATALOG, message)
+    except sqlite3.Error:
+        log.exception("Could not clean up after an interrupted catalog sync")
+
+
+class _SyncLock:
+    """An exclusive SQLite lock on a file beside the database, held while a sync runs.
+
+    The operating system drops it when the process ends, even by SIGKILL.
+    """
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+def _acquire_lock(database_path: Path) -> _SyncLock:
+    lock_path = database_path.with_name(database_path.name + ".sync-lock")
+    create_private_file(lock_path)
+    connection = sqlite3.connect(str(lock_path), timeout=0, isolation_level=None)
+    try:
+        connection.execute("BEGIN EXCLUSIVE")
+    except sqlite3.OperationalError as exc:
+        connection.close()
+        raise CatalogSyncBusy() from exc
+    return _SyncLock(connection)
+
+
+def _log_failure(task: asyncio.Task[CatalogSyncResult]) -> None:
+    if task.cancelled():
+        log.info("Catalog sync cancelled; the previous catalog is kept")
+        return
+    exc = task.exception()
+    if isinstance(exc, RupaError | StoreError):
+        log.warning("Catalog sync failed; the previous catalog is kept: %s", exc)
+    elif exc is not None:
+        log.error("Catalog sync failed (a bug); the previous catalog is kept", exc_info=exc)

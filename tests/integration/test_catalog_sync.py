@@ -1,0 +1,265 @@
+"""The catalog sync against the simulator over real loopback HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rupa_desk.paths import AppPaths
+from rupa_desk.sandbox.config import SandboxConfig
+from rupa_desk.sandbox.server import SandboxServer
+from rupa_desk.services.store import CatalogFilters, MatchField, Store, UnknownLabTestError
+from rupa_desk.services.sync import CatalogSync, CatalogSyncBusy
+from tests.fixtures.catalog_sync import api_requests, control, simulator_client
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def database(app_paths: AppPaths) -> Iterator[Store]:
+    with Store.for_account(app_paths, "demo", "pra_demo") as store:
+        yield store
+
+
+@pytest.fixture(scope="module")
+def big_simulator() -> Iterator[SandboxServer]:
+    """5,000 tests, shared by the tests that only read it."""
+    with SandboxServer(SandboxConfig(lab_tests=5000, seed=3)) as server:
+        yield server
+
+
+def simulator(**config: Any) -> SandboxServer:
+    return SandboxServer(SandboxConfig(**config))
+
+
+async def sync(url: str, store: Store, **options: Any) -> tuple[int, list[tuple[int, int]]]:
+    assert store.path is not None
+    progress: list[tuple[int, int]] = []
+    async with simulator_client(url) as client:
+        result = await CatalogSync(client, store.path, **options).run(
+            lambda done, total: progress.append((done, total))
+        )
+    return result.test_count, progress
+
+
+async def test_sync_of_a_5000_test_catalog(big_simulator: SandboxServer, database: Store) -> None:
+    since = control(big_simulator.url, "/_sim/requests?since=0")["last_seq"]
+    count, progress = await sync(big_simulator.url, database)
+
+    assert count == 5000
+    assert database.catalog.test_count() == 5000
+    assert len(database.catalog.companies()) == 35
+    assert sum(c.test_count for c in database.catalog.companies()) == 5000
+    assert database.catalog.last_synced() is not None
+    assert progress[-1] == (5000, 5000)
+    assert [done for done, _ in progress] == sorted(done for done, _ in progress)
+    requests = api_requests(big_simulator.url, since)
+    test_pages = [r for r in requests if r["path"] == "/lab_tests"]
+    assert all(r["status"] == 200 for r in requests)
+    marker = "filter%5Blab_company%5D="
+    queries = [r["query"] for r in test_pages if marker in r["query"]]
+    chained = {q.split(marker)[1].split("&")[0] for q in queries}
+    assert len(chained) == 35
+    assert database.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    tables = set(database.db.table_names())
+    assert not {t for t in tables if t.startswith("stage_") or t.endswith("_next")}
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("a1c", "Hemoglobin A1c"),
+        ("vitamin-d", "Vitamin D, 25-OH"),
+        ("25-OH", "Vitamin D, 25-OH"),
+        ("T3/T4", "Thyroid Panel T3/T4"),
+        ("thyro", "Thyroid"),
+        ("olest", "Cholesterol"),
+        ("hemoglob", "Hemoglobin A1c"),
+    ],
+)
+async def test_search_finds_expected_tests_on_the_synced_catalog(
+    big_simulator: SandboxServer, app_paths: AppPaths, query: str, expected: str
+) -> None:
+    with Store.for_account(app_paths, "demo", "pra_search") as store:
+        await sync(big_simulator.url, store)
+        hits = store.catalog.search(query).hits
+        assert hits, query
+        assert expected in hits[0].name
+        assert hits[0].matched in (
+            MatchField.NAME_START,
+            MatchField.NAME,
+            MatchField.NAME_SUBSTRING,
+        )
+
+
+async def test_filters_and_ranking_on_the_synced_catalog(
+    big_simulator: SandboxServer, database: Store
+) -> None:
+    await sync(big_simulator.url, database)
+    company = max(database.catalog.companies(), key=lambda c: c.test_count)
+    filters = CatalogFilters(lab_company_id=company.id, sample_type="Blood")
+    page = database.catalog.search("panel", filters, limit=200)
+    assert page.hits
+    for hit in page.hits:
+        assert hit.lab_company_id == company.id
+        assert "Blood" in hit.sample_types
+    cholesterol = database.catalog.search("cholesterol", limit=500).hits
+    order = list(MatchField)
+    assert [order.index(h.matched) for h in cholesterol] == sorted(
+        order.index(h.matched) for h in cholesterol
+    )
+    assert "cholesterol" in cholesterol[0].name.casefold()
+    prices = database.catalog.price_range()
+    assert prices is not None
+    cheap = database.catalog.search("", CatalogFilters(price_max=prices.lowest + 10)).hits
+    assert cheap
+    assert all(h.price is not None and h.price <= prices.lowest + 10 for h in cheap)
+
+
+async def test_sync_after_tests_are_added_changed_and_removed(database: Store) -> None:
+    with simulator(lab_tests=400, seed=5) as server:
+        await sync(server.url, database)
+        first = database.catalog.search("", limit=400).hits
+        assert len(first) > 300
+        removed = [first[0].id, first[1].id, first[2].id]
+        changed = first[3].id
+        answer = control(
+            server.url,
+            "/_sim/catalog",
+            {
+                "add": [{"name": "Zebrafish Allergen Panel", "price": 123.45}],
+                "change": {changed: {"name": "Renamed Quokka Test", "sample_types": ["Saliva"]}},
+                "remove": removed,
+            },
+        )
+        [added] = answer["added"]
+
+        count, _ = await sync(server.url, database)
+
+    assert count == answer["count"]
+    assert database.catalog.test_count() == answer["count"]
+    for test_id in removed:
+        with pytest.raises(UnknownLabTestError):
+            database.catalog.get_test(test_id)
+    assert database.catalog.search("zebrafish").hits[0].id == added
+    assert str(database.catalog.get_test(added).price) == "123.45"
+    renamed = database.catalog.search("quokka").hits[0]
+    assert renamed.id == changed
+    assert renamed.sample_types == ("Saliva",)
+
+
+@pytest.mark.timeout(180)
+async def test_injected_429_and_5xx_during_sync_still_complete(database: Store) -> None:
+    with simulator(lab_tests=1500, seed=9) as server:
+        control(server.url, "/_sim/faults", {"fault_429_rate": 0.1, "fault_5xx_rate": 0.1})
+        count, _ = await sync(server.url, database)
+        faults = [r["fault"] for r in api_requests(server.url) if r["fault"]]
+    assert count == 1500
+    assert database.catalog.test_count() == 1500
+    assert "429" in faults
+    assert "5xx" in faults
+
+
+async def test_a_second_request_joins_the_running_sync(database: Store) -> None:
+    assert database.path is not None
+    with simulator(lab_tests=800, seed=2, latency_ms=20) as server:
+        async with simulator_client(server.url) as client:
+            syncer = CatalogSync(client, database.path)
+            first, second = await asyncio.gather(syncer.run(), syncer.run())
+            assert first is second
+            assert not syncer.running
+        test_pages = [r for r in api_requests(server.url) if r["path"] == "/lab_tests"]
+    assert first.test_count == 800
+    assert len(test_pages) == first.pages - 1  # minus the lab companies page
+
+
+async def test_another_process_syncing_the_same_database_is_refused(database: Store) -> None:
+    assert database.path is not None
+    with simulator(lab_tests=300, seed=2, latency_ms=20) as server:
+        async with simulator_client(server.url) as client:
+            one = CatalogSync(client, database.path)
+            other = CatalogSync(client, database.path)
+            started = asyncio.Event()
+            running = asyncio.create_task(one.run(lambda done, total: started.set()))
+            await started.wait()
+            with pytest.raises(CatalogSyncBusy):
+                await other.run()
+            assert (await running).test_count == 300
+
+
+async def test_cancelling_a_sync_keeps_the_old_catalog(database: Store) -> None:
+    assert database.path is not None
+    with simulator(lab_tests=200, seed=4) as server:
+        await sync(server.url, database)
+    before = database.catalog.search("", limit=500).hits
+    with simulator(lab_tests=3000, seed=8, latency_ms=50) as server:
+        async with simulator_client(server.url) as client:
+            syncer = CatalogSync(client, database.path)
+            reached = asyncio.Event()
+            task = asyncio.create_task(
+                syncer.run(lambda done, total: reached.set() if done >= 300 else None)
+            )
+            await reached.wait()
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert not syncer.running
+    assert database.catalog.search("", limit=500).hits == before
+    tables = set(database.db.table_names())
+    assert not {t for t in tables if t.startswith("stage_") or t.endswith("_next")}
+    assert database.sync_state.get("catalog").last_error == "cancelled"
+
+
+@pytest.mark.timeout(240)
+async def test_a_sync_killed_half_way_leaves_the_old_catalog_searchable(
+    database: Store,
+) -> None:
+    assert database.path is not None
+    with simulator(lab_tests=300, seed=6) as server:
+        await sync(server.url, database)
+    before_count = database.catalog.test_count()
+    before_ids = [h.id for h in database.catalog.search("", limit=1000).hits]
+    before_time = database.catalog.last_synced()
+    database.close()
+
+    with simulator(lab_tests=5000, seed=12, latency_ms=30) as server:
+        child = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.fixtures.sync_process",
+            server.url,
+            str(database.path),
+            cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        assert child.stdout is not None
+        try:
+            while True:
+                words = (await child.stdout.readline()).decode().split()
+                assert words, "the sync process ended before it could be killed"
+                assert words[0] != "done", "the sync finished before it could be killed"
+                if words[0] == "progress" and 1000 <= int(words[1]) < int(words[2]):
+                    break
+            os.kill(child.pid, signal.SIGKILL)
+        finally:
+            if child.returncode is None:
+                child.kill()
+            await child.wait()
+        assert child.returncode == -signal.SIGKILL
+
+        with Store.open(database.path) as reopened:
+            assert reopened.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            assert reopened.catalog.test_count() == before_count
+            assert [h.id for h in reopened.catalog.search("", limit=1000).hits] == before_ids
+            assert reopened.catalog.last_synced() == before_time
+            assert reopened.catalog.search("a1c").hits
+            count, _ = await sync(server.url, reopened)
+            assert count == 5000
+            assert reopened.catalog.test_count() == 5000

@@ -1,0 +1,118 @@
+"""`rupa-desk catalog sync | search` against the simulator (the command bodies, no keychain)."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import keyring
+import pytest
+
+from rupa_desk.__main__ import build_parser
+from rupa_desk.cli import account, catalog
+from rupa_desk.cli.catalog import UsageError, search_catalog, sync_catalog
+from rupa_desk.paths import AppPaths
+from rupa_desk.sandbox.config import SandboxConfig
+from rupa_desk.sandbox.server import SandboxServer
+from rupa_desk.services.store import Store
+from tests.fixtures.browser import PractitionerBrowser
+from tests.fixtures.catalog_sync import simulator_client
+from tests.fixtures.fake_keyring import DictKeyring, installed_keyring  # noqa: F401
+from tests.fixtures.rupa_client import PlayedBrowser
+
+
+async def test_catalog_sync_then_search_from_the_command_line(app_paths: AppPaths) -> None:
+    out = io.StringIO()
+    with (
+        SandboxServer(SandboxConfig(lab_tests=600, seed=21)) as server,
+        Store.for_account(app_paths, "demo", "pra_cli") as store,
+    ):
+        async with simulator_client(server.url) as client:
+            result = await sync_catalog(client, store, out)
+        assert result.test_count == 600
+        text = out.getvalue()
+        assert "Catalog synced: 600 tests from 35 lab companies" in text
+        assert "[" + "#" * 30 + "]     600 / 600 tests" in text
+
+        table = io.StringIO()
+        assert search_catalog(store, "a1c", limit=3, out=table) == 0
+        lines = table.getvalue().splitlines()
+        assert lines[0].startswith("Catalog as of ")
+        assert "Hemoglobin A1c" in lines[1]
+        assert lines[-1] == "(more matches: raise --limit above 3)"
+
+        company = store.catalog.companies()[0]
+        as_json = io.StringIO()
+        search_catalog(
+            store,
+            "",
+            company=company.short_name.upper(),
+            sample_type="blood",
+            limit=5,
+            as_json=True,
+            out=as_json,
+        )
+        rows = [json.loads(line) for line in as_json.getvalue().splitlines()]
+        assert rows
+        assert {row["lab_company_id"] for row in rows} == {company.id}
+        assert all("Blood" in row["sample_types"] for row in rows)
+
+        with pytest.raises(UsageError, match="No lab company"):
+            search_catalog(store, "a1c", company="No Such Lab", out=io.StringIO())
+
+
+def test_search_before_any_sync_says_what_to_do() -> None:
+    out = io.StringIO()
+    with Store.in_memory() as store:
+        search_catalog(store, "a1c", out=out)
+    assert "run `rupa-desk catalog sync`" in out.getvalue()
+
+
+def test_the_parser_accepts_the_documented_options() -> None:
+    args = build_parser().parse_args(
+        ["catalog", "search", "T3/T4", "--company", "Genova", "--sample-type", "Blood", "--json"]
+    )
+    assert (args.catalog_command, args.query, args.company, args.sample_type, args.json) == (
+        "search",
+        "T3/T4",
+        "Genova",
+        "Blood",
+        True,
+    )
+
+
+@pytest.mark.usefixtures("installed_keyring")
+def test_catalog_commands_end_to_end_after_signin(
+    sandbox: SandboxServer,
+    practitioner_browser: PractitionerBrowser,
+    app_paths: AppPaths,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    keyring.set_keyring(DictKeyring())
+    parse = build_parser().parse_args
+    demo = ["--env", "demo", "--demo-url", sandbox.url]
+    assert catalog.run(parse(["catalog", "sync", *demo]), paths=app_paths, out=io.StringIO()) == 1
+    assert "not signed in" in capsys.readouterr().err
+
+    signed_in = account.run(
+        parse(["signin", *demo]),
+        paths=app_paths,
+        opener=PlayedBrowser(practitioner_browser),
+        out=io.StringIO(),
+    )
+    assert signed_in == 0, capsys.readouterr().err
+
+    out = io.StringIO()
+    assert catalog.run(parse(["catalog", "sync", *demo]), paths=app_paths, out=out) == 0
+    assert "Catalog synced:" in out.getvalue()
+
+    found = io.StringIO()
+    search = parse(["catalog", "search", "vitamin-d", "--json", "--limit", "2", *demo])
+    assert catalog.run(search, paths=app_paths, out=found) == 0
+    rows = [json.loads(line) for line in found.getvalue().splitlines()]
+    assert rows
+    assert rows[0]["name"] == "Vitamin D, 25-OH"
+
+    unknown = parse(["catalog", "search", "a1c", "--company", "Nowhere Labs", *demo])
+    assert catalog.run(unknown, paths=app_paths, out=io.StringIO()) == 2
+    assert "No lab company 'Nowhere Labs'" in capsys.readouterr().err
