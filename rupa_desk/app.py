@@ -1,9 +1,10 @@
 """The composition root: builds every service, injects it into the UI and runs qasync.
 
 `run(args)` is the desktop app (`rupa-desk`, `rupa-desk --demo`): logging, the QApplication,
-the qasync loop (`asyncio.Runner(loop_factory=qasync.QEventLoop)`), then `main()`, which builds
-a `Desk` and waits until its window is closed. On the way out every background task is
-cancelled and awaited, and the HTTP clients, the database and the demo simulator are closed.
+the qasync loop (`asyncio.Runner(loop_factory=AppEventLoop)`: qasync's, made safe for
+QtWebEngine), then `main()`, which builds a `Desk` and waits until its window is closed. On
+the way out every background task is cancelled and awaited, and the HTTP clients, the
+database and the demo simulator are closed.
 
 `Desk` is the whole app for one environment: the sign-in service and API client, the session
 presenter, the main window. It is also the session's `AccountHost`: when someone signs in it
@@ -31,7 +32,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import qasync
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -55,6 +55,7 @@ from rupa_desk.ui.bug_reports import BugReporter
 from rupa_desk.ui.components.settings_dialog import SettingsDialog
 from rupa_desk.ui.components.sign_out_dialog import SignOutDialog
 from rupa_desk.ui.components.status_bar import StatusBar
+from rupa_desk.ui.event_loop import AppEventLoop
 from rupa_desk.ui.main_window import MainWindow
 from rupa_desk.ui.messages import MessageBridge
 from rupa_desk.ui.pages.catalog import CatalogPage
@@ -521,7 +522,7 @@ def run(
     reporter = BugReporter(bridge, log_setup.path)
     reporter.install()
     try:
-        with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(qt_app)) as runner:
+        with asyncio.Runner(loop_factory=lambda: AppEventLoop(qt_app)) as runner:
             runner.get_loop().set_exception_handler(reporter.loop_exception_handler)
             with _CloseOnInterrupt():
                 return runner.run(

@@ -9,12 +9,12 @@ import threading
 
 import keyring
 import pytest
-from rupa_desk.sandbox.server import SandboxServer
-from tests.fixtures.browser import PractitionerBrowser
 
 from rupa_desk.__main__ import build_parser, main
 from rupa_desk.cli import account
 from rupa_desk.paths import AppPaths
+from rupa_desk.sandbox.server import SandboxServer
+from tests.fixtures.browser import PractitionerBrowser
 from tests.fixtures.fake_keyring import DictKeyring, installed_keyring  # noqa: F401
 from tests.fixtures.rupa_client import PlayedBrowser
 

@@ -7,11 +7,11 @@ import uuid
 from pathlib import Path
 
 import pytest
-from rupa_desk.sandbox.server import SandboxServer
-from tests.fixtures.browser import PractitionerBrowser
 
 from rupa_desk.core.status import is_finished
+from rupa_desk.sandbox.server import SandboxServer
 from rupa_desk.services.errors import NotFound, ValidationFailed
+from tests.fixtures.browser import PractitionerBrowser
 from tests.fixtures.rupa_client import RequestLog, signed_in
 from tests.fixtures.sandbox import SandboxControl, SandboxFactory
 

@@ -8,10 +8,10 @@ import time
 import uuid
 
 import pytest
-from rupa_desk.sandbox.server import SandboxServer
-from tests.fixtures.browser import PractitionerBrowser
 
+from rupa_desk.sandbox.server import SandboxServer
 from rupa_desk.services.errors import OutcomeUnknown
+from tests.fixtures.browser import PractitionerBrowser
 from tests.fixtures.rupa_client import (
     LoggedRequest,
     RequestLog,

@@ -9,9 +9,8 @@ from dataclasses import replace
 
 import httpx
 import pytest
-from rupa_desk.sandbox.server import SandboxServer
-from tests.fixtures.browser import PractitionerBrowser
 
+from rupa_desk.sandbox.server import SandboxServer
 from rupa_desk.services.api import RupaClient
 from rupa_desk.services.auth import Authenticator
 from rupa_desk.services.errors import (
@@ -21,6 +20,7 @@ from rupa_desk.services.errors import (
     StateMismatch,
 )
 from rupa_desk.services.secrets import MemorySecretStore
+from tests.fixtures.browser import PractitionerBrowser
 from tests.fixtures.rupa_client import PlayedBrowser, RequestLog, demo_environment
 
 

@@ -8,13 +8,13 @@ import json
 
 import httpx
 import pytest
-from rupa_desk.sandbox.server import SandboxServer
-from tests.fixtures.browser import PractitionerBrowser
 
+from rupa_desk.sandbox.server import SandboxServer
 from rupa_desk.services.api import RupaClient
 from rupa_desk.services.auth import Authenticator, session_key
 from rupa_desk.services.errors import NotSignedIn, SessionExpired
 from rupa_desk.services.secrets import MemorySecretStore
+from tests.fixtures.browser import PractitionerBrowser
 from tests.fixtures.rupa_client import PlayedBrowser, RequestLog, demo_environment, signed_in
 from tests.fixtures.sandbox import SandboxFactory
 
