@@ -58,11 +58,10 @@ from rupa_desk.ui.components.status_bar import StatusBar
 from rupa_desk.ui.event_loop import AppEventLoop
 from rupa_desk.ui.main_window import MainWindow
 from rupa_desk.ui.messages import MessageBridge
+from rupa_desk.ui.order_workspace import OrderWorkspace
 from rupa_desk.ui.pages.catalog import CatalogPage
-from rupa_desk.ui.pages.drafts import DraftsPage
-from rupa_desk.ui.pages.orders import OrdersPage
 from rupa_desk.ui.pages.sign_in import SignInPage
-from rupa_desk.ui.presenters.catalog import CatalogPresenter, StoreDraftTarget
+from rupa_desk.ui.presenters.catalog import CatalogPresenter
 from rupa_desk.ui.presenters.connectivity import Connectivity
 from rupa_desk.ui.presenters.session import (
     Account,
@@ -110,12 +109,8 @@ class AccountWorkspace:
     and `Desk.close` (quit). Nothing of it outlives the account, so the next person to sign in
     on a shared PC never sees the previous account's data.
 
-    For the draft-orders work: build the drafts/outbox/poller services here from `self.store`
-    and `client`; create the Draft orders and Orders pages in place of the placeholders in
-    `self.panes` (keys "drafts" and "orders"); give the catalog your draft target instead of
-    `StoreDraftTarget` (see `rupa_desk.ui.presenters.catalog.DraftTarget`); start background
-    work with `self.tasks.spawn(coro, name=...)` (failures are logged and shown as bug
-    reports); stop and close what you opened in `close()`, before the store is closed.
+    Drafts, checkout and order tracking are its `OrderWorkspace` (`self.orders`): the Draft
+    orders and Orders panes, the catalog's "Add to draft" target, the order poller.
 
     Args:
         account: who is signed in.
@@ -139,6 +134,9 @@ class AccountWorkspace:
         connectivity: Connectivity,
         status_bar: StatusBar,
         tasks: BackgroundTasks,
+        paths: AppPaths,
+        poll_interval_s: float = 60.0,
+        open_url: Callable[[str], bool] = webbrowser.open,
     ) -> None:
         if store.path is None:
             raise ValueError("the workspace needs a database file (the sync writes to it)")
@@ -147,10 +145,22 @@ class AccountWorkspace:
         self.tasks = tasks
         self._client = client
         self._bridge = bridge
+        self.orders = OrderWorkspace(
+            paths=paths,
+            environment=environment,
+            account_id=account.id,
+            store=store,
+            client=client,
+            bridge=bridge,
+            connectivity=connectivity,
+            tasks=tasks,
+            poll_interval_s=poll_interval_s,
+            open_url=open_url,
+        )
         self.catalog = CatalogPresenter(
             store.catalog,
             CatalogSync(client, store.path, limits=environment.limits),
-            StoreDraftTarget(store.drafts),
+            self.orders.drafts,
             bridge,
             connectivity,
         )
@@ -163,8 +173,8 @@ class AccountWorkspace:
                 "Patients", "Your Rupa patients will be here, searchable offline."
             ),
             "catalog": CatalogPage(self.catalog),
-            "drafts": DraftsPage(),
-            "orders": OrdersPage(),
+            "drafts": self.orders.drafts_page,
+            "orders": self.orders.orders_page,
         }
 
     @classmethod
@@ -179,6 +189,8 @@ class AccountWorkspace:
         connectivity: Connectivity,
         status_bar: StatusBar,
         tasks: BackgroundTasks,
+        poll_interval_s: float = 60.0,
+        open_url: Callable[[str], bool] = webbrowser.open,
     ) -> AccountWorkspace:
         """Open the account's database and build the workspace on it.
 
@@ -199,6 +211,9 @@ class AccountWorkspace:
                 connectivity=connectivity,
                 status_bar=status_bar,
                 tasks=tasks,
+                paths=paths,
+                poll_interval_s=poll_interval_s,
+                open_url=open_url,
             )
         except BaseException:
             store.close()
@@ -206,6 +221,7 @@ class AccountWorkspace:
 
     async def start(self, *, first_sign_in: bool) -> None:
         """Show the first results; sync the catalog on the first sign-in or when it is empty."""
+        self.orders.start()
         await self.catalog.refresh()
         if first_sign_in or self.catalog.test_count() == 0:
             self.tasks.spawn(self.catalog.sync_now(), name="first-catalog-sync")
@@ -213,6 +229,7 @@ class AccountWorkspace:
     async def close(self, *, remove_patient_data: bool) -> None:
         """Stop the account's work, remove patient data if asked, close the database."""
         await self.tasks.cancel_all()
+        await self.orders.close()
         await self.catalog.close()
         try:
             if remove_patient_data:
@@ -253,6 +270,7 @@ class Desk:
         self._closed = asyncio.get_running_loop().create_future()
         self._closing = False
 
+        self._open_url = opener
         self.auth = Authenticator(environment, secrets.store, opener=opener, transport=transport)
         self.client = RupaClient(environment, self.auth, transport=transport)
         self.connectivity = Connectivity()
@@ -389,6 +407,8 @@ class Desk:
             connectivity=self.connectivity,
             status_bar=self.status_bar,
             tasks=BackgroundTasks(self.reporter.on_task_failed),
+            poll_interval_s=self.settings.current.poll_interval_s,
+            open_url=self._open_url,
         )
         self.workspace = workspace
         self.window.install_panes(workspace.panes)
