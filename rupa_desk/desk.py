@@ -9,9 +9,8 @@ most of the start-up's imports. Tests build a `Desk` the same way `rupa_desk.app
 inside their own qasync loop, with a temporary `AppPaths`, an in-memory secret store and a
 test browser (tests/fixtures/desk.py).
 
-Where the Draft orders and Orders panes plug in: `AccountWorkspace.__init__` builds every pane
-of the signed-in account; replace the placeholders there and add their presenters and
-background tasks (see the docstring of `AccountWorkspace`).
+The panes of a signed-in account are built in `AccountWorkspace.__init__`: Patients and Catalog
+here, Draft orders and Orders by its `OrderWorkspace` (rupa_desk/ui/order_workspace.py).
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import webbrowser
+from collections.abc import Callable
 
 import httpx
 from PySide6.QtWidgets import QWidget
@@ -42,12 +42,11 @@ from rupa_desk.ui.components.sign_out_dialog import SignOutDialog
 from rupa_desk.ui.components.status_bar import StatusBar
 from rupa_desk.ui.main_window import MainWindow
 from rupa_desk.ui.messages import MessageBridge
+from rupa_desk.ui.order_workspace import OrderWorkspace
 from rupa_desk.ui.pages.catalog import CatalogPage
-from rupa_desk.ui.pages.drafts import DraftsPage
-from rupa_desk.ui.pages.orders import OrdersPage
 from rupa_desk.ui.pages.patients import PatientsPage
 from rupa_desk.ui.pages.sign_in import SignInPage
-from rupa_desk.ui.presenters.catalog import CatalogPresenter, StoreDraftTarget
+from rupa_desk.ui.presenters.catalog import CatalogPresenter
 from rupa_desk.ui.presenters.connectivity import Connectivity
 from rupa_desk.ui.presenters.patients import PatientsPresenter
 from rupa_desk.ui.presenters.session import (
@@ -70,12 +69,8 @@ class AccountWorkspace:
     and `Desk.close` (quit). Nothing of it outlives the account, so the next person to sign in
     on a shared PC never sees the previous account's data.
 
-    For the draft-orders work: build the drafts/outbox/poller services here from `self.store`
-    and `client`; create the Draft orders and Orders pages in place of the placeholders in
-    `self.panes` (keys "drafts" and "orders"); give the catalog your draft target instead of
-    `StoreDraftTarget` (see `rupa_desk.ui.presenters.catalog.DraftTarget`); start background
-    work with `self.tasks.spawn(coro, name=...)` (failures are logged and shown as bug
-    reports); stop and close what you opened in `close()`, before the store is closed.
+    Drafts, checkout and order tracking are its `OrderWorkspace` (`self.orders`): the Draft
+    orders and Orders panes, the catalog's "Add to draft" target, the order poller.
 
     Args:
         account: who is signed in.
@@ -99,6 +94,9 @@ class AccountWorkspace:
         connectivity: Connectivity,
         status_bar: StatusBar,
         tasks: BackgroundTasks,
+        paths: AppPaths,
+        poll_interval_s: float = 60.0,
+        open_url: Callable[[str], bool] = webbrowser.open,
     ) -> None:
         if store.path is None:
             raise ValueError("the workspace needs a database file (the sync writes to it)")
@@ -107,10 +105,22 @@ class AccountWorkspace:
         self.tasks = tasks
         self._client = client
         self._bridge = bridge
+        self.orders = OrderWorkspace(
+            paths=paths,
+            environment=environment,
+            account_id=account.id,
+            store=store,
+            client=client,
+            bridge=bridge,
+            connectivity=connectivity,
+            tasks=tasks,
+            poll_interval_s=poll_interval_s,
+            open_url=open_url,
+        )
         self.catalog = CatalogPresenter(
             store.catalog,
             CatalogSync(client, store.path, limits=environment.limits),
-            StoreDraftTarget(store.drafts),
+            self.orders.drafts,
             bridge,
             connectivity,
         )
@@ -124,8 +134,8 @@ class AccountWorkspace:
         self.panes: dict[str, QWidget] = {
             "patients": PatientsPage(self.patients),
             "catalog": CatalogPage(self.catalog),
-            "drafts": DraftsPage(),
-            "orders": OrdersPage(),
+            "drafts": self.orders.drafts_page,
+            "orders": self.orders.orders_page,
         }
 
     @classmethod
@@ -140,6 +150,8 @@ class AccountWorkspace:
         connectivity: Connectivity,
         status_bar: StatusBar,
         tasks: BackgroundTasks,
+        poll_interval_s: float = 60.0,
+        open_url: Callable[[str], bool] = webbrowser.open,
     ) -> AccountWorkspace:
         """Open the account's database and build the workspace on it.
 
@@ -160,6 +172,9 @@ class AccountWorkspace:
                 connectivity=connectivity,
                 status_bar=status_bar,
                 tasks=tasks,
+                paths=paths,
+                poll_interval_s=poll_interval_s,
+                open_url=open_url,
             )
         except BaseException:
             store.close()
@@ -168,6 +183,7 @@ class AccountWorkspace:
     async def start(self, *, first_sign_in: bool) -> None:
         """Show the local data at once; on the first sign-in (or with nothing local yet)
         download the patients, then the catalog, in the background."""
+        self.orders.start()
         await self.catalog.refresh()
         await self.patients.search("")
         refresh = first_sign_in or self.patients.count() == 0
@@ -186,6 +202,7 @@ class AccountWorkspace:
     async def close(self, *, remove_patient_data: bool) -> None:
         """Stop the account's work, remove patient data if asked, close the database."""
         await self.tasks.cancel_all()
+        await self.orders.close()
         await self.catalog.close()
         await self.patients.close()
         try:
@@ -228,6 +245,7 @@ class Desk:
         self._closed = asyncio.get_running_loop().create_future()
         self._closing = False
 
+        self._open_url = opener
         self.auth = Authenticator(environment, secrets.store, opener=opener, transport=transport)
         self.client = RupaClient(environment, self.auth, transport=transport)
         self.connectivity = Connectivity()
@@ -366,6 +384,8 @@ class Desk:
             connectivity=self.connectivity,
             status_bar=self.status_bar,
             tasks=BackgroundTasks(self.reporter.on_task_failed),
+            poll_interval_s=self.settings.current.poll_interval_s,
+            open_url=self._open_url,
         )
         self.workspace = workspace
         self.window.install_panes(workspace.panes)

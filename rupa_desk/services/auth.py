@@ -707,6 +707,9 @@ class Authenticator:
         self._access_expires_at: float | None = None
         self._account_id: str | None = None
         self._has_session = False
+        # Rupa ended the session (invalid_grant): every later caller hears SessionExpired
+        # ("sign in again"), not just the one whose refresh found out, until a new sign-in.
+        self._ended_by_rupa = False
         self._refresh_lock = asyncio.Lock()
         self._pending: set[PendingSignIn] = set()
         self.refresh_count = 0
@@ -758,6 +761,8 @@ class Authenticator:
         stored = await self._load()
         self._has_session = stored is not None
         self._account_id = stored.account_id if stored else None
+        if stored is not None:
+            self._ended_by_rupa = False
         return self._has_session
 
     async def remember_account(self, account_id: str) -> None:
@@ -885,6 +890,7 @@ class Authenticator:
             self._set_access(tokens)
             self._account_id = None
             self._has_session = True
+            self._ended_by_rupa = False
         return SignedIn(self.environment.name, tokens.scope)
 
     # -- tokens --
@@ -935,7 +941,7 @@ class Authenticator:
         stored = await self._load()
         if stored is None:
             self._forget_memory()
-            raise NotSignedIn()
+            raise SessionExpired() if self._ended_by_rupa else NotSignedIn()
         self.refresh_count += 1
         try:
             tokens = await self._endpoints.refresh(stored.refresh_token)
@@ -943,6 +949,7 @@ class Authenticator:
             log.info("the session ended on Rupa's side; forgetting it")
             await self._forget_stored()
             self._forget_memory()
+            self._ended_by_rupa = True
             raise
         rotated = tokens.refresh_token or stored.refresh_token
         await self._persist(replace(stored, refresh_token=rotated))  # stored before use
@@ -971,6 +978,7 @@ class Authenticator:
                     log.warning("could not revoke the session: %s", type(exc).__name__)
             await self._forget_stored()
             self._forget_memory()
+            self._ended_by_rupa = False  # the user signed out: plain "not signed in" now
         return SignOutResult(had_session=had_session, revoked=revoked)
 
     # -- storage --

@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+#: Up to this many unknown patients are fetched one by one; more, and the patient list is read.
+PATIENTS_ONE_BY_ONE: Final = 5
 #: Waits between probes while offline (the last one repeats).
 OFFLINE_PROBE_WAITS_S: Final = (5.0, 15.0, 30.0, 60.0, 120.0, 300.0)
 LIST_PAGE_SIZE: Final = 100
@@ -70,6 +72,12 @@ class OrderSource(Protocol):
     async def next_page(self, page: Page[T]) -> Page[T]: ...
 
     async def download(self, url: str, destination: Path) -> Path: ...
+
+    async def get_patient(self, patient_id: str) -> Patient: ...
+
+    async def patients_page(
+        self, email: str | None = None, *, page_size: int | None = None
+    ) -> Page[Patient]: ...
 
 
 class PatientNames(Protocol):
@@ -227,15 +235,40 @@ class OrderTracker:
         return await self._fetch(order_id)
 
     async def refresh_list(self) -> int:
-        """Read the whole order list now; returns the number of pages it took."""
+        """Read the whole order list now (and the names of patients not cached yet);
+        returns the number of requests it took."""
         page = await self._request(self._client.orders_page(page_size=LIST_PAGE_SIZE))
         pages = 1
         while True:
             self._take_list_page(page.items)
             if page.next_url is None:
-                return pages
+                break
             page = await self._request(self._client.next_page(page))
             pages += 1
+        return pages + await self._fetch_patient_names()
+
+    async def _fetch_patient_names(self) -> int:
+        """Cache the patients of listed orders whose names this PC does not know yet (the
+        list has no names); returns the number of requests it took."""
+        unknown = self._orders.unnamed_patient_ids()
+        if not unknown:
+            return 0
+        if len(unknown) <= PATIENTS_ONE_BY_ONE:
+            for patient_id in unknown:
+                try:
+                    patient = await self._request(self._client.get_patient(patient_id))
+                except NotFound:
+                    continue
+                self._patients.upsert([patient])
+            return len(unknown)
+        page = await self._request(self._client.patients_page(page_size=LIST_PAGE_SIZE))
+        requests = 1
+        while True:
+            self._patients.upsert(page.items)
+            if page.next_url is None:
+                return requests
+            page = await self._request(self._client.next_page(page))
+            requests += 1
 
     async def download_results(self, order_id: str) -> list[Path]:
         """Download the results of an order that are missing or out of date."""

@@ -12,8 +12,6 @@ from rupa_desk.paths import AppPaths
 from rupa_desk.ui.components.status_bar import StatusBar
 from rupa_desk.ui.main_window import MainWindow
 from rupa_desk.ui.messages import BugReport, MessageBridge
-from rupa_desk.ui.pages.drafts import DraftsPage
-from rupa_desk.ui.pages.orders import OrdersPage
 from rupa_desk.ui.window_state import WindowState
 from tests.fixtures.qt import unnamed_controls, wait_until
 
@@ -29,8 +27,8 @@ def make_window(qtbot: QtBot, paths: AppPaths, bridge: MessageBridge | None = No
         {
             "patients": QLabel("patients"),
             "catalog": QLabel("catalog"),
-            "drafts": DraftsPage(),
-            "orders": OrdersPage(),
+            "drafts": QLabel("drafts"),
+            "orders": QLabel("orders"),
         }
     )
     qtbot.addWidget(window)
@@ -48,7 +46,9 @@ async def test_title_names_the_pane_and_the_sidebar_switches_panes(
     window.show_pane("drafts")
     assert window.windowTitle() == "Rupa Desk — Draft orders"
     assert window.current_pane() == "drafts"
-    assert isinstance(window.pane("drafts"), DraftsPage)
+    drafts = window.pane("drafts")
+    assert isinstance(drafts, QLabel)
+    assert drafts.text() == "drafts"
 
 
 async def test_ctrl_number_shortcuts_show_the_panes(qtbot: QtBot, app_paths: AppPaths) -> None:
@@ -71,16 +71,6 @@ async def test_panes_are_out_of_reach_until_signed_in(qtbot: QtBot, app_paths: A
     qtbot.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
     assert window.windowTitle() == "Rupa Desk — Sign in"
     assert not window.signed_in
-
-
-async def test_placeholders_say_what_they_will_hold(qtbot: QtBot, app_paths: AppPaths) -> None:
-    drafts = DraftsPage()
-    orders = OrdersPage()
-    qtbot.addWidget(drafts)
-    qtbot.addWidget(orders)
-    assert "draft orders" in drafts.text.lower()
-    assert "sent to Rupa" in drafts.text
-    assert "status" in orders.text
 
 
 async def test_geometry_and_last_pane_are_remembered(qtbot: QtBot, app_paths: AppPaths) -> None:

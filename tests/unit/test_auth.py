@@ -434,6 +434,25 @@ async def test_a_revoked_session_means_sign_in_again_and_is_forgotten(
         assert len(endpoint.grants) == grants  # not retried
 
 
+async def test_every_later_caller_hears_that_rupa_ended_the_session(
+    environment: Environment, endpoint: FakeTokenEndpoint
+) -> None:
+    """Background work may find out first; the sign-in page must still say "sign in again"."""
+    clock = FakeClock()
+    store = MemorySecretStore()
+    async with await signed_in(environment, endpoint, store, clock) as auth:
+        endpoint.refresh_tokens.clear()
+        clock.now += 10_000
+        with pytest.raises(SessionExpired):
+            await auth.access_token()  # e.g. the order poller
+        with pytest.raises(SessionExpired, match="session has ended"):
+            await auth.access_token()  # then the session presenter
+        await auth.sign_out()
+        with pytest.raises(NotSignedIn) as caught:
+            await auth.access_token()
+        assert type(caught.value) is NotSignedIn
+
+
 async def test_a_refresh_while_offline_keeps_the_session(
     environment: Environment, endpoint: FakeTokenEndpoint
 ) -> None:

@@ -3,104 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import replace
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 
 from rupa_desk.core.checkout_return import ReturnEndpoint
 from rupa_desk.core.drafts import DraftNotReady, DraftState, InvalidDraftTransition
-from rupa_desk.core.models import OrderIntent
 from rupa_desk.services.errors import (
     Offline,
     OutcomeUnknown,
     RequestTimeout,
-    RupaError,
     ServerError,
     ValidationFailed,
 )
 from rupa_desk.services.outbox import Outbox
 from rupa_desk.services.store import Store
-
-KEY = "draft_id"
-
-
-class FakeIntents:
-    """Order intents in memory, with scripted failures.
-
-    `fail` holds errors raised by the next calls, in order. `lose_next_create_answer` makes
-    the next create happen on "Rupa" but raise `OutcomeUnknown` (the answer was lost).
-    `gate`, when set, is awaited inside every call (to edit a draft mid-request).
-    """
-
-    def __init__(self) -> None:
-        self.intents: dict[str, OrderIntent] = {}
-        self.calls: list[str] = []
-        self.fail: list[RupaError] = []
-        self.lose_next_create_answer = False
-        self.gate: asyncio.Event | None = None
-
-    async def _enter(self, name: str) -> None:
-        self.calls.append(name)
-        if self.gate is not None:
-            await self.gate.wait()
-        if self.fail:
-            raise self.fail.pop(0)
-
-    async def create_order_intent(
-        self,
-        patient_id: str,
-        lab_test_ids: Sequence[str],
-        return_url: str,
-        metadata: Mapping[str, Any] | None = None,
-        notes: str | None = None,
-    ) -> OrderIntent:
-        await self._enter("create")
-        intent_id = f"ordin_{len(self.intents):07d}"
-        intent = OrderIntent(
-            id=intent_id,
-            return_url=return_url,
-            checkout_url=f"https://rupa.example/checkout/{intent_id}",
-            status="open",
-            patient_id=patient_id,
-            lab_test_ids=tuple(lab_test_ids),
-            metadata=dict(metadata or {}),
-            notes=notes or "",
-        )
-        self.intents[intent_id] = intent
-        if self.lose_next_create_answer:
-            self.lose_next_create_answer = False
-            raise OutcomeUnknown(RequestTimeout())
-        return intent
-
-    async def update_order_intent(
-        self,
-        order_intent_id: str,
-        *,
-        patient_id: str | None = None,
-        lab_test_ids: Sequence[str] | None = None,
-        return_url: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        notes: str | None = None,
-    ) -> OrderIntent:
-        await self._enter("update")
-        intent = self.intents[order_intent_id]
-        changes: dict[str, Any] = {}
-        if patient_id is not None:
-            changes["patient_id"] = patient_id
-        if lab_test_ids is not None:
-            changes["lab_test_ids"] = tuple(lab_test_ids)
-        if notes is not None:
-            changes["notes"] = notes
-        if return_url is not None:
-            changes["return_url"] = return_url
-        self.intents[order_intent_id] = replace(intent, **changes)
-        return self.intents[order_intent_id]
-
-    async def order_intents_for_draft(self, draft_id: str) -> list[OrderIntent]:
-        await self._enter("lookup")
-        return [i for i in self.intents.values() if i.metadata.get(KEY) == draft_id]
+from tests.fixtures.fake_intents import KEY, FakeIntents
 
 
 @pytest.fixture

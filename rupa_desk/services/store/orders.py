@@ -291,6 +291,26 @@ class Orders:
             for r in self._db.execute("SELECT DISTINCT status FROM orders ORDER BY status")
         ]
 
+    def patients(self) -> list[tuple[str, str]]:
+        """(patient id, name) of the patients with orders, by name (for the patient filter)."""
+        rows = self._db.execute(
+            "SELECT DISTINCT o.patient_id, coalesce(p.first_name || ' ' || p.last_name,"
+            " o.patient_id) AS name FROM orders o LEFT JOIN patients p ON p.id = o.patient_id"
+            " WHERE o.patient_id IS NOT NULL ORDER BY name"
+        ).fetchall()
+        return [(str(r[0]), str(r[1])) for r in rows]
+
+    def unnamed_patient_ids(self) -> list[str]:
+        """Patients of cached orders who are not in the patients cache (no name to show)."""
+        return [
+            str(r[0])
+            for r in self._db.execute(
+                "SELECT DISTINCT o.patient_id FROM orders o"
+                " LEFT JOIN patients p ON p.id = o.patient_id"
+                " WHERE o.patient_id IS NOT NULL AND p.id IS NULL ORDER BY o.patient_id"
+            )
+        ]
+
     def row(self, order_id: str) -> OrderRow:
         found = self._db.execute(f"{_ROW_SELECT} WHERE o.id = ?", [order_id]).fetchone()
         if found is None:

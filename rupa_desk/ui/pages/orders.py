@@ -1,20 +1,336 @@
-"""The Orders pane (built by the draft-orders issue; until then it says what it will hold)."""
+"""The Orders pane: the orders (mine or the clinic's), newest first, and the one selected.
+
+Filters: my orders or the whole clinic, a status, a patient, and a search over patient names
+and order ids. The detail shows the ordered tests with their lab company and result state, a
+status timeline (Rupa's dates and the statuses this PC saw), and the result PDFs in the app.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QWidget
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rupa_desk.ui.widgets.placeholder import PlaceholderPane
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+from qasync import asyncSlot
+
+from rupa_desk.core.order_timeline import Source, order_timeline
+from rupa_desk.services.store import OrderDetail, OrderFilters, StoredOrderedTest
+from rupa_desk.ui.pages.drafts import money
+from rupa_desk.ui.presenters.orders import OrdersPresenter
+from rupa_desk.ui.widgets.search_box import SearchBox
+
+if TYPE_CHECKING:
+    from rupa_desk.ui.widgets.pdf_viewer import PdfViewer
+
+ID_ROLE = Qt.ItemDataRole.UserRole
+ALL = ""
 
 
-class OrdersPage(PlaceholderPane):
-    """Orders: every submitted Rupa order, its status and its results."""
+def when(moment: datetime | None) -> str:
+    return "—" if moment is None else moment.astimezone().strftime("%Y-%m-%d %H:%M")
 
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(
-            "Orders",
-            "Your submitted Rupa orders will be here, newest first, with the patient, date, "
-            "status and total. Rupa Desk will keep their status up to date, tell you when it "
-            "changes and show the result PDFs when the lab sends them.",
-            parent,
+
+def result_state(test: StoredOrderedTest) -> str:
+    if not test.has_results:
+        return "No results yet"
+    if test.results_up_to_date:
+        return "Results downloaded"
+    if test.results_file is not None:
+        return "Updated results: downloading"
+    return "Results ready: downloading"
+
+
+class OrderDetailView(QWidget):
+    """One order: tests, timeline, results."""
+
+    def __init__(self, presenter: OrdersPresenter, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._presenter = presenter
+        self._detail: OrderDetail | None = None
+        self.viewer: PdfViewer | None = None
+        self.setAccessibleName("Order detail")
+
+        self.header = QLabel()
+        self.header.setWordWrap(True)
+        self.header.setAccessibleName("Order")
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.setAccessibleName("Fetch this order from Rupa")
+        self.download_button = QPushButton("Download results")
+        self.download_button.setAccessibleName("Download the result PDFs")
+        self.view_button = QPushButton("Show result")
+        self.view_button.setAccessibleName("Show the selected test's result PDF")
+        self.tests = QTableWidget(0, 3)
+        self.tests.setAccessibleName("Ordered tests")
+        self.tests.setHorizontalHeaderLabels(["Test", "Lab company", "Results"])
+        self.tests.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.tests.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.tests.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.tests.verticalHeader().hide()
+        self.tests.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.timeline = QListWidget()
+        self.timeline.setAccessibleName("Status timeline")
+        self.timeline.setMaximumHeight(150)
+        self._viewer_area = QVBoxLayout()
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.refresh_button)
+        buttons.addWidget(self.download_button)
+        buttons.addWidget(self.view_button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.header)
+        layout.addLayout(buttons)
+        layout.addWidget(self.tests)
+        layout.addWidget(QLabel("Timeline"))
+        layout.addWidget(self.timeline)
+        layout.addLayout(self._viewer_area, 1)
+
+        self.refresh_button.clicked.connect(self._on_refresh_button_clicked)
+        self.download_button.clicked.connect(self._on_download_button_clicked)
+        self.view_button.clicked.connect(self._on_view_button_clicked)
+        self.tests.itemDoubleClicked.connect(self._on_tests_item_double_clicked)
+        presenter.detail_changed.connect(self._on_presenter_detail_changed)
+        presenter.result_ready.connect(self._on_presenter_result_ready)
+        self.show_detail(None)
+
+    def show_detail(self, detail: OrderDetail | None) -> None:
+        self._detail = detail
+        self.setEnabled(detail is not None)
+        if detail is None:
+            self.header.setText("Select an order.")
+            self.tests.setRowCount(0)
+            self.timeline.clear()
+            return
+        row = detail.row
+        self.header.setText(
+            f"Order {row.id} · {row.patient_name or row.patient_id or 'unknown patient'} · "
+            f"{row.status} · {money(row.total_price)} · submitted {when(row.date_submitted)}"
         )
+        self.tests.setRowCount(len(detail.ordered_tests))
+        for index, test in enumerate(detail.ordered_tests):
+            name = QTableWidgetItem(test.name or test.lab_test_id or test.id)
+            name.setData(ID_ROLE, test.id)
+            self.tests.setItem(index, 0, name)
+            self.tests.setItem(index, 1, QTableWidgetItem(test.lab_company or "—"))
+            self.tests.setItem(index, 2, QTableWidgetItem(result_state(test)))
+        if detail.ordered_tests and self.tests.currentRow() < 0:
+            self.tests.selectRow(0)
+        self.timeline.clear()
+        for entry in order_timeline(
+            submitted=row.date_submitted,
+            paid=detail.date_paid,
+            completed=detail.date_completed,
+            canceled=detail.date_canceled,
+            seen=[(e.status, e.observed_at) for e in detail.history],
+        ):
+            seen = " (seen by Rupa Desk)" if entry.source is Source.SEEN else ""
+            self.timeline.addItem(f"{when(entry.at)}  {entry.label}{seen}")
+        has_results = any(t.has_results for t in detail.ordered_tests)
+        self.download_button.setEnabled(has_results)
+        self.view_button.setEnabled(any(t.results_file for t in detail.ordered_tests))
+
+    def show_result(self, path: Path, title: str = "") -> None:
+        """Show a result PDF in the viewer (created, and QtPdf loaded, on first use)."""
+        from rupa_desk.ui.widgets.pdf_viewer import PdfNotReadable, PdfViewer
+
+        if self.viewer is None:
+            self.viewer = PdfViewer()
+            self.viewer.action_failed.connect(self._on_viewer_action_failed)
+            self._viewer_area.addWidget(self.viewer)
+        try:
+            self.viewer.load(path, title=title)
+        except PdfNotReadable as exc:
+            self.header.setText(f"{self.header.text()}\n{exc}")
+
+    def _selected_test(self) -> StoredOrderedTest | None:
+        if self._detail is None:
+            return None
+        item = self.tests.item(self.tests.currentRow(), 0)
+        wanted = None if item is None else item.data(ID_ROLE)
+        for test in self._detail.ordered_tests:
+            if test.id == wanted:
+                return test
+        return None
+
+    def _show_selected(self) -> None:
+        test = self._selected_test()
+        if test is None or test.results_file is None:
+            return
+        self.show_result(test.results_file, title=f"Results: {test.name or test.id}")
+
+    # -- slots ---------------------------------------------------------------------------------
+
+    def _on_presenter_detail_changed(self, detail: OrderDetail | None) -> None:
+        self.show_detail(detail)
+
+    def _on_presenter_result_ready(self, path: str) -> None:
+        if self.viewer is None or self.viewer.path is None:
+            self.show_result(Path(path))
+
+    def _on_viewer_action_failed(self, message: str) -> None:
+        self.header.setText(f"{self.header.text()}\n{message}")
+
+    @asyncSlot()
+    async def _on_refresh_button_clicked(self) -> None:
+        await self._presenter.open_order(self._presenter.current)
+
+    @asyncSlot()
+    async def _on_download_button_clicked(self) -> None:
+        await self._presenter.download_results(self._presenter.current or "")
+
+    def _on_view_button_clicked(self) -> None:
+        self._show_selected()
+
+    def _on_tests_item_double_clicked(self, item: QTableWidgetItem) -> None:
+        self._show_selected()
+
+
+class OrdersPage(QWidget):
+    """The Orders pane (a view of `OrdersPresenter`)."""
+
+    def __init__(self, presenter: OrdersPresenter, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._presenter = presenter
+        self.setAccessibleName("Orders")
+
+        self.search_box = SearchBox()
+        self.search_box.setPlaceholderText("Search by patient or order id")
+        self.search_box.setAccessibleName("Search orders")
+        self.whole_clinic = QCheckBox("Whole clinic")
+        self.whole_clinic.setAccessibleName("Show the whole clinic's orders")
+        self.status_filter = QComboBox()
+        self.status_filter.setAccessibleName("Status filter")
+        self.patient_filter = QComboBox()
+        self.patient_filter.setAccessibleName("Patient filter")
+        self.patient_filter.setMinimumContentsLength(16)
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.setAccessibleName("Refresh the orders from Rupa")
+        self.table = QTableWidget(0, 5)
+        self.table.setAccessibleName("Orders")
+        self.table.setHorizontalHeaderLabels(["Submitted", "Patient", "Status", "Total", "Results"])
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.detail = OrderDetailView(presenter)
+
+        filters = QHBoxLayout()
+        filters.addWidget(self.search_box, 1)
+        filters.addWidget(self.status_filter)
+        filters.addWidget(self.patient_filter)
+        filters.addWidget(self.whole_clinic)
+        filters.addWidget(self.refresh_button)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.table)
+        splitter.addWidget(self.detail)
+        splitter.setStretchFactor(1, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(filters)
+        layout.addWidget(splitter, 1)
+
+        self.search_box.search_requested.connect(self._on_filter_changed)
+        self.whole_clinic.toggled.connect(self._on_filter_changed)
+        self.status_filter.currentIndexChanged.connect(self._on_filter_changed)
+        self.patient_filter.currentIndexChanged.connect(self._on_filter_changed)
+        self.refresh_button.clicked.connect(self._on_refresh_button_clicked)
+        self.table.itemSelectionChanged.connect(self._on_table_item_selection_changed)
+        presenter.orders_changed.connect(self._on_presenter_orders_changed)
+        self.refresh()
+
+    def filters(self) -> OrderFilters:
+        """The filters as set."""
+        return OrderFilters(
+            practitioner_id=None
+            if self.whole_clinic.isChecked()
+            else self._presenter.practitioner_id,
+            status=self.status_filter.currentData() or None,
+            patient_id=self.patient_filter.currentData() or None,
+            text=self.search_box.text(),
+        )
+
+    def refresh(self) -> None:
+        """Show the orders as they are in the database."""
+        self._fill_filter(
+            self.status_filter, "All statuses", [(s, s) for s in self._presenter.statuses()]
+        )
+        self._fill_filter(self.patient_filter, "All patients", self._presenter.patients())
+        rows = self._presenter.listing(self.filters())
+        current = self._presenter.current
+        self.table.blockSignals(True)
+        try:
+            self.table.setRowCount(len(rows))
+            for index, row in enumerate(rows):
+                date = QTableWidgetItem(when(row.date_submitted))
+                date.setData(ID_ROLE, row.id)
+                self.table.setItem(index, 0, date)
+                self.table.setItem(
+                    index, 1, QTableWidgetItem(row.patient_name or row.patient_id or "—")
+                )
+                self.table.setItem(index, 2, QTableWidgetItem(row.status))
+                self.table.setItem(index, 3, QTableWidgetItem(money(row.total_price)))
+                self.table.setItem(
+                    index, 4, QTableWidgetItem(str(row.results_count) if row.results_count else "")
+                )
+                if row.id == current:
+                    self.table.selectRow(index)
+        finally:
+            self.table.blockSignals(False)
+
+    def row_of(self, order_id: str) -> int:
+        for index in range(self.table.rowCount()):
+            item = self.table.item(index, 0)
+            if item is not None and item.data(ID_ROLE) == order_id:
+                return index
+        return -1
+
+    @staticmethod
+    def _fill_filter(combo: QComboBox, everything: str, choices: list[tuple[str, str]]) -> None:
+        chosen = combo.currentData()
+        combo.blockSignals(True)
+        try:
+            combo.clear()
+            combo.addItem(everything, ALL)
+            for value, label in choices:
+                combo.addItem(label, value)
+            index = combo.findData(chosen)
+            combo.setCurrentIndex(max(index, 0))
+        finally:
+            combo.blockSignals(False)
+
+    # -- slots ---------------------------------------------------------------------------------
+
+    def _on_filter_changed(self) -> None:
+        self.refresh()
+
+    def _on_presenter_orders_changed(self) -> None:
+        self.refresh()
+
+    @asyncSlot()
+    async def _on_refresh_button_clicked(self) -> None:
+        await self._presenter.refresh_all()
+
+    @asyncSlot()
+    async def _on_table_item_selection_changed(self) -> None:
+        await self._presenter.open_order(self._selected_order())
+
+    def _selected_order(self) -> str | None:
+        rows = self.table.selectionModel().selectedRows()
+        item = self.table.item(rows[0].row(), 0) if rows else None
+        return None if item is None else str(item.data(ID_ROLE))

@@ -1,0 +1,167 @@
+"""The orders part of a signed-in account: drafts, outbox, checkout, tracking and their panes.
+
+Built by `rupa_desk.app.AccountWorkspace` (the composition root) from the account's database
+and the API client; everything here lives and dies with the account. Who talks to whom:
+
+- edits → `Drafts` (saved at once); "Send" → `Outbox` → Rupa;
+- "Check out" → `CheckoutLauncher` (embedded, QtWebEngine loaded on first use) or the system
+  browser with `CheckoutReturnListener` → `CheckoutLinker` → the order is saved and followed;
+- `OrderTracker` polls on the `PollSchedule`; its events update the Orders pane, notify, and
+  tell `Connectivity` whether Rupa is reachable; when it is again, queued drafts are sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import webbrowser
+from collections.abc import Callable
+
+from rupa_desk.core.checkout_return import ReturnEndpoint
+from rupa_desk.core.drafts import Draft
+from rupa_desk.core.polling import PollingPolicy, PollSchedule
+from rupa_desk.paths import AppPaths
+from rupa_desk.services.api import RupaClient
+from rupa_desk.services.checkout_linking import (
+    CheckoutLinker,
+    CheckoutReturnListener,
+    LinkedOrder,
+)
+from rupa_desk.services.errors import Offline
+from rupa_desk.services.order_tracking import ConnectionChanged, OrderTracker, TrackingEvent
+from rupa_desk.services.outbox import Outbox
+from rupa_desk.services.store import Store
+from rupa_desk.settings import Environment
+from rupa_desk.ui.components.notifier import DesktopNotifier
+from rupa_desk.ui.messages import MessageBridge
+from rupa_desk.ui.pages.drafts import DraftsPage
+from rupa_desk.ui.pages.orders import OrdersPage
+from rupa_desk.ui.presenters.connectivity import Connectivity
+from rupa_desk.ui.presenters.drafts import DraftsPresenter
+from rupa_desk.ui.presenters.orders import OrdersPresenter
+from rupa_desk.ui.tasks import BackgroundTasks
+from rupa_desk.ui.web.launcher import CheckoutLauncher
+
+log = logging.getLogger(__name__)
+
+
+class OrderWorkspace:
+    """Drafts, checkout and order tracking of one signed-in account.
+
+    Args:
+        paths: the app's folders (web profile, result PDFs).
+        environment: the Rupa environment.
+        account_id: the signed-in practitioner's id (names the account's folders).
+        store: the account's database.
+        client: the API client.
+        bridge: messages to the user.
+        connectivity: online/offline as requests find it.
+        tasks: the account's background tasks.
+        poll_interval_s: the user's polling interval (Settings).
+        policy: the polling policy (default: from the rate limit and `poll_interval_s`).
+        open_url: opens the system browser.
+        use_tray: notify through the system tray when there is one.
+    """
+
+    def __init__(
+        self,
+        *,
+        paths: AppPaths,
+        environment: Environment,
+        account_id: str,
+        store: Store,
+        client: RupaClient,
+        bridge: MessageBridge,
+        connectivity: Connectivity,
+        tasks: BackgroundTasks,
+        poll_interval_s: float = 60.0,
+        policy: PollingPolicy | None = None,
+        open_url: Callable[[str], bool] = webbrowser.open,
+        use_tray: bool = True,
+    ) -> None:
+        self._store = store
+        self._tasks = tasks
+        self._connectivity = connectivity
+        self.launcher = CheckoutLauncher(paths, environment.name)
+        self.outbox = Outbox(
+            client,
+            store.drafts,
+            return_url_for=ReturnEndpoint.embedded().url_for,
+            draft_id_key=environment.paths.draft_id_metadata_key,
+            on_change=self._on_outbox_draft_saved,
+        )
+        self.linker = CheckoutLinker(client, store.drafts, store.orders, on_linked=self._on_linked)
+        self.listener = CheckoutReturnListener(self.linker.link)
+        self.schedule = PollSchedule(
+            policy
+            or PollingPolicy.within_rate_limit(
+                environment.limits.rate_per_second, base_interval_s=poll_interval_s
+            ),
+            clock=time.monotonic,
+        )
+        self.notifier = DesktopNotifier(bridge, use_tray=use_tray)
+        self.tracker = OrderTracker(
+            client,
+            store.orders,
+            store.patients,
+            self.linker,
+            self.schedule,
+            results_dir=paths.results_dir(environment.name, account_id),
+            on_event=self._on_tracker_event,
+        )
+        self.drafts = DraftsPresenter(
+            store,
+            self.outbox,
+            self.linker,
+            self.launcher,
+            self.listener,
+            bridge,
+            tasks,
+            open_url=open_url,
+        )
+        self.orders = OrdersPresenter(
+            store.orders, self.tracker, self.notifier, bridge, practitioner_id=account_id
+        )
+        self.drafts_page = DraftsPage(self.drafts)
+        self.orders_page = OrdersPage(self.orders)
+        connectivity.online_changed.connect(self._on_connectivity_online_changed)
+
+    def start(self) -> None:
+        """Recover drafts a crash left sending, and start tracking orders."""
+        recovered = self._store.drafts.recover_interrupted()
+        if recovered:
+            log.info("%d draft(s) were being sent when Rupa Desk stopped; queued", len(recovered))
+        self.tracker.load()
+        self._tasks.spawn(self.tracker.run(), name="order-tracking")
+        self._tasks.spawn(self.drafts.send_queued(), name="send-queued-drafts")
+
+    async def close(self) -> None:
+        """Stop checkout and tracking (the caller cancels the tasks and closes the store)."""
+        self._connectivity.online_changed.disconnect(self._on_connectivity_online_changed)
+        self.launcher.close_all()
+        await self.listener.aclose()
+        self.orders.close()
+        self.notifier.close()
+
+    # -- wiring --------------------------------------------------------------------------------
+
+    def _on_outbox_draft_saved(self, draft: Draft) -> None:
+        self.drafts.on_draft_saved(draft)
+
+    def _on_linked(self, linked: LinkedOrder) -> None:
+        self.tracker.follow(linked.order.id)
+        self.drafts.on_linked(linked)
+        self.orders.orders_changed.emit()
+
+    def _on_tracker_event(self, event: TrackingEvent) -> None:
+        if isinstance(event, ConnectionChanged):
+            if event.online:
+                self._connectivity.answered()
+            else:
+                self._connectivity.failed(Offline())
+        self.orders.on_tracking_event(event)
+
+    def _on_connectivity_online_changed(self, online: bool) -> None:
+        self.tracker.set_online(online)
+        if online:
+            self._tasks.spawn(self.drafts.send_queued(), name="send-queued-drafts")
