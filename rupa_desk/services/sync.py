@@ -147,6 +147,7 @@ class CatalogSync:
             StoreError: the database could not be written.
         """
         if self._task is None or self._task.done():
+            self._progress = (0, 0)  # not the last run's figures
             self._task = asyncio.create_task(self._sync(), name="catalog-sync")
             self._task.add_done_callback(_log_failure)
         task = self._task

@@ -217,6 +217,20 @@ async def test_cancelling_a_sync_keeps_the_old_catalog(database: Store) -> None:
     assert database.sync_state.get("catalog").last_error == "cancelled"
 
 
+async def test_a_second_run_reports_its_own_progress_from_zero(database: Store) -> None:
+    assert database.path is not None
+    with simulator(lab_tests=300, seed=2) as server:
+        async with simulator_client(server.url) as client:
+            syncer = CatalogSync(client, database.path)
+            await syncer.run()
+            assert syncer.progress == (300, 300)
+            second: list[tuple[int, int]] = []
+            await syncer.run(lambda done, total: second.append((done, total)))
+    assert second[0] == (0, 0)
+    assert [done for done, _ in second] == sorted(done for done, _ in second)
+    assert second[-1] == (300, 300)
+
+
 @pytest.mark.timeout(240)
 async def test_a_sync_killed_half_way_leaves_the_old_catalog_searchable(
     database: Store,
