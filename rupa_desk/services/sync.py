@@ -15,7 +15,6 @@ Only one sync runs per database: a second `run()` in the same process joins the 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sqlite3
 import threading
@@ -68,6 +67,20 @@ class CatalogSyncBusy(StoreError):
         super().__init__(
             "Another Rupa Desk window or command is downloading the catalog right now. "
             "Wait for it to finish, then search again."
+        )
+
+
+class CatalogSyncCancelled(StoreError):
+    """The sync was stopped with `CatalogSync.cancel()` before its swap; the old catalog stays.
+
+    Raised to every caller of `run()` that was waiting for that sync (a caller that is itself
+    cancelled gets `asyncio.CancelledError`, as usual).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The catalog download was stopped before it finished. The catalog you have is "
+            "unchanged; sync again to update it."
         )
 
 
@@ -143,6 +156,7 @@ class CatalogSync:
         Raises:
             RupaError: the download failed (after the client's retries); the old catalog is
                 kept.
+            CatalogSyncCancelled: `cancel()` stopped the sync; the old catalog is kept.
             CatalogSyncBusy: another process is syncing this database.
             StoreError: the database could not be written.
         """
@@ -158,6 +172,9 @@ class CatalogSync:
         try:
             return await asyncio.shield(task)
         except asyncio.CancelledError:
+            if not _cancel_requested():
+                # Not this caller: the sync itself was cancelled (`cancel()`).
+                raise CatalogSyncCancelled() from None
             if not task.done() and self._waiters == 1:
                 task.cancel()
                 await asyncio.wait([task])
@@ -168,7 +185,11 @@ class CatalogSync:
                 self._listeners.remove(progress)
 
     def cancel(self) -> None:
-        """Stop the running sync (the old catalog stays); no-op when none runs."""
+        """Stop the running sync (the old catalog stays); no-op when none runs.
+
+        Its callers get `CatalogSyncCancelled`, unless the new catalog was already swapped in
+        (then the sync finished, and they get its result).
+        """
         if self._task is not None:
             self._task.cancel()
 
@@ -208,11 +229,13 @@ class CatalogSync:
             )
             try:
                 count = await asyncio.shield(build)
-            except asyncio.CancelledError:
-                stop.set()
-                with contextlib.suppress(_Stopped):
-                    await build
-                raise
+            except asyncio.CancelledError as cancelled:
+                stop.set()  # the build stops at its next checkpoint, before the swap
+                try:
+                    count = await build
+                except _Stopped:
+                    raise cancelled from None
+                log.info("Catalog sync cancelled after its swap; the new catalog is kept")
             result = CatalogSyncResult(
                 test_count=count,
                 company_count=downloaded.companies,
@@ -344,6 +367,12 @@ def _acquire_lock(database_path: Path) -> _SyncLock:
         connection.close()
         raise CatalogSyncBusy() from exc
     return _SyncLock(connection)
+
+
+def _cancel_requested() -> bool:
+    """True when the running task itself has been asked to cancel."""
+    current = asyncio.current_task()
+    return current is not None and current.cancelling() > 0
 
 
 def _log_failure(task: asyncio.Task[CatalogSyncResult]) -> None:

@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from rupa_desk.paths import AppPaths
 from rupa_desk.sandbox.config import SandboxConfig
 from rupa_desk.sandbox.server import SandboxServer
 from rupa_desk.services.store import CatalogFilters, MatchField, Store, UnknownLabTestError
-from rupa_desk.services.sync import CatalogSync, CatalogSyncBusy
+from rupa_desk.services.sync import CatalogSync, CatalogSyncBusy, CatalogSyncCancelled
 from tests.fixtures.catalog_sync import api_requests, control, simulator_client
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -215,6 +216,62 @@ async def test_cancelling_a_sync_keeps_the_old_catalog(database: Store) -> None:
     tables = set(database.db.table_names())
     assert not {t for t in tables if t.startswith("stage_") or t.endswith("_next")}
     assert database.sync_state.get("catalog").last_error == "cancelled"
+
+
+async def test_cancel_stops_the_sync_for_every_caller_and_keeps_the_old_catalog(
+    big_simulator: SandboxServer, database: Store
+) -> None:
+    assert database.path is not None
+    with simulator(lab_tests=200, seed=4) as server:
+        await sync(server.url, database)
+    before = database.catalog.search("", limit=500).hits
+    async with simulator_client(big_simulator.url) as client:
+        syncer = CatalogSync(client, database.path)
+        reached = asyncio.Event()
+        first = asyncio.create_task(
+            syncer.run(lambda done, total: reached.set() if done >= 300 else None)
+        )
+        second = asyncio.create_task(syncer.run())
+        await reached.wait()
+        syncer.cancel()
+        for caller in (first, second):
+            with pytest.raises(CatalogSyncCancelled, match="unchanged"):
+                await caller
+        assert not syncer.running
+    assert database.catalog.search("", limit=500).hits == before
+    tables = set(database.db.table_names())
+    assert not {t for t in tables if t.startswith("stage_") or t.endswith("_next")}
+    assert database.sync_state.get("catalog").last_error == "cancelled"
+
+
+async def test_cancel_during_the_build_stops_before_the_swap(
+    big_simulator: SandboxServer, database: Store
+) -> None:
+    assert database.path is not None
+    with simulator(lab_tests=200, seed=4) as server:
+        await sync(server.url, database)
+    before = database.catalog.search("", limit=500).hits
+    before_time = database.catalog.last_synced()
+    async with simulator_client(big_simulator.url) as client:
+        downloaded: list[int] = []
+        syncer: CatalogSync
+
+        def clock_that_cancels() -> datetime:
+            # Read once, when every page is staged and the build is about to start.
+            downloaded.append(syncer.progress[0])
+            syncer.cancel()
+            return datetime.now(UTC)
+
+        syncer = CatalogSync(client, database.path, clock=clock_that_cancels)
+        with pytest.raises(CatalogSyncCancelled):
+            await syncer.run()
+    assert downloaded == [5000]
+    assert database.catalog.search("", limit=500).hits == before
+    assert database.catalog.last_synced() == before_time
+    tables = set(database.db.table_names())
+    assert not {t for t in tables if t.startswith("stage_") or t.endswith("_next")}
+    assert database.sync_state.get("catalog").last_error == "cancelled"
+    assert database.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
 async def test_a_second_run_reports_its_own_progress_from_zero(database: Store) -> None:
