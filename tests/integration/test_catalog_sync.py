@@ -18,6 +18,7 @@ from rupa_desk.sandbox.config import SandboxConfig
 from rupa_desk.sandbox.server import SandboxServer
 from rupa_desk.services.store import CatalogFilters, MatchField, Store, UnknownLabTestError
 from rupa_desk.services.sync import CatalogSync, CatalogSyncBusy, CatalogSyncCancelled
+from rupa_desk.settings import ClientLimits
 from tests.fixtures.catalog_sync import api_requests, control, simulator_client
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -154,6 +155,54 @@ async def test_sync_after_tests_are_added_changed_and_removed(database: Store) -
     renamed = database.catalog.search("quokka").hits[0]
     assert renamed.id == changed
     assert renamed.sample_types == ("Saliva",)
+
+
+async def test_a_test_of_a_company_the_listing_leaves_out_still_arrives(database: Store) -> None:
+    with simulator(lab_tests=500, seed=5) as server:
+        async with simulator_client(server.url) as client:
+            hidden = (await client.lab_companies_page(page_size=100)).items[-1]
+        control(server.url, "/_sim/faults", {"unlisted_lab_companies": 1})
+        answer = control(
+            server.url,
+            "/_sim/catalog",
+            {"add": [{"name": "Zebrafish Allergen Panel", "lab_company": hidden.id}]},
+        )
+        count, progress = await sync(server.url, database)
+        unfiltered = [
+            r["query"]
+            for r in api_requests(server.url)
+            if r["path"] == "/lab_tests" and "filter" not in r["query"]
+        ]
+
+    assert count == answer["count"]
+    assert database.catalog.test_count() == answer["count"]
+    [zebrafish] = database.catalog.search("zebrafish").hits
+    assert (zebrafish.lab_company_id, zebrafish.lab_company_name) == (hidden.id, hidden.name)
+    companies = {c.id: c.test_count for c in database.catalog.companies()}
+    assert len(companies) == 35
+    assert sum(companies.values()) == count
+    assert companies[hidden.id] > 1
+    assert progress[-1] == (count, count)
+    # The probe, then one chain over everything (with the companies included).
+    assert len(unfiltered) == 1 + -(-count // 100)
+    assert all("include=lab_company" in q for q in unfiltered[1:])
+
+
+async def test_a_company_filter_the_api_ignores_costs_one_extra_chain_not_one_per_company(
+    database: Store,
+) -> None:
+    with simulator(lab_tests=700, seed=6, ignore_company_filter=True) as server:
+        count, progress = await sync(server.url, database)
+        test_pages = [r for r in api_requests(server.url) if r["path"] == "/lab_tests"]
+
+    assert count == 700
+    assert database.catalog.test_count() == 700
+    assert sum(c.test_count for c in database.catalog.companies()) == 700
+    assert progress[-1] == (700, 700)
+    filtered = [r for r in test_pages if "filter" in r["query"]]
+    # The first filtered pages show the filter is ignored; no chain goes on.
+    assert len(filtered) <= 2 * ClientLimits().max_concurrent_pages
+    assert len(test_pages) - len(filtered) == 1 + 7  # the probe, then 7 pages of 100
 
 
 @pytest.mark.timeout(180)

@@ -132,6 +132,11 @@ class CatalogBuilder:
             self._db.table("stage_lab_tests").insert_all(rows, replace=True)
         return len(rows)
 
+    def clear_tests(self) -> None:
+        """Forget the tests staged so far (before downloading them again another way)."""
+        with self._db.atomic():
+            self._db.execute("DELETE FROM stage_lab_tests")
+
     def staged_test_count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM stage_lab_tests").fetchone()[0])
 
