@@ -17,9 +17,9 @@ from rupa_desk.core.models import LabCompany, LabTest, Page
 from rupa_desk.paths import AppPaths
 from rupa_desk.sandbox.server import SandboxServer
 from rupa_desk.services.errors import Offline
-from rupa_desk.services.store import CatalogFilters, Store
+from rupa_desk.services.store import CatalogFilters, SearchCursor, SearchPage, Store
 from rupa_desk.services.sync import CatalogSync
-from rupa_desk.ui.components.catalog_model import HIT_ROLE
+from rupa_desk.ui.components.catalog_model import HIT_ROLE, CatalogResultsModel
 from rupa_desk.ui.messages import Level, Message, MessageBridge
 from rupa_desk.ui.pages.catalog import CatalogPage
 from rupa_desk.ui.presenters.catalog import CatalogPresenter, CatalogQuery, StoreDraftTarget
@@ -138,6 +138,50 @@ async def test_results_load_lazily_as_the_view_scrolls(pane: Pane) -> None:
     await wait_until(lambda: model.rowCount() > first)
     assert model.rowCount() < CATALOG_SIZE
     assert "+ tests match" in pane.page.summary.text()
+
+
+async def test_scrolling_to_the_end_lists_every_match_once_in_order(pane: Pane) -> None:
+    await pane.presenter.search("a")
+    model = pane.presenter.model
+    pages = 1
+    while model.canFetchMore():
+        model.fetchMore()
+        pages += 1
+    everything = pane.store.catalog.search("a", limit=CATALOG_SIZE)
+    assert not everything.has_more
+    assert pages > 3
+    assert [model.hit(row).id for row in range(model.rowCount())] == [
+        hit.id for hit in everything.hits
+    ]
+    assert not model.has_more
+
+
+class RecordingPages:
+    """A page source that answers from the catalog and records the cursors it was given."""
+
+    def __init__(self, store: Store, text: str) -> None:
+        self._store = store
+        self._text = text
+        self.cursors: list[SearchCursor] = []
+
+    def __call__(self, after: SearchCursor) -> SearchPage:
+        self.cursors.append(after)
+        return self._store.catalog.search(self._text, after=after, limit=20)
+
+
+async def test_the_model_continues_each_page_from_the_cursor_of_the_last(pane: Pane) -> None:
+    model = CatalogResultsModel()
+    first = pane.store.catalog.search("me", limit=20)
+    source = RecordingPages(pane.store, "me")
+    model.reset_results(first, source)
+    model.fetchMore()
+    assert model.has_more
+    model.fetchMore()
+    assert source.cursors[0] == first.next_cursor
+    assert source.cursors[1].position == 40
+    assert model.rowCount() == 60
+    expected = pane.store.catalog.search("me", limit=60).hits
+    assert [model.hit(row) for row in range(60)] == list(expected)
 
 
 async def test_filters_narrow_the_results(pane: Pane) -> None:

@@ -13,6 +13,7 @@ from rupa_desk.services.store.catalog import (
     MatchField,
     PriceRange,
     SampleTypeCount,
+    SearchCursor,
     SearchHit,
     SearchPage,
 )
@@ -75,6 +76,7 @@ __all__ = [
     "PossibleDuplicate",
     "PriceRange",
     "SampleTypeCount",
+    "SearchCursor",
     "SearchHit",
     "SearchPage",
     "StatusEvent",

@@ -27,6 +27,7 @@ from rupa_desk.services.store import (
     Drafts,
     PriceRange,
     SampleTypeCount,
+    SearchCursor,
     SearchPage,
     StoreError,
     UnknownLabTestError,
@@ -186,10 +187,10 @@ class CatalogPresenter(QObject):
             self.results_changed.emit(query)
 
     async def _first_page(self, query: CatalogQuery) -> SearchPage:
-        return self._page(query, 0)
+        return self._page(query, None)
 
-    def _page(self, query: CatalogQuery, offset: int) -> SearchPage:
-        return self._catalog.search(query.text, query.filters, offset=offset)
+    def _page(self, query: CatalogQuery, after: SearchCursor | None) -> SearchPage:
+        return self._catalog.search(query.text, query.filters, after=after)
 
     # -- details and drafts --------------------------------------------------------------------
 
