@@ -191,9 +191,12 @@ class _Tier:
     row: str  # the row_no column, e.g. "w.rowid"
     name_key: str | None = None  # the name_key column when ordered by name
     exclusion: _Exclusion | None = None
+    start: str | None = None  # a lower bound of the first page (a cursor sets its own)
 
     def _sql(self, after: _Row | None, excluded: list[int] | None) -> str:
         conditions = list(self.conditions)
+        if self.start is not None and after is None:
+            conditions.append(self.start)
         if self.exclusion is not None:
             # On the index's rowid, so that SQLite checks it before reading the row.
             if excluded is None:
@@ -202,6 +205,8 @@ class _Tier:
                 conditions.append(f"{self.row} NOT IN (SELECT value FROM json_each(:excluded))")
         if after is not None:
             if self.name_key is not None:
+                # The plain bound is where SQLite starts reading the (name_key, row_no) index.
+                conditions.append(f"{self.name_key} >= :after_key")
                 conditions.append(f"({self.name_key}, {self.row}) > (:after_key, :after_row)")
             else:
                 conditions.append(f"{self.row} > :after_row")
@@ -499,10 +504,11 @@ def _tiers(query: ParsedQuery, filters: CatalogFilters) -> list[_Tier]:
         _Tier(
             MatchField.NAME_START,
             "lab_tests t",
-            ["t.name_key >= :prefix", "t.name_key < :prefix_end", "t.is_active = 1", *row_filters],
+            ["t.name_key < :prefix_end", "t.is_active = 1", *row_filters],
             params,
             row="t.row_no",
             name_key="t.name_key",
+            start="t.name_key >= :prefix",
         )
     ]
     words = query.all_words
