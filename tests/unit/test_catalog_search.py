@@ -17,7 +17,7 @@ from rupa_desk.services.store import (
     Store,
     UnknownLabTestError,
 )
-from rupa_desk.services.store.catalog_query import parse_query
+from rupa_desk.services.store.catalog_query import Highlighter, parse_query
 from tests.fixtures.catalog_data import (
     SyntheticCatalog,
     company_id,
@@ -368,6 +368,38 @@ def test_matched_text_is_marked_for_highlighting(store: Store) -> None:
     assert hba1c.name_spans == ((2, 5),)
     vitamin = store.catalog.search("vitamin-d").hits[0]
     assert [vitamin.name[a:b] for a, b in vitamin.name_spans] == ["Vitamin", "D"]
+
+
+def marked(text: str, query: str) -> list[str]:
+    return [text[a:b] for a, b in Highlighter(parse_query(query)).spans(text)]
+
+
+@pytest.mark.parametrize(
+    ("query", "name", "expected"),
+    [
+        # An exact letter marks that word only, not every word starting with it.
+        ("vitamin-d", "Vitamin D, Dried Blood Spot (Diet)", ["Vitamin", "D"]),
+        ("vitamin d", "Vitamin D, Dried Blood Spot (Diet)", ["Vitamin", "D"]),
+        ("vitamin-d", "Dried Vitamin D", ["Vitamin", "D"]),
+        # A phrase marks its words where they appear together.
+        ("25-OH", "25-OH Vitamin D (25 tests, OH)", ["25", "OH"]),
+        ("t3/t4", "T3 Uptake, T3/T4 Ratio", ["T3", "T4"]),
+        # The last word is a prefix; a word before it may go on (stemming).
+        ("vitamin-de", "Vitamins Deficiency", ["Vitamin", "De"]),
+        ("thyroid antib", "Antibodies to Thyroid", ["Antib", "Thyroid"]),
+        # Inside a word, the whole text.
+        ("a1c", "HbA1c", ["A1c"]),
+        ("olest", "Cholesterol", ["olest"]),
+        # One or two characters: word starts (a prefix alone), and the start of the name.
+        ("d", "Dried D-dimer", ["D", "D", "d"]),
+        ("-", "-free", ["-"]),
+        ("", "Anything", []),
+    ],
+)
+def test_highlighting_marks_what_the_words_matched(
+    query: str, name: str, expected: list[str]
+) -> None:
+    assert marked(name, query) == expected
 
 
 def test_inactive_tests_are_not_searchable_but_can_be_read(
