@@ -34,6 +34,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from rupa_desk.core.models import LabCompany, LabTest
+from rupa_desk.core.money import cents_to_price, price_to_cents
 from rupa_desk.services.store.catalog_query import (
     Highlighter,
     ParsedQuery,
@@ -41,7 +42,6 @@ from rupa_desk.services.store.catalog_query import (
     prefix_upper_bound,
 )
 from rupa_desk.services.store.catalog_schema import company_tag, sample_type_key, sample_type_tag
-from rupa_desk.services.store.drafts import cents_to_price, price_to_cents
 from rupa_desk.services.store.errors import UnknownLabTestError
 from rupa_desk.services.store.sync_state import CATALOG, SyncState
 

@@ -23,6 +23,7 @@ from typing import Final
 from sqlite_utils import Database
 
 from rupa_desk.core.models import LabCompany, LabTest
+from rupa_desk.core.money import price_to_cents
 from rupa_desk.services.store.catalog_schema import (
     SWAPPED_TABLES,
     catalog_ddl,
@@ -31,7 +32,6 @@ from rupa_desk.services.store.catalog_schema import (
     sample_type_key,
     sample_type_tag,
 )
-from rupa_desk.services.store.drafts import price_to_cents
 from rupa_desk.services.store.sync_state import CATALOG, SyncState
 
 log = logging.getLogger(__name__)
