@@ -51,6 +51,30 @@ class OfflineSource:
         raise Offline()
 
 
+class StalledSource:
+    """A catalog source whose first request never answers (a sync that stays in progress)."""
+
+    def __init__(self) -> None:
+        self.asked = asyncio.Event()
+
+    async def lab_companies_page(self, *, page_size: int | None = None) -> Page[LabCompany]:
+        self.asked.set()
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    async def lab_tests_page(
+        self,
+        lab_company: str | None = None,
+        *,
+        include_company: bool = False,
+        page_size: int | None = None,
+    ) -> Page[LabTest]:
+        raise AssertionError("the sync never gets this far")
+
+    async def next_page(self, page: Page[Any]) -> Page[Any]:
+        raise AssertionError("the sync never gets this far")
+
+
 @dataclass
 class Pane:
     page: CatalogPage
@@ -58,6 +82,7 @@ class Pane:
     store: Store
     messages: list[Message]
     connectivity: Connectivity
+    sync: CatalogSync
 
 
 @pytest.fixture
@@ -73,18 +98,15 @@ def build_pane(qtbot: QtBot, store: Store, source: Any) -> Pane:
     bridge.message_shown.connect(messages.append)
     bridge.attach()
     connectivity = Connectivity()
+    sync = CatalogSync(source, store.path)
     presenter = CatalogPresenter(
-        store.catalog,
-        CatalogSync(source, store.path),
-        StoreDraftTarget(store.drafts),
-        bridge,
-        connectivity,
+        store.catalog, sync, StoreDraftTarget(store.drafts), bridge, connectivity
     )
     page = CatalogPage(presenter)
     qtbot.addWidget(page)
     page.resize(1000, 600)
     page.show()
-    return Pane(page, presenter, store, messages, connectivity)
+    return Pane(page, presenter, store, messages, connectivity, sync)
 
 
 @pytest_asyncio.fixture
@@ -265,6 +287,26 @@ async def test_sync_offline_says_so_and_keeps_the_catalog(pane: Pane) -> None:
     assert not pane.connectivity.online
     assert pane.presenter.model.rowCount() == before
     assert pane.page.sync_button.isEnabled()
+
+
+async def test_a_sync_stopped_elsewhere_says_so_and_keeps_the_catalog(
+    qtbot: QtBot, store: Store
+) -> None:
+    load_catalog(store.db, synthetic_companies(), iter_tests(300))
+    source = StalledSource()
+    built = build_pane(qtbot, store, source)
+    await built.presenter.refresh()
+    before = names(built)
+    built.page.sync_button.click()
+    await source.asked.wait()
+    built.sync.cancel()  # e.g. the account is being closed
+    (succeeded,) = await wait_for_signal(built.presenter.sync_finished)
+    assert succeeded is False
+    assert built.messages[-1].level is Level.INFO
+    assert "stopped before it finished" in built.messages[-1].text
+    assert names(built) == before
+    assert built.page.sync_button.isEnabled()
+    await built.presenter.close()
 
 
 async def test_sync_now_downloads_the_catalog_with_progress(

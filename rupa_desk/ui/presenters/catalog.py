@@ -32,7 +32,7 @@ from rupa_desk.services.store import (
     StoreError,
     UnknownLabTestError,
 )
-from rupa_desk.services.sync import CatalogSync, CatalogSyncBusy
+from rupa_desk.services.sync import CatalogSync, CatalogSyncBusy, CatalogSyncCancelled
 from rupa_desk.ui.components.catalog_model import CatalogResultsModel
 from rupa_desk.ui.messages import MessageBridge
 from rupa_desk.ui.presenters.connectivity import Connectivity
@@ -252,6 +252,10 @@ class CatalogPresenter(QObject):
             result = await self._sync.run(self._on_sync_progress)
         except CatalogSyncBusy as exc:
             self._bridge.warning(str(exc))
+            self.sync_finished.emit(False)
+            return False
+        except CatalogSyncCancelled as exc:
+            self._bridge.info(str(exc))
             self.sync_finished.emit(False)
             return False
         except RupaError as exc:
