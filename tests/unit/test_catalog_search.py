@@ -157,6 +157,26 @@ def test_every_name_containing_the_text_is_found(store: Store, catalog: Syntheti
         assert expected <= found, text
 
 
+def test_every_biomarker_containing_the_text_is_found(
+    store: Store, catalog: SyntheticCatalog
+) -> None:
+    # Long ASCII text: candidates by covering trigrams, checked on the decoded biomarkers;
+    # with ";" the exact phrase (the index joins a test's biomarkers with "; ").
+    for text in ("olesterol", "otal cholesterol", "dl cholesterol", "l cholesterol; ldl"):
+        found = {h.id for h in all_hits(store, text)}
+        expected = {
+            t.id
+            for t in catalog.tests
+            if t.is_active and text in "; ".join(t.biomarkers).casefold()
+        }
+        assert expected, text
+        assert expected <= found, text
+        for hit in all_hits(store, text):
+            if hit.matched is MatchField.BIOMARKER_SUBSTRING:
+                assert hit.id in expected
+                assert text not in hit.name.casefold()
+
+
 def test_partial_word_finds_its_tests(store: Store) -> None:
     hits = all_hits(store, "thyro")
     assert hits

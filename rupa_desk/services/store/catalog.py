@@ -162,47 +162,72 @@ _Row = tuple[int, str]
 
 
 @dataclass(frozen=True, slots=True)
-class _Exclusion:
-    """How a tier leaves out the rows of earlier tiers: `row NOT IN (subquery)`.
+class _Cond:
+    """One condition of a tier.
 
-    Within the tier's other conditions, the tests `subquery` finds are exactly the rows of the
-    tiers `earlier`. When the same search has already read those tiers to the end (so they
-    hold less than a page), their rows are left out by number instead: the index is not read
-    again for what the search already knows. (The words tiers leave out earlier words tiers
-    with a NOT inside their MATCH: FTS5 does that faster than checking rows.)
+    Attributes:
+        sql: the SQL expression.
+        on_row: it reads the test's row (`t.`), so the tier must join `lab_tests`.
+        known: when this search has read these earlier tiers to the end, the condition holds
+            exactly for the rows that are not theirs (within the tier's other conditions),
+            so it is replaced by leaving those rows out by number: no index is read again
+            and, when no other condition needs it, the test's row is not read at all.
     """
 
-    earlier: tuple[MatchField, ...]
-    subquery: str
+    sql: str
+    on_row: bool = True
+    known: tuple[MatchField, ...] = ()
 
 
 @dataclass(slots=True)
 class _Tier:
-    """One tier's query: `SELECT <row>, <key> FROM <source> WHERE ... ORDER BY <order>`.
+    """One tier's query: `SELECT <row>, <key> FROM <index>(:<match>) [JOIN lab_tests t] ...`.
 
     Tiers with a `name_key` column are ordered by (name_key, row_no), the others by row_no
-    alone; a cursor continues a tier with a range condition on that order.
+    alone; a cursor continues a tier with a range condition on that order. A tier of a
+    full-text index (`index`) reads `lab_tests` only when a condition needs the row.
+
+    Attributes:
+        known_match: (a MATCH parameter, tiers): once those tiers are known, the MATCH
+            without its NOT part, the tiers' rows being left out by number instead (used only
+            when the row is not read anyway: FTS5 leaves rows out faster than a row check).
     """
 
     matched: MatchField
-    source: str
-    conditions: list[str]
+    index: str | None  # e.g. "catalog_words"; None: the tier reads `table`
+    match: str  # the MATCH parameter
+    conditions: list[_Cond]
     params: dict[str, Any]
     row: str  # the row_no column, e.g. "w.rowid"
     name_key: str | None = None  # the name_key column when ordered by name
-    exclusion: _Exclusion | None = None
     start: str | None = None  # a lower bound of the first page (a cursor sets its own)
+    known_match: tuple[str, tuple[MatchField, ...]] | None = None
+    table: str = "lab_tests t"
 
-    def _sql(self, after: _Row | None, excluded: list[int] | None) -> str:
-        conditions = list(self.conditions)
+    def _sql(self, after: _Row | None, complete: dict[MatchField, list[int]]) -> tuple[str, str]:
+        """The statement, and the JSON list of row numbers it leaves out (`:excluded`)."""
+
+        def is_known(tiers: tuple[MatchField, ...]) -> bool:
+            return bool(tiers) and all(tier in complete for tier in tiers)
+
+        conditions: list[str] = []
+        excluded: list[int] = []
+        on_row = self.index is None
+        for cond in self.conditions:
+            if is_known(cond.known):
+                excluded += (row for tier in cond.known for row in complete[tier])
+            else:
+                conditions.append(cond.sql)
+                on_row = on_row or cond.on_row
+        match = self.match
+        if self.known_match is not None and not on_row and is_known(self.known_match[1]):
+            match = self.known_match[0]
+            excluded += (row for tier in self.known_match[1] for row in complete[tier])
+        if excluded:
+            # On the index's rowid, so that SQLite checks it before reading the row.
+            conditions.append(f"{self.row} NOT IN (SELECT value FROM json_each(:excluded))")
         if self.start is not None and after is None:
             conditions.append(self.start)
-        if self.exclusion is not None:
-            # On the index's rowid, so that SQLite checks it before reading the row.
-            if excluded is None:
-                conditions.append(f"{self.row} NOT IN ({self.exclusion.subquery})")
-            elif excluded:
-                conditions.append(f"{self.row} NOT IN (SELECT value FROM json_each(:excluded))")
         if after is not None:
             if self.name_key is not None:
                 # The plain bound is where SQLite starts reading the (name_key, row_no) index.
@@ -210,13 +235,19 @@ class _Tier:
                 conditions.append(f"({self.name_key}, {self.row}) > (:after_key, :after_row)")
             else:
                 conditions.append(f"{self.row} > :after_row")
+        if self.index is None:
+            source = self.table
+        else:
+            alias = self.row.split(".")[0]
+            source = f"{self.index}(:{match}) {alias}"
+            if on_row:
+                source += f" JOIN lab_tests t ON t.row_no = {self.row}"
         where = " WHERE " + " AND ".join(conditions) if conditions else ""
-        if self.name_key is not None:
-            return (
-                f"SELECT {self.row}, {self.name_key} FROM {self.source}{where}"
-                f" ORDER BY {self.name_key}, {self.row}"
-            )
-        return f"SELECT {self.row}, '' FROM {self.source}{where} ORDER BY {self.row}"
+        key = self.name_key or "''"
+        order = f"{self.name_key}, {self.row}" if self.name_key else self.row
+        return f"SELECT {self.row}, {key} FROM {source}{where} ORDER BY {order}", json.dumps(
+            excluded
+        )
 
     def fetch(
         self,
@@ -229,21 +260,19 @@ class _Tier:
     ) -> list[_Row]:
         """Up to `limit` rows in the tier's order (after `offset` rows, or after `after`).
 
-        `complete` holds the rows of earlier tiers this search read to the end.
+        `complete` holds the rows of the earlier tiers this search read to the end.
         """
-        params = {**self.params, "limit": limit, "offset": offset}
-        excluded = None
-        exclusion = self.exclusion
-        if exclusion and complete is not None and all(t in complete for t in exclusion.earlier):
-            excluded = [row for tier in exclusion.earlier for row in complete[tier]]
-            params["excluded"] = json.dumps(excluded)
+        sql, excluded = self._sql(after, complete or {})
+        params = {**self.params, "limit": limit, "offset": offset, "excluded": excluded}
         if after is not None:
             params["after_row"], params["after_key"] = after
-        sql = f"{self._sql(after, excluded)} LIMIT :limit OFFSET :offset"
-        return [(int(row[0]), str(row[1])) for row in db.execute(sql, params).fetchall()]
+        rows = db.execute(f"{sql} LIMIT :limit OFFSET :offset", params).fetchall()
+        return [(int(row[0]), str(row[1])) for row in rows]
 
     def count(self, db: Database, *, at_most: int | None = None) -> int:
-        sql = self._sql(None, None) + ("" if at_most is None else f" LIMIT {int(at_most)}")
+        sql, _ = self._sql(None, {})
+        if at_most is not None:
+            sql += f" LIMIT {int(at_most)}"
         return int(db.execute(f"SELECT count(*) FROM ({sql})", self.params).fetchone()[0])
 
 
@@ -472,6 +501,8 @@ def _tiers(query: ParsedQuery, filters: CatalogFilters) -> list[_Tier]:
         params["price_max"] = price_to_cents(filters.price_max)
         price_filters.append("t.price_cents <= :price_max")
     row_filters += price_filters
+    on_rows = [_Cond(sql) for sql in row_filters]
+    on_prices = [_Cond(sql) for sql in price_filters]
 
     if query.is_empty:
         if filters.sample_type is not None and filters.lab_company_id is None:
@@ -479,18 +510,21 @@ def _tiers(query: ParsedQuery, filters: CatalogFilters) -> list[_Tier]:
             return [
                 _Tier(
                     MatchField.FILTERS_ONLY,
-                    "lab_test_sample_types s JOIN lab_tests t ON t.row_no = s.row_no",
-                    ["s.sample_type_key = :sample_key", "t.is_active = 1", *row_filters],
+                    None,
+                    "",
+                    [_Cond("s.sample_type_key = :sample_key"), _Cond("t.is_active = 1"), *on_rows],
                     params,
                     row="s.row_no",
                     name_key="s.name_key",
+                    table="lab_test_sample_types s JOIN lab_tests t ON t.row_no = s.row_no",
                 )
             ]
         return [
             _Tier(
                 MatchField.FILTERS_ONLY,
-                "lab_tests t",
-                ["t.is_active = 1", *row_filters],
+                None,
+                "",
+                [_Cond("t.is_active = 1"), *on_rows],
                 params,
                 row="t.row_no",
                 name_key="t.name_key",
@@ -499,18 +533,25 @@ def _tiers(query: ParsedQuery, filters: CatalogFilters) -> list[_Tier]:
 
     params["prefix"] = query.name_prefix
     params["prefix_end"] = prefix_upper_bound(query.name_prefix)
-    not_name_start = "NOT (t.name_key >= :prefix AND t.name_key < :prefix_end)"
     tiers = [
         _Tier(
             MatchField.NAME_START,
-            "lab_tests t",
-            ["t.name_key < :prefix_end", "t.is_active = 1", *row_filters],
+            None,
+            "",
+            [_Cond("t.name_key < :prefix_end"), _Cond("t.is_active = 1"), *on_rows],
             params,
             row="t.row_no",
             name_key="t.name_key",
             start="t.name_key >= :prefix",
         )
     ]
+    # Within a later tier (which applies the filters too), "the name does not start with the
+    # text" is "not a row of the first tier"; "the text is not in the name" is "not a row of
+    # the first or the name-substring tier" (the tiers that use it never hold name-words rows).
+    not_name_start = _Cond(
+        "NOT (t.name_key >= :prefix AND t.name_key < :prefix_end)",
+        known=(MatchField.NAME_START,),
+    )
     words = query.all_words
     tags = "".join(f" AND {tag}" for tag in tag_filters)
     substring = query.substring
@@ -520,99 +561,151 @@ def _tiers(query: ParsedQuery, filters: CatalogFilters) -> list[_Tier]:
         params["sub_text"] = query.name_prefix
         params["sub"] = substring
         params["sub_candidates"] = query.substring_candidates
+        params["sub_bio_candidates"] = query.biomarker_candidates
     if words is not None:
         params["w_nb_tagged"] = f"{{name biomarkers}}: ({words}){tags}"
         params["w_name_tagged"] = f"{{name}}: ({words}){tags}"
+        params["w_any_tagged"] = f"{{name biomarkers company sample_types}}: ({words}){tags}"
         params["w_nb_only"] = f"({{name biomarkers}}: ({words}){tags}) NOT {{name}}: ({words})"
         params["w_other_only"] = (
             f"({{name biomarkers company sample_types}}: ({words}){tags})"
             f" NOT {{name biomarkers}}: ({words})"
         )
-    in_name = "instr(t.name_key, :sub_text) > 0"
-    not_in_name = "instr(t.name_key, :sub_text) = 0"
-
-    def words_tier(matched: MatchField, match: str, *conditions: str) -> _Tier:
-        return _Tier(
-            matched,
-            f"catalog_words(:{match}) w JOIN lab_tests t ON t.row_no = w.rowid",
-            [not_name_start, *conditions, *price_filters],
-            params,
-            row="w.rowid",
+    in_name = _Cond("instr(t.name_key, :sub_text) > 0")
+    not_in_name = [
+        _Cond(
+            "instr(t.name_key, :sub_text) = 0",
+            known=(MatchField.NAME_START, MatchField.NAME_SUBSTRING),
         )
+    ]
+    if substring is None:
+        not_in_name = []
 
     # Exclusions across the two indexes are uncorrelated IN subqueries: SQLite builds each
-    # set once, and only when a search gets that far down the tiers (or uses the rows of the
-    # earlier tiers, see _Exclusion). They carry the filter tags too (a smaller set; rows that
-    # fail the filters are left out anyway).
-    def not_in(index: str, match: str, *earlier: MatchField) -> _Exclusion:
-        return _Exclusion(earlier, f"SELECT rowid FROM {index}(:{match})")
+    # set once, and only when a search gets that far down the tiers. They carry the filter
+    # tags too (a smaller set; rows that fail the filters are left out anyway). Within the
+    # tier's other conditions each one holds exactly the rows of the `earlier` tiers.
+    def not_in(row: str, index: str, match: str, *earlier: MatchField) -> _Cond:
+        return _Cond(f"{row} NOT IN (SELECT rowid FROM {index}(:{match}))", False, earlier)
 
-    def substring_tier(
-        matched: MatchField, index: str, match: str, exclusion: _Exclusion | None, *conditions: str
+    def words_tier(
+        matched: MatchField,
+        match: str,
+        conditions: list[_Cond],
+        known_match: tuple[str, tuple[MatchField, ...]] | None = None,
     ) -> _Tier:
         return _Tier(
             matched,
-            f"{index}(:{match}) x JOIN lab_tests t ON t.row_no = x.rowid",
-            [not_name_start, *conditions, *row_filters],
+            "catalog_words",
+            match,
+            [not_name_start, *conditions, *on_prices],
             params,
-            row="x.rowid",
-            exclusion=exclusion,
+            row="w.rowid",
+            known_match=known_match,
         )
 
     if words is not None:
-        tiers.append(words_tier(MatchField.NAME, "w_name_tagged"))
+        tiers.append(words_tier(MatchField.NAME, "w_name_tagged", []))
     if substring is not None:
-        not_name_words = (
-            not_in("catalog_words", "w_name_tagged", MatchField.NAME) if words is not None else None
-        )
+
+        def not_name_words(row: str) -> list[_Cond]:
+            if words is None:
+                return []
+            return [not_in(row, "catalog_words", "w_name_tagged", MatchField.NAME)]
+
         if filters.lab_company_id is not None:
             # One company's names are few: reading them from the (company, name) index beats
             # walking every name that holds a common trigram.
             tiers.append(
                 _Tier(
                     MatchField.NAME_SUBSTRING,
-                    "lab_tests t",
-                    [not_name_start, "t.is_active = 1", in_name, *row_filters],
+                    None,
+                    "",
+                    [
+                        not_name_start,
+                        _Cond("t.is_active = 1"),
+                        in_name,
+                        *not_name_words("t.row_no"),
+                        *on_rows,
+                    ],
                     params,
                     row="t.row_no",
-                    exclusion=not_name_words,
                 )
             )
         else:
             # instr() decides, so the candidates may be a cheaper superset (see ParsedQuery).
             tiers.append(
-                substring_tier(
+                _Tier(
                     MatchField.NAME_SUBSTRING,
                     "catalog_name_substrings",
                     "sub_candidates",
-                    not_name_words,
-                    in_name,
+                    [not_name_start, in_name, *not_name_words("x.rowid"), *on_rows],
+                    params,
+                    row="x.rowid",
                 )
             )
     if words is not None:
-        conditions = [not_in_name] if substring is not None else []
-        tiers.append(words_tier(MatchField.BIOMARKERS, "w_nb_only", *conditions))
-    if substring is not None:
         tiers.append(
-            substring_tier(
+            words_tier(
+                MatchField.BIOMARKERS,
+                "w_nb_only",
+                not_in_name,
+                known_match=("w_nb_tagged", (MatchField.NAME,)),
+            )
+        )
+    if substring is not None:
+        not_nb_words = (
+            [
+                not_in(
+                    "x.rowid",
+                    "catalog_words",
+                    "w_nb_tagged",
+                    MatchField.NAME,
+                    MatchField.BIOMARKERS,
+                )
+            ]
+            if words is not None
+            else []
+        )
+        # Candidates other than the exact phrase are checked on the decoded biomarkers,
+        # last (the costliest check); see ParsedQuery.biomarker_candidates.
+        in_biomarkers = (
+            []
+            if query.biomarker_candidates == substring
+            else [
+                _Cond(
+                    "EXISTS (SELECT 1 FROM json_each(t.biomarkers) b"
+                    " WHERE instr(lower(b.value), :sub_text) > 0)"
+                )
+            ]
+        )
+        tiers.append(
+            _Tier(
                 MatchField.BIOMARKER_SUBSTRING,
                 "catalog_biomarker_substrings",
-                "sub",
-                (
-                    not_in("catalog_words", "w_nb_tagged", MatchField.NAME, MatchField.BIOMARKERS)
-                    if words is not None
-                    else None
-                ),
-                not_in_name,
+                "sub_bio_candidates",
+                [not_name_start, *not_in_name, *not_nb_words, *on_rows, *in_biomarkers],
+                params,
+                row="x.rowid",
             )
         )
     if words is not None:
-        other = words_tier(
-            MatchField.OTHER, "w_other_only", *([not_in_name] if substring is not None else [])
-        )
+        other_conditions = list(not_in_name)
         if substring is not None:
-            other.exclusion = not_in(
-                "catalog_biomarker_substrings", "sub", MatchField.BIOMARKER_SUBSTRING
+            other_conditions.append(
+                not_in(
+                    "w.rowid",
+                    "catalog_biomarker_substrings",
+                    "sub",
+                    MatchField.BIOMARKER_SUBSTRING,
+                )
             )
-        tiers.append(other)
+        tiers.append(
+            words_tier(
+                MatchField.OTHER,
+                "w_other_only",
+                other_conditions,
+                known_match=("w_any_tagged", (MatchField.NAME, MatchField.BIOMARKERS)),
+            )
+        )
     return tiers

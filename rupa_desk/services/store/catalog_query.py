@@ -47,6 +47,10 @@ class ParsedQuery:
             text it asks for non-overlapping trigrams that cover it instead of all of them:
             a third of the index reads (`comprehensive stool`: 7 trigrams, not 17), for the
             callers that check the rows themselves (`instr`).
+        biomarker_candidates: the same for the biomarker trigram index, where the rows are
+            checked by decoding their biomarkers (ASCII text without `;` only, so that the
+            check and the index agree: the index holds the biomarkers joined by "; ");
+            otherwise `substring`, which needs no check.
     """
 
     text: str
@@ -55,6 +59,7 @@ class ParsedQuery:
     words: tuple[str, ...]
     substring: str | None
     substring_candidates: str | None = None
+    biomarker_candidates: str | None = None
     phrase_words: tuple[tuple[tuple[str, ...], bool], ...] = ()
 
     @property
@@ -93,6 +98,11 @@ def parse_query(text: str) -> ParsedQuery:
         words=tuple(word for words in chunks for word in words),
         substring=substring,
         substring_candidates=_trigram_cover(folded) if substring is not None else None,
+        biomarker_candidates=(
+            _trigram_cover(folded)
+            if substring is not None and folded.isascii() and ";" not in folded
+            else substring
+        ),
         phrase_words=tuple(phrase_words),
     )
 
