@@ -60,9 +60,11 @@ from rupa_desk.ui.main_window import MainWindow
 from rupa_desk.ui.messages import MessageBridge
 from rupa_desk.ui.order_workspace import OrderWorkspace
 from rupa_desk.ui.pages.catalog import CatalogPage
+from rupa_desk.ui.pages.patients import PatientsPage
 from rupa_desk.ui.pages.sign_in import SignInPage
 from rupa_desk.ui.presenters.catalog import CatalogPresenter
 from rupa_desk.ui.presenters.connectivity import Connectivity
+from rupa_desk.ui.presenters.patients import PatientsPresenter
 from rupa_desk.ui.presenters.session import (
     Account,
     AccountUnavailable,
@@ -71,7 +73,6 @@ from rupa_desk.ui.presenters.session import (
 )
 from rupa_desk.ui.presenters.settings import SettingsPresenter
 from rupa_desk.ui.tasks import BackgroundTasks
-from rupa_desk.ui.widgets.placeholder import PlaceholderPane
 from rupa_desk.ui.window_state import WindowState
 
 log = logging.getLogger(__name__)
@@ -168,10 +169,11 @@ class AccountWorkspace:
         self.catalog.sync_finished.connect(status_bar.finish_sync)
         self.catalog.catalog_changed.connect(status_bar.set_catalog_synced_at)
         status_bar.set_catalog_synced_at(self.catalog.last_synced())
+        self.patients = PatientsPresenter(
+            store.patients, store.drafts, client, bridge, connectivity
+        )
         self.panes: dict[str, QWidget] = {
-            "patients": PlaceholderPane(
-                "Patients", "Your Rupa patients will be here, searchable offline."
-            ),
+            "patients": PatientsPage(self.patients),
             "catalog": CatalogPage(self.catalog),
             "drafts": self.orders.drafts_page,
             "orders": self.orders.orders_page,
@@ -220,17 +222,22 @@ class AccountWorkspace:
             raise
 
     async def start(self, *, first_sign_in: bool) -> None:
-        """Show the first results; sync the catalog on the first sign-in or when it is empty."""
+        """Show the local data at once; on the first sign-in (or with nothing local yet)
+        download the catalog and the patients in the background; start order tracking."""
         self.orders.start()
         await self.catalog.refresh()
+        await self.patients.search("")
         if first_sign_in or self.catalog.test_count() == 0:
             self.tasks.spawn(self.catalog.sync_now(), name="first-catalog-sync")
+        if first_sign_in or self.patients.count() == 0:
+            self.tasks.spawn(self.patients.refresh(), name="first-patient-refresh")
 
     async def close(self, *, remove_patient_data: bool) -> None:
         """Stop the account's work, remove patient data if asked, close the database."""
         await self.tasks.cancel_all()
         await self.orders.close()
         await self.catalog.close()
+        await self.patients.close()
         try:
             if remove_patient_data:
                 removed = self.store.patients.purge()
@@ -466,6 +473,8 @@ async def main(
     bridge: MessageBridge,
     reporter: BugReporter,
     on_started: Callable[[Desk], Any] | None = None,
+    opener: BrowserOpener = webbrowser.open,
+    secrets: SecretStoreChoice | None = None,
 ) -> int:
     """Build the app, run it until its window is closed, then shut everything down.
 
@@ -474,7 +483,9 @@ async def main(
         options: the command line.
         bridge: messages to the user.
         reporter: where unexpected exceptions go.
-        on_started: called with the running `Desk` (the benchmark uses it).
+        on_started: called with the running `Desk` (the benchmark and tests use it).
+        opener: opens the system browser (tests: a browser that does not open).
+        secrets: the secret store; None probes the OS keychain.
 
     Returns:
         The process exit code.
@@ -503,6 +514,8 @@ async def main(
             settings=settings,
             bridge=bridge,
             reporter=reporter,
+            secrets=secrets,
+            opener=opener,
             no_browser_helper=no_browser_helper,
             demo_running=options.demo or settings.environment == "demo",
         )

@@ -1,10 +1,11 @@
 """Checks of what people type, before anything is saved or sent: pure, no I/O.
 
 - The new-patient form: `patient_form_errors` gives a message per field; `new_patient` turns a
-  valid form into the attributes Rupa expects. `field_for_pointer` maps a server validation
-  error (`source.pointer` "/data/attributes/email") back to the form field.
-- Possible duplicates (`is_possible_duplicate`): same email, or same name and birthday.
+  valid form into the attributes Rupa expects. `field_for_attribute` maps a server validation
+  error's attribute ("email", "address.zip") back to the form field.
 - The redirect port list of the Settings dialog (`parse_port_list`).
+
+(Possible duplicates are looked up in the patients cache: `PatientCache.find_possible_duplicates`.)
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any, Final
-
-from rupa_desk.core.models import Patient
 
 #: The fields of the new-patient form, in form order.
 PATIENT_FIELDS: Final[tuple[str, ...]] = (
@@ -195,48 +194,22 @@ def new_patient(form: PatientForm, *, today: date) -> dict[str, Any]:
     return attributes
 
 
-def field_for_pointer(pointer: str | None) -> str | None:
+def field_for_attribute(attribute: str) -> str | None:
     """The form field a server validation error is about, if it is one of the form's.
 
-    "/data/attributes/email" → "email"; "/data/attributes/address/zip" → "zip";
-    anything else (or no pointer) → None (the error is shown for the whole form).
+    Rupa's errors name attributes (the client turns `/data/attributes/address/zip` into
+    "address.zip"): "email" → "email"; "address.zip" → "zip"; "address" → "street_1";
+    anything else → None (the error is shown for the whole form).
     """
-    if not pointer:
+    parts = [p for p in attribute.split(".") if p]
+    if not parts:
         return None
-    parts = [p for p in pointer.split("/") if p]
-    if len(parts) >= 3 and parts[0] == "data" and parts[1] == "attributes":
-        name = parts[-1]
-        if name in PATIENT_FIELDS:
-            return name
-        if name == "address":
-            return "street_1"
+    name = parts[-1]
+    if name in PATIENT_FIELDS:
+        return name
+    if name == "address":
+        return "street_1"
     return None
-
-
-def is_possible_duplicate(form: PatientForm, patient: Patient) -> bool:
-    """True when `patient` may be the person in `form`: same email, or same name and birthday.
-
-    Names compare case- and space-insensitively; an empty email or birthday matches nothing.
-    """
-    email = form.value("email").casefold()
-    if email and patient.email.strip().casefold() == email:
-        return True
-    birthday = form.value("birthday")
-    if not birthday or patient.birthday is None:
-        return False
-    try:
-        born = parse_birthday(birthday)
-    except ValueError:
-        return False
-    return (
-        _name_key(form.value("first_name")) == _name_key(patient.first_name)
-        and _name_key(form.value("last_name")) == _name_key(patient.last_name)
-        and born == patient.birthday
-    )
-
-
-def _name_key(name: str) -> str:
-    return " ".join(name.split()).casefold()
 
 
 class PortListError(ValueError):

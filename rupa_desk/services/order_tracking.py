@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -227,6 +228,10 @@ class OrderTracker:
                 pass  # noted by _request: polling pauses until Rupa answers again
             except RupaError as exc:
                 log.warning("refreshing the order list failed: %s", type(exc).__name__)
+            except sqlite3.OperationalError as exc:
+                # another connection (the catalog sync) held the database past the busy
+                # timeout: what was fetched is saved at the next round
+                log.warning("the database was busy; orders are saved next time (%s)", exc)
 
     # -- what the user asks for ----------------------------------------------------------------
 
@@ -371,4 +376,5 @@ class OrderTracker:
     async def _sleep(self, seconds: float | None) -> None:
         self._wake.clear()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), seconds)
+            async with asyncio.timeout(seconds):  # no helper task (unlike wait_for)
+                await self._wake.wait()

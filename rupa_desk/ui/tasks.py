@@ -99,7 +99,8 @@ class LatestTask:
         except asyncio.CancelledError:
             if task.cancelled() and not _current_task_cancelling():
                 raise Superseded(self._name) from None
-            task.cancel()
+            task.cancel()  # the caller was cancelled: stop the run and wait until it has
+            await asyncio.wait([task])
             raise
         finally:
             if self._current is task and task.done():

@@ -11,6 +11,7 @@ from tests.fixtures.qt import (
     _no_leftover_tasks,
     _no_leftover_widgets,
     pytest_asyncio_loop_factories,
+    pytest_runtest_call,
     qasync_loop,
 )
 
@@ -19,5 +20,6 @@ __all__ = [
     "_no_leftover_widgets",
     "make_desk",
     "pytest_asyncio_loop_factories",
+    "pytest_runtest_call",
     "qasync_loop",
 ]

@@ -119,7 +119,7 @@ async def test_orders_list_filters_get_and_download_results(
     sandbox_control: SandboxControl,
     tmp_path: Path,
 ) -> None:
-    made = sandbox_control.create_order(status="Complete")["data"]
+    made = sandbox_control.create_order(status="Complete")
     order_id = made["id"]
     async with signed_in(sandbox.url, practitioner_browser) as (_auth, client):
         orders = [o async for o in client.orders(page_size=10)]

@@ -214,7 +214,13 @@ class Orders:
             "practitioner_id": order.patients_practitioner_id,
             "raw": json.dumps(dict(order.raw), default=str),
         }
-        self._db.table("orders").upsert(values, pk="id")
+        columns = ", ".join(values)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in values if c != "id")
+        self._db.execute(
+            f"INSERT INTO orders ({columns}) VALUES ({', '.join('?' * len(values))})"
+            f" ON CONFLICT (id) DO UPDATE SET {updates}",
+            list(values.values()),
+        )
         if previous != order.status:
             self._db.execute(
                 "INSERT INTO order_status_history (order_id, status, observed_at) VALUES (?, ?, ?)",

@@ -1,0 +1,115 @@
+"""One patient: demographics, their drafts on this computer and their orders on Rupa."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFormLayout, QLabel, QListWidget, QVBoxLayout, QWidget
+
+from rupa_desk.core.models import Address, Order
+from rupa_desk.ui.components.catalog_model import format_price
+from rupa_desk.ui.presenters.patients import PatientDetail
+
+
+def format_address(address: Address | None) -> str:
+    """A postal address on up to three lines ("—" when none)."""
+    if address is None or not any((address.street_1, address.city, address.zip)):
+        return "—"
+    lines = [address.street_1, address.street_2, f"{address.city}, {address.state} {address.zip}"]
+    return "\n".join(line for line in lines if line.strip(" ,"))
+
+
+def describe_order(order: Order) -> str:
+    """ "2024-06-13 · In Progress · $123.00"."""
+    when = order.date_submitted.date().isoformat() if order.date_submitted else "not submitted"
+    total = format_price(order.total_price)
+    return f"{when} · {order.status} · {total}"
+
+
+class PatientDetailPanel(QWidget):
+    """Shows a `PatientDetail`."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName("Patient details")
+        self.empty = QLabel("Select a patient to see their details, drafts and orders.")
+        self.empty.setWordWrap(True)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.name = QLabel()
+        self.name.setAccessibleName("Patient name")
+        font = self.name.font()
+        font.setPointSizeF(font.pointSizeF() * 1.25)
+        font.setBold(True)
+        self.name.setFont(font)
+        self.values: dict[str, QLabel] = {}
+        form = QFormLayout()
+        for key, label in (
+            ("email", "Email"),
+            ("birthday", "Birthday"),
+            ("phone", "Phone"),
+            ("gender", "Gender"),
+            ("address", "Address"),
+            ("id", "Rupa id"),
+        ):
+            value = QLabel()
+            value.setAccessibleName(label)
+            value.setWordWrap(True)
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            form.addRow(label, value)
+            self.values[key] = value
+        self.drafts_label = QLabel()
+        self.drafts = QListWidget()
+        self.drafts.setAccessibleName("Drafts of this patient")
+        self.orders_label = QLabel()
+        self.orders = QListWidget()
+        self.orders.setAccessibleName("Orders of this patient")
+        self._content = QWidget()
+        content = QVBoxLayout(self._content)
+        content.setContentsMargins(0, 0, 0, 0)
+        content.addWidget(self.name)
+        content.addLayout(form)
+        content.addWidget(self.drafts_label)
+        content.addWidget(self.drafts, 1)
+        content.addWidget(self.orders_label)
+        content.addWidget(self.orders, 2)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.empty)
+        layout.addWidget(self._content, 1)
+        self._detail: PatientDetail | None = None
+        self.show_detail(None)
+
+    @property
+    def detail(self) -> PatientDetail | None:
+        """What is shown (None: nothing selected)."""
+        return self._detail
+
+    def show_detail(self, detail: PatientDetail | None) -> None:
+        """Show `detail`, or the "select a patient" hint for None."""
+        self._detail = detail
+        self.empty.setVisible(detail is None)
+        self._content.setVisible(detail is not None)
+        if detail is None:
+            return
+        patient = detail.patient
+        self.name.setText(patient.full_name)
+        self.values["email"].setText(patient.email)
+        self.values["birthday"].setText(patient.birthday.isoformat() if patient.birthday else "—")
+        self.values["phone"].setText(patient.phone or "—")
+        self.values["gender"].setText((patient.gender or "—").capitalize())
+        self.values["address"].setText(format_address(patient.address))
+        self.values["id"].setText(patient.id)
+        self.drafts.clear()
+        for draft in detail.drafts:
+            tests = "1 test" if draft.test_count == 1 else f"{draft.test_count} tests"
+            self.drafts.addItem(f"Draft of {draft.updated_at:%Y-%m-%d %H:%M} · {tests}")
+        self.drafts_label.setText(
+            f"Drafts on this computer ({len(detail.drafts)})" if detail.drafts else "No drafts"
+        )
+        self.orders.clear()
+        for order in detail.orders:
+            self.orders.addItem(describe_order(order))
+        if detail.orders_problem:
+            self.orders_label.setText(f"Orders: {detail.orders_problem}")
+        else:
+            self.orders_label.setText(
+                f"Orders on Rupa ({len(detail.orders)})" if detail.orders else "No orders on Rupa"
+            )

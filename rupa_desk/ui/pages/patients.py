@@ -1,0 +1,217 @@
+"""The Patients pane: the cached patients (searchable offline), a patient's detail, new patient.
+
+Keyboard: Ctrl+F focuses the search; Ctrl+N opens the new-patient form.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QItemSelection, Qt
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+from qasync import asyncSlot
+
+from rupa_desk.core.models import Patient
+from rupa_desk.core.validation import PatientForm
+from rupa_desk.services.store import PossibleDuplicate
+from rupa_desk.ui.components.duplicate_patient_dialog import DuplicatePatientDialog
+from rupa_desk.ui.components.new_patient_form import NewPatientForm
+from rupa_desk.ui.components.patient_detail import PatientDetailPanel
+from rupa_desk.ui.components.patient_list_model import PATIENT_ROLE, PatientListModel
+from rupa_desk.ui.presenters.patients import FormProblems, PatientDetail, PatientsPresenter
+from rupa_desk.ui.widgets.search_box import SearchBox
+
+
+class PatientsPage(QWidget):
+    """The patients pane (a view of `PatientsPresenter`)."""
+
+    def __init__(self, presenter: PatientsPresenter, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._presenter = presenter
+        self.setAccessibleName("Patients")
+        self.duplicate_dialog: DuplicatePatientDialog | None = None
+
+        self.search_box = SearchBox()
+        self.search_box.setPlaceholderText("Search by name, email or birthday (Ctrl+F)")
+        self.search_box.setAccessibleName("Search patients")
+        self.new_button = QPushButton("New patient")
+        self.new_button.setAccessibleName("New patient")
+        self.new_button.setToolTip("Add a patient to Rupa (Ctrl+N)")
+        self.refresh_button = QPushButton("Refresh from Rupa")
+        self.refresh_button.setAccessibleName("Refresh patients from Rupa")
+        self.model = PatientListModel(self)
+        self.table = QTableView()
+        self.table.setAccessibleName("Patients list")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.setAlternatingRowColors(True)
+        self.summary = QLabel()
+        self.summary.setAccessibleName("Patients summary")
+        self.detail = PatientDetailPanel()
+        self.form = NewPatientForm()
+        self.right = QStackedWidget()
+        self.right.addWidget(self.detail)
+        self.right.addWidget(self.form)
+
+        top = QHBoxLayout()
+        top.addWidget(self.search_box, 1)
+        top.addWidget(self.new_button)
+        top.addWidget(self.refresh_button)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addLayout(top)
+        left_layout.addWidget(self.table, 1)
+        left_layout.addWidget(self.summary)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(left)
+        splitter.addWidget(self.right)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter)
+
+        for keys, slot in (
+            (QKeySequence.StandardKey.Find, self._on_find_activated),
+            (QKeySequence.StandardKey.New, self._on_new_button_clicked),
+        ):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+            shortcut.activated.connect(slot)
+
+        self.search_box.search_requested.connect(self._on_search_box_search_requested)
+        self.new_button.clicked.connect(self._on_new_button_clicked)
+        self.refresh_button.clicked.connect(self._on_refresh_button_clicked)
+        self.table.selectionModel().selectionChanged.connect(self._on_table_selection_changed)
+        self.form.submitted.connect(self._on_form_submitted)
+        self.form.cancelled.connect(self._on_form_cancelled)
+        presenter.results_changed.connect(self._on_presenter_results_changed)
+        presenter.detail_changed.connect(self._on_presenter_detail_changed)
+        presenter.refresh_started.connect(self._on_presenter_refresh_started)
+        presenter.refresh_finished.connect(self._on_presenter_refresh_finished)
+        presenter.form_problems.connect(self._on_presenter_form_problems)
+        presenter.duplicates_found.connect(self._on_presenter_duplicates_found)
+        presenter.patient_created.connect(self._on_presenter_patient_created)
+        presenter.patient_chosen.connect(self._on_presenter_patient_chosen)
+        presenter.creating_changed.connect(self.form.set_busy)
+
+    # -- navigation ----------------------------------------------------------------------------
+
+    @property
+    def showing_form(self) -> bool:
+        """True while the new-patient form is shown."""
+        return self.right.currentWidget() is self.form
+
+    def select_patient(self, patient_id: str) -> None:
+        """Select the patient in the list (when listed)."""
+        row = self.model.row_of(patient_id)
+        if row >= 0:
+            self.table.selectRow(row)
+
+    def _on_find_activated(self) -> None:
+        self.search_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search_box.selectAll()
+
+    def _on_new_button_clicked(self) -> None:
+        self.right.setCurrentWidget(self.form)
+        self.form.fields["first_name"].setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _on_form_cancelled(self) -> None:
+        self.form.clear()
+        self.right.setCurrentWidget(self.detail)
+
+    # -- presenter calls -----------------------------------------------------------------------
+
+    @asyncSlot(str)
+    async def _on_search_box_search_requested(self, text: str) -> None:
+        await self._presenter.search(text)
+
+    @asyncSlot()
+    async def _on_refresh_button_clicked(self) -> None:
+        await self._presenter.refresh()
+
+    @asyncSlot(QItemSelection, QItemSelection)
+    async def _on_table_selection_changed(
+        self, selected: QItemSelection, deselected: QItemSelection
+    ) -> None:
+        await self._presenter.show_detail(self.selected_patient_id())
+
+    @asyncSlot(object)
+    async def _on_form_submitted(self, form: PatientForm) -> None:
+        await self._presenter.create_patient(form)
+
+    @asyncSlot()
+    async def _on_duplicate_dialog_create_anyway(self) -> None:
+        await self._presenter.create_patient(self.form.form(), allow_duplicates=True)
+
+    @asyncSlot(object)
+    async def _on_duplicate_dialog_use_patient(self, patient: Patient) -> None:
+        await self._presenter.use_existing(patient)
+
+    def selected_patient_id(self) -> str | None:
+        """The id of the selected patient (None: none)."""
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            return None
+        patient = rows[0].data(PATIENT_ROLE)
+        return patient.id if isinstance(patient, Patient) else None
+
+    # -- presenter signals ---------------------------------------------------------------------
+
+    def _on_presenter_results_changed(self, patients: list[Patient]) -> None:
+        selected = self.selected_patient_id()
+        self.model.set_patients(patients)
+        if selected is not None:
+            self.select_patient(selected)
+        total = self._presenter.count()
+        if total == 0:
+            self.summary.setText("No patients on this computer yet: “Refresh from Rupa”.")
+        elif self._presenter.search_text.strip():
+            self.summary.setText(f"{len(patients):,} of {total:,} patients match")
+        else:
+            self.summary.setText(f"{total:,} patients")
+
+    def _on_presenter_detail_changed(self, detail: PatientDetail | None) -> None:
+        self.detail.show_detail(detail)
+
+    def _on_presenter_refresh_started(self) -> None:
+        self.refresh_button.setEnabled(False)
+        self.refresh_button.setText("Refreshing…")
+
+    def _on_presenter_refresh_finished(self, succeeded: bool) -> None:
+        self.refresh_button.setEnabled(True)
+        self.refresh_button.setText("Refresh from Rupa")
+
+    def _on_presenter_form_problems(self, problems: FormProblems) -> None:
+        self.right.setCurrentWidget(self.form)
+        self.form.show_problems(problems.fields, problems.general)
+
+    def _on_presenter_duplicates_found(self, duplicates: list[PossibleDuplicate]) -> None:
+        dialog = DuplicatePatientDialog(duplicates, self)
+        dialog.use_patient.connect(self._on_duplicate_dialog_use_patient)
+        dialog.create_anyway.connect(self._on_duplicate_dialog_create_anyway)
+        dialog.finished.connect(dialog.deleteLater)
+        self.duplicate_dialog = dialog
+        dialog.open()
+
+    def _on_presenter_patient_created(self, patient: Patient, created: bool) -> None:
+        self._on_presenter_patient_chosen(patient)
+
+    def _on_presenter_patient_chosen(self, patient: Patient) -> None:
+        self.form.clear()
+        self.right.setCurrentWidget(self.detail)
+        self.select_patient(patient.id)

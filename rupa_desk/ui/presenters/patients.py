@@ -1,0 +1,356 @@
+"""The patients pane's presenter: offline search, refresh from Rupa, lookup-first creation.
+
+Creating a patient goes: check the form (field by field, before anything is sent) → look for
+a possible duplicate (same email, or same name and birthday) in the local list and, when Rupa
+is reachable, on Rupa by email → if there is one, show it with "Use this patient" as the
+default → only then `POST /patients`. Rupa's own validation errors come back on the field they
+name. Patient data never goes to the log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Protocol
+
+from PySide6.QtCore import QObject, Signal
+
+from rupa_desk.core.models import Address, Order, Page, Patient
+from rupa_desk.core.validation import (
+    InvalidPatientForm,
+    PatientForm,
+    field_for_attribute,
+    new_patient,
+    parse_birthday,
+)
+from rupa_desk.services.errors import NetworkError, RupaError, ValidationFailed
+from rupa_desk.services.store import Drafts, DraftSummary, PatientCache, PossibleDuplicate
+from rupa_desk.ui.messages import MessageBridge
+from rupa_desk.ui.presenters.connectivity import Connectivity
+from rupa_desk.ui.tasks import LatestTask, Superseded
+
+log = logging.getLogger(__name__)
+
+SEARCH_LIMIT = 500
+LOADING_ORDERS = "Loading orders from Rupa…"
+REFRESH_BATCH = 200
+
+
+class PatientSource(Protocol):
+    """What the presenter needs of `RupaClient`."""
+
+    def patients(
+        self, email: str | None = None, *, page_size: int | None = None
+    ) -> AsyncIterator[Patient]:
+        """Every patient (with `email`, when given)."""
+
+    async def create_patient(
+        self,
+        first_name: str,
+        last_name: str,
+        email: str,
+        *,
+        birthday: date | None = None,
+        phone: str | None = None,
+        gender: str | None = None,
+        address: Address | None = None,
+    ) -> tuple[Patient, bool]:
+        """Create a patient (or get Rupa's existing one); True when created now."""
+
+    async def orders_page(
+        self,
+        patient: str | None = None,
+        status: str | None = None,
+        practitioner: str | None = None,
+        *,
+        page_size: int | None = None,
+    ) -> Page[Order]:
+        """The first page of orders (of one patient)."""
+
+
+@dataclass(frozen=True)
+class PatientDetail:
+    """What the detail panel shows about one patient.
+
+    Attributes:
+        patient: the patient (from the local list).
+        drafts: this patient's open drafts on this computer.
+        orders: this patient's orders on Rupa, newest first (empty when not loaded).
+        orders_problem: why the orders could not be loaded (e.g. offline), or "".
+    """
+
+    patient: Patient
+    drafts: tuple[DraftSummary, ...] = ()
+    orders: tuple[Order, ...] = ()
+    orders_problem: str = ""
+
+
+@dataclass(frozen=True)
+class FormProblems:
+    """What is wrong with the new-patient form.
+
+    Attributes:
+        fields: field name → message (shown under the field).
+        general: messages for the whole form.
+    """
+
+    fields: dict[str, str] = field(default_factory=dict)
+    general: tuple[str, ...] = ()
+
+
+class PatientsPresenter(QObject):
+    """Runs the patients pane's requests.
+
+    Args:
+        cache: the local patients list.
+        drafts: the local drafts (a patient's drafts in the detail panel).
+        source: the API client.
+        bridge: messages to the user.
+        connectivity: told whether Rupa answered.
+
+    Signals:
+        results_changed(list): the patients matching the search (a list of `Patient`).
+        detail_changed(object): the `PatientDetail` to show (None: nothing selected).
+        refresh_started(): "Refresh from Rupa" began.
+        refresh_finished(bool): it ended (True: the list is up to date).
+        form_problems(FormProblems): the new-patient form must show these.
+        duplicates_found(list): possible duplicates (`PossibleDuplicate`) of the form's patient;
+            nothing was created.
+        patient_created(object, bool): the patient now on Rupa, and whether it is new (False:
+            Rupa already had this first+last+email).
+        patient_chosen(object): show this existing patient (a `Patient`; "Use this patient").
+        creating_changed(bool): a patient is being created (True) or no longer (False).
+    """
+
+    results_changed = Signal(list)
+    detail_changed = Signal(object)
+    refresh_started = Signal()
+    refresh_finished = Signal(bool)
+    form_problems = Signal(object)
+    duplicates_found = Signal(list)
+    patient_created = Signal(object, bool)
+    patient_chosen = Signal(object)
+    creating_changed = Signal(bool)
+
+    def __init__(
+        self,
+        cache: PatientCache,
+        drafts: Drafts,
+        source: PatientSource,
+        bridge: MessageBridge,
+        connectivity: Connectivity,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._cache = cache
+        self._drafts = drafts
+        self._source = source
+        self._bridge = bridge
+        self._connectivity = connectivity
+        self._text = ""
+        self._searches = LatestTask("patient-search")
+        self._details = LatestTask("patient-detail")
+        self._refreshes = LatestTask("patient-refresh")
+        self._creating = False
+
+    @property
+    def search_text(self) -> str:
+        """The text the list is filtered by."""
+        return self._text
+
+    def count(self) -> int:
+        """How many patients the local list holds."""
+        return self._cache.count()
+
+    # -- search and refresh ----------------------------------------------------------------------
+
+    async def search(self, text: str) -> None:
+        """Search the local list by name, email or birthday (works offline)."""
+        self._text = text
+        with contextlib.suppress(Superseded):
+            found = await self._searches.run(self._search(text))
+            self.results_changed.emit(found)
+
+    async def _search(self, text: str) -> list[Patient]:
+        return self._cache.search(text, limit=SEARCH_LIMIT)
+
+    async def refresh(self) -> bool:
+        """Download the patients from Rupa into the local list ("Refresh from Rupa").
+
+        Returns:
+            True when the list is up to date; False when it failed (the user was told).
+        """
+        self.refresh_started.emit()
+        try:
+            count = await self._refreshes.run(self._download())
+        except Superseded:
+            return False
+        except RupaError as exc:
+            self._connectivity.failed(exc)
+            self._bridge.error(f"The patients could not be refreshed: {exc}")
+            self.refresh_finished.emit(False)
+            return False
+        self._connectivity.answered()
+        self.refresh_finished.emit(True)
+        self._bridge.info(f"Patients refreshed from Rupa: {count:,}.")
+        await self.search(self._text)
+        return True
+
+    async def _download(self) -> int:
+        batch: list[Patient] = []
+        count = 0
+        async for patient in self._source.patients():
+            batch.append(patient)
+            if len(batch) >= REFRESH_BATCH:
+                count += self._cache.upsert(batch)
+                batch = []
+        count += self._cache.upsert(batch)
+        return count
+
+    # -- detail ------------------------------------------------------------------------------
+
+    async def show_detail(self, patient_id: str | None) -> None:
+        """Show a patient's demographics, drafts and orders (None: clear the panel)."""
+        with contextlib.suppress(Superseded):
+            await self._details.run(self._load_detail(patient_id))
+
+    async def _load_detail(self, patient_id: str | None) -> None:
+        if patient_id is None:
+            self.detail_changed.emit(None)
+            return
+        patient = self._cache.get(patient_id)
+        drafts = tuple(d for d in self._drafts.open_drafts() if d.patient_id == patient_id)
+        detail = PatientDetail(patient, drafts, orders_problem=LOADING_ORDERS)
+        self.detail_changed.emit(detail)
+        try:
+            page = await self._source.orders_page(patient=patient_id)
+        except RupaError as exc:
+            self._connectivity.failed(exc)
+            problem = (
+                "Orders are not shown while Rupa cannot be reached."
+                if isinstance(exc, NetworkError)
+                else f"Orders could not be loaded: {exc}"
+            )
+            self.detail_changed.emit(PatientDetail(patient, drafts, orders_problem=problem))
+            return
+        self._connectivity.answered()
+        self.detail_changed.emit(PatientDetail(patient, drafts, page.items))
+
+    # -- creation ----------------------------------------------------------------------------
+
+    async def create_patient(self, form: PatientForm, *, allow_duplicates: bool = False) -> bool:
+        """Check the form, look for duplicates, then create the patient on Rupa.
+
+        Args:
+            form: what was typed.
+            allow_duplicates: the user saw the possible duplicates and chose to create anyway.
+
+        Returns:
+            True when the patient is on Rupa (created or found); False when the form has
+            problems, possible duplicates were found, or Rupa could not be reached.
+        """
+        if self._creating:
+            return False
+        self._creating = True
+        self.creating_changed.emit(True)
+        try:
+            return await self._create(form, allow_duplicates=allow_duplicates)
+        finally:
+            self._creating = False
+            self.creating_changed.emit(False)
+
+    async def use_existing(self, patient: Patient) -> None:
+        """ "Use this patient": list everyone, and show the existing patient instead."""
+        await self.search("")
+        self.patient_chosen.emit(patient)
+        await self.show_detail(patient.id)
+
+    async def _create(self, form: PatientForm, *, allow_duplicates: bool) -> bool:
+        try:
+            attributes = new_patient(form, today=date.today())
+        except InvalidPatientForm as exc:
+            self.form_problems.emit(FormProblems(fields=exc.errors))
+            return False
+        if not allow_duplicates:
+            duplicates = await self.possible_duplicates(form)
+            if duplicates:
+                self.duplicates_found.emit(duplicates)
+                return False
+        address = attributes.get("address")
+        try:
+            patient, created = await self._source.create_patient(
+                attributes["first_name"],
+                attributes["last_name"],
+                attributes["email"],
+                birthday=date.fromisoformat(attributes["birthday"])
+                if "birthday" in attributes
+                else None,
+                phone=attributes.get("phone"),
+                gender=attributes.get("gender"),
+                address=Address(**address) if address else None,
+            )
+        except ValidationFailed as exc:
+            self._connectivity.answered()
+            self.form_problems.emit(_server_problems(exc))
+            return False
+        except RupaError as exc:
+            self._connectivity.failed(exc)
+            self.form_problems.emit(FormProblems(general=(f"The patient was not created: {exc}",)))
+            return False
+        self._connectivity.answered()
+        self._cache.upsert([patient])
+        self._bridge.info(
+            f"Created the patient {patient.full_name}."
+            if created
+            else f"Rupa already had {patient.full_name} with this email; using that record."
+        )
+        await self.search(self._text)
+        self.patient_created.emit(patient, created)
+        await self.show_detail(patient.id)
+        return True
+
+    async def possible_duplicates(self, form: PatientForm) -> list[PossibleDuplicate]:
+        """Patients that may be the one in `form`: in the local list, and on Rupa by email.
+
+        Rupa is asked only when reachable; offline, the local list answers alone.
+        """
+        email = form.value("email")
+        if email:
+            try:
+                found = [p async for p in self._source.patients(email=email)]
+            except NetworkError as exc:
+                self._connectivity.failed(exc)
+                log.info("duplicate check by email: Rupa not reachable, local list only")
+            else:
+                self._connectivity.answered()
+                self._cache.upsert(found)
+        birthday: date | None = None
+        if form.value("birthday"):
+            with contextlib.suppress(ValueError):
+                birthday = parse_birthday(form.value("birthday"))
+        return self._cache.find_possible_duplicates(
+            email, form.value("first_name"), form.value("last_name"), birthday
+        )
+
+    async def close(self) -> None:
+        """Stop whatever runs."""
+        for task in (self._searches, self._details, self._refreshes):
+            await task.wait_cancelled()
+
+
+def _server_problems(exc: ValidationFailed) -> FormProblems:
+    fields: dict[str, str] = {}
+    general = list(exc.general_errors)
+    for attribute, messages in exc.field_errors.items():
+        name = field_for_attribute(attribute)
+        text = " ".join(messages) or "Rupa did not accept this value."
+        if name is None:
+            general.append(f"{attribute}: {text}")
+        else:
+            fields[name] = text
+    if not fields and not general:
+        general.append(exc.user_message)
+    return FormProblems(fields=fields, general=tuple(general))

@@ -1,0 +1,259 @@
+"""The Patients pane: offline search, refresh, new patient with validation and duplicates,
+and the patient detail. Creation and refresh run against the simulator over loopback HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date
+
+import pytest_asyncio
+from pytestqt.qtbot import QtBot
+
+from rupa_desk.core.models import Patient
+from rupa_desk.core.validation import PatientForm
+from rupa_desk.paths import AppPaths
+from rupa_desk.sandbox.server import SandboxServer
+from rupa_desk.services.api import RupaClient
+from rupa_desk.services.store import Store
+from rupa_desk.ui.messages import Message, MessageBridge
+from rupa_desk.ui.pages.patients import PatientsPage
+from rupa_desk.ui.presenters.connectivity import Connectivity
+from rupa_desk.ui.presenters.patients import LOADING_ORDERS, PatientsPresenter
+from tests.fixtures.catalog_sync import api_requests, simulator_client
+from tests.fixtures.qt import settle, unnamed_controls, wait_until
+
+ADA = Patient(
+    id="pat_Ada0001",
+    first_name="Ada",
+    last_name="Lovelace",
+    email="ada@example.com",
+    birthday=date(1985, 12, 10),
+)
+GRACE = Patient(
+    id="pat_Grc0001",
+    first_name="Grace",
+    last_name="Hopper",
+    email="grace@example.com",
+    birthday=date(1906, 12, 9),
+)
+
+
+@dataclass
+class Pane:
+    page: PatientsPage
+    presenter: PatientsPresenter
+    store: Store
+    client: RupaClient
+    sandbox: SandboxServer
+    messages: list[Message]
+
+    def posted_patients(self) -> list[dict[str, object]]:
+        return [
+            r
+            for r in api_requests(self.sandbox.url)
+            if r["method"] == "POST" and r["path"] == "/patients"
+        ]
+
+
+@pytest_asyncio.fixture
+async def pane(qtbot: QtBot, app_paths: AppPaths, sandbox: SandboxServer) -> AsyncIterator[Pane]:
+    store = Store.open(app_paths.data_dir / "patients-test.sqlite3")
+    client = simulator_client(sandbox.url)
+    bridge = MessageBridge()
+    messages: list[Message] = []
+    bridge.message_shown.connect(messages.append)
+    bridge.attach()
+    presenter = PatientsPresenter(store.patients, store.drafts, client, bridge, Connectivity())
+    page = PatientsPage(presenter)
+    qtbot.addWidget(page)
+    page.resize(1000, 700)
+    page.show()
+    store.patients.upsert([ADA, GRACE])
+    await presenter.search("")
+    try:
+        yield Pane(page, presenter, store, client, sandbox, messages)
+    finally:
+        await presenter.close()
+        await client.aclose()
+        store.close()
+
+
+def detail_loaded(pane: Pane) -> bool:
+    detail = pane.page.detail.detail
+    return detail is not None and detail.orders_problem != LOADING_ORDERS
+
+
+def listed(pane: Pane) -> list[str]:
+    return [pane.page.model.patient(r).id for r in range(pane.page.model.rowCount())]
+
+
+async def test_the_list_is_searchable_offline_by_name_email_and_birthday(
+    qtbot: QtBot, pane: Pane
+) -> None:
+    assert listed(pane) == [GRACE.id, ADA.id]  # by last name
+    for text, expected in (
+        ("ada", [ADA.id]),
+        ("hop", [GRACE.id]),
+        ("grace@", [GRACE.id]),
+        ("1985-12-10", [ADA.id]),
+        ("12/09/1906", [GRACE.id]),
+        ("nobody", []),
+    ):
+        pane.page.search_box.clear()
+        qtbot.keyClicks(pane.page.search_box, text)
+        pane.page.search_box.flush()
+        await wait_until(lambda text=text: pane.presenter.search_text == text)
+        await wait_until(lambda expected=expected: listed(pane) == expected)
+    assert pane.posted_patients() == []
+
+
+async def test_refresh_downloads_the_patients_from_rupa(pane: Pane) -> None:
+    pane.page.refresh_button.click()
+    await wait_until(lambda: pane.presenter.count() > 2, within=30)
+    await wait_until(lambda: pane.page.refresh_button.isEnabled())
+    assert pane.presenter.count() == 2 + pane.sandbox.config.patients
+    assert "patients" in pane.page.summary.text()
+
+
+async def test_required_fields_are_checked_before_anything_is_sent(pane: Pane) -> None:
+    pane.page.new_button.click()
+    assert pane.page.showing_form
+    pane.page.form.fill(PatientForm(first_name="Jo", email="not-an-email", birthday="2999-01-01"))
+    pane.page.form.create_button.click()
+    form = pane.page.form
+    await wait_until(lambda: form.field_error("last_name"))
+    assert form.field_error("last_name") == "Last name is required."
+    assert "email address" in form.field_error("email")
+    assert "future" in form.field_error("birthday")
+    assert form.field_error("first_name") == ""
+    assert pane.posted_patients() == []
+
+
+async def test_the_servers_validation_errors_show_on_the_right_field(pane: Pane) -> None:
+    pane.page.new_button.click()
+    # 7 digits pass Rupa Desk's own check (a local number) but not the server's.
+    pane.page.form.fill(
+        PatientForm(
+            first_name="Katherine", last_name="Johnson", email="kj@example.com", phone="555-0100"
+        )
+    )
+    assert await pane.presenter.create_patient(pane.page.form.form()) is False
+    assert "phone" in pane.page.form.field_error("phone").lower()
+    assert pane.page.form.field_error("email") == ""
+    assert len(pane.posted_patients()) == 1
+
+
+async def test_a_possible_duplicate_is_shown_first_with_use_this_patient_as_default(
+    pane: Pane,
+) -> None:
+    pane.page.new_button.click()
+    pane.page.form.fill(
+        PatientForm(first_name="Augusta", last_name="King", email="ADA@example.com")
+    )
+    pane.page.form.create_button.click()
+    await wait_until(lambda: pane.page.duplicate_dialog is not None)
+    dialog = pane.page.duplicate_dialog
+    assert dialog is not None
+    await wait_until(dialog.isVisible)
+    assert dialog.use_button.isDefault()
+    assert "same email" in dialog.matches.item(0).text()
+    assert pane.posted_patients() == []
+
+    dialog.use_button.click()
+    await wait_until(lambda: detail_loaded(pane))
+    detail = pane.page.detail.detail
+    assert detail is not None
+    assert detail.patient.id == ADA.id
+    assert not pane.page.showing_form
+    assert pane.page.selected_patient_id() == ADA.id
+    assert pane.posted_patients() == []
+
+
+async def test_same_name_and_birthday_is_a_duplicate_and_can_be_created_anyway(
+    pane: Pane,
+) -> None:
+    pane.page.new_button.click()
+    pane.page.form.fill(
+        PatientForm(
+            first_name="grace",
+            last_name="HOPPER",
+            email="amazing.grace@example.com",
+            birthday="1906-12-09",
+        )
+    )
+    pane.page.form.create_button.click()
+    await wait_until(lambda: pane.page.duplicate_dialog is not None)
+    dialog = pane.page.duplicate_dialog
+    assert dialog is not None
+    assert "same name and birthday" in dialog.matches.item(0).text()
+    dialog.create_button.click()
+    await wait_until(lambda: len(pane.posted_patients()) == 1, within=10)
+    await wait_until(lambda: not pane.page.showing_form)
+    await wait_until(lambda: detail_loaded(pane))
+    assert pane.presenter.count() == 3
+    assert "Created" in pane.messages[-1].text
+
+
+async def test_a_new_patient_is_created_on_rupa_cached_and_shown(pane: Pane) -> None:
+    pane.page.new_button.click()
+    pane.page.form.fill(
+        PatientForm(
+            first_name="Katherine",
+            last_name="Johnson",
+            email="katherine@example.com",
+            birthday="1918-08-26",
+            phone="(555) 010-0123",
+            gender="female",
+            street_1="1 Main St",
+            city="Hampton",
+            state="VA",
+            zip="23669",
+        )
+    )
+    assert await pane.presenter.create_patient(pane.page.form.form())
+    posted = pane.posted_patients()
+    assert len(posted) == 1
+    assert posted[0]["status"] == 201
+    found = pane.store.patients.search("katherine")
+    assert len(found) == 1
+    assert found[0].id.startswith("pat_")
+    assert found[0].address is not None
+    assert found[0].address.zip == "23669"
+    assert pane.page.selected_patient_id() == found[0].id
+    await wait_until(lambda: pane.page.detail.detail is not None)
+    assert pane.page.detail.values["email"].text() == "katherine@example.com"
+    assert pane.page.form.form() == PatientForm()  # the form is cleared
+    await settle()
+
+
+async def test_the_detail_shows_demographics_drafts_and_orders(pane: Pane) -> None:
+    await pane.presenter.refresh()
+    patient = next(p for p in pane.store.patients.search("", limit=500) if p.id.startswith("pat_"))
+    orders = pane.client.orders_page(patient=patient.id)
+    with_orders = None
+    for candidate in pane.store.patients.search("", limit=500):
+        page = await pane.client.orders_page(patient=candidate.id)
+        if page.items:
+            with_orders = candidate
+            break
+    orders.close()
+    assert with_orders is not None, "the simulator seeds orders for some patients"
+    draft_id = pane.store.drafts.create(patient_id=with_orders.id)
+    pane.store.drafts.add_test(draft_id, "labts_0000001", name="Lipid Panel", price=None)
+    pane.page.search_box.setText(with_orders.email)
+    await pane.presenter.search(with_orders.email)
+    pane.page.select_patient(with_orders.id)
+    await wait_until(lambda: pane.page.detail.orders.count() > 0, within=10)
+    panel = pane.page.detail
+    assert panel.name.text() == with_orders.full_name
+    assert panel.values["email"].text() == with_orders.email
+    assert panel.drafts.count() == 1
+    assert "1 test" in panel.drafts.item(0).text()
+    assert "Orders on Rupa" in panel.orders_label.text()
+
+
+async def test_every_control_has_an_accessible_name(pane: Pane) -> None:
+    assert unnamed_controls(pane.page) == []
+    pane.page.new_button.click()
+    assert unnamed_controls(pane.page) == []
