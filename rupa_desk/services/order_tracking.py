@@ -336,8 +336,9 @@ class OrderTracker:
             if update.is_new:
                 self._on_event(OrderArrived(order.id))
                 if not update.finished:
-                    submitted = order.date_submitted or now
-                    self.schedule.track(order.id, age_s=(now - submitted).total_seconds())
+                    dates = [d for d in (order.date_paid, order.date_submitted) if d is not None]
+                    last_change = max(dates) if dates else now
+                    self.schedule.track(order.id, age_s=(now - last_change).total_seconds())
             elif update.status_changed and update.previous_status is not None:
                 self._on_event(StatusChanged(order.id, update.previous_status, update.status))
                 # fetch the details (new results) at once; a finished order is then dropped
