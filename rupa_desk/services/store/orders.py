@@ -392,7 +392,7 @@ class Orders:
         for order_id, status, submitted, paid, fetched, seen_change in rows:
             if is_terminal_status(str(status)):
                 continue
-            moments = [from_iso(t) for t in (seen_change, paid, submitted) if t is not None]
+            moments = [_aware(t) for t in (seen_change, paid, submitted) if t is not None]
             last = max(moments) if moments else from_iso(fetched) or self._clock()
             tracked.append(TrackedOrder(str(order_id), last))
         return tracked
