@@ -1,83 +1,52 @@
-"""The composition root: builds every service, injects it into the UI and runs qasync.
+"""The composition root: the process of the desktop app, from the first paint to a clean exit.
 
-`run(args)` is the desktop app (`rupa-desk`, `rupa-desk --demo`): logging, the QApplication,
-the qasync loop (`asyncio.Runner(loop_factory=AppEventLoop)`: qasync's, made safe for
-QtWebEngine), then `main()`, which builds a `Desk` and waits until its window is closed. On
-the way out every background task is cancelled and awaited, and the HTTP clients, the
-database and the demo simulator are closed.
+`run(args)` is the desktop app (`rupa-desk`, `rupa-desk --demo`):
 
-`Desk` is the whole app for one environment: the sign-in service and API client, the session
-presenter, the main window. It is also the session's `AccountHost`: when someone signs in it
-opens that account's `AccountWorkspace` (database, panes, presenters, background work), and
-closes it again on sign-out. Tests build a `Desk` the same way `main()` does, inside their
-own qasync loop, with a temporary `AppPaths`, an in-memory secret store and a test browser.
+1. logging to the rotating log file, the QApplication, the bug reporter (`sys.excepthook`);
+2. the main window, shown and painted at once (with a "Starting…" page), before anything
+   heavy is imported: the services (HTTP, OAuth, SQLite, keyring) and asyncio are loaded only
+   after the first paint, so start-up feels as quick as an empty Qt window;
+3. the qasync loop (`asyncio.Runner(loop_factory=AppEventLoop)`) running `main()`, which
+   starts the demo simulator when asked, builds every service into a `rupa_desk.desk.Desk`
+   around the window, and waits until the window is closed;
+4. on the way out every background task is cancelled and awaited, and the HTTP clients, the
+   database and the demo simulator are closed.
 
-Where the Draft orders and Orders panes plug in: `AccountWorkspace.__init__` builds every pane
-of the signed-in account; replace the placeholders there and add their presenters and
-background tasks (see the docstring of `AccountWorkspace`).
+The services and panes themselves are assembled in `rupa_desk.desk` (see there for where
+the Draft orders and Orders panes plug in).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-import functools
 import logging
 import signal
 import sys
-import webbrowser
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication
 
-from rupa_desk import settings as settings_module
 from rupa_desk.logs import configure_logging
 from rupa_desk.paths import AppPaths
-from rupa_desk.services.api import RupaClient
-from rupa_desk.services.auth import Authenticator, BrowserOpener, client_secret_key
-from rupa_desk.services.errors import SecretStoreUnavailable
-from rupa_desk.services.secrets import SecretStoreChoice, SecretStoreMode, probe_secret_store
-from rupa_desk.services.store import Store, StoreError
-from rupa_desk.services.sync import CatalogSync
-from rupa_desk.settings import (
-    DEMO_LOGIN_EMAIL,
-    DEMO_LOGIN_PASSWORD,
-    Environment,
-    SettingsError,
-    UserSettings,
-)
 from rupa_desk.ui.bug_reports import BugReporter
-from rupa_desk.ui.components.settings_dialog import SettingsDialog
-from rupa_desk.ui.components.sign_out_dialog import SignOutDialog
-from rupa_desk.ui.components.status_bar import StatusBar
-from rupa_desk.ui.event_loop import AppEventLoop
 from rupa_desk.ui.main_window import MainWindow
 from rupa_desk.ui.messages import MessageBridge
-from rupa_desk.ui.order_workspace import OrderWorkspace
-from rupa_desk.ui.pages.catalog import CatalogPage
-from rupa_desk.ui.pages.patients import PatientsPage
-from rupa_desk.ui.pages.sign_in import SignInPage
-from rupa_desk.ui.presenters.catalog import CatalogPresenter
-from rupa_desk.ui.presenters.connectivity import Connectivity
-from rupa_desk.ui.presenters.patients import PatientsPresenter
-from rupa_desk.ui.presenters.session import (
-    Account,
-    AccountUnavailable,
-    NoBrowserHelper,
-    SessionPresenter,
-)
-from rupa_desk.ui.presenters.settings import SettingsPresenter
-from rupa_desk.ui.tasks import BackgroundTasks
 from rupa_desk.ui.window_state import WindowState
+
+if TYPE_CHECKING:  # imported after the first paint (see the module docstring)
+    from rupa_desk.desk import Desk
+    from rupa_desk.services.auth import BrowserOpener
+    from rupa_desk.services.secrets import SecretStoreChoice
+    from rupa_desk.settings import Environment
 
 log = logging.getLogger(__name__)
 
 APP_NAME = "Rupa Desk"
+FIRST_PAINT_TIMEOUT_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -103,378 +72,17 @@ class LaunchOptions:
         )
 
 
-class AccountWorkspace:
-    """Everything of one signed-in account: its database, panes, presenters, background work.
-
-    Built by `Desk.open_account` (sign-in, restore), closed by `Desk.close_account` (sign-out)
-    and `Desk.close` (quit). Nothing of it outlives the account, so the next person to sign in
-    on a shared PC never sees the previous account's data.
-
-    Drafts, checkout and order tracking are its `OrderWorkspace` (`self.orders`): the Draft
-    orders and Orders panes, the catalog's "Add to draft" target, the order poller.
-
-    Args:
-        account: who is signed in.
-        store: the account's database (opened by the caller; closed by `close`).
-        environment: the Rupa environment.
-        client: the API client.
-        bridge: messages to the user.
-        connectivity: online/offline, as requests find it.
-        status_bar: shows sync progress and the catalog's age.
-        tasks: the account's background tasks (cancelled on close).
-    """
-
-    def __init__(
-        self,
-        account: Account,
-        *,
-        store: Store,
-        environment: Environment,
-        client: RupaClient,
-        bridge: MessageBridge,
-        connectivity: Connectivity,
-        status_bar: StatusBar,
-        tasks: BackgroundTasks,
-        paths: AppPaths,
-        poll_interval_s: float = 60.0,
-        open_url: Callable[[str], bool] = webbrowser.open,
-    ) -> None:
-        if store.path is None:
-            raise ValueError("the workspace needs a database file (the sync writes to it)")
-        self.account = account
-        self.store = store
-        self.tasks = tasks
-        self._client = client
-        self._bridge = bridge
-        self.orders = OrderWorkspace(
-            paths=paths,
-            environment=environment,
-            account_id=account.id,
-            store=store,
-            client=client,
-            bridge=bridge,
-            connectivity=connectivity,
-            tasks=tasks,
-            poll_interval_s=poll_interval_s,
-            open_url=open_url,
-        )
-        self.catalog = CatalogPresenter(
-            store.catalog,
-            CatalogSync(client, store.path, limits=environment.limits),
-            self.orders.drafts,
-            bridge,
-            connectivity,
-        )
-        self.catalog.sync_progress.connect(status_bar.set_sync_progress)
-        self.catalog.sync_finished.connect(status_bar.finish_sync)
-        self.catalog.catalog_changed.connect(status_bar.set_catalog_synced_at)
-        status_bar.set_catalog_synced_at(self.catalog.last_synced())
-        self.patients = PatientsPresenter(
-            store.patients, store.drafts, client, bridge, connectivity
-        )
-        self.panes: dict[str, QWidget] = {
-            "patients": PatientsPage(self.patients),
-            "catalog": CatalogPage(self.catalog),
-            "drafts": self.orders.drafts_page,
-            "orders": self.orders.orders_page,
-        }
-
-    @classmethod
-    def open(
-        cls,
-        paths: AppPaths,
-        account: Account,
-        *,
-        environment: Environment,
-        client: RupaClient,
-        bridge: MessageBridge,
-        connectivity: Connectivity,
-        status_bar: StatusBar,
-        tasks: BackgroundTasks,
-        poll_interval_s: float = 60.0,
-        open_url: Callable[[str], bool] = webbrowser.open,
-    ) -> AccountWorkspace:
-        """Open the account's database and build the workspace on it.
-
-        Raises:
-            AccountUnavailable: the database cannot be opened (the message says why).
-        """
-        try:
-            store = Store.for_account(paths, environment.name, account.id)
-        except StoreError as exc:
-            raise AccountUnavailable(str(exc)) from exc
-        try:
-            return cls(
-                account,
-                store=store,
-                environment=environment,
-                client=client,
-                bridge=bridge,
-                connectivity=connectivity,
-                status_bar=status_bar,
-                tasks=tasks,
-                paths=paths,
-                poll_interval_s=poll_interval_s,
-                open_url=open_url,
-            )
-        except BaseException:
-            store.close()
-            raise
-
-    async def start(self, *, first_sign_in: bool) -> None:
-        """Show the local data at once; on the first sign-in (or with nothing local yet)
-        download the catalog and the patients in the background; start order tracking."""
-        self.orders.start()
-        await self.catalog.refresh()
-        await self.patients.search("")
-        if first_sign_in or self.catalog.test_count() == 0:
-            self.tasks.spawn(self.catalog.sync_now(), name="first-catalog-sync")
-        if first_sign_in or self.patients.count() == 0:
-            self.tasks.spawn(self.patients.refresh(), name="first-patient-refresh")
-
-    async def close(self, *, remove_patient_data: bool) -> None:
-        """Stop the account's work, remove patient data if asked, close the database."""
-        await self.tasks.cancel_all()
-        await self.orders.close()
-        await self.catalog.close()
-        await self.patients.close()
-        try:
-            if remove_patient_data:
-                removed = self.store.patients.purge()
-                log.info("removed %d cached patients from this computer", removed)
-        finally:
-            self.store.close()
-
-
-class Desk:
-    """The app for one environment: services, presenters and the main window.
-
-    Build it with `Desk.create` inside a running qasync loop, then `start()`; `close()`
-    shuts it down. It is the session presenter's `AccountHost`.
-    """
-
-    def __init__(
-        self,
-        *,
-        paths: AppPaths,
-        environment: Environment,
-        settings: UserSettings,
-        secrets: SecretStoreChoice,
-        bridge: MessageBridge,
-        reporter: BugReporter,
-        opener: BrowserOpener,
-        transport: httpx.AsyncBaseTransport | None = None,
-        no_browser_helper: NoBrowserHelper | None = None,
-        demo_running: bool = False,
-    ) -> None:
-        self.paths = paths
-        self.environment = environment
-        self.bridge = bridge
-        self.reporter = reporter
-        self.secrets = secrets
-        self.tasks = BackgroundTasks(reporter.on_task_failed)
-        self._demo_running = demo_running
-        self._closed = asyncio.get_running_loop().create_future()
-        self._closing = False
-
-        self._open_url = opener
-        self.auth = Authenticator(environment, secrets.store, opener=opener, transport=transport)
-        self.client = RupaClient(environment, self.auth, transport=transport)
-        self.connectivity = Connectivity()
-        self.workspace: AccountWorkspace | None = None
-        self.session = SessionPresenter(
-            self.auth,
-            self.client,
-            self,
-            self.connectivity,
-            environment_label=environment.label,
-            hint=(
-                f"Demo: sign in as {DEMO_LOGIN_EMAIL} with the password {DEMO_LOGIN_PASSWORD!r}."
-                if environment.name == "demo"
-                else ""
-            ),
-            no_browser_helper=no_browser_helper,
-        )
-        self.settings = SettingsPresenter(
-            paths.settings_file,
-            secrets.store,
-            settings,
-            secret_storage=secrets.mode.value,
-        )
-
-        self.status_bar = StatusBar()
-        self.status_bar.set_environment(environment.label)
-        self.status_bar.set_token_storage(secrets.mode.value)
-        self.sign_in_page = SignInPage(self.session)
-        self.window = MainWindow(
-            sign_in_page=self.sign_in_page,
-            status_bar=self.status_bar,
-            bridge=bridge,
-            window_state=WindowState(paths.config_dir),
-        )
-        self.window.closed.connect(self._on_window_closed)
-        self.window.settings_requested.connect(self._on_window_settings_requested)
-        self.window.sign_out_requested.connect(self._on_window_sign_out_requested)
-        self.connectivity.online_changed.connect(self._on_connectivity_online_changed)
-        self.session.signed_in.connect(self._on_session_signed_in)
-        self.session.signed_out.connect(self._on_session_signed_out)
-
-    @classmethod
-    async def create(
-        cls,
-        paths: AppPaths,
-        *,
-        environment: Environment,
-        settings: UserSettings,
-        bridge: MessageBridge,
-        reporter: BugReporter,
-        secrets: SecretStoreChoice | None = None,
-        opener: BrowserOpener = webbrowser.open,
-        transport: httpx.AsyncBaseTransport | None = None,
-        no_browser_helper: NoBrowserHelper | None = None,
-        demo_running: bool = False,
-    ) -> Desk:
-        """Probe the keychain, load the client secret and build the app.
-
-        Args:
-            paths: the app's folders.
-            environment: the Rupa environment to use.
-            settings: the user settings (shown in the Settings dialog).
-            bridge: messages to the user.
-            reporter: where unexpected exceptions go.
-            secrets: the secret store; None probes the OS keychain.
-            opener: opens the system browser (tests play the browser here).
-            transport: an httpx transport for both HTTP clients (tests); None for the network.
-            no_browser_helper: completes a sign-in when no browser opens (demo mode).
-            demo_running: the environment is the built-in simulator started by `--demo`.
-        """
-        choice = secrets if secrets is not None else await probe_secret_store()
-        if choice.mode is SecretStoreMode.SESSION_ONLY and choice.reason:
-            bridge.warning(choice.reason)
-        if environment.name != "demo" and environment.client_secret is None:
-            try:
-                secret = await choice.store.get(client_secret_key(environment))
-            except SecretStoreUnavailable as exc:
-                bridge.warning(str(exc))
-                secret = None
-            environment = environment.with_secret(secret)
-        return cls(
-            paths=paths,
-            environment=environment,
-            settings=settings,
-            secrets=choice,
-            bridge=bridge,
-            reporter=reporter,
-            opener=opener,
-            transport=transport,
-            no_browser_helper=no_browser_helper,
-            demo_running=demo_running,
-        )
-
-    # -- running -------------------------------------------------------------------------------
-
-    def start(self) -> None:
-        """Show the window, deliver queued messages and resume the saved session."""
-        self.window.show()
-        self.window.attach_messages()
-        self.tasks.spawn(self.session.restore(), name="restore-session")
-
-    async def wait_closed(self) -> None:
-        """Wait until the user closes the main window."""
-        await asyncio.shield(self._closed)
-
-    async def close(self) -> None:
-        """Shut down: cancel background work, close the account, the HTTP clients."""
-        if self._closing:
-            return
-        self._closing = True
-        if not self.window.isHidden():
-            self.window.close()
-        await self.tasks.cancel_all()
-        if self.workspace is not None:
-            await self.workspace.close(remove_patient_data=False)
-            self.workspace = None
-        await self.auth.aclose()
-        await self.client.aclose()
-        self.window.deleteLater()
-        log.info("closed")
-
-    # -- AccountHost -----------------------------------------------------------------------------
-
-    async def open_account(self, account: Account, *, first_sign_in: bool) -> None:
-        """Open the signed-in account's workspace and show its panes."""
-        if self.workspace is not None:
-            await self.workspace.close(remove_patient_data=False)
-        workspace = AccountWorkspace.open(
-            self.paths,
-            account,
-            environment=self.environment,
-            client=self.client,
-            bridge=self.bridge,
-            connectivity=self.connectivity,
-            status_bar=self.status_bar,
-            tasks=BackgroundTasks(self.reporter.on_task_failed),
-            poll_interval_s=self.settings.current.poll_interval_s,
-            open_url=self._open_url,
-        )
-        self.workspace = workspace
-        self.window.install_panes(workspace.panes)
-        self.window.show_workspace()
-        await workspace.start(first_sign_in=first_sign_in)
-
-    async def close_account(self, *, remove_patient_data: bool) -> None:
-        """Close the workspace (removing patient data if asked) and show the sign-in page."""
-        workspace, self.workspace = self.workspace, None
-        if workspace is not None:
-            await workspace.close(remove_patient_data=remove_patient_data)
-        self.window.show_sign_in()
-        self.window.remove_panes()
-
-    # -- slots ---------------------------------------------------------------------------------
-
-    def _on_window_closed(self) -> None:
-        if not self._closed.done():
-            self._closed.set_result(None)
-
-    def _on_window_settings_requested(self) -> None:
-        dialog = SettingsDialog(self.settings, demo_running=self._demo_running, parent=self.window)
-        dialog.finished.connect(dialog.deleteLater)
-        dialog.open()
-
-    def _on_window_sign_out_requested(self) -> None:
-        account = self.session.account
-        if account is None:
-            return
-        dialog = SignOutDialog(self.session, account.display_name, parent=self.window)
-        dialog.finished.connect(dialog.deleteLater)
-        dialog.open()
-
-    def _on_connectivity_online_changed(self, online: bool) -> None:
-        self.status_bar.set_online(online)
-
-    def _on_session_signed_in(self, account: Account) -> None:
-        self.status_bar.set_practitioner(account.display_name)
-        if self.auth.store_degraded:
-            self.status_bar.set_token_storage(SecretStoreMode.SESSION_ONLY.value)
-        self.window.raise_()
-        self.window.activateWindow()
-
-    def _on_session_signed_out(self) -> None:
-        self.status_bar.set_practitioner(None)
-
-
-# -- the process ---------------------------------------------------------------------------------
-
-
 async def main(
     paths: AppPaths,
     options: LaunchOptions,
     *,
     bridge: MessageBridge,
     reporter: BugReporter,
+    window: MainWindow | None = None,
     on_started: Callable[[Desk], Any] | None = None,
-    opener: BrowserOpener = webbrowser.open,
+    opener: BrowserOpener | None = None,
     secrets: SecretStoreChoice | None = None,
+    environment: Environment | None = None,
 ) -> int:
     """Build the app, run it until its window is closed, then shut everything down.
 
@@ -483,21 +91,36 @@ async def main(
         options: the command line.
         bridge: messages to the user.
         reporter: where unexpected exceptions go.
+        window: the main window, already shown (`run` shows it before the loop starts);
+            None builds one.
         on_started: called with the running `Desk` (the benchmark and tests use it).
-        opener: opens the system browser (tests: a browser that does not open).
+        opener: opens the system browser (default `webbrowser.open`; tests: a browser that
+            does not open).
         secrets: the secret store; None probes the OS keychain.
+        environment: use this environment instead of the one the settings and options
+            select (the benchmark; no simulator is started then).
 
     Returns:
-        The process exit code.
+        The process exit code (2: the settings select an unusable environment).
     """
+    import asyncio
+    import contextlib
+    import functools
+    import webbrowser
+
+    from rupa_desk import settings as settings_module
+    from rupa_desk.desk import Desk
+    from rupa_desk.settings import SettingsError, UserSettings
+
     try:
         settings = UserSettings.load(paths.settings_file)
     except SettingsError as exc:
         bridge.error(f"{exc} Rupa Desk uses the default settings until you save new ones.")
         settings = UserSettings()
     async with contextlib.AsyncExitStack() as stack:
-        no_browser_helper: NoBrowserHelper | None = None
-        if options.demo or settings.environment == "demo":
+        no_browser_helper = None
+        demo_running = environment is None and (options.demo or settings.environment == "demo")
+        if demo_running:
             from rupa_desk import demo  # the simulator is loaded only in demo mode
 
             server = await asyncio.to_thread(
@@ -506,8 +129,12 @@ async def main(
             stack.push_async_callback(asyncio.to_thread, server.stop)
             environment = settings_module.demo(server.url)
             no_browser_helper = functools.partial(demo.complete_demo_consent, server.url)
-        else:
-            environment = settings.environment_for()
+        elif environment is None:
+            try:
+                environment = settings.environment_for()
+            except SettingsError as exc:
+                print(f"rupa-desk: {exc}", file=sys.stderr)
+                return 2
         desk = await Desk.create(
             paths,
             environment=environment,
@@ -515,9 +142,10 @@ async def main(
             bridge=bridge,
             reporter=reporter,
             secrets=secrets,
-            opener=opener,
+            opener=opener or webbrowser.open,
             no_browser_helper=no_browser_helper,
-            demo_running=options.demo or settings.environment == "demo",
+            demo_running=demo_running,
+            window=window,
         )
         stack.push_async_callback(desk.close)
         desk.start()
@@ -531,14 +159,22 @@ def run(
     args: argparse.Namespace,
     *,
     paths: AppPaths | None = None,
+    on_window: Callable[[MainWindow], Any] | None = None,
     on_started: Callable[[Desk], Any] | None = None,
+    secrets: Callable[[], SecretStoreChoice] | None = None,
+    environment: Callable[[], Environment] | None = None,
 ) -> int:
-    """The desktop app: logging, Qt, the qasync loop and `main()`.
+    """The desktop app: logging, Qt, the first paint, the qasync loop and `main()`.
 
     Args:
         args: the parsed command line of `rupa-desk`.
         paths: the app's folders (default: the user's; the benchmark uses a temporary one).
+        on_window: called with the main window once it is shown (the benchmark).
         on_started: called with the running `Desk`.
+        secrets: makes the secret store (called after the first paint, like every import of
+            the services); default: probe the OS keychain.
+        environment: makes the environment (called after the first paint); default: from
+            the settings and `--demo`.
 
     Returns:
         The process exit code.
@@ -554,7 +190,16 @@ def run(
     bridge = MessageBridge()
     reporter = BugReporter(bridge, log_setup.path)
     reporter.install()
+    window = MainWindow(bridge=bridge, window_state=WindowState(paths.config_dir))
+    window.show()
+    if on_window is not None:
+        on_window(window)
+    _paint(qt_app, window)
     try:
+        import asyncio
+
+        from rupa_desk.ui.event_loop import AppEventLoop
+
         with asyncio.Runner(loop_factory=lambda: AppEventLoop(qt_app)) as runner:
             runner.get_loop().set_exception_handler(reporter.loop_exception_handler)
             with _CloseOnInterrupt():
@@ -564,16 +209,25 @@ def run(
                         LaunchOptions.from_args(args),
                         bridge=bridge,
                         reporter=reporter,
+                        window=window,
                         on_started=on_started,
+                        secrets=secrets() if secrets is not None else None,
+                        environment=environment() if environment is not None else None,
                     )
                 )
-    except SettingsError as exc:
-        print(f"rupa-desk: {exc}", file=sys.stderr)
-        return 2
     finally:
         reporter.uninstall()
         log.info("stopped")
         log_setup.close()
+
+
+def _paint(qt_app: QApplication, window: MainWindow) -> None:
+    """Let Qt paint the shown window now, before the rest of the app is loaded."""
+    deadline = time.monotonic() + FIRST_PAINT_TIMEOUT_S
+    while not window.painted and time.monotonic() < deadline:
+        qt_app.processEvents()
+        if not window.painted:
+            time.sleep(0.001)
 
 
 class _CloseOnInterrupt:

@@ -41,11 +41,6 @@ class _PageError(Exception):
         self.message = message
 
 
-def _form_str(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
 class CheckoutPages:
     """`GET /checkout/{id}` and its add, remove and submit forms."""
 
@@ -152,23 +147,23 @@ class CheckoutPages:
             return [exact] if exact.is_active else []
         words = query.casefold().split()
         companies = {c.id: c.name.casefold() for c in self.state.lab_companies.values()}
-        found: list[LabTest] = []
+        by_name: list[LabTest] = []
+        by_other: list[LabTest] = []
         for test in self.state.lab_tests.values():
             if not test.is_active:
                 continue
             name = test.name.casefold()
             if all(w in name for w in words):
-                found.append(test)
-            else:
+                by_name.append(test)
+                if len(by_name) >= MAX_RESULTS:
+                    break
+            elif len(by_other) < MAX_RESULTS:
                 haystack = " ".join(
                     (name, companies.get(test.lab_company_id, ""), *test.biomarkers)
                 ).casefold()
-                if not all(w in haystack for w in words):
-                    continue
-                found.append(test)
-            if len(found) >= MAX_RESULTS:
-                break
-        return found
+                if all(w in haystack for w in words):
+                    by_other.append(test)
+        return (by_name + by_other)[:MAX_RESULTS]
 
     def _checked(
         self, request: Request, form: FormData
@@ -182,7 +177,9 @@ class CheckoutPages:
             intent = self._intent(intent_id, practitioner)
         except _PageError as exc:
             return self._error(exc, practitioner)
-        if not secrets.compare_digest(session.csrf_token, _form_str(form, CheckoutForm.CSRF)):
+        if not secrets.compare_digest(
+            session.csrf_token, web_session.form_text(form, CheckoutForm.CSRF).strip()
+        ):
             return self._error(
                 _PageError(400, "Please try again", "This page has expired. Reload the checkout."),
                 practitioner,
@@ -205,7 +202,7 @@ class CheckoutPages:
             back = f"/checkout/{intent.id}"
             if intent.status != INTENT_OPEN:
                 return RedirectResponse(back, status_code=303)
-            test_id = _form_str(form, CheckoutForm.LAB_TEST)
+            test_id = web_session.form_text(form, CheckoutForm.LAB_TEST).strip()
             if adding:
                 test = self.state.lab_tests.get(test_id)
                 if test is None or not test.is_active:
@@ -217,7 +214,7 @@ class CheckoutPages:
                     intent.lab_test_ids.append(test_id)
             elif test_id in intent.lab_test_ids:
                 intent.lab_test_ids.remove(test_id)
-        query = _form_str(form, CheckoutForm.QUERY)
+        query = web_session.form_text(form, CheckoutForm.QUERY).strip()
         target = add_query(back, {CheckoutForm.QUERY: query}) if query else back
         return RedirectResponse(target, status_code=303)
 
@@ -231,8 +228,8 @@ class CheckoutPages:
             if intent.status == INTENT_COMPLETED and intent.order_id is not None:
                 location = add_query(intent.return_url, {"order": intent.order_id})
                 return RedirectResponse(location, status_code=303)
-            payer = _form_str(form, CheckoutForm.PAYER) or "patient"
-            notes = _form_str(form, CheckoutForm.NOTES)
+            payer = web_session.form_text(form, CheckoutForm.PAYER).strip() or "patient"
+            notes = web_session.form_text(form, CheckoutForm.NOTES).strip()
             orderable = [t.id for t in self._tests(intent.lab_test_ids) if t.is_active]
             problem = None
             if payer not in CheckoutForm.PAYERS:

@@ -181,3 +181,8 @@ def fault_problems(settings: FaultSettings) -> list[str]:
     if settings.latency_ms < 0:
         problems.append("latency_ms must not be negative")
     return problems
+
+
+def demo_config(**changes: Any) -> SandboxConfig:
+    """The configuration for demo mode: default data, orders moving on their own."""
+    return SandboxConfig(clock_speed=DEMO_CLOCK_SPEED).with_changes(**changes)

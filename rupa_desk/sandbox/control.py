@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import fields, replace
+from datetime import datetime
 from typing import Any, Final
 from urllib.parse import parse_qsl, urlsplit
 
@@ -225,7 +226,7 @@ class ControlEndpoints:
                 self._apply_updates(state.lab_tests[test_id], updates, now)
                 changed.append(test_id)
             removed = []
-            for test_id in remove:
+            for test_id in dict.fromkeys(remove):
                 state.remove_lab_test(test_id)
                 removed.append(test_id)
             for test in additions:
@@ -237,7 +238,7 @@ class ControlEndpoints:
                 "count": len(state.lab_tests),
             }
 
-    def _new_tests(self, add: Any, now: Any) -> list[LabTest]:
+    def _new_tests(self, add: Any, now: datetime) -> list[LabTest]:
         state = self.state
         rng = state.data_rng
         companies = list(state.lab_companies.values())
@@ -300,7 +301,7 @@ class ControlEndpoints:
                     400, "invalid_value", f"Bad value for {label}.{name}: {value!r}."
                 )
 
-    def _apply_updates(self, test: LabTest, updates: dict[str, Any], now: Any) -> None:
+    def _apply_updates(self, test: LabTest, updates: dict[str, Any], now: datetime) -> None:
         state = self.state
         for name, value in updates.items():
             if name == "lab_company":

@@ -68,12 +68,11 @@ class AuthorizeRedirectError(Exception):
 class OAuthError(Exception):
     """A token or revoke endpoint error (RFC 6749 §5.2)."""
 
-    def __init__(self, status: int, error: str, description: str, *, basic: bool = False) -> None:
+    def __init__(self, status: int, error: str, description: str) -> None:
         super().__init__(description)
         self.status = status
         self.error = error
         self.description = description
-        self.basic = basic
 
     def response(self) -> Response:
         headers = dict(NO_STORE)
@@ -170,11 +169,6 @@ def issue_code(state: SandboxState, request: AuthorizeRequest, practitioner_id: 
     return add_query(request.redirect_uri, {"code": code.code, "state": request.state})
 
 
-def _form_str(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value if isinstance(value, str) else ""
-
-
 class OAuthEndpoints:
     """The authorize pages and the token and revoke endpoints."""
 
@@ -217,7 +211,7 @@ class OAuthEndpoints:
 
     async def decide(self, request: Request) -> Response:
         form = await request.form()
-        params = {name: _form_str(form, name) for name in ConsentForm.PARAMETERS}
+        params = {name: web_session.form_text(form, name) for name in ConsentForm.PARAMETERS}
         with self.state.lock:
             try:
                 auth = validate_authorize(self.state, params)
@@ -229,12 +223,14 @@ class OAuthEndpoints:
             if signed_in is None:
                 return web_session.login_response(add_query(AUTHORIZE_PATH, params))
             session, practitioner = signed_in
-            if not secrets.compare_digest(session.csrf_token, _form_str(form, ConsentForm.CSRF)):
+            if not secrets.compare_digest(
+                session.csrf_token, web_session.form_text(form, ConsentForm.CSRF)
+            ):
                 page = pages.error_page(
                     "Please try again", "This consent form has expired. Start signing in again."
                 )
                 return HTMLResponse(page, status_code=400)
-            decision = _form_str(form, ConsentForm.DECISION)
+            decision = web_session.form_text(form, ConsentForm.DECISION)
             if decision == ConsentForm.APPROVE:
                 location = issue_code(self.state, auth, practitioner.id)
             else:
@@ -245,11 +241,9 @@ class OAuthEndpoints:
 
     def _client(self, form: FormData, authorization: str | None) -> RegisteredClient:
         """Authenticate the client (form fields or HTTP Basic). Caller holds the lock."""
-        client_id = _form_str(form, "client_id")
-        secret: str | None = _form_str(form, "client_secret") or None
-        basic = False
+        client_id = web_session.form_text(form, "client_id")
+        secret: str | None = web_session.form_text(form, "client_secret") or None
         if authorization and authorization.lower().startswith("basic "):
-            basic = True
             try:
                 decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode()
             except (binascii.Error, UnicodeDecodeError) as exc:
@@ -262,19 +256,19 @@ class OAuthEndpoints:
                 )
             client_id, secret = basic_id, basic_secret
         if not client_id:
-            raise OAuthError(401, "invalid_client", "No client_id was given.", basic=basic)
+            raise OAuthError(401, "invalid_client", "No client_id was given.")
         client = self.state.clients.get(client_id)
         if client is None:
-            raise OAuthError(401, "invalid_client", f"Unknown client {client_id!r}.", basic=basic)
+            raise OAuthError(401, "invalid_client", f"Unknown client {client_id!r}.")
         if client.client_secret is not None and (
             secret is None or not secrets.compare_digest(client.client_secret, secret)
         ):
-            raise OAuthError(401, "invalid_client", "Client authentication failed.", basic=basic)
+            raise OAuthError(401, "invalid_client", "Client authentication failed.")
         return client
 
     async def token(self, request: Request) -> Response:
         form = await request.form()
-        grant_type = _form_str(form, "grant_type")
+        grant_type = web_session.form_text(form, "grant_type")
         annotate(request.scope, grant_type=grant_type or None)
         try:
             with self.state.lock:
@@ -294,9 +288,9 @@ class OAuthEndpoints:
         return JSONResponse(body, headers=NO_STORE)
 
     def _exchange_code(self, form: FormData, client: RegisteredClient) -> dict[str, Any]:
-        code_value = _form_str(form, "code")
-        redirect_uri = _form_str(form, "redirect_uri")
-        verifier = _form_str(form, "code_verifier")
+        code_value = web_session.form_text(form, "code")
+        redirect_uri = web_session.form_text(form, "redirect_uri")
+        verifier = web_session.form_text(form, "code_verifier")
         if not code_value:
             raise OAuthError(400, "invalid_request", "code is required.")
         if not redirect_uri:
@@ -337,7 +331,7 @@ class OAuthEndpoints:
         return body
 
     def _refresh(self, form: FormData, client: RegisteredClient) -> dict[str, Any]:
-        value = _form_str(form, "refresh_token")
+        value = web_session.form_text(form, "refresh_token")
         if not value:
             raise OAuthError(400, "invalid_request", "refresh_token is required.")
         refresh = self.state.refresh_tokens.get(value)
@@ -350,7 +344,7 @@ class OAuthEndpoints:
         try:
             with self.state.lock:
                 client = self._client(form, request.headers.get("authorization"))
-                token = _form_str(form, "token")
+                token = web_session.form_text(form, "token")
                 if not token:
                     raise OAuthError(400, "invalid_request", "token is required.")
                 tokens.revoke(self.state, token, client.client_id)

@@ -1,8 +1,8 @@
 """HTML of the simulator's web pages: sign-in, consent, errors and checkout.
 
 Plain server-rendered HTML with one stylesheet; every form is an ordinary POST so the pages
-work in any browser, in QtWebEngine and in the httpx-based test browser. Field names and ids
-come from `forms.py`.
+work in any browser, in the app's embedded web view and in the httpx-based test browser.
+Field names and ids come from `forms.py`.
 """
 
 from __future__ import annotations

@@ -7,7 +7,6 @@ Bearer token, never the token), `fault` (`429`, `5xx`, `drop` when injected) and
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import MutableMapping
 from typing import Any, Final
@@ -16,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rupa_desk.sandbox.clock import iso, wall_now
 from rupa_desk.sandbox.state import SandboxState
+from rupa_desk.sandbox.tokens import fingerprint
 
 SCOPE_KEY: Final = "rupa_sim.log"
 CONTROL_PREFIX: Final = "/_sim/"
@@ -33,7 +33,7 @@ def _token_fingerprint(scope: Scope) -> str | None:
         if name == b"authorization":
             scheme, _, token = value.decode("latin-1").partition(" ")
             if scheme.lower() == "bearer" and token.strip():
-                return hashlib.sha256(token.strip().encode("utf-8")).hexdigest()[:12]
+                return fingerprint(token.strip())
     return None
 
 

@@ -10,6 +10,8 @@ joins its thread; it is idempotent and is called on leaving the `with` block.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import socket
 import sys
@@ -76,9 +78,8 @@ def create_app(state: SandboxState) -> ASGIApp:
             code = "not_found" if exc.status_code == 404 else "method_not_allowed"
             return error_response(ApiError(exc.status_code, code, str(exc.detail)))
         if path.startswith(("/_sim/", "/oauth/token", "/oauth/revoke_token")):
-            return JSONResponse(
-                {"error": "not_found", "detail": str(exc.detail)}, status_code=exc.status_code
-            )
+            code = "not_found" if exc.status_code == 404 else "method_not_allowed"
+            return JSONResponse({"error": code, "detail": str(exc.detail)}, exc.status_code)
         page = pages.error_page("Page not found", "There is nothing at this address.")
         return HTMLResponse(page, status_code=exc.status_code)
 
@@ -120,15 +121,38 @@ def _bind(port: int) -> socket.socket:
 
 
 class _Uvicorn(uvicorn.Server):
-    """uvicorn's server, telling a thread when it is accepting connections."""
+    """uvicorn's server, telling another thread when it accepts connections, and stopping as
+    soon as asked (uvicorn's own loop only notices `should_exit` on its next 0.1 s tick)."""
 
     def __init__(self, config: uvicorn.Config) -> None:
         super().__init__(config)
         self.ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
         await super().startup(sockets=sockets)
         self.ready.set()
+
+    async def main_loop(self) -> None:
+        assert self._wake is not None
+        counter = 0
+        should_exit = await self.on_tick(counter)
+        while not should_exit:
+            counter = (counter + 1) % 864000
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), 0.1)
+            should_exit = await self.on_tick(counter)
+
+    def request_exit(self) -> None:
+        """Ask the server to shut down (from any thread)."""
+        self.should_exit = True
+        loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed in between
+                loop.call_soon_threadsafe(wake.set)
 
 
 class SandboxServer:
@@ -198,7 +222,7 @@ class SandboxServer:
         if thread is None:
             self._socket.close()
             return
-        self._server.should_exit = True
+        self._server.request_exit()
         thread.join(STOP_TIMEOUT_S)
         if thread.is_alive():
             self._server.force_exit = True

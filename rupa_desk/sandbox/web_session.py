@@ -12,6 +12,7 @@ import secrets
 from typing import Final
 from urllib.parse import urlsplit
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -21,6 +22,12 @@ from rupa_desk.sandbox.forms import LOGIN_PATH, LOGOUT_PATH, SESSION_COOKIE, Log
 from rupa_desk.sandbox.state import Practitioner, SandboxState, WebSession
 
 SESSION_MAX_AGE_S: Final = 30 * 24 * 3600
+
+
+def form_text(form: FormData, name: str) -> str:
+    """A text field of a posted form ("" when missing or a file)."""
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
 
 
 def safe_next(value: str | None) -> str:
@@ -94,9 +101,9 @@ class WebSessionPages:
 
     async def login_submit(self, request: Request) -> Response:
         form = await request.form()
-        email = str(form.get(LoginForm.EMAIL, "")).strip()
-        password = str(form.get(LoginForm.PASSWORD, ""))
-        next_url = safe_next(str(form.get(LoginForm.NEXT, "")))
+        email = form_text(form, LoginForm.EMAIL).strip()
+        password = form_text(form, LoginForm.PASSWORD)
+        next_url = safe_next(form_text(form, LoginForm.NEXT))
         with self.state.lock:
             practitioner = self.state.practitioner_by_email(email)
             if practitioner is None or not secrets.compare_digest(

@@ -144,6 +144,10 @@ class RupaClient:
         transport: an httpx transport (tests); None for the network.
 
     Use as `async with RupaClient(...) as client:` or call `aclose()` when done.
+
+    Attributes:
+        environment: the backend it talks to.
+        request_count: API requests sent so far, retries included (diagnostics).
     """
 
     def __init__(
@@ -816,7 +820,7 @@ def _order_matches(
 def _json_body(response: httpx.Response) -> object:
     try:
         return response.json()
-    except ValueError as exc:  # not JSON (includes bad UTF-8)
+    except (ValueError, RecursionError) as exc:  # not JSON, bad UTF-8, absurdly nested
         raise _malformed(response, exc) from exc
 
 
@@ -841,7 +845,7 @@ def _raise_for_status(response: httpx.Response, limits: ClientLimits) -> None:
         raise ServerError(status)
     try:
         errors = jsonapi.parse_errors(response.json())
-    except ValueError:
+    except (ValueError, RecursionError):
         errors = ()
     if status in (400, 422):
         fields: dict[str, tuple[str, ...]] = {}

@@ -68,7 +68,6 @@ from rupa_desk.services.errors import (
     ServerError,
     SessionExpired,
     SignInCancelled,
-    SignInError,
     SignInFailed,
     SignInTimedOut,
     StateMismatch,
@@ -282,7 +281,7 @@ class OAuthEndpoints:
             raise ServerError(response.status_code)
         try:
             data = response.json() if response.content else {}
-        except ValueError:
+        except (ValueError, RecursionError):
             data = None
         if not isinstance(data, dict):
             if not expect_json and response.is_success:
@@ -669,6 +668,12 @@ class Authenticator:
         opener: opens the system browser (default `webbrowser.open`); tests pass their own.
         transport: an httpx transport for the token endpoints (tests); None for the network.
         clock: a monotonic clock in seconds (tests can move time).
+
+    Attributes:
+        environment: the environment it signs in to.
+        refresh_count: refreshes attempted so far (diagnostics).
+        store_degraded: True once the keychain refused a write and the session moved to
+            memory for this session (the UI should then say "this session only").
     """
 
     def __init__(
@@ -716,7 +721,7 @@ class Authenticator:
         """Cancel any sign-in in progress and close the HTTP client (tokens are kept)."""
         for pending in list(self._pending):
             pending.cancel()
-            with contextlib.suppress(SignInError, asyncio.CancelledError):
+            with contextlib.suppress(RupaError, asyncio.CancelledError):
                 await pending.result()
         await self._http.aclose()
 
@@ -817,7 +822,14 @@ class Authenticator:
             timeout_s=limits.sign_in_timeout_s if timeout_s is None else timeout_s,
         )
         task = asyncio.create_task(flow.run(), name=f"sign-in ({env.name})")
-        opened = await self._open_browser(authorize_url)
+        try:
+            opened = await self._open_browser(authorize_url)
+        except BaseException:  # e.g. cancelled while the browser opened: stop the flow too
+            flow.request_cancel()
+            task.cancel()
+            with contextlib.suppress(SignInCancelled, asyncio.CancelledError):
+                await task
+            raise
         pending = PendingSignIn(
             authorize_url=authorize_url,
             redirect_uri=listener.redirect_uri,

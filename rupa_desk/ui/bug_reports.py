@@ -9,15 +9,17 @@ here: the presenters turn them into messages with a next step.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 import traceback
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rupa_desk.ui.messages import BugReport, MessageBridge
+
+if TYPE_CHECKING:  # asyncio is imported after the window's first paint
+    import asyncio
 
 log = logging.getLogger(__name__)
 

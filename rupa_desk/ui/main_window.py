@@ -1,5 +1,9 @@
 """The main window: the sign-in page, or the four panes with a sidebar, menus and status bar.
 
+The window is painted before the services are loaded, so this module (and what it imports)
+stays light: no `Qt` enum namespace at import time (it alone costs 25 ms), the bug report
+dialog loaded on the first bug.
+
 The window knows the panes by key and title (`PANES`) but nothing of what they show: when
 someone signs in, the composition root builds that account's pane widgets and hands them to
 `install_panes`; on sign-out `remove_panes` deletes them, so nothing of one account stays on
@@ -11,12 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from PySide6.QtCore import QByteArray, QEvent, QSize, Qt, Signal
+from PySide6.QtCore import QByteArray, QEvent, QSize, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
+    QLabel,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
@@ -25,11 +30,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from rupa_desk.ui.components.bug_report_dialog import BugReportDialog
 from rupa_desk.ui.components.status_bar import StatusBar
 from rupa_desk.ui.messages import BugReport, Level, Message, MessageBridge
 from rupa_desk.ui.widgets.message_banner import MessageBanner
 from rupa_desk.ui.window_state import WindowState
+
+if TYPE_CHECKING:  # loaded when the first bug is reported, not before the first paint
+    from rupa_desk.ui.components.bug_report_dialog import BugReportDialog
 
 APP_TITLE = "Rupa Desk"
 INFO_TIMEOUT_MS = 8000
@@ -56,14 +63,30 @@ PANES: Final[tuple[PaneSpec, ...]] = (
 )
 
 
+class StartingPage(QWidget):
+    """What the window shows while Rupa Desk loads its services (a fraction of a second)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName("Starting")
+        # Centred with HTML: `Qt` (the enum namespace) costs 25 ms to load before the first paint.
+        text = QLabel("<div align='center'><h1>Rupa Desk</h1><p>Starting…</p></div>")
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        layout.addWidget(text)
+        layout.addStretch(2)
+
+
 class MainWindow(QMainWindow):
     """The application window.
 
     Args:
-        sign_in_page: shown instead of the panes while nobody is signed in.
-        status_bar: the status bar (kept up to date by its presenters).
         bridge: the message bridge; the window shows its messages and bug reports.
         window_state: where geometry and the last pane are remembered.
+        sign_in_page: shown instead of the panes while nobody is signed in (default: a
+            "Starting Rupa Desk…" page, replaced with `set_sign_in_page` once the services
+            are loaded: the window paints before they are imported).
+        status_bar: the status bar (default: a new one; see `status`).
         panes: the panes in sidebar order; Ctrl+1, Ctrl+2, … show them.
 
     Signals:
@@ -83,10 +106,10 @@ class MainWindow(QMainWindow):
     def __init__(
         self,
         *,
-        sign_in_page: QWidget,
-        status_bar: StatusBar,
         bridge: MessageBridge,
         window_state: WindowState,
+        sign_in_page: QWidget | None = None,
+        status_bar: StatusBar | None = None,
         panes: Sequence[PaneSpec] = PANES,
     ) -> None:
         super().__init__()
@@ -108,7 +131,6 @@ class MainWindow(QMainWindow):
         self._stack.setAccessibleName("Pane")
         for number, pane in enumerate(self._panes, start=1):
             item = QListWidgetItem(pane.title)
-            item.setData(Qt.ItemDataRole.UserRole, pane.key)
             item.setToolTip(f"{pane.title} (Ctrl+{number})" if number <= 9 else pane.title)
             self._sidebar.addItem(item)
         self._pane_widgets: dict[str, QWidget] = {}
@@ -125,6 +147,8 @@ class MainWindow(QMainWindow):
 
         self._banner = MessageBanner()
         self._pages = QStackedWidget()
+        if sign_in_page is None:
+            sign_in_page = StartingPage()
         self._sign_in_page = sign_in_page
         self._workspace = workspace
         self._pages.addWidget(sign_in_page)
@@ -136,8 +160,8 @@ class MainWindow(QMainWindow):
         central_layout.addWidget(self._pages, 1)
         self.setCentralWidget(central)
 
-        self._status_bar = status_bar
-        self.setStatusBar(status_bar)
+        self._status_bar = status_bar if status_bar is not None else StatusBar()
+        self.setStatusBar(self._status_bar)
         self._build_menus()
 
         bridge.message_shown.connect(self._on_bridge_message_shown)
@@ -201,6 +225,26 @@ class MainWindow(QMainWindow):
     def _update_title(self) -> None:
         title = self._panes[self._stack.currentIndex()].title if self._signed_in else "Sign in"
         self.setWindowTitle(f"{APP_TITLE} — {title}")
+
+    @property
+    def status(self) -> StatusBar:
+        """The status bar with its fields."""
+        return self._status_bar
+
+    @property
+    def sign_in_page(self) -> QWidget:
+        """The page shown while nobody is signed in."""
+        return self._sign_in_page
+
+    def set_sign_in_page(self, page: QWidget) -> None:
+        """Replace the sign-in page (the "Starting…" page, once the services are loaded)."""
+        old, self._sign_in_page = self._sign_in_page, page
+        showing = self._pages.currentWidget() is old
+        self._pages.insertWidget(0, page)
+        self._pages.removeWidget(old)
+        old.deleteLater()
+        if showing:
+            self._pages.setCurrentWidget(page)
 
     # -- signed in or not --------------------------------------------------------------------
 
@@ -296,8 +340,9 @@ class MainWindow(QMainWindow):
 
     def _on_bridge_bug_reported(self, report: BugReport) -> None:
         if self._bug_dialog is None:
+            from rupa_desk.ui.components.bug_report_dialog import BugReportDialog
+
             self._bug_dialog = BugReportDialog(self)
-            self._bug_dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
         self._bug_dialog.add_report(report)
         self._bug_dialog.show()
         self._bug_dialog.raise_()

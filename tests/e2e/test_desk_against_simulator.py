@@ -20,8 +20,9 @@ from PySide6.QtGui import QImage
 from pytestqt.qtbot import QtBot
 
 from rupa_desk import app
-from rupa_desk.app import Desk, LaunchOptions
+from rupa_desk.app import LaunchOptions
 from rupa_desk.core.validation import PatientForm
+from rupa_desk.desk import Desk
 from rupa_desk.paths import AppPaths
 from rupa_desk.sandbox.server import SandboxServer
 from rupa_desk.settings import demo

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 from pytestqt.qtbot import QtBot
 
-from rupa_desk.app import Desk
 from rupa_desk.core.drafts import DraftState
+from rupa_desk.desk import Desk
 from rupa_desk.sandbox.config import DEMO_LOGIN_EMAIL, DEMO_LOGIN_PASSWORD
 from rupa_desk.sandbox.forms import CheckoutForm, LoginForm
 from rupa_desk.sandbox.server import SandboxServer

@@ -12,15 +12,21 @@ import pytest
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QDialogButtonBox
 
-from rupa_desk.app import Desk
+from rupa_desk.core.models import Patient
+from rupa_desk.desk import Desk
 from rupa_desk.services.auth import session_key
 from rupa_desk.services.secrets import MemorySecretStore, SecretStoreChoice, SecretStoreMode
+from rupa_desk.services.store import Store
 from rupa_desk.settings import Environment, production
 from rupa_desk.ui.components.sign_out_dialog import SignOutDialog
 from rupa_desk.ui.presenters.session import SessionState
 from tests.fixtures.desk import MakeDesk, session_only_secrets
 from tests.fixtures.fake_signin import PRACTITIONER_NAME, FakeBrowser, FakeRupa
-from tests.fixtures.qt import settle, wait_until
+from tests.fixtures.qt import settle, unnamed_controls, wait_until
+
+CACHED_PATIENT = Patient(
+    id="pat_Cach001", first_name="Cached", last_name="Patient", email="cached@example.com"
+)
 
 
 @pytest.fixture
@@ -188,6 +194,12 @@ async def test_sign_out_revokes_forgets_and_shows_the_sign_in_page(
     await browser.approve()
     await wait_until(lambda: desk.session.view.state is SessionState.SIGNED_IN)
     assert await secrets.store.get(session_key(environment))
+    workspace = desk.workspace
+    assert workspace is not None
+    await settle(within=30)  # the first sync and refresh (they fail: the fake has no data)
+    workspace.store.patients.upsert([CACHED_PATIENT])
+    database = workspace.store.path
+    assert database is not None
 
     desk.window.sign_out_requested.emit()
     dialog = desk.window.findChild(SignOutDialog)
@@ -203,6 +215,38 @@ async def test_sign_out_revokes_forgets_and_shows_the_sign_in_page(
     assert await secrets.store.get(session_key(environment)) is None
     assert desk.status_bar.texts()["Signed-in practitioner"] == "Not signed in"
     assert "signed out" in desk.sign_in_page.status.text().lower()
+    assert desk.workspace is None
+    with Store.open(database) as store:  # the account's database, closed by the sign-out
+        assert store.patients.count() == 0
+
+
+async def test_sign_out_keeps_patient_data_unless_asked(
+    make_desk: MakeDesk, environment: Environment, rupa: FakeRupa
+) -> None:
+    browser = FakeBrowser(rupa)
+    desk = await make_desk(environment, opener=browser, transport=rupa.transport())
+    await wait_until(lambda: desk.session.view.state is SessionState.SIGNED_OUT)
+    desk.sign_in_page.sign_in_button.click()
+    await wait_until(lambda: browser.opened)
+    await browser.approve()
+    await wait_until(lambda: desk.session.view.state is SessionState.SIGNED_IN)
+    await settle(within=30)
+    workspace = desk.workspace
+    assert workspace is not None
+    workspace.store.patients.upsert([CACHED_PATIENT])
+    database = workspace.store.path
+    assert database is not None
+    await desk.session.sign_out(remove_patient_data=False)
+    with Store.open(database) as store:
+        assert store.patients.count() == 1
+
+
+async def test_every_sign_in_control_has_an_accessible_name(
+    make_desk: MakeDesk, environment: Environment, rupa: FakeRupa
+) -> None:
+    desk = await make_desk(environment, opener=FakeBrowser(rupa), transport=rupa.transport())
+    await wait_until(lambda: desk.session.view.state is SessionState.SIGNED_OUT)
+    assert unnamed_controls(desk.window) == []
 
 
 async def test_a_session_rupa_ended_goes_back_to_the_sign_in_page(

@@ -5,15 +5,20 @@ from __future__ import annotations
 import io
 import json
 
+import keyring
 import pytest
 
 from rupa_desk.__main__ import build_parser
+from rupa_desk.cli import account, catalog
 from rupa_desk.cli.catalog import UsageError, search_catalog, sync_catalog
 from rupa_desk.paths import AppPaths
 from rupa_desk.sandbox.config import SandboxConfig
 from rupa_desk.sandbox.server import SandboxServer
 from rupa_desk.services.store import Store
+from tests.fixtures.browser import PractitionerBrowser
 from tests.fixtures.catalog_sync import simulator_client
+from tests.fixtures.fake_keyring import DictKeyring, installed_keyring  # noqa: F401
+from tests.fixtures.rupa_client import PlayedBrowser
 
 
 async def test_catalog_sync_then_search_from_the_command_line(app_paths: AppPaths) -> None:
@@ -74,3 +79,40 @@ def test_the_parser_accepts_the_documented_options() -> None:
         "Blood",
         True,
     )
+
+
+@pytest.mark.usefixtures("installed_keyring")
+def test_catalog_commands_end_to_end_after_signin(
+    sandbox: SandboxServer,
+    practitioner_browser: PractitionerBrowser,
+    app_paths: AppPaths,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    keyring.set_keyring(DictKeyring())
+    parse = build_parser().parse_args
+    demo = ["--env", "demo", "--demo-url", sandbox.url]
+    assert catalog.run(parse(["catalog", "sync", *demo]), paths=app_paths, out=io.StringIO()) == 1
+    assert "not signed in" in capsys.readouterr().err
+
+    signed_in = account.run(
+        parse(["signin", *demo]),
+        paths=app_paths,
+        opener=PlayedBrowser(practitioner_browser),
+        out=io.StringIO(),
+    )
+    assert signed_in == 0, capsys.readouterr().err
+
+    out = io.StringIO()
+    assert catalog.run(parse(["catalog", "sync", *demo]), paths=app_paths, out=out) == 0
+    assert "Catalog synced:" in out.getvalue()
+
+    found = io.StringIO()
+    search = parse(["catalog", "search", "vitamin-d", "--json", "--limit", "2", *demo])
+    assert catalog.run(search, paths=app_paths, out=found) == 0
+    rows = [json.loads(line) for line in found.getvalue().splitlines()]
+    assert rows
+    assert rows[0]["name"] == "Vitamin D, 25-OH"
+
+    unknown = parse(["catalog", "search", "a1c", "--company", "Nowhere Labs", *demo])
+    assert catalog.run(unknown, paths=app_paths, out=io.StringIO()) == 2
+    assert "No lab company 'Nowhere Labs'" in capsys.readouterr().err

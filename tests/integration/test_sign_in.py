@@ -3,6 +3,8 @@ through the simulator's real sign-in and consent pages, and back to the app's li
 
 from __future__ import annotations
 
+import json
+import logging
 import socket
 from collections.abc import Iterator
 from dataclasses import replace
@@ -12,7 +14,7 @@ import pytest
 
 from rupa_desk.sandbox.server import SandboxServer
 from rupa_desk.services.api import RupaClient
-from rupa_desk.services.auth import Authenticator
+from rupa_desk.services.auth import Authenticator, session_key
 from rupa_desk.services.errors import (
     AccessDenied,
     SignInCancelled,
@@ -32,8 +34,11 @@ def port_is_closed(url: str) -> bool:
 
 
 async def test_full_sign_in_through_the_login_and_consent_pages(
-    sandbox: SandboxServer, practitioner_browser: PractitionerBrowser
+    sandbox: SandboxServer,
+    practitioner_browser: PractitionerBrowser,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG, logger="rupa_desk")
     env = demo_environment(sandbox.url)
     opener = PlayedBrowser(practitioner_browser, before=("/favicon.ico",))
     store = MemorySecretStore()
@@ -42,6 +47,13 @@ async def test_full_sign_in_through_the_login_and_consent_pages(
         assert pending.browser_opened
         await pending.result()
         me = await client.me()
+        access_token = await auth.access_token()
+    stored = await store.get(session_key(env))
+    assert stored is not None
+    refresh_token = json.loads(stored)["refresh_token"]
+    state = httpx.URL(pending.authorize_url).params["state"]
+    for secret in (access_token, refresh_token, state):  # never in a log line
+        assert secret not in caplog.text
 
     assert me.email == "demo@rupa-desk.test"
     assert me.clinic is not None

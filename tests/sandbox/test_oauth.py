@@ -346,7 +346,7 @@ def test_confidential_client_must_authenticate(sandbox_factory: SandboxFactory) 
     client = RegisteredClient(client_id="partner-app", client_secret="s3cret", name="Partner App")
     server = sandbox_factory(small_config(clients=(client,)))
     with PractitionerBrowser(server.url) as browser:
-        tokens = sign_in_confidential(server, browser)
+        tokens = sign_in(server.url, browser, client_id="partner-app", client_secret="s3cret")
     assert tokens["access_token"]
 
     def refresh(**auth: str) -> httpx.Response:
@@ -366,27 +366,6 @@ def test_confidential_client_must_authenticate(sandbox_factory: SandboxFactory) 
         headers={"Authorization": f"Basic {basic}"},
     )
     assert ok.status_code == 200, ok.text
-
-
-def sign_in_confidential(server: SandboxServer, browser: PractitionerBrowser) -> dict[str, Any]:
-    verifier, challenge = new_pkce()
-    location = browser.approve(
-        authorize_url(server.url, challenge=challenge, client_id="partner-app")
-    )
-    response = httpx.post(
-        server.url + "/oauth/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": code_from(location),
-            "redirect_uri": DEMO_REDIRECT_URI,
-            "client_id": "partner-app",
-            "client_secret": "s3cret",
-            "code_verifier": verifier,
-        },
-    )
-    assert response.status_code == 200, response.text
-    tokens: dict[str, Any] = response.json()
-    return tokens
 
 
 def test_revoking_the_refresh_token_ends_the_session(

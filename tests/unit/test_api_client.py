@@ -561,3 +561,13 @@ async def test_a_token_source_failure_is_raised_as_is_and_not_retried(error: Exc
             await client.me()
     assert tokens.calls == 1
     assert script.requests == []
+
+
+async def test_absurdly_nested_json_is_malformed_not_a_crash() -> None:
+    nested = b"[" * 100_000 + b"]" * 100_000
+    async with client_for(Script(httpx.Response(200, content=nested))) as client:
+        with pytest.raises(MalformedResponse):
+            await client.me()
+    async with client_for(Script(httpx.Response(404, content=nested))) as client:
+        with pytest.raises(NotFound):
+            await client.me()

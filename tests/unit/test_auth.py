@@ -542,3 +542,19 @@ async def test_a_keychain_that_refuses_the_rotated_token_keeps_the_session_in_me
         assert await auth.access_token()
         await auth.token_rejected(await auth.access_token())
         assert await auth.access_token()  # refreshed with the token kept in memory
+
+
+async def test_an_opener_that_fails_unexpectedly_leaves_no_listener_behind(
+    environment: Environment, endpoint: FakeTokenEndpoint
+) -> None:
+    seen: list[str] = []
+
+    def broken_opener(url: str) -> bool:
+        seen.append(url)
+        raise RuntimeError("a bug in the opener")
+
+    async with make_auth(environment, endpoint, broken_opener) as auth:
+        with pytest.raises(RuntimeError, match="a bug in the opener"):
+            await auth.start_sign_in()
+    redirect = query_of(seen[0])["redirect_uri"]
+    assert port_is_closed(httpx.URL(redirect).port or 0)

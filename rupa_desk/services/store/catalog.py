@@ -363,8 +363,7 @@ def _tiers(query: ParsedQuery, filters: CatalogFilters) -> list[_Tier]:
         params["sub_text"] = query.name_prefix
         params["sub"] = substring
     if words is not None:
-        params["w_name"] = f"{{name}}: ({words})"
-        params["w_nb"] = f"{{name biomarkers}}: ({words})"
+        params["w_nb_tagged"] = f"{{name biomarkers}}: ({words}){tags}"
         params["w_name_tagged"] = f"{{name}}: ({words}){tags}"
         params["w_nb_only"] = f"({{name biomarkers}}: ({words}){tags}) NOT {{name}}: ({words})"
         params["w_other_only"] = (
@@ -394,22 +393,36 @@ def _tiers(query: ParsedQuery, filters: CatalogFilters) -> list[_Tier]:
         )
 
     # Exclusions across the two indexes are uncorrelated IN subqueries: SQLite builds each
-    # set once, and only when a search gets that far down the tiers.
+    # set once, and only when a search gets that far down the tiers. They carry the filter
+    # tags too (a smaller set; rows that fail the filters are left out anyway).
     def not_in(index: str, match: str) -> str:
         return f"t.row_no NOT IN (SELECT rowid FROM {index}(:{match}))"
 
     if words is not None:
         tiers.append(words_tier(MatchField.NAME, "w_name_tagged"))
     if substring is not None:
-        conditions = [in_name] + ([not_in("catalog_words", "w_name")] if words else [])
-        tiers.append(
-            substring_tier(MatchField.NAME_SUBSTRING, "catalog_name_substrings", *conditions)
-        )
+        conditions = [in_name] + ([not_in("catalog_words", "w_name_tagged")] if words else [])
+        if filters.lab_company_id is not None:
+            # One company's names are few: reading them from the (company, name) index beats
+            # walking every name that holds a common trigram.
+            tiers.append(
+                _Tier(
+                    MatchField.NAME_SUBSTRING,
+                    "SELECT t.row_no FROM lab_tests t"
+                    + where(not_name_start, "t.is_active = 1", *conditions)
+                    + " ORDER BY t.row_no",
+                    params,
+                )
+            )
+        else:
+            tiers.append(
+                substring_tier(MatchField.NAME_SUBSTRING, "catalog_name_substrings", *conditions)
+            )
     if words is not None:
         conditions = [not_in_name] if substring is not None else []
         tiers.append(words_tier(MatchField.BIOMARKERS, "w_nb_only", *conditions))
     if substring is not None:
-        conditions = [not_in_name] + ([not_in("catalog_words", "w_nb")] if words else [])
+        conditions = [not_in_name] + ([not_in("catalog_words", "w_nb_tagged")] if words else [])
         tiers.append(
             substring_tier(
                 MatchField.BIOMARKER_SUBSTRING, "catalog_biomarker_substrings", *conditions

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
 
 _STYLES = {
@@ -22,7 +21,6 @@ class MessageBanner(QFrame):
         self._level = ""
         self._label = QLabel()
         self._label.setWordWrap(True)
-        self._label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._label.setAccessibleName("Message text")
         self._close = QToolButton()
         self._close.setText("✕")
@@ -32,7 +30,7 @@ class MessageBanner(QFrame):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 4, 4, 4)
         layout.addWidget(self._label, 1)
-        layout.addWidget(self._close, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(self._close, 0)
         self.hide()
 
     @property
@@ -47,6 +45,9 @@ class MessageBanner(QFrame):
 
     def show_message(self, level: str, text: str) -> None:
         """Show `text` with the colours of `level` ("info", "warning" or "error")."""
+        from PySide6.QtCore import Qt  # not at import: the window paints before `Qt` loads
+
+        self._label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._level = level
         self.setStyleSheet(f"QFrame#messageBanner {{ {_STYLES.get(level, '')} }}")
         self._label.setText(text)

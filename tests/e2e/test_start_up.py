@@ -1,0 +1,76 @@
+"""Start-up in a fresh process: the window paints before the services load, and QtWebEngine
+is not loaded at all until checkout needs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SCRIPT = r"""
+import argparse, json, pathlib, sys
+from rupa_desk import app
+from rupa_desk.paths import AppPaths
+
+seen = {}
+
+def loaded(*prefixes):
+    return sorted(m for m in sys.modules if m.startswith(prefixes))
+
+def on_window(window):
+    def painted():
+        seen["at_paint"] = loaded("httpx", "sqlite_utils", "keyring", "authlib",
+                                  "rupa_desk.services", "rupa_desk.desk", "asyncio",
+                                  "PySide6.QtWebEngine")
+    window.first_painted.connect(painted)
+
+def on_started(desk):
+    seen["started"] = loaded("PySide6.QtWebEngine")
+    seen["title"] = desk.window.windowTitle()
+    desk.window.close()
+
+def environment():
+    from rupa_desk.settings import production
+    return production("start-up-test")
+
+def secrets():
+    from rupa_desk.services.secrets import (
+        MemorySecretStore, SecretStoreChoice, SecretStoreMode)
+    return SecretStoreChoice(MemorySecretStore(), SecretStoreMode.SESSION_ONLY, None)
+
+code = app.run(argparse.Namespace(demo=False, lab_tests=0, seed=7),
+               paths=AppPaths.under(pathlib.Path(sys.argv[1])), on_window=on_window,
+               on_started=on_started, secrets=secrets, environment=environment)
+seen["code"] = code
+print("RESULT", json.dumps(seen))
+"""
+
+
+@pytest.mark.timeout(120)
+def test_the_window_paints_before_the_services_load_and_webengine_never_does(
+    tmp_path: Path,
+) -> None:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(tmp_path / "profile")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=100,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
+    seen = json.loads(line.removeprefix("RESULT "))
+    assert seen["code"] == 0
+    assert seen["at_paint"] == [], "loaded before the first paint"
+    assert seen["started"] == [], "QtWebEngine is loaded only when checkout needs it"
+    assert seen["title"] == "Rupa Desk — Sign in"
+    assert (tmp_path / "profile" / "log" / "rupa-desk.log").exists()

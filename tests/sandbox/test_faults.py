@@ -1,0 +1,165 @@
+"""Rate limiting, injected faults and the request log, over real HTTP."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from rupa_desk.sandbox.server import SandboxServer
+from tests.fixtures.sandbox import SandboxControl, SandboxFactory
+from tests.sandbox.documents import assert_error
+
+
+def bearer(tokens: dict[str, Any]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+def test_over_the_rate_limit_answers_429_with_retry_after(
+    sandbox_factory: SandboxFactory,
+) -> None:
+    server = sandbox_factory(rate_limit_per_s=0.5, rate_burst=5)
+    with SandboxControl(server.url) as control, httpx.Client(base_url=server.url) as http:
+        mine, theirs = control.issue_tokens(), control.issue_tokens()
+        statuses = [http.get("/lab_companies", headers=bearer(mine)).status_code for _ in range(5)]
+        assert statuses == [200] * 5
+
+        limited = http.get("/lab_companies", headers=bearer(mine))
+        assert_error(limited, 429, code="throttled")
+        retry_after = limited.headers["retry-after"]
+        assert retry_after.isdigit()
+        assert int(retry_after) >= 1
+
+        # The limit is per access token.
+        assert http.get("/lab_companies", headers=bearer(theirs)).status_code == 200
+        # The control API is never limited.
+        assert control.info()["faults"]["rate_burst"] == 5
+
+
+def test_default_limit_allows_a_burst_of_40(sandbox: SandboxServer, api: httpx.Client) -> None:
+    statuses = [api.get("/lab_companies", params={"page[size]": 1}).status_code for _ in range(40)]
+    assert statuses == [200] * 40
+    extra = [api.get("/lab_companies").status_code for _ in range(10)]
+    assert 429 in extra
+
+
+def test_retry_after_is_honest(sandbox_factory: SandboxFactory) -> None:
+    server = sandbox_factory(rate_limit_per_s=2, rate_burst=1)
+    with SandboxControl(server.url) as control, httpx.Client(base_url=server.url) as http:
+        headers = bearer(control.issue_tokens())
+        assert http.get("/lab_companies", headers=headers).status_code == 200
+        limited = http.get("/lab_companies", headers=headers)
+        assert limited.status_code == 429
+        time.sleep(int(limited.headers["retry-after"]))
+        assert http.get("/lab_companies", headers=headers).status_code == 200
+
+
+def test_injected_5xx(sandbox_control: SandboxControl, api: httpx.Client) -> None:
+    sandbox_control.set_faults(fault_5xx_rate=1.0)
+    statuses = {api.get("/practitioners/me").status_code for _ in range(12)}
+    assert statuses <= {500, 503}
+    assert statuses
+    response = api.get("/practitioners/me")
+    assert response.json()["errors"][0]["status"] == str(response.status_code)
+
+    sandbox_control.set_faults(fault_5xx_rate=0.0)
+    assert api.get("/practitioners/me").status_code == 200
+
+
+def test_injected_429(sandbox_control: SandboxControl, api: httpx.Client) -> None:
+    sandbox_control.set_faults(fault_429_rate=1.0)
+    response = api.get("/lab_tests")
+    assert_error(response, 429)
+    assert int(response.headers["retry-after"]) >= 1
+
+
+def test_dropped_connections_break_mid_response(
+    sandbox_control: SandboxControl, api: httpx.Client
+) -> None:
+    sandbox_control.set_faults(drop_rate=1.0)
+    with pytest.raises(httpx.RemoteProtocolError):
+        api.get("/lab_tests", params={"page[size]": 100})
+    sandbox_control.set_faults(drop_rate=0.0)
+    assert api.get("/lab_tests").status_code == 200
+
+
+def test_latency_is_added_to_api_answers(
+    sandbox_control: SandboxControl, api: httpx.Client
+) -> None:
+    sandbox_control.set_faults(latency_ms=250)
+    started = time.perf_counter()
+    assert api.get("/practitioners/me").status_code == 200
+    assert time.perf_counter() - started >= 0.25
+    started = time.perf_counter()
+    sandbox_control.info()
+    assert time.perf_counter() - started < 0.25, "the control API has no latency"
+
+
+def test_faults_leave_pages_and_token_endpoint_alone_by_default(
+    sandbox: SandboxServer, sandbox_control: SandboxControl
+) -> None:
+    sandbox_control.set_faults(fault_5xx_rate=1.0)
+    assert httpx.get(sandbox.url + "/login").status_code == 200
+    token = httpx.post(
+        sandbox.url + "/oauth/token",
+        data={"grant_type": "refresh_token", "client_id": "rupa-desk-demo", "refresh_token": "x"},
+    )
+    assert token.status_code == 400
+
+    sandbox_control.set_faults(faults_on_token_endpoint=True)
+    token = httpx.post(sandbox.url + "/oauth/token", data={"grant_type": "refresh_token"})
+    assert token.status_code in (500, 503)
+
+
+def test_fault_settings_are_validated(sandbox_control: SandboxControl) -> None:
+    for body in ({"drop_rate": 2}, {"unknown": 1}, {"latency_ms": "slow"}, {"rate_burst": 0}):
+        response = sandbox_control.client.post("/_sim/faults", json=body)
+        assert response.status_code == 400, body
+    assert sandbox_control.set_faults(latency_ms=5)["latency_ms"] == 5
+
+
+def test_the_request_log_records_what_was_served(
+    sandbox: SandboxServer, sandbox_control: SandboxControl, tokens: dict[str, Any]
+) -> None:
+    start = sandbox_control.info()  # control requests are not logged
+    assert sandbox_control.requests() == []
+    with httpx.Client(base_url=sandbox.url) as http:
+        http.get("/lab_tests", params={"page[size]": 2}, headers=bearer(tokens))
+        http.get("/orders/ord_0000000", headers=bearer(tokens))
+        http.post(
+            "/oauth/token",
+            data={
+                "grant_type": "refresh_token",
+                "refresh_token": tokens["refresh_token"],
+                "client_id": "rupa-desk-demo",
+            },
+        )
+        sandbox_control.set_faults(fault_5xx_rate=1.0)
+        http.get("/practitioners/me", headers=bearer(tokens))
+
+    entries = sandbox_control.requests()
+    assert [e["path"] for e in entries] == [
+        "/lab_tests",
+        "/orders/ord_0000000",
+        "/oauth/token",
+        "/practitioners/me",
+    ]
+    assert [e["status"] for e in entries[:3]] == [200, 404, 200]
+    assert entries[0]["query"] == "page%5Bsize%5D=2"
+    assert entries[0]["method"] == "GET"
+    assert entries[2]["grant_type"] == "refresh_token"
+    assert entries[3]["fault"] == "5xx"
+    seqs = [e["seq"] for e in entries]
+    assert seqs == sorted(seqs)
+    assert len(set(seqs)) == 4
+    fingerprint = entries[0]["token"]
+    assert fingerprint
+    assert fingerprint not in tokens["access_token"]
+    text = str(entries)
+    assert tokens["access_token"] not in text
+    assert tokens["refresh_token"] not in text
+
+    assert [e["seq"] for e in sandbox_control.requests(since=seqs[1])] == seqs[2:]
+    assert start["counts"]["lab_tests"] == 300
