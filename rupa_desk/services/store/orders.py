@@ -397,16 +397,6 @@ class Orders:
             tracked.append(TrackedOrder(str(order_id), last))
         return tracked
 
-    def known_ids(self, order_ids: Sequence[str]) -> set[str]:
-        """Which of these orders are in the database."""
-        if not order_ids:
-            return set()
-        marks = ",".join("?" * len(order_ids))
-        return {
-            str(r[0])
-            for r in self._db.execute(f"SELECT id FROM orders WHERE id IN ({marks})", order_ids)
-        }
-
 
 def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else to_iso(moment)
