@@ -19,9 +19,9 @@ import asyncio
 import logging
 import webbrowser
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import httpx
-from PySide6.QtWidgets import QWidget
 
 from rupa_desk.paths import AppPaths
 from rupa_desk.services.api import RupaClient
@@ -58,6 +58,9 @@ from rupa_desk.ui.presenters.session import (
 from rupa_desk.ui.presenters.settings import SettingsPresenter
 from rupa_desk.ui.tasks import BackgroundTasks
 from rupa_desk.ui.window_state import WindowState
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QWidget
 
 log = logging.getLogger(__name__)
 

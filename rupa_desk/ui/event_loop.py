@@ -10,10 +10,12 @@ next one, so once a checkout view has been shown, the second `exit()` is a segfa
 when the QApplication is destroyed, as it does anyway. Nothing in Rupa Desk listens to
 `aboutToQuit`: shutdown work runs in the main coroutine's `finally`.
 
-Second, qasync's `run_until_complete` ends with one more `processEvents()` after the loop has
-stopped, without a running asyncio loop: a task step that Qt delivers then (an HTTP answer
-arriving at that moment) fails with "no running event loop". `AppEventLoop` runs that last
-round with itself as the running loop.
+Second, qasync runs asyncio callbacks from Qt timer events, and Qt also delivers those when
+the asyncio loop is not running: in the last `processEvents()` that qasync's
+`run_until_complete` does after the loop has stopped, or when anything else processes events
+between two runs (pytest-qt does, between a test and its teardown). A task step run then fails
+with "no running event loop" (e.g. inside httpx). `AppEventLoop` runs such callbacks with
+itself as the running loop.
 """
 
 from __future__ import annotations
@@ -28,9 +30,33 @@ from PySide6.QtCore import QCoreApplication, QEventLoop
 T = TypeVar("T")
 
 
+class _LoopTimer(qasync._SimpleTimer):  # qasync's callback timer
+    """qasync's callback timer, with its loop set as the running loop while it runs one."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__()
+        self._loop = loop
+
+    def timerEvent(self, event: Any) -> None:
+        if asyncio.events._get_running_loop() is not None or self._loop.is_closed():
+            super().timerEvent(event)
+            return
+        asyncio.events._set_running_loop(self._loop)
+        try:
+            super().timerEvent(event)
+        finally:
+            asyncio.events._set_running_loop(None)
+
+
 class AppEventLoop(qasync.QEventLoop):
-    """A `qasync.QEventLoop` whose `stop()` does not emit `aboutToQuit`, and whose
-    `run_until_complete` never runs a task step without a running loop."""
+    """A `qasync.QEventLoop` whose `stop()` does not emit `aboutToQuit`, and which never runs
+    an asyncio callback without a running loop (see the module docstring)."""
+
+    def __init__(self, app: QCoreApplication | None = None) -> None:
+        super().__init__(app)
+        original: Any = self._timer  # qasync's own, still without callbacks
+        original.stop()
+        self._timer: Any = _LoopTimer(self)
 
     def run_until_complete(self, future: Awaitable[T]) -> T:
         """Run until `future` is done (qasync's, see the module docstring)."""

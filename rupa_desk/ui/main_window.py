@@ -17,8 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from PySide6.QtCore import QByteArray, QEvent, QSize, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QByteArray, QEvent, QSize, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # loaded when the first bug is reported, not before the first
 
 APP_TITLE = "Rupa Desk"
 INFO_TIMEOUT_MS = 8000
+SHORTCUTS_FALLBACK_MS = 500
 
 
 @dataclass(frozen=True)
@@ -69,11 +70,21 @@ class StartingPage(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setAccessibleName("Starting")
-        # Centred with HTML: `Qt` (the enum namespace) costs 25 ms to load before the first paint.
-        text = QLabel("<div align='center'><h1>Rupa Desk</h1><p>Starting…</p></div>")
+        # Plain labels centred by stretches: alignment flags (the `Qt` enum namespace, 25 ms)
+        # and rich text (8 ms) would both load before the first paint.
+        title = QLabel("Rupa Desk")
+        font = title.font()
+        font.setPointSizeF(font.pointSizeF() * 2)
+        font.setBold(True)
+        title.setFont(font)
         layout = QVBoxLayout(self)
         layout.addStretch(1)
-        layout.addWidget(text)
+        for label in (title, QLabel("Starting…")):
+            row = QHBoxLayout()
+            row.addStretch(1)
+            row.addWidget(label)
+            row.addStretch(1)
+            layout.addLayout(row)
         layout.addStretch(2)
 
 
@@ -121,6 +132,7 @@ class MainWindow(QMainWindow):
         self._bug_dialog: BugReportDialog | None = None
         self._signed_in = False
         self._painted = False
+        self._shortcuts_installed = False
         self.setMinimumSize(QSize(720, 480))
         self.setAccessibleName("Rupa Desk")
 
@@ -278,7 +290,6 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         self._settings_action = QAction("&Settings…", self)
-        self._settings_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Preferences))
         self._settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
         self._settings_action.triggered.connect(self._on_settings_action_triggered)
         file_menu.addAction(self._settings_action)
@@ -287,23 +298,37 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self._sign_out_action)
         file_menu.addSeparator()
         quit_action = QAction("&Quit", self)
-        quit_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Quit))
+        self._quit_action = quit_action
         quit_action.setMenuRole(QAction.MenuRole.QuitRole)
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
 
         view_menu = self.menuBar().addMenu("&View")
         self._pane_actions: list[QAction] = []
-        for number, pane in enumerate(self._panes, start=1):
+        for pane in self._panes:
             action = QAction(pane.title, self)
-            if number <= 9:
-                action.setShortcut(QKeySequence(f"Ctrl+{number}"))
             action.setData(pane.key)
             action.triggered.connect(self._on_pane_action_triggered)
             view_menu.addAction(action)
             self._pane_actions.append(action)
         # Shortcuts work while the menu bar is hidden or native, too.
         self.addActions(self._pane_actions)
+
+    def _install_shortcuts(self) -> None:
+        """Give the menu actions their keys, once the window has painted.
+
+        `setShortcut` makes PySide build a hundred key enums (about 90 ms), so it waits until
+        the window is on screen. Key strings, not `QKeySequence.StandardKey`; "Ctrl" is Cmd
+        on macOS.
+        """
+        if self._shortcuts_installed:
+            return
+        self._shortcuts_installed = True
+        self._settings_action.setShortcut(QKeySequence("Ctrl+,"))
+        self._quit_action.setShortcut(QKeySequence("Ctrl+Q"))
+        for number, action in enumerate(self._pane_actions, start=1):
+            if number <= 9:
+                action.setShortcut(QKeySequence(f"Ctrl+{number}"))
 
     def _on_pane_action_triggered(self) -> None:
         action = self.sender()
@@ -377,7 +402,13 @@ class MainWindow(QMainWindow):
         if not self._painted and event.type() == QEvent.Type.UpdateRequest:
             self._painted = True
             self.first_painted.emit()
+            self._install_shortcuts()
         return handled
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._shortcuts_installed:  # in case no paint comes (e.g. shown minimised)
+            QTimer.singleShot(SHORTCUTS_FALLBACK_MS, self._install_shortcuts)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_state()

@@ -78,6 +78,7 @@ class LatestTask:
     def __init__(self, name: str) -> None:
         self._name = name
         self._current: asyncio.Task[Any] | None = None
+        self._ending: set[asyncio.Task[Any]] = set()  # cancelled, not finished yet
 
     @property
     def running(self) -> bool:
@@ -107,17 +108,19 @@ class LatestTask:
                 self._current = None
 
     def cancel(self) -> None:
-        """Cancel the run in progress, if any."""
-        if self._current is not None and not self._current.done():
-            self._current.cancel()
-        self._current = None
+        """Cancel the run in progress, if any (it ends at its next await)."""
+        task, self._current = self._current, None
+        if task is not None and not task.done():
+            task.cancel()
+            self._ending.add(task)
+            task.add_done_callback(self._ending.discard)
 
     async def wait_cancelled(self) -> None:
-        """Cancel the run in progress and wait until it has ended (for shutdown)."""
-        task = self._current
+        """Cancel the run in progress and wait until it, and every run cancelled before it,
+        has ended (for shutdown: nothing of theirs still uses a connection being closed)."""
         self.cancel()
-        if task is not None:
-            await asyncio.gather(task, return_exceptions=True)
+        if self._ending:
+            await asyncio.gather(*self._ending, return_exceptions=True)
 
 
 def _current_task_cancelling() -> bool:

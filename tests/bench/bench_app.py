@@ -81,7 +81,6 @@ from PySide6.QtCore import QTimer
 
 from rupa_desk import app
 from rupa_desk.paths import AppPaths
-from rupa_desk.settings import demo, production
 
 variant, root = sys.argv[1], sys.argv[2]
 paths = AppPaths.under(pathlib.Path(root))
@@ -114,7 +113,12 @@ def on_started(desk):
     poll_ready()
 
 def offline_demo():
+    from rupa_desk.settings import demo
     return demo("http://127.0.0.1:9")  # nothing listens there: Rupa is "offline"
+
+def production_bench():
+    from rupa_desk.settings import production
+    return production("bench")
 
 def saved_session():
     # Called by the app after its first paint, like its own keychain probe.
@@ -129,7 +133,7 @@ def saved_session():
 args = argparse.Namespace(demo=False, lab_tests=0, seed=7)
 if variant == "first-run":
     code = app.run(args, paths=paths, on_window=on_window, on_started=on_started,
-                   environment=lambda: production("bench"))
+                   environment=production_bench)
 else:
     code = app.run(args, paths=paths, on_window=on_window, on_started=on_started,
                    secrets=saved_session, environment=offline_demo)

@@ -33,8 +33,8 @@ from rupa_desk.ui.pages.patients import PatientsPage
 from rupa_desk.ui.presenters.session import SessionState
 from tests.fixtures.browser import PractitionerBrowser
 from tests.fixtures.catalog_sync import api_requests
-from tests.fixtures.desk import MakeDesk, session_only_secrets
-from tests.fixtures.qt import settle, wait_until
+from tests.fixtures.desk import MakeDesk, first_download_done, session_only_secrets
+from tests.fixtures.qt import wait_until
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -104,8 +104,10 @@ async def test_sign_in_sync_search_and_create_a_patient(
     )
     patients.form.create_button.click()
     await wait_until(lambda: not patients.showing_form, within=30)
-    await settle(within=30)
-    assert workspace.store.patients.search("rosalind")[0].id.startswith("pat_")
+    await wait_until(lambda: patients.selected_patient_id() is not None)
+    created_id = workspace.store.patients.search("rosalind")[0].id
+    assert created_id.startswith("pat_")
+    assert patients.selected_patient_id() == created_id
 
     # What the simulator received.
     served = api_requests(sandbox.url)
@@ -154,7 +156,7 @@ async def test_demo_mode_signs_in_without_a_browser_syncs_and_looks_right(
             workspace = desk.workspace
             assert workspace is not None
             await wait_until(lambda: workspace.catalog.test_count() == 300, within=60)
-            await wait_until(lambda: not workspace.tasks.running, within=30)
+            await first_download_done(desk)
             desk.window.show_pane("catalog")
             await asyncio.sleep(0.2)  # let the pane lay out and paint
             seen["status"] = desk.status_bar.texts()

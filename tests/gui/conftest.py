@@ -11,7 +11,6 @@ from tests.fixtures.qt import (
     _no_leftover_tasks,
     _no_leftover_widgets,
     pytest_asyncio_loop_factories,
-    pytest_runtest_call,
     qasync_loop,
 )
 
@@ -20,6 +19,5 @@ __all__ = [
     "_no_leftover_widgets",
     "make_desk",
     "pytest_asyncio_loop_factories",
-    "pytest_runtest_call",
     "qasync_loop",
 ]

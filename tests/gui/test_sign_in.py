@@ -20,9 +20,9 @@ from rupa_desk.services.store import Store
 from rupa_desk.settings import Environment, production
 from rupa_desk.ui.components.sign_out_dialog import SignOutDialog
 from rupa_desk.ui.presenters.session import SessionState
-from tests.fixtures.desk import MakeDesk, session_only_secrets
+from tests.fixtures.desk import MakeDesk, first_download_done, session_only_secrets
 from tests.fixtures.fake_signin import PRACTITIONER_NAME, FakeBrowser, FakeRupa
-from tests.fixtures.qt import settle, unnamed_controls, wait_until
+from tests.fixtures.qt import unnamed_controls, wait_until
 
 CACHED_PATIENT = Patient(
     id="pat_Cach001", first_name="Cached", last_name="Patient", email="cached@example.com"
@@ -75,7 +75,6 @@ async def test_sign_in_with_the_browser_opens_the_workspace(
     assert status["Token storage"] == "Session: this session only"
     assert status["Environment"] == "Production"
     assert status["Connection"] == "Online"
-    await settle(within=30)  # the first catalog sync and patient refresh end
 
 
 async def test_a_denied_consent_says_so_and_offers_try_again(
@@ -117,7 +116,6 @@ async def test_with_no_browser_the_link_can_be_copied(
     # The user pastes the link into a browser elsewhere and finishes there.
     await browser.approve(QGuiApplication.clipboard().text())
     await wait_until(lambda: desk.session.view.state is SessionState.SIGNED_IN)
-    await settle(within=30)  # the first catalog sync and patient refresh end
 
 
 async def test_a_sign_in_that_times_out_says_so(
@@ -179,7 +177,6 @@ async def test_the_session_is_restored_at_start_up_and_works_offline(
     assert third.status_bar.texts()["Signed-in practitioner"] == "Signed in"
     await wait_until(lambda: third.status_bar.texts()["Connection"] == "Offline", within=60)
     assert third.window.signed_in  # still: offline is not signed out
-    await settle(within=30)  # the first catalog sync and patient refresh end
 
 
 async def test_sign_out_revokes_forgets_and_shows_the_sign_in_page(
@@ -196,7 +193,7 @@ async def test_sign_out_revokes_forgets_and_shows_the_sign_in_page(
     assert await secrets.store.get(session_key(environment))
     workspace = desk.workspace
     assert workspace is not None
-    await settle(within=30)  # the first sync and refresh (they fail: the fake has no data)
+    await first_download_done(desk)  # it fails: the fake Rupa has no patients or catalog
     workspace.store.patients.upsert([CACHED_PATIENT])
     database = workspace.store.path
     assert database is not None
@@ -230,7 +227,7 @@ async def test_sign_out_keeps_patient_data_unless_asked(
     await wait_until(lambda: browser.opened)
     await browser.approve()
     await wait_until(lambda: desk.session.view.state is SessionState.SIGNED_IN)
-    await settle(within=30)
+    await first_download_done(desk)
     workspace = desk.workspace
     assert workspace is not None
     workspace.store.patients.upsert([CACHED_PATIENT])

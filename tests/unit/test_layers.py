@@ -52,6 +52,7 @@ def test_core_imports_no_qt_services_ui_or_io_libraries() -> None:
         "rupa_desk.ui",
         "rupa_desk.sandbox",
         "rupa_desk.app",
+        "rupa_desk.desk",
         "httpx",
         "sqlite3",
         "sqlite_utils",
@@ -61,7 +62,13 @@ def test_core_imports_no_qt_services_ui_or_io_libraries() -> None:
 
 
 def test_services_import_no_qt_and_no_ui() -> None:
-    forbidden = (*QT_MODULES, "rupa_desk.ui", "rupa_desk.sandbox", "rupa_desk.app")
+    forbidden = (
+        *QT_MODULES,
+        "rupa_desk.ui",
+        "rupa_desk.sandbox",
+        "rupa_desk.app",
+        "rupa_desk.desk",
+    )
     assert violations(files_under("services", "cli"), forbidden) == []
 
 
@@ -72,6 +79,7 @@ def test_sandbox_shares_no_code_with_the_app() -> None:
         "rupa_desk.services",
         "rupa_desk.ui",
         "rupa_desk.app",
+        "rupa_desk.desk",
         "rupa_desk.settings",
         "rupa_desk.paths",
         "rupa_desk.cli",

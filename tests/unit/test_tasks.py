@@ -77,3 +77,26 @@ async def test_background_failures_are_reported_and_tasks_are_kept() -> None:
     assert forever.cancelled()
     assert tasks.running == []
     assert len(failures) == 1  # a cancelled task is not a failure
+
+
+async def test_shutdown_waits_for_superseded_runs_too() -> None:
+    latest = LatestTask("detail")
+    ended: list[str] = []
+
+    async def load(name: str) -> None:
+        try:
+            await asyncio.sleep(10)
+        finally:
+            await asyncio.sleep(0.05)  # e.g. closing a connection takes a moment
+            ended.append(name)
+
+    first = asyncio.create_task(latest.run(load("first")))
+    await asyncio.sleep(0.01)
+    second = asyncio.create_task(latest.run(load("second")))
+    await asyncio.sleep(0.01)
+    with pytest.raises(Superseded):
+        await first
+    await latest.wait_cancelled()
+    assert sorted(ended) == ["first", "second"]
+    second.cancel()
+    await asyncio.gather(second, return_exceptions=True)
