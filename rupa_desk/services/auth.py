@@ -17,6 +17,10 @@ number of concurrent callers), stores the rotated refresh token *before* the new
 is handed out, and turns `invalid_grant` into `SessionExpired` ("sign in again"), never a
 retry. `sign_out()` revokes (best effort when offline) and always forgets locally.
 
+Each account keeps its own entry in the store (`session_key`), so practitioners sharing a PC
+do not overwrite each other's sessions; a pointer entry (`last_account_key`) says whose
+session start-up restores, without asking Rupa.
+
 Why Authlib's protocol layer and not its `AsyncOAuth2Client`: Authlib 1.9 deprecated its
 httpx integration in favour of httpx2 (it warns on import and will drop httpx), and its
 refresh updates the in-memory token before the `update_token` hook persists the rotated one.
@@ -80,16 +84,37 @@ _CODE_VERIFIER_LENGTH: Final = 64  # RFC 7636: 43 to 128 unreserved characters
 _STATE_LENGTH: Final = 32
 
 
-def session_key(environment: Environment) -> str:
-    """The SecretStore key of the session of one environment and OAuth client.
+#: The account part of a session's key while Rupa has not yet said whose session it is
+#: (from the code exchange to `Authenticator.remember_account`). No practitioner id has
+#: parentheses, so it names no account.
+NEW_SESSION: Final = "(new)"
 
-    One entry per environment (and client id): it holds the refresh token and the id of the
-    practitioner it belongs to. The key cannot be the practitioner id itself, because at
-    start-up the session has to be found before any API call could tell who is signed in;
-    the account id is kept inside the entry instead, so the app can open that account's
-    local database even when offline.
+
+def session_key(environment: Environment, account_id: str | None) -> str:
+    """The SecretStore key of one account's session in one environment and OAuth client.
+
+    One entry per environment, client id and account (the practitioner id): a second
+    practitioner signing in on a shared PC gets an entry of their own instead of replacing
+    the first one's. The entry holds the refresh token and the account id. A session whose
+    practitioner is not known yet (`account_id` None: just signed in) has the account part
+    `NEW_SESSION`. Which entry to restore at start-up, before any API call could say who is
+    signed in, is kept in a small pointer entry (`last_account_key`).
     """
-    return f"session:{environment.name}:{environment.client_id}"
+    return _entry_key(environment, account_id or NEW_SESSION)
+
+
+def last_account_key(environment: Environment) -> str:
+    """The SecretStore key of the pointer to the session that start-up restores.
+
+    Its value is the account part of that session's key: the practitioner id of the last
+    sign-in of this environment and client id (or `NEW_SESSION` until Rupa said who it is).
+    It holds no secret; signing out of that account removes it.
+    """
+    return f"last-account:{environment.name}:{environment.client_id}"
+
+
+def _entry_key(environment: Environment, slot: str) -> str:
+    return f"session:{environment.name}:{environment.client_id}:{slot}"
 
 
 def client_secret_key(environment: Environment) -> str:
@@ -245,7 +270,9 @@ class Authenticator:
         self._clock = clock
         self._http = new_http_client(environment.limits, transport=transport)
         self._endpoints = OAuthEndpoints(environment, self._http)
-        self._key = session_key(environment)
+        # The account part of the key of this process's session entry (a practitioner id or
+        # NEW_SESSION); None when this process has no session.
+        self._slot: str | None = None
         self._access_token: str | None = None
         self._access_expires_at: float | None = None
         self._account_id: str | None = None
@@ -291,35 +318,56 @@ class Authenticator:
         """True when there is a session (restored or signed in) that has not ended."""
         return self._has_session
 
-    async def restore_session(self) -> bool:
-        """Load the stored session at start-up, without using the network.
+    async def restore_session(self, account_id: str | None = None) -> bool:
+        """Load a stored session without using the network: at start-up, the last account's.
+
+        Args:
+            account_id: restore this account's session instead of the last signed-in one's
+                (it then becomes the one start-up restores).
 
         Returns:
             True when a session was found (the first `access_token()` then refreshes it),
-            False when the user has to sign in.
+            False when there is none to restore (the current session, if any, is kept).
 
         Raises:
             SecretStoreUnavailable: the keychain refused to be read.
         """
-        stored = await self._load()
-        self._has_session = stored is not None
-        self._account_id = stored.account_id if stored else None
-        if stored is not None:
+        async with self._refresh_lock:
+            slot = account_id
+            if slot is None:
+                slot = await self._store.get(last_account_key(self.environment))
+            stored = await self._load(slot) if slot else None
+            if not slot or stored is None:
+                return False
+            if account_id is not None:
+                await self._put(last_account_key(self.environment), slot)
+            self._forget_memory()  # another account's access token must not be used for it
+            self._slot = slot
+            self._account_id = None if slot == NEW_SESSION else slot
+            self._has_session = True
             self._ended_by_rupa = False
-        return self._has_session
+            return True
 
     async def remember_account(self, account_id: str) -> None:
         """Record whose session this is (the practitioner id from `RupaClient.me()`).
 
+        The session moves to that account's own entry, and start-up restores it next time.
+
         Raises:
             NotSignedIn: there is no session.
+            ValueError: `account_id` is not an account id.
         """
+        if not account_id or account_id == NEW_SESSION:
+            raise ValueError("not an account id")
         async with self._refresh_lock:
-            stored = await self._load()
-            if stored is None:
+            slot = self._slot
+            stored = await self._load(slot) if slot is not None else None
+            if slot is None or stored is None:
                 raise NotSignedIn()
-            if stored.account_id != account_id:
-                await self._persist(replace(stored, account_id=account_id))
+            if slot != account_id or stored.account_id != account_id:
+                await self._write_session(account_id, replace(stored, account_id=account_id))
+                if slot != account_id:
+                    await self._forget_entry(slot)
             self._account_id = account_id
 
     # -- sign-in --
@@ -429,7 +477,9 @@ class Authenticator:
         if tokens.refresh_token is None:
             raise MalformedResponse()  # without it, the session could not outlive the hour
         async with self._refresh_lock:
-            await self._persist(_StoredSession(tokens.refresh_token, None))
+            # Whose session this is, Rupa says only once asked (`remember_account`): until
+            # then it is the NEW_SESSION entry, and another account's entry stays untouched.
+            await self._write_session(NEW_SESSION, _StoredSession(tokens.refresh_token, None))
             self._set_access(tokens)
             self._account_id = None
             self._has_session = True
@@ -481,8 +531,9 @@ class Authenticator:
             self._access_expires_at = self._clock() + tokens.expires_in - leeway
 
     async def _refresh(self) -> str:
-        stored = await self._load()
-        if stored is None:
+        slot = self._slot
+        stored = await self._load(slot) if slot is not None else None
+        if slot is None or stored is None:
             self._forget_memory()
             raise SessionExpired() if self._ended_by_rupa else NotSignedIn()
         self.refresh_count += 1
@@ -490,12 +541,14 @@ class Authenticator:
             tokens = await self._endpoints.refresh(stored.refresh_token)
         except SessionExpired:
             log.info("the session ended on Rupa's side; forgetting it")
-            await self._forget_stored()
+            await self._forget_session(slot)
             self._forget_memory()
             self._ended_by_rupa = True
             raise
         rotated = tokens.refresh_token or stored.refresh_token
-        await self._persist(replace(stored, refresh_token=rotated))  # stored before use
+        await self._put(
+            _entry_key(self.environment, slot), replace(stored, refresh_token=rotated).dumps()
+        )  # stored before use
         self._set_access(tokens)
         self._account_id = stored.account_id
         self._has_session = True
@@ -507,8 +560,9 @@ class Authenticator:
     async def sign_out(self) -> SignOutResult:
         """Revoke the session (best effort) and forget both tokens, whatever Rupa answers."""
         async with self._refresh_lock:
+            slot = self._slot
             try:
-                stored = await self._load()
+                stored = await self._load(slot) if slot is not None else None
             except SecretStoreUnavailable:
                 stored = None
             had_session = stored is not None or self._access_token is not None
@@ -519,31 +573,52 @@ class Authenticator:
                     revoked = True
                 except RupaError as exc:
                     log.warning("could not revoke the session: %s", type(exc).__name__)
-            await self._forget_stored()
+            if slot is not None:
+                await self._forget_session(slot)
             self._forget_memory()
             self._ended_by_rupa = False  # the user signed out: plain "not signed in" now
         return SignOutResult(had_session=had_session, revoked=revoked)
 
     # -- storage --
+    #
+    # Entries (`session_key`): one per account, holding its refresh token. The pointer
+    # (`last_account_key`): which account start-up restores. This process's session is the
+    # entry of `self._slot`.
 
-    async def _load(self) -> _StoredSession | None:
-        value = await self._store.get(self._key)
+    async def _load(self, slot: str) -> _StoredSession | None:
+        value = await self._store.get(_entry_key(self.environment, slot))
         return None if value is None else _StoredSession.loads(value)
 
-    async def _persist(self, stored: _StoredSession) -> None:
+    async def _write_session(self, slot: str, stored: _StoredSession) -> None:
+        """Make `slot`'s entry this process's session and the one start-up restores."""
+        await self._put(_entry_key(self.environment, slot), stored.dumps())
+        self._slot = slot
+        await self._put(last_account_key(self.environment), slot)
+
+    async def _put(self, key: str, value: str) -> None:
         try:
-            await self._store.set(self._key, stored.dumps())
+            await self._store.set(key, value)
         except SecretStoreUnavailable:
             # The keychain refused now (e.g. it was locked). Losing the rotated refresh token
             # would end the session, so keep it in memory for this session and say so.
             log.warning("keychain refused the session; keeping it for this session only")
             self._store = MemorySecretStore()
             self.store_degraded = True
-            await self._store.set(self._key, stored.dumps())
+            await self._store.set(key, value)
 
-    async def _forget_stored(self) -> None:
+    async def _forget_session(self, slot: str) -> None:
+        """Delete `slot`'s entry, and the pointer too if it points there."""
+        await self._forget_entry(slot)
+        pointer = last_account_key(self.environment)
         try:
-            await self._store.delete(self._key)
+            if await self._store.get(pointer) == slot:
+                await self._store.delete(pointer)
+        except SecretStoreUnavailable:
+            log.warning("keychain refused to forget which session to restore")
+
+    async def _forget_entry(self, slot: str) -> None:
+        try:
+            await self._store.delete(_entry_key(self.environment, slot))
         except SecretStoreUnavailable:
             log.warning("keychain refused to forget the session")
 
@@ -552,6 +627,7 @@ class Authenticator:
         self._access_expires_at = None
         self._account_id = None
         self._has_session = False
+        self._slot = None
 
 
 class _SignInFlow:

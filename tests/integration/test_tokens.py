@@ -15,7 +15,13 @@ from rupa_desk.services.auth import Authenticator, session_key
 from rupa_desk.services.errors import NotSignedIn, SessionExpired
 from rupa_desk.services.secrets import MemorySecretStore
 from tests.fixtures.browser import PractitionerBrowser
-from tests.fixtures.rupa_client import PlayedBrowser, RequestLog, demo_environment, signed_in
+from tests.fixtures.rupa_client import (
+    PlayedBrowser,
+    RequestLog,
+    demo_environment,
+    signed_in,
+    store_session,
+)
 from tests.fixtures.sandbox import SandboxFactory
 
 
@@ -25,7 +31,7 @@ async def expire_access_tokens(base_url: str) -> None:
 
 
 async def stored_refresh_token(store: MemorySecretStore, auth: Authenticator) -> str:
-    value = await store.get(session_key(auth.environment))
+    value = await store.get(session_key(auth.environment, auth.account_id))
     assert value is not None
     return str(json.loads(value)["refresh_token"])
 
@@ -121,7 +127,7 @@ async def test_the_rotated_refresh_token_is_stored_before_the_new_access_token_i
 
     # The old refresh token is dead; the stored one works in a new app start.
     stale = MemorySecretStore()
-    await stale.set(session_key(auth.environment), json.dumps({"refresh_token": first_refresh}))
+    await store_session(stale, auth.environment, first_refresh)
     env = demo_environment(sandbox.url)
     async with Authenticator(env, stale) as old, RupaClient(env, old) as old_client:
         await old.restore_session()
@@ -148,7 +154,7 @@ async def test_a_revoked_session_means_sign_in_again(
         with pytest.raises(SessionExpired, match="Sign in again"):
             await client.me()
         assert not auth.has_session
-        assert await store.get(session_key(auth.environment)) is None
+        assert await store.get(session_key(auth.environment, None)) is None
         with pytest.raises(NotSignedIn):
             await client.me()
 
@@ -162,12 +168,12 @@ async def test_sign_out_revokes_and_forgets(
         refresh = await stored_refresh_token(store, auth)
         result = await auth.sign_out()
         assert result.revoked
-        assert await store.get(session_key(auth.environment)) is None
+        assert await store.get(session_key(auth.environment, None)) is None
         with pytest.raises(NotSignedIn):
             await client.me()
     assert [e.status for e in await log.entries() if e.path == "/oauth/revoke_token"] == [200]
     revived = MemorySecretStore()
-    await revived.set(session_key(auth.environment), json.dumps({"refresh_token": refresh}))
+    await store_session(revived, auth.environment, refresh)
     env = demo_environment(sandbox.url)
     async with Authenticator(env, revived) as again:
         await again.restore_session()
