@@ -15,7 +15,10 @@ Tokens: the access token lives in memory only; the refresh token in the `SecretS
 keychain or session memory). `access_token()` refreshes single-flight (one refresh for any
 number of concurrent callers), stores the rotated refresh token *before* the new access token
 is handed out, and turns `invalid_grant` into `SessionExpired` ("sign in again"), never a
-retry. `sign_out()` revokes (best effort when offline) and always forgets locally.
+blind retry: only when another Rupa Desk process rotated the stored refresh token meanwhile
+(two processes refreshing at once) is that newer token tried, once, and the entry is deleted
+only if it still holds the refused token. `sign_out()` revokes (best effort when offline) and
+always forgets locally.
 
 Each account keeps its own entry in the store (`session_key`), so practitioners sharing a PC
 do not overwrite each other's sessions; a pointer entry (`last_account_key`) says whose
@@ -540,11 +543,21 @@ class Authenticator:
         try:
             tokens = await self._endpoints.refresh(stored.refresh_token)
         except SessionExpired:
-            log.info("the session ended on Rupa's side; forgetting it")
-            await self._forget_session(slot)
-            self._forget_memory()
-            self._ended_by_rupa = True
-            raise
+            # Another Rupa Desk (a second window, the command line) may have rotated the token
+            # after this one read it: then the stored one is live, and is tried once.
+            current = await self._reload_after_invalid_grant(slot)
+            if current is None or current.refresh_token == stored.refresh_token:
+                await self._session_ended(slot, forget_stored=True)
+                raise
+            log.info("the session's refresh token was rotated elsewhere; using the new one")
+            stored = current
+            try:
+                tokens = await self._endpoints.refresh(stored.refresh_token)
+            except SessionExpired:
+                again = await self._reload_after_invalid_grant(slot)
+                unchanged = again is None or again.refresh_token == stored.refresh_token
+                await self._session_ended(slot, forget_stored=unchanged)
+                raise
         rotated = tokens.refresh_token or stored.refresh_token
         await self._put(
             _entry_key(self.environment, slot), replace(stored, refresh_token=rotated).dumps()
@@ -605,6 +618,25 @@ class Authenticator:
             self._store = MemorySecretStore()
             self.store_degraded = True
             await self._store.set(key, value)
+
+    async def _session_ended(self, slot: str, *, forget_stored: bool) -> None:
+        """Rupa refused the refresh token (`invalid_grant`): "sign in again" from now on.
+
+        The stored entry is deleted only when it still holds the refused token; a newer one
+        belongs to another Rupa Desk that is still signed in.
+        """
+        if forget_stored:
+            log.info("the session ended on Rupa's side; forgetting it")
+            await self._forget_session(slot)
+        self._forget_memory()
+        self._ended_by_rupa = True
+
+    async def _reload_after_invalid_grant(self, slot: str) -> _StoredSession | None:
+        """The entry as stored now (None when gone or unreadable)."""
+        try:
+            return await self._load(slot)
+        except SecretStoreUnavailable:
+            return None
 
     async def _forget_session(self, slot: str) -> None:
         """Delete `slot`'s entry, and the pointer too if it points there."""
