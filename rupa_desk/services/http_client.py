@@ -3,6 +3,8 @@
 The API client (`RupaClient`) and the OAuth endpoints (`Authenticator`) each keep one
 long-lived client; both get the same explicit timeouts (`ClientLimits`), the same User-Agent
 and no automatic redirects (a redirect from Rupa is an answer to look at, not to follow).
+Building one also guards httpx's and httpcore's own logs (`guard_http_library_logs`): they
+would otherwise log request URLs, and with them patient emails from the query.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Final
 
 import httpx
 
+from rupa_desk.logs import guard_http_library_logs
 from rupa_desk.settings import ClientLimits
 
 USER_AGENT: Final = "RupaDesk"
@@ -30,7 +33,7 @@ def new_http_client(
         transport: an httpx transport (tests); None for the network.
         headers: headers sent with every request, besides the User-Agent.
     """
-    return httpx.AsyncClient(
+    client = httpx.AsyncClient(
         transport=transport,
         timeout=httpx.Timeout(
             connect=limits.connect_timeout_s,
@@ -41,3 +44,5 @@ def new_http_client(
         headers={"User-Agent": USER_AGENT, **(headers or {})},
         follow_redirects=False,
     )
+    guard_http_library_logs()  # after the client: its transport created httpcore's loggers
+    return client
