@@ -78,9 +78,7 @@ async def _sign_in(session: CliSession, out: TextIO) -> int:
 
 async def _who_am_i(session: CliSession, out: TextIO) -> int:
     if not session.auth.has_session:
-        raise NotSignedIn(
-            f"You are not signed in. Run `rupa-desk signin --env {session.environment.name}` first."
-        )
+        raise NotSignedIn(f"You are not signed in. Run `{session.command('signin')}` first.")
     practitioner = await session.client.me()
     if session.auth.account_id != practitioner.id:
         await session.auth.remember_account(practitioner.id)

@@ -41,10 +41,7 @@ def run(
 async def _run(args: argparse.Namespace, paths: AppPaths | None, out: TextIO) -> int:
     async with open_session(args, paths=paths) as session:
         if not session.auth.has_session:
-            raise NotSignedIn(
-                "You are not signed in. Run "
-                f"`rupa-desk signin --env {session.environment.name}` first."
-            )
+            raise NotSignedIn(f"You are not signed in. Run `{session.command('signin')}` first.")
         account = await _account_id(session, needs_network=args.catalog_command == "sync")
         with Store.for_account(session.paths, session.environment.name, account) as store:
             if args.catalog_command == "sync":
@@ -67,7 +64,7 @@ async def _account_id(session: CliSession, *, needs_network: bool) -> str:
         return await session.account_id()
     raise NotSignedIn(
         "This computer does not know which account is signed in yet. Run "
-        f"`rupa-desk whoami --env {session.environment.name}` once while online."
+        f"`{session.command('whoami')}` once while online."
     )
 
 

@@ -60,7 +60,10 @@ def test_signin_whoami_signout(
     assert keychain.values == {}
 
     assert main(demo_args(sandbox, "whoami")) == 1
-    assert "not signed in" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "not signed in" in err
+    # a hint that works as printed: demo mode needs the simulator's URL too
+    assert f"Run `rupa-desk signin --env demo --demo-url {sandbox.url}` first." in err
 
 
 class UrlWatcher(io.StringIO):
