@@ -600,7 +600,12 @@ class Authenticator:
 
     async def _load(self, slot: str) -> _StoredSession | None:
         value = await self._store.get(_entry_key(self.environment, slot))
-        return None if value is None else _StoredSession.loads(value)
+        if value is None:
+            return None
+        stored = _StoredSession.loads(value)
+        if stored is None:  # not what Rupa Desk writes: say so (never the value itself)
+            log.warning("the stored session is damaged or not Rupa Desk's; sign in again")
+        return stored
 
     async def _write_session(self, slot: str, stored: _StoredSession) -> None:
         """Make `slot`'s entry this process's session and the one start-up restores."""

@@ -572,6 +572,29 @@ async def test_a_pointer_to_a_missing_entry_is_no_session(
             await auth.remember_account(NEW_SESSION)
 
 
+@pytest.mark.parametrize(
+    "damaged",
+    ["{not json", '["refresh-token-in-a-list"]', '{"refresh_token": ""}', '{"token": "x1y2z3"}'],
+)
+async def test_a_damaged_entry_is_no_session_and_says_so_without_its_content(
+    environment: Environment,
+    endpoint: FakeTokenEndpoint,
+    caplog: pytest.LogCaptureFixture,
+    damaged: str,
+) -> None:
+    store = MemorySecretStore()
+    await store.set(session_key(environment, "pra_A"), damaged)
+    await store.set(last_account_key(environment), "pra_A")
+    async with make_auth(environment, endpoint, RecordingOpener(), store) as auth:
+        assert await auth.restore_session() is False
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert [r.getMessage() for r in warnings] == [
+        "the stored session is damaged or not Rupa Desk's; sign in again"
+    ]
+    assert damaged not in caplog.text
+    assert "x1y2z3" not in caplog.text
+
+
 async def test_sign_out_revokes_and_forgets(
     environment: Environment, endpoint: FakeTokenEndpoint
 ) -> None:
