@@ -378,12 +378,19 @@ class Authenticator:
     async def start_sign_in(self, *, timeout_s: float | None = None) -> PendingSignIn:
         """Start a browser sign-in; returns once the listener listens and the browser opened.
 
+        A sign-in still waiting for the browser is cancelled first (its `result()` raises
+        `SignInCancelled`), so there is never more than one listener open.
+
         Args:
             timeout_s: how long to wait for the browser (default `ClientLimits.sign_in_timeout_s`).
 
         Raises:
             NoFreePort: no configured redirect port could be opened.
         """
+        for earlier in list(self._pending):
+            earlier.cancel()
+            with contextlib.suppress(RupaError):  # cancelled, or it had failed meanwhile
+                await earlier.result()  # its listener is closed once this returns
         env = self.environment
         limits = env.limits
         hosts: tuple[str, ...] = (env.redirect_host,)

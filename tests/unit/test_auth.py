@@ -285,6 +285,31 @@ async def test_cancel_while_the_browser_waits_answers_it_with_a_cancelled_page(
     assert "cancelled" in page.text
 
 
+async def test_a_new_sign_in_cancels_the_one_still_waiting(
+    environment: Environment, endpoint: FakeTokenEndpoint
+) -> None:
+    """Two listeners are never open: the earlier attempt ends before the new one listens."""
+    opener = RecordingOpener()
+    async with make_auth(environment, endpoint, opener) as auth:
+        first = await auth.start_sign_in()
+        first_port = httpx.URL(first.redirect_uri).port or 0
+        second = await auth.start_sign_in()
+        assert first.done
+        with pytest.raises(SignInCancelled):
+            await first.result()
+        assert port_is_closed(first_port)
+        assert not second.done
+        params = query_of(opener.urls[1])
+        code = endpoint.issue_code(params["code_challenge"])
+        async with httpx.AsyncClient() as browser:
+            page = await browser.get(
+                second.redirect_uri, params={"code": code, "state": params["state"]}
+            )
+        assert page.status_code == 200
+        await second.result()
+        assert auth.has_session
+
+
 @pytest.fixture
 def busy_port() -> Iterator[int]:
     """A loopback port some other program is listening on."""
