@@ -24,6 +24,7 @@ from typing import Final, Protocol
 from urllib.parse import urlencode
 
 from rupa_desk.core.checkout_return import (
+    RETURN_PATH,
     CheckoutReturn,
     InvalidReturnUrl,
     ReturnEndpoint,
@@ -191,7 +192,7 @@ class CheckoutReturnListener:
     ) -> None:
         self._handle = handle
         self._listener = LoopbackListener(
-            ReturnEndpoint.loopback(1).path,
+            RETURN_PATH,
             (host,),
             (),
             response_timeout_s=response_timeout_s,

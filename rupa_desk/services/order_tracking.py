@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -227,6 +228,10 @@ class OrderTracker:
                 pass  # noted by _request: polling pauses until Rupa answers again
             except RupaError as exc:
                 log.warning("refreshing the order list failed: %s", type(exc).__name__)
+            except sqlite3.OperationalError as exc:
+                # another connection (the catalog sync) held the database past the busy
+                # timeout: what was fetched is saved at the next round
+                log.warning("the database was busy; orders are saved next time (%s)", exc)
 
     # -- what the user asks for ----------------------------------------------------------------
 
@@ -331,8 +336,9 @@ class OrderTracker:
             if update.is_new:
                 self._on_event(OrderArrived(order.id))
                 if not update.finished:
-                    submitted = order.date_submitted or now
-                    self.schedule.track(order.id, age_s=(now - submitted).total_seconds())
+                    dates = [d for d in (order.date_paid, order.date_submitted) if d is not None]
+                    last_change = max(dates) if dates else now
+                    self.schedule.track(order.id, age_s=(now - last_change).total_seconds())
             elif update.status_changed and update.previous_status is not None:
                 self._on_event(StatusChanged(order.id, update.previous_status, update.status))
                 # fetch the details (new results) at once; a finished order is then dropped
@@ -371,4 +377,5 @@ class OrderTracker:
     async def _sleep(self, seconds: float | None) -> None:
         self._wake.clear()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), seconds)
+            async with asyncio.timeout(seconds):  # no helper task (unlike wait_for)
+                await self._wake.wait()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
+import httpx
 import pytest
 import pytest_asyncio
 from PySide6.QtCore import Qt
@@ -39,6 +40,7 @@ class Pane:
     rupa: FakeIntents
     messages: list[Message]
     failures: list[str]
+    opened: list[str]
 
     def draft(self) -> str:
         assert self.presenter.current is not None
@@ -73,15 +75,28 @@ async def pane(qtbot: QtBot, store: Store, app_paths: AppPaths) -> AsyncIterator
     linker = CheckoutLinker(rupa, store.drafts, store.orders)
     listener = CheckoutReturnListener(linker.link)
     launcher = CheckoutLauncher(app_paths, "demo")
-    presenter = DraftsPresenter(store, outbox, linker, launcher, listener, bridge, tasks)
+    opened: list[str] = []
+    presenter = DraftsPresenter(
+        store, outbox, linker, launcher, listener, bridge, tasks, open_url=opener(opened)
+    )
     page = DraftsPage(presenter)
     qtbot.addWidget(page)
     page.resize(1100, 700)
     page.show()
-    yield Pane(page, presenter, store, rupa, messages, failures)
+    yield Pane(page, presenter, store, rupa, messages, failures, opened)
     await tasks.cancel_all()
     await listener.aclose()
     assert failures == []
+
+
+def opener(opened: list[str]) -> Callable[[str], bool]:
+    """The system browser: records what it was asked to open."""
+
+    def open_url(url: str) -> bool:
+        opened.append(url)
+        return True
+
+    return open_url
 
 
 def choose_ada(qtbot: QtBot, pane: Pane) -> None:
@@ -258,3 +273,26 @@ async def test_delete_draft(qtbot: QtBot, pane: Pane) -> None:
     assert pane.presenter.current is None
     assert not pane.page.editor.isEnabled()
     assert draft_id
+
+
+async def test_open_in_browser_points_the_return_at_the_loopback_listener(
+    qtbot: QtBot, pane: Pane
+) -> None:
+    draft_id = await new_ready_draft(qtbot, pane)
+    editor = pane.page.editor
+    editor.send_button.click()
+    await wait_until(lambda: pane.store.drafts.get(draft_id).state is DraftState.SENT)
+    editor.browser_button.click()
+    await wait_until(lambda: bool(pane.opened))
+    draft = pane.store.drafts.get(draft_id)
+    assert pane.opened == [draft.checkout_url]
+    intent = pane.rupa.intents[draft.intent_id or ""]
+    assert intent.return_url.startswith("http://127.0.0.1:")
+    assert draft_id in intent.return_url
+    assert "browser" in pane.messages[-1].text
+    # the browser comes back to the listener: the order is linked to the draft
+    pane.rupa.check_out(intent.id)
+    async with httpx.AsyncClient() as browser:
+        page = await browser.get(intent.return_url)
+    assert "Order placed" in page.text
+    await wait_until(lambda: pane.store.drafts.get(draft_id).state is DraftState.CHECKED_OUT)

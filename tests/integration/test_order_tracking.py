@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -213,11 +214,13 @@ async def test_the_list_finds_orders_placed_elsewhere_and_links_lost_returns(
     seeded = {e.order_id for e in parts.events if isinstance(e, OrderArrived)}
     assert len(seeded) == len(parts.store.orders.listing())
     parts.events.clear()
+    # an order still in progress (the seeded ones include finished orders, which cannot move)
+    in_progress = min(t.id for t in parts.store.orders.tracked())
 
     elsewhere = sandbox_control.create_order()["id"]
     draft_id = await parts.sent_draft(sandbox.url)
     practitioner_browser.submit_checkout(parts.checkout_url(draft_id))  # the return is lost
-    sandbox_control.advance_order(next(iter(seeded)), to="Canceled")
+    sandbox_control.advance_order(in_progress, to="Canceled")
     await parts.tracker.refresh_list()
     arrived = {e.order_id for e in parts.events if isinstance(e, OrderArrived)}
     assert elsewhere in arrived
@@ -296,3 +299,26 @@ async def until(predicate: object, within: float = 15.0) -> None:
 
 def test_results_dir_is_under_the_account(app_paths: AppPaths) -> None:
     assert app_paths.results_dir("demo", "pra_demo").is_relative_to(Path(app_paths.data_dir))
+
+
+async def test_a_busy_database_does_not_stop_tracking(
+    sandbox: SandboxServer, store: Store, app_paths: AppPaths, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Another connection (the catalog sync) holding the database past the busy timeout."""
+    assert store.path is not None
+    store.db.execute("PRAGMA busy_timeout = 200")
+    async with client_for(sandbox.url) as client:
+        parts = Parts(client, store, app_paths, list_refresh_interval_s=0.5, budget_per_hour=72_000)
+        blocker = sqlite3.connect(store.path, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        task = asyncio.create_task(parts.tracker.run())
+        try:
+            await until(lambda: "the database was busy" in caplog.text)
+            assert not task.done()
+            assert store.orders.listing() == []
+            blocker.execute("COMMIT")
+            await until(lambda: len(store.orders.listing()) > 0)
+        finally:
+            blocker.close()
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)

@@ -109,8 +109,22 @@ def test_tracked_orders_exclude_finished_ones_and_know_their_last_change(
     )
     clock.now = T0 + timedelta(hours=1)
     store.orders.save(order("ord_EEEEEEE", "In Progress"))
+    paid_long_ago = T0 - timedelta(days=20)
+    store.orders.save(
+        order(
+            "ord_FFFFFFF",
+            "Paid",
+            submitted=paid_long_ago - timedelta(days=1),
+            date_paid=paid_long_ago,
+        )
+    )
     tracked = {t.id: t.last_change_at for t in store.orders.tracked()}
-    assert tracked == {"ord_AAAAAAA": T0, "ord_EEEEEEE": T0 + timedelta(hours=1)}
+    # a change seen here counts; a first sighting does not (Rupa's dates do)
+    assert tracked == {
+        "ord_AAAAAAA": T0,
+        "ord_EEEEEEE": T0 + timedelta(hours=1),
+        "ord_FFFFFFF": paid_long_ago,
+    }
 
 
 def test_ordered_tests_and_result_files(store: Store, tmp_path: Path) -> None:
@@ -167,7 +181,6 @@ def test_listing_newest_first_with_filters_and_search(store: Store) -> None:
         ("pat_0000001", "Ada Lovelace"),
         ("pat_0000002", "Alan Turing"),
     ]
-    assert store.orders.known_ids(["ord_AAAAAAA", "ord_ZZZZZZZ"]) == {"ord_AAAAAAA"}
     assert store.orders.unnamed_patient_ids() == []
     store.orders.save(order("ord_DDDDDDD", patient="pat_unknown"))
     assert store.orders.unnamed_patient_ids() == ["pat_unknown"]

@@ -8,9 +8,11 @@ the UI's reads are never blocked (WAL lets readers see the last committed catalo
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Literal
@@ -29,6 +31,36 @@ from rupa_desk.services.store.sync_state import SyncState
 log = logging.getLogger(__name__)
 
 Synchronous = Literal["FULL", "NORMAL"]
+
+
+class StoreDatabase(Database):
+    """A sqlite-utils `Database` whose `atomic()` transactions begin IMMEDIATE.
+
+    sqlite-utils begins a deferred transaction: it reads first and takes the write lock at its
+    first write. In WAL mode, if another connection (the catalog sync's writer thread, say)
+    commits in between, that upgrade fails at once with "database is locked" (SQLITE_BUSY
+    snapshot: no busy timeout can help). Taking the write lock when the transaction begins
+    makes concurrent writers wait their turn (`busy_timeout`) instead.
+    """
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[Database]:
+        """A write transaction (a savepoint when nested), committed or rolled back."""
+        if self.conn.in_transaction:
+            with super().atomic() as db:
+                yield db
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            self.rollback()
+            raise
+        try:
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.rollback()
+            raise
 
 
 def connect(
@@ -54,7 +86,7 @@ def connect(
         conn = sqlite3.connect(str(path), check_same_thread=check_same_thread)
     except sqlite3.Error as exc:
         raise DatabaseUnusableError(path, str(exc)) from exc
-    db = Database(conn)
+    db = StoreDatabase(conn)
     try:
         _configure(db, synchronous=synchronous, busy_timeout_ms=busy_timeout_ms)
     except sqlite3.Error as exc:
@@ -149,7 +181,7 @@ class Store:
     @classmethod
     def in_memory(cls) -> Store:
         """A migrated in-memory store, for tests."""
-        db = Database(memory=True)
+        db = StoreDatabase(memory=True)
         _configure(db, synchronous="FULL", busy_timeout_ms=0)
         MIGRATIONS.apply(db)
         return cls(db, None)

@@ -214,7 +214,13 @@ class Orders:
             "practitioner_id": order.patients_practitioner_id,
             "raw": json.dumps(dict(order.raw), default=str),
         }
-        self._db.table("orders").upsert(values, pk="id")
+        columns = ", ".join(values)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in values if c != "id")
+        self._db.execute(
+            f"INSERT INTO orders ({columns}) VALUES ({', '.join('?' * len(values))})"
+            f" ON CONFLICT (id) DO UPDATE SET {updates}",
+            list(values.values()),
+        )
         if previous != order.status:
             self._db.execute(
                 "INSERT INTO order_status_history (order_id, status, observed_at) VALUES (?, ?, ?)",
@@ -373,27 +379,23 @@ class Orders:
         ]
 
     def tracked(self) -> list[TrackedOrder]:
-        """Orders that may still change, with when their status last changed."""
+        """Orders that may still change, with when their status last changed: a change this
+        PC saw (not the first sighting, which is no change), or else Rupa's latest date."""
         rows = self._db.execute(
-            "SELECT o.id, o.status, coalesce(max(h.observed_at), o.date_submitted, o.fetched_at)"
-            " FROM orders o LEFT JOIN order_status_history h ON h.order_id = o.id"
-            " WHERE o.date_completed IS NULL AND o.date_canceled IS NULL GROUP BY o.id"
+            "SELECT o.id, o.status, o.date_submitted, o.date_paid, o.fetched_at,"
+            " (SELECT max(h.observed_at) FROM order_status_history h WHERE h.order_id = o.id"
+            "  AND h.id > (SELECT min(f.id) FROM order_status_history f"
+            "  WHERE f.order_id = o.id))"
+            " FROM orders o WHERE o.date_completed IS NULL AND o.date_canceled IS NULL"
         ).fetchall()
-        return [
-            TrackedOrder(str(r[0]), from_iso(r[2]) or self._clock())
-            for r in rows
-            if not is_terminal_status(str(r[1]))
-        ]
-
-    def known_ids(self, order_ids: Sequence[str]) -> set[str]:
-        """Which of these orders are in the database."""
-        if not order_ids:
-            return set()
-        marks = ",".join("?" * len(order_ids))
-        return {
-            str(r[0])
-            for r in self._db.execute(f"SELECT id FROM orders WHERE id IN ({marks})", order_ids)
-        }
+        tracked = []
+        for order_id, status, submitted, paid, fetched, seen_change in rows:
+            if is_terminal_status(str(status)):
+                continue
+            moments = [_aware(t) for t in (seen_change, paid, submitted) if t is not None]
+            last = max(moments) if moments else from_iso(fetched) or self._clock()
+            tracked.append(TrackedOrder(str(order_id), last))
+        return tracked
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -1,0 +1,252 @@
+"""Benchmark of order polling: its cost in requests and its effect on the UI's event loop.
+
+    /work/venv/bin/python -m tests.bench.bench_orders [--orders 500] [--seconds 60]
+
+The simulator runs in its own process (so it does not compete for this process's GIL) with
+`--orders` non-terminal orders of the demo clinic. This process then:
+
+1. reads the order list once with the app's `OrderTracker` (the first refresh after sign-in:
+   every page, and the patients' names) and reports how long it took;
+2. requests per hour: drives the app's `PollSchedule` (the production policy: 2.5 % of the
+   20 requests/s limit, Settings' default 60 s interval) with the ages of those orders over
+   three simulated hours on a fake clock, and counts the requests of the steady third hour
+   (and of the first, which includes start-up), as a share of the rate limit;
+3. event-loop stalls: runs the real tracker on a qasync loop for `--seconds` with a stress
+   policy (every order treated as just checked out, half the rate limit as budget, the
+   whole list refreshed every 15 s: far more polling than production ever does) while a
+   probe coroutine measures how late a 5 ms timer fires; reports requests made and the
+   stall percentiles (target: p99 <= 50 ms).
+
+Figures from a shared, loaded machine are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from rupa_desk.core.polling import (
+    HOUR,
+    PollingPolicy,
+    PollOrder,
+    PollSchedule,
+    RefreshList,
+    Wait,
+)
+from rupa_desk.services.checkout_linking import CheckoutLinker
+from rupa_desk.services.order_tracking import OrderTracker, TrackingEvent
+from rupa_desk.services.store import Store
+from tests.bench.bench_catalog import free_port
+from tests.fixtures.orders_env import client_for
+
+RATE_LIMIT_PER_S = 20.0
+PROBE_INTERVAL_S = 0.005
+
+
+@contextmanager
+def simulator_process(open_orders: int) -> Iterator[str]:
+    """The simulator in its own process with `open_orders` non-terminal orders."""
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "rupa_desk.sandbox",
+        "--port",
+        str(port),
+        "--lab-tests",
+        "300",
+        "--orders",
+        "0",
+        "--open-orders",
+        str(open_orders),
+        "--clock-speed",
+        "0",
+        "--seed",
+        "7",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                httpx.get(url + "/_sim/info", timeout=2).raise_for_status()
+                break
+            except httpx.HTTPError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the simulator did not start") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stderr is not None:
+            process.stderr.close()
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def simulated_hours(ages_s: list[float], list_pages: int, hours: int = 3) -> list[int]:
+    """Requests in each simulated hour of the production schedule for orders of these ages."""
+    clock = FakeClock()
+    policy = PollingPolicy.within_rate_limit(RATE_LIMIT_PER_S, base_interval_s=60)
+    schedule = PollSchedule(policy, clock=clock, rng=random.Random(7))
+    for index, age in enumerate(ages_s):
+        schedule.track(f"ord_{index:07d}", age_s=age)
+    per_hour = [0] * hours
+    end = hours * HOUR
+    while clock.now < end:
+        action = schedule.next_action()
+        if isinstance(action, Wait):
+            clock.now += min(action.seconds if action.seconds is not None else end, end - clock.now)
+            clock.now += 1e-9
+            continue
+        hour = int(clock.now // HOUR)
+        if isinstance(action, RefreshList):
+            per_hour[hour] += list_pages
+            schedule.list_refreshed(list_pages)
+        elif isinstance(action, PollOrder):
+            per_hour[hour] += 1
+            schedule.polled(action.order_id, changed=False)
+    return per_hour
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))
+    return ordered[index]
+
+
+async def probe_stalls(stop: asyncio.Event, stalls: list[float]) -> None:
+    """How late a 5 ms timer fires, over and over, until stopped."""
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        started = loop.time()
+        await asyncio.sleep(PROBE_INTERVAL_S)
+        stalls.append(max(0.0, loop.time() - started - PROBE_INTERVAL_S) * 1000)
+
+
+async def run(url: str, seconds: float, folder: Path) -> None:
+    events: list[TrackingEvent] = []
+    with Store.open(folder / "bench.sqlite3") as store:
+        async with client_for(url, max_attempts=5) as client:
+
+            def tracker_with(policy: PollingPolicy) -> OrderTracker:
+                return OrderTracker(
+                    client,
+                    store.orders,
+                    store.patients,
+                    CheckoutLinker(client, store.drafts, store.orders),
+                    PollSchedule(policy, clock=time.monotonic),
+                    results_dir=folder / "results",
+                    on_event=events.append,
+                )
+
+            first = tracker_with(PollingPolicy.within_rate_limit(RATE_LIMIT_PER_S))
+            started = time.perf_counter()
+            requests = await first.refresh_list()
+            first_refresh_s = time.perf_counter() - started
+            tracked = store.orders.tracked()
+            now = datetime.now(UTC)
+            ages = [(now - t.last_change_at).total_seconds() for t in tracked]
+            list_pages = math.ceil(len(store.orders.listing()) / 100)
+            median_days = statistics.median(ages) / 86400
+            youngest_h = min(ages) / 3600
+            print(f"orders tracked (non-terminal): {len(tracked)}")
+            print(f"first list refresh: {requests} requests in {first_refresh_s:.2f} s")
+            print(f"order ages: median {median_days:.1f} days, youngest {youngest_h:.1f} h")
+
+            per_hour = simulated_hours(ages, list_pages)
+            limit_per_hour = RATE_LIMIT_PER_S * HOUR
+            print()
+            print("production schedule (2.5 % budget, 60 s interval), simulated 3 hours:")
+            for hour, count in enumerate(per_hour, start=1):
+                share = count / limit_per_hour
+                print(
+                    f"  hour {hour}: {count:6d} requests/h = {share:6.2%} of the "
+                    f"{limit_per_hour:,.0f}/h rate limit"
+                )
+
+            stress = tracker_with(
+                PollingPolicy(
+                    base_interval_s=1.0,
+                    budget_per_hour=RATE_LIMIT_PER_S * HOUR * 0.5,
+                    burst=20,
+                    list_refresh_interval_s=15.0,
+                )
+            )
+            for order in tracked:  # every order fresh: polled as fast as the budget allows
+                stress.schedule.track(order.id, age_s=0)
+            stalls: list[float] = []
+            stop = asyncio.Event()
+            probe = asyncio.create_task(probe_stalls(stop, stalls))
+            polling = asyncio.create_task(stress.run())
+            await asyncio.sleep(seconds)
+            polling.cancel()
+            await asyncio.gather(polling, return_exceptions=True)
+            stop.set()
+            await probe
+            made = stress.requests
+            p50, p95, p99 = (percentile(stalls, q) for q in (0.50, 0.95, 0.99))
+            print()
+            print(f"stress polling on a qasync loop for {seconds:.0f} s (every order fresh,")
+            print(
+                "  budget = half the rate limit, list refresh every 15 s; far beyond production):"
+            )
+            print(f"  requests: {made} ({made / seconds:.1f}/s), stall probes: {len(stalls)}")
+            print(
+                f"  event-loop stall ms: p50 {p50:.1f}  p95 {p95:.1f}  p99 {p99:.1f}"
+                f"  max {max(stalls):.1f}  (target p99 <= 50)"
+            )
+    async with httpx.AsyncClient(timeout=30) as http:
+        responses = (await http.get(url + "/_sim/requests")).json()["requests"]
+    limited = sum(1 for r in responses if r.get("status") == 429)
+    print(f"  429 answers from the simulator: {limited}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--orders", type=int, default=500)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    args = parser.parse_args(argv)
+
+    from PySide6.QtWidgets import QApplication
+
+    from rupa_desk.ui.event_loop import AppEventLoop
+
+    app = QApplication.instance() or QApplication(["bench-orders"])
+    with simulator_process(args.orders) as url, tempfile.TemporaryDirectory() as tmp:
+        print(f"simulator: {url} with {args.orders} non-terminal orders (machine shared, loaded)")
+        with asyncio.Runner(loop_factory=lambda: AppEventLoop(app)) as runner:
+            runner.run(run(url, args.seconds, Path(tmp)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
