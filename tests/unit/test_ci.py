@@ -15,8 +15,8 @@ def readme_test_command() -> str:
     return command.strip()
 
 
-def test_ci_runs_the_readme_test_command_in_a_cleared_venv() -> None:
+def test_ci_runs_exactly_the_readme_test_command_in_a_cleared_venv() -> None:
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()
-    expected = readme_test_command().replace("-m venv .venv", "-m venv --clear .venv", 1)
-    assert "--clear" in expected  # a .venv left by an earlier run is rebuilt, not reused
-    assert ci[-1] == expected
+    command = readme_test_command()
+    assert "-m venv --clear .venv" in command  # a .venv left by an earlier run is rebuilt
+    assert ci[-1] == command
