@@ -343,7 +343,7 @@ async def test_a_session_that_ends_mid_download_fails_the_sync_and_keeps_the_old
     secrets = MemorySecretStore()
     with simulator(lab_tests=1500, seed=11) as server, PractitionerBrowser(server.url) as browser:
         async with signed_in(server.url, browser, store=secrets) as (auth, client):
-            stored = await secrets.get(session_key(auth.environment))
+            stored = await secrets.get(session_key(auth.environment, auth.account_id))
             assert stored is not None
             refresh_token = json.loads(stored)["refresh_token"]
 
