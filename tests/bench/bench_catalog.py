@@ -409,7 +409,7 @@ def print_count_table(store: Store, runs: int) -> None:
         )
 
 
-def print_sync(size: int, figures: SyncFigures) -> None:
+def print_sync(size: int, figures: SyncFigures, database: Path) -> None:
     result = figures.result
     seconds = result.download_s
     pages_per_s = result.pages / seconds
@@ -447,7 +447,8 @@ def print_sync(size: int, figures: SyncFigures) -> None:
         )
     print(
         f"  429s: {figures.rate_limited} of {figures.requests} requests (target 0);"
-        f" peak RSS above baseline: {figures.peak_rss_mb:.0f} MB (target ≤ 200 MB)"
+        f" peak RSS above baseline: {figures.peak_rss_mb:.0f} MB (target ≤ 200 MB);"
+        f" database: {db_size_mb(database):.0f} MB"
     )
 
 
@@ -471,7 +472,7 @@ def main(argv: list[str] | None = None) -> int:
             Store.open(path).close()
             with simulator_process(size) as url:
                 figures = asyncio.run(timed_sync(url, path, None))
-                print_sync(size, figures)
+                print_sync(size, figures, path)
                 if size in sequential:
                     other = Path(folder) / f"sequential-{size}.sqlite3"
                     Store.open(other).close()
