@@ -9,11 +9,14 @@ another company). When either fails, the tests staged so far are dropped and the
 one unfiltered `links.next` chain instead (slower, but it cannot miss a test), adding the
 companies it finds that the listing left out.
 
-Pages are written as they arrive into staging tables, on a worker thread with its own
+Pages are written as they arrive into a staging file, on a worker thread with its own
 connection, so neither the whole catalog nor the event loop is ever held; the next page of a
-chain is already on its way while one is written. When every chain is done the new
-catalog is built and swapped in one transaction (`CatalogBuilder`): until then the old
-catalog stays searchable, and a sync that fails, is cancelled or is killed leaves it as it was.
+chain is already on its way while one is written. When every chain is done the new catalog is
+built in a file of its own (`CatalogBuilder`) and then switched in by one small transaction in
+the account's database (`catalog_files.publish`): until then the old catalog stays searchable,
+and a sync that fails, is cancelled or is killed leaves it as it was. The sync never holds the
+account database's write lock for more than that small transaction and its sync-state notes,
+so the user's writes (drafts, notes, patients) do not wait for it.
 
 Only one sync runs per database: a second `run()` in the same process joins the running one
 (and gets its result); another process gets `CatalogSyncBusy`.
@@ -22,6 +25,7 @@ Only one sync runs per database: a second `run()` in the same process joins the 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import sqlite3
 import threading
@@ -38,6 +42,7 @@ from sqlite_utils import Database
 from rupa_desk.core.models import LabCompany, LabTest, Page
 from rupa_desk.services.errors import RupaError
 from rupa_desk.services.store import CATALOG, CatalogBuilder, StoreError, SyncState, connect
+from rupa_desk.services.store.catalog_files import CatalogFiles, current_generation
 from rupa_desk.services.store.database import create_private_file
 from rupa_desk.services.store.sync_state import utc_now
 from rupa_desk.settings import ClientLimits
@@ -215,12 +220,11 @@ class CatalogSync:
             return await loop.run_in_executor(executor, fn, *args)
 
         lock = _acquire_lock(self._path)
-        writer = None
+        account_db: Database | None = None
+        builder: CatalogBuilder | None = None
         try:
-            writer = await on_writer(_open_writer, self._path)
-            builder = CatalogBuilder(writer)
-            await on_writer(SyncState(writer).record_attempt, CATALOG)
-            await on_writer(builder.begin)
+            account_db = await on_writer(_open_account_db, self._path)
+            builder = await on_writer(_start_build, account_db, self._path)
             self._report(0, 0)
             downloaded = await self._download(builder, on_writer)
             download_s = time.perf_counter() - started
@@ -232,17 +236,22 @@ class CatalogSync:
             synced_at = self._clock()
             build = loop.run_in_executor(
                 executor,
-                lambda: builder.build_and_swap(synced_at=synced_at, checkpoint=checkpoint),
+                functools.partial(
+                    builder.build_and_publish,
+                    account_db,
+                    synced_at=synced_at,
+                    checkpoint=checkpoint,
+                ),
             )
             try:
                 count = await asyncio.shield(build)
             except asyncio.CancelledError as cancelled:
-                stop.set()  # the build stops at its next checkpoint, before the swap
+                stop.set()  # the build stops at its next checkpoint, before it is published
                 try:
                     count = await build
                 except _Stopped:
                     raise cancelled from None
-                log.info("Catalog sync cancelled after its swap; the new catalog is kept")
+                log.info("Catalog sync cancelled after its switch; the new catalog is kept")
             result = CatalogSyncResult(
                 test_count=count,
                 company_count=downloaded.companies,
@@ -261,14 +270,14 @@ class CatalogSync:
             return result
         except BaseException as exc:
             stop.set()
-            if writer is not None:
+            if account_db is not None:
                 message = "cancelled" if isinstance(exc, asyncio.CancelledError) else str(exc)
-                cleanup = loop.run_in_executor(executor, _discard, writer, message)
+                cleanup = loop.run_in_executor(executor, _discard, account_db, builder, message)
                 await asyncio.shield(cleanup)
             raise
         finally:
-            if writer is not None:
-                await asyncio.shield(loop.run_in_executor(executor, writer.close))
+            if account_db is not None:
+                await asyncio.shield(loop.run_in_executor(executor, account_db.close))
             executor.shutdown(wait=False)
             lock.close()
 
@@ -437,16 +446,26 @@ class _Downloaded:
     pages: int
 
 
-def _open_writer(path: Path) -> Database:
-    return connect(path, synchronous="NORMAL", busy_timeout_ms=30_000)
+def _open_account_db(path: Path) -> Database:
+    """The sync's connection to the account's database: sync state and the switch only."""
+    return connect(path, synchronous="FULL", busy_timeout_ms=30_000)
 
 
-def _discard(writer: Database, message: str) -> None:
-    """Drop the half-built catalog and record why (on the worker thread)."""
+def _start_build(account_db: Database, path: Path) -> CatalogBuilder:
+    """Record the attempt and start building the next catalog generation (worker thread)."""
+    with account_db.atomic():
+        SyncState(account_db).record_attempt(CATALOG)
+    return CatalogBuilder.start(account_db, CatalogFiles(path))
+
+
+def _discard(account_db: Database, builder: CatalogBuilder | None, message: str) -> None:
+    """Delete the unfinished catalog and record why (on the worker thread)."""
     try:
-        CatalogBuilder(writer).discard()
-        SyncState(writer).record_failure(CATALOG, message)
-    except sqlite3.Error:
+        if builder is not None and current_generation(account_db) != builder.generation:
+            builder.discard()
+        with account_db.atomic():
+            SyncState(account_db).record_failure(CATALOG, message)
+    except (sqlite3.Error, OSError):
         log.exception("Could not clean up after an interrupted catalog sync")
 
 

@@ -199,7 +199,7 @@ def build_catalog(root: Path, size: int) -> Path:
     database = paths.database_file("demo", ACCOUNT)
     database.parent.mkdir(parents=True, exist_ok=True)
     with Store.open(database) as store:
-        load_catalog(store.db, synthetic_companies(), iter_tests(size))
+        load_catalog(store, synthetic_companies(), iter_tests(size))
     return database
 
 

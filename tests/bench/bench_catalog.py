@@ -47,6 +47,7 @@ import httpx
 import psutil
 
 from rupa_desk.services.store import CatalogFilters, SearchCursor, Store
+from rupa_desk.services.store.catalog_files import CatalogFiles
 from rupa_desk.services.store.catalog_query import parse_query
 from rupa_desk.services.store.catalog_schema import company_tag, sample_type_tag
 from rupa_desk.services.sync import CatalogSync, CatalogSyncResult
@@ -453,7 +454,9 @@ def print_sync(size: int, figures: SyncFigures, database: Path) -> None:
 
 
 def db_size_mb(path: Path) -> float:
+    """The account's database and its catalog files (`catalog_files`), in MB."""
     files = [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+    files += list(CatalogFiles(path).on_disk())
     return sum(f.stat().st_size for f in files if f.exists()) / 1e6
 
 

@@ -111,7 +111,7 @@ def build_pane(qtbot: QtBot, store: Store, source: Any) -> Pane:
 
 @pytest_asyncio.fixture
 async def pane(qtbot: QtBot, store: Store) -> AsyncIterator[Pane]:
-    load_catalog(store.db, synthetic_companies(), iter_tests(CATALOG_SIZE))
+    load_catalog(store, synthetic_companies(), iter_tests(CATALOG_SIZE))
     built = build_pane(qtbot, store, OfflineSource())
     await built.presenter.refresh()
     yield built
@@ -292,7 +292,7 @@ async def test_sync_offline_says_so_and_keeps_the_catalog(pane: Pane) -> None:
 async def test_a_sync_stopped_elsewhere_says_so_and_keeps_the_catalog(
     qtbot: QtBot, store: Store
 ) -> None:
-    load_catalog(store.db, synthetic_companies(), iter_tests(300))
+    load_catalog(store, synthetic_companies(), iter_tests(300))
     source = StalledSource()
     built = build_pane(qtbot, store, source)
     await built.presenter.refresh()

@@ -50,7 +50,7 @@ class Pane:
 @pytest.fixture
 def store(app_paths: AppPaths) -> Iterator[Store]:
     with Store.open(app_paths.data_dir / "drafts-test.sqlite3") as opened:
-        load_catalog(opened.db, synthetic_companies(), iter_tests(300))
+        load_catalog(opened, synthetic_companies(), iter_tests(300))
         opened.patients.upsert([ADA])
         yield opened
 

@@ -8,10 +8,14 @@ The tests that only read a synced catalog share one sync of a 5,000-test simulat
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
+import shutil
 import signal
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,6 +40,7 @@ from rupa_desk.services.store import (
     Store,
     UnknownLabTestError,
 )
+from rupa_desk.services.store.catalog_files import current_generation
 from rupa_desk.services.sync import CatalogSync, CatalogSyncBusy, CatalogSyncCancelled
 from rupa_desk.settings import ClientLimits
 from tests.fixtures.browser import PractitionerBrowser
@@ -108,9 +113,14 @@ def synced(
 
 @pytest.fixture
 def old_catalog(synced: SyncedCatalog, app_paths: AppPaths) -> Iterator[Store]:
-    """This test's own copy of the synced 5,000-test database (the catalog to keep)."""
+    """This test's own copy of the synced 5,000-test database and catalog file (to keep)."""
     with Store.for_account(app_paths, "demo", "pra_demo") as store:
         synced.store.db.conn.backup(store.db.conn)
+        generation = current_generation(store.db)
+        assert generation is not None
+        shutil.copyfile(
+            synced.store.catalog_files.path(generation), store.catalog_files.path(generation)
+        )
     with Store.for_account(app_paths, "demo", "pra_demo") as store:
         assert store.catalog.test_count() == BIG
         yield store
@@ -131,9 +141,14 @@ async def sync(url: str, store: Store, **options: Any) -> tuple[int, list[tuple[
 
 
 def assert_no_leftovers(store: Store) -> None:
-    tables = set(store.db.table_names())
-    assert not {t for t in tables if t.startswith("stage_") or t.endswith("_next")}
+    """Only the catalog file in use is left (no staging file, no old or unfinished one), and
+    it and the account's database are sound."""
+    generation = current_generation(store.db)
+    assert generation is not None
+    assert list(store.catalog_files.on_disk()) == [store.catalog_files.path(generation)]
+    store.catalog.test_count()  # switched to it
     assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert store.db.execute("PRAGMA catalog.integrity_check").fetchone()[0] == "ok"
 
 
 def once_past(done_at_least: int, action: Callable[[], None]) -> Callable[[int, int], None]:
@@ -478,6 +493,10 @@ async def test_a_sync_killed_half_way_leaves_the_old_catalog_searchable(
 ) -> None:
     assert old_catalog.path is not None
     before = Snapshot.of(old_catalog)
+    generation = current_generation(old_catalog.db)
+    assert generation is not None
+    old_file = old_catalog.catalog_files.path(generation)
+    old_digest = hashlib.sha256(old_file.read_bytes()).hexdigest()
     old_catalog.close()
 
     with simulator(lab_tests=5000, seed=12, latency_ms=30) as server:
@@ -509,7 +528,101 @@ async def test_a_sync_killed_half_way_leaves_the_old_catalog_searchable(
             assert reopened.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
             assert Snapshot.of(reopened) == before
             assert reopened.catalog.search("a1c").hits
+            assert hashlib.sha256(old_file.read_bytes()).hexdigest() == old_digest
+            # The killed sync's unfinished files are still there, unused ...
+            unfinished = set(reopened.catalog_files.on_disk()) - {old_file}
+            assert reopened.catalog_files.staging_path(generation + 1) in unfinished
+            assert current_generation(reopened.db) == generation
             count, _ = await sync(server.url, reopened)
             assert count == 5000
             assert reopened.catalog.test_count() == 5000
             assert Snapshot.of(reopened) != before
+            # ... until the next sync deletes them (and the old catalog once it has switched).
+            assert not old_file.exists()
+            assert_no_leftovers(reopened)
+
+
+async def test_the_old_catalog_is_searched_during_a_sync_and_the_new_one_after(
+    other_simulator: SandboxServer, old_catalog: Store
+) -> None:
+    assert old_catalog.path is not None
+    before = Snapshot.of(old_catalog)
+    old_generation = current_generation(old_catalog.db)
+    seen_during: list[Snapshot] = []
+
+    def look() -> None:
+        seen_during.append(Snapshot.of(old_catalog))
+
+    def clock_that_looks() -> datetime:
+        look()  # every page is staged; the build starts next
+        return datetime.now(UTC)
+
+    async with simulator_client(other_simulator.url) as client:
+        syncer = CatalogSync(client, old_catalog.path, clock=clock_that_looks)
+        result = await syncer.run(once_past(300, look))
+
+    assert seen_during == [before, before]
+    assert result.test_count == OTHER
+    assert old_catalog.catalog.test_count() == OTHER
+    assert old_catalog.catalog.last_synced() == result.synced_at
+    assert current_generation(old_catalog.db) != old_generation
+    assert_no_leftovers(old_catalog)
+
+
+class UserWrites:
+    """A user editing a draft's notes every 20 ms on a connection of its own (a thread), as
+    the UI does while a sync runs; records how long each write took and any that failed."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self.times_s: list[float] = []
+        self.failures: list[BaseException] = []
+        self.last_notes = ""
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="user-writes")
+
+    def __enter__(self) -> UserWrites:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        with Store.open(self._path) as store:
+            draft_id = store.drafts.create(notes="")
+            count = 0
+            while not self._stop.wait(0.02):
+                count += 1
+                notes = f"call the patient first ({count})"
+                started = time.perf_counter()
+                try:
+                    store.drafts.edit(draft_id, notes=notes)
+                except Exception as exc:
+                    self.failures.append(exc)
+                else:
+                    self.last_notes = notes
+                self.times_s.append(time.perf_counter() - started)
+            assert store.drafts.get(draft_id).notes == self.last_notes
+
+
+@pytest.mark.timeout(180)
+async def test_user_writes_do_not_wait_for_a_sync(
+    big_simulator: SandboxServer, database: Store
+) -> None:
+    """Drafts are written while a sync downloads, builds and switches catalogs (twice: the
+    second replaces the first): none fails and none waits anywhere near the busy timeout."""
+    assert database.path is not None
+    with UserWrites(database.path) as writes:
+        for _ in range(2):
+            count, _ = await sync(big_simulator.url, database)
+            assert count == BIG
+    assert not writes.failures, writes.failures[:3]
+    assert len(writes.times_s) > 20
+    assert max(writes.times_s) < 1.0, sorted(writes.times_s)[-5:]
+    # The catalog is written to files of its own: the account's database stays small.
+    pages = database.db.execute("PRAGMA main.page_count").fetchone()[0]
+    page_size = database.db.execute("PRAGMA main.page_size").fetchone()[0]
+    assert pages * page_size < 1_000_000
+    assert_no_leftovers(database)

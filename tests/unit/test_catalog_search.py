@@ -78,7 +78,7 @@ def catalog() -> SyntheticCatalog:
 def store(catalog: SyntheticCatalog) -> Iterator[Store]:
     with Store.in_memory() as store:
         load_catalog(
-            store.db,
+            store,
             catalog.companies,
             catalog.tests,
             synced_at=datetime(2024, 6, 13, 12, 0, tzinfo=UTC),

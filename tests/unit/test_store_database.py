@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from sqlite_utils import Database
 
 from rupa_desk.paths import AppPaths
 from rupa_desk.services.store import DatabaseTooNewError, DatabaseUnusableError, Store
+from rupa_desk.services.store.catalog_schema import CATALOG_TABLES
 from rupa_desk.services.store.database import STORE_CACHE_MIB
 from rupa_desk.services.store.migrations import MIGRATIONS, known_migration_names
 
@@ -66,9 +68,9 @@ def test_migrations_from_empty_apply_every_migration_once(app_paths: AppPaths) -
     with Store.open(path) as again:
         assert [m.name for m in MIGRATIONS.applied(again.db)] == applied
         assert schema_of(again.db) == first_schema
+    tables = {name for name, _ in first_schema}
     for table in (
-        "lab_companies",
-        "lab_tests",
+        "catalog_file",
         "patients",
         "drafts",
         "draft_tests",
@@ -77,7 +79,9 @@ def test_migrations_from_empty_apply_every_migration_once(app_paths: AppPaths) -
         "order_status_history",
         "sync_state",
     ):
-        assert table in {name for name, _ in first_schema}
+        assert table in tables
+    # The catalog has files of its own (catalog_files).
+    assert not tables & set(CATALOG_TABLES)
 
 
 @pytest.mark.parametrize("stop_before", known_migration_names()[1:])
@@ -110,6 +114,76 @@ def test_migrating_from_each_earlier_version_keeps_data_and_ends_identical(
             assert store.db.execute("SELECT notes FROM drafts").fetchall() == [("keep me",)]
         if "patients" in tables:
             assert store.patients.get("pat_1").last_name == "Lovelace"
+
+
+DRAFT = "draft_00000000000000000000000000000001"
+
+
+def test_the_catalog_moves_out_of_a_single_file_database_and_user_data_stays(
+    app_paths: AppPaths,
+) -> None:
+    """A database from before m008 held the catalog (and maybe an interrupted sync's tables):
+    they go, the space with them; drafts, their tests, patients and orders stay."""
+    path = app_paths.database_file("demo", "pra_1")
+    path.parent.mkdir(parents=True)
+    with Database(path) as old:
+        old.execute("PRAGMA journal_mode = WAL").fetchall()
+        MIGRATIONS.apply(old, stop_before="m008_catalog_files")
+        day = "2024-01-01T00:00:00+00:00"
+        old.execute(
+            "INSERT INTO drafts (id, notes, status, created_at, updated_at)"
+            " VALUES (?, 'fasting, call first', 'local', ?, ?)",
+            [DRAFT, day, day],
+        )
+        old.execute(
+            "INSERT INTO draft_tests (draft_id, lab_test_id, position, name, price_cents,"
+            " added_at) VALUES (?, 'labts_1', 0, 'Lipid Panel', 4500, ?)",
+            [DRAFT, day],
+        )
+        old.execute(
+            "INSERT INTO orders (id, status, draft_id) VALUES ('ord_AAAAAAA', 'Paid', ?)", [DRAFT]
+        )
+        old.execute(
+            "INSERT INTO sync_state (resource, last_success_at, item_count)"
+            " VALUES ('catalog', ?, 2000), ('patients', ?, 1)",
+            [day, day],
+        )
+        old.executescript(
+            """
+            INSERT INTO lab_companies (id, name) VALUES ('labco_1', 'Genova');
+            CREATE TABLE stage_lab_tests (id TEXT PRIMARY KEY, name TEXT);
+            CREATE VIRTUAL TABLE catalog_words_next USING fts5(name, content='');
+            """
+        )
+        filler = "biomarkers " * 200
+        old.conn.executemany(
+            "INSERT INTO lab_tests (row_no, id, name, name_key, raw) VALUES (?, ?, ?, ?, ?)",
+            ((n, f"labts_{n}", f"Test {n}", f"test {n}", filler) for n in range(1, 2001)),
+        )
+        old.conn.executemany(
+            "INSERT INTO catalog_words (rowid, name, biomarkers) VALUES (?, ?, ?)",
+            ((n, f"Test {n}", filler) for n in range(1, 2001)),
+        )
+        old.conn.commit()
+        old.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    size_before = path.stat().st_size
+
+    with Store.open(path) as store:
+        tables = set(store.db.table_names())
+        assert not tables & set(CATALOG_TABLES)
+        assert not {t for t in tables if t.startswith("stage_") or t.endswith("_next")}
+        draft = store.drafts.get(DRAFT)
+        assert (draft.notes, draft.lab_test_ids) == ("fasting, call first", ("labts_1",))
+        [listing] = store.drafts.listing([DRAFT])
+        assert (listing.lines[0].name, listing.lines[0].price) == ("Lipid Panel", Decimal(45))
+        assert not listing.lines[0].left_catalog  # no catalog yet: nothing has left it
+        assert store.orders.row("ord_AAAAAAA").status == "Paid"
+        # No catalog until the next sync, and the status bar does not pretend otherwise.
+        assert store.catalog.test_count() == 0
+        assert store.catalog.last_synced() is None
+        assert store.sync_state.get("patients").item_count == 1
+        assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert path.stat().st_size < size_before / 4
 
 
 def test_a_database_from_a_newer_version_is_refused_and_left_untouched(

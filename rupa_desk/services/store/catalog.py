@@ -35,6 +35,7 @@ from sqlite_utils import Database
 
 from rupa_desk.core.models import LabCompany, LabTest
 from rupa_desk.core.money import cents_to_price, price_to_cents
+from rupa_desk.services.store.catalog_files import CatalogAttachment
 from rupa_desk.services.store.catalog_query import (
     Highlighter,
     ParsedQuery,
@@ -277,10 +278,15 @@ class _Tier:
 
 
 class Catalog:
-    """Reads of the catalog tables: search, filter lists, test details, "catalog as of"."""
+    """Reads of the catalog tables: search, filter lists, test details, "catalog as of".
 
-    def __init__(self, db: Database) -> None:
+    Each read first moves the connection to the newest complete catalog (`attachment`), so
+    the catalog a sync has just published is the one searched from then on.
+    """
+
+    def __init__(self, db: Database, attachment: CatalogAttachment) -> None:
         self._db = db
+        self._attachment = attachment
 
     def search(
         self,
@@ -303,6 +309,7 @@ class Catalog:
             ValueError: a bad `limit` or `offset`, both `after` and `offset`, or a cursor of
                 another search.
         """
+        self._attachment.ensure_current()
         if limit <= 0 or offset < 0:
             raise ValueError("limit must be positive and offset not negative")
         if after is not None and offset:
@@ -360,6 +367,7 @@ class Catalog:
         `at_most` keeps it cheap (e.g. to show "1,000+"). The catalog pane needs no count: it
         says "50+" from `SearchPage.has_more`.
         """
+        self._attachment.ensure_current()
         query = parse_query(text)
         total = 0
         for tier in _tiers(query, filters):
@@ -371,10 +379,12 @@ class Catalog:
 
     def test_count(self) -> int:
         """How many tests the local catalog holds (active or not)."""
+        self._attachment.ensure_current()
         return int(self._db.execute("SELECT count(*) FROM lab_tests").fetchone()[0])
 
     def companies(self) -> list[CatalogCompany]:
         """The lab companies, by name, with how many tests each has."""
+        self._attachment.ensure_current()
         rows = self._db.execute(
             "SELECT id, name, short_name, test_count FROM lab_companies"
             " ORDER BY name COLLATE NOCASE, id"
@@ -383,6 +393,7 @@ class Catalog:
 
     def sample_types(self) -> list[SampleTypeCount]:
         """The sample types of the catalog, by name, with how many tests take each."""
+        self._attachment.ensure_current()
         rows = self._db.execute(
             "SELECT name, test_count FROM catalog_sample_types ORDER BY name COLLATE NOCASE"
         ).fetchall()
@@ -390,6 +401,7 @@ class Catalog:
 
     def price_range(self) -> PriceRange | None:
         """The lowest and highest test prices; None when no test has a price."""
+        self._attachment.ensure_current()
         lowest = self._db.execute(
             "SELECT min(price_cents) FROM lab_tests WHERE price_cents IS NOT NULL"
         ).fetchone()[0]
@@ -404,6 +416,7 @@ class Catalog:
         Raises:
             UnknownLabTestError: no such test in the local catalog.
         """
+        self._attachment.ensure_current()
         row = self._db.execute(
             "SELECT t.id, t.name, t.price_cents, t.lab_company_id, t.sample_types, t.biomarkers,"
             " t.categories, t.turnaround_days, t.is_active, t.updated_at, t.raw,"
@@ -436,6 +449,7 @@ class Catalog:
 
     def last_synced(self) -> datetime | None:
         """When the catalog was last synced completely ("catalog as of …"); None if never."""
+        self._attachment.ensure_current()
         return SyncState(self._db).last_success(CATALOG)
 
     def _hits(

@@ -1,15 +1,19 @@
-"""Building a new catalog beside the live one, and swapping it in in one transaction.
+"""Building a catalog generation in a file of its own (see `catalog_files`).
 
-Used by the catalog sync on its own connection and thread:
+Used by the catalog sync on a worker thread, with a connection of its own:
 
-1. `begin()` drops what a killed sync may have left and creates the staging tables.
-2. `add_companies()` / `add_tests()` write each downloaded page in a short transaction, so
-   neither the whole catalog nor a long write lock is ever held.
-3. `build_and_swap()` numbers the tests in rank order into the `_next` tables and fills their
-   indexes, in chunks of short transactions, then drops the live tables and renames the
-   `_next` ones into place in one transaction, together with the lab companies and the sync
-   time. Until that commit, every reader sees the old catalog; if the process dies before it,
-   the old catalog is untouched and the leftovers are dropped by the next `begin()`.
+1. `CatalogBuilder(files, generation)` creates the new catalog file and, beside it, a staging
+   file for the downloaded pages.
+2. `add_companies()` / `add_tests()` stage each downloaded page.
+3. `build()` numbers the tests in rank order into the catalog's tables and fills their
+   indexes, in chunks (a `checkpoint` between chunks may stop it), deletes the staging file
+   and flushes the catalog file to disk. The file is then complete and never written again;
+   `catalog_files.publish` makes it the catalog in use (`build_and_publish()` does both).
+
+`discard()` deletes both files. Nothing here touches the catalog in use or the account's
+database, so none of it makes a user's write wait, and a build that dies half-way leaves
+only files that the next sync deletes. The files are written without a journal on disk and
+without fsync (a crash leaves them unused anyway); `build()` flushes the finished file once.
 """
 
 from __future__ import annotations
@@ -24,30 +28,37 @@ from sqlite_utils import Database
 
 from rupa_desk.core.models import LabCompany, LabTest
 from rupa_desk.core.money import price_to_cents
+from rupa_desk.services.store.catalog_files import (
+    CatalogFiles,
+    current_generation,
+    flush_to_disk,
+    publish,
+)
 from rupa_desk.services.store.catalog_schema import (
-    SWAPPED_TABLES,
-    catalog_ddl,
+    CATALOG_FORMAT,
+    catalog_file_ddl,
     company_tag,
     name_key,
     sample_type_key,
     sample_type_tag,
 )
-from rupa_desk.services.store.sync_state import CATALOG, SyncState
+from rupa_desk.services.store.database import connect, create_private_file
 
 log = logging.getLogger(__name__)
 
-NEXT: Final = "_next"
-#: Rows per transaction while building the next catalog (each one a short write lock).
+#: Rows per transaction while building (the granularity of `checkpoint`).
 CHUNK_ROWS: Final = 5000
+#: The schema of the staging file on the builder's connection.
+STAGING: Final = "staging"
 
 _STAGING_DDL: Final = """
-CREATE TABLE stage_lab_companies (
+CREATE TABLE staging.stage_lab_companies (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
     short_name TEXT NOT NULL,
     raw TEXT NOT NULL
 );
-CREATE TABLE stage_lab_tests (
+CREATE TABLE staging.stage_lab_tests (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
     name_key TEXT NOT NULL,
@@ -67,7 +78,25 @@ CREATE TABLE stage_lab_tests (
     raw TEXT NOT NULL
 );
 """
-_STAGING_TABLES: Final = ("stage_lab_companies", "stage_lab_tests", "stage_order")
+_TEST_COLUMNS: Final = (
+    "id",
+    "name",
+    "name_key",
+    "lab_company_id",
+    "lab_company_name",
+    "price_cents",
+    "sample_types",
+    "sample_types_key",
+    "sample_types_text",
+    "sample_type_tags",
+    "biomarkers",
+    "biomarkers_text",
+    "categories",
+    "turnaround_days",
+    "is_active",
+    "updated_at",
+    "raw",
+)
 
 
 def _test_row(test: LabTest) -> dict[str, object]:
@@ -94,114 +123,176 @@ def _test_row(test: LabTest) -> dict[str, object]:
 
 
 class CatalogBuilder:
-    """Stages a downloaded catalog and swaps it in (one connection, one thread)."""
+    """Builds one catalog generation in new files (one connection, used on one thread).
 
-    def __init__(self, db: Database) -> None:
-        self._db = db
+    Args:
+        files: the database's catalog files.
+        generation: the generation to build (`CatalogFiles.next_generation`); its files must
+            not exist yet.
 
-    def begin(self) -> None:
-        """Start a build: drop leftovers of an earlier, interrupted one; create staging."""
-        self.discard()
-        with self._db.atomic():
-            self._db.executescript(_STAGING_DDL)
+    Raises:
+        FileExistsError: a file of that generation exists already.
+    """
 
-    def discard(self) -> None:
-        """Drop the staging and `_next` tables (the live catalog is not touched)."""
-        with self._db.atomic():
-            for table in (*_STAGING_TABLES, *(t + NEXT for t in SWAPPED_TABLES)):
-                self._db.execute(f"DROP TABLE IF EXISTS {table}")
+    def __init__(self, files: CatalogFiles, generation: int) -> None:
+        self.files = files
+        self.generation = generation
+        self.path = files.path(generation)
+        self.staging_path = files.staging_path(generation)
+        for path in (self.path, self.staging_path):
+            if path.exists():
+                raise FileExistsError(f"the catalog file {path} exists already")
+            create_private_file(path)
+        self._db: Database | None = None
+        try:
+            db = connect(self.path, synchronous="NORMAL")
+            self._db = db
+            db.execute(f"ATTACH DATABASE ? AS {STAGING}", [str(self.staging_path)])
+            for schema in ("main", STAGING):
+                # A crash leaves these files unused: no journal on disk, no fsync per commit.
+                db.execute(f"PRAGMA {schema}.journal_mode = MEMORY").fetchall()
+                db.execute(f"PRAGMA {schema}.synchronous = OFF")
+            db.executescript(catalog_file_ddl("main") + _STAGING_DDL)
+        except BaseException:
+            self.discard()
+            raise
+
+    @classmethod
+    def start(cls, account_db: Database, files: CatalogFiles) -> CatalogBuilder:
+        """Start building the next generation of the catalog of `account_db`.
+
+        Call it holding the sync lock (`sync.CatalogSync` does): it deletes the files that
+        unfinished builds left.
+        """
+        current = current_generation(account_db)
+        files.remove_unused(current, newer_too=True)
+        return cls(files, files.next_generation(current))
+
+    def build_and_publish(
+        self,
+        account_db: Database,
+        *,
+        synced_at: datetime,
+        checkpoint: Callable[[], None] = lambda: None,
+    ) -> int:
+        """`build()`, then make it the catalog in use and delete the old one; returns the
+        number of tests. A `checkpoint` that raises stops it before the switch."""
+        count = self.build(checkpoint=checkpoint)
+        checkpoint()
+        publish(account_db, self.generation, item_count=count, synced_at=synced_at)
+        self.files.remove_unused(self.generation, newer_too=True)
+        return count
+
+    @property
+    def _conn(self) -> Database:
+        if self._db is None:
+            raise RuntimeError("this catalog build is finished or discarded")
+        return self._db
 
     def add_companies(self, companies: Iterable[LabCompany]) -> int:
         rows = [
-            {
-                "id": c.id,
-                "name": c.name,
-                "short_name": c.short_name,
-                "raw": json.dumps(dict(c.raw), default=str),
-            }
-            for c in companies
+            (c.id, c.name, c.short_name, json.dumps(dict(c.raw), default=str)) for c in companies
         ]
-        with self._db.atomic():
-            self._db.table("stage_lab_companies").insert_all(rows, replace=True)
+        db = self._conn
+        with db.atomic():
+            db.conn.executemany(
+                f"INSERT OR REPLACE INTO {STAGING}.stage_lab_companies (id, name, short_name, raw)"
+                " VALUES (?, ?, ?, ?)",
+                rows,
+            )
         return len(rows)
 
     def add_tests(self, tests: Iterable[LabTest]) -> int:
         """Stage one page of tests (a test seen twice keeps its last version)."""
         rows = [_test_row(test) for test in tests]
-        with self._db.atomic():
-            self._db.table("stage_lab_tests").insert_all(rows, replace=True)
+        db = self._conn
+        columns = ", ".join(_TEST_COLUMNS)
+        values = ", ".join(f":{column}" for column in _TEST_COLUMNS)
+        with db.atomic():
+            db.conn.executemany(
+                f"INSERT OR REPLACE INTO {STAGING}.stage_lab_tests ({columns}) VALUES ({values})",
+                rows,
+            )
         return len(rows)
 
     def clear_tests(self) -> None:
         """Forget the tests staged so far (before downloading them again another way)."""
-        with self._db.atomic():
-            self._db.execute("DELETE FROM stage_lab_tests")
+        db = self._conn
+        with db.atomic():
+            db.execute(f"DELETE FROM {STAGING}.stage_lab_tests")
 
     def staged_test_count(self) -> int:
-        return int(self._db.execute("SELECT count(*) FROM stage_lab_tests").fetchone()[0])
+        row = self._conn.execute(f"SELECT count(*) FROM {STAGING}.stage_lab_tests").fetchone()
+        return int(row[0])
 
-    def build_and_swap(
-        self, *, synced_at: datetime, checkpoint: Callable[[], None] = lambda: None
-    ) -> int:
-        """Build the next catalog from staging and swap it in; returns the number of tests.
+    def build(self, *, checkpoint: Callable[[], None] = lambda: None) -> int:
+        """Build the catalog from the staged pages; returns the number of tests.
 
-        `checkpoint` is called between chunks; it may raise (e.g. when the sync is cancelled)
-        to stop before the swap, leaving the live catalog as it was.
+        When it returns, the catalog file is complete, closed and on disk, and the staging
+        file is gone. `checkpoint` is called between chunks; it may raise (e.g. when the sync
+        is cancelled) to stop the build (then `discard()` it).
         """
-        db = self._db
+        db = self._conn
         with db.atomic():
-            db.executescript(catalog_ddl(NEXT))
             # The rank: the order search shows tests in within one tier.
             db.execute(
-                "CREATE TABLE stage_order AS SELECT id FROM stage_lab_tests"
+                f"CREATE TABLE {STAGING}.stage_order AS SELECT id FROM {STAGING}.stage_lab_tests"
                 " ORDER BY is_active DESC, length(name_key), name_key, id"
             )
-        total = int(db.execute("SELECT count(*) FROM stage_order").fetchone()[0])
+        total = int(db.execute(f"SELECT count(*) FROM {STAGING}.stage_order").fetchone()[0])
         sample_types: dict[str, tuple[str, int]] = {}
         for low in range(1, total + 1, CHUNK_ROWS):
             checkpoint()
             self._build_chunk(low, low + CHUNK_ROWS - 1, sample_types)
-        with db.atomic():
-            db.table("catalog_sample_types" + NEXT).insert_all(
-                {"key": key, "name": name, "test_count": count}
-                for key, (name, count) in sample_types.items()
-            )
         checkpoint()
         with db.atomic():
-            for table in SWAPPED_TABLES:
-                db.execute(f"DROP TABLE {table}")
-                db.execute(f"ALTER TABLE {table}{NEXT} RENAME TO {table}")
-            db.execute("DELETE FROM lab_companies")
+            db.conn.executemany(
+                "INSERT INTO catalog_sample_types (key, name, test_count) VALUES (?, ?, ?)",
+                ((key, name, count) for key, (name, count) in sample_types.items()),
+            )
             db.execute(
                 "INSERT INTO lab_companies (id, name, short_name, test_count, raw)"
                 " SELECT c.id, c.name, c.short_name,"
                 " (SELECT count(*) FROM lab_tests t WHERE t.lab_company_id = c.id), c.raw"
-                " FROM stage_lab_companies c"
+                f" FROM {STAGING}.stage_lab_companies c"
             )
-            SyncState(db).record_success(CATALOG, item_count=total, at=synced_at)
-        self.discard()
-        db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-        log.info("Catalog swapped in: %d tests", total)
+            db.execute(f"PRAGMA main.user_version = {CATALOG_FORMAT}")
+        db.execute(f"DETACH DATABASE {STAGING}")
+        self._close()
+        self.staging_path.unlink(missing_ok=True)
+        flush_to_disk(self.path)
+        log.info("Catalog generation %d built: %d tests", self.generation, total)
         return total
 
+    def discard(self) -> None:
+        """Close and delete this build's files (the catalog in use is another file)."""
+        self._close()
+        for path in (self.staging_path, self.path):
+            path.unlink(missing_ok=True)
+
+    def _close(self) -> None:
+        if self._db is not None:
+            db, self._db = self._db, None
+            db.close()
+
     def _build_chunk(self, low: int, high: int, sample_types: dict[str, tuple[str, int]]) -> None:
-        """Number one chunk of tests into `lab_tests_next` and index them.
+        """Number one chunk of tests into `lab_tests` and index them.
 
         `sample_types` collects, per sample type key, a display name and a test count.
         """
-        db = self._db
+        db = self._conn
         bounds = {"low": low, "high": high}
         with db.atomic():
             db.execute(
-                f"INSERT INTO lab_tests{NEXT} (row_no, id, name, name_key, lab_company_id,"
+                "INSERT INTO lab_tests (row_no, id, name, name_key, lab_company_id,"
                 " lab_company_name, price_cents, sample_types, sample_types_key, biomarkers,"
                 " categories, turnaround_days, is_active, updated_at, raw)"
                 " SELECT o.rowid, s.id, s.name, s.name_key, s.lab_company_id,"
                 " coalesce(c.name, s.lab_company_name), s.price_cents, s.sample_types,"
                 " s.sample_types_key, s.biomarkers, s.categories, s.turnaround_days,"
                 " s.is_active, s.updated_at, s.raw"
-                " FROM stage_order o JOIN stage_lab_tests s ON s.id = o.id"
-                " LEFT JOIN stage_lab_companies c ON c.id = s.lab_company_id"
+                f" FROM {STAGING}.stage_order o JOIN {STAGING}.stage_lab_tests s ON s.id = o.id"
+                f" LEFT JOIN {STAGING}.stage_lab_companies c ON c.id = s.lab_company_id"
                 " WHERE o.rowid BETWEEN :low AND :high ORDER BY o.rowid",
                 bounds,
             )
@@ -209,13 +300,13 @@ class CatalogBuilder:
                 "SELECT t.row_no, s.name, s.biomarkers_text, t.lab_company_name,"
                 " s.sample_types_text, s.sample_type_tags, s.lab_company_id, t.name_key,"
                 " t.sample_types"
-                f" FROM lab_tests{NEXT} t JOIN stage_lab_tests s ON s.id = t.id"
+                f" FROM lab_tests t JOIN {STAGING}.stage_lab_tests s ON s.id = t.id"
                 " WHERE t.row_no BETWEEN :low AND :high AND t.is_active = 1"
                 " ORDER BY t.row_no",
                 bounds,
             ).fetchall()
             db.conn.executemany(
-                f"INSERT INTO catalog_words{NEXT}"
+                "INSERT INTO catalog_words"
                 " (rowid, name, biomarkers, company, sample_types, tags) VALUES (?, ?, ?, ?, ?, ?)",
                 (
                     (
@@ -239,15 +330,15 @@ class CatalogBuilder:
                     name, count = sample_types.get(key, (sample_type.strip(), 0))
                     sample_types[key] = (name, count + 1)
             db.conn.executemany(
-                f"INSERT INTO lab_test_sample_types{NEXT} (sample_type_key, name_key, row_no)"
+                "INSERT INTO lab_test_sample_types (sample_type_key, name_key, row_no)"
                 " VALUES (?, ?, ?)",
                 sorted(junction),
             )
             db.conn.executemany(
-                f"INSERT INTO catalog_name_substrings{NEXT} (rowid, name) VALUES (?, ?)",
+                "INSERT INTO catalog_name_substrings (rowid, name) VALUES (?, ?)",
                 ((r[0], r[1]) for r in rows),
             )
             db.conn.executemany(
-                f"INSERT INTO catalog_biomarker_substrings{NEXT} (rowid, biomarkers) VALUES (?, ?)",
+                "INSERT INTO catalog_biomarker_substrings (rowid, biomarkers) VALUES (?, ?)",
                 ((r[0], r[2]) for r in rows if r[2]),
             )

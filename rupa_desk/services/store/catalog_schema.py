@@ -1,21 +1,23 @@
-"""The catalog's tables, shared by the migrations (the live catalog) and the sync (the next one).
+"""The catalog's tables, as the sync creates them in each catalog file.
 
-The catalog is a disposable cache: when its schema changes, a migration drops and recreates it
-and the next sync fills it again. The sync builds a complete catalog in tables named with the
-`_next` suffix beside the live one and renames them into place in one transaction (see
-`catalog_build`). Two consequences shape this schema:
+The catalog is a disposable cache that lives in files of its own beside the account's database
+(`catalog_files`): each sync builds a complete new catalog in a new file, and the app switches
+to it once it is complete. The user's data and the catalog never share a write lock.
 
-- Every index is a UNIQUE constraint or a primary key. SQLite renames those automatically
-  with their table (`sqlite_autoindex_<table>_N`), whereas a named index keeps its name and
-  would clash with the next build's.
 - `row_no` is the static rank. The sync numbers the tests in the order search shows them
   within one tier (active first, then shorter names, then alphabetically), so every full-text
   query can return matches in `rowid` order and stop after one page instead of ranking every
   match of a common prefix.
+- The name and the biomarkers have a trigram index each, so that a substring of a name is
+  found without reading the (much longer) biomarker lists. The full-text tables are
+  contentless (`content=''`): they hold only the index; the text to show comes from
+  `lab_tests`.
+- `CATALOG_FORMAT` is the file's `user_version`. A change to this schema raises it; the app
+  then treats a file of another format as no catalog, and the next sync builds a new one (no
+  migration: the catalog is a cache).
 
-The name and the biomarkers have a trigram index each, so that a substring of a name is found
-without reading the (much longer) biomarker lists. The full-text tables are contentless
-(`content=''`): they hold only the index; the text to show comes from `lab_tests`.
+Every index is a UNIQUE constraint or a primary key (a leftover of the time the catalog was
+swapped in by renaming tables; harmless).
 """
 
 from __future__ import annotations
@@ -26,8 +28,13 @@ from typing import Final
 WORDS_TOKENIZE: Final = "porter unicode61 remove_diacritics 2"
 WORDS_PREFIX: Final = "1 2 3"
 
-#: Tables the sync builds with the `_next` suffix and renames over the live ones.
-SWAPPED_TABLES: Final[tuple[str, ...]] = (
+#: The `user_version` of a catalog file with the tables of `catalog_file_ddl()`.
+CATALOG_FORMAT: Final = 1
+
+#: The tables of a catalog file (their names must not be used in the account's database:
+#: queries name them without a schema, and SQLite looks in the account's database first).
+CATALOG_TABLES: Final[tuple[str, ...]] = (
+    "lab_companies",
     "lab_tests",
     "lab_test_sample_types",
     "catalog_sample_types",
@@ -37,11 +44,19 @@ SWAPPED_TABLES: Final[tuple[str, ...]] = (
 )
 
 
-def catalog_ddl(suffix: str = "") -> str:
-    """The CREATE statements of the swapped catalog tables, each name followed by `suffix`."""
-    s = suffix
+def catalog_file_ddl(schema: str = "main") -> str:
+    """The CREATE statements of every table of a catalog file, in the schema `schema`."""
+    return LAB_COMPANIES_DDL.replace("CREATE TABLE ", f"CREATE TABLE {schema}.") + catalog_ddl(
+        prefix=f"{schema}."
+    )
+
+
+def catalog_ddl(prefix: str = "") -> str:
+    """The CREATE statements of the catalog tables but lab_companies, each name after `prefix`
+    (e.g. a schema and a dot; m001 created them without one in the account's database)."""
+    p = prefix
     return f"""
-CREATE TABLE lab_tests{s} (
+CREATE TABLE {p}lab_tests (
     row_no INTEGER PRIMARY KEY,
     id TEXT NOT NULL,
     name TEXT NOT NULL,
@@ -62,25 +77,25 @@ CREATE TABLE lab_tests{s} (
     UNIQUE (lab_company_id, name_key, row_no),
     UNIQUE (price_cents, row_no)
 );
-CREATE TABLE lab_test_sample_types{s} (
+CREATE TABLE {p}lab_test_sample_types (
     sample_type_key TEXT NOT NULL,
     name_key TEXT NOT NULL,
     row_no INTEGER NOT NULL,
     PRIMARY KEY (sample_type_key, name_key, row_no)
 ) WITHOUT ROWID;
-CREATE TABLE catalog_sample_types{s} (
+CREATE TABLE {p}catalog_sample_types (
     key TEXT PRIMARY KEY,
     name TEXT NOT NULL,
     test_count INTEGER NOT NULL
 );
-CREATE VIRTUAL TABLE catalog_words{s} USING fts5(
+CREATE VIRTUAL TABLE {p}catalog_words USING fts5(
     name, biomarkers, company, sample_types, tags,
     content='', tokenize='{WORDS_TOKENIZE}', prefix='{WORDS_PREFIX}'
 );
-CREATE VIRTUAL TABLE catalog_name_substrings{s} USING fts5(
+CREATE VIRTUAL TABLE {p}catalog_name_substrings USING fts5(
     name, content='', tokenize='trigram'
 );
-CREATE VIRTUAL TABLE catalog_biomarker_substrings{s} USING fts5(
+CREATE VIRTUAL TABLE {p}catalog_biomarker_substrings USING fts5(
     biomarkers, content='', tokenize='trigram'
 );
 """

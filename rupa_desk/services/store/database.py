@@ -2,8 +2,10 @@
 
 `Store` is the one object the rest of the app holds: it owns the sqlite-utils `Database` of
 the UI thread and gives access to the catalog, the patients cache, drafts and sync state. The
-catalog sync writes through a second connection of its own (`connect`), on a worker thread, so
-the UI's reads are never blocked (WAL lets readers see the last committed catalog meanwhile).
+catalog lives in files of its own beside the database (`catalog_files`), attached to the
+store's connection; the catalog sync builds a new one on a worker thread without ever taking
+this database's write lock for longer than a tiny sync-state write, so the user's writes do
+not wait for it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import sqlite3
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
@@ -21,6 +25,7 @@ from sqlite_utils import Database
 
 from rupa_desk.paths import AppPaths, restrict_to_user
 from rupa_desk.services.store.catalog import Catalog
+from rupa_desk.services.store.catalog_files import CatalogAttachment, CatalogFiles
 from rupa_desk.services.store.drafts import Drafts
 from rupa_desk.services.store.errors import DatabaseTooNewError, DatabaseUnusableError
 from rupa_desk.services.store.migrations import MIGRATIONS, known_migration_names
@@ -91,7 +96,8 @@ def connect(
         DatabaseUnusableError: the file cannot be opened or is not a database.
     """
     try:
-        conn = sqlite3.connect(str(path), check_same_thread=check_same_thread)
+        # uri=True: the store attaches its catalog file read-only with a `file:` URI.
+        conn = sqlite3.connect(str(path), check_same_thread=check_same_thread, uri=True)
     except sqlite3.Error as exc:
         raise DatabaseUnusableError(path, str(exc)) from exc
     db = StoreDatabase(conn)
@@ -143,16 +149,31 @@ class Store:
         db: the sqlite-utils Database of the thread that opened the store (the UI thread).
         path: the database file, or None for an in-memory store (tests).
         catalog: lab companies and tests: search, filters, details.
+        catalog_files: the catalog's own files (the sync builds new ones there).
         patients: the cached patients: offline search and duplicate checks.
         drafts: drafts and their tests (the catalog's "Add to draft", the drafts pane).
         orders: orders, their tests and results, and the statuses seen.
         sync_state: when each resource was last synced.
     """
 
-    def __init__(self, db: Database, path: Path | None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        path: Path | None,
+        *,
+        cache_mib: int | None = None,
+    ) -> None:
         self.db = db
         self.path = path
-        self.catalog = Catalog(db)
+        self._scratch: Path | None = None
+        if path is None:
+            # An in-memory store keeps the catalog files it builds in a folder of its own.
+            self._scratch = Path(tempfile.mkdtemp(prefix="rupa-desk-catalog-"))
+            self.catalog_files = CatalogFiles(self._scratch / "memory.sqlite3")
+        else:
+            self.catalog_files = CatalogFiles(path)
+        self._catalog_attachment = CatalogAttachment(db, self.catalog_files, cache_mib=cache_mib)
+        self.catalog = Catalog(db, self._catalog_attachment)
         self.patients = PatientCache(db)
         self.drafts = Drafts(db)
         self.orders = Orders(db)
@@ -186,19 +207,26 @@ class Store:
         for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
             restrict_to_user(file)
         log.info("Opened the database %s", path)
-        return cls(db, path)
+        try:
+            return cls(db, path, cache_mib=STORE_CACHE_MIB)
+        except BaseException:
+            db.close()
+            raise
 
     @classmethod
     def in_memory(cls) -> Store:
         """A migrated in-memory store, for tests."""
-        db = StoreDatabase(memory=True)
+        db = StoreDatabase(sqlite3.connect(":memory:", uri=True))
         _configure(db, synchronous="FULL", busy_timeout_ms=0)
         MIGRATIONS.apply(db)
         return cls(db, None)
 
     def close(self) -> None:
         """Close the connection (checkpointing the WAL into the database file)."""
+        self._catalog_attachment.detach()
         self.db.close()
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
 
     def __enter__(self) -> Store:
         return self

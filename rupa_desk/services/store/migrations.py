@@ -6,16 +6,18 @@ Rules for adding one:
   newer Rupa Desk and is refused untouched (`DatabaseTooNewError`).
 - Drafts and other user-authored tables are precious: migrate their rows (sqlite-utils
   `table.transform()` for changes that ALTER TABLE cannot do), never drop them.
-- The catalog is a disposable cache: a change to it may drop and recreate its tables with the
-  new `catalog_schema.catalog_ddl()` and forget the catalog's sync time, so the next sync
-  downloads it again.
+- The catalog is a disposable cache, and since m008 it is not in this database at all: it has
+  files of its own (`catalog_files`), and a change to its schema raises
+  `catalog_schema.CATALOG_FORMAT` instead of adding a migration here.
 """
 
 from __future__ import annotations
 
 from sqlite_utils import Database, Migrations
 
-from rupa_desk.services.store.catalog_schema import LAB_COMPANIES_DDL, catalog_ddl
+from rupa_desk.services.store.catalog_files import CATALOG_FILE_DDL
+from rupa_desk.services.store.catalog_schema import CATALOG_TABLES, LAB_COMPANIES_DDL, catalog_ddl
+from rupa_desk.services.store.sync_state import CATALOG
 
 MIGRATIONS = Migrations("rupa_desk")
 
@@ -186,6 +188,32 @@ def m007_order_tracking(db: Database) -> None:
         ALTER TABLE ordered_tests ADD COLUMN results_file_received TEXT;
         """
     )
+
+
+@MIGRATIONS(transactional=False)
+def m008_catalog_files(db: Database) -> None:
+    """The catalog moves out of this database into files of its own (`catalog_files`).
+
+    The catalog sync writes hundreds of megabytes; in this database its write lock made the
+    user's writes (drafts, notes) wait for seconds, or fail. Its tables here are dropped (a
+    disposable cache: the next sync downloads it again into its own file), with any leftovers
+    of an interrupted sync, and its sync time is forgotten ("no catalog yet" is the truth).
+    Drafts, patients and orders are not touched. Then the space the catalog took is given back
+    (VACUUM, outside a transaction; repeating the step is harmless if it is interrupted).
+    """
+    with db.atomic():
+        leftovers = [
+            str(row[0])
+            for row in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'"
+                " AND (name LIKE 'stage\\_%' ESCAPE '\\' OR name LIKE '%\\_next' ESCAPE '\\')"
+            ).fetchall()
+        ]
+        for table in (*CATALOG_TABLES, *leftovers):
+            db.execute(f"DROP TABLE IF EXISTS [{table}]")
+        db.execute("DELETE FROM sync_state WHERE resource = ?", [CATALOG])
+        db.execute(CATALOG_FILE_DDL)
+    db.execute("VACUUM")
 
 
 def known_migration_names() -> tuple[str, ...]:
