@@ -17,7 +17,13 @@ from rupa_desk.services.store.catalog import (
     SearchPage,
 )
 from rupa_desk.services.store.catalog_build import CatalogBuilder
-from rupa_desk.services.store.database import Store, connect
+from rupa_desk.services.store.database import (
+    RemovedPatientData,
+    Store,
+    connect,
+    typed_sqlite_errors,
+    vacuum_file,
+)
 from rupa_desk.services.store.drafts import (
     DraftLine,
     DraftListing,
@@ -26,9 +32,14 @@ from rupa_desk.services.store.drafts import (
     DraftTest,
 )
 from rupa_desk.services.store.errors import (
+    DatabaseBusyError,
+    DatabaseReadOnlyError,
     DatabaseTooNewError,
     DatabaseUnusableError,
+    StorageIOError,
+    StoreDiskFullError,
     StoreError,
+    StoreWriteError,
     UnknownDraftError,
     UnknownLabTestError,
 )
@@ -57,6 +68,8 @@ __all__ = [
     "CatalogBuilder",
     "CatalogCompany",
     "CatalogFilters",
+    "DatabaseBusyError",
+    "DatabaseReadOnlyError",
     "DatabaseTooNewError",
     "DatabaseUnusableError",
     "DraftLine",
@@ -74,12 +87,16 @@ __all__ = [
     "PatientCache",
     "PossibleDuplicate",
     "PriceRange",
+    "RemovedPatientData",
     "SampleTypeCount",
     "SearchHit",
     "SearchPage",
     "StatusEvent",
+    "StorageIOError",
     "Store",
+    "StoreDiskFullError",
     "StoreError",
+    "StoreWriteError",
     "StoredOrderedTest",
     "SyncRecord",
     "SyncState",
@@ -89,4 +106,6 @@ __all__ = [
     "UnknownOrderError",
     "UnknownPatientError",
     "connect",
+    "typed_sqlite_errors",
+    "vacuum_file",
 ]
