@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import webbrowser
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
@@ -28,7 +30,7 @@ from rupa_desk.services.api import RupaClient
 from rupa_desk.services.auth import Authenticator, BrowserOpener, client_secret_key
 from rupa_desk.services.errors import SecretStoreUnavailable
 from rupa_desk.services.secrets import SecretStoreChoice, SecretStoreMode, probe_secret_store
-from rupa_desk.services.store import Store, StoreError
+from rupa_desk.services.store import Store, StoreError, vacuum_file
 from rupa_desk.services.sync import CatalogSync
 from rupa_desk.settings import (
     DEMO_LOGIN_EMAIL,
@@ -84,6 +86,9 @@ class AccountWorkspace:
         connectivity: online/offline, as requests find it.
         status_bar: shows sync progress and the catalog's age.
         tasks: the account's background tasks (cancelled on close).
+        paths: the app's folders (result PDFs, the checkout's web profile).
+        poll_interval_s: the user's order polling interval.
+        open_url: opens the system browser.
     """
 
     def __init__(
@@ -108,6 +113,8 @@ class AccountWorkspace:
         self.tasks = tasks
         self._client = client
         self._bridge = bridge
+        self._paths = paths
+        self._environment_name = environment.name
         self.orders = OrderWorkspace(
             paths=paths,
             environment=environment,
@@ -203,17 +210,82 @@ class AccountWorkspace:
             await self.catalog.sync_now()
 
     async def close(self, *, remove_patient_data: bool) -> None:
-        """Stop the account's work, remove patient data if asked, close the database."""
+        """Stop the account's work, remove patient data if asked, close the database.
+
+        Removing patient data (the sign-out dialog's `REMOVED_WITH_PATIENT_DATA` and
+        `KEPT_WITH_PATIENT_DATA` say what goes and what stays, exactly): the
+        database's patient rows (`Store.remove_patient_data`), then, with the database closed,
+        its file rebuilt so no deleted row survives in free pages (`vacuum_file`, on a worker
+        thread), the downloaded result PDFs, and the checkout's web profile (Rupa's web-app
+        sign-in). What could not be removed is told to the user.
+        """
         await self.tasks.cancel_all()
         await self.orders.close()
         await self.catalog.close()
         await self.patients.close()
+        problems: list[str] = []
         try:
             if remove_patient_data:
-                removed = self.store.patients.purge()
-                log.info("removed %d cached patients from this computer", removed)
+                try:
+                    removed = self.store.remove_patient_data()
+                except StoreError as exc:
+                    problems.append(f"the patients and orders in the local database ({exc})")
+                else:
+                    log.info(
+                        "removed patient data: %d patients, %d orders, %d checked-out drafts"
+                        " (%d drafts kept)",
+                        removed.patients,
+                        removed.orders,
+                        removed.checked_out_drafts,
+                        removed.drafts_kept,
+                    )
         finally:
             self.store.close()
+        if not remove_patient_data:
+            return
+        database = self.store.path
+        if database is not None and not problems:
+            try:
+                await asyncio.to_thread(vacuum_file, database)
+            except StoreError as exc:
+                # The rows are gone and their pages were overwritten (secure_delete); only
+                # rows deleted by an older version may remain in free space.
+                log.warning("could not rebuild the database after removing patient data")
+                problems.append(f"free space of the local database ({exc})")
+        for what, folder in (
+            (
+                "the downloaded result PDFs",
+                self._paths.results_dir(self._environment_name, self.account.id),
+            ),
+            ("the checkout's saved sign-in", self._checkout_profile_dir()),
+        ):
+            try:
+                await asyncio.to_thread(_remove_folder, folder)
+            except OSError as exc:
+                log.warning("could not remove a folder of patient data: %s", type(exc).__name__)
+                problems.append(f"{what} in {folder} ({exc.strerror or exc})")
+        if problems:
+            self._bridge.error(
+                "Some patient data could not be removed from this computer: "
+                + "; ".join(problems)
+                + ". Sign in and sign out again with “Remove patient data” to retry."
+            )
+        else:
+            self._bridge.info("Patient data removed from this computer.")
+
+    def _checkout_profile_dir(self) -> Path:
+        """The folder of the embedded checkout's web profile (cookies of Rupa's web app).
+
+        Per environment for now, so removing it also signs other accounts of this environment
+        out of the embedded checkout on this computer.
+        """
+        return self._paths.web_profile_dir(self._environment_name)
+
+
+def _remove_folder(folder: Path) -> None:
+    """Delete a folder and everything in it (nothing to do when it does not exist)."""
+    if folder.exists():
+        shutil.rmtree(folder)
 
 
 class Desk:
@@ -398,10 +470,13 @@ class Desk:
     async def close_account(self, *, remove_patient_data: bool) -> None:
         """Close the workspace (removing patient data if asked) and show the sign-in page."""
         workspace, self.workspace = self.workspace, None
-        if workspace is not None:
-            await workspace.close(remove_patient_data=remove_patient_data)
-        self.window.show_sign_in()
-        self.window.remove_panes()
+        try:
+            if workspace is not None:
+                await workspace.close(remove_patient_data=remove_patient_data)
+        finally:
+            self.status_bar.account_closed()
+            self.window.show_sign_in()
+            self.window.remove_panes()
 
     # -- slots ---------------------------------------------------------------------------------
 
