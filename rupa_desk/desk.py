@@ -20,6 +20,7 @@ import logging
 import shutil
 import webbrowser
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,6 +36,7 @@ from rupa_desk.services.sync import CatalogSync
 from rupa_desk.settings import (
     DEMO_LOGIN_EMAIL,
     DEMO_LOGIN_PASSWORD,
+    ENVIRONMENT_LABELS,
     Environment,
     UserSettings,
 )
@@ -190,6 +192,11 @@ class AccountWorkspace:
             store.close()
             raise
 
+    def set_poll_interval(self, seconds: float) -> None:
+        """Use the user's new order polling interval from each order's next check on."""
+        schedule = self.orders.schedule
+        schedule.policy = replace(schedule.policy, base_interval_s=float(seconds))
+
     async def start(self, *, first_sign_in: bool) -> None:
         """Show the local data at once; on the first sign-in (or with nothing local yet)
         download the patients, then the catalog, in the background."""
@@ -282,6 +289,26 @@ class AccountWorkspace:
         return self._paths.web_profile_dir(self._environment_name)
 
 
+def _needs_restart(before: UserSettings, after: UserSettings, *, secret_changed: bool) -> list[str]:
+    """The saved settings that change the environment (used from the next start), in words."""
+    changed = []
+    if after.environment != before.environment:
+        changed.append(f"environment ({ENVIRONMENT_LABELS[after.environment]})")
+    if after.client_id != before.client_id:
+        changed.append("client id")
+    if secret_changed:
+        changed.append("client secret")
+    if after.sandbox_authorize_url != before.sandbox_authorize_url:
+        changed.append("sandbox sign-in page")
+    if after.redirect_ports != before.redirect_ports:
+        changed.append("redirect ports")
+    return changed
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def _remove_folder(folder: Path) -> None:
     """Delete a folder and everything in it (nothing to do when it does not exist)."""
     if folder.exists():
@@ -317,6 +344,7 @@ class Desk:
         self.secrets = secrets
         self.tasks = BackgroundTasks(reporter.on_task_failed)
         self._demo_running = demo_running
+        self._settings_at_start = settings
         self._closed = asyncio.get_running_loop().create_future()
         self._closing = False
 
@@ -359,6 +387,7 @@ class Desk:
         self.connectivity.online_changed.connect(self._on_connectivity_online_changed)
         self.session.signed_in.connect(self._on_session_signed_in)
         self.session.signed_out.connect(self._on_session_signed_out)
+        self.settings.saved.connect(self._on_settings_saved)
 
     @classmethod
     async def create(
@@ -496,6 +525,39 @@ class Desk:
         dialog = SignOutDialog(self.session, account.display_name, parent=self.window)
         dialog.finished.connect(dialog.deleteLater)
         dialog.open()
+
+    def _on_settings_saved(self, settings: UserSettings, secret_changed: bool) -> None:
+        """Apply what can be applied now; say plainly what waits for a restart.
+
+        The polling interval applies at once (to the signed-in account's order polling, and
+        to every later sign-in). The environment, client id, client secret, sandbox sign-in
+        page and redirect ports make up the `Environment` this Desk was built for: its session
+        (keychain entries per environment and client), its HTTP clients, its accounts' folders
+        and, in demo mode, the simulator. Swapping them under a signed-in user would end the
+        session without asking and could mix two environments in the open panes, so they are
+        used from the next start, and the user is told so.
+        """
+        applied = []
+        if settings.poll_interval_s != self._settings_at_start.poll_interval_s:
+            if self.workspace is not None:
+                self.workspace.set_poll_interval(settings.poll_interval_s)
+            applied.append(f"orders are checked every {settings.poll_interval_s} s from now on")
+        later = _needs_restart(self._settings_at_start, settings, secret_changed=secret_changed)
+        self._settings_at_start = replace(
+            self._settings_at_start, poll_interval_s=settings.poll_interval_s
+        )
+        if later:
+            start = "starts again without --demo" if self._demo_running else "starts again"
+            self.bridge.warning(
+                "Settings saved"
+                + (f" ({'; '.join(applied)})" if applied else "")
+                + f". The new {_and(later)} {'takes' if len(later) == 1 else 'take'} effect "
+                f"when Rupa Desk {start}: quit it "
+                f"(File › Quit) and start it again. Until then it keeps using "
+                f"{self.environment.label}."
+            )
+        else:
+            self.bridge.info("Settings saved" + (f": {'; '.join(applied)}." if applied else "."))
 
     def _on_connectivity_online_changed(self, online: bool) -> None:
         self.status_bar.set_online(online)
