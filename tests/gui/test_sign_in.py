@@ -171,9 +171,15 @@ async def test_the_session_is_restored_at_start_up_and_works_offline(
 
     rupa.offline = True
     impatient = replace(environment, limits=replace(environment.limits, retry_timeout_s=1.0))
+    at_open: list[dict[str, str]] = []
     third = await make_desk(impatient, opener=browser, transport=rupa.transport(), secrets=secrets)
-    await wait_until(lambda: third.session.view.state is SessionState.SIGNED_IN, within=2)
-    assert third.window.signed_in  # at once: the account opens before Rupa is asked
+    third.session.signed_in.connect(lambda account: at_open.append(third.status_bar.texts()))
+    await wait_until(lambda: third.session.view.state is SessionState.SIGNED_IN, within=10)
+    assert third.window.signed_in
+    # The account opened before any request to Rupa had failed (they fail only after the
+    # retries' second): an order of events, not a wall-clock limit.
+    assert at_open[0]["Connection"] == "Online"
+    assert at_open[0]["Signed-in practitioner"] == "Signed in"
     assert third.status_bar.texts()["Signed-in practitioner"] == "Signed in"
     await wait_until(lambda: third.status_bar.texts()["Connection"] == "Offline", within=60)
     assert third.window.signed_in  # still: offline is not signed out
