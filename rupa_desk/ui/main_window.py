@@ -39,6 +39,9 @@ if TYPE_CHECKING:  # loaded when the first bug is reported, not before the first
     from rupa_desk.ui.components.bug_report_dialog import BugReportDialog
 
 APP_TITLE = "Rupa Desk"
+#: The smallest window in which every pane is usable (the panes adapt down to it; checked by
+#: tests/gui/test_window_sizes.py). It fits a 1366×768 screen at 125 % scaling (1093×614).
+MINIMUM_SIZE = (780, 520)
 INFO_TIMEOUT_MS = 8000
 SHORTCUTS_FALLBACK_MS = 500
 
@@ -133,7 +136,7 @@ class MainWindow(QMainWindow):
         self._signed_in = False
         self._painted = False
         self._shortcuts_installed = False
-        self.setMinimumSize(QSize(720, 480))
+        self.setMinimumSize(QSize(*MINIMUM_SIZE))
         self.setAccessibleName("Rupa Desk")
 
         self._sidebar = QListWidget()
@@ -145,6 +148,10 @@ class MainWindow(QMainWindow):
             item = QListWidgetItem(pane.title)
             item.setToolTip(f"{pane.title} (Ctrl+{number})" if number <= 9 else pane.title)
             self._sidebar.addItem(item)
+        # Wide enough for every title: the pane beside it is what gives way in a small window.
+        self._sidebar.setMinimumWidth(
+            self._sidebar.sizeHintForColumn(0) + 2 * self._sidebar.frameWidth() + 12
+        )
         self._pane_widgets: dict[str, QWidget] = {}
         for pane in self._panes:
             self._pane_widgets[pane.key] = QWidget()  # replaced by install_panes

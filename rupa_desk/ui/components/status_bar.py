@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFrame, QLabel, QProgressBar, QStatusBar, QWidget
 
 
@@ -35,6 +36,9 @@ class StatusBar(QStatusBar):
     bar (only while syncing) and where the session's tokens are kept, each after a separator
     line. The catalog age and the progress bar belong to the signed-in account: they are
     hidden when nobody is signed in (`account_closed`).
+
+    In a narrow window a temporary message does not disappear behind the fields: while it is
+    shown, the fields that can wait (catalog age, token storage) step aside if it needs room.
     """
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -66,6 +70,10 @@ class StatusBar(QStatusBar):
             self.addPermanentWidget(separator)
             self.addPermanentWidget(widget)
         self._separators[self._environment].hide()  # nothing before the first field
+        self._wanted: dict[QWidget, bool] = dict.fromkeys(self._separators, True)
+        self._wanted[self._progress] = False
+        self._making_way = False
+        self.messageChanged.connect(self._on_message_changed)
         self.set_practitioner(None)
         self.set_online(True)
         self.account_closed()
@@ -77,12 +85,43 @@ class StatusBar(QStatusBar):
         return label
 
     def _show_field(self, widget: QWidget, visible: bool) -> None:
-        widget.setVisible(visible)
-        self._separators[widget].setVisible(visible)
+        self._wanted[widget] = visible
+        shown = visible and not (self._making_way and widget in self._can_wait())
+        widget.setVisible(shown)
+        self._separators[widget].setVisible(shown and widget is not self._environment)
+
+    def _can_wait(self) -> tuple[QWidget, ...]:
+        return (self._catalog, self._token_storage)
+
+    def _on_message_changed(self, text: str) -> None:
+        making_way = bool(text) and self._room_for_messages() < self._width_of(text)
+        if making_way != self._making_way:
+            self._making_way = making_way
+            for widget in self._can_wait():
+                self._show_field(widget, self._wanted[widget])
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._on_message_changed(self.currentMessage())  # measure again at the new width
+
+    def _width_of(self, text: str) -> int:
+        return self.fontMetrics().horizontalAdvance(text) + 16
+
+    def _room_for_messages(self) -> int:
+        """The width left of the permanent fields when all of them that are wanted show."""
+        layout = self.layout()
+        spacing = max(layout.spacing(), 0) if layout is not None else 0
+        taken = 0
+        for field, separator in self._separators.items():
+            if self._wanted[field]:
+                taken += field.sizeHint().width() + spacing
+                if field is not self._environment:
+                    taken += separator.sizeHint().width() + spacing
+        return self.width() - taken - 24  # the size grip and the margins
 
     # The texts, for tests and screen readers.
     def texts(self) -> dict[str, str]:
-        """Every shown field's text by accessible name (catalog and progress while shown)."""
+        """Every shown field's text by accessible name (the progress bar: its format)."""
         texts = {
             label.accessibleName(): label.text()
             for label in (
@@ -92,9 +131,8 @@ class StatusBar(QStatusBar):
                 self._catalog,
                 self._token_storage,
             )
+            if not label.isHidden()
         }
-        if self._catalog.isHidden():
-            del texts[self._catalog.accessibleName()]
         if not self._progress.isHidden():
             texts[self._progress.accessibleName()] = self._progress.text()
         return texts

@@ -44,6 +44,7 @@ class PatientsPage(QWidget):
         self.search_box = SearchBox()
         self.search_box.setPlaceholderText("Search by name, email or birthday (Ctrl+F)")
         self.search_box.setAccessibleName("Search patients")
+        self.search_box.setMinimumWidth(160)  # usable in the smallest window
         self.new_button = QPushButton("New patient")
         self.new_button.setAccessibleName("New patient")
         self.new_button.setToolTip("Add a patient to Rupa (Ctrl+N)")
