@@ -144,7 +144,7 @@ class AccountWorkspace:
             store.patients, store.drafts, client, bridge, connectivity
         )
         self.panes: dict[str, QWidget] = {
-            "patients": PatientsPage(self.patients),
+            "patients": PatientsPage(self.patients, saved_orders=store.orders),
             "catalog": CatalogPage(self.catalog),
             "drafts": self.orders.drafts_page,
             "orders": self.orders.orders_page,

@@ -5,6 +5,8 @@ Keyboard: Ctrl+F focuses the search; Ctrl+N opens the new-patient form.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from PySide6.QtCore import QItemSelection, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -23,7 +25,7 @@ from qasync import asyncSlot
 
 from rupa_desk.core.models import Patient
 from rupa_desk.core.validation import PatientForm
-from rupa_desk.services.store import PossibleDuplicate
+from rupa_desk.services.store import OrderFilters, OrderRow, PossibleDuplicate
 from rupa_desk.ui.components.duplicate_patient_dialog import DuplicatePatientDialog
 from rupa_desk.ui.components.new_patient_form import NewPatientForm
 from rupa_desk.ui.components.patient_detail import PatientDetailPanel
@@ -32,12 +34,32 @@ from rupa_desk.ui.presenters.patients import FormProblems, PatientDetail, Patien
 from rupa_desk.ui.widgets.search_box import SearchBox
 
 
-class PatientsPage(QWidget):
-    """The patients pane (a view of `PatientsPresenter`)."""
+class SavedOrders(Protocol):
+    """The orders saved on this computer (`rupa_desk.services.store.Orders`)."""
 
-    def __init__(self, presenter: PatientsPresenter, parent: QWidget | None = None) -> None:
+    def listing(self, filters: OrderFilters = ...) -> list[OrderRow]: ...
+
+
+class PatientsPage(QWidget):
+    """The patients pane (a view of `PatientsPresenter`).
+
+    Args:
+        presenter: the patients presenter.
+        saved_orders: the orders saved on this computer; the detail panel shows a patient's
+            while Rupa's are loading or cannot be loaded (offline). Kept here until the
+            presenter's detail offers them itself.
+    """
+
+    def __init__(
+        self,
+        presenter: PatientsPresenter,
+        parent: QWidget | None = None,
+        *,
+        saved_orders: SavedOrders | None = None,
+    ) -> None:
         super().__init__(parent)
         self._presenter = presenter
+        self._saved_orders = saved_orders
         self.setAccessibleName("Patients")
         self.duplicate_dialog: DuplicatePatientDialog | None = None
 
@@ -58,7 +80,11 @@ class PatientsPage(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()
+        # The email is what tells two patients of the same name apart: it gets the room.
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self.table.setAlternatingRowColors(True)
         self.summary = QLabel()
         self.summary.setAccessibleName("Patients summary")
@@ -187,7 +213,10 @@ class PatientsPage(QWidget):
             self.summary.setText(f"{total:,} patients")
 
     def _on_presenter_detail_changed(self, detail: PatientDetail | None) -> None:
-        self.detail.show_detail(detail)
+        saved: list[OrderRow] = []
+        if detail is not None and detail.orders_problem and self._saved_orders is not None:
+            saved = self._saved_orders.listing(OrderFilters(patient_id=detail.patient.id))
+        self.detail.show_detail(detail, saved)
 
     def _on_presenter_refresh_started(self) -> None:
         self.refresh_button.setEnabled(False)
