@@ -1,4 +1,5 @@
-"""The local SQLite database (sqlite-utils): migrations, catalog, patients, drafts, orders.
+"""The local SQLite database (sqlite-utils): migrations, catalog, patients, drafts, orders,
+the unsent new-patient form.
 
 The app opens one `Store` per environment and signed-in account:
 
@@ -43,6 +44,12 @@ from rupa_desk.services.store.orders import (
     TrackedOrder,
     UnknownOrderError,
 )
+from rupa_desk.services.store.patient_forms import (
+    PatientFormNotSavedError,
+    PatientForms,
+    PatientFormStatus,
+    SavedPatientForm,
+)
 from rupa_desk.services.store.patients import (
     DuplicateReason,
     PatientCache,
@@ -72,9 +79,13 @@ __all__ = [
     "OrderUpdate",
     "Orders",
     "PatientCache",
+    "PatientFormNotSavedError",
+    "PatientFormStatus",
+    "PatientForms",
     "PossibleDuplicate",
     "PriceRange",
     "SampleTypeCount",
+    "SavedPatientForm",
     "SearchHit",
     "SearchPage",
     "StatusEvent",
