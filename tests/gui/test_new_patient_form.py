@@ -7,7 +7,9 @@ client against the simulator over loopback HTTP.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -24,12 +26,12 @@ from rupa_desk.core.validation import PatientForm
 from rupa_desk.paths import AppPaths
 from rupa_desk.sandbox.server import SandboxServer
 from rupa_desk.services.api import RupaClient
-from rupa_desk.services.store import PatientFormStatus, SavedPatientForm, Store
+from rupa_desk.services.store import PatientFormStatus, SavedPatientForm, Store, connect
 from rupa_desk.settings import demo
 from rupa_desk.ui.messages import MessageBridge
 from rupa_desk.ui.pages.patients import PatientsPage
 from rupa_desk.ui.presenters.connectivity import Connectivity
-from rupa_desk.ui.presenters.patients import PatientsPresenter
+from rupa_desk.ui.presenters.patients import FORM_RETRY_MS, PatientsPresenter
 from tests.fixtures.catalog_sync import SimulatorTokens, api_requests
 from tests.fixtures.qt import settle, wait_until
 
@@ -226,6 +228,31 @@ async def test_every_keystroke_is_saved(qtbot: QtBot, bench: Bench) -> None:
     assert saved is not None
     assert saved.form == PatientForm(first_name="Ada", email="ada@example.org", gender="other")
     assert bench.source.requests == []  # typing sends nothing
+
+
+async def test_typing_does_not_wait_for_a_busy_database_and_saves_once_it_is_free(
+    qtbot: QtBot, bench: Bench
+) -> None:
+    assert bench.pane is not None
+    page = bench.pane.page
+    page.new_button.click()
+    qtbot.keyClicks(page.form.fields["first_name"], "Ad")
+    other = connect(bench.path)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # e.g. the catalog sync building its tables
+        started = time.monotonic()
+        qtbot.keyClicks(page.form.fields["first_name"], "a")
+        assert time.monotonic() - started < 2  # not the connection's 5 s busy timeout
+        assert not bench.pane.presenter.form_saved
+        await asyncio.sleep(3 * FORM_RETRY_MS / 1000)  # tried again meanwhile: still busy
+        assert not bench.pane.presenter.form_saved
+        other.execute("COMMIT")
+    finally:
+        other.close()
+    await wait_until(lambda: bench.pane is not None and bench.pane.presenter.form_saved)
+    saved = bench.saved()
+    assert saved is not None
+    assert saved.form == PatientForm(first_name="Ada")
 
 
 async def test_reopening_the_app_restores_the_unsent_form(qtbot: QtBot, bench: Bench) -> None:

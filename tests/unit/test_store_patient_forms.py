@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,6 +13,7 @@ from sqlite_utils import Database
 
 from rupa_desk.core.validation import PatientForm
 from rupa_desk.services.store import (
+    PatientFormBusyError,
     PatientFormNotSavedError,
     PatientForms,
     PatientFormStatus,
@@ -159,6 +161,31 @@ def test_a_save_that_cannot_write_is_a_typed_error_and_changes_nothing(tmp_path:
     finally:
         impatient.close()
         other.close()
+
+
+def test_a_save_that_must_not_wait_fails_at_once_while_another_connection_writes(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "account.sqlite3"
+    with Store.open(path) as store:
+        store.patient_forms.save(PatientForm(first_name="Ada"))
+        other = connect(path)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # e.g. the catalog sync building its tables
+            started = time.monotonic()
+            with pytest.raises(PatientFormBusyError):
+                store.patient_forms.save(PatientForm(first_name="Ada L"), wait=False)
+            with pytest.raises(PatientFormBusyError):
+                store.patient_forms.clear(wait=False)
+            assert time.monotonic() - started < 2  # the connection would wait 5 s
+            assert store.db.execute("PRAGMA busy_timeout").fetchone() == (5000,)
+            other.execute("COMMIT")
+            store.patient_forms.save(PatientForm(first_name="Ada L"), wait=False)
+        finally:
+            other.close()
+        saved = store.patient_forms.load()
+        assert saved is not None
+        assert saved.form == PatientForm(first_name="Ada L")
 
 
 def test_migrating_an_older_database_keeps_its_data_and_adds_the_form(tmp_path: Path) -> None:

@@ -45,6 +45,7 @@ from rupa_desk.services.store.orders import (
     UnknownOrderError,
 )
 from rupa_desk.services.store.patient_forms import (
+    PatientFormBusyError,
     PatientFormNotSavedError,
     PatientForms,
     PatientFormStatus,
@@ -79,6 +80,7 @@ __all__ = [
     "OrderUpdate",
     "Orders",
     "PatientCache",
+    "PatientFormBusyError",
     "PatientFormNotSavedError",
     "PatientFormStatus",
     "PatientForms",

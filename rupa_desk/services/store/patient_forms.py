@@ -5,6 +5,10 @@ row with `id` 1). Each save is a single-row upsert in one transaction, small eno
 every keystroke (a few milliseconds with `synchronous=FULL`; `tests/bench/bench_patient_form.py`
 measures it). An empty form is not kept: saving one removes the row.
 
+While another connection writes (the catalog sync's build holds the write lock for up to about
+a second at a time), a save on the UI thread would wait for it. `save(..., wait=False)` does
+not wait: it raises `PatientFormBusyError` at once, and the caller tries again shortly.
+
 `status` says where the form is on its way to Rupa:
 - editing: being typed (an edit after a failed attempt comes back here);
 - sending: "Create" was pressed and `POST /patients` may be in flight. If the app dies now,
@@ -16,9 +20,10 @@ Nothing here is logged: the form is patient data.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
@@ -88,6 +93,13 @@ class PatientFormNotSavedError(StoreError):
         )
 
 
+class PatientFormBusyError(PatientFormNotSavedError):
+    """Another connection is writing right now; a save that does not wait tries again later."""
+
+    def __init__(self) -> None:
+        super().__init__("the database is busy with another change")
+
+
 class PatientForms:
     """The `patient_forms` table: save, load and clear the unsent new-patient form."""
 
@@ -102,26 +114,33 @@ class PatientForms:
         status: PatientFormStatus = PatientFormStatus.EDITING,
         field_errors: Mapping[str, str] | None = None,
         general_errors: tuple[str, ...] = (),
+        wait: bool = True,
     ) -> None:
         """Write the form as typed, with its status and problems, in one transaction.
 
         The problems of an earlier attempt are replaced (an edit saves none: they were about
         what was sent then). An empty form is not kept: saving one clears the row.
 
+        Args:
+            form: what is typed.
+            status: where the form is on its way to Rupa.
+            field_errors: field name → the message to keep under that field.
+            general_errors: messages to keep for the whole form.
+            wait: wait (up to the connection's busy timeout) while another connection writes;
+                False: do not wait, raise `PatientFormBusyError`.
+
         Raises:
+            PatientFormBusyError: `wait` is False and another connection is writing.
             PatientFormNotSavedError: SQLite could not write it; nothing was changed.
         """
         if form.is_empty():
-            self.clear()
+            self.clear(wait=wait)
             return
         now = to_iso(self._clock())
         values = [getattr(form, name) for name in _FIELDS]
         problems = [json.dumps(dict(field_errors or {})), json.dumps(list(general_errors))]
-        try:
-            with self._db.atomic():
-                self._db.execute(_UPSERT, [_FORM_ID, *values, status.value, *problems, now, now])
-        except sqlite3.OperationalError as exc:
-            raise PatientFormNotSavedError(str(exc)) from exc
+        with self._writing(wait):
+            self._db.execute(_UPSERT, [_FORM_ID, *values, status.value, *problems, now, now])
 
     def load(self) -> SavedPatientForm | None:
         """The unsent form, or None when there is none."""
@@ -139,14 +158,29 @@ class PatientForms:
             general_errors=tuple(str(m) for m in json.loads(general_errors)),
         )
 
-    def clear(self) -> None:
+    def clear(self, *, wait: bool = True) -> None:
         """Forget the unsent form (it was created on Rupa, or the user discarded it).
 
         Raises:
+            PatientFormBusyError: `wait` is False and another connection is writing.
             PatientFormNotSavedError: SQLite could not write; the form is still there.
         """
+        with self._writing(wait):
+            self._db.execute("DELETE FROM patient_forms WHERE id = ?", [_FORM_ID])
+
+    @contextlib.contextmanager
+    def _writing(self, wait: bool) -> Iterator[None]:
+        """One write transaction; without `wait`, one that fails at once if the lock is taken."""
+        waits_ms = int(self._db.execute("PRAGMA busy_timeout").fetchone()[0])
+        if not wait:
+            self._db.execute("PRAGMA busy_timeout = 0")
         try:
             with self._db.atomic():
-                self._db.execute("DELETE FROM patient_forms WHERE id = ?", [_FORM_ID])
+                yield
         except sqlite3.OperationalError as exc:
+            if not wait and exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY:
+                raise PatientFormBusyError() from exc
             raise PatientFormNotSavedError(str(exc)) from exc
+        finally:
+            if not wait:
+                self._db.execute(f"PRAGMA busy_timeout = {waits_ms}")

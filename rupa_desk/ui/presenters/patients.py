@@ -1,8 +1,11 @@
 """The patients pane's presenter: offline search, refresh from Rupa, lookup-first creation.
 
 The new-patient form is saved in the database on every edit (`form_edited`: a single-row
-write of a few milliseconds), so a crash or a kill loses at most the last keystroke; opening
-the form again restores it (`unsent_form`).
+write of well under a millisecond, measured), so a crash or a kill loses at most the last
+keystroke; opening the form again restores it (`unsent_form`). While another connection holds
+the write lock (the catalog sync's build, up to about a second at a time) a keystroke does not
+wait for it: the latest form is saved as soon as the lock is free (retried every
+`FORM_RETRY_MS`), and always before anything is sent.
 
 Creating a patient goes: save the form → check it (field by field, before anything is sent) →
 look for a possible duplicate (same email, or same name and birthday) in the local list and,
@@ -21,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from rupa_desk.core.models import Address, Order, Page, Patient
 from rupa_desk.core.validation import (
@@ -36,6 +39,7 @@ from rupa_desk.services.store import (
     Drafts,
     DraftSummary,
     PatientCache,
+    PatientFormBusyError,
     PatientForms,
     PatientFormStatus,
     PossibleDuplicate,
@@ -51,6 +55,8 @@ log = logging.getLogger(__name__)
 SEARCH_LIMIT = 500
 LOADING_ORDERS = "Loading orders from Rupa…"
 REFRESH_BATCH = 200
+#: How soon a keystroke's save that found the database busy is tried again.
+FORM_RETRY_MS = 100
 
 
 class PatientSource(Protocol):
@@ -188,6 +194,11 @@ class PatientsPresenter(QObject):
         self._refreshes = LatestTask("patient-refresh")
         self._creating = False
         self._form_save_failed = False
+        self._unsaved: PatientForm | None = None
+        self._form_retry = QTimer(self)
+        self._form_retry.setSingleShot(True)
+        self._form_retry.setInterval(FORM_RETRY_MS)
+        self._form_retry.timeout.connect(self._on_form_retry_timeout)
 
     @property
     def search_text(self) -> str:
@@ -277,10 +288,43 @@ class PatientsPresenter(QObject):
     def form_edited(self, form: PatientForm) -> bool:
         """Save the form as it is now (called on every edit; an empty form is forgotten).
 
+        Does not wait while another connection writes: the latest form is then saved as soon
+        as the database is free.
+
         Returns:
-            True when it is saved; False when the database refused (the user was told once).
+            True when it is saved now; False when it waits for a busy database, or the
+            database refused it (the user was told once).
         """
-        return self._save_form(form)
+        self._unsaved = form
+        return self._save_unsaved()
+
+    @property
+    def form_saved(self) -> bool:
+        """False while an edit waits for a busy database."""
+        return self._unsaved is None
+
+    def _on_form_retry_timeout(self) -> None:
+        self._save_unsaved()
+
+    def _save_unsaved(self) -> bool:
+        if self._unsaved is None:
+            return True
+        try:
+            self._forms.save(self._unsaved, wait=False)
+        except PatientFormBusyError:
+            self._form_retry.start()
+            return False
+        except StoreError as exc:
+            self._tell_form_not_saved(exc)
+            return False
+        self._unsaved = None
+        self._form_save_failed = False
+        return True
+
+    def _tell_form_not_saved(self, exc: StoreError) -> None:
+        if not self._form_save_failed:
+            self._bridge.error(str(exc))
+        self._form_save_failed = True
 
     def unsent_form(self) -> RestoredForm | None:
         """The new-patient form saved earlier and not sent yet (None: there is none)."""
@@ -301,20 +345,23 @@ class PatientsPresenter(QObject):
         status: PatientFormStatus = PatientFormStatus.EDITING,
         problems: FormProblems | None = None,
     ) -> bool:
+        """Save now, waiting for a busy database (before a request, and on a failure)."""
+        self._unsaved = None
+        self._form_retry.stop()
         problems = problems or FormProblems()
         try:
             self._forms.save(
                 form, status=status, field_errors=problems.fields, general_errors=problems.general
             )
         except StoreError as exc:
-            if not self._form_save_failed:
-                self._bridge.error(str(exc))
-            self._form_save_failed = True
+            self._tell_form_not_saved(exc)
             return False
         self._form_save_failed = False
         return True
 
     def _clear_form(self) -> None:
+        self._unsaved = None
+        self._form_retry.stop()
         try:
             self._forms.clear()
         except StoreError as exc:
@@ -429,9 +476,12 @@ class PatientsPresenter(QObject):
         )
 
     async def close(self) -> None:
-        """Stop whatever runs."""
+        """Stop whatever runs; save an edit still waiting for a busy database."""
         for task in (self._searches, self._details, self._refreshes):
             await task.wait_cancelled()
+        self._form_retry.stop()
+        if self._unsaved is not None:
+            self._save_form(self._unsaved)
 
 
 _NOT_SAVED = (
