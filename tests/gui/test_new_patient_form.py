@@ -26,7 +26,8 @@ from rupa_desk.core.validation import PatientForm
 from rupa_desk.paths import AppPaths
 from rupa_desk.sandbox.server import SandboxServer
 from rupa_desk.services.api import RupaClient
-from rupa_desk.services.store import PatientFormStatus, SavedPatientForm, Store, connect
+from rupa_desk.services.store import PatientFormStatus, Store, connect
+from rupa_desk.services.store.patient_forms import SavedPatientForm
 from rupa_desk.settings import demo
 from rupa_desk.ui.messages import MessageBridge
 from rupa_desk.ui.pages.patients import PatientsPage

@@ -49,7 +49,6 @@ from rupa_desk.services.store.patient_forms import (
     PatientFormNotSavedError,
     PatientForms,
     PatientFormStatus,
-    SavedPatientForm,
 )
 from rupa_desk.services.store.patients import (
     DuplicateReason,
@@ -87,7 +86,6 @@ __all__ = [
     "PossibleDuplicate",
     "PriceRange",
     "SampleTypeCount",
-    "SavedPatientForm",
     "SearchHit",
     "SearchPage",
     "StatusEvent",

@@ -43,9 +43,9 @@ from rupa_desk.services.store import (
     PatientForms,
     PatientFormStatus,
     PossibleDuplicate,
-    SavedPatientForm,
     StoreError,
 )
+from rupa_desk.services.store.patient_forms import SavedPatientForm
 from rupa_desk.ui.messages import MessageBridge
 from rupa_desk.ui.presenters.connectivity import Connectivity
 from rupa_desk.ui.tasks import LatestTask, Superseded
