@@ -2,6 +2,12 @@
 
 Every record that reaches the file passes `RedactingFilter`, which formats the message (and the
 traceback, if any) and runs it through `rupa_desk.core.redaction.redact`.
+
+The HTTP libraries log too: httpx writes every request URL with its query at INFO (a patient
+lookup by email puts the email there), httpcore its headers at DEBUG. `guard_http_library_logs`
+(called here and whenever the services build an HTTP client) raises them to WARNING and
+redacts whatever they still log, in every process (the app, the command line, the tests),
+whichever handler is listening.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ from rupa_desk.core.redaction import redact
 from rupa_desk.paths import AppPaths
 
 LOG_FORMAT: Final = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+#: Libraries whose records carry request URLs (with query values) or headers.
+HTTP_LIBRARY_LOGGERS: Final = ("httpx", "httpcore")
 MAX_LOG_BYTES: Final = 2_000_000
 LOG_BACKUPS: Final = 5
 
@@ -41,6 +49,31 @@ class RedactingFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = redact(record.stack_info)
         return True
+
+
+def guard_http_library_logs() -> None:
+    """Keep httpx's and httpcore's request lines (URLs with queries, headers) out of every log.
+
+    Their loggers go to WARNING unless someone chose a level for them, and every record they
+    create is redacted (a filter on the logger itself, so it applies before any handler, the
+    root logger's included). Safe to call any number of times.
+    """
+    for name in HTTP_LIBRARY_LOGGERS:
+        library = logging.getLogger(name)
+        if library.level == logging.NOTSET:
+            library.setLevel(logging.WARNING)
+    # A logger's filters see only the records created on it, so every httpcore module logger
+    # (httpcore.connection, httpcore.http11, ...) gets one too.
+    names = [
+        n
+        for n in list(logging.Logger.manager.loggerDict)
+        if n in HTTP_LIBRARY_LOGGERS
+        or n.startswith(tuple(f"{lib}." for lib in HTTP_LIBRARY_LOGGERS))
+    ]
+    for name in {*HTTP_LIBRARY_LOGGERS, *names}:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+            logger.addFilter(RedactingFilter())
 
 
 @dataclass
@@ -86,4 +119,5 @@ def configure_logging(paths: AppPaths, *, level: int = logging.INFO) -> LogSetup
         if logger.level == logging.NOTSET or logger.level > level:
             logger.setLevel(level)
     logging.captureWarnings(True)
+    guard_http_library_logs()
     return LogSetup(path=paths.log_file, handler=handler)

@@ -12,7 +12,7 @@ import os
 import tempfile
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, get_origin, get_type_hints
 
 EnvironmentName = Literal["production", "sandbox", "demo"]
 ENVIRONMENT_NAMES: Final[tuple[EnvironmentName, ...]] = ("production", "sandbox", "demo")
@@ -239,7 +239,15 @@ class UserSettings:
 
     @classmethod
     def load(cls, path: Path) -> UserSettings:
-        """Read settings; a missing file gives the defaults, a broken one a `SettingsError`."""
+        """Read settings; a missing file gives the defaults.
+
+        Unknown keys are ignored (a newer version's settings); every known value is checked
+        for its type and range, since the file may have been edited by hand.
+
+        Raises:
+            SettingsError: the file is unreadable, not a JSON object, or holds a value of the
+                wrong type or out of range; the message names the file and the value.
+        """
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -248,14 +256,18 @@ class UserSettings:
             raise SettingsError(f"Could not read the settings file {path}: {exc}") from exc
         if not isinstance(raw, dict):
             raise SettingsError(f"The settings file {path} does not hold a JSON object.")
-        known = {f for f in cls.__dataclass_fields__}
-        values: dict[str, Any] = {k: v for k, v in raw.items() if k in known}
-        if "redirect_ports" in values:
-            values["redirect_ports"] = tuple(int(p) for p in values["redirect_ports"])
         try:
+            values = {
+                name: _typed_value(name, value)
+                for name, value in raw.items()
+                if name in cls.__dataclass_fields__
+            }
             return cls(**values).validated()
-        except (TypeError, ValueError) as exc:
-            raise SettingsError(f"The settings file {path} has a bad value: {exc}") from exc
+        except SettingsError as exc:
+            raise SettingsError(
+                f"The settings file {path} has a bad value: {exc} Correct it, or delete the "
+                "file to use the defaults."
+            ) from exc
 
     def save(self, path: Path) -> None:
         """Write settings atomically (a crash never leaves half a file)."""
@@ -272,3 +284,37 @@ class UserSettings:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+
+def _typed_value(name: str, value: Any) -> Any:
+    """A value of settings.json, checked against the type of its `UserSettings` field.
+
+    Raises:
+        SettingsError: the value has another type (the message names the field).
+    """
+    hint = get_type_hints(UserSettings)[name]
+    if hint is str or get_origin(hint) is Literal:  # a Literal's choices: see validated()
+        if not isinstance(value, str):
+            raise SettingsError(f'"{name}" must be text in quotes, not {_shown(value)}.')
+        return value
+    if hint is int:
+        if not _is_integer(value):
+            raise SettingsError(f'"{name}" must be a whole number, not {_shown(value)}.')
+        return value
+    if hint == tuple[int, ...]:
+        if not isinstance(value, list) or not all(_is_integer(item) for item in value):
+            raise SettingsError(
+                f'"{name}" must be a list of whole numbers such as [8080, 8081], '
+                f"not {_shown(value)}."
+            )
+        return tuple(value)
+    raise TypeError(f"UserSettings.{name}: no check for values of type {hint}")
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 40 else text[:37] + "..."

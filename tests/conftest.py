@@ -3,8 +3,13 @@
 - The folder decides the marker (unit, sandbox, integration, gui, e2e).
 - Qt runs offscreen; QtWebEngine gets the flags it needs to run as root without a GPU.
 - No test can open a network connection beyond loopback (the simulator runs on 127.0.0.1).
-- A test that logs an ERROR from rupa_desk fails unless it says it expects one.
-- No test touches the real user profile: `app_paths` is a temporary folder.
+- A test that logs an ERROR from rupa_desk, or makes the simulator's server log one
+  (`uvicorn.error`: a handler that crashed, which client retries would otherwise hide), fails
+  unless it says it expects one; records of setup and teardown count too.
+- No test touches the real user profile: `app_paths` is a temporary folder, and so is
+  `AppPaths.for_user()` (the same folder as `app_paths`).
+- No test touches the real OS keychain: keyring's backend is an in-memory one
+  (`memory_keychain`, fresh for each test), and keyring may not go looking for the OS's.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import keyring
+import keyring.core
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -23,8 +30,9 @@ os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox --disable-gpu"
 os.environ.setdefault("QT_QUICK_BACKEND", "software")
 
 from rupa_desk.paths import AppPaths
+from tests.fixtures.fake_keyring import DictKeyring
 
-pytest_plugins = ["tests.fixtures.sandbox", "tests.fixtures.checkout_site"]
+pytest_plugins = ["pytester", "tests.fixtures.sandbox", "tests.fixtures.checkout_site"]
 
 _FOLDER_MARKERS = ("unit", "sandbox", "integration", "gui", "e2e")
 TESTS_ROOT = Path(__file__).parent
@@ -75,25 +83,81 @@ def _block_network(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(socket.socket, "connect_ex", guarded_connect_ex)
 
 
+#: Loggers whose ERROR records fail a test (besides rupa_desk's own, but not the simulator's:
+#: it reports its own injected faults).
+_SERVER_ERROR_LOGGERS = ("uvicorn.error",)
+
+
+def _unexpected_error(record: logging.LogRecord) -> bool:
+    if record.levelno < logging.ERROR:
+        return False
+    if record.name in _SERVER_ERROR_LOGGERS:
+        return True
+    return record.name.startswith("rupa_desk") and not record.name.startswith("rupa_desk.sandbox")
+
+
 @pytest.fixture(autouse=True)
 def _fail_on_error_logs(
     request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
 ) -> Iterator[None]:
-    """A test that makes rupa_desk log an ERROR fails, unless marked allow_error_logs."""
+    """A test that makes rupa_desk (or the simulator's server) log an ERROR fails, unless it
+    is marked allow_error_logs. Setup, call and teardown (so far: this fixture is torn down
+    after the test's own fixtures, e.g. a simulator that is stopped) all count."""
     caplog.set_level(logging.INFO, logger="rupa_desk")
     yield
     if request.node.get_closest_marker("allow_error_logs"):
         return
     errors = [
         record
-        for record in caplog.get_records("call")
-        if record.levelno >= logging.ERROR
-        and record.name.startswith("rupa_desk")
-        and not record.name.startswith("rupa_desk.sandbox")
+        for when in ("setup", "call", "teardown")
+        for record in caplog.get_records(when)
+        if _unexpected_error(record)
     ]
     if errors:
         lines = "\n".join(f"{r.name}: {r.getMessage()}" for r in errors)
         pytest.fail(f"unexpected ERROR logged:\n{lines}")
+
+
+class RealKeychainBlocked(AssertionError):
+    """Something asked keyring to find the OS keychain during the tests."""
+
+
+def _refuse_to_find_the_os_keychain(*args: Any, **kwargs: Any) -> None:
+    raise RealKeychainBlocked("a test tried to use the OS keychain")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_real_keychain() -> Iterator[None]:
+    """For the whole session keyring holds an in-memory backend and cannot look for another.
+
+    Set through keyring.core (not keyring.get_keyring(), which would first look for the
+    OS's keychains); undone when the session ends.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(keyring.core, "_keyring_backend", DictKeyring())
+        patch.setattr(keyring.core, "init_backend", _refuse_to_find_the_os_keychain)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def memory_keychain() -> Iterator[DictKeyring]:
+    """keyring's backend for this test: an empty in-memory keychain (a test may install
+    another with keyring.set_keyring; the one before is restored after the test)."""
+    before = keyring.get_keyring()
+    backend = DictKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(before)
+
+
+@pytest.fixture(autouse=True)
+def _no_real_user_profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`AppPaths.for_user()` is the test's profile folder (the one `app_paths` gives)."""
+
+    def for_user(cls: type[AppPaths]) -> AppPaths:
+        return AppPaths.under(tmp_path / "profile")
+
+    monkeypatch.setattr(AppPaths, "for_user", classmethod(for_user))
 
 
 @pytest.fixture

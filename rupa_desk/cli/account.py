@@ -4,29 +4,23 @@
     rupa-desk whoami  [--env ENV] [--demo-url URL]
     rupa-desk signout [--env ENV] [--demo-url URL]
 
-Exit codes: 0 done, 1 a known failure (the message says what to do), 2 bad settings or
-options, 130 interrupted.
+Exit codes: see `rupa_desk.cli.exit_codes`.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from typing import TextIO
 
+from rupa_desk.cli.exit_codes import EXIT_OK, run_command
 from rupa_desk.cli.session import CliSession, open_session
 from rupa_desk.core.models import Practitioner
 from rupa_desk.paths import AppPaths
 from rupa_desk.services.auth import BrowserOpener, PendingSignIn
-from rupa_desk.services.errors import NotSignedIn, RupaError
+from rupa_desk.services.errors import NotSignedIn
 from rupa_desk.services.secrets import SecretStoreMode
 from rupa_desk.settings import SettingsError
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
 
 
 def run(
@@ -45,17 +39,7 @@ def run(
         out: where to print (default stdout); errors go to stderr.
     """
     stdout = out if out is not None else sys.stdout
-    try:
-        return asyncio.run(_run(args, paths, opener, stdout))
-    except SettingsError as exc:
-        print(f"rupa-desk: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except RupaError as exc:
-        print(f"rupa-desk: {exc.user_message}", file=sys.stderr)
-        return EXIT_FAILED
-    except KeyboardInterrupt:
-        print("rupa-desk: interrupted.", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    return run_command(lambda: _run(args, paths, opener, stdout))
 
 
 async def _run(
@@ -94,9 +78,7 @@ async def _sign_in(session: CliSession, out: TextIO) -> int:
 
 async def _who_am_i(session: CliSession, out: TextIO) -> int:
     if not session.auth.has_session:
-        raise NotSignedIn(
-            f"You are not signed in. Run `rupa-desk signin --env {session.environment.name}` first."
-        )
+        raise NotSignedIn(f"You are not signed in. Run `{session.command('signin')}` first.")
     practitioner = await session.client.me()
     if session.auth.account_id != practitioner.id:
         await session.auth.remember_account(practitioner.id)

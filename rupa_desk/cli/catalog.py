@@ -5,35 +5,25 @@
 
 `sync` downloads the whole catalog of the signed-in account into its local database, with a
 text progress bar; `search` searches that database offline (no network), as the catalog pane
-does. Exit codes: 0 done, 1 a known failure (the message says what to do), 2 bad settings or
-options, 130 interrupted.
+does. Exit codes: see `rupa_desk.cli.exit_codes`.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from typing import Any, TextIO
 
+from rupa_desk.cli.exit_codes import EXIT_OK, UsageError, run_command
 from rupa_desk.cli.session import CliSession, open_session
 from rupa_desk.paths import AppPaths
-from rupa_desk.services.errors import NotSignedIn, RupaError
+from rupa_desk.services.errors import NotSignedIn
 from rupa_desk.services.store import CatalogFilters, SearchHit, Store, StoreError
 from rupa_desk.services.sync import CatalogSource, CatalogSync, CatalogSyncResult
-from rupa_desk.settings import ClientLimits, SettingsError
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+from rupa_desk.settings import ClientLimits
 
 BAR_WIDTH = 30
-
-
-class UsageError(Exception):
-    """An option names something that does not exist (e.g. an unknown lab company)."""
 
 
 def run(
@@ -41,29 +31,17 @@ def run(
 ) -> int:
     """Run `catalog sync` or `catalog search` (`args.catalog_command`); returns the exit code."""
     stdout = out if out is not None else sys.stdout
-    try:
-        return asyncio.run(_run(args, paths, stdout))
-    except (SettingsError, UsageError) as exc:
-        print(f"rupa-desk: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except RupaError as exc:
-        print(f"rupa-desk: {exc.user_message}", file=sys.stderr)
-        return EXIT_FAILED
-    except StoreError as exc:
-        print(f"rupa-desk: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    except KeyboardInterrupt:
-        print("rupa-desk: interrupted; the previous catalog is kept.", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    return run_command(
+        lambda: _run(args, paths, stdout),
+        failures=(StoreError,),
+        interrupted="interrupted; the previous catalog is kept.",
+    )
 
 
 async def _run(args: argparse.Namespace, paths: AppPaths | None, out: TextIO) -> int:
     async with open_session(args, paths=paths) as session:
         if not session.auth.has_session:
-            raise NotSignedIn(
-                "You are not signed in. Run "
-                f"`rupa-desk signin --env {session.environment.name}` first."
-            )
+            raise NotSignedIn(f"You are not signed in. Run `{session.command('signin')}` first.")
         account = await _account_id(session, needs_network=args.catalog_command == "sync")
         with Store.for_account(session.paths, session.environment.name, account) as store:
             if args.catalog_command == "sync":
@@ -86,7 +64,7 @@ async def _account_id(session: CliSession, *, needs_network: bool) -> str:
         return await session.account_id()
     raise NotSignedIn(
         "This computer does not know which account is signed in yet. Run "
-        f"`rupa-desk whoami --env {session.environment.name}` once while online."
+        f"`{session.command('whoami')}` once while online."
     )
 
 

@@ -67,6 +67,16 @@ class CliSession:
     auth: Authenticator
     client: RupaClient
 
+    def command(self, name: str) -> str:
+        """The command line of `rupa-desk NAME` for this environment, for hints in messages.
+
+        Demo mode includes `--demo-url`, without which the command could not run.
+        """
+        options = f"--env {self.environment.name}"
+        if self.environment.name == "demo":
+            options += f" --demo-url {self.environment.api_base}"
+        return f"rupa-desk {name} {options}"
+
     async def account_id(self) -> str:
         """The signed-in practitioner's id: remembered with the session, else asked of Rupa.
 

@@ -46,10 +46,13 @@ _QUOTED_VALUE = re.compile(
     (?P<quote>["'])(?:\\.|(?!(?P=quote)).)*(?P=quote)
     """
 )
-# URLs, forms and keyword-style text: email=x, filter[email]=x, code=x&state=y
-_ASSIGNED_VALUE = re.compile(rf"(?i)(?P<key>\b(?:[a-z_]+\[)?(?:{_KEYS})\]?\s*=\s*)[^&\s,;)'\"]+")
-# Email addresses anywhere
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+# URLs, forms and keyword-style text: email=x, filter[email]=x, code=x&state=y, and URLs as
+# httpx writes them, with the brackets percent-encoded: filter%5Bemail%5D=x
+_ASSIGNED_VALUE = re.compile(
+    rf"(?i)(?P<key>\b(?:[a-z_]+(?:\[|%5B))?(?:{_KEYS})(?:\]|%5D)?\s*=\s*)[^&\s,;)'\"]+"
+)
+# Email addresses anywhere, also percent-encoded in a URL (jane%40example.com)
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 # Long opaque strings (tokens, codes, secrets): 32 or more token characters in a row that mix
 # letters and digits (so long identifiers such as function names stay readable)
 _OPAQUE = re.compile(r"(?<![A-Za-z0-9_\-/.])[A-Za-z0-9_\-]{32,}(?![A-Za-z0-9_\-/.])")

@@ -22,7 +22,7 @@ from typing import Final
 import uvicorn
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
@@ -43,6 +43,8 @@ from rupa_desk.sandbox.state import SandboxState
 HOST: Final = "127.0.0.1"
 START_TIMEOUT_S: Final = 30.0
 STOP_TIMEOUT_S: Final = 10.0
+#: The status the request log records for a request whose client hung up before it was read.
+CLIENT_CLOSED_REQUEST: Final = 499
 _DROP_FILTER: Final = DropFilter()
 
 logger = logging.getLogger(__name__)
@@ -87,6 +89,12 @@ def create_app(state: SandboxState) -> ASGIApp:
         assert isinstance(exc, ApiError)
         return error_response(exc)
 
+    async def client_gone(request: Request, exc: Exception) -> Response:
+        # The client hung up before its request body arrived (e.g. its read timed out while
+        # latency was injected): nobody is left to answer, and it is not a server error.
+        # 499 ("client closed request", as nginx says) is what the request log records.
+        return Response(status_code=CLIENT_CLOSED_REQUEST)
+
     routes = [
         Route("/", home, methods=["GET"]),
         Route(STYLESHEET_PATH, css, methods=["GET"]),
@@ -98,7 +106,11 @@ def create_app(state: SandboxState) -> ASGIApp:
     ]
     app = Starlette(
         routes=routes,
-        exception_handlers={HTTPException: http_error, ApiError: api_error},
+        exception_handlers={
+            HTTPException: http_error,
+            ApiError: api_error,
+            ClientDisconnect: client_gone,
+        },
     )
     return RequestLogMiddleware(FaultMiddleware(app, state), state)
 

@@ -50,7 +50,6 @@ from rupa_desk.core.models import (
     Patient,
     Practitioner,
 )
-from rupa_desk.services.auth import network_error, retry_after_seconds
 from rupa_desk.services.errors import (
     DiskFull,
     DownloadFailed,
@@ -66,6 +65,8 @@ from rupa_desk.services.errors import (
     SessionExpired,
     ValidationFailed,
 )
+from rupa_desk.services.http_client import new_http_client
+from rupa_desk.services.http_errors import network_error, retry_after_seconds
 from rupa_desk.settings import ClientLimits, Environment
 
 log = logging.getLogger(__name__)
@@ -162,16 +163,8 @@ class RupaClient:
         self._paths = environment.paths
         self._limits = limits = environment.limits
         self._base = httpx.URL(environment.api_base.rstrip("/") + "/")
-        self._http = httpx.AsyncClient(
-            transport=transport,
-            timeout=httpx.Timeout(
-                connect=limits.connect_timeout_s,
-                read=limits.read_timeout_s,
-                write=limits.write_timeout_s,
-                pool=limits.pool_timeout_s,
-            ),
-            headers={"Accept": JSONAPI_MEDIA_TYPE, "User-Agent": "RupaDesk"},
-            follow_redirects=False,
+        self._http = new_http_client(
+            limits, transport=transport, headers={"Accept": JSONAPI_MEDIA_TYPE}
         )
         # A leaky bucket of `burst` requests draining at `rate_per_second`.
         self._limiter = AsyncLimiter(limits.burst, limits.burst / limits.rate_per_second)

@@ -32,8 +32,8 @@ from rupa_desk.core.checkout_return import (
 )
 from rupa_desk.core.drafts import Draft, DraftState
 from rupa_desk.core.models import Order, OrderIntent
-from rupa_desk.services.auth import CallbackPage, LoopbackListener
 from rupa_desk.services.errors import NotFound, RupaError
+from rupa_desk.services.loopback import CallbackPage, LoopbackListener
 from rupa_desk.services.store.drafts import Drafts
 from rupa_desk.services.store.orders import Orders, OrderUpdate
 from rupa_desk.services.store.sync_state import utc_now

@@ -122,12 +122,13 @@ def production_bench():
 
 def saved_session():
     # Called by the app after its first paint, like its own keychain probe.
-    from rupa_desk.services.auth import session_key
+    from rupa_desk.services.auth import last_account_key, session_key
     from rupa_desk.services.secrets import (
         MemorySecretStore, SecretStoreChoice, SecretStoreMode)
     store = MemorySecretStore()
     entry = {"refresh_token": "bench-refresh-token", "account_id": ACCOUNT}
-    store._values[session_key(offline_demo())] = json.dumps(entry)
+    store._values[session_key(offline_demo(), ACCOUNT)] = json.dumps(entry)
+    store._values[last_account_key(offline_demo())] = ACCOUNT
     return SecretStoreChoice(store, SecretStoreMode.SESSION_ONLY, None)
 
 args = argparse.Namespace(demo=False, lab_tests=0, seed=7)

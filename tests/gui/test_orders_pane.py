@@ -161,7 +161,7 @@ async def test_results_are_downloaded_and_shown_in_the_viewer(
     await wait_until(lambda: pane.presenter.current == order_id)
     await wait_until(lambda: page.detail.tests.rowCount() > 0)
     sandbox_control.advance_order(order_id, to="Complete")
-    ready = asyncio.ensure_future(wait_for_signal(pane.presenter.result_ready, within=15))
+    ready = asyncio.ensure_future(wait_for_signal(pane.presenter.result_ready, within=30))
     await asyncio.sleep(0)
     await pane.tracker.refresh_order(order_id)
     (path,) = await ready

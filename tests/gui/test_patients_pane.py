@@ -190,7 +190,7 @@ async def test_same_name_and_birthday_is_a_duplicate_and_can_be_created_anyway(
     assert dialog is not None
     assert "same name and birthday" in dialog.matches.item(0).text()
     dialog.create_button.click()
-    await wait_until(lambda: len(pane.posted_patients()) == 1, within=10)
+    await wait_until(lambda: len(pane.posted_patients()) == 1)
     await wait_until(lambda: not pane.page.showing_form)
     await wait_until(lambda: detail_loaded(pane))
     assert pane.presenter.count() == 3
@@ -246,7 +246,7 @@ async def test_the_detail_shows_demographics_drafts_and_orders(pane: Pane) -> No
     pane.page.search_box.setText(with_orders.email)
     await pane.presenter.search(with_orders.email)
     pane.page.select_patient(with_orders.id)
-    await wait_until(lambda: pane.page.detail.orders.count() > 0, within=10)
+    await wait_until(lambda: pane.page.detail.orders.count() > 0)
     panel = pane.page.detail
     assert panel.name.text() == with_orders.full_name
     assert panel.values["email"].text() == with_orders.email

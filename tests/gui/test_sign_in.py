@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QDialogButtonBox
 
 from rupa_desk.core.models import Patient
 from rupa_desk.desk import Desk
-from rupa_desk.services.auth import session_key
+from rupa_desk.services.auth import last_account_key, session_key
 from rupa_desk.services.secrets import MemorySecretStore, SecretStoreChoice, SecretStoreMode
 from rupa_desk.services.store import Store
 from rupa_desk.settings import Environment, production
@@ -190,7 +190,11 @@ async def test_sign_out_revokes_forgets_and_shows_the_sign_in_page(
     await wait_until(lambda: browser.opened)
     await browser.approve()
     await wait_until(lambda: desk.session.view.state is SessionState.SIGNED_IN)
-    assert await secrets.store.get(session_key(environment))
+    account = desk.session.account
+    assert account is not None
+    entry = session_key(environment, account.id)
+    assert await secrets.store.get(entry)
+    assert await secrets.store.get(last_account_key(environment)) == account.id
     workspace = desk.workspace
     assert workspace is not None
     await first_download_done(desk)  # it fails: the fake Rupa has no patients or catalog
@@ -209,7 +213,8 @@ async def test_sign_out_revokes_forgets_and_shows_the_sign_in_page(
     assert not desk.window.signed_in
     assert desk.window.windowTitle() == "Rupa Desk — Sign in"
     assert rupa.revoked
-    assert await secrets.store.get(session_key(environment)) is None
+    assert await secrets.store.get(entry) is None
+    assert await secrets.store.get(last_account_key(environment)) is None
     assert desk.status_bar.texts()["Signed-in practitioner"] == "Not signed in"
     assert "signed out" in desk.sign_in_page.status.text().lower()
     assert desk.workspace is None

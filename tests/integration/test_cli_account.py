@@ -42,7 +42,11 @@ def test_signin_whoami_signout(
     assert "Sign in to Rupa (Demo) in the browser window that opened." in out.getvalue()
     assert "Signed in to Demo as " in out.getvalue()
     assert "The session is kept in: OS keychain." in out.getvalue()
-    assert [service for service, _ in keychain.values] == ["rupa-desk"]
+    assert {service for service, _ in keychain.values} == {"rupa-desk"}
+    entries = sorted(username for _, username in keychain.values)
+    assert len(entries) == 2
+    assert entries[0] == "last-account:demo:rupa-desk-demo"  # whose session start-up restores
+    assert re.fullmatch(r"session:demo:rupa-desk-demo:pra_\w{7}", entries[1])  # the account's
 
     assert main(demo_args(sandbox, "whoami")) == 0
     shown = capsys.readouterr().out
@@ -56,7 +60,10 @@ def test_signin_whoami_signout(
     assert keychain.values == {}
 
     assert main(demo_args(sandbox, "whoami")) == 1
-    assert "not signed in" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "not signed in" in err
+    # a hint that works as printed: demo mode needs the simulator's URL too
+    assert f"Run `rupa-desk signin --env demo --demo-url {sandbox.url}` first." in err
 
 
 class UrlWatcher(io.StringIO):

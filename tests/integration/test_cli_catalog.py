@@ -92,7 +92,9 @@ def test_catalog_commands_end_to_end_after_signin(
     parse = build_parser().parse_args
     demo = ["--env", "demo", "--demo-url", sandbox.url]
     assert catalog.run(parse(["catalog", "sync", *demo]), paths=app_paths, out=io.StringIO()) == 1
-    assert "not signed in" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "not signed in" in err
+    assert f"`rupa-desk signin --env demo --demo-url {sandbox.url}`" in err
 
     signed_in = account.run(
         parse(["signin", *demo]),

@@ -14,7 +14,7 @@ import pytest
 
 from rupa_desk.sandbox.server import SandboxServer
 from rupa_desk.services.api import RupaClient
-from rupa_desk.services.auth import Authenticator, session_key
+from rupa_desk.services.auth import Authenticator, last_account_key, session_key
 from rupa_desk.services.errors import (
     AccessDenied,
     SignInCancelled,
@@ -48,7 +48,7 @@ async def test_full_sign_in_through_the_login_and_consent_pages(
         await pending.result()
         me = await client.me()
         access_token = await auth.access_token()
-    stored = await store.get(session_key(env))
+    stored = await store.get(session_key(env, None))
     assert stored is not None
     refresh_token = json.loads(stored)["refresh_token"]
     state = httpx.URL(pending.authorize_url).params["state"]
@@ -142,3 +142,39 @@ async def test_a_busy_port_in_the_configured_list_is_skipped(
         pending = await auth.start_sign_in()
         await pending.result()
     assert pending.redirect_uri == f"http://127.0.0.1:{spare}/oauth/callback"
+
+
+async def test_two_practitioners_on_one_pc_keep_their_own_sessions(
+    sandbox: SandboxServer, practitioner_browser: PractitionerBrowser
+) -> None:
+    """The front-desk PC's keychain holds one session per account; start-up resumes the last."""
+    env = demo_environment(sandbox.url)
+    store = MemorySecretStore()
+
+    async def sign_in_as(browser: PractitionerBrowser) -> str:
+        async with (
+            Authenticator(env, store, opener=PlayedBrowser(browser)) as auth,
+            RupaClient(env, auth) as client,
+        ):
+            await (await auth.start_sign_in()).result()
+            practitioner = await client.me()
+            await auth.remember_account(practitioner.id)
+            return practitioner.id
+
+    first = await sign_in_as(practitioner_browser)
+    with PractitionerBrowser(sandbox.url, email="other@rupa-desk.test", password="demo") as other:
+        second = await sign_in_as(other)
+    assert first != second
+    assert await store.get(session_key(env, first)) is not None  # not overwritten
+    assert await store.get(session_key(env, second)) is not None
+    assert await store.get(last_account_key(env)) == second
+
+    async with Authenticator(env, store) as restarted, RupaClient(env, restarted) as client:
+        assert await restarted.restore_session()
+        assert restarted.account_id == second
+        assert (await client.me()).email == "other@rupa-desk.test"
+        assert await restarted.restore_session(first)  # the first session still works
+        assert (await client.me()).email == "demo@rupa-desk.test"
+        assert (await restarted.sign_out()).revoked
+    assert await store.get(session_key(env, first)) is None
+    assert await store.get(session_key(env, second)) is not None

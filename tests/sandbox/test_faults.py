@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from typing import Any
 
@@ -163,3 +164,25 @@ def test_the_request_log_records_what_was_served(
 
     assert [e["seq"] for e in sandbox_control.requests(since=seqs[1])] == seqs[2:]
     assert start["counts"]["lab_tests"] == 300
+
+
+def test_a_client_that_hangs_up_mid_body_is_not_a_server_error(sandbox: SandboxServer) -> None:
+    """E.g. the app's read timed out during injected latency and it closed the connection.
+    (A server error would fail this test: the harness fails on uvicorn.error records.)"""
+    with SandboxControl(sandbox.url) as control:
+        token = control.issue_tokens()["access_token"]
+        since = control.requests()[-1]["seq"] if control.requests() else 0
+        host, port = sandbox.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port))) as conn:
+            conn.sendall(
+                b"POST /patients HTTP/1.1\r\nHost: x\r\n"
+                b"Authorization: Bearer " + token.encode() + b"\r\n"
+                b"Content-Type: application/vnd.api+json\r\nContent-Length: 500\r\n\r\n"
+                b'{"data": {"type": "pat'
+            )
+        deadline = time.monotonic() + 10
+        while not (entries := control.requests(since)) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert [(e["method"], e["path"], e["status"]) for e in entries] == [
+            ("POST", "/patients", 499)
+        ]

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from rupa_desk.services.auth import Authenticator, session_key
+from rupa_desk.services.auth import NEW_SESSION, Authenticator, last_account_key, session_key
 from rupa_desk.services.errors import (
     AccessDenied,
     NoFreePort,
@@ -130,8 +130,9 @@ async def test_full_sign_in_with_pkce_and_state(
     assert "You're signed in" in callback.text
     assert "return to Rupa Desk" in callback.text
     assert port_is_closed(port)
-    stored = json.loads(await store.get(session_key(environment)) or "{}")
+    stored = json.loads(await store.get(session_key(environment, None)) or "{}")
     assert stored == {"refresh_token": "refresh-2", "account_id": None}
+    assert await store.get(last_account_key(environment)) == NEW_SESSION
 
 
 async def test_each_attempt_has_a_fresh_state_and_verifier(
@@ -284,6 +285,31 @@ async def test_cancel_while_the_browser_waits_answers_it_with_a_cancelled_page(
     assert "cancelled" in page.text
 
 
+async def test_a_new_sign_in_cancels_the_one_still_waiting(
+    environment: Environment, endpoint: FakeTokenEndpoint
+) -> None:
+    """Two listeners are never open: the earlier attempt ends before the new one listens."""
+    opener = RecordingOpener()
+    async with make_auth(environment, endpoint, opener) as auth:
+        first = await auth.start_sign_in()
+        first_port = httpx.URL(first.redirect_uri).port or 0
+        second = await auth.start_sign_in()
+        assert first.done
+        with pytest.raises(SignInCancelled):
+            await first.result()
+        assert port_is_closed(first_port)
+        assert not second.done
+        params = query_of(opener.urls[1])
+        code = endpoint.issue_code(params["code_challenge"])
+        async with httpx.AsyncClient() as browser:
+            page = await browser.get(
+                second.redirect_uri, params={"code": code, "state": params["state"]}
+            )
+        assert page.status_code == 200
+        await second.result()
+        assert auth.has_session
+
+
 @pytest.fixture
 def busy_port() -> Iterator[int]:
     """A loopback port some other program is listening on."""
@@ -365,7 +391,7 @@ async def test_refresh_when_expired_rotates_and_stores_the_new_refresh_token(
         second = await auth.access_token()
         assert second != first
         assert endpoint.grants == ["authorization_code", "refresh_token"]
-        stored = json.loads(await store.get(session_key(environment)) or "{}")
+        stored = json.loads(await store.get(session_key(environment, None)) or "{}")
         assert stored["refresh_token"] in endpoint.refresh_tokens  # the rotated, live one
         assert await auth.access_token() == second  # no further refresh
 
@@ -427,7 +453,7 @@ async def test_a_revoked_session_means_sign_in_again_and_is_forgotten(
         with pytest.raises(SessionExpired, match="Sign in again"):
             await auth.access_token()
         assert not auth.has_session
-        assert await store.get(session_key(environment)) is None
+        assert await store.get(session_key(environment, None)) is None
         grants = len(endpoint.grants)
         with pytest.raises(NotSignedIn):
             await auth.access_token()
@@ -463,7 +489,7 @@ async def test_a_refresh_while_offline_keeps_the_session(
         endpoint.fail_with = httpx.ConnectError
         with pytest.raises(Offline):
             await auth.access_token()
-        assert await store.get(session_key(environment)) is not None
+        assert await store.get(session_key(environment, None)) is not None
         endpoint.fail_with = None
         assert await auth.access_token()
 
@@ -499,17 +525,114 @@ async def test_restore_at_start_up_and_remember_the_account(
             await fresh.remember_account("pra_1")
 
 
+async def test_each_account_keeps_its_own_entry_on_a_shared_pc(
+    environment: Environment, endpoint: FakeTokenEndpoint
+) -> None:
+    """A second practitioner signing in does not overwrite the first one's session."""
+    store = MemorySecretStore()
+    async with await signed_in(environment, endpoint, store) as first:
+        await first.remember_account("pra_A")
+        assert await store.get(session_key(environment, None)) is None  # moved to pra_A's
+    first_entry = json.loads(await store.get(session_key(environment, "pra_A")) or "{}")
+    assert first_entry["account_id"] == "pra_A"
+    assert await store.get(last_account_key(environment)) == "pra_A"
+
+    async with await signed_in(environment, endpoint, store) as second:
+        # Until Rupa says who signed in, the new session is the NEW_SESSION entry...
+        assert await store.get(last_account_key(environment)) == NEW_SESSION
+        assert json.loads(await store.get(session_key(environment, "pra_A")) or "{}") == (
+            first_entry
+        )
+        await second.remember_account("pra_B")
+    # ...then the second account's own entry; the first account's is untouched.
+    assert json.loads(await store.get(session_key(environment, "pra_A")) or "{}") == first_entry
+    assert await store.get(session_key(environment, "pra_B")) is not None
+    assert await store.get(session_key(environment, None)) is None
+    assert await store.get(last_account_key(environment)) == "pra_B"
+
+    async with make_auth(environment, endpoint, RecordingOpener(), store) as restarted:
+        assert await restarted.restore_session()  # the last account, without the network
+        assert restarted.account_id == "pra_B"
+        assert endpoint.grants == ["authorization_code", "authorization_code"]  # no network
+        assert await restarted.access_token()
+        assert await restarted.restore_session("pra_A")  # the first account's still works
+        assert restarted.account_id == "pra_A"
+        assert await restarted.access_token()
+        assert endpoint.grants.count("refresh_token") == 2
+        assert await store.get(last_account_key(environment)) == "pra_A"
+
+        result = await restarted.sign_out()  # signs pra_A out, and only pra_A
+        assert result.revoked
+    assert await store.get(session_key(environment, "pra_A")) is None
+    assert await store.get(last_account_key(environment)) is None
+    assert await store.get(session_key(environment, "pra_B")) is not None
+
+
+async def test_signing_out_leaves_the_pointer_when_it_names_another_account(
+    environment: Environment, endpoint: FakeTokenEndpoint
+) -> None:
+    store = MemorySecretStore()
+    async with await signed_in(environment, endpoint, store) as first:
+        await first.remember_account("pra_A")
+        async with await signed_in(environment, endpoint, store) as second:
+            await second.remember_account("pra_B")  # another process, the same keychain
+        await first.sign_out()
+    assert await store.get(session_key(environment, "pra_A")) is None
+    assert await store.get(last_account_key(environment)) == "pra_B"
+    async with make_auth(environment, endpoint, RecordingOpener(), store) as restarted:
+        assert await restarted.restore_session()
+        assert restarted.account_id == "pra_B"
+
+
+async def test_a_pointer_to_a_missing_entry_is_no_session(
+    environment: Environment, endpoint: FakeTokenEndpoint
+) -> None:
+    store = MemorySecretStore()
+    await store.set(last_account_key(environment), "pra_Gone")
+    async with make_auth(environment, endpoint, RecordingOpener(), store) as auth:
+        assert await auth.restore_session() is False
+        assert not auth.has_session
+        assert await auth.restore_session("pra_Unknown") is False
+        with pytest.raises(ValueError, match="account id"):
+            await auth.remember_account(NEW_SESSION)
+
+
+@pytest.mark.parametrize(
+    "damaged",
+    ["{not json", '["refresh-token-in-a-list"]', '{"refresh_token": ""}', '{"token": "x1y2z3"}'],
+)
+async def test_a_damaged_entry_is_no_session_and_says_so_without_its_content(
+    environment: Environment,
+    endpoint: FakeTokenEndpoint,
+    caplog: pytest.LogCaptureFixture,
+    damaged: str,
+) -> None:
+    store = MemorySecretStore()
+    await store.set(session_key(environment, "pra_A"), damaged)
+    await store.set(last_account_key(environment), "pra_A")
+    async with make_auth(environment, endpoint, RecordingOpener(), store) as auth:
+        assert await auth.restore_session() is False
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert [r.getMessage() for r in warnings] == [
+        "the stored session is damaged or not Rupa Desk's; sign in again"
+    ]
+    assert damaged not in caplog.text
+    assert "x1y2z3" not in caplog.text
+
+
 async def test_sign_out_revokes_and_forgets(
     environment: Environment, endpoint: FakeTokenEndpoint
 ) -> None:
     store = MemorySecretStore()
     async with await signed_in(environment, endpoint, store) as auth:
-        refresh = json.loads(await store.get(session_key(environment)) or "{}")["refresh_token"]
+        refresh = json.loads(await store.get(session_key(environment, None)) or "{}")[
+            "refresh_token"
+        ]
         result = await auth.sign_out()
         assert result.had_session
         assert result.revoked
         assert endpoint.revoked == [refresh]
-        assert await store.get(session_key(environment)) is None
+        assert await store.get(session_key(environment, None)) is None
         with pytest.raises(NotSignedIn):
             await auth.access_token()
 
@@ -523,7 +646,7 @@ async def test_sign_out_offline_still_forgets(
         result = await auth.sign_out()
         assert result.had_session
         assert not result.revoked
-        assert await store.get(session_key(environment)) is None
+        assert await store.get(session_key(environment, None)) is None
         assert not auth.has_session
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from rupa_desk.logs import LogSetup, configure_logging
 from rupa_desk.paths import AppPaths
+from rupa_desk.services.http_client import new_http_client
+from rupa_desk.settings import ClientLimits
 
 
 @pytest.fixture
@@ -55,3 +58,21 @@ def test_the_log_rotates(app_paths: AppPaths, monkeypatch: pytest.MonkeyPatch) -
         setup.close()
         logging.captureWarnings(False)
     assert (app_paths.log_dir / "rupa-desk.log.1").exists()
+
+
+async def test_httpx_request_lines_are_redacted_even_when_someone_turns_them_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    transport = httpx.MockTransport(lambda request: httpx.Response(200))
+    async with new_http_client(ClientLimits(), transport=transport) as http:
+        assert logging.getLogger("httpx").level == logging.WARNING
+        assert logging.getLogger("httpcore").level == logging.WARNING
+        caplog.set_level(logging.DEBUG)
+        caplog.set_level(logging.INFO, logger="httpx")  # a developer wants the request lines
+        params = {"filter[email]": "ada@example.test", "refresh_token": "RT-secret-9"}
+        await http.get("http://127.0.0.1:9/patients", params=params)
+    lines = [r.getMessage() for r in caplog.records if r.name == "httpx"]
+    assert len(lines) == 1
+    assert "/patients?filter%5Bemail%5D=" in lines[0]
+    assert "example.test" not in caplog.text
+    assert "RT-secret-9" not in caplog.text

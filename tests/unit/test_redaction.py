@@ -20,6 +20,14 @@ from rupa_desk.core.redaction import REDACTED, redact
         ('{"first_name": "Jane", "last_name": "Doe"}', "Doe"),
         ('{"birthday": "1980-02-03"}', "1980-02-03"),
         ("GET /patients?filter[email]=jane%40example.com", "jane%40example.com"),
+        # httpx's request line: brackets and @ percent-encoded
+        (
+            "HTTP Request: GET http://127.0.0.1:9/patients?filter%5Bemail%5D=ada%40example.test"
+            '&page%5Bsize%5D=50 "HTTP/1.1 200 OK"',
+            "ada%40example.test",
+        ),
+        ("/patients?filter%5bemail%5d=someone", "someone"),
+        ("see jane%40example.com", "jane%40example.com"),
         ("could not create jane.doe+x@example.co.uk", "jane.doe+x@example.co.uk"),
         ('{"phone": "+1 555 0100"}', "555 0100"),
         ("opaque AbCdEfGhIjKlMnOpQrStUvWxYz0123456789 end", "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"),

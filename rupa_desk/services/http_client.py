@@ -1,0 +1,48 @@
+"""The one way Rupa Desk builds an `httpx.AsyncClient` for a Rupa backend.
+
+The API client (`RupaClient`) and the OAuth endpoints (`Authenticator`) each keep one
+long-lived client; both get the same explicit timeouts (`ClientLimits`), the same User-Agent
+and no automatic redirects (a redirect from Rupa is an answer to look at, not to follow).
+Building one also guards httpx's and httpcore's own logs (`guard_http_library_logs`): they
+would otherwise log request URLs, and with them patient emails from the query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+import httpx
+
+from rupa_desk.logs import guard_http_library_logs
+from rupa_desk.settings import ClientLimits
+
+USER_AGENT: Final = "RupaDesk"
+
+
+def new_http_client(
+    limits: ClientLimits,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> httpx.AsyncClient:
+    """A new `httpx.AsyncClient` with the timeouts of `limits`; the caller closes it.
+
+    Args:
+        limits: the connect, read, write and pool timeouts.
+        transport: an httpx transport (tests); None for the network.
+        headers: headers sent with every request, besides the User-Agent.
+    """
+    client = httpx.AsyncClient(
+        transport=transport,
+        timeout=httpx.Timeout(
+            connect=limits.connect_timeout_s,
+            read=limits.read_timeout_s,
+            write=limits.write_timeout_s,
+            pool=limits.pool_timeout_s,
+        ),
+        headers={"User-Agent": USER_AGENT, **(headers or {})},
+        follow_redirects=False,
+    )
+    guard_http_library_logs()  # after the client: its transport created httpcore's loggers
+    return client
