@@ -1,4 +1,5 @@
-"""The local SQLite database (sqlite-utils): migrations, catalog, patients, drafts, orders.
+"""The local SQLite database (sqlite-utils): migrations, catalog, patients, drafts, orders,
+the unsent new-patient form.
 
 The app opens one `Store` per environment and signed-in account:
 
@@ -44,6 +45,12 @@ from rupa_desk.services.store.orders import (
     TrackedOrder,
     UnknownOrderError,
 )
+from rupa_desk.services.store.patient_forms import (
+    PatientFormBusyError,
+    PatientFormNotSavedError,
+    PatientForms,
+    PatientFormStatus,
+)
 from rupa_desk.services.store.patients import (
     DuplicateReason,
     PatientCache,
@@ -73,6 +80,10 @@ __all__ = [
     "OrderUpdate",
     "Orders",
     "PatientCache",
+    "PatientFormBusyError",
+    "PatientFormNotSavedError",
+    "PatientFormStatus",
+    "PatientForms",
     "PossibleDuplicate",
     "PriceRange",
     "SampleTypeCount",

@@ -25,6 +25,7 @@ from rupa_desk.services.store.drafts import Drafts
 from rupa_desk.services.store.errors import DatabaseTooNewError, DatabaseUnusableError
 from rupa_desk.services.store.migrations import MIGRATIONS, known_migration_names
 from rupa_desk.services.store.orders import Orders
+from rupa_desk.services.store.patient_forms import PatientForms
 from rupa_desk.services.store.patients import PatientCache
 from rupa_desk.services.store.sync_state import SyncState
 
@@ -146,6 +147,7 @@ class Store:
         patients: the cached patients: offline search and duplicate checks.
         drafts: drafts and their tests (the catalog's "Add to draft", the drafts pane).
         orders: orders, their tests and results, and the statuses seen.
+        patient_forms: the unsent new-patient form, saved as it is typed.
         sync_state: when each resource was last synced.
     """
 
@@ -156,6 +158,7 @@ class Store:
         self.patients = PatientCache(db)
         self.drafts = Drafts(db)
         self.orders = Orders(db)
+        self.patient_forms = PatientForms(db)
         self.sync_state = SyncState(db)
 
     @classmethod
