@@ -141,7 +141,7 @@ class AccountWorkspace:
         self.catalog.catalog_changed.connect(status_bar.set_catalog_synced_at)
         status_bar.set_catalog_synced_at(self.catalog.last_synced())
         self.patients = PatientsPresenter(
-            store.patients, store.drafts, client, bridge, connectivity
+            store.patients, store.drafts, store.patient_forms, client, bridge, connectivity
         )
         self.panes: dict[str, QWidget] = {
             "patients": PatientsPage(self.patients, saved_orders=store.orders),

@@ -85,7 +85,7 @@ def store(app_paths: AppPaths) -> Iterator[Store]:
 async def pane(qtbot: QtBot, store: Store) -> AsyncIterator[Pane]:
     rupa = Rupa()
     presenter = PatientsPresenter(
-        store.patients, store.drafts, rupa, MessageBridge(), Connectivity()
+        store.patients, store.drafts, store.patient_forms, rupa, MessageBridge(), Connectivity()
     )
     page = PatientsPage(presenter, saved_orders=store.orders)
     qtbot.addWidget(page)

@@ -14,6 +14,7 @@ import pytest
 
 from rupa_desk.core.drafts import DraftState
 from rupa_desk.core.models import Order, OrderedTest, Patient
+from rupa_desk.core.validation import PatientForm
 from rupa_desk.desk import Desk
 from rupa_desk.paths import AppPaths
 from rupa_desk.services.store import Store
@@ -88,6 +89,7 @@ async def test_removing_patient_data_removes_all_of_it_and_keeps_unsent_drafts(
     store = workspace.store
     # What a day at the front desk leaves behind:
     store.patients.upsert([PATIENT])
+    store.patient_forms.save(PatientForm(first_name="Wilhelmina", last_name="Quarterfield"))
     store.orders.save(an_order("ord_AAA0001", "Pending Payment"))
     store.orders.save(an_order("ord_AAA0001", "Complete"))  # status history
     unsent = store.drafts.create(patient_id=PATIENT.id, notes="fasting since 8 pm")
@@ -127,7 +129,13 @@ async def test_removing_patient_data_removes_all_of_it_and_keeps_unsent_drafts(
     assert not profile.exists()
     assert not [s for s in SECRETS if s in database_bytes(database)]
     with Store.open(database) as after:
-        for table in ("patients", "orders", "ordered_tests", "order_status_history"):
+        for table in (
+            "patients",
+            "patient_forms",
+            "orders",
+            "ordered_tests",
+            "order_status_history",
+        ):
             count = after.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
             assert count == 0, table
         # Kept, as the dialog says: the unsent draft, its notes and the patient's Rupa id.

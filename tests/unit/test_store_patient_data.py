@@ -10,6 +10,7 @@ import pytest
 
 from rupa_desk.core.drafts import DraftState
 from rupa_desk.core.models import Order, OrderedTest, Patient
+from rupa_desk.core.validation import PatientForm
 from rupa_desk.paths import AppPaths
 from rupa_desk.services.store import Store, vacuum_file
 from tests.fixtures.catalog_data import iter_tests, load_catalog, synthetic_companies
@@ -55,6 +56,9 @@ def an_order(order_id: str, status: str = "In Progress") -> Order:
 def fill(store: Store) -> dict[str, str]:
     """A patient, two orders (with history), and drafts in every interesting state."""
     store.patients.upsert([PATIENT])
+    store.patient_forms.save(  # the next new patient, typed and not sent yet
+        PatientForm(first_name="Wilhelmina", last_name="Quarterfield", birthday="1931-02-17")
+    )
     store.orders.save(an_order("ord_AAA0001", "Pending Payment"))
     store.orders.save(an_order("ord_AAA0001", "In Progress"))  # a status change: history
     store.orders.save(an_order("ord_BBB0002"))
@@ -100,7 +104,13 @@ def test_every_patient_row_goes_and_unsent_drafts_stay(path: Path) -> None:
 
         assert (removed.patients, removed.orders, removed.checked_out_drafts) == (1, 2, 1)
         assert removed.drafts_kept == 2
-        for table in ("patients", "orders", "ordered_tests", "order_status_history"):
+        for table in (
+            "patients",
+            "patient_forms",
+            "orders",
+            "ordered_tests",
+            "order_status_history",
+        ):
             assert count(store, table) == 0, table
         kept = {d.id: d for d in store.drafts.all()}
         assert set(kept) == {drafts["local"], drafts["no patient"]}

@@ -1,4 +1,5 @@
-"""The local SQLite database (sqlite-utils): migrations, catalog, patients, drafts, orders.
+"""The local SQLite database (sqlite-utils): migrations, catalog, patients, drafts, orders,
+the unsent new-patient form.
 
 The app opens one `Store` per environment and signed-in account:
 
@@ -13,6 +14,7 @@ from rupa_desk.services.store.catalog import (
     MatchField,
     PriceRange,
     SampleTypeCount,
+    SearchCursor,
     SearchHit,
     SearchPage,
 )
@@ -54,6 +56,12 @@ from rupa_desk.services.store.orders import (
     TrackedOrder,
     UnknownOrderError,
 )
+from rupa_desk.services.store.patient_forms import (
+    PatientFormBusyError,
+    PatientFormNotSavedError,
+    PatientForms,
+    PatientFormStatus,
+)
 from rupa_desk.services.store.patients import (
     DuplicateReason,
     PatientCache,
@@ -85,10 +93,15 @@ __all__ = [
     "OrderUpdate",
     "Orders",
     "PatientCache",
+    "PatientFormBusyError",
+    "PatientFormNotSavedError",
+    "PatientFormStatus",
+    "PatientForms",
     "PossibleDuplicate",
     "PriceRange",
     "RemovedPatientData",
     "SampleTypeCount",
+    "SearchCursor",
     "SearchHit",
     "SearchPage",
     "StatusEvent",

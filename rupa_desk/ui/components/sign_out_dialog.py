@@ -18,9 +18,9 @@ from rupa_desk.ui.presenters.session import SessionPresenter
 
 #: What "remove patient data" removes and keeps, exactly (`AccountWorkspace.close` does it).
 REMOVED_WITH_PATIENT_DATA: Final = (
-    "Removed: the cached patients; the orders, with their tests, status history and "
-    "downloaded result PDFs; the drafts already checked out; the Rupa sign-in saved by the "
-    "checkout page."
+    "Removed: the cached patients; a new patient form not sent yet; the orders, with their "
+    "tests, status history and downloaded result PDFs; the drafts already checked out; the "
+    "Rupa sign-in saved by the checkout page."
 )
 KEPT_WITH_PATIENT_DATA: Final = (
     "Kept: the drafts not checked out yet (your unsent work), with their tests and notes. "

@@ -1,5 +1,7 @@
 """The Patients pane: the cached patients (searchable offline), a patient's detail, new patient.
 
+The new-patient form is saved as it is typed; opening it restores one that was not sent.
+
 Keyboard: Ctrl+F focuses the search; Ctrl+N opens the new-patient form.
 """
 
@@ -124,6 +126,7 @@ class PatientsPage(QWidget):
         self.new_button.clicked.connect(self._on_new_button_clicked)
         self.refresh_button.clicked.connect(self._on_refresh_button_clicked)
         self.table.selectionModel().selectionChanged.connect(self._on_table_selection_changed)
+        self.form.edited.connect(self._on_form_edited)
         self.form.submitted.connect(self._on_form_submitted)
         self.form.cancelled.connect(self._on_form_cancelled)
         presenter.results_changed.connect(self._on_presenter_results_changed)
@@ -156,8 +159,18 @@ class PatientsPage(QWidget):
     def _on_new_button_clicked(self) -> None:
         self.right.setCurrentWidget(self.form)
         self.form.fields["first_name"].setFocus(Qt.FocusReason.OtherFocusReason)
+        if self.form.form().is_empty():
+            restored = self._presenter.unsent_form()
+            if restored is not None:
+                self.form.fill(restored.form)
+                self.form.show_notice(restored.notice)
+                self.form.show_problems(restored.problems.fields, restored.problems.general)
+
+    def _on_form_edited(self, form: PatientForm) -> None:
+        self._presenter.form_edited(form)
 
     def _on_form_cancelled(self) -> None:
+        self._presenter.discard_form()
         self.form.clear()
         self.right.setCurrentWidget(self.detail)
 

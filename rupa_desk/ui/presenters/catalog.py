@@ -27,12 +27,13 @@ from rupa_desk.services.store import (
     Drafts,
     PriceRange,
     SampleTypeCount,
+    SearchCursor,
     SearchPage,
     StoreError,
     UnknownLabTestError,
     typed_sqlite_errors,
 )
-from rupa_desk.services.sync import CatalogSync, CatalogSyncBusy
+from rupa_desk.services.sync import CatalogSync, CatalogSyncBusy, CatalogSyncCancelled
 from rupa_desk.ui.components.catalog_model import CatalogResultsModel
 from rupa_desk.ui.messages import MessageBridge
 from rupa_desk.ui.presenters.connectivity import Connectivity
@@ -187,10 +188,10 @@ class CatalogPresenter(QObject):
             self.results_changed.emit(query)
 
     async def _first_page(self, query: CatalogQuery) -> SearchPage:
-        return self._page(query, 0)
+        return self._page(query, None)
 
-    def _page(self, query: CatalogQuery, offset: int) -> SearchPage:
-        return self._catalog.search(query.text, query.filters, offset=offset)
+    def _page(self, query: CatalogQuery, after: SearchCursor | None) -> SearchPage:
+        return self._catalog.search(query.text, query.filters, after=after)
 
     # -- details and drafts --------------------------------------------------------------------
 
@@ -265,6 +266,9 @@ class CatalogPresenter(QObject):
                 result = await self._sync.run(self._on_sync_progress)
         except CatalogSyncBusy as exc:
             self._bridge.warning(str(exc))
+            return False
+        except CatalogSyncCancelled as exc:
+            self._bridge.info(str(exc))
             return False
         except RupaError as exc:
             self._connectivity.failed(exc)
