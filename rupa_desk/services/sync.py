@@ -446,7 +446,7 @@ def _discard(writer: Database, message: str) -> None:
     try:
         CatalogBuilder(writer).discard()
         SyncState(writer).record_failure(CATALOG, message)
-    except sqlite3.Error:
+    except (sqlite3.Error, StoreError):  # atomic() types SQLite's environmental failures
         log.exception("Could not clean up after an interrupted catalog sync")
 
 
