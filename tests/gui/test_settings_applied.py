@@ -13,7 +13,7 @@ from rupa_desk.settings import Environment, UserSettings, production
 from rupa_desk.ui.components.settings_dialog import SettingsDialog
 from rupa_desk.ui.messages import Level, Message
 from rupa_desk.ui.presenters.session import SessionState
-from tests.fixtures.desk import MakeDesk
+from tests.fixtures.desk import MakeDesk, first_download_done
 from tests.fixtures.fake_signin import FakeBrowser, FakeRupa
 from tests.fixtures.qt import unnamed_controls, wait_until
 
@@ -32,6 +32,7 @@ async def signed_in_desk(make_desk: MakeDesk, environment: Environment) -> Desk:
     await wait_until(lambda: browser.opened)
     await browser.approve()
     await wait_until(lambda: desk.session.view.state is SessionState.SIGNED_IN)
+    await first_download_done(desk)  # its messages (the fake Rupa has no catalog) come first
     return desk
 
 
