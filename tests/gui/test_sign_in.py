@@ -6,6 +6,7 @@ Rupa's endpoints are `FakeRupa` and the browser is `FakeBrowser`.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 
 import pytest
@@ -95,6 +96,35 @@ async def test_a_denied_consent_says_so_and_offers_try_again(
     await wait_until(lambda: len(browser.opened) == 2)
     await wait_until(lambda: desk.session.view.state is SessionState.WAITING)
     page.cancel_button.click()
+    await wait_until(lambda: desk.session.view.state is SessionState.SIGNED_OUT)
+    assert "cancelled" in page.status.text().lower()
+    assert page.sign_in_button.isVisible()
+
+
+class SlowBrowser(FakeBrowser):
+    """A browser that takes its time to open: the app is still "opening" when Cancel comes."""
+
+    def __init__(self, rupa: FakeRupa) -> None:
+        super().__init__(rupa)
+        self.release = threading.Event()
+
+    def __call__(self, url: str) -> bool:
+        opened = super().__call__(url)
+        self.release.wait(timeout=30)
+        return opened
+
+
+async def test_cancel_while_the_browser_is_still_opening_cancels_the_sign_in(
+    make_desk: MakeDesk, environment: Environment, rupa: FakeRupa
+) -> None:
+    browser = SlowBrowser(rupa)
+    desk = await signed_out_desk(make_desk, environment, rupa, browser)
+    page = desk.sign_in_page
+    page.sign_in_button.click()
+    await wait_until(lambda: browser.opened)  # the opener runs; the sign-in is not pending yet
+    assert desk.session.view.state is SessionState.WAITING
+    page.cancel_button.click()
+    browser.release.set()
     await wait_until(lambda: desk.session.view.state is SessionState.SIGNED_OUT)
     assert "cancelled" in page.status.text().lower()
     assert page.sign_in_button.isVisible()
