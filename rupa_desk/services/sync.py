@@ -465,7 +465,7 @@ def _discard(account_db: Database, builder: CatalogBuilder | None, message: str)
             builder.discard()
         with account_db.atomic():
             SyncState(account_db).record_failure(CATALOG, message)
-    except (sqlite3.Error, OSError):
+    except (sqlite3.Error, OSError, StoreError):  # atomic() types SQLite's environmental failures
         log.exception("Could not clean up after an interrupted catalog sync")
 
 

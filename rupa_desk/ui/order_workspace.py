@@ -1,6 +1,6 @@
 """The orders part of a signed-in account: drafts, outbox, checkout, tracking and their panes.
 
-Built by `rupa_desk.app.AccountWorkspace` (the composition root) from the account's database
+Built by `rupa_desk.desk.AccountWorkspace` (the composition root) from the account's database
 and the API client; everything here lives and dies with the account. Who talks to whom:
 
 - edits → `Drafts` (saved at once); "Send" → `Outbox` → Rupa;

@@ -122,13 +122,15 @@ DRAFT = "draft_00000000000000000000000000000001"
 def test_the_catalog_moves_out_of_a_single_file_database_and_user_data_stays(
     app_paths: AppPaths,
 ) -> None:
-    """A database from before m008 held the catalog (and maybe an interrupted sync's tables):
-    they go, the space with them; drafts, their tests, patients and orders stay."""
+    """A database from before m010 held the catalog (and maybe an interrupted sync's tables),
+    and may have applied every migration before it (m008_patient_forms …): they go, the space
+    with them; drafts, their tests, patients and orders stay."""
     path = app_paths.database_file("demo", "pra_1")
     path.parent.mkdir(parents=True)
     with Database(path) as old:
         old.execute("PRAGMA journal_mode = WAL").fetchall()
-        MIGRATIONS.apply(old, stop_before="m008_catalog_files")
+        MIGRATIONS.apply(old, stop_before="m010_catalog_files")
+        assert "patient_forms" in old.table_names()
         day = "2024-01-01T00:00:00+00:00"
         old.execute(
             "INSERT INTO drafts (id, notes, status, created_at, updated_at)"
@@ -169,6 +171,9 @@ def test_the_catalog_moves_out_of_a_single_file_database_and_user_data_stays(
     size_before = path.stat().st_size
 
     with Store.open(path) as store:
+        applied = [m.name for m in MIGRATIONS.applied(store.db)]
+        assert applied == list(known_migration_names())
+        assert applied.index("m010_catalog_files") > applied.index("m008_patient_forms")
         tables = set(store.db.table_names())
         assert not tables & set(CATALOG_TABLES)
         assert not {t for t in tables if t.startswith("stage_") or t.endswith("_next")}

@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 #: The schema name under which a connection sees its catalog file.
 CATALOG_SCHEMA: Final = "catalog"
 
-#: The account database's pointer to the generation in use (created by migration m008).
+#: The account database's pointer to the generation in use (migration m010_catalog_files).
 CATALOG_FILE_DDL: Final = """
 CREATE TABLE IF NOT EXISTS catalog_file (
     id INTEGER PRIMARY KEY CHECK (id = 1),

@@ -6,7 +6,7 @@ Rules for adding one:
   newer Rupa Desk and is refused untouched (`DatabaseTooNewError`).
 - Drafts and other user-authored tables are precious: migrate their rows (sqlite-utils
   `table.transform()` for changes that ALTER TABLE cannot do), never drop them.
-- The catalog is a disposable cache, and since m008 it is not in this database at all: it has
+- The catalog is a disposable cache, and since m010 it is not in this database at all: it has
   files of its own (`catalog_files`), and a change to its schema raises
   `catalog_schema.CATALOG_FORMAT` instead of adding a migration here.
 """
@@ -190,8 +190,41 @@ def m007_order_tracking(db: Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m008_patient_forms(db: Database) -> None:
+    """The unsent new-patient form (user-authored, precious), saved as it is typed.
+
+    One row per account database (`id` is always 1): every field as typed, where it is on
+    its way to Rupa (`state`: editing, sending, failed) and the problems of the last attempt.
+    """
+    db.executescript(
+        """
+        CREATE TABLE patient_forms (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            first_name TEXT NOT NULL DEFAULT '',
+            last_name TEXT NOT NULL DEFAULT '',
+            email TEXT NOT NULL DEFAULT '',
+            birthday TEXT NOT NULL DEFAULT '',
+            phone TEXT NOT NULL DEFAULT '',
+            gender TEXT NOT NULL DEFAULT '',
+            street_1 TEXT NOT NULL DEFAULT '',
+            street_2 TEXT NOT NULL DEFAULT '',
+            city TEXT NOT NULL DEFAULT '',
+            state TEXT NOT NULL DEFAULT '',
+            zip TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'editing'
+                CHECK (status IN ('editing', 'sending', 'failed')),
+            field_errors TEXT NOT NULL DEFAULT '{}',
+            general_errors TEXT NOT NULL DEFAULT '[]',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        """
+    )
+
+
 @MIGRATIONS(transactional=False)
-def m008_catalog_files(db: Database) -> None:
+def m010_catalog_files(db: Database) -> None:
     """The catalog moves out of this database into files of its own (`catalog_files`).
 
     The catalog sync writes hundreds of megabytes; in this database its write lock made the

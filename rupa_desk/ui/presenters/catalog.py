@@ -31,6 +31,7 @@ from rupa_desk.services.store import (
     SearchPage,
     StoreError,
     UnknownLabTestError,
+    typed_sqlite_errors,
 )
 from rupa_desk.services.sync import CatalogSync, CatalogSyncBusy, CatalogSyncCancelled
 from rupa_desk.ui.components.catalog_model import CatalogResultsModel
@@ -248,32 +249,41 @@ class CatalogPresenter(QObject):
 
     async def _run_sync(self) -> bool:
         self.sync_started.emit()
+        succeeded = False
         try:
-            result = await self._sync.run(self._on_sync_progress)
+            succeeded = await self._sync_catalog()
+        finally:
+            # Whatever happens (cancelled by a sign-out, a bug), the end is signalled: the
+            # progress bar and the "Syncing…" button must not stay behind.
+            self.sync_finished.emit(succeeded)
+        if succeeded:
+            await self.refresh()
+        return succeeded
+
+    async def _sync_catalog(self) -> bool:
+        try:
+            with typed_sqlite_errors():
+                result = await self._sync.run(self._on_sync_progress)
         except CatalogSyncBusy as exc:
             self._bridge.warning(str(exc))
-            self.sync_finished.emit(False)
             return False
         except CatalogSyncCancelled as exc:
             self._bridge.info(str(exc))
-            self.sync_finished.emit(False)
             return False
         except RupaError as exc:
             self._connectivity.failed(exc)
             self._bridge.error(
                 f"The catalog could not be updated: {exc} The catalog you have stays usable."
             )
-            self.sync_finished.emit(False)
             return False
         except StoreError as exc:
-            self._bridge.error(f"The catalog could not be saved: {exc}")
-            self.sync_finished.emit(False)
+            self._bridge.error(
+                f"The catalog could not be saved: {exc} The catalog you have stays usable."
+            )
             return False
         self._connectivity.answered()
-        self.sync_finished.emit(True)
         self.catalog_changed.emit(result.synced_at)
         self._bridge.info(f"Catalog updated: {result.test_count:,} tests.")
-        await self.refresh()
         return True
 
     def _on_sync_progress(self, done: int, total: int) -> None:
