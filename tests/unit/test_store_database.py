@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,10 +13,16 @@ import pytest
 from sqlite_utils import Database
 
 from rupa_desk.paths import AppPaths
-from rupa_desk.services.store import DatabaseTooNewError, DatabaseUnusableError, Store
+from rupa_desk.services.store import (
+    CatalogBuilder,
+    DatabaseTooNewError,
+    DatabaseUnusableError,
+    Store,
+)
 from rupa_desk.services.store.catalog_schema import CATALOG_TABLES
 from rupa_desk.services.store.database import STORE_CACHE_MIB
 from rupa_desk.services.store.migrations import MIGRATIONS, known_migration_names
+from tests.fixtures.catalog_data import iter_tests, synthetic_companies
 
 
 def schema_of(db: Database) -> set[tuple[str, str]]:
@@ -45,6 +52,26 @@ def test_database_and_its_wal_files_are_readable_by_the_user_only(app_paths: App
             assert file.exists(), file
             assert file.stat().st_mode & 0o777 == 0o600, file
     assert path.parent.stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_the_catalog_files_are_readable_by_the_user_only(app_paths: AppPaths) -> None:
+    """The files a sync builds (the catalog and its staging file) are private from the start,
+    like the database (the catalog is not patient data, but it is the account's)."""
+    path = app_paths.database_file("demo", "pra_1")
+    with Store.open(path) as store:
+        builder = CatalogBuilder.start(store.db, store.catalog_files)
+        builder.add_companies(synthetic_companies())
+        builder.add_tests(iter_tests(20))
+        building = list(store.catalog_files.on_disk())
+        assert {builder.path, builder.staging_path} <= set(building)
+        for file in building:
+            assert file.stat().st_mode & 0o777 == 0o600, file
+        builder.build_and_publish(store.db, synced_at=datetime(2024, 6, 13, tzinfo=UTC))
+        assert store.catalog.test_count() == 20
+        published = list(store.catalog_files.on_disk())
+        assert published == [builder.path]
+        assert builder.path.stat().st_mode & 0o777 == 0o600
 
 
 def test_database_uses_wal_and_foreign_keys(app_paths: AppPaths) -> None:
