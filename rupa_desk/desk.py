@@ -131,7 +131,7 @@ class AccountWorkspace:
         )
         self.catalog = CatalogPresenter(
             store.catalog,
-            CatalogSync(client, store.path, limits=environment.limits),
+            CatalogSync(client, store.path, account_db=store.db, limits=environment.limits),
             self.orders.drafts,
             bridge,
             connectivity,

@@ -75,7 +75,8 @@ async def sync_catalog(
     if store.path is None:
         raise ValueError("the catalog sync needs a database file")
     bar = _ProgressBar(out)
-    result = await CatalogSync(source, store.path, limits=limits).run(bar.update)
+    sync = CatalogSync(source, store.path, account_db=store.db, limits=limits)
+    result = await sync.run(bar.update)
     bar.finish()
     print(
         f"Catalog synced: {result.test_count:,} tests from {result.company_count} lab companies "

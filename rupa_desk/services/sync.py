@@ -42,7 +42,7 @@ from sqlite_utils import Database
 from rupa_desk.core.models import LabCompany, LabTest, Page
 from rupa_desk.services.errors import RupaError
 from rupa_desk.services.store import CATALOG, CatalogBuilder, StoreError, SyncState, connect
-from rupa_desk.services.store.catalog_files import CatalogFiles, current_generation
+from rupa_desk.services.store.catalog_files import CatalogFiles, current_generation, publish
 from rupa_desk.services.store.database import create_private_file
 from rupa_desk.services.store.sync_state import utc_now
 from rupa_desk.settings import ClientLimits
@@ -127,6 +127,12 @@ class CatalogSync:
     Args:
         source: the API client (`RupaClient`).
         database_path: the database file (already opened by `Store.open`, so migrated).
+        account_db: the store's own connection to that database (`Store.db`), used on the
+            event loop's thread (the one that opened it) for the sync's few small writes to
+            it: the attempt, the switch to the new catalog, a failure. This process then
+            writes the account's database through one connection only, so a user's write on
+            it never meets a lock the sync holds. None (the command line): a connection of
+            the sync's own, on its worker thread.
         limits: paging and concurrency limits (the environment's `ClientLimits`).
         max_concurrent_pages: overrides `limits.max_concurrent_pages` (1: one page at a time).
         clock: the "catalog as of" clock.
@@ -137,12 +143,14 @@ class CatalogSync:
         source: CatalogSource,
         database_path: Path,
         *,
+        account_db: Database | None = None,
         limits: ClientLimits | None = None,
         max_concurrent_pages: int | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._source = source
         self._path = database_path
+        self._account_db = account_db
         self._limits = limits or ClientLimits()
         self._concurrency = max(1, max_concurrent_pages or self._limits.max_concurrent_pages)
         self._clock = clock
@@ -220,11 +228,17 @@ class CatalogSync:
             return await loop.run_in_executor(executor, fn, *args)
 
         lock = _acquire_lock(self._path)
-        account_db: Database | None = None
+        account: _AccountWrites | None = None
         builder: CatalogBuilder | None = None
+        files = CatalogFiles(self._path)
         try:
-            account_db = await on_writer(_open_account_db, self._path)
-            builder = await on_writer(_start_build, account_db, self._path)
+            if self._account_db is not None:
+                account = _AccountWrites(self._account_db, None)
+            else:
+                account = _AccountWrites(await on_writer(_open_account_db, self._path), on_writer)
+            await account.call(_record_attempt)
+            in_use = await account.call(current_generation)
+            builder = await on_writer(CatalogBuilder.after, files, in_use)
             self._report(0, 0)
             downloaded = await self._download(builder, on_writer)
             download_s = time.perf_counter() - started
@@ -235,13 +249,7 @@ class CatalogSync:
 
             synced_at = self._clock()
             build = loop.run_in_executor(
-                executor,
-                functools.partial(
-                    builder.build_and_publish,
-                    account_db,
-                    synced_at=synced_at,
-                    checkpoint=checkpoint,
-                ),
+                executor, functools.partial(builder.build, checkpoint=checkpoint)
             )
             try:
                 count = await asyncio.shield(build)
@@ -251,7 +259,13 @@ class CatalogSync:
                     count = await build
                 except _Stopped:
                     raise cancelled from None
-                log.info("Catalog sync cancelled after its switch; the new catalog is kept")
+                log.info("Catalog sync cancelled after its build; the new catalog is kept")
+            await account.call(publish, builder.generation, item_count=count, synced_at=synced_at)
+            await asyncio.shield(
+                on_writer(
+                    functools.partial(files.remove_unused, builder.generation, newer_too=True)
+                )
+            )
             result = CatalogSyncResult(
                 test_count=count,
                 company_count=downloaded.companies,
@@ -270,14 +284,13 @@ class CatalogSync:
             return result
         except BaseException as exc:
             stop.set()
-            if account_db is not None:
+            if account is not None:
                 message = "cancelled" if isinstance(exc, asyncio.CancelledError) else str(exc)
-                cleanup = loop.run_in_executor(executor, _discard, account_db, builder, message)
-                await asyncio.shield(cleanup)
+                await _clean_up(account, builder, message, on_writer)
             raise
         finally:
-            if account_db is not None:
-                await asyncio.shield(loop.run_in_executor(executor, account_db.close))
+            if account is not None and self._account_db is None:
+                await asyncio.shield(on_writer(account.db.close))
             executor.shutdown(wait=False)
             lock.close()
 
@@ -451,21 +464,52 @@ def _open_account_db(path: Path) -> Database:
     return connect(path, synchronous="FULL", busy_timeout_ms=30_000)
 
 
-def _start_build(account_db: Database, path: Path) -> CatalogBuilder:
-    """Record the attempt and start building the next catalog generation (worker thread)."""
+class _AccountWrites:
+    """The sync's few small writes to the account's database, on the thread of `db`.
+
+    Args:
+        db: the connection.
+        on_worker: runs a call on the sync's worker thread (the thread of a connection the
+            sync opened); None: `db` is the store's, of the event loop's thread.
+    """
+
+    def __init__(self, db: Database, on_worker: Callable[..., Awaitable[Any]] | None) -> None:
+        self.db = db
+        self._on_worker = on_worker
+
+    async def call(self, fn: Callable[..., R], *args: object, **kwargs: object) -> R:
+        """`fn(db, *args, **kwargs)` on the connection's thread (never interrupted half-way)."""
+        if self._on_worker is None:
+            return fn(self.db, *args, **kwargs)
+        result: R = await asyncio.shield(
+            self._on_worker(functools.partial(fn, self.db, *args, **kwargs))
+        )
+        return result
+
+
+def _record_attempt(account_db: Database) -> None:
     with account_db.atomic():
         SyncState(account_db).record_attempt(CATALOG)
-    return CatalogBuilder.start(account_db, CatalogFiles(path))
 
 
-def _discard(account_db: Database, builder: CatalogBuilder | None, message: str) -> None:
-    """Delete the unfinished catalog and record why (on the worker thread)."""
+def _record_failure(account_db: Database, message: str) -> None:
+    with account_db.atomic():
+        SyncState(account_db).record_failure(CATALOG, message)
+
+
+async def _clean_up(
+    account: _AccountWrites,
+    builder: CatalogBuilder | None,
+    message: str,
+    on_writer: Callable[..., Awaitable[Any]],
+) -> None:
+    """Delete the unfinished catalog (unless it was published) and record why."""
     try:
-        if builder is not None and current_generation(account_db) != builder.generation:
-            builder.discard()
-        with account_db.atomic():
-            SyncState(account_db).record_failure(CATALOG, message)
-    except (sqlite3.Error, OSError, StoreError):  # atomic() types SQLite's environmental failures
+        in_use = await account.call(current_generation)
+        if builder is not None and in_use != builder.generation:
+            await asyncio.shield(on_writer(builder.discard))
+        await account.call(_record_failure, message)
+    except (sqlite3.Error, OSError, StoreError):  # atomic() types SQLite's failures
         log.exception("Could not clean up after an interrupted catalog sync")
 
 

@@ -98,7 +98,7 @@ def build_pane(qtbot: QtBot, store: Store, source: Any) -> Pane:
     bridge.message_shown.connect(messages.append)
     bridge.attach()
     connectivity = Connectivity()
-    sync = CatalogSync(source, store.path)
+    sync = CatalogSync(source, store.path, account_db=store.db)
     presenter = CatalogPresenter(
         store.catalog, sync, StoreDraftTarget(store.drafts), bridge, connectivity
     )

@@ -99,7 +99,7 @@ def store(app_paths: AppPaths) -> Iterator[Store]:
 async def stalled(qtbot: QtBot, store: Store) -> AsyncIterator[tuple[Pane, StalledSource]]:
     assert store.path is not None
     source = StalledSource()
-    pane = Pane(qtbot, store, CatalogSync(source, store.path))
+    pane = Pane(qtbot, store, CatalogSync(source, store.path, account_db=store.db))
     await pane.presenter.refresh()
     yield pane, source
     await pane.presenter.close()

@@ -35,6 +35,7 @@ from rupa_desk.services.secrets import MemorySecretStore
 from rupa_desk.services.store import (
     CATALOG,
     CatalogFilters,
+    DatabaseBusyError,
     MatchField,
     SearchHit,
     Store,
@@ -134,7 +135,7 @@ async def sync(url: str, store: Store, **options: Any) -> tuple[int, list[tuple[
     assert store.path is not None
     progress: list[tuple[int, int]] = []
     async with simulator_client(url) as client:
-        result = await CatalogSync(client, store.path, **options).run(
+        result = await CatalogSync(client, store.path, account_db=store.db, **options).run(
             lambda done, total: progress.append((done, total))
         )
     return result.test_count, progress
@@ -625,4 +626,44 @@ async def test_user_writes_do_not_wait_for_a_sync(
     pages = database.db.execute("PRAGMA main.page_count").fetchone()[0]
     page_size = database.db.execute("PRAGMA main.page_size").fetchone()[0]
     assert pages * page_size < 1_000_000
+    assert_no_leftovers(database)
+
+
+@pytest.mark.timeout(240)
+async def test_drafts_written_on_the_ui_connection_never_find_the_database_busy_during_a_sync(
+    big_simulator: SandboxServer, database: Store
+) -> None:
+    """The app's own connection, with no busy timeout at all: a draft written while a sync
+    downloads, builds and switches catalogs (twice: the second replaces the first) never finds
+    the account's database locked. With the catalog built in the account's database, the
+    sync's write transactions made these writes fail with `DatabaseBusyError`."""
+    assert database.path is not None
+    database.db.execute("PRAGMA busy_timeout = 0")
+    draft_id = database.drafts.create(notes="")
+    busy: list[DatabaseBusyError] = []
+    saved = 0
+    notes = ""
+    async with simulator_client(big_simulator.url) as client:
+        syncer = CatalogSync(client, database.path, account_db=database.db)
+        for round_no in range(2):
+            task = asyncio.create_task(syncer.run())
+            while not task.done():
+                attempt = f"fasting; call first ({round_no}.{saved + len(busy)})"
+                try:
+                    database.drafts.edit(draft_id, notes=attempt)
+                    database.drafts.add_test(
+                        draft_id, f"labts_{saved}", name=f"Test {saved}", price=None
+                    )
+                except DatabaseBusyError as exc:
+                    busy.append(exc)
+                else:
+                    saved += 1
+                    notes = attempt
+                await asyncio.sleep(0.005)
+            assert (await task).test_count == BIG
+    assert not busy, f"{len(busy)} of {saved + len(busy)} writes found the database busy"
+    assert saved > 50  # the writes really ran all along the syncs
+    assert database.drafts.get(draft_id).notes == notes
+    assert len(database.drafts.tests(draft_id)) == saved
+    assert database.catalog.test_count() == BIG
     assert_no_leftovers(database)

@@ -2,13 +2,14 @@
 
 Used by the catalog sync on a worker thread, with a connection of its own:
 
-1. `CatalogBuilder(files, generation)` creates the new catalog file and, beside it, a staging
-   file for the downloaded pages.
+1. `CatalogBuilder.after(files, in_use)` deletes what unfinished builds left and creates the
+   next generation's catalog file and, beside it, a staging file for the downloaded pages.
 2. `add_companies()` / `add_tests()` stage each downloaded page.
 3. `build()` numbers the tests in rank order into the catalog's tables and fills their
    indexes, in chunks (a `checkpoint` between chunks may stop it), deletes the staging file
    and flushes the catalog file to disk. The file is then complete and never written again;
-   `catalog_files.publish` makes it the catalog in use (`build_and_publish()` does both).
+   `catalog_files.publish` makes it the catalog in use (`build_and_publish()` does both on
+   one thread; the sync publishes through the store's own connection instead).
 
 `discard()` deletes both files. Nothing here touches the catalog in use or the account's
 database, so none of it makes a user's write wait, and a build that dies half-way leaves
@@ -164,9 +165,16 @@ class CatalogBuilder:
         Call it holding the sync lock (`sync.CatalogSync` does): it deletes the files that
         unfinished builds left.
         """
-        current = current_generation(account_db)
-        files.remove_unused(current, newer_too=True)
-        return cls(files, files.next_generation(current))
+        return cls.after(files, current_generation(account_db))
+
+    @classmethod
+    def after(cls, files: CatalogFiles, in_use: int | None) -> CatalogBuilder:
+        """Start building the generation after `in_use` (the one the database points at).
+
+        Call it holding the sync lock: it deletes the files that unfinished builds left.
+        """
+        files.remove_unused(in_use, newer_too=True)
+        return cls(files, files.next_generation(in_use))
 
     def build_and_publish(
         self,
