@@ -14,9 +14,12 @@ connection, so neither the whole catalog nor the event loop is ever held; the ne
 chain is already on its way while one is written. When every chain is done the new catalog is
 built in a file of its own (`CatalogBuilder`) and then switched in by one small transaction in
 the account's database (`catalog_files.publish`): until then the old catalog stays searchable,
-and a sync that fails, is cancelled or is killed leaves it as it was. The sync never holds the
-account database's write lock for more than that small transaction and its sync-state notes,
-so the user's writes (drafts, notes, patients) do not wait for it.
+and a sync that fails, is cancelled or is killed leaves it as it was (the next sync deletes
+the files it left). The sync writes the account's database only for that switch and two
+sync-state notes (the attempt, a failure); given the store's own connection (`account_db`,
+as the app and the command line do) it makes them on the event loop's thread through that
+connection, so this process writes the account's database through one connection only and
+the user's writes (drafts, notes, patients) never wait for a lock the sync holds.
 
 Only one sync runs per database: a second `run()` in the same process joins the running one
 (and gets its result); another process gets `CatalogSyncBusy`.
@@ -83,7 +86,7 @@ class CatalogSyncBusy(StoreError):
 
 
 class CatalogSyncCancelled(StoreError):
-    """The sync was stopped with `CatalogSync.cancel()` before its swap; the old catalog stays.
+    """The sync was stopped with `CatalogSync.cancel()` before its switch; the old catalog stays.
 
     Raised to every caller of `run()` that was waiting for that sync (a caller that is itself
     cancelled gets `asyncio.CancelledError`, as usual).
@@ -97,7 +100,7 @@ class CatalogSyncCancelled(StoreError):
 
 
 class _Stopped(Exception):
-    """Raised on the worker thread to stop a build before its swap (cancellation)."""
+    """Raised on the worker thread to stop a build before its switch (cancellation)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +113,7 @@ class CatalogSyncResult:
         pages: API pages fetched (requests, retries not counted).
         synced_at: the "catalog as of" time recorded.
         download_s: seconds spent downloading (and staging) pages.
-        build_s: seconds spent building and swapping in the new catalog.
+        build_s: seconds spent building and switching to the new catalog.
     """
 
     test_count: int
@@ -169,7 +172,7 @@ class CatalogSync:
         return self._progress
 
     async def run(self, progress: ProgressCallback | None = None) -> CatalogSyncResult:
-        """Sync the catalog, or join the sync already running; returns when it is swapped in.
+        """Sync the catalog, or join the sync already running; returns when it is switched in.
 
         Cancelling the caller cancels the sync when no other caller waits for it.
 
@@ -207,8 +210,8 @@ class CatalogSync:
     def cancel(self) -> None:
         """Stop the running sync (the old catalog stays); no-op when none runs.
 
-        Its callers get `CatalogSyncCancelled`, unless the new catalog was already swapped in
-        (then the sync finished, and they get its result).
+        Its callers get `CatalogSyncCancelled`, unless the new catalog was already built
+        (then it is switched in, the sync finished, and they get its result).
         """
         if self._task is not None:
             self._task.cancel()

@@ -5,6 +5,10 @@ The app opens one `Store` per environment and signed-in account:
 
     store = Store.for_account(paths, environment.name, practitioner.id)
     page = store.catalog.search("vitamin d", CatalogFilters(sample_type="Blood"))
+
+The catalog is not in the account's database: each catalog sync builds it in a file of its
+own beside it and switches to it once complete (`catalog_files`), so a sync never makes the
+user's writes (drafts, notes, patients) wait.
 """
 
 from rupa_desk.services.store.catalog import (

@@ -13,9 +13,9 @@ patients) never wait for the sync's write lock:
 
 A sync builds generation n+1 completely (`catalog_build`), flushes it to disk, then
 `publish`es it: one small transaction in the account's database points `catalog_file` at it
-and records the sync time. Until that commit every reader uses generation n; a sync that
-fails, is cancelled or is killed leaves generation n untouched, and the next sync deletes
-what it left.
+and records the sync time (in the app, on the store's own connection: see `sync`). Until
+that commit every reader uses generation n; a sync that fails, is cancelled or is killed
+leaves generation n untouched, and the next sync deletes what it left.
 
 Each connection that reads the catalog has the generation in use ATTACHed, read-only and
 immutable, as the schema `catalog`. The catalog's table names are used nowhere else, so

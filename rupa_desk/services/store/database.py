@@ -2,10 +2,10 @@
 
 `Store` is the one object the rest of the app holds: it owns the sqlite-utils `Database` of
 the UI thread and gives access to the catalog, the patients cache, drafts and sync state. The
-catalog lives in files of its own beside the database (`catalog_files`), attached to the
-store's connection; the catalog sync builds a new one on a worker thread without ever taking
-this database's write lock for longer than a tiny sync-state write, so the user's writes do
-not wait for it.
+catalog lives in files of its own beside the database (`catalog_files`), attached read-only
+to the store's connection; the catalog sync builds a new one on a worker thread and makes its
+few small writes to this database (the attempt, the switch, a failure) through the store's
+own connection (`CatalogSync(account_db=store.db)`), so the user's writes never wait for it.
 
 SQLite's environmental failures (the database is locked, the disk is full, an I/O error, a
 read-only file) reach callers as typed `StoreWriteError`s from `atomic()` (and from

@@ -72,7 +72,7 @@ class SyncState:
         self._upsert(resource, last_attempt_at=to_iso(at or self._clock()))
 
     def record_success(self, resource: str, *, item_count: int, at: datetime | None = None) -> None:
-        """A complete sync of `resource` finished (call it in the transaction that swaps it in)."""
+        """A complete sync of `resource` finished (in the transaction that makes it live)."""
         when = to_iso(at or self._clock())
         self._upsert(resource, last_success_at=when, item_count=item_count, last_error=None)
 
