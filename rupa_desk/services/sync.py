@@ -263,12 +263,19 @@ class CatalogSync:
                 except _Stopped:
                     raise cancelled from None
                 log.info("Catalog sync cancelled after its build; the new catalog is kept")
+            # Published in one step on the store's connection (or, without one, a shielded
+            # call on the worker): a cancellation cannot stop it half-way.
             await account.call(publish, builder.generation, item_count=count, synced_at=synced_at)
-            await asyncio.shield(
+            old_files = asyncio.ensure_future(
                 on_writer(
                     functools.partial(files.remove_unused, builder.generation, newer_too=True)
                 )
             )
+            try:
+                await asyncio.shield(old_files)
+            except asyncio.CancelledError:  # published: the sync has finished
+                log.info("Catalog sync cancelled after its switch; the new catalog is kept")
+                await old_files
             result = CatalogSyncResult(
                 test_count=count,
                 company_count=downloaded.companies,
