@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from rupa_desk.services.store import CatalogBuilder, Store, UnknownLabTestError, connect
+from rupa_desk.services.store import (
+    CatalogBuilder,
+    Store,
+    UnknownLabTestError,
+    connect,
+    vacuum_file,
+)
 from rupa_desk.services.store.catalog_files import CatalogFiles, current_generation
 from rupa_desk.services.store.catalog_schema import CATALOG_FORMAT
 from tests.fixtures.catalog_data import iter_tests, load_catalog, synthetic_companies
@@ -238,3 +244,33 @@ def test_files_of_other_databases_in_the_folder_are_left_alone(tmp_path: Path) -
         load_catalog(store, synthetic_companies(), iter_tests(30, seed=5))
     assert neighbour.exists()
     assert unrelated.exists()
+
+
+def test_closing_a_store_detaches_its_catalog_and_an_in_memory_store_leaves_no_files() -> None:
+    with Store.in_memory() as store:
+        load_catalog(store, synthetic_companies(), iter_tests(30, seed=5))
+        assert store.catalog.test_count() == 30
+        folder = store.catalog_files.folder
+        assert catalog_files_on_disk(store) == ["memory.catalog-1.sqlite3"]
+        schemas = {row[1] for row in store.db.execute("PRAGMA database_list").fetchall()}
+        assert "catalog" in schemas
+        detached: list[str] = []
+        store.db.conn.set_trace_callback(detached.append)
+    assert "DETACH DATABASE catalog" in detached
+    assert not folder.exists()
+
+
+def test_removing_patient_data_and_rebuilding_the_file_keep_the_catalog(tmp_path: Path) -> None:
+    """Sign-out's purge works with the catalog attached, and the catalog is not touched."""
+    path = tmp_path / "db.sqlite3"
+    with Store.open(path) as store:
+        load_catalog(store, synthetic_companies(), iter_tests(30, seed=5))
+        generation = current_generation(store.db)
+        store.drafts.create(notes="keep")
+        removed = store.remove_patient_data()
+        assert removed.drafts_kept == 1
+    vacuum_file(path)
+    with Store.open(path) as store:
+        assert current_generation(store.db) == generation
+        assert store.catalog.test_count() == 30
+        assert catalog_files_on_disk(store) == [f"db.catalog-{generation}.sqlite3"]
