@@ -205,7 +205,7 @@ class AccountWorkspace:
     async def close(self, *, remove_patient_data: bool) -> None:
         """Stop the account's work, remove patient data if asked, close the database."""
         await self.tasks.cancel_all()
-        await self.orders.close()
+        await self.orders.close(remove_web_profile=remove_patient_data)
         await self.catalog.close()
         await self.patients.close()
         try:
@@ -391,6 +391,7 @@ class Desk:
             open_url=self._open_url,
         )
         self.workspace = workspace
+        workspace.orders.notifier.activated.connect(self._on_notifier_activated)
         self.window.install_panes(workspace.panes)
         self.window.show_workspace()
         await workspace.start(first_sign_in=first_sign_in)
@@ -429,6 +430,12 @@ class Desk:
         self.status_bar.set_practitioner(account.display_name)
         if self.auth.store_degraded:
             self.status_bar.set_token_storage(SecretStoreMode.SESSION_ONLY.value)
+        self.window.raise_()
+        self.window.activateWindow()
+
+    def _on_notifier_activated(self) -> None:
+        """The user clicked the tray icon or a notification: bring the window up."""
+        self.window.showNormal()
         self.window.raise_()
         self.window.activateWindow()
 
