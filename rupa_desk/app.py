@@ -101,7 +101,8 @@ async def main(
             select (the benchmark; no simulator is started then).
 
     Returns:
-        The process exit code (2: the settings select an unusable environment).
+        The process exit code (0). Settings that cannot be used are told in the window, and
+        the demo runs instead.
     """
     import asyncio
     import contextlib
@@ -117,9 +118,18 @@ async def main(
     except SettingsError as exc:
         bridge.error(f"{exc} Rupa Desk uses the default settings until you save new ones.")
         settings = UserSettings()
+    if environment is None and not options.demo and settings.environment != "demo":
+        try:
+            environment = settings.environment_for()
+        except SettingsError as exc:
+            # Told in the window (not on a terminal nobody reads), and the app stays usable.
+            bridge.error(
+                f"The saved settings cannot be used: {exc} Rupa Desk runs the demo instead. "
+                "Correct the settings (File › Settings), then start Rupa Desk again."
+            )
     async with contextlib.AsyncExitStack() as stack:
         no_browser_helper = None
-        demo_running = environment is None and (options.demo or settings.environment == "demo")
+        demo_running = environment is None
         if demo_running:
             from rupa_desk import demo  # the simulator is loaded only in demo mode
 
@@ -129,12 +139,7 @@ async def main(
             stack.push_async_callback(asyncio.to_thread, server.stop)
             environment = settings_module.demo(server.url)
             no_browser_helper = functools.partial(demo.complete_demo_consent, server.url)
-        elif environment is None:
-            try:
-                environment = settings.environment_for()
-            except SettingsError as exc:
-                print(f"rupa-desk: {exc}", file=sys.stderr)
-                return 2
+        assert environment is not None
         desk = await Desk.create(
             paths,
             environment=environment,

@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import webbrowser
 from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
@@ -28,11 +31,12 @@ from rupa_desk.services.api import RupaClient
 from rupa_desk.services.auth import Authenticator, BrowserOpener, client_secret_key
 from rupa_desk.services.errors import SecretStoreUnavailable
 from rupa_desk.services.secrets import SecretStoreChoice, SecretStoreMode, probe_secret_store
-from rupa_desk.services.store import Store, StoreError
+from rupa_desk.services.store import Store, StoreError, vacuum_file
 from rupa_desk.services.sync import CatalogSync
 from rupa_desk.settings import (
     DEMO_LOGIN_EMAIL,
     DEMO_LOGIN_PASSWORD,
+    ENVIRONMENT_LABELS,
     Environment,
     UserSettings,
 )
@@ -84,6 +88,9 @@ class AccountWorkspace:
         connectivity: online/offline, as requests find it.
         status_bar: shows sync progress and the catalog's age.
         tasks: the account's background tasks (cancelled on close).
+        paths: the app's folders (result PDFs, the checkout's web profile).
+        poll_interval_s: the user's order polling interval.
+        open_url: opens the system browser.
     """
 
     def __init__(
@@ -108,6 +115,8 @@ class AccountWorkspace:
         self.tasks = tasks
         self._client = client
         self._bridge = bridge
+        self._paths = paths
+        self._environment_name = environment.name
         self.orders = OrderWorkspace(
             paths=paths,
             environment=environment,
@@ -132,10 +141,10 @@ class AccountWorkspace:
         self.catalog.catalog_changed.connect(status_bar.set_catalog_synced_at)
         status_bar.set_catalog_synced_at(self.catalog.last_synced())
         self.patients = PatientsPresenter(
-            store.patients, store.drafts, client, bridge, connectivity
+            store.patients, store.drafts, store.patient_forms, client, bridge, connectivity
         )
         self.panes: dict[str, QWidget] = {
-            "patients": PatientsPage(self.patients),
+            "patients": PatientsPage(self.patients, saved_orders=store.orders),
             "catalog": CatalogPage(self.catalog),
             "drafts": self.orders.drafts_page,
             "orders": self.orders.orders_page,
@@ -183,6 +192,11 @@ class AccountWorkspace:
             store.close()
             raise
 
+    def set_poll_interval(self, seconds: float) -> None:
+        """Use the user's new order polling interval from each order's next check on."""
+        schedule = self.orders.schedule
+        schedule.policy = replace(schedule.policy, base_interval_s=float(seconds))
+
     async def start(self, *, first_sign_in: bool) -> None:
         """Show the local data at once; on the first sign-in (or with nothing local yet)
         download the patients, then the catalog, in the background."""
@@ -203,17 +217,100 @@ class AccountWorkspace:
             await self.catalog.sync_now()
 
     async def close(self, *, remove_patient_data: bool) -> None:
-        """Stop the account's work, remove patient data if asked, close the database."""
+        """Stop the account's work, remove patient data if asked, close the database.
+
+        Removing patient data (the sign-out dialog's `REMOVED_WITH_PATIENT_DATA` and
+        `KEPT_WITH_PATIENT_DATA` say what goes and what stays, exactly): the
+        database's patient rows (`Store.remove_patient_data`), then, with the database closed,
+        its file rebuilt so no deleted row survives in free pages (`vacuum_file`, on a worker
+        thread), the downloaded result PDFs, and the checkout's web profile (Rupa's web-app
+        sign-in). What could not be removed is told to the user.
+        """
         await self.tasks.cancel_all()
         await self.orders.close(remove_web_profile=remove_patient_data)
         await self.catalog.close()
         await self.patients.close()
+        problems: list[str] = []
         try:
             if remove_patient_data:
-                removed = self.store.patients.purge()
-                log.info("removed %d cached patients from this computer", removed)
+                try:
+                    removed = self.store.remove_patient_data()
+                except StoreError as exc:
+                    problems.append(f"the patients and orders in the local database ({exc})")
+                else:
+                    log.info(
+                        "removed patient data: %d patients, %d orders, %d checked-out drafts"
+                        " (%d drafts kept)",
+                        removed.patients,
+                        removed.orders,
+                        removed.checked_out_drafts,
+                        removed.drafts_kept,
+                    )
         finally:
             self.store.close()
+        if not remove_patient_data:
+            return
+        database = self.store.path
+        if database is not None and not problems:
+            try:
+                await asyncio.to_thread(vacuum_file, database)
+            except StoreError as exc:
+                # The rows are gone and their pages were overwritten (secure_delete); only
+                # rows deleted by an older version may remain in free space.
+                log.warning("could not rebuild the database after removing patient data")
+                problems.append(f"free space of the local database ({exc})")
+        for what, folder in (
+            (
+                "the downloaded result PDFs",
+                self._paths.results_dir(self._environment_name, self.account.id),
+            ),
+            ("the checkout's saved sign-in", self._checkout_profile_dir()),
+        ):
+            try:
+                await asyncio.to_thread(_remove_folder, folder)
+            except OSError as exc:
+                log.warning("could not remove a folder of patient data: %s", type(exc).__name__)
+                problems.append(f"{what} in {folder} ({exc.strerror or exc})")
+        if problems:
+            self._bridge.error(
+                "Some patient data could not be removed from this computer: "
+                + "; ".join(problems)
+                + ". Sign in and sign out again with “Remove patient data” to retry."
+            )
+        else:
+            self._bridge.info("Patient data removed from this computer.")
+
+    def _checkout_profile_dir(self) -> Path:
+        """The folder of this account's embedded checkout web profile (cookies of Rupa's web
+        app). `OrderWorkspace.close` has already removed it; removing it again here is a no-op
+        then, and otherwise tells the user what is left."""
+        return self._paths.web_profile_dir(self._environment_name, self.account.id)
+
+
+def _needs_restart(before: UserSettings, after: UserSettings, *, secret_changed: bool) -> list[str]:
+    """The saved settings that change the environment (used from the next start), in words."""
+    changed = []
+    if after.environment != before.environment:
+        changed.append(f"environment ({ENVIRONMENT_LABELS[after.environment]})")
+    if after.client_id != before.client_id:
+        changed.append("client id")
+    if secret_changed:
+        changed.append("client secret")
+    if after.sandbox_authorize_url != before.sandbox_authorize_url:
+        changed.append("sandbox sign-in page")
+    if after.redirect_ports != before.redirect_ports:
+        changed.append("redirect ports")
+    return changed
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _remove_folder(folder: Path) -> None:
+    """Delete a folder and everything in it (nothing to do when it does not exist)."""
+    if folder.exists():
+        shutil.rmtree(folder)
 
 
 class Desk:
@@ -245,6 +342,7 @@ class Desk:
         self.secrets = secrets
         self.tasks = BackgroundTasks(reporter.on_task_failed)
         self._demo_running = demo_running
+        self._settings_at_start = settings
         self._closed = asyncio.get_running_loop().create_future()
         self._closing = False
 
@@ -287,6 +385,7 @@ class Desk:
         self.connectivity.online_changed.connect(self._on_connectivity_online_changed)
         self.session.signed_in.connect(self._on_session_signed_in)
         self.session.signed_out.connect(self._on_session_signed_out)
+        self.settings.saved.connect(self._on_settings_saved)
 
     @classmethod
     async def create(
@@ -399,10 +498,13 @@ class Desk:
     async def close_account(self, *, remove_patient_data: bool) -> None:
         """Close the workspace (removing patient data if asked) and show the sign-in page."""
         workspace, self.workspace = self.workspace, None
-        if workspace is not None:
-            await workspace.close(remove_patient_data=remove_patient_data)
-        self.window.show_sign_in()
-        self.window.remove_panes()
+        try:
+            if workspace is not None:
+                await workspace.close(remove_patient_data=remove_patient_data)
+        finally:
+            self.status_bar.account_closed()
+            self.window.show_sign_in()
+            self.window.remove_panes()
 
     # -- slots ---------------------------------------------------------------------------------
 
@@ -422,6 +524,39 @@ class Desk:
         dialog = SignOutDialog(self.session, account.display_name, parent=self.window)
         dialog.finished.connect(dialog.deleteLater)
         dialog.open()
+
+    def _on_settings_saved(self, settings: UserSettings, secret_changed: bool) -> None:
+        """Apply what can be applied now; say plainly what waits for a restart.
+
+        The polling interval applies at once (to the signed-in account's order polling, and
+        to every later sign-in). The environment, client id, client secret, sandbox sign-in
+        page and redirect ports make up the `Environment` this Desk was built for: its session
+        (keychain entries per environment and client), its HTTP clients, its accounts' folders
+        and, in demo mode, the simulator. Swapping them under a signed-in user would end the
+        session without asking and could mix two environments in the open panes, so they are
+        used from the next start, and the user is told so.
+        """
+        applied = []
+        if settings.poll_interval_s != self._settings_at_start.poll_interval_s:
+            if self.workspace is not None:
+                self.workspace.set_poll_interval(settings.poll_interval_s)
+            applied.append(f"orders are checked every {settings.poll_interval_s} s from now on")
+        later = _needs_restart(self._settings_at_start, settings, secret_changed=secret_changed)
+        self._settings_at_start = replace(
+            self._settings_at_start, poll_interval_s=settings.poll_interval_s
+        )
+        if later:
+            start = "starts again without --demo" if self._demo_running else "starts again"
+            self.bridge.warning(
+                "Settings saved"
+                + (f" ({'; '.join(applied)})" if applied else "")
+                + f". The new {_and(later)} {'takes' if len(later) == 1 else 'take'} effect "
+                f"when Rupa Desk {start}: quit it "
+                f"(File › Quit) and start it again. Until then it keeps using "
+                f"{self.environment.label}."
+            )
+        else:
+            self.bridge.info("Settings saved" + (f": {'; '.join(applied)}." if applied else "."))
 
     def _on_connectivity_online_changed(self, online: bool) -> None:
         self.status_bar.set_online(online)

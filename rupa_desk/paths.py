@@ -1,7 +1,8 @@
 """Where Rupa Desk keeps its files: the only module that knows (platformdirs).
 
 Every other module asks an `AppPaths` for a folder. Tests build one over a temporary folder
-with `AppPaths.under(tmp_path)`, so no test touches the real user profile.
+with `AppPaths.under(tmp_path)`, so no test touches the real user profile. The files that ship
+with the app (its icon, the Linux desktop entry) are found with `resource_file`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,23 @@ import platformdirs
 
 APP_NAME = "RupaDesk"
 APP_AUTHOR = "RupaDesk"
+
+#: The files that ship inside the package (installed with it as package data).
+RESOURCES_DIR = Path(__file__).resolve().parent / "resources"
+#: The app's icon (the main window's, and the desktop entry's `Icon=rupa-desk`).
+APP_ICON = "rupa-desk.svg"
+
+
+def resource_file(name: str) -> Path:
+    """A file shipped with the app, from `rupa_desk/resources/`.
+
+    Raises:
+        FileNotFoundError: there is no such resource (a packaging mistake).
+    """
+    path = RESOURCES_DIR / name
+    if not path.is_file():
+        raise FileNotFoundError(f"Rupa Desk's resource {name} is missing from {RESOURCES_DIR}")
+    return path
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,10 @@ class PatientForm:
         """Every field's stripped text."""
         return {f.name: self.value(f.name) for f in fields(self)}
 
+    def is_empty(self) -> bool:
+        """True when nothing but blanks was typed into any field."""
+        return not any(self.as_dict().values())
+
 
 class InvalidPatientForm(ValueError):
     """The form has errors; `errors` maps each bad field to its message."""

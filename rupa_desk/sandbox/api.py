@@ -210,6 +210,9 @@ class ApiEndpoints:
         include = parse_include(call.request, "lab_company")
         parse_filters(call.request, set())
         items = list(self.state.lab_companies.values())
+        unlisted = self.state.faults.unlisted_lab_companies
+        if unlisted:
+            items = items[: max(0, len(items) - unlisted)]
         return document_response(list_document(call.request, call.serializer, items, include))
 
     def get_lab_company(self, call: Call) -> Response:
@@ -224,7 +227,7 @@ class ApiEndpoints:
         filters = parse_filters(call.request, {"lab_company", "is_active"})
         tests = self.state.lab_tests
         items: list[LabTest]
-        if "lab_company" in filters:
+        if "lab_company" in filters and not self.state.faults.ignore_company_filter:
             ids = self.state.lab_tests_by_company.get(filters["lab_company"], {})
             items = [tests[i] for i in ids]
         else:

@@ -75,6 +75,10 @@ class SandboxConfig:
         fault_429_rate: share of API requests answered with 429 + Retry-After (0..1).
         drop_rate: share of API requests whose connection is closed mid-response (0..1).
         faults_on_token_endpoint: apply the faults above to /oauth/token and revoke too.
+        ignore_company_filter: `GET /lab_tests` ignores `filter[lab_company]` and lists every
+            test (as an API may silently ignore a filter it does not know).
+        unlisted_lab_companies: `GET /lab_companies` leaves out this many lab companies (the
+            last ones); their tests are still listed and the companies can still be read.
         access_token_ttl_s: lifetime of access tokens (`expires_in`).
         code_ttl_s: lifetime of authorization codes.
         clock_speed: simulated seconds per real second for the order lifecycle; 0 means
@@ -98,6 +102,8 @@ class SandboxConfig:
     fault_429_rate: float = 0.0
     drop_rate: float = 0.0
     faults_on_token_endpoint: bool = False
+    ignore_company_filter: bool = False
+    unlisted_lab_companies: int = 0
     access_token_ttl_s: int = 36000
     code_ttl_s: int = 60
     clock_speed: float = 0.0
@@ -163,6 +169,8 @@ class FaultSettings:
     fault_429_rate: float = 0.0
     drop_rate: float = 0.0
     faults_on_token_endpoint: bool = False
+    ignore_company_filter: bool = False
+    unlisted_lab_companies: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -180,6 +188,8 @@ def fault_problems(settings: FaultSettings) -> list[str]:
         problems.append("rate_limit_per_s must be positive and rate_burst at least 1")
     if settings.latency_ms < 0:
         problems.append("latency_ms must not be negative")
+    if settings.unlisted_lab_companies < 0:
+        problems.append("unlisted_lab_companies must not be negative")
     return problems
 
 

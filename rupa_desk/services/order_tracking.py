@@ -40,6 +40,7 @@ from rupa_desk.services.errors import (
     RateLimited,
     RupaError,
 )
+from rupa_desk.services.store.errors import StoreWriteError
 from rupa_desk.services.store.orders import Orders, OrderUpdate
 from rupa_desk.services.store.sync_state import utc_now
 
@@ -246,9 +247,9 @@ class OrderTracker:
                 pass  # noted by _request: polling pauses until Rupa answers again
             except RupaError as exc:
                 log.warning("refreshing the order list failed: %s", type(exc).__name__)
-            except sqlite3.OperationalError as exc:
+            except (StoreWriteError, sqlite3.OperationalError) as exc:
                 # another connection (the catalog sync) held the database past the busy
-                # timeout: what was fetched is saved at the next round
+                # timeout (or the disk is full): what was fetched is saved at the next round
                 log.warning("the database was busy; orders are saved next time (%s)", exc)
 
     # -- what the user asks for ----------------------------------------------------------------

@@ -2,9 +2,16 @@
 
 One `links.next` chain per lab company (`filter[lab_company]=…`) runs concurrently, at most
 `ClientLimits.max_concurrent_pages` at once; the client's rate limiter keeps them all within
-Rupa's limit. Pages are written as they arrive into staging tables, on a worker thread with
-its own connection, so neither the whole catalog nor the event loop is ever held; the next
-page of a chain is already on its way while one is written. When every chain is done the new
+Rupa's limit. That relies on two assumptions about the API, so the sync checks both: every
+test belongs to a listed company (the tests staged must add up to the total an unfiltered
+probe reports in `meta.pagination.count`), and the filter is applied (no page holds a test of
+another company). When either fails, the tests staged so far are dropped and the sync follows
+one unfiltered `links.next` chain instead (slower, but it cannot miss a test), adding the
+companies it finds that the listing left out.
+
+Pages are written as they arrive into staging tables, on a worker thread with its own
+connection, so neither the whole catalog nor the event loop is ever held; the next page of a
+chain is already on its way while one is written. When every chain is done the new
 catalog is built and swapped in one transaction (`CatalogBuilder`): until then the old
 catalog stays searchable, and a sync that fails, is cancelled or is killed leaves it as it was.
 
@@ -15,7 +22,6 @@ Only one sync runs per database: a second `run()` in the same process joins the 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sqlite3
 import threading
@@ -68,6 +74,20 @@ class CatalogSyncBusy(StoreError):
         super().__init__(
             "Another Rupa Desk window or command is downloading the catalog right now. "
             "Wait for it to finish, then search again."
+        )
+
+
+class CatalogSyncCancelled(StoreError):
+    """The sync was stopped with `CatalogSync.cancel()` before its swap; the old catalog stays.
+
+    Raised to every caller of `run()` that was waiting for that sync (a caller that is itself
+    cancelled gets `asyncio.CancelledError`, as usual).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The catalog download was stopped before it finished. The catalog you have is "
+            "unchanged; sync again to update it."
         )
 
 
@@ -143,10 +163,12 @@ class CatalogSync:
         Raises:
             RupaError: the download failed (after the client's retries); the old catalog is
                 kept.
+            CatalogSyncCancelled: `cancel()` stopped the sync; the old catalog is kept.
             CatalogSyncBusy: another process is syncing this database.
             StoreError: the database could not be written.
         """
         if self._task is None or self._task.done():
+            self._progress = (0, 0)  # not the last run's figures
             self._task = asyncio.create_task(self._sync(), name="catalog-sync")
             self._task.add_done_callback(_log_failure)
         task = self._task
@@ -157,6 +179,9 @@ class CatalogSync:
         try:
             return await asyncio.shield(task)
         except asyncio.CancelledError:
+            if not _cancel_requested():
+                # Not this caller: the sync itself was cancelled (`cancel()`).
+                raise CatalogSyncCancelled() from None
             if not task.done() and self._waiters == 1:
                 task.cancel()
                 await asyncio.wait([task])
@@ -167,7 +192,11 @@ class CatalogSync:
                 self._listeners.remove(progress)
 
     def cancel(self) -> None:
-        """Stop the running sync (the old catalog stays); no-op when none runs."""
+        """Stop the running sync (the old catalog stays); no-op when none runs.
+
+        Its callers get `CatalogSyncCancelled`, unless the new catalog was already swapped in
+        (then the sync finished, and they get its result).
+        """
         if self._task is not None:
             self._task.cancel()
 
@@ -207,11 +236,13 @@ class CatalogSync:
             )
             try:
                 count = await asyncio.shield(build)
-            except asyncio.CancelledError:
-                stop.set()
-                with contextlib.suppress(_Stopped):
-                    await build
-                raise
+            except asyncio.CancelledError as cancelled:
+                stop.set()  # the build stops at its next checkpoint, before the swap
+                try:
+                    count = await build
+                except _Stopped:
+                    raise cancelled from None
+                log.info("Catalog sync cancelled after its swap; the new catalog is kept")
             result = CatalogSyncResult(
                 test_count=count,
                 company_count=downloaded.companies,
@@ -248,57 +279,156 @@ class CatalogSync:
         size = self._limits.max_page_size
         companies: list[LabCompany] = []
         page: Page[LabCompany] | None = await source.lab_companies_page(page_size=size)
-        pages = 1
+        pages = _Pages(self._report, fetched=1)
         while page is not None:
             companies.extend(page.items)
             if page.next_url is None:
                 break
             page = await source.next_page(page)
-            pages += 1
+            pages.fetched += 1
         await on_writer(builder.add_companies, companies)
         probe = await source.lab_tests_page(page_size=1)
-        pages += 1
-        total = probe.count or 0
-        done = 0
-        self._report(done, total)
+        pages.fetched += 1
+        pages.start(probe.count)
+        try:
+            await self._by_company(companies, builder, on_writer, pages)
+            staged = await on_writer(builder.staged_test_count)
+            complete = probe.count is None or staged == probe.count
+            why = f"{staged} tests listed by lab company, {probe.count} in all"
+        except _FilterIgnored as ignored:
+            complete = False
+            why = str(ignored)
+        if not complete:
+            # The company listing or the filter is not what we assumed: one chain over
+            # everything is slower but cannot miss a test.
+            log.warning("Catalog sync: %s; downloading the unfiltered list instead", why)
+            await on_writer(builder.clear_tests)
+            pages.start(probe.count)
+            unlisted = await self._unfiltered(builder, on_writer, pages, {c.id for c in companies})
+            await on_writer(builder.add_companies, unlisted)
+            companies.extend(unlisted)
+        staged = await on_writer(builder.staged_test_count)
+        self._report(staged, staged)
+        return _Downloaded(companies=len(companies), pages=pages.fetched)
+
+    async def _by_company(
+        self,
+        companies: list[LabCompany],
+        builder: CatalogBuilder,
+        on_writer: Callable[..., Awaitable[Any]],
+        pages: _Pages,
+    ) -> None:
+        """One `links.next` chain per lab company, several at once.
+
+        Raises:
+            _FilterIgnored: a page held a test of another company.
+        """
+        size = self._limits.max_page_size
         queue: asyncio.Queue[str] = asyncio.Queue()
         for company in companies:
             queue.put_nowait(company.id)
 
-        async def chain(company_id: str) -> None:
-            nonlocal done, pages
-            current: Page[LabTest] = await source.lab_tests_page(company_id, page_size=size)
-            pages += 1
-            while True:
-                following: asyncio.Task[Page[LabTest]] | None = None
-                if current.next_url is not None:
-                    following = asyncio.create_task(source.next_page(current))
-                try:
-                    written = await on_writer(builder.add_tests, current.items)
-                except BaseException:
-                    if following is not None:
-                        following.cancel()
-                    raise
-                done += written
-                self._report(done, total)
-                if following is None:
-                    return
-                current = await following
-                pages += 1
+        def check(company_id: str) -> Callable[[Page[LabTest]], None]:
+            def foreign_test(page: Page[LabTest]) -> None:
+                for test in page.items:
+                    if test.lab_company_id not in (None, company_id):
+                        raise _FilterIgnored(company_id, test.lab_company_id)
+
+            return foreign_test
 
         async def worker() -> None:
             while not queue.empty():
-                await chain(queue.get_nowait())
+                company_id = queue.get_nowait()
+                first = await self._source.lab_tests_page(company_id, page_size=size)
+                pages.fetched += 1
+                await self._chain(first, builder, on_writer, pages, check(company_id))
 
         try:
             async with asyncio.TaskGroup() as group:
                 for _ in range(min(self._concurrency, max(1, len(companies)))):
                     group.create_task(worker())
         except BaseExceptionGroup as group_error:
-            raise group_error.exceptions[0] from None
-        staged = await on_writer(builder.staged_test_count)
-        self._report(staged, staged)
-        return _Downloaded(companies=len(companies), pages=pages)
+            errors = group_error.exceptions
+            real = [e for e in errors if not isinstance(e, _FilterIgnored)]
+            raise (real or errors)[0] from None
+
+    async def _unfiltered(
+        self,
+        builder: CatalogBuilder,
+        on_writer: Callable[..., Awaitable[Any]],
+        pages: _Pages,
+        listed: set[str],
+    ) -> list[LabCompany]:
+        """One `links.next` chain over every test; returns the companies not `listed`."""
+        unlisted: dict[str, LabCompany] = {}
+
+        def collect(page: Page[LabTest]) -> None:
+            for test in page.items:
+                company = test.lab_company
+                if company is not None and company.id not in listed:
+                    unlisted.setdefault(company.id, company)
+
+        size = self._limits.max_page_size
+        first = await self._source.lab_tests_page(include_company=True, page_size=size)
+        pages.fetched += 1
+        await self._chain(first, builder, on_writer, pages, collect)
+        return list(unlisted.values())
+
+    async def _chain(
+        self,
+        current: Page[LabTest],
+        builder: CatalogBuilder,
+        on_writer: Callable[..., Awaitable[Any]],
+        pages: _Pages,
+        inspect: Callable[[Page[LabTest]], None],
+    ) -> None:
+        """Stage `current` and the pages after it; the next one is fetched while one is written.
+
+        `inspect` sees each page before it is staged (it may raise to stop the chain).
+        """
+        while True:
+            inspect(current)
+            following: asyncio.Task[Page[LabTest]] | None = None
+            if current.next_url is not None:
+                following = asyncio.create_task(self._source.next_page(current))
+            try:
+                written = await on_writer(builder.add_tests, current.items)
+            except BaseException:
+                if following is not None:
+                    following.cancel()
+                raise
+            pages.staged(written)
+            if following is None:
+                return
+            current = await following
+            pages.fetched += 1
+
+
+class _FilterIgnored(Exception):
+    """A page of one lab company's tests held a test of another (the API ignored the filter)."""
+
+    def __init__(self, asked: str, found: str | None) -> None:
+        super().__init__(f"the tests of lab company {asked} include one of {found}")
+
+
+class _Pages:
+    """Counts the pages fetched and the tests staged, and reports progress."""
+
+    def __init__(self, report: ProgressCallback, *, fetched: int) -> None:
+        self._report = report
+        self.fetched = fetched
+        self._done = 0
+        self._total = 0
+
+    def start(self, total: int | None) -> None:
+        """(Re)start counting staged tests toward `total` (None: unknown)."""
+        self._done = 0
+        self._total = total or 0
+        self._report(0, self._total)
+
+    def staged(self, count: int) -> None:
+        self._done += count
+        self._report(self._done, self._total)
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,7 +446,7 @@ def _discard(writer: Database, message: str) -> None:
     try:
         CatalogBuilder(writer).discard()
         SyncState(writer).record_failure(CATALOG, message)
-    except sqlite3.Error:
+    except (sqlite3.Error, StoreError):  # atomic() types SQLite's environmental failures
         log.exception("Could not clean up after an interrupted catalog sync")
 
 
@@ -343,6 +473,12 @@ def _acquire_lock(database_path: Path) -> _SyncLock:
         connection.close()
         raise CatalogSyncBusy() from exc
     return _SyncLock(connection)
+
+
+def _cancel_requested() -> bool:
+    """True when the running task itself has been asked to cancel."""
+    current = asyncio.current_task()
+    return current is not None and current.cancelling() > 0
 
 
 def _log_failure(task: asyncio.Task[CatalogSyncResult]) -> None:

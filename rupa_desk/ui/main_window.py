@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from PySide6.QtCore import QByteArray, QEvent, QSize, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
+from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from rupa_desk.paths import APP_ICON, resource_file
 from rupa_desk.ui.components.status_bar import StatusBar
 from rupa_desk.ui.messages import BugReport, Level, Message, MessageBridge
 from rupa_desk.ui.widgets.message_banner import MessageBanner
@@ -39,6 +40,9 @@ if TYPE_CHECKING:  # loaded when the first bug is reported, not before the first
     from rupa_desk.ui.components.bug_report_dialog import BugReportDialog
 
 APP_TITLE = "Rupa Desk"
+#: The smallest window in which every pane is usable (the panes adapt down to it; checked by
+#: tests/gui/test_window_sizes.py). It fits a 1366×768 screen at 125 % scaling (1093×614).
+MINIMUM_SIZE = (780, 520)
 INFO_TIMEOUT_MS = 8000
 SHORTCUTS_FALLBACK_MS = 500
 
@@ -133,7 +137,7 @@ class MainWindow(QMainWindow):
         self._signed_in = False
         self._painted = False
         self._shortcuts_installed = False
-        self.setMinimumSize(QSize(720, 480))
+        self.setMinimumSize(QSize(*MINIMUM_SIZE))
         self.setAccessibleName("Rupa Desk")
 
         self._sidebar = QListWidget()
@@ -145,6 +149,10 @@ class MainWindow(QMainWindow):
             item = QListWidgetItem(pane.title)
             item.setToolTip(f"{pane.title} (Ctrl+{number})" if number <= 9 else pane.title)
             self._sidebar.addItem(item)
+        # Wide enough for every title: the pane beside it is what gives way in a small window.
+        self._sidebar.setMinimumWidth(
+            self._sidebar.sizeHintForColumn(0) + 2 * self._sidebar.frameWidth() + 12
+        )
         self._pane_widgets: dict[str, QWidget] = {}
         for pane in self._panes:
             self._pane_widgets[pane.key] = QWidget()  # replaced by install_panes
@@ -314,8 +322,8 @@ class MainWindow(QMainWindow):
         # Shortcuts work while the menu bar is hidden or native, too.
         self.addActions(self._pane_actions)
 
-    def _install_shortcuts(self) -> None:
-        """Give the menu actions their keys, once the window has painted.
+    def _install_keys_and_icon(self) -> None:
+        """Give the menu actions their keys, and the window its icon, once it has painted.
 
         `setShortcut` makes PySide build a hundred key enums (about 90 ms), so it waits until
         the window is on screen. Key strings, not `QKeySequence.StandardKey`; "Ctrl" is Cmd
@@ -324,6 +332,8 @@ class MainWindow(QMainWindow):
         if self._shortcuts_installed:
             return
         self._shortcuts_installed = True
+        # The icon waits for the paint too: the SVG image plugin loads with it.
+        self.setWindowIcon(QIcon(str(resource_file(APP_ICON))))
         self._settings_action.setShortcut(QKeySequence("Ctrl+,"))
         self._quit_action.setShortcut(QKeySequence("Ctrl+Q"))
         for number, action in enumerate(self._pane_actions, start=1):
@@ -402,13 +412,13 @@ class MainWindow(QMainWindow):
         if not self._painted and event.type() == QEvent.Type.UpdateRequest:
             self._painted = True
             self.first_painted.emit()
-            self._install_shortcuts()
+            self._install_keys_and_icon()
         return handled
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         if not self._shortcuts_installed:  # in case no paint comes (e.g. shown minimised)
-            QTimer.singleShot(SHORTCUTS_FALLBACK_MS, self._install_shortcuts)
+            QTimer.singleShot(SHORTCUTS_FALLBACK_MS, self._install_keys_and_icon)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_state()

@@ -1,7 +1,7 @@
 """The orders part of a signed-in account: drafts, outbox, checkout, tracking and their panes.
 
-Built by `rupa_desk.desk.AccountWorkspace` from the account's database and the API client;
-everything here lives and dies with the account. Who talks to whom:
+Built by `rupa_desk.desk.AccountWorkspace` (the composition root) from the account's database
+and the API client; everything here lives and dies with the account. Who talks to whom:
 
 - edits → `Drafts` (saved at once); "Send" → `Outbox` → Rupa; every send tells
   `Connectivity` whether Rupa answered; queued drafts are sent again by the drafts

@@ -5,7 +5,8 @@
    a search for `a1c`, a new patient; then what the simulator received.
 2. Demo mode as a newcomer runs it (`rupa_desk.app.main` with `--demo`): the app starts the
    simulator, finishes the demo sign-in by itself when no browser opens, syncs the catalog;
-   a screenshot of the main window is saved under test-artifacts/ and checked not to be blank.
+   a screenshot of the main window with each of the four panes is saved under test-artifacts/
+   and checked not to be blank.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from rupa_desk.ui.presenters.session import SessionState
 from tests.fixtures.browser import PractitionerBrowser
 from tests.fixtures.catalog_sync import api_requests
 from tests.fixtures.desk import MakeDesk, first_download_done, session_only_secrets
+from tests.fixtures.orders_env import api_get
 from tests.fixtures.qt import wait_until
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -118,6 +120,22 @@ async def test_sign_in_sync_search_and_create_a_patient(
     assert ("GET", "/lab_tests") in seen
     created = [r for r in served if r["method"] == "POST" and r["path"] == "/patients"]
     assert [r["status"] for r in created] == [201]
+    # What the simulator keeps from that POST (its request log has no bodies): the fields
+    # typed in the form, and nothing else.
+    on_rupa = await asyncio.to_thread(api_get, sandbox.url, f"/patients/{created_id}")
+    attributes = on_rupa["data"]["attributes"]
+    assert {k: attributes[k] for k in ("first_name", "last_name", "email", "birthday")} == {
+        "first_name": "Rosalind",
+        "last_name": "Franklin",
+        "email": "rosalind.franklin@example.com",
+        "birthday": "1920-07-25",
+    }
+    assert not attributes.get("phone")
+    assert not attributes.get("gender")
+    same_email = await asyncio.to_thread(
+        api_get, sandbox.url, "/patients", **{"filter[email]": "rosalind.franklin@example.com"}
+    )
+    assert [p["id"] for p in same_email["data"]] == [created_id]  # one patient, not two
     assert not [r for r in served if r["status"] == 429]
     grants = [r.get("grant_type") for r in served if r["path"] == "/oauth/token"]
     assert grants[0] == "authorization_code"
@@ -157,11 +175,15 @@ async def test_demo_mode_signs_in_without_a_browser_syncs_and_looks_right(
             assert workspace is not None
             await wait_until(lambda: workspace.catalog.test_count() == 300, within=60)
             await first_download_done(desk)
+            seen["screenshots"] = {}
+            for key in desk.window.pane_keys:
+                desk.window.show_pane(key)
+                await asyncio.sleep(0.2)  # let the pane lay out and paint
+                seen["screenshots"][key] = desk.window.grab().toImage()
             desk.window.show_pane("catalog")
-            await asyncio.sleep(0.2)  # let the pane lay out and paint
+            await asyncio.sleep(0.1)
             seen["status"] = desk.status_bar.texts()
             seen["title"] = desk.window.windowTitle()
-            seen["screenshot"] = desk.window.grab().toImage()
         finally:
             desk.window.close()
 
@@ -187,12 +209,16 @@ async def test_demo_mode_signs_in_without_a_browser_syncs_and_looks_right(
     assert "catalog as of" in seen["status"]["Catalog"]
 
     ARTIFACTS.mkdir(exist_ok=True)
-    shot = ARTIFACTS / "main-window-demo.png"
-    image: QImage = seen["screenshot"]
-    assert image.save(str(shot))
-    assert image.width() >= 700
-    assert image.height() >= 450
-    assert not_blank(image), f"the main window looks blank: {shot}"
+    shots: dict[str, QImage] = seen["screenshots"]
+    assert sorted(shots) == sorted(["patients", "catalog", "drafts", "orders"])
+    for key, image in shots.items():
+        shot = ARTIFACTS / f"main-window-demo-{key}.png"
+        assert image.save(str(shot))
+        assert image.width() >= 700
+        assert image.height() >= 450
+        assert not_blank(image), f"the {key} pane looks blank: {shot}"
+    # Each pane shows something of its own (not the same picture four times).
+    assert len({bytes(image.constBits()) for image in shots.values()}) == 4
 
 
 no_browser: Callable[[str], bool] = lambda url: False  # noqa: E731 (a computer without one)

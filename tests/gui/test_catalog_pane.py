@@ -17,9 +17,9 @@ from rupa_desk.core.models import LabCompany, LabTest, Page
 from rupa_desk.paths import AppPaths
 from rupa_desk.sandbox.server import SandboxServer
 from rupa_desk.services.errors import Offline
-from rupa_desk.services.store import CatalogFilters, Store
+from rupa_desk.services.store import CatalogFilters, SearchCursor, SearchPage, Store
 from rupa_desk.services.sync import CatalogSync
-from rupa_desk.ui.components.catalog_model import HIT_ROLE
+from rupa_desk.ui.components.catalog_model import HIT_ROLE, CatalogResultsModel
 from rupa_desk.ui.messages import Level, Message, MessageBridge
 from rupa_desk.ui.pages.catalog import CatalogPage
 from rupa_desk.ui.presenters.catalog import CatalogPresenter, CatalogQuery
@@ -52,6 +52,30 @@ class OfflineSource:
         raise Offline()
 
 
+class StalledSource:
+    """A catalog source whose first request never answers (a sync that stays in progress)."""
+
+    def __init__(self) -> None:
+        self.asked = asyncio.Event()
+
+    async def lab_companies_page(self, *, page_size: int | None = None) -> Page[LabCompany]:
+        self.asked.set()
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    async def lab_tests_page(
+        self,
+        lab_company: str | None = None,
+        *,
+        include_company: bool = False,
+        page_size: int | None = None,
+    ) -> Page[LabTest]:
+        raise AssertionError("the sync never gets this far")
+
+    async def next_page(self, page: Page[Any]) -> Page[Any]:
+        raise AssertionError("the sync never gets this far")
+
+
 @dataclass
 class Pane:
     page: CatalogPage
@@ -59,6 +83,7 @@ class Pane:
     store: Store
     messages: list[Message]
     connectivity: Connectivity
+    sync: CatalogSync
 
 
 @pytest.fixture
@@ -74,9 +99,10 @@ def build_pane(qtbot: QtBot, store: Store, source: Any) -> Pane:
     bridge.message_shown.connect(messages.append)
     bridge.attach()
     connectivity = Connectivity()
+    sync = CatalogSync(source, store.path)
     presenter = CatalogPresenter(
         store.catalog,
-        CatalogSync(source, store.path),
+        sync,
         drafts_env(store, AppPaths.under(store.path.parent / "drafts"), start=False).presenter,
         bridge,
         connectivity,
@@ -85,7 +111,7 @@ def build_pane(qtbot: QtBot, store: Store, source: Any) -> Pane:
     qtbot.addWidget(page)
     page.resize(1000, 600)
     page.show()
-    return Pane(page, presenter, store, messages, connectivity)
+    return Pane(page, presenter, store, messages, connectivity, sync)
 
 
 @pytest_asyncio.fixture
@@ -139,6 +165,50 @@ async def test_results_load_lazily_as_the_view_scrolls(pane: Pane) -> None:
     await wait_until(lambda: model.rowCount() > first)
     assert model.rowCount() < CATALOG_SIZE
     assert "+ tests match" in pane.page.summary.text()
+
+
+async def test_scrolling_to_the_end_lists_every_match_once_in_order(pane: Pane) -> None:
+    await pane.presenter.search("a")
+    model = pane.presenter.model
+    pages = 1
+    while model.canFetchMore():
+        model.fetchMore()
+        pages += 1
+    everything = pane.store.catalog.search("a", limit=CATALOG_SIZE)
+    assert not everything.has_more
+    assert pages > 3
+    assert [model.hit(row).id for row in range(model.rowCount())] == [
+        hit.id for hit in everything.hits
+    ]
+    assert not model.has_more
+
+
+class RecordingPages:
+    """A page source that answers from the catalog and records the cursors it was given."""
+
+    def __init__(self, store: Store, text: str) -> None:
+        self._store = store
+        self._text = text
+        self.cursors: list[SearchCursor] = []
+
+    def __call__(self, after: SearchCursor) -> SearchPage:
+        self.cursors.append(after)
+        return self._store.catalog.search(self._text, after=after, limit=20)
+
+
+async def test_the_model_continues_each_page_from_the_cursor_of_the_last(pane: Pane) -> None:
+    model = CatalogResultsModel()
+    first = pane.store.catalog.search("me", limit=20)
+    source = RecordingPages(pane.store, "me")
+    model.reset_results(first, source)
+    model.fetchMore()
+    assert model.has_more
+    model.fetchMore()
+    assert source.cursors[0] == first.next_cursor
+    assert source.cursors[1].position == 40
+    assert model.rowCount() == 60
+    expected = pane.store.catalog.search("me", limit=60).hits
+    assert [model.hit(row) for row in range(60)] == list(expected)
 
 
 async def test_filters_narrow_the_results(pane: Pane) -> None:
@@ -224,6 +294,26 @@ async def test_sync_offline_says_so_and_keeps_the_catalog(pane: Pane) -> None:
     assert pane.page.sync_button.isEnabled()
 
 
+async def test_a_sync_stopped_elsewhere_says_so_and_keeps_the_catalog(
+    qtbot: QtBot, store: Store
+) -> None:
+    load_catalog(store.db, synthetic_companies(), iter_tests(300))
+    source = StalledSource()
+    built = build_pane(qtbot, store, source)
+    await built.presenter.refresh()
+    before = names(built)
+    built.page.sync_button.click()
+    await source.asked.wait()
+    built.sync.cancel()  # e.g. the account is being closed
+    (succeeded,) = await wait_for_signal(built.presenter.sync_finished)
+    assert succeeded is False
+    assert built.messages[-1].level is Level.INFO
+    assert "stopped before it finished" in built.messages[-1].text
+    assert names(built) == before
+    assert built.page.sync_button.isEnabled()
+    await built.presenter.close()
+
+
 async def test_sync_now_downloads_the_catalog_with_progress(
     qtbot: QtBot, store: Store, sandbox: SandboxServer
 ) -> None:
@@ -242,7 +332,7 @@ async def test_sync_now_downloads_the_catalog_with_progress(
         assert progress
         assert progress[-1][0] == progress[-1][1] == store.catalog.test_count() > 0
         assert built.page.company.count() > 1
-        assert "catalog as of" in built.page.catalog_age.text().lower()
+        assert built.presenter.last_synced() is not None  # the status bar shows its age
         await built.presenter.close()
     finally:
         await client.aclose()

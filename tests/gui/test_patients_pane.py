@@ -64,7 +64,9 @@ async def pane(qtbot: QtBot, app_paths: AppPaths, sandbox: SandboxServer) -> Asy
     messages: list[Message] = []
     bridge.message_shown.connect(messages.append)
     bridge.attach()
-    presenter = PatientsPresenter(store.patients, store.drafts, client, bridge, Connectivity())
+    presenter = PatientsPresenter(
+        store.patients, store.drafts, store.patient_forms, client, bridge, Connectivity()
+    )
     page = PatientsPage(presenter)
     qtbot.addWidget(page)
     page.resize(1000, 700)

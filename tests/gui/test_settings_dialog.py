@@ -100,6 +100,7 @@ async def test_ok_button_runs_the_save(qtbot: QtBot, app_paths: AppPaths) -> Non
     dialog.show()
     ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
     ok.click()
-    (settings,) = await wait_for_signal(presenter.saved)
+    (settings, secret_changed) = await wait_for_signal(presenter.saved)
     assert settings == UserSettings()
+    assert secret_changed is False
     assert app_paths.settings_file.exists()

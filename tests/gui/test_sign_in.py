@@ -6,6 +6,7 @@ Rupa's endpoints are `FakeRupa` and the browser is `FakeBrowser`.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 
 import pytest
@@ -100,6 +101,35 @@ async def test_a_denied_consent_says_so_and_offers_try_again(
     assert page.sign_in_button.isVisible()
 
 
+class SlowBrowser(FakeBrowser):
+    """A browser that takes its time to open: the app is still "opening" when Cancel comes."""
+
+    def __init__(self, rupa: FakeRupa) -> None:
+        super().__init__(rupa)
+        self.release = threading.Event()
+
+    def __call__(self, url: str) -> bool:
+        opened = super().__call__(url)
+        self.release.wait(timeout=30)
+        return opened
+
+
+async def test_cancel_while_the_browser_is_still_opening_cancels_the_sign_in(
+    make_desk: MakeDesk, environment: Environment, rupa: FakeRupa
+) -> None:
+    browser = SlowBrowser(rupa)
+    desk = await signed_out_desk(make_desk, environment, rupa, browser)
+    page = desk.sign_in_page
+    page.sign_in_button.click()
+    await wait_until(lambda: browser.opened)  # the opener runs; the sign-in is not pending yet
+    assert desk.session.view.state is SessionState.WAITING
+    page.cancel_button.click()
+    browser.release.set()
+    await wait_until(lambda: desk.session.view.state is SessionState.SIGNED_OUT)
+    assert "cancelled" in page.status.text().lower()
+    assert page.sign_in_button.isVisible()
+
+
 async def test_with_no_browser_the_link_can_be_copied(
     make_desk: MakeDesk, environment: Environment, rupa: FakeRupa
 ) -> None:
@@ -171,9 +201,15 @@ async def test_the_session_is_restored_at_start_up_and_works_offline(
 
     rupa.offline = True
     impatient = replace(environment, limits=replace(environment.limits, retry_timeout_s=1.0))
+    at_open: list[dict[str, str]] = []
     third = await make_desk(impatient, opener=browser, transport=rupa.transport(), secrets=secrets)
-    await wait_until(lambda: third.session.view.state is SessionState.SIGNED_IN, within=2)
-    assert third.window.signed_in  # at once: the account opens before Rupa is asked
+    third.session.signed_in.connect(lambda account: at_open.append(third.status_bar.texts()))
+    await wait_until(lambda: third.session.view.state is SessionState.SIGNED_IN, within=10)
+    assert third.window.signed_in
+    # The account opened before any request to Rupa had failed (they fail only after the
+    # retries' second): an order of events, not a wall-clock limit.
+    assert at_open[0]["Connection"] == "Online"
+    assert at_open[0]["Signed-in practitioner"] == "Signed in"
     assert third.status_bar.texts()["Signed-in practitioner"] == "Signed in"
     await wait_until(lambda: third.status_bar.texts()["Connection"] == "Offline", within=60)
     assert third.window.signed_in  # still: offline is not signed out

@@ -1,25 +1,77 @@
-"""The catalog sync against the simulator over real loopback HTTP."""
+"""The catalog sync against the simulator over real loopback HTTP.
+
+The tests that only read a synced catalog share one sync of a 5,000-test simulator per module
+(`synced`); the tests that need an old catalog to keep get their own copy of that database
+(`old_catalog`), so no test sees another's writes.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from rupa_desk.paths import AppPaths
 from rupa_desk.sandbox.config import SandboxConfig
 from rupa_desk.sandbox.server import SandboxServer
-from rupa_desk.services.store import CatalogFilters, MatchField, Store, UnknownLabTestError
-from rupa_desk.services.sync import CatalogSync, CatalogSyncBusy
-from tests.fixtures.catalog_sync import api_requests, control, simulator_client
+from rupa_desk.services.api import RupaClient
+from rupa_desk.services.auth import session_key
+from rupa_desk.services.errors import ServerError, SessionExpired
+from rupa_desk.services.secrets import MemorySecretStore
+from rupa_desk.services.store import (
+    CATALOG,
+    CatalogFilters,
+    MatchField,
+    SearchHit,
+    Store,
+    UnknownLabTestError,
+)
+from rupa_desk.services.sync import CatalogSync, CatalogSyncBusy, CatalogSyncCancelled
+from rupa_desk.settings import ClientLimits
+from tests.fixtures.browser import PractitionerBrowser
+from tests.fixtures.catalog_sync import SimulatorTokens, api_requests, control, simulator_client
+from tests.fixtures.rupa_client import demo_environment, signed_in
 
 ROOT = Path(__file__).resolve().parents[2]
+#: The catalog of `big_simulator`, and another one to sync over it.
+BIG, OTHER = 5000, 2000
+
+
+@dataclass
+class SyncedCatalog:
+    """The module's one sync of `big_simulator`: its store (read only) and what it did."""
+
+    store: Store
+    test_count: int
+    progress: list[tuple[int, int]]
+    requests: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a catalog looks like, to compare before and after a sync that must not change it."""
+
+    test_count: int
+    first_hits: tuple[SearchHit, ...]
+    synced_at: datetime | None
+
+    @classmethod
+    def of(cls, store: Store) -> Snapshot:
+        return cls(
+            store.catalog.test_count(),
+            store.catalog.search("", limit=1000).hits,
+            store.catalog.last_synced(),
+        )
 
 
 @pytest.fixture
@@ -30,9 +82,38 @@ def database(app_paths: AppPaths) -> Iterator[Store]:
 
 @pytest.fixture(scope="module")
 def big_simulator() -> Iterator[SandboxServer]:
-    """5,000 tests, shared by the tests that only read it."""
-    with SandboxServer(SandboxConfig(lab_tests=5000, seed=3)) as server:
+    """5,000 tests, shared by the tests that only read it (no faults, no changes)."""
+    with SandboxServer(SandboxConfig(lab_tests=BIG, seed=3)) as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def other_simulator() -> Iterator[SandboxServer]:
+    """Another catalog (2,000 tests) to sync over the old one; only read from."""
+    with SandboxServer(SandboxConfig(lab_tests=OTHER, seed=8)) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def synced(
+    big_simulator: SandboxServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SyncedCatalog]:
+    """One sync of `big_simulator` per module, into a database the tests only read."""
+    paths = AppPaths.under(tmp_path_factory.mktemp("synced") / "profile").ensure()
+    with Store.for_account(paths, "demo", "pra_synced") as store:
+        since = control(big_simulator.url, "/_sim/requests?since=0")["last_seq"]
+        count, progress = asyncio.run(sync(big_simulator.url, store))
+        yield SyncedCatalog(store, count, progress, api_requests(big_simulator.url, since))
+
+
+@pytest.fixture
+def old_catalog(synced: SyncedCatalog, app_paths: AppPaths) -> Iterator[Store]:
+    """This test's own copy of the synced 5,000-test database (the catalog to keep)."""
+    with Store.for_account(app_paths, "demo", "pra_demo") as store:
+        synced.store.db.conn.backup(store.db.conn)
+    with Store.for_account(app_paths, "demo", "pra_demo") as store:
+        assert store.catalog.test_count() == BIG
+        yield store
 
 
 def simulator(**config: Any) -> SandboxServer:
@@ -49,27 +130,43 @@ async def sync(url: str, store: Store, **options: Any) -> tuple[int, list[tuple[
     return result.test_count, progress
 
 
-async def test_sync_of_a_5000_test_catalog(big_simulator: SandboxServer, database: Store) -> None:
-    since = control(big_simulator.url, "/_sim/requests?since=0")["last_seq"]
-    count, progress = await sync(big_simulator.url, database)
+def assert_no_leftovers(store: Store) -> None:
+    tables = set(store.db.table_names())
+    assert not {t for t in tables if t.startswith("stage_") or t.endswith("_next")}
+    assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
-    assert count == 5000
-    assert database.catalog.test_count() == 5000
-    assert len(database.catalog.companies()) == 35
-    assert sum(c.test_count for c in database.catalog.companies()) == 5000
-    assert database.catalog.last_synced() is not None
-    assert progress[-1] == (5000, 5000)
-    assert [done for done, _ in progress] == sorted(done for done, _ in progress)
-    requests = api_requests(big_simulator.url, since)
-    test_pages = [r for r in requests if r["path"] == "/lab_tests"]
-    assert all(r["status"] == 200 for r in requests)
+
+def once_past(done_at_least: int, action: Callable[[], None]) -> Callable[[int, int], None]:
+    """A progress listener that runs `action` once, when `done_at_least` tests are staged."""
+    fired: list[bool] = []
+
+    def listener(done: int, total: int) -> None:
+        if done >= done_at_least and not fired:
+            fired.append(True)
+            action()
+
+    return listener
+
+
+def test_sync_of_a_5000_test_catalog(synced: SyncedCatalog) -> None:
+    store = synced.store
+    assert synced.test_count == BIG
+    assert store.catalog.test_count() == BIG
+    assert len(store.catalog.companies()) == 35
+    assert sum(c.test_count for c in store.catalog.companies()) == BIG
+    assert store.catalog.last_synced() is not None
+    assert synced.progress[0] == (0, 0)
+    assert synced.progress[-1] == (BIG, BIG)
+    assert [done for done, _ in synced.progress] == sorted(done for done, _ in synced.progress)
+    test_pages = [r for r in synced.requests if r["path"] == "/lab_tests"]
+    assert all(r["status"] == 200 for r in synced.requests)
     marker = "filter%5Blab_company%5D="
     queries = [r["query"] for r in test_pages if marker in r["query"]]
     chained = {q.split(marker)[1].split("&")[0] for q in queries}
     assert len(chained) == 35
-    assert database.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    tables = set(database.db.table_names())
-    assert not {t for t in tables if t.startswith("stage_") or t.endswith("_next")}
+    unfiltered = [r for r in test_pages if "filter" not in r["query"]]
+    assert len(unfiltered) == 1  # the probe only: no fallback chain
+    assert_no_leftovers(store)
 
 
 @pytest.mark.parametrize(
@@ -84,25 +181,21 @@ async def test_sync_of_a_5000_test_catalog(big_simulator: SandboxServer, databas
         ("hemoglob", "Hemoglobin A1c"),
     ],
 )
-async def test_search_finds_expected_tests_on_the_synced_catalog(
-    big_simulator: SandboxServer, app_paths: AppPaths, query: str, expected: str
+def test_search_finds_expected_tests_on_the_synced_catalog(
+    synced: SyncedCatalog, query: str, expected: str
 ) -> None:
-    with Store.for_account(app_paths, "demo", "pra_search") as store:
-        await sync(big_simulator.url, store)
-        hits = store.catalog.search(query).hits
-        assert hits, query
-        assert expected in hits[0].name
-        assert hits[0].matched in (
-            MatchField.NAME_START,
-            MatchField.NAME,
-            MatchField.NAME_SUBSTRING,
-        )
+    hits = synced.store.catalog.search(query).hits
+    assert hits, query
+    assert expected in hits[0].name
+    assert hits[0].matched in (
+        MatchField.NAME_START,
+        MatchField.NAME,
+        MatchField.NAME_SUBSTRING,
+    )
 
 
-async def test_filters_and_ranking_on_the_synced_catalog(
-    big_simulator: SandboxServer, database: Store
-) -> None:
-    await sync(big_simulator.url, database)
+def test_filters_and_ranking_on_the_synced_catalog(synced: SyncedCatalog) -> None:
+    database = synced.store
     company = max(database.catalog.companies(), key=lambda c: c.test_count)
     filters = CatalogFilters(lab_company_id=company.id, sample_type="Blood")
     page = database.catalog.search("panel", filters, limit=200)
@@ -155,6 +248,54 @@ async def test_sync_after_tests_are_added_changed_and_removed(database: Store) -
     assert renamed.sample_types == ("Saliva",)
 
 
+async def test_a_test_of_a_company_the_listing_leaves_out_still_arrives(database: Store) -> None:
+    with simulator(lab_tests=500, seed=5) as server:
+        async with simulator_client(server.url) as client:
+            hidden = (await client.lab_companies_page(page_size=100)).items[-1]
+        control(server.url, "/_sim/faults", {"unlisted_lab_companies": 1})
+        answer = control(
+            server.url,
+            "/_sim/catalog",
+            {"add": [{"name": "Zebrafish Allergen Panel", "lab_company": hidden.id}]},
+        )
+        count, progress = await sync(server.url, database)
+        unfiltered = [
+            r["query"]
+            for r in api_requests(server.url)
+            if r["path"] == "/lab_tests" and "filter" not in r["query"]
+        ]
+
+    assert count == answer["count"]
+    assert database.catalog.test_count() == answer["count"]
+    [zebrafish] = database.catalog.search("zebrafish").hits
+    assert (zebrafish.lab_company_id, zebrafish.lab_company_name) == (hidden.id, hidden.name)
+    companies = {c.id: c.test_count for c in database.catalog.companies()}
+    assert len(companies) == 35
+    assert sum(companies.values()) == count
+    assert companies[hidden.id] > 1
+    assert progress[-1] == (count, count)
+    # The probe, then one chain over everything (with the companies included).
+    assert len(unfiltered) == 1 + -(-count // 100)
+    assert all("include=lab_company" in q for q in unfiltered[1:])
+
+
+async def test_a_company_filter_the_api_ignores_costs_one_extra_chain_not_one_per_company(
+    database: Store,
+) -> None:
+    with simulator(lab_tests=700, seed=6, ignore_company_filter=True) as server:
+        count, progress = await sync(server.url, database)
+        test_pages = [r for r in api_requests(server.url) if r["path"] == "/lab_tests"]
+
+    assert count == 700
+    assert database.catalog.test_count() == 700
+    assert sum(c.test_count for c in database.catalog.companies()) == 700
+    assert progress[-1] == (700, 700)
+    filtered = [r for r in test_pages if "filter" in r["query"]]
+    # The first filtered pages show the filter is ignored; no chain goes on.
+    assert len(filtered) <= 2 * ClientLimits().max_concurrent_pages
+    assert len(test_pages) - len(filtered) == 1 + 7  # the probe, then 7 pages of 100
+
+
 @pytest.mark.timeout(180)
 async def test_injected_429_and_5xx_during_sync_still_complete(database: Store) -> None:
     with simulator(lab_tests=1500, seed=9) as server:
@@ -165,6 +306,65 @@ async def test_injected_429_and_5xx_during_sync_still_complete(database: Store) 
     assert database.catalog.test_count() == 1500
     assert "429" in faults
     assert "5xx" in faults
+
+
+async def test_persistent_server_errors_fail_the_sync_and_keep_the_old_catalog(
+    old_catalog: Store,
+) -> None:
+    assert old_catalog.path is not None
+    before = Snapshot.of(old_catalog)
+    with simulator(lab_tests=1500, seed=10) as server:
+        env = demo_environment(server.url, backoff_initial_s=0.01, backoff_max_s=0.05)
+        async with RupaClient(env, SimulatorTokens(server.url)) as client:
+            break_rupa = once_past(
+                300, lambda: control(server.url, "/_sim/faults", {"fault_5xx_rate": 1.0})
+            )
+            with pytest.raises(ServerError) as failure:
+                await CatalogSync(client, old_catalog.path).run(break_rupa)
+        served = api_requests(server.url)
+
+    assert [r for r in served if r["path"] == "/lab_tests" and r["status"] == 200]
+    assert any(r["fault"] == "5xx" for r in served)
+    assert Snapshot.of(old_catalog) == before
+    record = old_catalog.sync_state.get(CATALOG)
+    assert record.last_error == str(failure.value)
+    assert record.last_attempt_at is not None
+    assert before.synced_at is not None
+    assert record.last_attempt_at > before.synced_at
+    assert record.last_success_at == before.synced_at
+    assert_no_leftovers(old_catalog)
+
+
+async def test_a_session_that_ends_mid_download_fails_the_sync_and_keeps_the_old_catalog(
+    old_catalog: Store,
+) -> None:
+    assert old_catalog.path is not None
+    before = Snapshot.of(old_catalog)
+    secrets = MemorySecretStore()
+    with simulator(lab_tests=1500, seed=11) as server, PractitionerBrowser(server.url) as browser:
+        async with signed_in(server.url, browser, store=secrets) as (auth, client):
+            stored = await secrets.get(session_key(auth.environment, auth.account_id))
+            assert stored is not None
+            refresh_token = json.loads(stored)["refresh_token"]
+
+            def end_session() -> None:  # e.g. signed out of Rupa on another computer
+                revoked = httpx.post(
+                    server.url + "/oauth/revoke_token",
+                    data={"token": refresh_token, "client_id": auth.environment.client_id},
+                )
+                revoked.raise_for_status()
+                control(server.url, "/_sim/tokens/expire", {})
+
+            with pytest.raises(SessionExpired):
+                await CatalogSync(client, old_catalog.path).run(once_past(300, end_session))
+        rejected = [r for r in api_requests(server.url) if r["status"] == 401]
+
+    assert rejected
+    assert Snapshot.of(old_catalog) == before
+    record = old_catalog.sync_state.get(CATALOG)
+    assert record.last_error == str(SessionExpired())
+    assert record.last_success_at == before.synced_at
+    assert_no_leftovers(old_catalog)
 
 
 async def test_a_second_request_joins_the_running_sync(database: Store) -> None:
@@ -194,40 +394,91 @@ async def test_another_process_syncing_the_same_database_is_refused(database: St
             assert (await running).test_count == 300
 
 
-async def test_cancelling_a_sync_keeps_the_old_catalog(database: Store) -> None:
+async def test_cancelling_the_caller_cancels_the_sync_and_keeps_the_old_catalog(
+    other_simulator: SandboxServer, old_catalog: Store
+) -> None:
+    assert old_catalog.path is not None
+    before = Snapshot.of(old_catalog)
+    async with simulator_client(other_simulator.url) as client:
+        syncer = CatalogSync(client, old_catalog.path)
+        reached = asyncio.Event()
+        task = asyncio.create_task(syncer.run(once_past(300, reached.set)))
+        await reached.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert not syncer.running
+    assert Snapshot.of(old_catalog) == before
+    assert old_catalog.sync_state.get(CATALOG).last_error == "cancelled"
+    assert_no_leftovers(old_catalog)
+
+
+async def test_cancel_stops_the_sync_for_every_caller_and_keeps_the_old_catalog(
+    other_simulator: SandboxServer, old_catalog: Store
+) -> None:
+    assert old_catalog.path is not None
+    before = Snapshot.of(old_catalog)
+    async with simulator_client(other_simulator.url) as client:
+        syncer = CatalogSync(client, old_catalog.path)
+        reached = asyncio.Event()
+        first = asyncio.create_task(syncer.run(once_past(300, reached.set)))
+        second = asyncio.create_task(syncer.run())
+        await reached.wait()
+        syncer.cancel()
+        for caller in (first, second):
+            with pytest.raises(CatalogSyncCancelled, match="unchanged"):
+                await caller
+        assert not syncer.running
+    assert Snapshot.of(old_catalog) == before
+    assert old_catalog.sync_state.get(CATALOG).last_error == "cancelled"
+    assert_no_leftovers(old_catalog)
+
+
+async def test_cancel_during_the_build_stops_before_the_swap(
+    other_simulator: SandboxServer, old_catalog: Store
+) -> None:
+    assert old_catalog.path is not None
+    before = Snapshot.of(old_catalog)
+    async with simulator_client(other_simulator.url) as client:
+        downloaded: list[int] = []
+        syncer: CatalogSync
+
+        def clock_that_cancels() -> datetime:
+            # Read once, when every page is staged and the build is about to start.
+            downloaded.append(syncer.progress[0])
+            syncer.cancel()
+            return datetime.now(UTC)
+
+        syncer = CatalogSync(client, old_catalog.path, clock=clock_that_cancels)
+        with pytest.raises(CatalogSyncCancelled):
+            await syncer.run()
+    assert downloaded == [OTHER]
+    assert Snapshot.of(old_catalog) == before
+    assert old_catalog.sync_state.get(CATALOG).last_error == "cancelled"
+    assert_no_leftovers(old_catalog)
+
+
+async def test_a_second_run_reports_its_own_progress_from_zero(database: Store) -> None:
     assert database.path is not None
-    with simulator(lab_tests=200, seed=4) as server:
-        await sync(server.url, database)
-    before = database.catalog.search("", limit=500).hits
-    with simulator(lab_tests=3000, seed=8, latency_ms=50) as server:
+    with simulator(lab_tests=300, seed=2) as server:
         async with simulator_client(server.url) as client:
             syncer = CatalogSync(client, database.path)
-            reached = asyncio.Event()
-            task = asyncio.create_task(
-                syncer.run(lambda done, total: reached.set() if done >= 300 else None)
-            )
-            await reached.wait()
-            task.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await task
-            assert not syncer.running
-    assert database.catalog.search("", limit=500).hits == before
-    tables = set(database.db.table_names())
-    assert not {t for t in tables if t.startswith("stage_") or t.endswith("_next")}
-    assert database.sync_state.get("catalog").last_error == "cancelled"
+            await syncer.run()
+            assert syncer.progress == (300, 300)
+            second: list[tuple[int, int]] = []
+            await syncer.run(lambda done, total: second.append((done, total)))
+    assert second[0] == (0, 0)
+    assert [done for done, _ in second] == sorted(done for done, _ in second)
+    assert second[-1] == (300, 300)
 
 
 @pytest.mark.timeout(240)
 async def test_a_sync_killed_half_way_leaves_the_old_catalog_searchable(
-    database: Store,
+    old_catalog: Store,
 ) -> None:
-    assert database.path is not None
-    with simulator(lab_tests=300, seed=6) as server:
-        await sync(server.url, database)
-    before_count = database.catalog.test_count()
-    before_ids = [h.id for h in database.catalog.search("", limit=1000).hits]
-    before_time = database.catalog.last_synced()
-    database.close()
+    assert old_catalog.path is not None
+    before = Snapshot.of(old_catalog)
+    old_catalog.close()
 
     with simulator(lab_tests=5000, seed=12, latency_ms=30) as server:
         child = await asyncio.create_subprocess_exec(
@@ -235,7 +486,7 @@ async def test_a_sync_killed_half_way_leaves_the_old_catalog_searchable(
             "-m",
             "tests.fixtures.sync_process",
             server.url,
-            str(database.path),
+            str(old_catalog.path),
             cwd=ROOT,
             stdout=asyncio.subprocess.PIPE,
         )
@@ -254,12 +505,11 @@ async def test_a_sync_killed_half_way_leaves_the_old_catalog_searchable(
             await child.wait()
         assert child.returncode == -signal.SIGKILL
 
-        with Store.open(database.path) as reopened:
+        with Store.open(old_catalog.path) as reopened:
             assert reopened.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-            assert reopened.catalog.test_count() == before_count
-            assert [h.id for h in reopened.catalog.search("", limit=1000).hits] == before_ids
-            assert reopened.catalog.last_synced() == before_time
+            assert Snapshot.of(reopened) == before
             assert reopened.catalog.search("a1c").hits
             count, _ = await sync(server.url, reopened)
             assert count == 5000
             assert reopened.catalog.test_count() == 5000
+            assert Snapshot.of(reopened) != before

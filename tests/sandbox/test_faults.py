@@ -166,6 +166,43 @@ def test_the_request_log_records_what_was_served(
     assert start["counts"]["lab_tests"] == 300
 
 
+def test_ignore_company_filter_lists_every_test(
+    sandbox_control: SandboxControl, api: httpx.Client
+) -> None:
+    company = api.get("/lab_companies").json()["data"][0]["id"]
+    params = {"filter[lab_company]": company, "page[size]": 100}
+    filtered = api.get("/lab_tests", params=params).json()
+    assert {t["relationships"]["lab_company"]["data"]["id"] for t in filtered["data"]} == {company}
+
+    sandbox_control.set_faults(ignore_company_filter=True)
+    ignored = api.get("/lab_tests", params=params).json()
+    everything = api.get("/lab_tests", params={"page[size]": 100}).json()
+    assert ignored["meta"]["pagination"]["count"] == everything["meta"]["pagination"]["count"]
+    assert len({t["relationships"]["lab_company"]["data"]["id"] for t in ignored["data"]}) > 1
+
+
+def test_unlisted_lab_companies_are_left_out_of_the_listing_only(
+    sandbox_control: SandboxControl, api: httpx.Client
+) -> None:
+    listed = [c["id"] for c in api.get("/lab_companies", params={"page[size]": 100}).json()["data"]]
+    tests_before = api.get("/lab_tests").json()["meta"]["pagination"]["count"]
+
+    sandbox_control.set_faults(unlisted_lab_companies=2)
+    now = api.get("/lab_companies", params={"page[size]": 100}).json()
+    assert [c["id"] for c in now["data"]] == listed[:-2]
+    assert now["meta"]["pagination"]["count"] == len(listed) - 2
+    assert api.get(f"/lab_companies/{listed[-1]}").status_code == 200
+    params = {"filter[lab_company]": listed[-1], "include": "lab_company"}
+    hidden = api.get("/lab_tests", params=params).json()
+    assert hidden["data"]
+    assert hidden["included"][0]["id"] == listed[-1]
+    assert api.get("/lab_tests").json()["meta"]["pagination"]["count"] == tests_before
+    assert (
+        sandbox_control.client.post("/_sim/faults", json={"unlisted_lab_companies": -1}).status_code
+        == 400
+    )
+
+
 def test_a_client_that_hangs_up_mid_body_is_not_a_server_error(sandbox: SandboxServer) -> None:
     """E.g. the app's read timed out during injected latency and it closed the connection.
     (A server error would fail this test: the harness fails on uvicorn.error records.)"""

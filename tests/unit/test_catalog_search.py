@@ -17,7 +17,7 @@ from rupa_desk.services.store import (
     Store,
     UnknownLabTestError,
 )
-from rupa_desk.services.store.catalog_query import parse_query
+from rupa_desk.services.store.catalog_query import Highlighter, parse_query
 from tests.fixtures.catalog_data import (
     SyntheticCatalog,
     company_id,
@@ -87,11 +87,26 @@ def store(catalog: SyntheticCatalog) -> Iterator[Store]:
 
 
 def all_hits(store: Store, text: str, filters: CatalogFilters | None = None) -> list[SearchHit]:
+    """Every hit, page by page with cursors."""
+    filters = filters or CatalogFilters()
+    page = store.catalog.search(text, filters, limit=37)
+    hits = list(page.hits)
+    while page.next_cursor is not None:
+        assert page.has_more
+        page = store.catalog.search(text, filters, after=page.next_cursor, limit=37)
+        hits.extend(page.hits)
+    assert not page.has_more
+    return hits
+
+
+def all_hits_by_offset(
+    store: Store, text: str, filters: CatalogFilters | None = None
+) -> list[SearchHit]:
     filters = filters or CatalogFilters()
     hits: list[SearchHit] = []
     offset = 0
     while True:
-        page = store.catalog.search(text, filters, offset=offset, limit=37)
+        page = store.catalog.search(text, filters, offset=offset, limit=29)
         hits.extend(page.hits)
         if not page.has_more:
             return hits
@@ -134,10 +149,32 @@ def test_a_substring_finds_its_test_inside_a_word(store: Store) -> None:
 
 
 def test_every_name_containing_the_text_is_found(store: Store, catalog: SyntheticCatalog) -> None:
-    for text in ("olest", "panel", "ormone", "a1c", "sensitiv", "(igg)"):
+    # The long ones, inside a word, come from trigrams that only cover the text.
+    long_ones = ("olesterol, tot", "emoglobin a1c", "ood sensitivity")
+    for text in ("olest", "panel", "ormone", "a1c", "sensitiv", "(igg)", *long_ones):
         found = {h.id for h in all_hits(store, text)}
         expected = {t.id for t in catalog.tests if t.is_active and text in t.name.casefold()}
         assert expected <= found, text
+
+
+def test_every_biomarker_containing_the_text_is_found(
+    store: Store, catalog: SyntheticCatalog
+) -> None:
+    # Long ASCII text: candidates by covering trigrams, checked on the decoded biomarkers;
+    # with ";" the exact phrase (the index joins a test's biomarkers with "; ").
+    for text in ("olesterol", "otal cholesterol", "dl cholesterol", "l cholesterol; ldl"):
+        found = {h.id for h in all_hits(store, text)}
+        expected = {
+            t.id
+            for t in catalog.tests
+            if t.is_active and text in "; ".join(t.biomarkers).casefold()
+        }
+        assert expected, text
+        assert expected <= found, text
+        for hit in all_hits(store, text):
+            if hit.matched is MatchField.BIOMARKER_SUBSTRING:
+                assert hit.id in expected
+                assert text not in hit.name.casefold()
 
 
 def test_partial_word_finds_its_tests(store: Store) -> None:
@@ -205,14 +242,78 @@ def test_random_catalog_like_text_never_raises(store: Store, text: str) -> None:
     store.catalog.search(text, CatalogFilters(sample_type="Blood"), limit=10)
 
 
-def test_paging_walks_every_match_once_in_a_stable_order(store: Store) -> None:
-    for text in ("panel", "vit", "me", "olest", "cholesterol hdl"):
-        big = store.catalog.search(text, limit=5000)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    text=st.text(alphabet=st.sampled_from("abcdeilmnoprstv13 -/"), max_size=14),
+    sample_type=st.sampled_from([None, "Blood", "Urine"]),
+)
+def test_random_text_pages_by_cursor_as_one_big_page(
+    store: Store, text: str, sample_type: str | None
+) -> None:
+    filters = CatalogFilters(sample_type=sample_type)
+    big = store.catalog.search(text, filters, limit=5000)
+    assert [h.id for h in all_hits(store, text, filters)] == [h.id for h in big.hits]
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        CatalogFilters(),
+        CatalogFilters(sample_type="Blood"),
+        CatalogFilters(lab_company_id=company_id(2)),
+        CatalogFilters(price_max=Decimal("300")),
+    ],
+)
+def test_paging_walks_every_match_once_in_a_stable_order(
+    store: Store, filters: CatalogFilters
+) -> None:
+    for text in ("", "panel", "vit", "me", "olest", "cholesterol hdl", "a", "vitamin d"):
+        big = store.catalog.search(text, filters, limit=5000)
         assert not big.has_more
-        paged = all_hits(store, text)
-        assert [h.id for h in paged] == [h.id for h in big.hits]
-        assert len({h.id for h in paged}) == len(paged)
-        assert store.catalog.count(text) == len(paged)
+        by_cursor = all_hits(store, text, filters)
+        by_offset = all_hits_by_offset(store, text, filters)
+        assert [h.id for h in by_cursor] == [h.id for h in big.hits]
+        assert by_offset == by_cursor
+        assert len({h.id for h in by_cursor}) == len(by_cursor)
+        assert store.catalog.count(text, filters) == len(by_cursor)
+
+
+def test_a_cursor_page_says_where_it_is_and_offsets_can_switch_to_cursors(store: Store) -> None:
+    first = store.catalog.search("me", offset=40, limit=25)
+    assert first.next_cursor is not None
+    assert first.next_cursor.position == 65
+    second = store.catalog.search("me", after=first.next_cursor, limit=25)
+    assert second.offset == 65
+    assert second.hits == store.catalog.search("me", offset=65, limit=25).hits
+
+
+def test_a_cursor_only_continues_its_own_search(store: Store) -> None:
+    cursor = store.catalog.search("panel", limit=10).next_cursor
+    assert cursor is not None
+    with pytest.raises(ValueError, match="another search"):
+        store.catalog.search("vit", after=cursor)
+    with pytest.raises(ValueError, match="another search"):
+        store.catalog.search("panel", CatalogFilters(sample_type="Blood"), after=cursor)
+    with pytest.raises(ValueError, match="not both"):
+        store.catalog.search("panel", after=cursor, offset=10)
+    assert store.catalog.search("  PANEL ", after=cursor).hits  # the same search
+
+
+def test_the_last_page_has_no_cursor(store: Store) -> None:
+    page = store.catalog.search("cholesterol hdl", limit=5000)
+    assert page.hits
+    assert not page.has_more
+    assert page.next_cursor is None
+
+
+def test_a_capped_count_stops_early(store: Store) -> None:
+    total = store.catalog.count("a")
+    assert total > 100
+    assert store.catalog.count("a", at_most=100) == 100
+    assert store.catalog.count("a", at_most=total + 5) == total
+    assert store.catalog.count("hemoglobin a1c", at_most=1000) == store.catalog.count(
+        "hemoglobin a1c"
+    )
 
 
 def test_an_offset_beyond_the_end_is_an_empty_last_page(store: Store) -> None:
@@ -289,6 +390,38 @@ def test_matched_text_is_marked_for_highlighting(store: Store) -> None:
     assert [vitamin.name[a:b] for a, b in vitamin.name_spans] == ["Vitamin", "D"]
 
 
+def marked(text: str, query: str) -> list[str]:
+    return [text[a:b] for a, b in Highlighter(parse_query(query)).spans(text)]
+
+
+@pytest.mark.parametrize(
+    ("query", "name", "expected"),
+    [
+        # An exact letter marks that word only, not every word starting with it.
+        ("vitamin-d", "Vitamin D, Dried Blood Spot (Diet)", ["Vitamin", "D"]),
+        ("vitamin d", "Vitamin D, Dried Blood Spot (Diet)", ["Vitamin", "D"]),
+        ("vitamin-d", "Dried Vitamin D", ["Vitamin", "D"]),
+        # A phrase marks its words where they appear together.
+        ("25-OH", "25-OH Vitamin D (25 tests, OH)", ["25", "OH"]),
+        ("t3/t4", "T3 Uptake, T3/T4 Ratio", ["T3", "T4"]),
+        # The last word is a prefix; a word before it may go on (stemming).
+        ("vitamin-de", "Vitamins Deficiency", ["Vitamin", "De"]),
+        ("thyroid antib", "Antibodies to Thyroid", ["Antib", "Thyroid"]),
+        # Inside a word, the whole text.
+        ("a1c", "HbA1c", ["A1c"]),
+        ("olest", "Cholesterol", ["olest"]),
+        # One or two characters: word starts (a prefix alone), and the start of the name.
+        ("d", "Dried D-dimer", ["D", "D", "d"]),
+        ("-", "-free", ["-"]),
+        ("", "Anything", []),
+    ],
+)
+def test_highlighting_marks_what_the_words_matched(
+    query: str, name: str, expected: list[str]
+) -> None:
+    assert marked(name, query) == expected
+
+
 def test_inactive_tests_are_not_searchable_but_can_be_read(
     store: Store, catalog: SyntheticCatalog
 ) -> None:
@@ -331,3 +464,9 @@ def test_parse_query_quotes_everything() -> None:
     assert parse_query("   ").is_empty
     assert parse_query("ab").substring is None
     assert parse_query("a1c").substring == '"a1c"'
+    assert parse_query("a1c").substring_candidates == '"a1c"'
+    assert parse_query("Comprehensive Stool").substring_candidates == (
+        '"com" AND "pre" AND "hen" AND "siv" AND "e s" AND "too" AND "ool"'
+    )
+    quotes = parse_query('vitamin "d" x').substring_candidates
+    assert quotes == '"vit" AND "ami" AND "n """ AND "d"" " AND """ x"'

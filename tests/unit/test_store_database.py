@@ -12,6 +12,7 @@ from sqlite_utils import Database
 
 from rupa_desk.paths import AppPaths
 from rupa_desk.services.store import DatabaseTooNewError, DatabaseUnusableError, Store
+from rupa_desk.services.store.database import STORE_CACHE_MIB
 from rupa_desk.services.store.migrations import MIGRATIONS, known_migration_names
 
 
@@ -48,6 +49,12 @@ def test_database_uses_wal_and_foreign_keys(app_paths: AppPaths) -> None:
     with Store.open(app_paths.database_file("demo", "pra_1")) as store:
         assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert store.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
+def test_the_app_connection_has_a_larger_page_cache(app_paths: AppPaths) -> None:
+    with Store.for_account(app_paths, "demo", "pra_1") as store:
+        assert store.db.execute("PRAGMA cache_size").fetchone()[0] == -STORE_CACHE_MIB * 1024
+    assert STORE_CACHE_MIB >= 16
 
 
 def test_migrations_from_empty_apply_every_migration_once(app_paths: AppPaths) -> None:

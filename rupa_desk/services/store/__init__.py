@@ -1,4 +1,5 @@
-"""The local SQLite database (sqlite-utils): migrations, catalog, patients, drafts, orders.
+"""The local SQLite database (sqlite-utils): migrations, catalog, patients, drafts, orders,
+the unsent new-patient form.
 
 The app opens one `Store` per environment and signed-in account:
 
@@ -13,11 +14,18 @@ from rupa_desk.services.store.catalog import (
     MatchField,
     PriceRange,
     SampleTypeCount,
+    SearchCursor,
     SearchHit,
     SearchPage,
 )
 from rupa_desk.services.store.catalog_build import CatalogBuilder
-from rupa_desk.services.store.database import Store, connect
+from rupa_desk.services.store.database import (
+    RemovedPatientData,
+    Store,
+    connect,
+    typed_sqlite_errors,
+    vacuum_file,
+)
 from rupa_desk.services.store.drafts import (
     DraftLine,
     DraftListing,
@@ -26,9 +34,14 @@ from rupa_desk.services.store.drafts import (
     DraftTest,
 )
 from rupa_desk.services.store.errors import (
+    DatabaseBusyError,
+    DatabaseReadOnlyError,
     DatabaseTooNewError,
     DatabaseUnusableError,
+    StorageIOError,
+    StoreDiskFullError,
     StoreError,
+    StoreWriteError,
     UnknownDraftError,
     UnknownLabTestError,
 )
@@ -42,6 +55,12 @@ from rupa_desk.services.store.orders import (
     StoredOrderedTest,
     TrackedOrder,
     UnknownOrderError,
+)
+from rupa_desk.services.store.patient_forms import (
+    PatientFormBusyError,
+    PatientFormNotSavedError,
+    PatientForms,
+    PatientFormStatus,
 )
 from rupa_desk.services.store.patients import (
     DuplicateReason,
@@ -57,6 +76,8 @@ __all__ = [
     "CatalogBuilder",
     "CatalogCompany",
     "CatalogFilters",
+    "DatabaseBusyError",
+    "DatabaseReadOnlyError",
     "DatabaseTooNewError",
     "DatabaseUnusableError",
     "DraftLine",
@@ -72,14 +93,23 @@ __all__ = [
     "OrderUpdate",
     "Orders",
     "PatientCache",
+    "PatientFormBusyError",
+    "PatientFormNotSavedError",
+    "PatientFormStatus",
+    "PatientForms",
     "PossibleDuplicate",
     "PriceRange",
+    "RemovedPatientData",
     "SampleTypeCount",
+    "SearchCursor",
     "SearchHit",
     "SearchPage",
     "StatusEvent",
+    "StorageIOError",
     "Store",
+    "StoreDiskFullError",
     "StoreError",
+    "StoreWriteError",
     "StoredOrderedTest",
     "SyncRecord",
     "SyncState",
@@ -89,4 +119,6 @@ __all__ = [
     "UnknownOrderError",
     "UnknownPatientError",
     "connect",
+    "typed_sqlite_errors",
+    "vacuum_file",
 ]

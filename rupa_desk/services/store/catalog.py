@@ -14,13 +14,18 @@ stops as soon as a page is full instead of ranking every match of a common prefi
 A test appears once, in the first tier it matches. Filters (lab company, sample type, price)
 combine with any of them; with no text, search lists the tests that pass the filters,
 alphabetically.
+
+Paging: every page carries a `SearchCursor` (the tier and the sort key of its last row); the
+next page continues from there with a range condition on the tier's own order, so a page deep
+in the results costs about as much as the first. `offset` paging still works, but it counts
+and skips rows, so it slows down the deeper it goes.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -29,6 +34,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from rupa_desk.core.models import LabCompany, LabTest
+from rupa_desk.core.money import cents_to_price, price_to_cents
 from rupa_desk.services.store.catalog_query import (
     Highlighter,
     ParsedQuery,
@@ -36,7 +42,6 @@ from rupa_desk.services.store.catalog_query import (
     prefix_upper_bound,
 )
 from rupa_desk.services.store.catalog_schema import company_tag, sample_type_key, sample_type_tag
-from rupa_desk.services.store.drafts import cents_to_price, price_to_cents
 from rupa_desk.services.store.errors import UnknownLabTestError
 from rupa_desk.services.store.sync_state import CATALOG, SyncState
 
@@ -96,12 +101,36 @@ class SearchHit:
 
 
 @dataclass(frozen=True, slots=True)
+class SearchCursor:
+    """Where a page of results ended; give it to `search(..., after=cursor)` for the next page.
+
+    Opaque to callers: it belongs to one search (text and filters) and holds the tier and the
+    sort key of the page's last row. It stays usable until the catalog is synced again (the
+    catalog pane searches again after every sync).
+    """
+
+    search: tuple[str, CatalogFilters]
+    tier: int
+    name_key: str
+    row_no: int
+    position: int  # hits before the next page (the offset it continues at)
+
+
+@dataclass(frozen=True, slots=True)
 class SearchPage:
-    """One page of results: ask for `next_offset` while `has_more`."""
+    """One page of results: ask for the next with `after=next_cursor` while `has_more`.
+
+    Attributes:
+        hits: the results of this page, best first.
+        offset: how many results come before this page.
+        has_more: True when there are more results after this page.
+        next_cursor: where the next page starts (None when there is no next page).
+    """
 
     hits: tuple[SearchHit, ...]
     offset: int
     has_more: bool
+    next_cursor: SearchCursor | None = None
 
     @property
     def next_offset(self) -> int:
@@ -128,21 +157,123 @@ class PriceRange:
     highest: Decimal
 
 
+#: A row a tier found: (row_no, the name_key it is ordered by, or "" when ordered by row_no).
+_Row = tuple[int, str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Cond:
+    """One condition of a tier.
+
+    Attributes:
+        sql: the SQL expression.
+        on_row: it reads the test's row (`t.`), so the tier must join `lab_tests`.
+        known: when this search has read these earlier tiers to the end, the condition holds
+            exactly for the rows that are not theirs (within the tier's other conditions),
+            so it is replaced by leaving those rows out by number: no index is read again
+            and, when no other condition needs it, the test's row is not read at all.
+    """
+
+    sql: str
+    on_row: bool = True
+    known: tuple[MatchField, ...] = ()
+
+
 @dataclass(slots=True)
 class _Tier:
+    """One tier's query: `SELECT <row>, <key> FROM <index>(:<match>) [JOIN lab_tests t] ...`.
+
+    Tiers with a `name_key` column are ordered by (name_key, row_no), the others by row_no
+    alone; a cursor continues a tier with a range condition on that order. A tier of a
+    full-text index (`index`) reads `lab_tests` only when a condition needs the row.
+
+    Attributes:
+        known_match: (a MATCH parameter, tiers): once those tiers are known, the MATCH
+            without its NOT part, the tiers' rows being left out by number instead (used only
+            when the row is not read anyway: FTS5 leaves rows out faster than a row check).
+    """
+
     matched: MatchField
-    sql: str
-    params: dict[str, Any] = field(default_factory=dict)
+    index: str | None  # e.g. "catalog_words"; None: the tier reads `table`
+    match: str  # the MATCH parameter
+    conditions: list[_Cond]
+    params: dict[str, Any]
+    row: str  # the row_no column, e.g. "w.rowid"
+    name_key: str | None = None  # the name_key column when ordered by name
+    start: str | None = None  # a lower bound of the first page (a cursor sets its own)
+    known_match: tuple[str, tuple[MatchField, ...]] | None = None
+    table: str = "lab_tests t"
 
-    def fetch(self, db: Database, *, limit: int, offset: int) -> list[int]:
-        cursor = db.execute(
-            f"{self.sql} LIMIT :limit OFFSET :offset",
-            {**self.params, "limit": limit, "offset": offset},
+    def _sql(self, after: _Row | None, complete: dict[MatchField, list[int]]) -> tuple[str, str]:
+        """The statement, and the JSON list of row numbers it leaves out (`:excluded`)."""
+
+        def is_known(tiers: tuple[MatchField, ...]) -> bool:
+            return bool(tiers) and all(tier in complete for tier in tiers)
+
+        conditions: list[str] = []
+        excluded: list[int] = []
+        on_row = self.index is None
+        for cond in self.conditions:
+            if is_known(cond.known):
+                excluded += (row for tier in cond.known for row in complete[tier])
+            else:
+                conditions.append(cond.sql)
+                on_row = on_row or cond.on_row
+        match = self.match
+        if self.known_match is not None and not on_row and is_known(self.known_match[1]):
+            match = self.known_match[0]
+            excluded += (row for tier in self.known_match[1] for row in complete[tier])
+        if excluded:
+            # On the index's rowid, so that SQLite checks it before reading the row.
+            conditions.append(f"{self.row} NOT IN (SELECT value FROM json_each(:excluded))")
+        if self.start is not None and after is None:
+            conditions.append(self.start)
+        if after is not None:
+            if self.name_key is not None:
+                # The plain bound is where SQLite starts reading the (name_key, row_no) index.
+                conditions.append(f"{self.name_key} >= :after_key")
+                conditions.append(f"({self.name_key}, {self.row}) > (:after_key, :after_row)")
+            else:
+                conditions.append(f"{self.row} > :after_row")
+        if self.index is None:
+            source = self.table
+        else:
+            alias = self.row.split(".")[0]
+            source = f"{self.index}(:{match}) {alias}"
+            if on_row:
+                source += f" JOIN lab_tests t ON t.row_no = {self.row}"
+        where = " WHERE " + " AND ".join(conditions) if conditions else ""
+        key = self.name_key or "''"
+        order = f"{self.name_key}, {self.row}" if self.name_key else self.row
+        return f"SELECT {self.row}, {key} FROM {source}{where} ORDER BY {order}", json.dumps(
+            excluded
         )
-        return [row[0] for row in cursor.fetchall()]
 
-    def count(self, db: Database) -> int:
-        return int(db.execute(f"SELECT count(*) FROM ({self.sql})", self.params).fetchone()[0])
+    def fetch(
+        self,
+        db: Database,
+        *,
+        limit: int,
+        offset: int = 0,
+        after: _Row | None = None,
+        complete: dict[MatchField, list[int]] | None = None,
+    ) -> list[_Row]:
+        """Up to `limit` rows in the tier's order (after `offset` rows, or after `after`).
+
+        `complete` holds the rows of the earlier tiers this search read to the end.
+        """
+        sql, excluded = self._sql(after, complete or {})
+        params = {**self.params, "limit": limit, "offset": offset, "excluded": excluded}
+        if after is not None:
+            params["after_row"], params["after_key"] = after
+        rows = db.execute(f"{sql} LIMIT :limit OFFSET :offset", params).fetchall()
+        return [(int(row[0]), str(row[1])) for row in rows]
+
+    def count(self, db: Database, *, at_most: int | None = None) -> int:
+        sql, _ = self._sql(None, {})
+        if at_most is not None:
+            sql += f" LIMIT {int(at_most)}"
+        return int(db.execute(f"SELECT count(*) FROM ({sql})", self.params).fetchone()[0])
 
 
 class Catalog:
@@ -156,37 +287,87 @@ class Catalog:
         text: str,
         filters: CatalogFilters = CatalogFilters(),
         *,
+        after: SearchCursor | None = None,
         offset: int = 0,
         limit: int = DEFAULT_PAGE_SIZE,
     ) -> SearchPage:
         """One page of the tests matching `text` and `filters`, best first.
 
+        The first page: no `after` and no `offset`. The next: `after=page.next_cursor` (as
+        fast deep in the results as at the top), or `offset=page.next_offset` (slower the
+        deeper it goes).
+
         Never raises on any text: it is escaped, never parsed as FTS5 syntax.
+
+        Raises:
+            ValueError: a bad `limit` or `offset`, both `after` and `offset`, or a cursor of
+                another search.
         """
         if limit <= 0 or offset < 0:
             raise ValueError("limit must be positive and offset not negative")
+        if after is not None and offset:
+            raise ValueError("page with after= or offset=, not both")
         query = parse_query(text)
+        search_key = (query.name_prefix, filters)
         tiers = _tiers(query, filters)
         wanted = limit + 1
-        skip = offset
-        picked: list[tuple[int, MatchField]] = []
-        for tier in tiers:
-            rows = tier.fetch(self._db, limit=wanted - len(picked), offset=skip)
-            if not rows and skip:
-                skip = max(0, skip - tier.count(self._db))
-                continue
-            skip = 0
-            picked.extend((row_no, tier.matched) for row_no in rows)
-            if len(picked) >= wanted:
-                break
+        picked: list[tuple[_Row, int]] = []  # (row, tier index)
+        complete: dict[MatchField, list[int]] = {}  # tiers read from their start to the end
+        if after is not None:
+            if after.search != search_key:
+                raise ValueError("this cursor belongs to another search")
+            position = after.position
+            first = after.tier
+            for index in range(first, len(tiers)):
+                continued = (after.row_no, after.name_key) if index == first else None
+                asked = wanted - len(picked)
+                rows = tiers[index].fetch(self._db, limit=asked, after=continued, complete=complete)
+                picked.extend((row, index) for row in rows)
+                if len(picked) >= wanted:
+                    break
+                if continued is None:
+                    complete[tiers[index].matched] = [row_no for row_no, _ in rows]
+        else:
+            position = offset
+            skip = offset
+            for index, tier in enumerate(tiers):
+                asked = wanted - len(picked)
+                rows = tier.fetch(self._db, limit=asked, offset=skip, complete=complete)
+                if not rows and skip:
+                    skip = max(0, skip - tier.count(self._db))
+                    continue
+                picked.extend((row, index) for row in rows)
+                if len(picked) >= wanted:
+                    break
+                if not skip:
+                    complete[tier.matched] = [row_no for row_no, _ in rows]
+                skip = 0
         has_more = len(picked) > limit
-        hits = self._hits(picked[:limit], query)
-        return SearchPage(hits=hits, offset=offset, has_more=has_more)
+        page = picked[:limit]
+        hits = self._hits([(row[0], tiers[index].matched) for row, index in page], query)
+        next_cursor = None
+        if has_more:
+            (row_no, key), index = page[-1]
+            next_cursor = SearchCursor(search_key, index, key, row_no, position + len(page))
+        return SearchPage(hits=hits, offset=position, has_more=has_more, next_cursor=next_cursor)
 
-    def count(self, text: str, filters: CatalogFilters = CatalogFilters()) -> int:
-        """How many tests `search` would list in all (slower than a page on broad queries)."""
+    def count(
+        self, text: str, filters: CatalogFilters = CatalogFilters(), *, at_most: int | None = None
+    ) -> int:
+        """How many tests `search` would list in all, or `at_most` when there are more.
+
+        Counting every match of a broad query is slow (tens of milliseconds at 100,000 tests);
+        `at_most` keeps it cheap (e.g. to show "1,000+"). The catalog pane needs no count: it
+        says "50+" from `SearchPage.has_more`.
+        """
         query = parse_query(text)
-        return sum(tier.count(self._db) for tier in _tiers(query, filters))
+        total = 0
+        for tier in _tiers(query, filters):
+            left = None if at_most is None else at_most - total
+            if left is not None and left <= 0:
+                break
+            total += tier.count(self._db, at_most=left)
+        return total if at_most is None else min(total, at_most)
 
     def test_count(self) -> int:
         """How many tests the local catalog holds (active or not)."""
@@ -320,40 +501,57 @@ def _tiers(query: ParsedQuery, filters: CatalogFilters) -> list[_Tier]:
         params["price_max"] = price_to_cents(filters.price_max)
         price_filters.append("t.price_cents <= :price_max")
     row_filters += price_filters
-
-    def where(*conditions: str, rows: Sequence[str] = row_filters) -> str:
-        parts = [*conditions, *rows]
-        return " WHERE " + " AND ".join(parts) if parts else ""
+    on_rows = [_Cond(sql) for sql in row_filters]
+    on_prices = [_Cond(sql) for sql in price_filters]
 
     if query.is_empty:
         if filters.sample_type is not None and filters.lab_company_id is None:
-            sql = (
-                "SELECT t.row_no FROM lab_test_sample_types s JOIN lab_tests t"
-                " ON t.row_no = s.row_no"
-                + where("s.sample_type_key = :sample_key", "t.is_active = 1")
-                + " ORDER BY s.name_key, s.row_no"
-            )
             params["sample_key"] = sample_type_key(filters.sample_type)
-        else:
-            sql = (
-                "SELECT t.row_no FROM lab_tests t"
-                + where("t.is_active = 1")
-                + " ORDER BY t.name_key, t.row_no"
+            return [
+                _Tier(
+                    MatchField.FILTERS_ONLY,
+                    None,
+                    "",
+                    [_Cond("s.sample_type_key = :sample_key"), _Cond("t.is_active = 1"), *on_rows],
+                    params,
+                    row="s.row_no",
+                    name_key="s.name_key",
+                    table="lab_test_sample_types s JOIN lab_tests t ON t.row_no = s.row_no",
+                )
+            ]
+        return [
+            _Tier(
+                MatchField.FILTERS_ONLY,
+                None,
+                "",
+                [_Cond("t.is_active = 1"), *on_rows],
+                params,
+                row="t.row_no",
+                name_key="t.name_key",
             )
-        return [_Tier(MatchField.FILTERS_ONLY, sql, params)]
+        ]
 
     params["prefix"] = query.name_prefix
     params["prefix_end"] = prefix_upper_bound(query.name_prefix)
-    not_name_start = "NOT (t.name_key >= :prefix AND t.name_key < :prefix_end)"
     tiers = [
         _Tier(
             MatchField.NAME_START,
-            "SELECT t.row_no FROM lab_tests t"
-            + where("t.name_key >= :prefix", "t.name_key < :prefix_end", "t.is_active = 1")
-            + " ORDER BY t.name_key, t.row_no",
+            None,
+            "",
+            [_Cond("t.name_key < :prefix_end"), _Cond("t.is_active = 1"), *on_rows],
             params,
+            row="t.row_no",
+            name_key="t.name_key",
+            start="t.name_key >= :prefix",
         )
     ]
+    # Within a later tier (which applies the filters too), "the name does not start with the
+    # text" is "not a row of the first tier"; "the text is not in the name" is "not a row of
+    # the first or the name-substring tier" (the tiers that use it never hold name-words rows).
+    not_name_start = _Cond(
+        "NOT (t.name_key >= :prefix AND t.name_key < :prefix_end)",
+        known=(MatchField.NAME_START,),
+    )
     words = query.all_words
     tags = "".join(f" AND {tag}" for tag in tag_filters)
     substring = query.substring
@@ -362,77 +560,152 @@ def _tiers(query: ParsedQuery, filters: CatalogFilters) -> list[_Tier]:
         # tiers that include and exclude it agree; the trigram index only finds candidates.
         params["sub_text"] = query.name_prefix
         params["sub"] = substring
+        params["sub_candidates"] = query.substring_candidates
+        params["sub_bio_candidates"] = query.biomarker_candidates
     if words is not None:
         params["w_nb_tagged"] = f"{{name biomarkers}}: ({words}){tags}"
         params["w_name_tagged"] = f"{{name}}: ({words}){tags}"
+        params["w_any_tagged"] = f"{{name biomarkers company sample_types}}: ({words}){tags}"
         params["w_nb_only"] = f"({{name biomarkers}}: ({words}){tags}) NOT {{name}}: ({words})"
         params["w_other_only"] = (
             f"({{name biomarkers company sample_types}}: ({words}){tags})"
             f" NOT {{name biomarkers}}: ({words})"
         )
-    in_name = "instr(t.name_key, :sub_text) > 0"
-    not_in_name = "instr(t.name_key, :sub_text) = 0"
-
-    def words_tier(matched: MatchField, match: str, *conditions: str) -> _Tier:
-        return _Tier(
-            matched,
-            f"SELECT w.rowid FROM catalog_words(:{match}) w JOIN lab_tests t ON t.row_no = w.rowid"
-            + where(not_name_start, *conditions, rows=price_filters)
-            + " ORDER BY w.rowid",
-            params,
+    in_name = _Cond("instr(t.name_key, :sub_text) > 0")
+    not_in_name = [
+        _Cond(
+            "instr(t.name_key, :sub_text) = 0",
+            known=(MatchField.NAME_START, MatchField.NAME_SUBSTRING),
         )
-
-    def substring_tier(matched: MatchField, index: str, *conditions: str) -> _Tier:
-        return _Tier(
-            matched,
-            f"SELECT x.rowid FROM {index}(:sub) x"
-            " JOIN lab_tests t ON t.row_no = x.rowid"
-            + where(not_name_start, *conditions)
-            + " ORDER BY x.rowid",
-            params,
-        )
+    ]
+    if substring is None:
+        not_in_name = []
 
     # Exclusions across the two indexes are uncorrelated IN subqueries: SQLite builds each
     # set once, and only when a search gets that far down the tiers. They carry the filter
-    # tags too (a smaller set; rows that fail the filters are left out anyway).
-    def not_in(index: str, match: str) -> str:
-        return f"t.row_no NOT IN (SELECT rowid FROM {index}(:{match}))"
+    # tags too (a smaller set; rows that fail the filters are left out anyway). Within the
+    # tier's other conditions each one holds exactly the rows of the `earlier` tiers.
+    def not_in(row: str, index: str, match: str, *earlier: MatchField) -> _Cond:
+        return _Cond(f"{row} NOT IN (SELECT rowid FROM {index}(:{match}))", False, earlier)
+
+    def words_tier(
+        matched: MatchField,
+        match: str,
+        conditions: list[_Cond],
+        known_match: tuple[str, tuple[MatchField, ...]] | None = None,
+    ) -> _Tier:
+        return _Tier(
+            matched,
+            "catalog_words",
+            match,
+            [not_name_start, *conditions, *on_prices],
+            params,
+            row="w.rowid",
+            known_match=known_match,
+        )
 
     if words is not None:
-        tiers.append(words_tier(MatchField.NAME, "w_name_tagged"))
+        tiers.append(words_tier(MatchField.NAME, "w_name_tagged", []))
     if substring is not None:
-        conditions = [in_name] + ([not_in("catalog_words", "w_name_tagged")] if words else [])
+
+        def not_name_words(row: str) -> list[_Cond]:
+            if words is None:
+                return []
+            return [not_in(row, "catalog_words", "w_name_tagged", MatchField.NAME)]
+
         if filters.lab_company_id is not None:
             # One company's names are few: reading them from the (company, name) index beats
             # walking every name that holds a common trigram.
             tiers.append(
                 _Tier(
                     MatchField.NAME_SUBSTRING,
-                    "SELECT t.row_no FROM lab_tests t"
-                    + where(not_name_start, "t.is_active = 1", *conditions)
-                    + " ORDER BY t.row_no",
+                    None,
+                    "",
+                    [
+                        not_name_start,
+                        _Cond("t.is_active = 1"),
+                        in_name,
+                        *not_name_words("t.row_no"),
+                        *on_rows,
+                    ],
                     params,
+                    row="t.row_no",
                 )
             )
         else:
+            # instr() decides, so the candidates may be a cheaper superset (see ParsedQuery).
             tiers.append(
-                substring_tier(MatchField.NAME_SUBSTRING, "catalog_name_substrings", *conditions)
+                _Tier(
+                    MatchField.NAME_SUBSTRING,
+                    "catalog_name_substrings",
+                    "sub_candidates",
+                    [not_name_start, in_name, *not_name_words("x.rowid"), *on_rows],
+                    params,
+                    row="x.rowid",
+                )
             )
     if words is not None:
-        conditions = [not_in_name] if substring is not None else []
-        tiers.append(words_tier(MatchField.BIOMARKERS, "w_nb_only", *conditions))
-    if substring is not None:
-        conditions = [not_in_name] + ([not_in("catalog_words", "w_nb_tagged")] if words else [])
         tiers.append(
-            substring_tier(
-                MatchField.BIOMARKER_SUBSTRING, "catalog_biomarker_substrings", *conditions
+            words_tier(
+                MatchField.BIOMARKERS,
+                "w_nb_only",
+                not_in_name,
+                known_match=("w_nb_tagged", (MatchField.NAME,)),
             )
         )
-    if words is not None:
-        conditions = (
-            [not_in_name, not_in("catalog_biomarker_substrings", "sub")]
-            if substring is not None
+    if substring is not None:
+        not_nb_words = (
+            [
+                not_in(
+                    "x.rowid",
+                    "catalog_words",
+                    "w_nb_tagged",
+                    MatchField.NAME,
+                    MatchField.BIOMARKERS,
+                )
+            ]
+            if words is not None
             else []
         )
-        tiers.append(words_tier(MatchField.OTHER, "w_other_only", *conditions))
+        # Candidates other than the exact phrase are checked on the decoded biomarkers,
+        # last (the costliest check); see ParsedQuery.biomarker_candidates.
+        in_biomarkers = (
+            []
+            if query.biomarker_candidates == substring
+            else [
+                _Cond(
+                    "EXISTS (SELECT 1 FROM json_each(t.biomarkers) b"
+                    " WHERE instr(lower(b.value), :sub_text) > 0)"
+                )
+            ]
+        )
+        tiers.append(
+            _Tier(
+                MatchField.BIOMARKER_SUBSTRING,
+                "catalog_biomarker_substrings",
+                "sub_bio_candidates",
+                [not_name_start, *not_in_name, *not_nb_words, *on_rows, *in_biomarkers],
+                params,
+                row="x.rowid",
+            )
+        )
+    if words is not None:
+        other_conditions = list(not_in_name)
+        if substring is not None:
+            other_conditions.append(
+                not_in(
+                    "w.rowid",
+                    "catalog_biomarker_substrings",
+                    "sub",
+                    MatchField.BIOMARKER_SUBSTRING,
+                )
+            )
+        tiers.append(
+            words_tier(
+                MatchField.OTHER,
+                "w_other_only",
+                other_conditions,
+                known_match=("w_any_tagged", (MatchField.NAME, MatchField.BIOMARKERS)),
+            )
+        )
     return tiers

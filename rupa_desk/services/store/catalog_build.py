@@ -23,6 +23,7 @@ from typing import Final
 from sqlite_utils import Database
 
 from rupa_desk.core.models import LabCompany, LabTest
+from rupa_desk.core.money import price_to_cents
 from rupa_desk.services.store.catalog_schema import (
     SWAPPED_TABLES,
     catalog_ddl,
@@ -31,7 +32,6 @@ from rupa_desk.services.store.catalog_schema import (
     sample_type_key,
     sample_type_tag,
 )
-from rupa_desk.services.store.drafts import price_to_cents
 from rupa_desk.services.store.sync_state import CATALOG, SyncState
 
 log = logging.getLogger(__name__)
@@ -131,6 +131,11 @@ class CatalogBuilder:
         with self._db.atomic():
             self._db.table("stage_lab_tests").insert_all(rows, replace=True)
         return len(rows)
+
+    def clear_tests(self) -> None:
+        """Forget the tests staged so far (before downloading them again another way)."""
+        with self._db.atomic():
+            self._db.execute("DELETE FROM stage_lab_tests")
 
     def staged_test_count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM stage_lab_tests").fetchone()[0])

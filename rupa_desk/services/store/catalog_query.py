@@ -21,6 +21,9 @@ MAX_QUERY_CHARS: Final = 200
 MAX_PHRASES: Final = 12
 #: Shortest text the trigram (substring) index can answer.
 MIN_SUBSTRING_CHARS: Final = 3
+#: Longest text whose trigram candidates are looked up as one phrase (every trigram); a
+#: longer one uses every third trigram (see `ParsedQuery.substring_candidates`).
+MAX_PHRASE_SUBSTRING_CHARS: Final = 8
 
 _WORD = re.compile(r"[^\W_]+")
 #: Control characters (NUL would end an FTS5 query string early) become spaces.
@@ -35,8 +38,19 @@ class ParsedQuery:
         text: the text, outer spaces removed and inner runs of spaces collapsed.
         name_prefix: the case-folded text, for the "name starts with" tier.
         phrases: FTS5 phrase expressions for the word index, e.g. `"vitamin d"*`.
-        words: the case-folded words of the text, for highlighting.
+        words: the case-folded words of the text.
+        phrase_words: for each phrase, its words and whether its last word is a prefix (for
+            highlighting what the phrase matched).
         substring: an FTS5 phrase for the trigram index, or None when the text is too short.
+        substring_candidates: an FTS5 query for the trigram index that finds every row
+            `substring` finds, and maybe more (None when the text is too short). For a long
+            text it asks for non-overlapping trigrams that cover it instead of all of them:
+            a third of the index reads (`comprehensive stool`: 7 trigrams, not 17), for the
+            callers that check the rows themselves (`instr`).
+        biomarker_candidates: the same for the biomarker trigram index, where the rows are
+            checked by decoding their biomarkers (ASCII text without `;` only, so that the
+            check and the index agree: the index holds the biomarkers joined by "; ");
+            otherwise `substring`, which needs no check.
     """
 
     text: str
@@ -44,6 +58,9 @@ class ParsedQuery:
     phrases: tuple[str, ...]
     words: tuple[str, ...]
     substring: str | None
+    substring_candidates: str | None = None
+    biomarker_candidates: str | None = None
+    phrase_words: tuple[tuple[tuple[str, ...], bool], ...] = ()
 
     @property
     def is_empty(self) -> bool:
@@ -65,11 +82,13 @@ def parse_query(text: str) -> ParsedQuery:
     chunks = [_WORD.findall(chunk.casefold()) for chunk in cleaned.split(" ")]
     chunks = [words for words in chunks if words][:MAX_PHRASES]
     phrases: list[str] = []
+    phrase_words: list[tuple[tuple[str, ...], bool]] = []
     for words in chunks:
         # A single letter at the end of a phrase is that letter (`vitamin d`, `vitamin-d`),
         # not every word that starts with it; alone, it is a prefix like any other text.
         exact_letter = len(words[-1]) == 1 and (len(chunks) > 1 or len(words) > 1)
         phrases.append(_quoted(" ".join(words)) + ("" if exact_letter else "*"))
+        phrase_words.append((tuple(words), not exact_letter))
     folded = cleaned.casefold()
     substring = _quoted(folded) if len(folded) >= MIN_SUBSTRING_CHARS else None
     return ParsedQuery(
@@ -78,7 +97,24 @@ def parse_query(text: str) -> ParsedQuery:
         phrases=tuple(phrases),
         words=tuple(word for words in chunks for word in words),
         substring=substring,
+        substring_candidates=_trigram_cover(folded) if substring is not None else None,
+        biomarker_candidates=(
+            _trigram_cover(folded)
+            if substring is not None and folded.isascii() and ";" not in folded
+            else substring
+        ),
+        phrase_words=tuple(phrase_words),
     )
+
+
+def _trigram_cover(text: str) -> str:
+    """An FTS5 query matching rows that hold non-overlapping trigrams covering `text`."""
+    if len(text) <= MAX_PHRASE_SUBSTRING_CHARS:
+        return _quoted(text)
+    starts = [*range(0, len(text) - 2, 3)]
+    if starts[-1] != len(text) - 3:
+        starts.append(len(text) - 3)
+    return " AND ".join(_quoted(text[i : i + 3]) for i in starts)
 
 
 def prefix_upper_bound(prefix: str) -> str:
@@ -89,35 +125,55 @@ def prefix_upper_bound(prefix: str) -> str:
 class Highlighter:
     """Finds where a query matches in a text, for drawing highlights (built once per search).
 
-    It marks the start of the text when it starts with the query, each word of the text that
-    starts with a query word, and each place the whole query appears inside a word. Spans are
-    sorted, merged (start, end) character offsets; nothing here is HTML.
+    It marks what the word index matched: the words of each phrase where they appear
+    together, each starting a word (`vitamin-d` marks `Vitamin` and the word `D` in
+    "Vitamin D, Dried Blood Spot", not `Dried`; a typed prefix marks its part of the word);
+    the whole text where it starts inside a word (`a1c` in `HbA1c`); and, for one or two
+    characters, the start of the text. Spans are sorted, merged (start, end) character offsets;
+    nothing here is HTML.
     """
 
     def __init__(self, query: ParsedQuery) -> None:
         self._patterns: list[re.Pattern[str]] = []
         if query.is_empty:
             return
+        for words, prefix in query.phrase_words:
+            self._patterns.append(re.compile(_phrase_pattern(words, prefix), re.I))
         whole = re.escape(query.text)
-        if query.words:
-            alternatives = "|".join(re.escape(w) for w in sorted(set(query.words), key=len)[::-1])
-            self._patterns.append(re.compile(r"(?<![^\W_])(?:" + alternatives + ")", re.I))
         if len(query.text) >= MIN_SUBSTRING_CHARS:
-            self._patterns.append(re.compile(whole, re.I))
+            # Inside a word only: at a word's start, the phrases above mark the words.
+            self._patterns.append(re.compile(r"(?<=[^\W_])(" + whole + ")", re.I))
         else:
-            self._patterns.append(re.compile("^" + whole, re.I))
+            self._patterns.append(re.compile("^(" + whole + ")", re.I))
 
     def spans(self, text: str) -> tuple[tuple[int, int], ...]:
-        found = [m.span() for pattern in self._patterns for m in pattern.finditer(text)]
+        found = [
+            match.span(group)
+            for pattern in self._patterns
+            for match in pattern.finditer(text)
+            for group in range(1, pattern.groups + 1)
+        ]
         return _merged(found)
 
     def matches(self, text: str) -> bool:
         return any(pattern.search(text) for pattern in self._patterns)
 
 
-def highlight_spans(text: str, query: ParsedQuery) -> tuple[tuple[int, int], ...]:
-    """Where `query` matches in `text` (see `Highlighter`)."""
-    return Highlighter(query).spans(text)
+def _phrase_pattern(words: tuple[str, ...], prefix: bool) -> str:
+    """A regular expression for a phrase's words, one group per word to mark.
+
+    Each word starts a word of the text; the words follow each other with only separators
+    between them. A word before the last may go on (the stemmer lets `vitamin` match
+    `Vitamins`; only the typed part is marked); the last one is a prefix, or, when it is an
+    exact letter, a whole word.
+    """
+    parts = []
+    for index, word in enumerate(words):
+        if index < len(words) - 1:
+            parts.append("(" + re.escape(word) + r")[^\W_]*")
+        else:
+            parts.append("(" + re.escape(word) + ")" + ("" if prefix else r"(?![^\W_])"))
+    return r"(?<![^\W_])" + r"[\W_]+".join(parts)
 
 
 def _merged(spans: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:

@@ -21,6 +21,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from rupa_desk.core.drafts import Draft, DraftState
+from rupa_desk.core.money import cents_to_price, price_to_cents
 from rupa_desk.services.store.errors import UnknownDraftError
 from rupa_desk.services.store.sync_state import from_iso, to_iso, utc_now
 
@@ -89,14 +90,6 @@ class DraftListing:
     lines: tuple[DraftLine, ...]
     estimated_total: Decimal | None
     unpriced: int
-
-
-def price_to_cents(price: Decimal | None) -> int | None:
-    return None if price is None else int((price * 100).to_integral_value())
-
-
-def cents_to_price(cents: int | None) -> Decimal | None:
-    return None if cents is None else Decimal(cents) / 100
 
 
 class Drafts:

@@ -52,3 +52,63 @@ class UnknownDraftError(StoreError, LookupError):
     def __init__(self, draft_id: str) -> None:
         self.draft_id = draft_id
         super().__init__(f"The draft {draft_id} does not exist (it may have been deleted).")
+
+
+class StoreWriteError(StoreError):
+    """SQLite could not write a change (an environmental failure; nothing was saved).
+
+    The subclasses say why. Raised by `StoreDatabase.atomic()` and `typed_sqlite_errors()`
+    in place of SQLite's own `sqlite3.OperationalError`; callers tell the user that the change
+    was not saved.
+
+    Attributes:
+        reason: SQLite's own words (e.g. "database is locked"), for the log.
+    """
+
+    def __init__(self, message: str, reason: str) -> None:
+        self.reason = reason
+        super().__init__(message)
+
+
+class DatabaseBusyError(StoreWriteError):
+    """Another connection held the write lock for longer than the busy timeout."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            "The local database is busy (the catalog download or another Rupa Desk window is "
+            "writing to it). Wait a moment, then try again.",
+            reason,
+        )
+
+
+class StoreDiskFullError(StoreWriteError):
+    """The disk (or the database's size limit) is full."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            "The disk of this computer is full, so Rupa Desk cannot save. Free some space "
+            "(empty the trash, remove large files), then try again.",
+            reason,
+        )
+
+
+class DatabaseReadOnlyError(StoreWriteError):
+    """The database file or its folder cannot be written by this user."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            "The local database cannot be written (the file or its folder is read-only for "
+            "you). Check the folder's permissions, then try again.",
+            reason,
+        )
+
+
+class StorageIOError(StoreWriteError):
+    """The operating system reported an input/output error, or the file is damaged."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            "The local database could not be read or written (a disk error, or a damaged "
+            "file). Check the disk; if it keeps happening, restart Rupa Desk.",
+            reason,
+        )

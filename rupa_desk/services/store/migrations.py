@@ -189,6 +189,39 @@ def m007_order_tracking(db: Database) -> None:
 
 
 @MIGRATIONS()
+def m008_patient_forms(db: Database) -> None:
+    """The unsent new-patient form (user-authored, precious), saved as it is typed.
+
+    One row per account database (`id` is always 1): every field as typed, where it is on
+    its way to Rupa (`state`: editing, sending, failed) and the problems of the last attempt.
+    """
+    db.executescript(
+        """
+        CREATE TABLE patient_forms (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            first_name TEXT NOT NULL DEFAULT '',
+            last_name TEXT NOT NULL DEFAULT '',
+            email TEXT NOT NULL DEFAULT '',
+            birthday TEXT NOT NULL DEFAULT '',
+            phone TEXT NOT NULL DEFAULT '',
+            gender TEXT NOT NULL DEFAULT '',
+            street_1 TEXT NOT NULL DEFAULT '',
+            street_2 TEXT NOT NULL DEFAULT '',
+            city TEXT NOT NULL DEFAULT '',
+            state TEXT NOT NULL DEFAULT '',
+            zip TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'editing'
+                CHECK (status IN ('editing', 'sending', 'failed')),
+            field_errors TEXT NOT NULL DEFAULT '{}',
+            general_errors TEXT NOT NULL DEFAULT '[]',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        """
+    )
+
+
+@MIGRATIONS()
 def m009_draft_return_url(db: Database) -> None:
     """Drafts remember where their order intent's checkout returns to, when the user chose
     the system browser (the loopback listener), so that "Send update" keeps it there."""

@@ -19,8 +19,8 @@ from typing import Any
 from sqlite_utils import Database
 
 from rupa_desk.core.models import Order, OrderedTest
+from rupa_desk.core.money import cents_to_price, price_to_cents
 from rupa_desk.core.status import is_finished, is_terminal_status
-from rupa_desk.services.store.drafts import cents_to_price, price_to_cents
 from rupa_desk.services.store.errors import StoreError
 from rupa_desk.services.store.sync_state import from_iso, to_iso, utc_now
 

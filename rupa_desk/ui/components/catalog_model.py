@@ -2,8 +2,9 @@
 
 The model holds the rows fetched so far and a `PageSource` for the rest. A view asks
 `canFetchMore()` when it scrolls near the end, and `fetchMore()` loads the next page from the
-local database (a few milliseconds), so a search over 100,000 tests shows its first rows at
-once and the view never holds more than what was scrolled past.
+local database, continuing from the last page's cursor (a few milliseconds however deep the
+view has scrolled), so a search over 100,000 tests shows its first rows at once and the view
+never holds more than what was scrolled past.
 """
 
 from __future__ import annotations
@@ -20,14 +21,14 @@ from PySide6.QtCore import (
     Signal,
 )
 
-from rupa_desk.services.store import SearchHit, SearchPage
+from rupa_desk.services.store import SearchCursor, SearchHit, SearchPage
 from rupa_desk.ui.widgets.highlight_delegate import HIGHLIGHT_ROLE
 
 #: The role that gives a row's `SearchHit`.
 HIT_ROLE: Final = int(Qt.ItemDataRole.UserRole) + 1
 
-#: Loads the page of results starting at the given offset.
-PageSource = Callable[[int], SearchPage]
+#: Loads the page of results that follows the given cursor (`SearchPage.next_cursor`).
+PageSource = Callable[[SearchCursor], SearchPage]
 
 COLUMNS: Final[tuple[str, ...]] = ("Test", "Lab company", "Price", "Sample types", "Turnaround")
 NAME, COMPANY, PRICE, SAMPLES, TURNAROUND = range(len(COLUMNS))
@@ -61,7 +62,7 @@ class CatalogResultsModel(QAbstractTableModel):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self._hits: list[SearchHit] = []
-        self._has_more = False
+        self._next: SearchCursor | None = None
         self._source: PageSource | None = None
 
     # -- feeding -------------------------------------------------------------------------------
@@ -70,7 +71,7 @@ class CatalogResultsModel(QAbstractTableModel):
         """Show a new search: its first page now, later pages from `source` on demand."""
         self.beginResetModel()
         self._hits = list(first_page.hits)
-        self._has_more = first_page.has_more
+        self._next = first_page.next_cursor
         self._source = source
         self.endResetModel()
         self.results_reset.emit()
@@ -79,7 +80,7 @@ class CatalogResultsModel(QAbstractTableModel):
         """No results (and nothing more to fetch)."""
         self.beginResetModel()
         self._hits = []
-        self._has_more = False
+        self._next = None
         self._source = None
         self.endResetModel()
         self.results_reset.emit()
@@ -87,7 +88,7 @@ class CatalogResultsModel(QAbstractTableModel):
     @property
     def has_more(self) -> bool:
         """True while more rows can be fetched."""
-        return self._has_more
+        return self._next is not None
 
     def hit(self, row: int) -> SearchHit:
         """The result in `row`."""
@@ -102,14 +103,14 @@ class CatalogResultsModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(COLUMNS)
 
     def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
-        return not parent.isValid() and self._has_more and self._source is not None
+        return not parent.isValid() and self._next is not None and self._source is not None
 
     def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
-        if not self.canFetchMore(parent):
+        source, after = self._source, self._next
+        if parent.isValid() or source is None or after is None:
             return
-        assert self._source is not None
-        page = self._source(len(self._hits))
-        self._has_more = page.has_more
+        page = source(after)
+        self._next = page.next_cursor
         if page.hits:
             first = len(self._hits)
             self.beginInsertRows(QModelIndex(), first, first + len(page.hits) - 1)

@@ -18,6 +18,9 @@ from PySide6.QtWidgets import (
 from rupa_desk.core.models import Patient
 from rupa_desk.services.store import DuplicateReason, PossibleDuplicate
 
+#: The widest the list of possible duplicates grows to fit its lines (pixels).
+MAX_LIST_WIDTH = 900
+
 _REASONS = {
     DuplicateReason.EMAIL: "same email",
     DuplicateReason.NAME_AND_BIRTHDAY: "same name and birthday",
@@ -61,6 +64,12 @@ class DuplicatePatientDialog(QDialog):
         for duplicate in self._duplicates:
             self.matches.addItem(QListWidgetItem(describe(duplicate)))
         self.matches.setCurrentRow(0)
+        # Wide enough for every line, reason included (up to a sensible limit).
+        widest = max(
+            (self.matches.fontMetrics().horizontalAdvance(describe(d)) for d in duplicates),
+            default=0,
+        )
+        self.matches.setMinimumWidth(min(widest + 40, MAX_LIST_WIDTH))
         self.buttons = QDialogButtonBox()
         self.use_button = self.buttons.addButton(
             "Use this patient", QDialogButtonBox.ButtonRole.AcceptRole

@@ -1,4 +1,9 @@
-"""The new-patient form: required and optional fields, each with its own error line."""
+"""The new-patient form: required and optional fields, each with its own error line.
+
+The form says when the user changed something (`edited`), so that the presenter saves it as it
+is typed; filling it from code (`fill`, `clear`) does not count as an edit. "Cancel" on a form
+with something typed asks first (Discard / Keep editing), right in the form.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from PySide6.QtWidgets import (
 from rupa_desk.core.validation import PatientForm, field_label
 
 _ERROR_STYLE = "color: #a11;"
+_NOTICE_STYLE = "background: #eef5ff; border: 1px solid #9bc; padding: 4px;"
 _REQUIRED = ("first_name", "last_name", "email")
 _PLACEHOLDERS = {
     "email": "name@example.com",
@@ -31,10 +37,13 @@ class NewPatientForm(QWidget):
     """Collects a new patient; shows a message under each field Rupa Desk or Rupa rejected.
 
     Signals:
+        edited(PatientForm): the user changed a field; what the form holds now.
         submitted(PatientForm): "Create patient" was pressed.
-        cancelled(): "Cancel" was pressed.
+        cancelled(): the user closed the form and what was typed is to be forgotten ("Cancel"
+            on an empty form, or "Discard").
     """
 
+    edited = Signal(object)
     submitted = Signal(object)
     cancelled = Signal()
 
@@ -43,9 +52,18 @@ class NewPatientForm(QWidget):
         self.setAccessibleName("New patient")
         self.fields: dict[str, QLineEdit | QComboBox] = {}
         self.errors: dict[str, QLabel] = {}
+        self._filling = False
         heading = QLabel("<h3>New patient</h3>")
-        note = QLabel("First name, last name and email are required.")
+        note = QLabel(
+            "First name, last name and email are required. What you type is saved on this "
+            "computer until the patient is created."
+        )
         note.setWordWrap(True)
+        self.notice = QLabel()
+        self.notice.setStyleSheet(_NOTICE_STYLE)
+        self.notice.setWordWrap(True)
+        self.notice.setAccessibleName("Form notice")
+        self.notice.hide()
         form = QFormLayout()
         for name in (
             "first_name",
@@ -103,11 +121,28 @@ class NewPatientForm(QWidget):
         buttons.addStretch(1)
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.create_button)
+        self.discard_bar = QWidget()
+        question = QLabel("Discard this new patient? What you typed is deleted from this computer.")
+        question.setWordWrap(True)
+        self.discard_button = QPushButton("Discard")
+        self.discard_button.setAccessibleName("Discard new patient")
+        self.keep_button = QPushButton("Keep editing")
+        self.keep_button.setAccessibleName("Keep editing")
+        self.discard_button.clicked.connect(self._on_discard_clicked)
+        self.keep_button.clicked.connect(self._on_keep_clicked)
+        discard_row = QHBoxLayout(self.discard_bar)
+        discard_row.setContentsMargins(0, 0, 0, 0)
+        discard_row.addWidget(question, 1)
+        discard_row.addWidget(self.keep_button)
+        discard_row.addWidget(self.discard_button)
+        self.discard_bar.hide()
         layout = QVBoxLayout(self)
         layout.addWidget(heading)
         layout.addWidget(note)
+        layout.addWidget(self.notice)
         layout.addLayout(form)
         layout.addWidget(self.general_error)
+        layout.addWidget(self.discard_bar)
         layout.addLayout(buttons)
         layout.addStretch(1)
 
@@ -121,18 +156,32 @@ class NewPatientForm(QWidget):
         return PatientForm(**values)
 
     def fill(self, form: PatientForm) -> None:
-        """Type `form` into the fields (tests, and re-opening a kept form)."""
-        for name, value in form.as_dict().items():
-            editor = self.fields[name]
-            if isinstance(editor, QComboBox):
-                editor.setCurrentIndex(max(editor.findData(value.casefold()), 0))
-            else:
-                editor.setText(value)
+        """Put `form` into the fields, as typed (tests, and restoring a saved form).
+
+        Not an edit: `edited` is not emitted.
+        """
+        self._filling = True
+        try:
+            for name, editor in self.fields.items():
+                value = str(getattr(form, name))
+                if isinstance(editor, QComboBox):
+                    editor.setCurrentIndex(max(editor.findData(value.strip().casefold()), 0))
+                else:
+                    editor.setText(value)
+        finally:
+            self._filling = False
 
     def clear(self) -> None:
-        """Empty every field and error."""
+        """Empty every field, error and notice."""
         self.fill(PatientForm())
         self.show_problems({}, ())
+        self.show_notice("")
+        self.discard_bar.hide()
+
+    def show_notice(self, text: str) -> None:
+        """Show a note above the fields (e.g. "restored"); "" hides it."""
+        self.notice.setText(text)
+        self.notice.setVisible(bool(text))
 
     def show_problems(self, fields: dict[str, str], general: tuple[str, ...]) -> None:
         """Show each field's message under it, and the others above the buttons."""
@@ -153,18 +202,37 @@ class NewPatientForm(QWidget):
         return label.text() if not label.isHidden() else ""
 
     def set_busy(self, busy: bool) -> None:
-        """Disable the buttons while the patient is being created."""
+        """Freeze the form while the patient is being created (what is sent is what is saved)."""
+        for editor in self.fields.values():
+            editor.setEnabled(not busy)
+        self.cancel_button.setEnabled(not busy)
         self.create_button.setEnabled(not busy)
         self.create_button.setText("Creating…" if busy else "Create patient")
 
     def _on_field_edited(self) -> None:
+        if self._filling:
+            return
         editor = self.sender()
         for name, widget in self.fields.items():
             if widget is editor:
                 self.errors[name].hide()
+        self.discard_bar.hide()
+        self.edited.emit(self.form())
 
     def _on_create_clicked(self) -> None:
+        self.discard_bar.hide()
         self.submitted.emit(self.form())
 
     def _on_cancel_clicked(self) -> None:
+        if self.form().is_empty():
+            self.cancelled.emit()
+            return
+        self.discard_bar.show()
+        self.keep_button.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _on_discard_clicked(self) -> None:
+        self.discard_bar.hide()
         self.cancelled.emit()
+
+    def _on_keep_clicked(self) -> None:
+        self.discard_bar.hide()

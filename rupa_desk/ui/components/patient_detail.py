@@ -1,13 +1,35 @@
-"""One patient: demographics, their drafts on this computer and their orders on Rupa."""
+"""One patient: demographics, their drafts on this computer and their orders on Rupa.
+
+While Rupa's answer is awaited, or when Rupa cannot be reached, the orders saved on this
+computer (the Orders pane's) are shown instead, and the panel says that is what they are.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFormLayout, QLabel, QListWidget, QVBoxLayout, QWidget
 
-from rupa_desk.core.models import Address, Order
+from rupa_desk.core.models import Address
 from rupa_desk.ui.components.catalog_model import format_price
-from rupa_desk.ui.presenters.patients import PatientDetail
+from rupa_desk.ui.presenters.patients import LOADING_ORDERS, PatientDetail
+
+
+class OrderSummary(Protocol):
+    """What a line of the orders list needs (a Rupa `Order`, or an `OrderRow` saved here)."""
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def date_submitted(self) -> datetime | None: ...
+
+    @property
+    def total_price(self) -> Decimal | None: ...
 
 
 def format_address(address: Address | None) -> str:
@@ -18,7 +40,7 @@ def format_address(address: Address | None) -> str:
     return "\n".join(line for line in lines if line.strip(" ,"))
 
 
-def describe_order(order: Order) -> str:
+def describe_order(order: OrderSummary) -> str:
     """ "2024-06-13 · In Progress · $123.00"."""
     when = order.date_submitted.date().isoformat() if order.date_submitted else "not submitted"
     total = format_price(order.total_price)
@@ -82,8 +104,16 @@ class PatientDetailPanel(QWidget):
         """What is shown (None: nothing selected)."""
         return self._detail
 
-    def show_detail(self, detail: PatientDetail | None) -> None:
-        """Show `detail`, or the "select a patient" hint for None."""
+    def show_detail(
+        self, detail: PatientDetail | None, saved_orders: Sequence[OrderSummary] = ()
+    ) -> None:
+        """Show `detail`, or the "select a patient" hint for None.
+
+        Args:
+            detail: the patient, drafts and orders from Rupa.
+            saved_orders: this patient's orders saved on this computer, shown while Rupa's
+                are loading or could not be loaded.
+        """
         self._detail = detail
         self.empty.setVisible(detail is None)
         self._content.setVisible(detail is not None)
@@ -105,11 +135,25 @@ class PatientDetailPanel(QWidget):
             f"Drafts on this computer ({len(detail.drafts)})" if detail.drafts else "No drafts"
         )
         self.orders.clear()
-        for order in detail.orders:
-            self.orders.addItem(describe_order(order))
-        if detail.orders_problem:
+        self.orders_label.setToolTip("")
+        shown: Sequence[OrderSummary] = detail.orders
+        if detail.orders_problem and saved_orders:
+            shown = saved_orders
+            count = len(saved_orders)
+            if detail.orders_problem == LOADING_ORDERS:
+                text = f"Orders saved on this computer ({count}); loading the latest from Rupa…"
+            else:
+                text = (
+                    f"Orders saved on this computer ({count}); the latest could not be loaded "
+                    "from Rupa, so they may be out of date."
+                )
+                self.orders_label.setToolTip(detail.orders_problem)
+            self.orders_label.setText(text)
+        elif detail.orders_problem:
             self.orders_label.setText(f"Orders: {detail.orders_problem}")
         else:
             self.orders_label.setText(
                 f"Orders on Rupa ({len(detail.orders)})" if detail.orders else "No orders on Rupa"
             )
+        for order in shown:
+            self.orders.addItem(describe_order(order))

@@ -75,7 +75,9 @@ class SettingsDialog(QDialog):
             "Rupa Desk is running in demo mode: the demo environment stays in use until you "
             "start it without --demo."
             if demo_running
-            else "A new environment or client id is used the next time Rupa Desk starts."
+            else "The order polling interval applies at once. A new environment, client id, "
+            "client secret, sign-in page or redirect ports are used the next time Rupa Desk "
+            "starts."
         )
         self._note.setWordWrap(True)
         self.error = QLabel()
@@ -96,6 +98,12 @@ class SettingsDialog(QDialog):
 
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setAccessibleName(
+            "Save the settings"
+        )
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setAccessibleName(
+            "Cancel without saving"
         )
         self.buttons.accepted.connect(self._on_buttons_accepted)
         self.buttons.rejected.connect(self.reject)
@@ -143,7 +151,7 @@ class SettingsDialog(QDialog):
     async def _on_buttons_accepted(self) -> None:
         await self._presenter.save(self.form())
 
-    def _on_presenter_saved(self, settings: UserSettings) -> None:
+    def _on_presenter_saved(self, settings: UserSettings, secret_changed: bool) -> None:
         self.error.hide()
         self.accept()
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QFrame, QLabel, QProgressBar, QStatusBar, QWidget
 
 
 def describe_catalog_age(synced_at: datetime | None, *, now: datetime | None = None) -> str:
@@ -32,7 +33,12 @@ class StatusBar(QStatusBar):
     """Permanent fields on the right; temporary messages (info) on the left.
 
     Fields: environment, signed-in practitioner, online/offline, catalog age, a sync progress
-    bar (only while syncing) and where the session's tokens are kept.
+    bar (only while syncing) and where the session's tokens are kept, each after a separator
+    line. The catalog age and the progress bar belong to the signed-in account: they are
+    hidden when nobody is signed in (`account_closed`).
+
+    In a narrow window a temporary message does not disappear behind the fields: while it is
+    shown, the fields that can wait (catalog age, token storage) step aside if it needs room.
     """
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -48,6 +54,7 @@ class StatusBar(QStatusBar):
         self._progress.setTextVisible(True)
         self._progress.hide()
         self._token_storage = self._field("Token storage")
+        self._separators: dict[QWidget, QFrame] = {}
         for widget in (
             self._environment,
             self._practitioner,
@@ -56,19 +63,65 @@ class StatusBar(QStatusBar):
             self._progress,
             self._token_storage,
         ):
+            separator = QFrame()
+            separator.setFrameShape(QFrame.Shape.VLine)
+            separator.setFrameShadow(QFrame.Shadow.Sunken)
+            self._separators[widget] = separator
+            self.addPermanentWidget(separator)
             self.addPermanentWidget(widget)
+        self._separators[self._environment].hide()  # nothing before the first field
+        self._wanted: dict[QWidget, bool] = dict.fromkeys(self._separators, True)
+        self._wanted[self._progress] = False
+        self._making_way = False
+        self.messageChanged.connect(self._on_message_changed)
         self.set_practitioner(None)
         self.set_online(True)
-        self.set_catalog_synced_at(None)
+        self.account_closed()
 
     def _field(self, name: str) -> QLabel:
         label = QLabel()
         label.setAccessibleName(name)
+        label.setContentsMargins(4, 0, 4, 0)
         return label
+
+    def _show_field(self, widget: QWidget, visible: bool) -> None:
+        self._wanted[widget] = visible
+        shown = visible and not (self._making_way and widget in self._can_wait())
+        widget.setVisible(shown)
+        self._separators[widget].setVisible(shown and widget is not self._environment)
+
+    def _can_wait(self) -> tuple[QWidget, ...]:
+        return (self._catalog, self._token_storage)
+
+    def _on_message_changed(self, text: str) -> None:
+        making_way = bool(text) and self._room_for_messages() < self._width_of(text)
+        if making_way != self._making_way:
+            self._making_way = making_way
+            for widget in self._can_wait():
+                self._show_field(widget, self._wanted[widget])
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._on_message_changed(self.currentMessage())  # measure again at the new width
+
+    def _width_of(self, text: str) -> int:
+        return self.fontMetrics().horizontalAdvance(text) + 16
+
+    def _room_for_messages(self) -> int:
+        """The width left of the permanent fields when all of them that are wanted show."""
+        layout = self.layout()
+        spacing = max(layout.spacing(), 0) if layout is not None else 0
+        taken = 0
+        for field, separator in self._separators.items():
+            if self._wanted[field]:
+                taken += field.sizeHint().width() + spacing
+                if field is not self._environment:
+                    taken += separator.sizeHint().width() + spacing
+        return self.width() - taken - 24  # the size grip and the margins
 
     # The texts, for tests and screen readers.
     def texts(self) -> dict[str, str]:
-        """Every field's text by accessible name (the progress bar only while visible)."""
+        """Every shown field's text by accessible name (the progress bar: its format)."""
         texts = {
             label.accessibleName(): label.text()
             for label in (
@@ -78,6 +131,7 @@ class StatusBar(QStatusBar):
                 self._catalog,
                 self._token_storage,
             )
+            if not label.isHidden()
         }
         if not self._progress.isHidden():
             texts[self._progress.accessibleName()] = self._progress.text()
@@ -102,19 +156,26 @@ class StatusBar(QStatusBar):
         )
 
     def set_catalog_synced_at(self, synced_at: datetime | None) -> None:
-        """When the last complete catalog sync finished."""
+        """When the signed-in account's last complete catalog sync finished."""
         self._catalog.setText(describe_catalog_age(synced_at))
+        self._show_field(self._catalog, True)
 
     def set_sync_progress(self, done: int, total: int) -> None:
         """Show the sync progress bar at `done` of `total` (total 0: not known yet)."""
         self._progress.setMaximum(max(total, 0))
         self._progress.setValue(min(done, total) if total > 0 else 0)
         self._progress.setFormat(f"Syncing {done:,}/{total:,}" if total > 0 else "Syncing…")
-        self._progress.show()
+        self._show_field(self._progress, True)
 
     def finish_sync(self) -> None:
         """Hide the progress bar."""
-        self._progress.hide()
+        self._show_field(self._progress, False)
+
+    def account_closed(self) -> None:
+        """Nobody is signed in: no catalog age, no sync progress."""
+        self._catalog.clear()
+        self._show_field(self._catalog, False)
+        self.finish_sync()
 
     def set_token_storage(self, mode: str) -> None:
         """Where the session is kept: "OS keychain" or "this session only"."""

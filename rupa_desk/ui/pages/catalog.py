@@ -6,7 +6,6 @@ it to the current draft. Everything works offline on the local catalog; "Sync no
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 
 from PySide6.QtCore import QItemSelection, Qt, Signal
@@ -30,7 +29,6 @@ from rupa_desk.core.models import LabTest
 from rupa_desk.services.store import CatalogFilters
 from rupa_desk.ui.components.catalog_model import COLUMNS, HIT_ROLE, NAME
 from rupa_desk.ui.components.lab_test_detail import LabTestDetail
-from rupa_desk.ui.components.status_bar import describe_catalog_age
 from rupa_desk.ui.presenters.catalog import CatalogPresenter, CatalogQuery
 from rupa_desk.ui.widgets.highlight_delegate import HighlightDelegate
 from rupa_desk.ui.widgets.search_box import SearchBox
@@ -102,37 +100,34 @@ class CatalogPage(QWidget):
         self.detail.setMinimumWidth(260)
         self.summary = QLabel()
         self.summary.setAccessibleName("Result summary")
-        self.catalog_age = QLabel()
-        self.catalog_age.setAccessibleName("Catalog age")
 
+        # Two rows, so that the search box keeps its width in a small window.
+        search = QHBoxLayout()
+        search.addWidget(self.search_box, 1)
+        search.addWidget(self.sync_button)
         filters = QHBoxLayout()
-        filters.addWidget(self.search_box, 3)
-        filters.addWidget(self.company, 1)
-        filters.addWidget(self.sample_type, 1)
+        filters.addWidget(self.company, 2)
+        filters.addWidget(self.sample_type, 2)
         filters.addWidget(QLabel("Price"))
         filters.addWidget(self.price_min)
         filters.addWidget(QLabel("to"))
         filters.addWidget(self.price_max)
-        filters.addWidget(self.sync_button)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.table)
         splitter.addWidget(self.detail)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
-        footer = QHBoxLayout()
-        footer.addWidget(self.summary, 1)
-        footer.addWidget(self.catalog_age)
         layout = QVBoxLayout(self)
+        layout.addLayout(search)
         layout.addLayout(filters)
         layout.addWidget(splitter, 1)
-        layout.addLayout(footer)
+        layout.addWidget(self.summary)  # the catalog's age is in the status bar
 
         self._find = QShortcut(QKeySequence(QKeySequence.StandardKey.Find), self)
         self._find.setContext(Qt.ShortcutContext.WindowShortcut)
         self._find.activated.connect(self._on_find_activated)
 
         self._reload_filters()
-        self._on_presenter_catalog_changed(presenter.last_synced())
         self.search_box.search_requested.connect(self._on_search_box_search_requested)
         self.search_box.returnPressed.connect(self._on_search_box_return_pressed)
         self.company.currentIndexChanged.connect(self._on_filter_changed)
@@ -149,7 +144,6 @@ class CatalogPage(QWidget):
         presenter.detail_changed.connect(self._on_presenter_detail_changed)
         presenter.sync_started.connect(self._on_presenter_sync_started)
         presenter.sync_finished.connect(self._on_presenter_sync_finished)
-        presenter.catalog_changed.connect(self._on_presenter_catalog_changed)
         self._on_presenter_results_changed(presenter.query)
 
     def _price_box(self, name: str) -> QSpinBox:
@@ -249,6 +243,10 @@ class CatalogPage(QWidget):
         self._update_summary()
         if self._presenter.model.rowCount():
             self.table.scrollToTop()
+        if self.selected_test_id() is None:
+            # New results clear the selection (no signal for that): the detail panel must
+            # not go on showing, and offering to add, a test that is not selected (or listed).
+            self.detail.show_test(None)
 
     def _on_model_rows_fetched(self, count: int) -> None:
         self._update_summary()
@@ -268,6 +266,8 @@ class CatalogPage(QWidget):
         self.summary.setText(text)
 
     def _on_presenter_detail_changed(self, test: LabTest | None) -> None:
+        if test is not None and test.id != self.selected_test_id():
+            test = None  # loaded for a selection that new results have cleared since
         self.detail.show_test(test)
 
     def _on_presenter_sync_started(self) -> None:
@@ -279,6 +279,3 @@ class CatalogPage(QWidget):
         self.sync_button.setText("Sync now")
         if succeeded:
             self._reload_filters()
-
-    def _on_presenter_catalog_changed(self, synced_at: datetime | None) -> None:
-        self.catalog_age.setText(describe_catalog_age(synced_at).capitalize())

@@ -210,13 +210,18 @@ class OrdersPage(QWidget):
         self.search_box = SearchBox()
         self.search_box.setPlaceholderText("Search by patient or order id")
         self.search_box.setAccessibleName("Search orders")
+        self.search_box.setMinimumWidth(160)  # the filters beside it give way instead
         self.whole_clinic = QCheckBox("Whole clinic")
         self.whole_clinic.setAccessibleName("Show the whole clinic's orders")
         self.status_filter = QComboBox()
         self.status_filter.setAccessibleName("Status filter")
         self.patient_filter = QComboBox()
         self.patient_filter.setAccessibleName("Patient filter")
-        self.patient_filter.setMinimumContentsLength(16)
+        for box in (self.status_filter, self.patient_filter):
+            box.setMinimumContentsLength(12)
+            box.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.setAccessibleName("Refresh the orders from Rupa")
         self.model = OrdersTableModel(self)

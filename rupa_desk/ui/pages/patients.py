@@ -1,9 +1,13 @@
 """The Patients pane: the cached patients (searchable offline), a patient's detail, new patient.
 
+The new-patient form is saved as it is typed; opening it restores one that was not sent.
+
 Keyboard: Ctrl+F focuses the search; Ctrl+N opens the new-patient form.
 """
 
 from __future__ import annotations
+
+from typing import Protocol
 
 from PySide6.QtCore import QItemSelection, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -23,7 +27,7 @@ from qasync import asyncSlot
 
 from rupa_desk.core.models import Patient
 from rupa_desk.core.validation import PatientForm
-from rupa_desk.services.store import PossibleDuplicate
+from rupa_desk.services.store import OrderFilters, OrderRow, PossibleDuplicate
 from rupa_desk.ui.components.duplicate_patient_dialog import DuplicatePatientDialog
 from rupa_desk.ui.components.new_patient_form import NewPatientForm
 from rupa_desk.ui.components.patient_detail import PatientDetailPanel
@@ -32,18 +36,39 @@ from rupa_desk.ui.presenters.patients import FormProblems, PatientDetail, Patien
 from rupa_desk.ui.widgets.search_box import SearchBox
 
 
-class PatientsPage(QWidget):
-    """The patients pane (a view of `PatientsPresenter`)."""
+class SavedOrders(Protocol):
+    """The orders saved on this computer (`rupa_desk.services.store.Orders`)."""
 
-    def __init__(self, presenter: PatientsPresenter, parent: QWidget | None = None) -> None:
+    def listing(self, filters: OrderFilters = ...) -> list[OrderRow]: ...
+
+
+class PatientsPage(QWidget):
+    """The patients pane (a view of `PatientsPresenter`).
+
+    Args:
+        presenter: the patients presenter.
+        saved_orders: the orders saved on this computer; the detail panel shows a patient's
+            while Rupa's are loading or cannot be loaded (offline). Kept here until the
+            presenter's detail offers them itself.
+    """
+
+    def __init__(
+        self,
+        presenter: PatientsPresenter,
+        parent: QWidget | None = None,
+        *,
+        saved_orders: SavedOrders | None = None,
+    ) -> None:
         super().__init__(parent)
         self._presenter = presenter
+        self._saved_orders = saved_orders
         self.setAccessibleName("Patients")
         self.duplicate_dialog: DuplicatePatientDialog | None = None
 
         self.search_box = SearchBox()
         self.search_box.setPlaceholderText("Search by name, email or birthday (Ctrl+F)")
         self.search_box.setAccessibleName("Search patients")
+        self.search_box.setMinimumWidth(160)  # usable in the smallest window
         self.new_button = QPushButton("New patient")
         self.new_button.setAccessibleName("New patient")
         self.new_button.setToolTip("Add a patient to Rupa (Ctrl+N)")
@@ -57,7 +82,11 @@ class PatientsPage(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()
+        # The email is what tells two patients of the same name apart: it gets the room.
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self.table.setAlternatingRowColors(True)
         self.summary = QLabel()
         self.summary.setAccessibleName("Patients summary")
@@ -97,6 +126,7 @@ class PatientsPage(QWidget):
         self.new_button.clicked.connect(self._on_new_button_clicked)
         self.refresh_button.clicked.connect(self._on_refresh_button_clicked)
         self.table.selectionModel().selectionChanged.connect(self._on_table_selection_changed)
+        self.form.edited.connect(self._on_form_edited)
         self.form.submitted.connect(self._on_form_submitted)
         self.form.cancelled.connect(self._on_form_cancelled)
         presenter.results_changed.connect(self._on_presenter_results_changed)
@@ -129,8 +159,18 @@ class PatientsPage(QWidget):
     def _on_new_button_clicked(self) -> None:
         self.right.setCurrentWidget(self.form)
         self.form.fields["first_name"].setFocus(Qt.FocusReason.OtherFocusReason)
+        if self.form.form().is_empty():
+            restored = self._presenter.unsent_form()
+            if restored is not None:
+                self.form.fill(restored.form)
+                self.form.show_notice(restored.notice)
+                self.form.show_problems(restored.problems.fields, restored.problems.general)
+
+    def _on_form_edited(self, form: PatientForm) -> None:
+        self._presenter.form_edited(form)
 
     def _on_form_cancelled(self) -> None:
+        self._presenter.discard_form()
         self.form.clear()
         self.right.setCurrentWidget(self.detail)
 
@@ -186,7 +226,10 @@ class PatientsPage(QWidget):
             self.summary.setText(f"{total:,} patients")
 
     def _on_presenter_detail_changed(self, detail: PatientDetail | None) -> None:
-        self.detail.show_detail(detail)
+        saved: list[OrderRow] = []
+        if detail is not None and detail.orders_problem and self._saved_orders is not None:
+            saved = self._saved_orders.listing(OrderFilters(patient_id=detail.patient.id))
+        self.detail.show_detail(detail, saved)
 
     def _on_presenter_refresh_started(self) -> None:
         self.refresh_button.setEnabled(False)

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -71,10 +72,10 @@ class SignInPage(QWidget):
         self.link_box.setFrameShape(QFrame.Shape.StyledPanel)
         self.link_intro = QLabel()
         self.link_intro.setWordWrap(True)
-        self.link = QLabel()
-        self.link.setWordWrap(True)
+        # One read-only line (scrolls, selects, copies): a URL has no spaces to wrap at.
+        self.link = QLineEdit()
+        self.link.setReadOnly(True)
         self.link.setAccessibleName("Sign-in link")
-        self.link.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.copy_link_button = QPushButton("Copy the link")
         self.copy_link_button.setAccessibleName("Copy the link")
         link_layout = QVBoxLayout(self.link_box)
@@ -98,11 +99,19 @@ class SignInPage(QWidget):
         column.addLayout(buttons)
         column.addWidget(self.link_box)
         box = QWidget()
+        box.setMinimumWidth(360)
         box.setMaximumWidth(560)
         box.setLayout(column)
+        # Centred by stretches, not by an alignment flag: a widget placed with an alignment
+        # gets its plain size hint, which ignores the height its word-wrapped labels need at
+        # the width they get, so the text and buttons were cut off.
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(box, 100)
+        row.addStretch(1)
         outer = QVBoxLayout(self)
         outer.addStretch(1)
-        outer.addWidget(box, 0, Qt.AlignmentFlag.AlignHCenter)
+        outer.addLayout(row)
         outer.addStretch(2)
 
         self.sign_in_button.clicked.connect(self._on_sign_in_button_clicked)
@@ -142,6 +151,7 @@ class SignInPage(QWidget):
         self.link_box.setVisible(waiting_with_link)
         if waiting_with_link:
             self.link.setText(view.authorize_url)
+            self.link.setCursorPosition(0)
             self.copy_link_button.setText("Copy the link")
             self.link_intro.setText(
                 "If the sign-in page did not open, copy this link into your browser:"

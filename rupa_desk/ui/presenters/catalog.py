@@ -26,11 +26,13 @@ from rupa_desk.services.store import (
     CatalogFilters,
     PriceRange,
     SampleTypeCount,
+    SearchCursor,
     SearchPage,
     StoreError,
     UnknownLabTestError,
+    typed_sqlite_errors,
 )
-from rupa_desk.services.sync import CatalogSync, CatalogSyncBusy
+from rupa_desk.services.sync import CatalogSync, CatalogSyncBusy, CatalogSyncCancelled
 from rupa_desk.ui.components.catalog_model import CatalogResultsModel
 from rupa_desk.ui.messages import MessageBridge
 from rupa_desk.ui.presenters.connectivity import Connectivity
@@ -163,10 +165,10 @@ class CatalogPresenter(QObject):
             self.results_changed.emit(query)
 
     async def _first_page(self, query: CatalogQuery) -> SearchPage:
-        return self._page(query, 0)
+        return self._page(query, None)
 
-    def _page(self, query: CatalogQuery, offset: int) -> SearchPage:
-        return self._catalog.search(query.text, query.filters, offset=offset)
+    def _page(self, query: CatalogQuery, after: SearchCursor | None) -> SearchPage:
+        return self._catalog.search(query.text, query.filters, after=after)
 
     # -- details and drafts --------------------------------------------------------------------
 
@@ -224,28 +226,41 @@ class CatalogPresenter(QObject):
 
     async def _run_sync(self) -> bool:
         self.sync_started.emit()
+        succeeded = False
         try:
-            result = await self._sync.run(self._on_sync_progress)
+            succeeded = await self._sync_catalog()
+        finally:
+            # Whatever happens (cancelled by a sign-out, a bug), the end is signalled: the
+            # progress bar and the "Syncing…" button must not stay behind.
+            self.sync_finished.emit(succeeded)
+        if succeeded:
+            await self.refresh()
+        return succeeded
+
+    async def _sync_catalog(self) -> bool:
+        try:
+            with typed_sqlite_errors():
+                result = await self._sync.run(self._on_sync_progress)
         except CatalogSyncBusy as exc:
             self._bridge.warning(str(exc))
-            self.sync_finished.emit(False)
+            return False
+        except CatalogSyncCancelled as exc:
+            self._bridge.info(str(exc))
             return False
         except RupaError as exc:
             self._connectivity.failed(exc)
             self._bridge.error(
                 f"The catalog could not be updated: {exc} The catalog you have stays usable."
             )
-            self.sync_finished.emit(False)
             return False
         except StoreError as exc:
-            self._bridge.error(f"The catalog could not be saved: {exc}")
-            self.sync_finished.emit(False)
+            self._bridge.error(
+                f"The catalog could not be saved: {exc} The catalog you have stays usable."
+            )
             return False
         self._connectivity.answered()
-        self.sync_finished.emit(True)
         self.catalog_changed.emit(result.synced_at)
         self._bridge.info(f"Catalog updated: {result.test_count:,} tests.")
-        await self.refresh()
         return True
 
     def _on_sync_progress(self, done: int, total: int) -> None:

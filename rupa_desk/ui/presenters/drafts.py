@@ -196,12 +196,20 @@ class DraftsPresenter(QObject):
 
     # -- editing: saved before anything else happens ------------------------------------------
 
-    def new_draft(self) -> str:
-        """A new, empty draft, shown in the editor."""
-        draft_id = self._store.drafts.create()
+    def new_draft(self) -> bool:
+        """A new, empty draft, shown in the editor.
+
+        Returns:
+            True when it was made; False when the database refused it (the user was told).
+        """
+        try:
+            draft_id = self._store.drafts.create()
+        except StoreError as exc:
+            self._bridge.error(f"The new draft was not saved: {exc}")
+            return False
         self.drafts_changed.emit()
         self.set_current(draft_id)
-        return draft_id
+        return True
 
     def set_patient(self, draft_id: str, patient_id: str) -> None:
         self._edit(draft_id, lambda: self._store.drafts.edit(draft_id, patient_id=patient_id))
@@ -260,7 +268,7 @@ class DraftsPresenter(QObject):
         except (InvalidDraftTransition, ValueError) as exc:
             self._bridge.warning(str(exc))
         except StoreError as exc:
-            self._bridge.error(str(exc))
+            self._bridge.error(f"The change was not saved: {exc}")
         self.draft_changed.emit(draft_id)
 
     # -- "Add to draft" from the catalog (a DraftTarget) ---------------------------------------

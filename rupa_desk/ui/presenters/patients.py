@@ -1,10 +1,18 @@
 """The patients pane's presenter: offline search, refresh from Rupa, lookup-first creation.
 
-Creating a patient goes: check the form (field by field, before anything is sent) → look for
-a possible duplicate (same email, or same name and birthday) in the local list and, when Rupa
-is reachable, on Rupa by email → if there is one, show it with "Use this patient" as the
-default → only then `POST /patients`. Rupa's own validation errors come back on the field they
-name. Patient data never goes to the log.
+The new-patient form is saved in the database on every edit (`form_edited`: a single-row
+write of well under a millisecond, measured), so a crash or a kill loses at most the last
+keystroke; opening the form again restores it (`unsent_form`). While another connection holds
+the write lock (the catalog sync's build, up to about a second at a time) a keystroke does not
+wait for it: the latest form is saved as soon as the lock is free (retried every
+`FORM_RETRY_MS`), and always before anything is sent.
+
+Creating a patient goes: save the form → check it (field by field, before anything is sent) →
+look for a possible duplicate (same email, or same name and birthday) in the local list and,
+when Rupa is reachable, on Rupa by email → if there is one, show it with "Use this patient" as
+the default → only then mark the form "sending" and `POST /patients`. Rupa's own validation
+errors come back on the field they name. On success the patient is cached and the saved form
+cleared; on failure the form stays saved with its problems. Patient data never goes to the log.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from rupa_desk.core.models import Address, Order, Page, Patient
 from rupa_desk.core.validation import (
@@ -27,7 +35,17 @@ from rupa_desk.core.validation import (
     parse_birthday,
 )
 from rupa_desk.services.errors import NetworkError, RupaError, ValidationFailed
-from rupa_desk.services.store import Drafts, DraftSummary, PatientCache, PossibleDuplicate
+from rupa_desk.services.store import (
+    Drafts,
+    DraftSummary,
+    PatientCache,
+    PatientFormBusyError,
+    PatientForms,
+    PatientFormStatus,
+    PossibleDuplicate,
+    StoreError,
+)
+from rupa_desk.services.store.patient_forms import SavedPatientForm
 from rupa_desk.ui.messages import MessageBridge
 from rupa_desk.ui.presenters.connectivity import Connectivity
 from rupa_desk.ui.tasks import LatestTask, Superseded
@@ -37,6 +55,8 @@ log = logging.getLogger(__name__)
 SEARCH_LIMIT = 500
 LOADING_ORDERS = "Loading orders from Rupa…"
 REFRESH_BATCH = 200
+#: How soon a keystroke's save that found the database busy is tried again.
+FORM_RETRY_MS = 100
 
 
 class PatientSource(Protocol):
@@ -101,12 +121,28 @@ class FormProblems:
     general: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class RestoredForm:
+    """An unsent new-patient form found in the database, ready to show again.
+
+    Attributes:
+        form: every field as it was typed.
+        notice: tells the user the form was restored (and what happened to it last).
+        problems: what the last attempt to create the patient ran into.
+    """
+
+    form: PatientForm
+    notice: str
+    problems: FormProblems
+
+
 class PatientsPresenter(QObject):
     """Runs the patients pane's requests.
 
     Args:
         cache: the local patients list.
         drafts: the local drafts (a patient's drafts in the detail panel).
+        forms: where the unsent new-patient form is saved as it is typed.
         source: the API client.
         bridge: messages to the user.
         connectivity: told whether Rupa answered.
@@ -139,6 +175,7 @@ class PatientsPresenter(QObject):
         self,
         cache: PatientCache,
         drafts: Drafts,
+        forms: PatientForms,
         source: PatientSource,
         bridge: MessageBridge,
         connectivity: Connectivity,
@@ -147,6 +184,7 @@ class PatientsPresenter(QObject):
         super().__init__(parent)
         self._cache = cache
         self._drafts = drafts
+        self._forms = forms
         self._source = source
         self._bridge = bridge
         self._connectivity = connectivity
@@ -155,6 +193,12 @@ class PatientsPresenter(QObject):
         self._details = LatestTask("patient-detail")
         self._refreshes = LatestTask("patient-refresh")
         self._creating = False
+        self._form_save_failed = False
+        self._unsaved: PatientForm | None = None
+        self._form_retry = QTimer(self)
+        self._form_retry.setSingleShot(True)
+        self._form_retry.setInterval(FORM_RETRY_MS)
+        self._form_retry.timeout.connect(self._on_form_retry_timeout)
 
     @property
     def search_text(self) -> str:
@@ -239,10 +283,100 @@ class PatientsPresenter(QObject):
         self._connectivity.answered()
         self.detail_changed.emit(PatientDetail(patient, drafts, page.items))
 
+    # -- the new-patient form: saved as it is typed ---------------------------------------------
+
+    def form_edited(self, form: PatientForm) -> bool:
+        """Save the form as it is now (called on every edit; an empty form is forgotten).
+
+        Does not wait while another connection writes: the latest form is then saved as soon
+        as the database is free.
+
+        Returns:
+            True when it is saved now; False when it waits for a busy database, or the
+            database refused it (the user was told once).
+        """
+        self._unsaved = form
+        return self._save_unsaved()
+
+    @property
+    def form_saved(self) -> bool:
+        """False while an edit waits for a busy database."""
+        return self._unsaved is None
+
+    def _on_form_retry_timeout(self) -> None:
+        self._save_unsaved()
+
+    def _save_unsaved(self) -> bool:
+        if self._unsaved is None:
+            return True
+        try:
+            self._forms.save(self._unsaved, wait=False)
+        except PatientFormBusyError:
+            self._form_retry.start()
+            return False
+        except StoreError as exc:
+            self._tell_form_not_saved(exc)
+            return False
+        self._unsaved = None
+        self._form_save_failed = False
+        return True
+
+    def _tell_form_not_saved(self, exc: StoreError) -> None:
+        if not self._form_save_failed:
+            self._bridge.error(str(exc))
+        self._form_save_failed = True
+
+    def unsent_form(self) -> RestoredForm | None:
+        """The new-patient form saved earlier and not sent yet (None: there is none)."""
+        saved = self._forms.load()
+        if saved is None:
+            return None
+        log.info("restoring an unsent new-patient form (%s)", saved.status.value)
+        problems = FormProblems(fields=dict(saved.field_errors), general=saved.general_errors)
+        return RestoredForm(saved.form, _restored_notice(saved), problems)
+
+    def discard_form(self) -> None:
+        """Forget the saved new-patient form (the user discarded it)."""
+        self._clear_form()
+
+    def _save_form(
+        self,
+        form: PatientForm,
+        status: PatientFormStatus = PatientFormStatus.EDITING,
+        problems: FormProblems | None = None,
+    ) -> bool:
+        """Save now, waiting for a busy database (before a request, and on a failure)."""
+        self._unsaved = None
+        self._form_retry.stop()
+        problems = problems or FormProblems()
+        try:
+            self._forms.save(
+                form, status=status, field_errors=problems.fields, general_errors=problems.general
+            )
+        except StoreError as exc:
+            self._tell_form_not_saved(exc)
+            return False
+        self._form_save_failed = False
+        return True
+
+    def _clear_form(self) -> None:
+        self._unsaved = None
+        self._form_retry.stop()
+        try:
+            self._forms.clear()
+        except StoreError as exc:
+            self._bridge.error(str(exc))
+
+    def _not_sent(self, form: PatientForm, problems: FormProblems) -> bool:
+        """Keep the form saved with why it was not sent, and show that; always False."""
+        self._save_form(form, PatientFormStatus.FAILED, problems)
+        self.form_problems.emit(problems)
+        return False
+
     # -- creation ----------------------------------------------------------------------------
 
     async def create_patient(self, form: PatientForm, *, allow_duplicates: bool = False) -> bool:
-        """Check the form, look for duplicates, then create the patient on Rupa.
+        """Save the form, check it, look for duplicates, then create the patient on Rupa.
 
         Args:
             form: what was typed.
@@ -263,22 +397,28 @@ class PatientsPresenter(QObject):
             self.creating_changed.emit(False)
 
     async def use_existing(self, patient: Patient) -> None:
-        """ "Use this patient": list everyone, and show the existing patient instead."""
+        """ "Use this patient": forget the form, and show the existing patient instead."""
+        self._clear_form()
         await self.search("")
         self.patient_chosen.emit(patient)
         await self.show_detail(patient.id)
 
     async def _create(self, form: PatientForm, *, allow_duplicates: bool) -> bool:
+        if not self._save_form(form):
+            self.form_problems.emit(FormProblems(general=(_NOT_SAVED,)))
+            return False
         try:
             attributes = new_patient(form, today=date.today())
         except InvalidPatientForm as exc:
-            self.form_problems.emit(FormProblems(fields=exc.errors))
-            return False
+            return self._not_sent(form, FormProblems(fields=exc.errors))
         if not allow_duplicates:
             duplicates = await self.possible_duplicates(form)
             if duplicates:
                 self.duplicates_found.emit(duplicates)
                 return False
+        if not self._save_form(form, PatientFormStatus.SENDING):
+            self.form_problems.emit(FormProblems(general=(_NOT_SAVED,)))
+            return False
         address = attributes.get("address")
         try:
             patient, created = await self._source.create_patient(
@@ -294,14 +434,14 @@ class PatientsPresenter(QObject):
             )
         except ValidationFailed as exc:
             self._connectivity.answered()
-            self.form_problems.emit(_server_problems(exc))
-            return False
+            return self._not_sent(form, _server_problems(exc))
         except RupaError as exc:
             self._connectivity.failed(exc)
-            self.form_problems.emit(FormProblems(general=(f"The patient was not created: {exc}",)))
-            return False
+            message = f"The patient was not created: {exc} The form is saved on this computer."
+            return self._not_sent(form, FormProblems(general=(message,)))
         self._connectivity.answered()
         self._cache.upsert([patient])
+        self._clear_form()
         self._bridge.info(
             f"Created the patient {patient.full_name}."
             if created
@@ -336,9 +476,31 @@ class PatientsPresenter(QObject):
         )
 
     async def close(self) -> None:
-        """Stop whatever runs."""
+        """Stop whatever runs; save an edit still waiting for a busy database."""
         for task in (self._searches, self._details, self._refreshes):
             await task.wait_cancelled()
+        self._form_retry.stop()
+        if self._unsaved is not None:
+            self._save_form(self._unsaved)
+
+
+_NOT_SAVED = (
+    "The patient was not sent: the form could not be saved on this computer first. Check that "
+    "the disk has free space, then try again."
+)
+
+
+def _restored_notice(saved: SavedPatientForm) -> str:
+    when = saved.updated_at.astimezone().strftime("%d %b %Y, %H:%M")
+    notice = f"Restored the new patient you had not sent yet (last changed {when})."
+    if saved.status is PatientFormStatus.SENDING:
+        notice += (
+            " Rupa Desk closed while creating this patient, so it may already be on Rupa: "
+            "“Create patient” looks for it first and offers to use it."
+        )
+    elif saved.status is PatientFormStatus.FAILED:
+        notice += " The last attempt to create it did not succeed (see below)."
+    return notice
 
 
 def _server_problems(exc: ValidationFailed) -> FormProblems:

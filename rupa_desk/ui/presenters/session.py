@@ -159,6 +159,7 @@ class SessionPresenter(QObject):
         self._connectivity = connectivity
         self._no_browser_helper = no_browser_helper
         self._pending: PendingSignIn | None = None
+        self._cancel_requested = False
         self._account: Account | None = None
         # Until `restore()` has looked for a saved session, nobody knows whether one exists.
         self._view = SignInView(
@@ -250,12 +251,15 @@ class SessionPresenter(QObject):
         if self._view.state in (SessionState.WAITING, SessionState.SIGNED_IN):
             return False
         self._show(SessionState.WAITING, status="Opening the Rupa sign-in page in your browser…")
+        self._cancel_requested = False
         try:
             pending = await self._auth.start_sign_in()
         except RupaError as exc:
             self._show(SessionState.FAILED, status="You are not signed in.", problem=str(exc))
             return False
         self._pending = pending
+        if self._cancel_requested:  # Cancel came while the browser was still being opened
+            pending.cancel()
         helper: asyncio.Task[None] | None = None
         if pending.browser_opened:
             status = "Finish signing in in your browser; Rupa Desk comes back here by itself."
@@ -305,6 +309,8 @@ class SessionPresenter(QObject):
         """Stop waiting for the browser (the Cancel button)."""
         if self._pending is not None:
             self._pending.cancel()
+        elif self._view.state is SessionState.WAITING:
+            self._cancel_requested = True  # still opening: sign_in() cancels once it can
 
     def _on_helper_done(self, task: asyncio.Task[None]) -> None:
         if task.cancelled() or task.exception() is None:

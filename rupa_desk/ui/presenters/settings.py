@@ -61,11 +61,12 @@ class SettingsPresenter(QObject):
         secret_storage: "OS keychain" or "this session only", to say where a secret goes.
 
     Signals:
-        saved(UserSettings): the settings were validated and saved.
+        saved(UserSettings, bool): the settings were validated and saved; True when the client
+            secret was replaced or removed too.
         save_failed(str): a value is not acceptable or could not be saved; nothing changed.
     """
 
-    saved = Signal(object)
+    saved = Signal(object, bool)
     save_failed = Signal(str)
 
     def __init__(
@@ -119,7 +120,10 @@ class SettingsPresenter(QObject):
         except OSError as exc:
             self.save_failed.emit(f"The settings could not be saved: {exc}")
             return False
-        self.saved.emit(saved)
+        secret_changed = (
+            secret_environment(saved) is not None and form.secret.change is not SecretChange.KEEP
+        )
+        self.saved.emit(saved, secret_changed)
         return True
 
     async def save_settings(self, settings: UserSettings, secret: SecretEdit) -> UserSettings:

@@ -1,0 +1,102 @@
+"""Saving the Settings dialog in the running app: what can apply now applies now, and what
+waits for a restart is said plainly."""
+
+from __future__ import annotations
+
+import pytest
+import shiboken6
+from PySide6.QtWidgets import QDialogButtonBox
+from pytestqt.qtbot import QtBot
+
+from rupa_desk.desk import Desk
+from rupa_desk.settings import Environment, UserSettings, production
+from rupa_desk.ui.components.settings_dialog import SettingsDialog
+from rupa_desk.ui.messages import Level, Message
+from rupa_desk.ui.presenters.session import SessionState
+from tests.fixtures.desk import MakeDesk, first_download_done
+from tests.fixtures.fake_signin import FakeBrowser, FakeRupa
+from tests.fixtures.qt import unnamed_controls, wait_until
+
+
+@pytest.fixture
+def environment() -> Environment:
+    return production("desk-client")
+
+
+async def signed_in_desk(make_desk: MakeDesk, environment: Environment) -> Desk:
+    rupa = FakeRupa(environment)
+    browser = FakeBrowser(rupa)
+    desk = await make_desk(environment, opener=browser, transport=rupa.transport())
+    await wait_until(lambda: desk.session.view.state is SessionState.SIGNED_OUT)
+    desk.sign_in_page.sign_in_button.click()
+    await wait_until(lambda: browser.opened)
+    await browser.approve()
+    await wait_until(lambda: desk.session.view.state is SessionState.SIGNED_IN)
+    await first_download_done(desk)  # its messages (the fake Rupa has no catalog) come first
+    return desk
+
+
+def open_settings(desk: Desk) -> SettingsDialog:
+    desk.window.settings_requested.emit()
+    dialogs = [d for d in desk.window.findChildren(SettingsDialog) if d.isVisible()]
+    assert len(dialogs) == 1
+    return dialogs[0]
+
+
+async def save(dialog: SettingsDialog) -> None:
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    await wait_until(lambda: not shiboken6.isValid(dialog) or not dialog.isVisible())
+
+
+async def test_every_settings_control_has_an_accessible_name(
+    make_desk: MakeDesk, environment: Environment
+) -> None:
+    desk = await signed_in_desk(make_desk, environment)
+    dialog = open_settings(desk)
+    assert unnamed_controls(dialog) == []
+    dialog.reject()
+
+
+async def test_a_new_polling_interval_applies_at_once(
+    qtbot: QtBot, make_desk: MakeDesk, environment: Environment
+) -> None:
+    desk = await signed_in_desk(make_desk, environment)
+    workspace = desk.workspace
+    assert workspace is not None
+    assert workspace.orders.schedule.policy.base_interval_s == 60
+    messages: list[Message] = []
+    desk.bridge.message_shown.connect(messages.append)
+
+    dialog = open_settings(desk)
+    dialog.poll_interval.setValue(120)
+    await save(dialog)
+
+    assert workspace.orders.schedule.policy.base_interval_s == 120
+    assert [(m.level, m.text) for m in messages] == [
+        (Level.INFO, "Settings saved: orders are checked every 120 s from now on.")
+    ]
+    await desk.session.sign_out(remove_patient_data=False)
+    assert desk.settings.current.poll_interval_s == 120  # and for the next sign-in
+
+
+async def test_a_new_client_id_is_said_to_wait_for_a_restart(
+    qtbot: QtBot, make_desk: MakeDesk, environment: Environment
+) -> None:
+    desk = await signed_in_desk(make_desk, environment)
+    messages: list[Message] = []
+    desk.bridge.message_shown.connect(messages.append)
+
+    dialog = open_settings(desk)
+    dialog.client_id.setText("another-client")
+    dialog.environment.setCurrentIndex(dialog.environment.findData("sandbox"))
+    await save(dialog)
+
+    assert desk.settings.current == UserSettings(environment="sandbox", client_id="another-client")
+    assert len(messages) == 1
+    assert messages[0].level is Level.WARNING  # the banner: the user has something to do
+    text = messages[0].text
+    assert "The new environment (Rupa sandbox) and client id take effect" in text
+    assert "starts again" in text
+    assert "keeps using Production" in text
+    assert desk.status_bar.texts()["Environment"] == "Production"
+    assert desk.session.view.state is SessionState.SIGNED_IN  # nobody was signed out

@@ -1,0 +1,207 @@
+"""Signing out through the whole app: "remove patient data" removes every piece of it (rows,
+bytes on disk, result PDFs, the checkout's saved sign-in) and keeps exactly what the dialog
+says it keeps; and a sign-out leaves nothing of the account in the status bar."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+
+from rupa_desk.core.drafts import DraftState
+from rupa_desk.core.models import Order, OrderedTest, Patient
+from rupa_desk.core.validation import PatientForm
+from rupa_desk.desk import Desk
+from rupa_desk.paths import AppPaths
+from rupa_desk.services.store import Store
+from rupa_desk.settings import Environment, production
+from rupa_desk.ui.components.sign_out_dialog import (
+    KEPT_WITH_PATIENT_DATA,
+    REMOVED_WITH_PATIENT_DATA,
+    SignOutDialog,
+)
+from rupa_desk.ui.messages import Level, Message
+from rupa_desk.ui.presenters.session import SessionState
+from tests.fixtures.desk import MakeDesk, first_download_done
+from tests.fixtures.fake_signin import FakeBrowser, FakeRupa
+from tests.fixtures.qt import unnamed_controls, wait_until
+
+PATIENT = Patient(
+    id="pat_Secr001",
+    first_name="Wilhelmina",
+    last_name="Quarterfield",
+    email="wilhelmina.q@example.com",
+    birthday=date(1931, 2, 17),
+)
+SECRETS = (b"Wilhelmina", b"Quarterfield", b"wilhelmina.q@example.com", b"1931-02-17")
+
+
+@pytest.fixture
+def environment() -> Environment:
+    return production("desk-client")
+
+
+@pytest.fixture
+def rupa(environment: Environment) -> FakeRupa:
+    return FakeRupa(environment)
+
+
+async def signed_in_desk(make_desk: MakeDesk, environment: Environment, rupa: FakeRupa) -> Desk:
+    browser = FakeBrowser(rupa)
+    desk = await make_desk(environment, opener=browser, transport=rupa.transport())
+    await wait_until(lambda: desk.session.view.state is SessionState.SIGNED_OUT)
+    desk.sign_in_page.sign_in_button.click()
+    await wait_until(lambda: browser.opened)
+    await browser.approve()
+    await wait_until(lambda: desk.session.view.state is SessionState.SIGNED_IN)
+    return desk
+
+
+def an_order(order_id: str, status: str) -> Order:
+    return Order(
+        id=order_id,
+        status=status,
+        patient_id=PATIENT.id,
+        total_price=Decimal("99.00"),
+        date_submitted=datetime(2024, 6, 13, 9, 0, tzinfo=UTC),
+        ordered_tests=(OrderedTest(id=f"ordt_{order_id}", lab_test_id="labts_0000001"),),
+        raw={"attributes": {"patient_email": PATIENT.email, "status": status}},
+    )
+
+
+def database_bytes(path: Path) -> bytes:
+    files = (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"))
+    return b"".join(f.read_bytes() for f in files if f.exists())
+
+
+async def test_removing_patient_data_removes_all_of_it_and_keeps_unsent_drafts(
+    make_desk: MakeDesk, environment: Environment, rupa: FakeRupa, app_paths: AppPaths
+) -> None:
+    desk = await signed_in_desk(make_desk, environment, rupa)
+    await first_download_done(desk)  # it fails: the fake Rupa has no patients or catalog
+    workspace = desk.workspace
+    assert workspace is not None
+    account = workspace.account.id
+    store = workspace.store
+    # What a day at the front desk leaves behind:
+    store.patients.upsert([PATIENT])
+    store.patient_forms.save(PatientForm(first_name="Wilhelmina", last_name="Quarterfield"))
+    store.orders.save(an_order("ord_AAA0001", "Pending Payment"))
+    store.orders.save(an_order("ord_AAA0001", "Complete"))  # status history
+    unsent = store.drafts.create(patient_id=PATIENT.id, notes="fasting since 8 pm")
+    done = store.drafts.create(patient_id=PATIENT.id, notes="checked out")
+    store.db.execute(
+        "UPDATE drafts SET status = ?, order_intent_id = 'ordin_1', order_id = 'ord_AAA0001'"
+        " WHERE id = ?",
+        [DraftState.CHECKED_OUT.value, done],
+    )
+    results = app_paths.results_dir(environment.name, account)
+    results.mkdir(parents=True)
+    (results / "ord_AAA0001-ordt_1.pdf").write_bytes(b"%PDF-1.4 results of Wilhelmina")
+    profile = app_paths.web_profile_dir(environment.name, account)
+    (profile / "Default").mkdir(parents=True)
+    (profile / "Default" / "Cookies").write_bytes(b"rupa session cookie")
+    database = store.path
+    assert database is not None
+    store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    assert SECRETS[2] in database_bytes(database)  # the check below can fail
+    messages: list[Message] = []
+    desk.bridge.message_shown.connect(messages.append)
+
+    desk.window.sign_out_requested.emit()
+    dialog = desk.window.findChild(SignOutDialog)
+    assert dialog is not None
+    assert unnamed_controls(dialog) == []
+    shown = dialog.what_goes.text()
+    assert REMOVED_WITH_PATIENT_DATA in shown
+    assert KEPT_WITH_PATIENT_DATA in shown
+    dialog.remove_patient_data.setChecked(True)
+    dialog.sign_out_button.click()
+    await wait_until(lambda: desk.session.view.state is SessionState.SIGNED_OUT)
+
+    # Removed: patients; orders with their tests, history and raw JSON; checked-out drafts;
+    # result PDFs; the checkout's saved sign-in. Nothing is left in the files' bytes.
+    assert not results.exists()
+    assert not profile.exists()
+    assert not [s for s in SECRETS if s in database_bytes(database)]
+    with Store.open(database) as after:
+        for table in (
+            "patients",
+            "patient_forms",
+            "orders",
+            "ordered_tests",
+            "order_status_history",
+        ):
+            count = after.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            assert count == 0, table
+        # Kept, as the dialog says: the unsent draft, its notes and the patient's Rupa id.
+        kept = after.drafts.all()
+        assert [d.id for d in kept] == [unsent]
+        assert kept[0].notes == "fasting since 8 pm"
+        assert kept[0].patient_id == PATIENT.id
+    assert [m.text for m in messages if m.level is Level.INFO] == [
+        "Patient data removed from this computer."
+    ]
+    assert not [m for m in messages if m.level is not Level.INFO]
+
+
+async def test_what_cannot_be_removed_is_said(
+    make_desk: MakeDesk, environment: Environment, rupa: FakeRupa, app_paths: AppPaths
+) -> None:
+    desk = await signed_in_desk(make_desk, environment, rupa)
+    await first_download_done(desk)
+    workspace = desk.workspace
+    assert workspace is not None
+    results = app_paths.results_dir(environment.name, workspace.account.id)
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text("a file where the results folder should be")  # rmtree refuses it
+    messages: list[Message] = []
+    desk.bridge.message_shown.connect(messages.append)
+
+    await desk.session.sign_out(remove_patient_data=True)
+
+    errors = [m.text for m in messages if m.level is Level.ERROR]
+    assert len(errors) == 1
+    assert "could not be removed" in errors[0]
+    assert "result PDFs" in errors[0]
+    assert "sign out again" in errors[0]
+    assert desk.session.view.state is SessionState.SIGNED_OUT
+
+
+class StalledCatalogRupa(FakeRupa):
+    """The fake Rupa, whose catalog never answers: the first sync stays in progress."""
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        self.catalog_asked = asyncio.Event()
+
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self._handle_async)
+
+    async def _handle_async(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/lab_companies"):
+            self.catalog_asked.set()
+            await asyncio.Event().wait()
+        return self._handle(request)
+
+
+async def test_signing_out_during_the_first_sync_leaves_nothing_in_the_status_bar(
+    make_desk: MakeDesk, environment: Environment
+) -> None:
+    rupa = StalledCatalogRupa(environment)
+    desk = await signed_in_desk(make_desk, environment, rupa)
+    await asyncio.wait_for(rupa.catalog_asked.wait(), 30)
+    await wait_until(lambda: "Catalog sync progress" in desk.status_bar.texts())
+    assert "Catalog" in desk.status_bar.texts()
+
+    await desk.session.sign_out(remove_patient_data=False)
+
+    texts = desk.status_bar.texts()
+    assert "Catalog sync progress" not in texts
+    assert "Catalog" not in texts  # the account's catalog age went with the account
+    assert texts["Signed-in practitioner"] == "Not signed in"
+    assert desk.sign_in_page.isVisible()
