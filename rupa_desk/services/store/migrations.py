@@ -221,6 +221,13 @@ def m008_patient_forms(db: Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m009_draft_return_url(db: Database) -> None:
+    """Drafts remember where their order intent's checkout returns to, when the user chose
+    the system browser (the loopback listener), so that "Send update" keeps it there."""
+    db.execute("ALTER TABLE drafts ADD COLUMN return_url TEXT")
+
+
 def known_migration_names() -> tuple[str, ...]:
     """The migrations this version knows, in order (all are pending on an empty database)."""
     with Database(memory=True) as empty:
