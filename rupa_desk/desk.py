@@ -227,7 +227,7 @@ class AccountWorkspace:
         sign-in). What could not be removed is told to the user.
         """
         await self.tasks.cancel_all()
-        await self.orders.close()
+        await self.orders.close(remove_web_profile=remove_patient_data)
         await self.catalog.close()
         await self.patients.close()
         problems: list[str] = []
@@ -281,12 +281,10 @@ class AccountWorkspace:
             self._bridge.info("Patient data removed from this computer.")
 
     def _checkout_profile_dir(self) -> Path:
-        """The folder of the embedded checkout's web profile (cookies of Rupa's web app).
-
-        Per environment for now, so removing it also signs other accounts of this environment
-        out of the embedded checkout on this computer.
-        """
-        return self._paths.web_profile_dir(self._environment_name)
+        """The folder of this account's embedded checkout web profile (cookies of Rupa's web
+        app). `OrderWorkspace.close` has already removed it; removing it again here is a no-op
+        then, and otherwise tells the user what is left."""
+        return self._paths.web_profile_dir(self._environment_name, self.account.id)
 
 
 def _needs_restart(before: UserSettings, after: UserSettings, *, secret_changed: bool) -> list[str]:
@@ -492,6 +490,7 @@ class Desk:
             open_url=self._open_url,
         )
         self.workspace = workspace
+        workspace.orders.notifier.activated.connect(self._on_notifier_activated)
         self.window.install_panes(workspace.panes)
         self.window.show_workspace()
         await workspace.start(first_sign_in=first_sign_in)
@@ -566,6 +565,12 @@ class Desk:
         self.status_bar.set_practitioner(account.display_name)
         if self.auth.store_degraded:
             self.status_bar.set_token_storage(SecretStoreMode.SESSION_ONLY.value)
+        self.window.raise_()
+        self.window.activateWindow()
+
+    def _on_notifier_activated(self) -> None:
+        """The user clicked the tray icon or a notification: bring the window up."""
+        self.window.showNormal()
         self.window.raise_()
         self.window.activateWindow()
 

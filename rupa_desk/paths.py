@@ -101,8 +101,15 @@ class AppPaths:
         """Downloaded result PDFs of one environment and account."""
         return self.account_dir(environment, account) / "results"
 
-    def web_profile_dir(self, environment: str) -> Path:
-        """The embedded browser's persistent profile (cookies) for one environment."""
+    def web_profile_dir(self, environment: str, account: str) -> Path:
+        """The embedded browser's persistent profile (Rupa's web-app cookies) of one
+        environment and signed-in account: never shared, so the next person to sign in on
+        a shared PC does not check out as the previous one."""
+        return self.account_dir(environment, account) / "web-profile"
+
+    def shared_web_profile_dir(self, environment: str) -> Path:
+        """Where versions before per-account profiles kept one profile for every account of
+        an environment (removed when found: whose session it holds is unknown)."""
         return self.data_dir / _safe(environment) / "web-profile"
 
 

@@ -95,6 +95,9 @@ class Draft:
         failure_reason: why the last send failed (states FAILED and QUEUED), for the user.
         unconfirmed_create: a create request went out whose answer was never seen; the next
             send must look the intent up first.
+        return_url: where Rupa's checkout returns to, as last set on the order intent by
+            "Open in browser" (the app's loopback listener); None: the embedded view's
+            address, the one every send uses unless the user chose the browser.
     """
 
     id: str
@@ -111,6 +114,7 @@ class Draft:
     order_id: str | None = None
     failure_reason: str | None = None
     unconfirmed_create: bool = field(default=False)
+    return_url: str | None = None
 
     def __post_init__(self) -> None:
         if not is_draft_id(self.id):
@@ -320,6 +324,15 @@ class Draft:
             failure_reason=None,
             updated_at=now,
         )
+
+    def returning_to(self, return_url: str | None) -> Draft:
+        """The order intent now returns to `return_url` (None: the embedded view's address).
+
+        Kept so that a later "Send update" leaves the checkout where the user opened it.
+        """
+        if self.intent_id is None:
+            raise InvalidDraftTransition("Send the draft to Rupa before checking it out.")
+        return replace(self, return_url=return_url)
 
     def ensure_deletable(self) -> None:
         """Raise when the draft cannot be deleted now (while a send is in flight)."""

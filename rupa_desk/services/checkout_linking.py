@@ -174,11 +174,19 @@ def _problem_page(message: str) -> CallbackPage:
     return CallbackPage(200, "Return to Rupa Desk", f"{message} You can close this tab.")
 
 
+#: Told of a failure nobody awaits: where it happened and the exception (a bug to report).
+FailureHandler = Callable[[str, BaseException], None]
+
+
 class CheckoutReturnListener:
     """The app's loopback endpoint that the system browser returns to after checkout.
 
+    An unexpected failure, of the linking or of the listener itself, is handed to
+    `on_failure` (the app shows it as a bug report); the browser is told so.
+
     Args:
         handle: links a checkout return (`CheckoutLinker.link`).
+        on_failure: where unexpected failures go (the bug reporter).
         host: the loopback address.
         response_timeout_s: how long the browser waits for the linking to finish.
     """
@@ -187,10 +195,12 @@ class CheckoutReturnListener:
         self,
         handle: Callable[[CheckoutReturn], Awaitable[LinkedOrder]],
         *,
+        on_failure: FailureHandler,
         host: str = "127.0.0.1",
         response_timeout_s: float = RETURN_RESPONSE_TIMEOUT_S,
     ) -> None:
         self._handle = handle
+        self._on_failure = on_failure
         self._listener = LoopbackListener(
             RETURN_PATH,
             (host,),
@@ -216,7 +226,15 @@ class CheckoutReturnListener:
             self._task = asyncio.get_running_loop().create_task(
                 self._serve(), name="checkout-return-listener"
             )
+            self._task.add_done_callback(self._on_task_done)
         return self._endpoint
+
+    def _on_task_done(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            self._on_failure(task.get_name(), exc)  # logged and shown as a bug report
 
     async def aclose(self) -> None:
         """Stop listening."""
@@ -246,7 +264,7 @@ class CheckoutReturnListener:
             return _problem_page(exc.user_message)
         except LookupError:
             return _problem_page("This draft is not on this computer.")
-        except Exception:
-            log.exception("linking a checkout from the browser failed")
+        except Exception as exc:
+            self._on_failure("link-checkout-from-browser", exc)  # logged, shown as a bug
             return _problem_page("Rupa Desk could not link the order; it has been reported.")
         return LINKED_PAGE

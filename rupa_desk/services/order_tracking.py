@@ -114,6 +114,13 @@ class ResultsDownloaded:
 
 
 @dataclass(frozen=True, slots=True)
+class PatientNamesCached:
+    """The names of patients of listed orders were fetched (rows can show names, not ids)."""
+
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
 class ConnectionChanged:
     """Rupa became unreachable (False) or reachable again (True) for the tracker."""
 
@@ -128,7 +135,12 @@ class TrackingStopped:
 
 
 TrackingEvent = (
-    StatusChanged | OrderArrived | ResultsDownloaded | ConnectionChanged | TrackingStopped
+    StatusChanged
+    | OrderArrived
+    | ResultsDownloaded
+    | PatientNamesCached
+    | ConnectionChanged
+    | TrackingStopped
 )
 
 
@@ -198,6 +210,12 @@ class OrderTracker:
         """Re-plan now (something changed)."""
         self._wake.set()
 
+    def refresh_list_soon(self) -> None:
+        """Read the order list at the next opportunity (a checkout ended: its order, if one
+        was placed, is found even when the return never reached the app)."""
+        self.schedule.refresh_list_soon()
+        self.wake()
+
     async def run(self) -> None:
         """Poll until cancelled (or until the session ends)."""
         log.info("order tracking started with %d orders", len(self.schedule))
@@ -259,22 +277,33 @@ class OrderTracker:
         unknown = self._orders.unnamed_patient_ids()
         if not unknown:
             return 0
+        cached = 0
         if len(unknown) <= PATIENTS_ONE_BY_ONE:
-            for patient_id in unknown:
-                try:
-                    patient = await self._request(self._client.get_patient(patient_id))
-                except NotFound:
-                    continue
-                self._patients.upsert([patient])
+            try:
+                for patient_id in unknown:
+                    try:
+                        patient = await self._request(self._client.get_patient(patient_id))
+                    except NotFound:
+                        continue
+                    cached += self._patients.upsert([patient])
+            finally:
+                self._names_cached(cached)
             return len(unknown)
-        page = await self._request(self._client.patients_page(page_size=LIST_PAGE_SIZE))
         requests = 1
-        while True:
-            self._patients.upsert(page.items)
-            if page.next_url is None:
-                return requests
-            page = await self._request(self._client.next_page(page))
-            requests += 1
+        try:
+            page = await self._request(self._client.patients_page(page_size=LIST_PAGE_SIZE))
+            while True:
+                cached += self._patients.upsert(page.items)
+                if page.next_url is None:
+                    return requests
+                page = await self._request(self._client.next_page(page))
+                requests += 1
+        finally:
+            self._names_cached(cached)
+
+    def _names_cached(self, count: int) -> None:
+        if count:
+            self._on_event(PatientNamesCached(count))
 
     async def download_results(self, order_id: str) -> list[Path]:
         """Download the results of an order that are missing or out of date."""

@@ -8,11 +8,16 @@ tests, notes). Each step is saved in the draft before the next happens:
    was lost (timeout, dropped connection, the app killed), the intent is first looked up by
    the draft id Rupa Desk put in its metadata (`order_intents_for_draft`) and adopted;
 3. the intent id is saved the moment Rupa returns it;
-4. a failure is saved with its reason: *queued* when the connection failed (sent again by
-   `send_queued()` when the network is back), *failed* when Rupa refused the draft.
+4. a failure is saved with its reason: *queued* when the connection failed or Rupa was busy,
+   *failed* when Rupa refused the draft.
+
+Queued drafts are sent again by `QueuedDraftSender` without anyone asking: on a backoff
+schedule while any wait, and at once when Rupa is reachable again. Every send's outcome is
+reported (`on_outcome`), so the app knows whether Rupa answered.
 
 The request carries the draft as it was when sending began; edits made meanwhile stay in the
-draft, which then needs an update, and are sent right after.
+draft, which then needs an update, and are sent right after. An update keeps the checkout's
+return URL where the user last pointed it ("Open in browser").
 """
 
 from __future__ import annotations
@@ -20,9 +25,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from rupa_desk.core.drafts import Draft, DraftState, InvalidDraftTransition
 from rupa_desk.core.models import OrderIntent
@@ -43,6 +49,10 @@ log = logging.getLogger(__name__)
 MAX_FOLLOW_UPS = 3
 INTERRUPTED = "Sending was interrupted (Rupa Desk was closing); it will be sent again."
 UNEXPECTED = "Sending failed because of an error in Rupa Desk; it has been reported. Try again."
+#: Waits between automatic sends of queued drafts while they stay queued (the last repeats).
+RESEND_WAITS_S: Final = (5.0, 15.0, 30.0, 60.0, 120.0, 300.0)
+#: The least time between two automatic sends, however often Rupa is found reachable.
+RESEND_MIN_GAP_S: Final = 2.0
 
 
 class OrderIntentApi(Protocol):
@@ -72,6 +82,8 @@ class OrderIntentApi(Protocol):
 
 
 DraftListener = Callable[[Draft], None]
+#: Told the outcome of each send's requests: None when Rupa answered, else the error.
+OutcomeListener = Callable[[RupaError | None], None]
 
 
 def sends_again_by_itself(error: RupaError) -> bool:
@@ -92,6 +104,8 @@ class Outbox:
         draft_id_key: the metadata key that carries the draft id (`ApiPaths`).
         clock: the wall clock (aware datetimes).
         on_change: called with each saved change of a draft (the UI refreshes its row).
+        on_outcome: called after each send with None (Rupa answered, even with a refusal)
+            or the error that stopped it (the app tracks whether Rupa is reachable).
     """
 
     def __init__(
@@ -103,6 +117,7 @@ class Outbox:
         draft_id_key: str,
         clock: Callable[[], datetime] = utc_now,
         on_change: DraftListener | None = None,
+        on_outcome: OutcomeListener | None = None,
     ) -> None:
         self._client = client
         self._drafts = drafts
@@ -110,6 +125,7 @@ class Outbox:
         self._draft_id_key = draft_id_key
         self._clock = clock
         self._on_change = on_change
+        self._on_outcome = on_outcome
         self._queue_lock = asyncio.Lock()
 
     async def send(self, draft_id: str) -> Draft:
@@ -148,17 +164,30 @@ class Outbox:
                     break
         return sent
 
-    async def use_return_url(self, draft_id: str, return_url: str) -> None:
-        """Point the draft's order intent at another return URL (for "Open in browser").
+    async def use_return_url(self, draft_id: str, return_url: str | None) -> None:
+        """Point the draft's order intent at another return URL and remember it, so that
+        later updates keep it ("Open in browser"; None: back to the embedded view's).
 
         Raises:
             InvalidDraftTransition: the draft has no order intent yet.
-            RupaError: the update failed.
+            RupaError: the update failed (the draft keeps the return URL it had).
         """
         draft = self._drafts.get(draft_id)
         if draft.intent_id is None:
             raise InvalidDraftTransition("Send the draft to Rupa before checking it out.")
-        await self._client.update_order_intent(draft.intent_id, return_url=return_url)
+        try:
+            await self._client.update_order_intent(
+                draft.intent_id, return_url=return_url or self._return_url_for(draft_id)
+            )
+        except RupaError as exc:
+            self._report(exc)
+            raise
+        self._report(None)
+        self._save(draft_id, lambda d: d.returning_to(return_url))
+
+    def return_url_of(self, draft: Draft) -> str:
+        """Where the draft's checkout returns to (the embedded view's unless changed)."""
+        return draft.return_url or self._return_url_for(draft.id)
 
     # -- one send ------------------------------------------------------------------------------
 
@@ -169,6 +198,7 @@ class Outbox:
             intent = await self._create_or_update(carried)
         except RupaError as exc:
             log.info("sending a draft failed: %s", type(exc).__name__)
+            self._report(exc)
             reason, retry = exc.user_message, sends_again_by_itself(exc)
             return self._save(
                 carried.id,
@@ -180,6 +210,7 @@ class Outbox:
         except Exception:
             self._settle(carried.id, UNEXPECTED, retry=False)
             raise
+        self._report(None)
         return self._finish(carried, intent)
 
     async def _create_or_update(self, draft: Draft) -> OrderIntent:
@@ -212,7 +243,7 @@ class Outbox:
             patient_id=draft.patient_id,
             lab_test_ids=draft.lab_test_ids,
             notes=draft.notes,
-            return_url=self._return_url_for(draft.id),
+            return_url=self.return_url_of(draft),
             metadata={self._draft_id_key: draft.id},
         )
 
@@ -242,8 +273,95 @@ class Outbox:
                 lambda d: d.send_failed(self._clock(), reason, retry_automatically=retry),
             )
 
+    def _report(self, error: RupaError | None) -> None:
+        if self._on_outcome is not None:
+            self._on_outcome(error)
+
     def _save(self, draft_id: str, change: Callable[[Draft], Draft]) -> Draft:
         draft = self._drafts.update(draft_id, change)
         if self._on_change is not None:
             self._on_change(draft)
         return draft
+
+
+class QueuedDraftSender:
+    """Sends queued drafts again by itself, so that no draft waits for a user who was told
+    "it will be sent when Rupa is reachable".
+
+    While any draft is queued it tries `Outbox.send_queued` on a backoff schedule (`waits_s`,
+    the last wait repeating), and sooner when told Rupa is reachable again
+    (`rupa_reachable`, at most every `min_gap_s`). A queue that empties resets the backoff.
+
+    Args:
+        outbox: sends the drafts.
+        drafts: the drafts in the database.
+        on_sent: called with the drafts each attempt sent (the UI tells the user which).
+        waits_s: the backoff between attempts while drafts stay queued.
+        min_gap_s: the least time between two attempts.
+        clock: monotonic seconds.
+    """
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        drafts: Drafts,
+        *,
+        on_sent: Callable[[list[Draft]], None],
+        waits_s: Sequence[float] = RESEND_WAITS_S,
+        min_gap_s: float = RESEND_MIN_GAP_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._outbox = outbox
+        self._drafts = drafts
+        self._on_sent = on_sent
+        self._waits = tuple(waits_s) or (RESEND_WAITS_S[-1],)
+        self._min_gap = min_gap_s
+        self._clock = clock
+        self._wake = asyncio.Event()
+        self._reachable = False
+        self._attempt = 0
+        self._due: float | None = None
+        self._last_attempt = -float("inf")
+        self.attempts = 0
+
+    def draft_queued(self) -> None:
+        """A draft was queued: start the backoff if it was not running (no attempt now)."""
+        self._wake.set()
+
+    def rupa_reachable(self) -> None:
+        """Rupa answered again: send the queued drafts now (or after the minimum gap)."""
+        self._reachable = True
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Send queued drafts until cancelled."""
+        while True:
+            if not self._drafts.in_state(DraftState.QUEUED):
+                self._attempt, self._due, self._reachable = 0, None, False
+                await self._sleep(None)
+                continue
+            now = self._clock()
+            if self._due is None:
+                self._due = now + self._waits[min(self._attempt, len(self._waits) - 1)]
+            if self._reachable:
+                self._reachable = False
+                self._due = min(self._due, max(now, self._last_attempt + self._min_gap))
+            if self._due > now:
+                await self._sleep(self._due - now)
+                continue
+            await self._attempt_now()
+
+    async def _attempt_now(self) -> None:
+        self._last_attempt, self._due = self._clock(), None
+        self.attempts += 1
+        sent = await self._outbox.send_queued()
+        still_queued = bool(self._drafts.in_state(DraftState.QUEUED))
+        self._attempt = self._attempt + 1 if still_queued else 0
+        if sent:
+            self._on_sent(sent)
+
+    async def _sleep(self, seconds: float | None) -> None:
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()

@@ -16,6 +16,13 @@ the asyncio loop is not running: in the last `processEvents()` that qasync's
 between two runs (pytest-qt does, between a test and its teardown). A task step run then fails
 with "no running event loop" (e.g. inside httpx). `AppEventLoop` runs such callbacks with
 itself as the running loop.
+
+Third, qasync's `close()` leaves the Qt timers of callbacks still scheduled (a `call_later`
+nobody cancelled) registered on its timer object, and that object is freed whenever Python's
+garbage collector gets to the loop, which may be on any thread (an HTTP server's, a worker's).
+Qt cannot unregister a timer from another thread, so the timer stayed registered on a freed
+object and the next event processing crashed the process. `AppEventLoop.close()` kills those
+timers on the loop's own thread.
 """
 
 from __future__ import annotations
@@ -36,6 +43,13 @@ class _LoopTimer(qasync._SimpleTimer):  # qasync's callback timer
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         super().__init__()
         self._loop = loop
+
+    def kill_all(self) -> None:
+        """Unregister every timer still scheduled; their callbacks are dropped."""
+        callbacks: dict[int, Any] = self._SimpleTimer__callbacks  # qasync's own bookkeeping
+        for timer_id in list(callbacks):
+            self.killTimer(timer_id)
+        callbacks.clear()
 
     def timerEvent(self, event: Any) -> None:
         if asyncio.events._get_running_loop() is not None or self._loop.is_closed():
@@ -95,3 +109,8 @@ class AppEventLoop(qasync.QEventLoop):
             super().stop()
         finally:
             app.blockSignals(was_blocked)
+
+    def close(self) -> None:
+        """Close the loop and unregister its Qt timers now (see the module docstring)."""
+        super().close()
+        self._timer.kill_all()

@@ -3,11 +3,15 @@
 Built by `rupa_desk.desk.AccountWorkspace` (the composition root) from the account's database
 and the API client; everything here lives and dies with the account. Who talks to whom:
 
-- edits → `Drafts` (saved at once); "Send" → `Outbox` → Rupa;
-- "Check out" → `CheckoutLauncher` (embedded, QtWebEngine loaded on first use) or the system
-  browser with `CheckoutReturnListener` → `CheckoutLinker` → the order is saved and followed;
+- edits → `Drafts` (saved at once); "Send" → `Outbox` → Rupa; every send tells
+  `Connectivity` whether Rupa answered; queued drafts are sent again by the drafts
+  presenter's `QueuedDraftSender` (a backoff, and at once when Rupa is reachable again);
+- "Check out" → `CheckoutLauncher` (embedded, QtWebEngine loaded on first use, a web profile
+  per account) or the system browser with `CheckoutReturnListener` → `CheckoutLinker` → the
+  order is saved and followed; when a checkout ends, the order list is read again soon (an
+  order whose return never reached the app is found);
 - `OrderTracker` polls on the `PollSchedule`; its events update the Orders pane, notify, and
-  tell `Connectivity` whether Rupa is reachable; when it is again, queued drafts are sent.
+  tell `Connectivity` whether Rupa is reachable.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from rupa_desk.services.checkout_linking import (
     CheckoutReturnListener,
     LinkedOrder,
 )
-from rupa_desk.services.errors import Offline
+from rupa_desk.services.errors import Offline, RupaError
 from rupa_desk.services.order_tracking import ConnectionChanged, OrderTracker, TrackingEvent
 from rupa_desk.services.outbox import Outbox
 from rupa_desk.services.store import Store
@@ -40,7 +44,7 @@ from rupa_desk.ui.presenters.connectivity import Connectivity
 from rupa_desk.ui.presenters.drafts import DraftsPresenter
 from rupa_desk.ui.presenters.orders import OrdersPresenter
 from rupa_desk.ui.tasks import BackgroundTasks
-from rupa_desk.ui.web.launcher import CheckoutLauncher
+from rupa_desk.ui.web.launcher import CheckoutLauncher, WebProfileNotRemoved
 
 log = logging.getLogger(__name__)
 
@@ -81,17 +85,19 @@ class OrderWorkspace:
     ) -> None:
         self._store = store
         self._tasks = tasks
+        self._bridge = bridge
         self._connectivity = connectivity
-        self.launcher = CheckoutLauncher(paths, environment.name)
+        self.launcher = CheckoutLauncher(paths, environment.name, account_id)
         self.outbox = Outbox(
             client,
             store.drafts,
             return_url_for=ReturnEndpoint.embedded().url_for,
             draft_id_key=environment.paths.draft_id_metadata_key,
             on_change=self._on_outbox_draft_saved,
+            on_outcome=self._on_outbox_outcome,
         )
         self.linker = CheckoutLinker(client, store.drafts, store.orders, on_linked=self._on_linked)
-        self.listener = CheckoutReturnListener(self.linker.link)
+        self.listener = CheckoutReturnListener(self.linker.link, on_failure=tasks.report_failure)
         self.schedule = PollSchedule(
             policy
             or PollingPolicy.within_rate_limit(
@@ -117,6 +123,7 @@ class OrderWorkspace:
             self.listener,
             bridge,
             tasks,
+            connectivity,
             open_url=open_url,
         )
         self.orders = OrdersPresenter(
@@ -125,21 +132,35 @@ class OrderWorkspace:
         self.drafts_page = DraftsPage(self.drafts)
         self.orders_page = OrdersPage(self.orders)
         connectivity.online_changed.connect(self._on_connectivity_online_changed)
+        self.launcher.returned.connect(self._on_launcher_checkout_ended)
+        self.launcher.closed.connect(self._on_launcher_checkout_ended)
+        self.launcher.browser_requested.connect(self._on_launcher_checkout_ended)
 
     def start(self) -> None:
-        """Recover drafts a crash left sending, and start tracking orders."""
+        """Recover drafts a crash left sending, start sending queued drafts and tracking
+        orders."""
         recovered = self._store.drafts.recover_interrupted()
         if recovered:
             log.info("%d draft(s) were being sent when Rupa Desk stopped; queued", len(recovered))
         self.tracker.load()
         self._tasks.spawn(self.tracker.run(), name="order-tracking")
-        self._tasks.spawn(self.drafts.send_queued(), name="send-queued-drafts")
+        self.drafts.start()
 
-    async def close(self) -> None:
-        """Stop checkout and tracking (the caller cancels the tasks and closes the store)."""
+    async def close(self, *, remove_web_profile: bool = False) -> None:
+        """Stop checkout and tracking (the caller cancels the tasks and closes the store).
+
+        Args:
+            remove_web_profile: also remove the account's checkout web profile (its Rupa web
+                session) from the disk: a sign-out that removes the account's data. When it
+                cannot be removed the user is told where it is.
+        """
         self._connectivity.online_changed.disconnect(self._on_connectivity_online_changed)
-        self.launcher.close_all()
+        try:
+            await self.launcher.aclose(remove_profile=remove_web_profile)
+        except WebProfileNotRemoved as exc:
+            self._bridge.error(str(exc))
         await self.listener.aclose()
+        self.drafts.close()
         self.orders.close()
         self.notifier.close()
 
@@ -148,10 +169,16 @@ class OrderWorkspace:
     def _on_outbox_draft_saved(self, draft: Draft) -> None:
         self.drafts.on_draft_saved(draft)
 
+    def _on_outbox_outcome(self, error: RupaError | None) -> None:
+        self.drafts.on_send_outcome(error)
+
     def _on_linked(self, linked: LinkedOrder) -> None:
         self.tracker.follow(linked.order.id)
         self.drafts.on_linked(linked)
-        self.orders.orders_changed.emit()
+        self.orders.order_linked(linked.order.id)
+
+    def _on_launcher_checkout_ended(self, *args: object) -> None:
+        self.tracker.refresh_list_soon()
 
     def _on_tracker_event(self, event: TrackingEvent) -> None:
         if isinstance(event, ConnectionChanged):
@@ -163,5 +190,3 @@ class OrderWorkspace:
 
     def _on_connectivity_online_changed(self, online: bool) -> None:
         self.tracker.set_online(online)
-        if online:
-            self._tasks.spawn(self.drafts.send_queued(), name="send-queued-drafts")

@@ -46,6 +46,11 @@ class BackgroundTasks:
         task.add_done_callback(self._finished)
         return task
 
+    def report_failure(self, name: str, exc: BaseException) -> None:
+        """Report a failure of work that is not one of these tasks (a listener's own task,
+        a handler nobody awaits) the way a task's failure is reported."""
+        self._on_failure(name, exc)
+
     @property
     def running(self) -> list[asyncio.Task[Any]]:
         """The tasks that have not finished yet."""

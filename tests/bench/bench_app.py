@@ -211,18 +211,20 @@ async def type_ahead(database: Path) -> tuple[list[float], list[float]]:
     from PySide6.QtCore import Qt
     from PySide6.QtTest import QTest
 
+    from rupa_desk.paths import AppPaths
     from rupa_desk.services.store import Store
     from rupa_desk.services.sync import CatalogSync
     from rupa_desk.ui.messages import MessageBridge
     from rupa_desk.ui.pages.catalog import CatalogPage
-    from rupa_desk.ui.presenters.catalog import CatalogPresenter, StoreDraftTarget
+    from rupa_desk.ui.presenters.catalog import CatalogPresenter
     from rupa_desk.ui.presenters.connectivity import Connectivity
+    from tests.fixtures.drafts_env import drafts_env
 
     store = Store.open(database)
     presenter = CatalogPresenter(
         store.catalog,
         CatalogSync(_NoSource(), database),
-        StoreDraftTarget(store.drafts),
+        drafts_env(store, AppPaths.under(database.parent / "drafts"), start=False).presenter,
         MessageBridge(),
         Connectivity(),
     )

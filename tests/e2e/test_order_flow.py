@@ -129,7 +129,7 @@ async def test_draft_to_checkout_to_order_tracking_to_results(
     [returned] = returns  # the embedded view caught the navigation to the return URL
     assert (returned.draft_id, returned.order_id) == (draft_id, order_id)  # type: ignore[attr-defined]
     assert store.orders.row(order_id).draft_id == draft_id
-    assert "Checked out" in drafts.drafts.item(drafts.row_of(draft_id), 3).text()
+    await wait_until(lambda: drafts.cell(drafts.row_of(draft_id), 3) == "Checked out")
 
     # The order is in the Orders pane, linked to the draft.
     desk.window.show_pane("orders")
@@ -137,13 +137,11 @@ async def test_draft_to_checkout_to_order_tracking_to_results(
     assert isinstance(orders, OrdersPage)
     await wait_until(lambda: orders.row_of(order_id) >= 0)
     row = orders.row_of(order_id)
-    assert orders.table.item(row, 2).text() == "Pending Payment"
+    assert orders.cell(row, 2) == "Pending Payment"
 
     # The simulator advances it; the poller finds the change.
     sandbox_control.advance_order(order_id)
-    await wait_until(
-        lambda: orders.table.item(orders.row_of(order_id), 2).text() == "Paid", within=40
-    )
+    await wait_until(lambda: orders.cell(orders.row_of(order_id), 2) == "Paid", within=40)
     assert any(
         title == "Order status changed" and "Pending Payment → Paid" in text
         for title, text in notifications
@@ -160,6 +158,8 @@ async def test_draft_to_checkout_to_order_tracking_to_results(
     assert detail.viewer.path is not None
     assert detail.viewer.path.is_relative_to(desk.paths.data_dir)
     assert detail.viewer.path.read_bytes().startswith(b"%PDF")
-    assert any(title == "Results ready" for title, _ in notifications)
-    assert orders.table.item(orders.row_of(order_id), 2).text() == "Complete"
+    await wait_until(lambda: any(title == "Results ready" for title, _ in notifications))
+    assert all("order" in text.lower() for _, text in notifications)  # orders, not patients
+    assert all(patient.last_name not in text for _, text in notifications)
+    await wait_until(lambda: orders.cell(orders.row_of(order_id), 2) == "Complete")
     assert order_id not in workspace.orders.schedule  # finished: no more polling

@@ -22,11 +22,12 @@ from rupa_desk.services.sync import CatalogSync
 from rupa_desk.ui.components.catalog_model import HIT_ROLE, CatalogResultsModel
 from rupa_desk.ui.messages import Level, Message, MessageBridge
 from rupa_desk.ui.pages.catalog import CatalogPage
-from rupa_desk.ui.presenters.catalog import CatalogPresenter, CatalogQuery, StoreDraftTarget
+from rupa_desk.ui.presenters.catalog import CatalogPresenter, CatalogQuery
 from rupa_desk.ui.presenters.connectivity import Connectivity
 from rupa_desk.ui.widgets.highlight_delegate import HIGHLIGHT_ROLE
 from tests.fixtures.catalog_data import iter_tests, load_catalog, synthetic_companies
 from tests.fixtures.catalog_sync import simulator_client
+from tests.fixtures.drafts_env import drafts_env
 from tests.fixtures.qt import unnamed_controls, wait_for_signal, wait_until
 
 CATALOG_SIZE = 2000
@@ -100,7 +101,11 @@ def build_pane(qtbot: QtBot, store: Store, source: Any) -> Pane:
     connectivity = Connectivity()
     sync = CatalogSync(source, store.path, account_db=store.db)
     presenter = CatalogPresenter(
-        store.catalog, sync, StoreDraftTarget(store.drafts), bridge, connectivity
+        store.catalog,
+        sync,
+        drafts_env(store, AppPaths.under(store.path.parent / "drafts"), start=False).presenter,
+        bridge,
+        connectivity,
     )
     page = CatalogPage(presenter)
     qtbot.addWidget(page)

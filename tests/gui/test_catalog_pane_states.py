@@ -20,9 +20,10 @@ from rupa_desk.services.sync import CatalogSync, CatalogSyncResult, ProgressCall
 from rupa_desk.ui.components.status_bar import StatusBar
 from rupa_desk.ui.messages import Level, Message, MessageBridge
 from rupa_desk.ui.pages.catalog import CatalogPage
-from rupa_desk.ui.presenters.catalog import CatalogPresenter, StoreDraftTarget
+from rupa_desk.ui.presenters.catalog import CatalogPresenter
 from rupa_desk.ui.presenters.connectivity import Connectivity
 from tests.fixtures.catalog_data import iter_tests, load_catalog, synthetic_companies
+from tests.fixtures.drafts_env import drafts_env
 from tests.fixtures.qt import wait_until
 
 
@@ -69,13 +70,18 @@ class FullDiskSync(CatalogSync):
 class Pane:
     def __init__(self, qtbot: QtBot, store: Store, sync: CatalogSync) -> None:
         self.store = store
+        assert store.path is not None
         bridge = MessageBridge()
         self.messages: list[Message] = []
         bridge.message_shown.connect(self.messages.append)
         bridge.attach()
         self.finished: list[bool] = []
         self.presenter = CatalogPresenter(
-            store.catalog, sync, StoreDraftTarget(store.drafts), bridge, Connectivity()
+            store.catalog,
+            sync,
+            drafts_env(store, AppPaths.under(store.path.parent / "drafts"), start=False).presenter,
+            bridge,
+            Connectivity(),
         )
         self.presenter.sync_finished.connect(self.finished.append)
         self.status = StatusBar()

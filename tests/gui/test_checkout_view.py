@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import subprocess
 import sys
@@ -15,17 +16,20 @@ from shiboken6 import Shiboken
 from rupa_desk.core.checkout_return import CheckoutReturn, ReturnEndpoint
 from rupa_desk.core.drafts import new_draft_id
 from rupa_desk.paths import AppPaths
+from rupa_desk.ui.web.checkout_view import CheckoutView
 from rupa_desk.ui.web.launcher import CheckoutLauncher
 from tests.fixtures.checkout_site import ORDER_ID, CheckoutSite
+from tests.fixtures.qt import unnamed_controls, wait_for_signal, wait_until
 
 LOAD_TIMEOUT_MS = 30_000
 EMBEDDED = ReturnEndpoint.embedded()
+ACCOUNT = "pra_first"
 
 
 @pytest.fixture
 def launcher(qtbot: QtBot, app_paths: AppPaths) -> Iterator[CheckoutLauncher]:
     """A launcher for the demo environment; its views and profile are deleted afterwards."""
-    launcher = CheckoutLauncher(app_paths, "demo")
+    launcher = CheckoutLauncher(app_paths, "demo", ACCOUNT)
     yield launcher
     dispose(qtbot, launcher)
 
@@ -80,6 +84,16 @@ def test_the_return_navigation_is_caught_parsed_and_the_view_closes(
     assert returned.args == [CheckoutReturn(draft_id=draft_id, order_id=ORDER_ID)]
     assert checkout_site.submitted == 1
     qtbot.waitUntil(lambda: launcher.view_for(draft_id) is None, timeout=10_000)
+
+
+def test_every_control_of_the_checkout_view_has_an_accessible_name(
+    qtbot: QtBot, launcher: CheckoutLauncher, checkout_site: CheckoutSite
+) -> None:
+    draft_id = new_draft_id()
+    open_and_wait(qtbot, launcher, draft_id, checkout_site.checkout_url(EMBEDDED.url_for(draft_id)))
+    view = launcher.view_for(draft_id)
+    assert view is not None
+    assert unnamed_controls(view) == []
 
 
 def test_a_link_meant_for_a_new_tab_is_caught_too(
@@ -183,35 +197,126 @@ def test_opening_the_same_draft_twice_reuses_its_view(
     assert checkout_site.requests.count("/checkout") == 1
 
 
-def test_the_rupa_session_cookie_persists_in_the_data_folder(
-    qtbot: QtBot, app_paths: AppPaths, checkout_site: CheckoutSite
+def sign_in_and_dispose(
+    qtbot: QtBot, launcher: CheckoutLauncher, checkout_site: CheckoutSite, profile_dir: Path
 ) -> None:
-    """Sign in once; a new profile over the same folder (a restarted app) is still signed in."""
-    first = CheckoutLauncher(app_paths, "demo")
+    """Sign in to the site in a view of `launcher`, then delete it once the cookie is saved."""
     draft_id = new_draft_id()
     try:
         open_and_wait(
-            qtbot, first, draft_id, checkout_site.checkout_url(EMBEDDED.url_for(draft_id))
+            qtbot, launcher, draft_id, checkout_site.checkout_url(EMBEDDED.url_for(draft_id))
         )
-        sign_in(qtbot, first, draft_id)
+        sign_in(qtbot, launcher, draft_id)
     finally:
-        dispose(qtbot, first)
+        dispose(qtbot, launcher)
     # Chromium writes cookies on a background thread: wait until the session cookie is on disk
     # (a restarted app takes longer than that anyway).
-    profile_dir = app_paths.web_profile_dir("demo")
     qtbot.waitUntil(lambda: "session" in stored_cookie_names(profile_dir), timeout=15_000)
 
-    second = CheckoutLauncher(app_paths, "demo")
+
+def cookie_page(qtbot: QtBot, launcher: CheckoutLauncher, checkout_site: CheckoutSite) -> str:
+    """What the site says about the profile's session: "signed-in" or "anonymous"."""
     try:
         other = new_draft_id()
-        open_and_wait(qtbot, second, other, f"{checkout_site.url}/cookie")
-        view = second.view_for(other)
+        open_and_wait(qtbot, launcher, other, f"{checkout_site.url}/cookie")
+        view = launcher.view_for(other)
         assert view is not None
         with qtbot.waitCallback(timeout=LOAD_TIMEOUT_MS) as callback:
             view.page.toPlainText(callback)
-        assert callback.args == ["signed-in"]
+        return str(callback.args[0])
     finally:
-        dispose(qtbot, second)
+        dispose(qtbot, launcher)
+
+
+def test_the_rupa_session_cookie_persists_in_the_account_folder(
+    qtbot: QtBot, app_paths: AppPaths, checkout_site: CheckoutSite
+) -> None:
+    """Sign in once; a new profile over the same folder (a restarted app) is still signed in."""
+    profile_dir = app_paths.web_profile_dir("demo", ACCOUNT)
+    assert profile_dir.is_relative_to(app_paths.account_dir("demo", ACCOUNT))
+    sign_in_and_dispose(
+        qtbot, CheckoutLauncher(app_paths, "demo", ACCOUNT), checkout_site, profile_dir
+    )
+    again = CheckoutLauncher(app_paths, "demo", ACCOUNT)
+    assert cookie_page(qtbot, again, checkout_site) == "signed-in"
+
+
+def test_the_next_account_on_the_pc_does_not_check_out_as_the_previous_one(
+    qtbot: QtBot, app_paths: AppPaths, checkout_site: CheckoutSite
+) -> None:
+    profile_dir = app_paths.web_profile_dir("demo", ACCOUNT)
+    sign_in_and_dispose(
+        qtbot, CheckoutLauncher(app_paths, "demo", ACCOUNT), checkout_site, profile_dir
+    )
+    other_account = CheckoutLauncher(app_paths, "demo", "pra_second")
+    assert cookie_page(qtbot, other_account, checkout_site) == "anonymous"
+
+
+async def load_async(launcher: CheckoutLauncher, draft_id: str, url: str) -> CheckoutView:
+    launcher.open(draft_id, url)
+    view = launcher.view_for(draft_id)
+    assert view is not None
+    assert await wait_for_signal(view.page.loadFinished) == (True,)
+    return view
+
+
+async def page_text(view: CheckoutView) -> str:
+    text: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    view.page.toPlainText(lambda value: text.done() or text.set_result(str(value)))
+    return await asyncio.wait_for(text, 30)
+
+
+async def test_removing_the_profile_signs_the_account_out_of_rupa_on_this_pc(
+    app_paths: AppPaths, checkout_site: CheckoutSite
+) -> None:
+    """What a sign-out that removes the account's data does (`aclose(remove_profile=True)`),
+    with a checkout view still open."""
+    profile_dir = app_paths.web_profile_dir("demo", ACCOUNT)
+    launcher = CheckoutLauncher(app_paths, "demo", ACCOUNT)
+    try:
+        draft_id = new_draft_id()
+        view = await load_async(
+            launcher, draft_id, checkout_site.checkout_url(EMBEDDED.url_for(draft_id))
+        )
+        view.page.runJavaScript("document.getElementById('sign-in').click()")
+        await wait_for_signal(view.page.loadFinished)
+        await wait_until(lambda: "session" in stored_cookie_names(profile_dir))
+        assert (
+            await page_text(
+                await load_async(launcher, new_draft_id(), f"{checkout_site.url}/cookie")
+            )
+            == "signed-in"
+        )
+
+        await launcher.aclose(remove_profile=True)
+        assert launcher.view_for(draft_id) is None
+        await asyncio.sleep(0.5)  # Chromium wrote into it after its profile went: not now
+        assert not profile_dir.exists()
+    finally:
+        await launcher.aclose()
+        Shiboken.delete(launcher)
+    again = CheckoutLauncher(app_paths, "demo", ACCOUNT)
+    try:
+        view = await load_async(again, new_draft_id(), f"{checkout_site.url}/cookie")
+        assert await page_text(view) == "anonymous"
+    finally:
+        await again.aclose()
+        Shiboken.delete(again)
+
+
+def test_the_profile_once_shared_by_every_account_is_removed(
+    qtbot: QtBot, app_paths: AppPaths, checkout_site: CheckoutSite
+) -> None:
+    shared = app_paths.shared_web_profile_dir("demo")
+    shared.mkdir(parents=True)
+    (shared / "Cookies").write_bytes(b"someone else's session")
+    launcher = CheckoutLauncher(app_paths, "demo", ACCOUNT)
+    draft_id = new_draft_id()
+    try:
+        open_and_wait(qtbot, launcher, draft_id, f"{checkout_site.url}/cookie")
+    finally:
+        dispose(qtbot, launcher)
+    assert not shared.exists()
 
 
 def stored_cookie_names(profile_dir: Path) -> set[str]:
@@ -236,7 +341,7 @@ def test_the_launcher_does_not_load_qtwebengine_until_a_checkout_opens(tmp_path:
         "from pathlib import Path\n"
         "from rupa_desk.ui.web.launcher import CheckoutLauncher\n"
         "app = QApplication([])\n"
-        f"launcher = CheckoutLauncher(AppPaths.under(Path({str(tmp_path)!r})), 'demo')\n"
+        f"launcher = CheckoutLauncher(AppPaths.under(Path({str(tmp_path)!r})), 'demo', 'pra_x')\n"
         "loaded = sorted(m for m in sys.modules if 'WebEngine' in m)\n"
         "assert not loaded, loaded\n"
         "assert not launcher.web_engine_loaded\n"
@@ -265,7 +370,7 @@ def test_the_app_loop_survives_several_runs_after_a_checkout_view(tmp_path: Path
         "app.setQuitOnLastWindowClosed(False)  # as under the main window\n"
         f"paths = AppPaths.under(Path({str(tmp_path)!r})).ensure()\n"
         "async def show_checkout() -> bool:\n"
-        "    launcher = CheckoutLauncher(paths, 'demo')\n"
+        "    launcher = CheckoutLauncher(paths, 'demo', 'pra_x')\n"
         "    launcher.open('draft_' + '0' * 32, 'about:blank')\n"
         "    await asyncio.sleep(1.0)\n"
         "    launcher.close_all()\n"

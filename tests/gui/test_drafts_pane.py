@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -10,22 +10,22 @@ import httpx
 import pytest
 import pytest_asyncio
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
 from rupa_desk.core.checkout_return import ReturnEndpoint
 from rupa_desk.core.drafts import DraftState
 from rupa_desk.core.models import Patient
 from rupa_desk.paths import AppPaths
-from rupa_desk.services.checkout_linking import CheckoutLinker, CheckoutReturnListener
-from rupa_desk.services.errors import Offline, ValidationFailed
-from rupa_desk.services.outbox import Outbox
+from rupa_desk.services.errors import Offline, ServerError, ValidationFailed
 from rupa_desk.services.store import Store
+from rupa_desk.ui.main_window import MainWindow
 from rupa_desk.ui.messages import Level, Message, MessageBridge
 from rupa_desk.ui.pages.drafts import LEFT_CATALOG, DraftsPage
 from rupa_desk.ui.presenters.drafts import DraftsPresenter
-from rupa_desk.ui.tasks import BackgroundTasks
-from rupa_desk.ui.web.launcher import CheckoutLauncher
+from rupa_desk.ui.window_state import WindowState
 from tests.fixtures.catalog_data import iter_tests, load_catalog, synthetic_companies
+from tests.fixtures.drafts_env import DraftsEnv, drafts_env
 from tests.fixtures.fake_intents import KEY, FakeIntents
 from tests.fixtures.qt import unnamed_controls, wait_until
 
@@ -41,6 +41,7 @@ class Pane:
     messages: list[Message]
     failures: list[str]
     opened: list[str]
+    env: DraftsEnv
 
     def draft(self) -> str:
         assert self.presenter.current is not None
@@ -57,46 +58,14 @@ def store(app_paths: AppPaths) -> Iterator[Store]:
 
 @pytest_asyncio.fixture
 async def pane(qtbot: QtBot, store: Store, app_paths: AppPaths) -> AsyncIterator[Pane]:
-    rupa = FakeIntents()
-    bridge = MessageBridge()
-    messages: list[Message] = []
-    bridge.message_shown.connect(messages.append)
-    bridge.attach()
-    failures: list[str] = []
-    tasks = BackgroundTasks(lambda name, exc: failures.append(name))
-    presenter: DraftsPresenter
-    outbox = Outbox(
-        rupa,
-        store.drafts,
-        return_url_for=ReturnEndpoint.embedded().url_for,
-        draft_id_key=KEY,
-        on_change=lambda d: presenter.on_draft_saved(d),
-    )
-    linker = CheckoutLinker(rupa, store.drafts, store.orders)
-    listener = CheckoutReturnListener(linker.link)
-    launcher = CheckoutLauncher(app_paths, "demo")
-    opened: list[str] = []
-    presenter = DraftsPresenter(
-        store, outbox, linker, launcher, listener, bridge, tasks, open_url=opener(opened)
-    )
-    page = DraftsPage(presenter)
+    env = drafts_env(store, app_paths)
+    page = DraftsPage(env.presenter)
     qtbot.addWidget(page)
     page.resize(1100, 700)
     page.show()
-    yield Pane(page, presenter, store, rupa, messages, failures, opened)
-    await tasks.cancel_all()
-    await listener.aclose()
-    assert failures == []
-
-
-def opener(opened: list[str]) -> Callable[[str], bool]:
-    """The system browser: records what it was asked to open."""
-
-    def open_url(url: str) -> bool:
-        opened.append(url)
-        return True
-
-    return open_url
+    yield Pane(page, env.presenter, store, env.rupa, env.messages, env.failures, env.opened, env)
+    await env.close()
+    assert env.failures == []
 
 
 def choose_ada(qtbot: QtBot, pane: Pane) -> None:
@@ -128,7 +97,7 @@ async def test_a_new_draft_with_patient_and_tests_is_saved_as_it_is_made(
     qtbot: QtBot, pane: Pane
 ) -> None:
     pane.page.new_button.click()
-    assert pane.page.drafts.rowCount() == 1
+    assert pane.page.model.rowCount() == 1
     draft_id = pane.draft()
     assert pane.store.drafts.get(draft_id).state is DraftState.LOCAL
     choose_ada(qtbot, pane)
@@ -139,9 +108,9 @@ async def test_a_new_draft_with_patient_and_tests_is_saved_as_it_is_made(
     assert pane.store.drafts.get(draft_id).lab_test_ids == (first, second)
     assert pane.page.editor.tests.rowCount() == 2
     assert pane.page.editor.total_label.text().startswith("Estimated total: $")
-    assert pane.page.drafts.item(0, 0).text() == "Ada Lovelace"
-    assert pane.page.drafts.item(0, 1).text() == "2"
-    assert pane.page.drafts.item(0, 3).text() == "Local only"
+    assert pane.page.cell(0, 0) == "Ada Lovelace"
+    assert pane.page.cell(0, 1) == "2"
+    assert pane.page.cell(0, 3) == "Local only"
     assert unnamed_controls(pane.page) == []
 
 
@@ -203,21 +172,23 @@ async def test_offline_the_draft_is_kept_queued_and_sent_when_back(
 ) -> None:
     draft_id = await new_ready_draft(qtbot, pane)
     editor = pane.page.editor
-    pane.rupa.fail = [Offline()]
+    pane.rupa.fail = [Offline()] * 100_000  # offline until the test says otherwise
     editor.send_button.click()
     await wait_until(lambda: pane.store.drafts.get(draft_id).state is DraftState.QUEUED)
     await wait_until(lambda: editor.state_label.text().startswith("Waiting for the connection"))
     assert editor.send_button.text() == "Retry"
     assert pane.messages[-1].level is Level.WARNING
-    assert "will be sent when Rupa is reachable" in pane.messages[-1].text
+    assert "will be sent by itself when Rupa is reachable" in pane.messages[-1].text
     # still editable offline, and saved
     add_test_by_search(qtbot, pane, "a1c")
     assert len(pane.store.drafts.get(draft_id).lab_test_ids) == 2
 
-    sent = await pane.presenter.send_queued()  # what the workspace does when Rupa is back
-    assert [d.id for d in sent] == [draft_id]
-    assert pane.store.drafts.get(draft_id).state is DraftState.SENT
-    assert "Back online: sent 1 waiting draft(s) to Rupa (Ada Lovelace)" in pane.messages[-1].text
+    assert not pane.env.connectivity.online  # the failed send said so
+    pane.rupa.fail = []  # the network is back
+    # nobody presses anything: the queued draft is sent by itself (here on a short backoff)
+    await wait_until(lambda: pane.store.drafts.get(draft_id).state is DraftState.SENT)
+    assert pane.env.connectivity.online
+    assert "Sent 1 waiting draft(s) to Rupa (Ada Lovelace)" in pane.messages[-1].text
     await wait_until(lambda: editor.state_label.text().startswith("Sent to Rupa"))
 
 
@@ -229,7 +200,7 @@ async def test_a_refused_send_shows_the_reason_and_retry_sends_it(qtbot: QtBot, 
     await wait_until(lambda: pane.store.drafts.get(draft_id).state is DraftState.FAILED)
     await wait_until(lambda: editor.state_label.text().startswith("Failed to send:"))
     assert "cannot be ordered" in editor.state_label.text()
-    assert "Failed to send" in pane.page.drafts.item(0, 3).text()
+    assert "Failed to send" in pane.page.cell(0, 3)
     assert pane.messages[-1].level is Level.ERROR
     assert editor.send_button.text() == "Retry"
     editor.send_button.click()
@@ -249,9 +220,9 @@ async def test_a_test_that_left_the_catalog_is_flagged(qtbot: QtBot, pane: Pane)
     draft_id = await new_ready_draft(qtbot, pane)
     pane.store.drafts.add_test(draft_id, "labts_gone000", name="Retired panel", price=None)
     pane.page.refresh()
-    flags = [pane.page.editor.tests.item(r, 2).text() for r in range(2)]
+    flags = [pane.page.editor.tests.item(r, 3).text() for r in range(2)]
     assert flags == ["", LEFT_CATALOG]
-    assert "1 left the catalog" in pane.page.drafts.item(0, 1).text()
+    assert "1 left catalog" in pane.page.cell(0, 1)
 
 
 async def test_add_to_draft_from_the_catalog_goes_to_the_shown_draft(
@@ -265,14 +236,48 @@ async def test_add_to_draft_from_the_catalog_goes_to_the_shown_draft(
     assert pane.page.editor.tests.rowCount() == 2
 
 
-async def test_delete_draft(qtbot: QtBot, pane: Pane) -> None:
+def answer_delete(pane: Pane, *, delete: bool) -> str:
+    """Answer the open "Delete draft?" question; returns what it said."""
+    box = pane.page.confirm_box
+    assert box is not None
+    assert box.isVisible()
+    assert unnamed_controls(box) == []
+    text = box.text()
+    wanted = "Delete draft" if delete else "Keep it"
+    [button] = [b for b in box.buttons() if b.text() == wanted]
+    button.click()
+    return text
+
+
+async def test_delete_draft_asks_first(qtbot: QtBot, pane: Pane) -> None:
     draft_id = await new_ready_draft(qtbot, pane)
     pane.page.delete_button.click()
-    assert pane.page.drafts.rowCount() == 0
+    question = answer_delete(pane, delete=False)
+    assert "only on this computer" in question
+    assert [d.id for d in pane.store.drafts.all()] == [draft_id]  # kept
+    await wait_until(lambda: pane.page.confirm_box is None)
+
+    pane.page.delete_button.click()
+    answer_delete(pane, delete=True)
+    assert pane.page.model.rowCount() == 0
     assert pane.store.drafts.all() == []
     assert pane.presenter.current is None
     assert not pane.page.editor.isEnabled()
-    assert draft_id
+    assert pane.page.empty_hint.isVisible()
+
+
+async def test_deleting_a_draft_sent_to_rupa_says_what_stays_on_rupa(
+    qtbot: QtBot, pane: Pane
+) -> None:
+    draft_id = await new_ready_draft(qtbot, pane)
+    pane.page.editor.send_button.click()
+    await wait_until(lambda: pane.store.drafts.get(draft_id).state is DraftState.SENT)
+    intent_id = pane.store.drafts.get(draft_id).intent_id
+    pane.page.delete_button.click()
+    question = answer_delete(pane, delete=False)
+    assert f"order intent {intent_id}" in question
+    assert "leaves that order intent on Rupa" in question
+    assert pane.store.drafts.get(draft_id).intent_id == intent_id
 
 
 async def test_open_in_browser_points_the_return_at_the_loopback_listener(
@@ -296,3 +301,113 @@ async def test_open_in_browser_points_the_return_at_the_loopback_listener(
         page = await browser.get(intent.return_url)
     assert "Order placed" in page.text
     await wait_until(lambda: pane.store.drafts.get(draft_id).state is DraftState.CHECKED_OUT)
+
+
+async def test_send_update_keeps_the_checkout_returning_to_the_browser_listener(
+    qtbot: QtBot, pane: Pane
+) -> None:
+    draft_id = await new_ready_draft(qtbot, pane)
+    editor = pane.page.editor
+    editor.send_button.click()
+    await wait_until(lambda: pane.store.drafts.get(draft_id).state is DraftState.SENT)
+    editor.browser_button.click()
+    await wait_until(lambda: bool(pane.opened))
+    intent_id = pane.store.drafts.get(draft_id).intent_id or ""
+    loopback = pane.rupa.intents[intent_id].return_url
+    assert loopback.startswith("http://127.0.0.1:")
+    add_test_by_search(qtbot, pane, "a1c")  # changed while the browser shows the checkout
+    editor.send_button.click()
+    await wait_until(lambda: not pane.store.drafts.get(draft_id).needs_update)
+    assert pane.rupa.intents[intent_id].return_url == loopback
+    assert len(pane.rupa.intents[intent_id].lab_test_ids) == 2
+
+
+async def test_check_out_points_a_return_this_run_cannot_catch_back_at_the_view(
+    qtbot: QtBot, pane: Pane
+) -> None:
+    """A draft opened in the browser by an earlier run returns to that run's listener (its
+    port is gone): "Check out" in the app points it back at the embedded view first."""
+    pane.rupa.checkout_base = "http://127.0.0.1:1/checkout/"  # nothing listens: no network
+    draft_id = await new_ready_draft(qtbot, pane)
+    pane.page.editor.send_button.click()
+    await wait_until(lambda: pane.store.drafts.get(draft_id).state is DraftState.SENT)
+    stale = ReturnEndpoint.loopback(9).url_for(draft_id)  # an earlier run's listener
+    await pane.env.outbox.use_return_url(draft_id, stale)
+    intent_id = pane.store.drafts.get(draft_id).intent_id or ""
+    assert pane.rupa.intents[intent_id].return_url == stale
+
+    pane.page.editor.checkout_button.click()
+    await wait_until(lambda: pane.env.launcher.view_for(draft_id) is not None)
+    assert pane.rupa.intents[intent_id].return_url == ReturnEndpoint.embedded().url_for(draft_id)
+    assert pane.store.drafts.get(draft_id).return_url is None
+
+
+async def test_a_draft_queued_by_a_server_error_is_sent_by_itself_once_rupa_recovers(
+    qtbot: QtBot, pane: Pane
+) -> None:
+    """Rupa answering 5xx is not "offline": no offline→online transition comes to send the
+    draft again, so the backoff must."""
+    draft_id = await new_ready_draft(qtbot, pane)
+    pane.rupa.fail = [ServerError(503)] * 100_000  # Rupa keeps failing
+    pane.page.editor.send_button.click()
+    await wait_until(lambda: pane.store.drafts.get(draft_id).state is DraftState.QUEUED)
+    assert pane.env.connectivity.online  # Rupa answered, with an error
+    await wait_until(lambda: pane.rupa.calls.count("lookup") >= 2)  # tried again by itself
+    assert pane.store.drafts.get(draft_id).state is DraftState.QUEUED
+    pane.rupa.fail = []  # Rupa recovers; nobody touches anything
+    await wait_until(lambda: pane.store.drafts.get(draft_id).state is DraftState.SENT)
+    assert len(pane.rupa.intents) == 1
+    await wait_until(lambda: pane.page.cell(pane.page.row_of(draft_id), 3) == "Sent to Rupa")
+
+
+async def test_at_the_default_window_size_the_list_shows_every_column(
+    qtbot: QtBot, pane: Pane, app_paths: AppPaths
+) -> None:
+    """1180×760, the size the app opens at: no column of the list is cut or hidden behind a
+    horizontal scroll bar, and the draft's tests say their lab company."""
+    window = MainWindow(bridge=MessageBridge(), window_state=WindowState(app_paths.config_dir))
+    qtbot.addWidget(window)
+    panes: dict[str, QWidget] = {key: QWidget() for key in window.pane_keys}
+    panes["drafts"] = pane.page
+    window.install_panes(panes)
+    window.show_workspace()
+    window.show()
+    window.show_pane("drafts")
+    try:
+        await check_the_list_at_the_default_size(qtbot, pane, window)
+    finally:
+        pane.page.setParent(None)  # the pane fixture owns it (and closes it)
+
+
+async def check_the_list_at_the_default_size(qtbot: QtBot, pane: Pane, window: MainWindow) -> None:
+    assert (window.width(), window.height()) == (1180, 760)
+    # drafts in every state the list can show, the longest texts included
+    sent = await new_ready_draft(qtbot, pane)
+    add_test_by_search(qtbot, pane, "a1c")
+    pane.page.editor.send_button.click()
+    await wait_until(lambda: pane.store.drafts.get(sent).state is DraftState.SENT)
+    add_test_by_search(qtbot, pane, "vitamin")  # "Sent · changed since"
+    pane.rupa.fail = [ValidationFailed({"lab_tests": ("This test cannot be ordered.",)})]
+    failed = await new_ready_draft(qtbot, pane)
+    pane.page.editor.send_button.click()
+    await wait_until(lambda: pane.store.drafts.get(failed).state is DraftState.FAILED)
+    pane.store.drafts.add_test(failed, "labts_gone000", name="Retired panel", price=None)
+    pane.page.refresh()
+    await wait_until(lambda: pane.page.drafts.isVisible())
+
+    table = pane.page.drafts
+    header = table.horizontalHeader()
+    assert not table.horizontalScrollBar().isVisible()
+    last = header.count() - 1
+    assert header.sectionViewportPosition(last) + header.sectionSize(last) <= (
+        table.viewport().width()
+    )
+    for column in range(header.count()):
+        texts = [pane.page.cell(row, column) for row in range(pane.page.model.rowCount())]
+        widest = max(table.fontMetrics().horizontalAdvance(t) for t in texts)
+        assert header.sectionSize(column) >= widest, (column, texts)
+    editor_tests = pane.page.editor.tests
+    assert editor_tests.horizontalHeaderItem(1).text() == "Lab company"
+    companies = [editor_tests.item(r, 1).text() for r in range(editor_tests.rowCount())]
+    assert all(c != "—" for c in companies[:-1])  # the retired test has none
+    assert not editor_tests.horizontalScrollBar().isVisible()

@@ -6,9 +6,13 @@ import asyncio
 
 from PySide6.QtWidgets import QSystemTrayIcon
 
+from rupa_desk.settings import production
 from rupa_desk.ui.components.notifier import DesktopNotifier
 from rupa_desk.ui.messages import Level, Message, MessageBridge
-from tests.fixtures.qt import wait_for_signal
+from rupa_desk.ui.presenters.session import SessionState
+from tests.fixtures.desk import MakeDesk, first_download_done
+from tests.fixtures.fake_signin import FakeBrowser, FakeRupa
+from tests.fixtures.qt import wait_for_signal, wait_until
 
 
 async def test_without_a_tray_the_notification_goes_to_the_message_bar() -> None:
@@ -29,3 +33,24 @@ async def test_without_a_tray_the_notification_goes_to_the_message_bar() -> None
         ]
     finally:
         notifier.close()
+
+
+async def test_clicking_the_tray_or_a_notification_brings_the_window_up(
+    make_desk: MakeDesk,
+) -> None:
+    environment = production("desk-client")
+    rupa = FakeRupa(environment)
+    browser = FakeBrowser(rupa)
+    desk = await make_desk(environment, opener=browser, transport=rupa.transport())
+    await wait_until(lambda: desk.session.view.state is SessionState.SIGNED_OUT)
+    desk.sign_in_page.sign_in_button.click()
+    await wait_until(lambda: browser.opened)
+    await browser.approve()
+    await wait_until(lambda: desk.session.view.state is SessionState.SIGNED_IN)
+    await first_download_done(desk)
+    workspace = desk.workspace
+    assert workspace is not None
+    desk.window.showMinimized()
+    await wait_until(desk.window.isMinimized)
+    workspace.orders.notifier.activated.emit()  # what the tray icon and its messages emit
+    await wait_until(lambda: not desk.window.isMinimized() and desk.window.isVisible())

@@ -8,6 +8,7 @@ import random
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -21,7 +22,7 @@ from rupa_desk.services.checkout_linking import CheckoutLinker
 from rupa_desk.services.order_tracking import OrderTracker
 from rupa_desk.services.store import OrderFilters, Store
 from rupa_desk.ui.components.notifier import DesktopNotifier
-from rupa_desk.ui.messages import Message, MessageBridge
+from rupa_desk.ui.messages import Level, Message, MessageBridge
 from rupa_desk.ui.pages.orders import OrdersPage
 from rupa_desk.ui.presenters.orders import OrdersPresenter
 from tests.fixtures.orders_env import client_for
@@ -81,19 +82,27 @@ async def pane(
     qtbot.addWidget(page)
     page.resize(1100, 800)
     page.show()
+    await wait_until(lambda: not presenter.update_pending)  # the first refresh's update shown
     yield Pane(page, presenter, tracker, store, notifier, notifications, messages, me.id)
     presenter.close()
     notifier.close()
 
 
 def listed(pane: Pane) -> list[str]:
-    table = pane.page.table
-    return [str(table.item(r, 0).data(0x0100)) for r in range(table.rowCount())]
+    return pane.page.model.keys()
+
+
+def column(pane: Pane, index: int) -> list[str]:
+    return [pane.page.cell(r, index) for r in range(pane.page.model.rowCount())]
+
+
+def status_of(pane: Pane, order_id: str) -> str:
+    return pane.page.cell(pane.page.row_of(order_id), 2)
 
 
 async def test_my_orders_newest_first_and_the_clinic_with_a_filter(pane: Pane) -> None:
     assert pane.store.orders.unnamed_patient_ids() == []  # names came with the list refresh
-    assert all(not pane.page.table.item(r, 1).text().startswith("pat_") for r in range(3))
+    assert all(not name.startswith("pat_") for name in column(pane, 1))
     mine = listed(pane)
     everything = pane.store.orders.listing(OrderFilters())
     assert mine == [r.id for r in everything if r.practitioner_id == pane.practitioner_id]
@@ -111,18 +120,16 @@ async def test_filter_by_status_and_patient_and_search(qtbot: QtBot, pane: Pane)
     status = page.status_filter
     status.setCurrentIndex(status.findData("Complete"))
     assert listed(pane)
-    assert {page.table.item(r, 2).text() for r in range(page.table.rowCount())} == {"Complete"}
+    assert set(column(pane, 2)) == {"Complete"}
     status.setCurrentIndex(0)
     patient_id, name = pane.presenter.patients()[0]
     page.patient_filter.setCurrentIndex(page.patient_filter.findData(patient_id))
-    assert {page.table.item(r, 1).text() for r in range(page.table.rowCount())} == {name}
+    assert set(column(pane, 1)) == {name}
     page.patient_filter.setCurrentIndex(0)
     qtbot.keyClicks(page.search_box, name.split()[-1])
     page.search_box.flush()
     assert listed(pane)
-    assert all(
-        name.split()[-1] in page.table.item(r, 1).text() for r in range(page.table.rowCount())
-    )
+    assert all(name.split()[-1] in shown for shown in column(pane, 1))
 
 
 async def test_a_status_change_updates_the_row_notifies_and_is_kept_in_history(
@@ -139,10 +146,10 @@ async def test_a_status_change_updates_the_row_notifies_and_is_kept_in_history(
 
     sandbox_control.advance_order(order_id)  # Paid -> In Progress
     await pane.tracker.refresh_order(order_id)
-    await wait_until(lambda: page.table.item(page.row_of(order_id), 2).text() == "In Progress")
+    await wait_until(lambda: status_of(pane, order_id) == "In Progress")
     [(title, text)] = pane.notifications
     assert title == "Order status changed"
-    assert f"(order {order_id}): Paid → In Progress" in text
+    assert text == f"Order {order_id}: Paid → In Progress"  # no patient name: the OS keeps it
     assert pane.messages[-1].text == f"{title}: {text}"  # no tray offscreen: the message bar
     timeline = [detail.timeline.item(i).text() for i in range(detail.timeline.count())]
     assert any("In Progress (seen by Rupa Desk)" in line for line in timeline)
@@ -170,12 +177,87 @@ async def test_results_are_downloaded_and_shown_in_the_viewer(
     await wait_until(lambda: detail.viewer is not None and detail.viewer.page_count > 0)
     assert detail.viewer is not None
     assert detail.viewer.page_text.startswith("Page 1 of")
-    states = {detail.tests.item(r, 2).text() for r in range(detail.tests.rowCount())}
-    assert states == {"Results downloaded"}
-    assert (
-        "Results ready",
-        f"New results for {pane.presenter._who(order_id)}.",
-    ) in pane.notifications
+
+    def result_states() -> set[str]:
+        return {detail.tests.item(r, 2).text() for r in range(detail.tests.rowCount())}
+
+    await wait_until(lambda: result_states() == {"Results downloaded"})
+    await wait_until(
+        lambda: ("Results ready", f"New results for order {order_id}.") in pane.notifications
+    )
     detail.view_button.click()
     assert detail.viewer.path is not None
     assert detail.viewer.path.read_bytes().startswith(b"%PDF")
+
+
+class ModelSpy:
+    """What a model told its views: resets, inserted/removed rows, repainted rows."""
+
+    def __init__(self, page: OrdersPage) -> None:
+        model = page.model
+        self.resets = 0
+        self.structural: list[str] = []
+        self.repainted: list[int] = []
+        model.modelReset.connect(self._on_model_reset)
+        model.rowsInserted.connect(lambda *args: self.structural.append("inserted"))
+        model.rowsRemoved.connect(lambda *args: self.structural.append("removed"))
+        model.rowsMoved.connect(lambda *args: self.structural.append("moved"))
+        model.dataChanged.connect(lambda top, bottom, roles: self.repainted.append(top.row()))
+
+    def _on_model_reset(self) -> None:
+        self.resets += 1
+
+
+async def test_a_burst_of_status_changes_is_one_update_of_the_changed_rows_only(
+    pane: Pane, sandbox_control: SandboxControl
+) -> None:
+    """A list refresh reports every changed order at once: the pane is updated once, only
+    the changed rows are repainted (no rebuild of the table), and one notification sums
+    them up."""
+    page = pane.page
+    page.whole_clinic.setChecked(True)
+    before = {r.id: r.status for r in pane.store.orders.listing() if not r.finished}
+    moving = list(before)[:5]
+    assert len(moving) == 5
+    for order_id in moving:
+        sandbox_control.advance_order(order_id)  # one step of the lifecycle
+    updates: list[object] = []
+    pane.presenter.orders_changed.connect(updates.append)
+    spy = ModelSpy(page)
+    rows = {page.row_of(order_id) for order_id in moving}
+
+    await pane.tracker.refresh_list()
+    await wait_until(lambda: all(status_of(pane, o) != before[o] for o in moving))
+    assert updates == [frozenset(moving)]
+    assert spy.resets == 0
+    assert spy.structural == []
+    assert set(spy.repainted) == rows
+    assert pane.notifications == [
+        ("Order statuses changed", "5 orders changed status: see Orders.")
+    ]
+
+
+async def test_patient_names_fetched_later_replace_the_ids_in_the_rows(pane: Pane) -> None:
+    page = pane.page
+    page.whole_clinic.setChecked(True)
+    pane.store.patients.purge()  # e.g. orders placed elsewhere, their patients not cached
+    page.refresh()
+    assert any(name.startswith("pat_") for name in column(pane, 1))
+
+    await pane.tracker.refresh_list()  # nothing new in the list; the names are fetched
+    await wait_until(lambda: not any(name.startswith("pat_") for name in column(pane, 1)))
+
+
+async def test_a_result_pdf_that_cannot_be_shown_is_said_through_the_message_bar(
+    pane: Pane, tmp_path: Path
+) -> None:
+    detail = pane.page.detail
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"not a pdf")
+    header = detail.header.text()
+    detail.show_result(broken)
+    assert pane.messages[-1].level is Level.WARNING
+    assert "not a PDF" in pane.messages[-1].text
+    assert detail.header.text() == header
+    assert detail.viewer is not None
+    assert unnamed_controls(detail.viewer) == []

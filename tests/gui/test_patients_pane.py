@@ -19,8 +19,9 @@ from rupa_desk.services.store import Store
 from rupa_desk.ui.messages import Message, MessageBridge
 from rupa_desk.ui.pages.patients import PatientsPage
 from rupa_desk.ui.presenters.connectivity import Connectivity
-from rupa_desk.ui.presenters.patients import LOADING_ORDERS, PatientsPresenter
+from rupa_desk.ui.presenters.patients import LOADING_ORDERS, FormProblems, PatientsPresenter
 from tests.fixtures.catalog_sync import api_requests, simulator_client
+from tests.fixtures.orders_env import set_faults
 from tests.fixtures.qt import settle, unnamed_controls, wait_until
 
 ADA = Patient(
@@ -259,3 +260,41 @@ async def test_every_control_has_an_accessible_name(pane: Pane) -> None:
     assert unnamed_controls(pane.page) == []
     pane.page.new_button.click()
     assert unnamed_controls(pane.page) == []
+
+
+async def test_the_duplicate_check_falls_back_to_the_local_list_when_rupa_fails(
+    pane: Pane,
+) -> None:
+    """A 5xx (or any error answer) from Rupa while looking for the email is not a bug: the
+    local list answers alone, and the user still sees the local match."""
+    set_faults(pane.sandbox.url, fault_5xx_rate=1.0)
+    try:
+        found = await pane.presenter.possible_duplicates(
+            PatientForm(first_name="Ada", last_name="Lovelace", email=ADA.email)
+        )
+    finally:
+        set_faults(pane.sandbox.url, fault_5xx_rate=0.0)
+    assert [d.patient.id for d in found] == [ADA.id]
+    assert any(
+        r["method"] == "GET" and r["path"] == "/patients" and r.get("fault") == "5xx"
+        for r in api_requests(pane.sandbox.url)
+    )
+
+
+async def test_a_create_whose_answer_was_lost_says_it_may_have_been_created(pane: Pane) -> None:
+    """The connection broke after the request went out: the form must not claim the patient
+    was not created (Rupa may have it), and says why sending it again is safe."""
+    pane.page.new_button.click()
+    pane.page.form.fill(PatientForm(first_name="Mary", last_name="Jackson", email="mj@example.com"))
+    shown: list[FormProblems] = []
+    pane.presenter.form_problems.connect(shown.append)
+    set_faults(pane.sandbox.url, drop_rate=1.0)
+    try:
+        assert await pane.presenter.create_patient(pane.page.form.form()) is False
+    finally:
+        set_faults(pane.sandbox.url, drop_rate=0.0)
+    [problem] = shown[-1].general
+    assert "may have been created" in problem
+    assert "not created twice" in problem
+    assert "was not created" not in problem
+    assert pane.posted_patients()  # it did go out

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
 from rupa_desk.ui.widgets.pdf_viewer import PdfNotReadable, PdfViewer
+from tests.fixtures.qt import unnamed_controls
 
 
 def make_pdf(path: Path, pages: int = 3) -> Path:
@@ -130,3 +131,9 @@ def test_a_missing_or_broken_file_raises_and_leaves_the_viewer_empty(
     broken.write_bytes(b"<html>not a pdf</html>")
     with pytest.raises(PdfNotReadable, match="not a PDF"):
         widget.load(broken)
+
+
+def test_every_control_of_the_viewer_has_an_accessible_name(qtbot: QtBot, tmp_path: Path) -> None:
+    widget = viewer(qtbot, FakeDesktop(), FakeSaveDialog(""))
+    widget.load(make_pdf(tmp_path / "results.pdf"))
+    assert unnamed_controls(widget) == []

@@ -237,6 +237,9 @@ async def test_sign_out_revokes_forgets_and_shows_the_sign_in_page(
     workspace.store.patients.upsert([CACHED_PATIENT])
     database = workspace.store.path
     assert database is not None
+    web_profile = desk.paths.web_profile_dir(environment.name, account.id)  # Rupa's web session
+    web_profile.mkdir(parents=True)
+    (web_profile / "Cookies").write_bytes(b"the practitioner's Rupa session")
 
     desk.window.sign_out_requested.emit()
     dialog = desk.window.findChild(SignOutDialog)
@@ -256,6 +259,7 @@ async def test_sign_out_revokes_forgets_and_shows_the_sign_in_page(
     assert desk.workspace is None
     with Store.open(database) as store:  # the account's database, closed by the sign-out
         assert store.patients.count() == 0
+    assert not web_profile.exists()
 
 
 async def test_sign_out_keeps_patient_data_unless_asked(

@@ -102,7 +102,7 @@ async def test_removing_patient_data_removes_all_of_it_and_keeps_unsent_drafts(
     results = app_paths.results_dir(environment.name, account)
     results.mkdir(parents=True)
     (results / "ord_AAA0001-ordt_1.pdf").write_bytes(b"%PDF-1.4 results of Wilhelmina")
-    profile = app_paths.web_profile_dir(environment.name)
+    profile = app_paths.web_profile_dir(environment.name, account)
     (profile / "Default").mkdir(parents=True)
     (profile / "Default" / "Cookies").write_bytes(b"rupa session cookie")
     database = store.path

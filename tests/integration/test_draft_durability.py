@@ -1,5 +1,8 @@
 """Drafts survive a kill: a real process writing a draft is killed with SIGKILL, and the draft
-is intact afterwards (every acknowledged edit is there, the database is sound)."""
+is intact afterwards (every acknowledged edit is there, the database is sound); a process
+killed in the middle of the app's real `Outbox.send`, after the simulator created the order
+intent but before the app read the answer, leaves a draft that is resent without a second
+intent."""
 
 from __future__ import annotations
 
@@ -11,8 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from rupa_desk.core.checkout_return import ReturnEndpoint
 from rupa_desk.core.drafts import DraftState
+from rupa_desk.sandbox.server import SandboxServer
+from rupa_desk.services.outbox import Outbox
 from rupa_desk.services.store import Store
+from tests.fixtures.catalog_sync import api_requests
+from tests.fixtures.orders_env import client_for, first_ids, intents_for_draft
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,25 +43,62 @@ while True:
 """
 
 SENDER = """
-import sys, time
-from datetime import UTC, datetime
+import asyncio, sys
+from dataclasses import replace
 from pathlib import Path
-from rupa_desk.services.store import Store
 
-store = Store.open(Path(sys.argv[1]))
-draft_id = store.drafts.create(patient_id="pat_0000001", notes="precious")
-store.drafts.add_test(draft_id, "labts_0000001", name="A", price=None)
-now = datetime.now(UTC)
-store.drafts.update(draft_id, lambda d: d.send_started(now).create_requested())
-print("sending", draft_id, flush=True)
-time.sleep(60)  # the create request is "in flight" when the process is killed
+import httpx
+
+from rupa_desk.core.checkout_return import ReturnEndpoint
+from rupa_desk.services.api import RupaClient
+from rupa_desk.services.outbox import Outbox
+from rupa_desk.services.store import Store
+from rupa_desk.settings import demo
+from tests.fixtures.orders_env import FreshSimulatorTokens, quick_limits
+
+
+class AnswerLostInFlight(httpx.AsyncBaseTransport):
+    # The create reaches the simulator, which creates the intent and answers; the process
+    # is killed before the app has read the answer.
+    def __init__(self) -> None:
+        self._inner = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        if request.method == "POST" and request.url.path.endswith("/order_intents"):
+            print("answered", flush=True)
+            await asyncio.sleep(600)
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+async def main(path: str, url: str, patient: str, test: str) -> None:
+    store = Store.open(Path(path))
+    draft_id = store.drafts.create(patient_id=patient, notes="precious")
+    store.drafts.add_test(draft_id, test, name="A", price=None)
+    print("draft", draft_id, flush=True)
+    environment = replace(demo(url), limits=quick_limits())
+    client = RupaClient(environment, FreshSimulatorTokens(url), transport=AnswerLostInFlight())
+    outbox = Outbox(
+        client,
+        store.drafts,
+        return_url_for=ReturnEndpoint.embedded().url_for,
+        draft_id_key=environment.paths.draft_id_metadata_key,
+    )
+    await outbox.send(draft_id)
+
+
+asyncio.run(main(*sys.argv[1:]))
 """
 
 
-def run_until(script: str, path: Path, wanted: int) -> tuple[str, int]:
-    """Run a writer, SIGKILL it once it acknowledged `wanted` saves; (draft id, last ack)."""
+def run_until(script: str, path: Path, wanted: int, *args: str) -> tuple[str, int]:
+    """Run a writer, SIGKILL it once it acknowledged `wanted` saves (or, sending, once the
+    create was answered); returns (draft id, last ack)."""
     process = subprocess.Popen(
-        [sys.executable, "-c", script, str(path)],
+        [sys.executable, "-c", script, str(path), *args],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
@@ -62,13 +107,13 @@ def run_until(script: str, path: Path, wanted: int) -> tuple[str, int]:
     draft_id, acknowledged = "", 0
     try:
         for line in process.stdout:
-            word, value = line.split()
-            if word in ("draft", "sending"):
-                draft_id = value
-                if word == "sending":
-                    break
+            word, *value = line.split()
+            if word == "draft":
+                draft_id = value[0]
+            elif word == "answered":
+                break
             elif word == "saved":
-                acknowledged = int(value)
+                acknowledged = int(value[0])
                 if acknowledged >= wanted:
                     break
         os.kill(process.pid, signal.SIGKILL)
@@ -111,13 +156,35 @@ def states_after_each_write(iterations: int) -> list[tuple[str, tuple[str, ...]]
 
 
 @pytest.mark.timeout(180)
-def test_a_draft_killed_while_sending_is_queued_and_looked_up_first(tmp_path: Path) -> None:
+async def test_a_send_killed_after_rupa_created_the_intent_does_not_create_a_second(
+    tmp_path: Path, sandbox: SandboxServer
+) -> None:
     path = tmp_path / "drafts.sqlite3"
-    draft_id, _ = run_until(SENDER, path, wanted=0)
+    [patient] = first_ids(sandbox.url, "patients", 1)
+    [test] = first_ids(sandbox.url, "lab_tests", 1)
+    draft_id, _ = run_until(SENDER, path, 0, sandbox.url, patient, test)
+    assert len(intents_for_draft(sandbox.url, draft_id)) == 1  # Rupa has it; the app never knew
     with Store.open(path) as store:
-        assert store.drafts.get(draft_id).state is DraftState.SENDING
+        killed = store.drafts.get(draft_id)
+        assert killed.state is DraftState.SENDING
+        assert killed.intent_id is None
+        assert killed.unconfirmed_create  # saved before the create went out
         [recovered] = store.drafts.recover_interrupted()  # what start-up does
         assert recovered.state is DraftState.QUEUED
-        assert recovered.unconfirmed_create  # the next send looks the intent up first
         assert recovered.notes == "precious"
-        assert recovered.lab_test_ids == ("labts_0000001",)
+        assert recovered.lab_test_ids == (test,)
+        since = len(api_requests(sandbox.url))
+        async with client_for(sandbox.url) as client:
+            outbox = Outbox(
+                client,
+                store.drafts,
+                return_url_for=ReturnEndpoint.embedded().url_for,
+                draft_id_key=client.environment.paths.draft_id_metadata_key,
+            )
+            sent = await outbox.send(draft_id)
+    assert sent.state is DraftState.SENT
+    [intent] = intents_for_draft(sandbox.url, draft_id)
+    assert sent.intent_id == intent["id"]
+    calls = [(r["method"], r["path"]) for r in api_requests(sandbox.url)[since:]]
+    assert calls[0] == ("GET", "/order_intents")  # looked up, not created again
+    assert ("POST", "/order_intents") not in calls

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from rupa_desk.core.checkout_return import ReturnEndpoint, parse_return_url
+from rupa_desk.core.checkout_return import CheckoutReturn, ReturnEndpoint, parse_return_url
 from rupa_desk.core.drafts import DraftState
 from rupa_desk.core.polling import PollingPolicy, PollOrder, PollSchedule, Wait
 from rupa_desk.paths import AppPaths
@@ -24,6 +24,7 @@ from rupa_desk.services.checkout_linking import (
     LinkedOrder,
     OrderNotPlacedYet,
 )
+from rupa_desk.services.loopback import CallbackPage
 from rupa_desk.services.order_tracking import (
     ConnectionChanged,
     OrderArrived,
@@ -148,7 +149,10 @@ async def test_without_or_with_a_wrong_order_hint_the_intent_is_read(
 async def test_checkout_in_the_browser_returns_to_the_loopback_listener(
     sandbox: SandboxServer, parts: Parts, practitioner_browser: PractitionerBrowser
 ) -> None:
-    listener = CheckoutReturnListener(parts.linker.link)
+    failures: list[tuple[str, BaseException]] = []
+    listener = CheckoutReturnListener(
+        parts.linker.link, on_failure=lambda name, exc: failures.append((name, exc))
+    )
     endpoint = await listener.start()
     try:
         draft_id = await parts.sent_draft(sandbox.url)
@@ -163,6 +167,57 @@ async def test_checkout_in_the_browser_returns_to_the_loopback_listener(
         assert "does not name a draft" in nonsense.text
         assert other.status_code == 404
         assert parts.store.drafts.get(draft_id).state is DraftState.CHECKED_OUT
+        assert failures == []
+    finally:
+        await listener.aclose()
+
+
+async def test_a_crash_while_linking_from_the_browser_is_reported_not_only_logged() -> None:
+    """The browser is told "it has been reported": it must be (a bug report), and a listener
+    whose own task dies must not die silently."""
+
+    async def crashing_link(result: CheckoutReturn) -> LinkedOrder:
+        raise RuntimeError("a bug in linking")
+
+    failures: list[tuple[str, BaseException]] = []
+    listener = CheckoutReturnListener(
+        crashing_link, on_failure=lambda name, exc: failures.append((name, exc))
+    )
+    endpoint = await listener.start()
+    try:
+        async with httpx.AsyncClient() as browser:
+            page = await browser.get(endpoint.url_for("draft_" + "a" * 32))
+        assert "it has been reported" in page.text
+        [(where, error)] = failures
+        assert isinstance(error, RuntimeError)
+        assert "link" in where
+    finally:
+        await listener.aclose()
+
+
+async def test_the_browser_return_listener_dying_is_reported() -> None:
+    async def never_called(result: CheckoutReturn) -> LinkedOrder:
+        raise AssertionError("not reached")
+
+    failures: list[tuple[str, BaseException]] = []
+    listener = CheckoutReturnListener(
+        never_called,
+        on_failure=lambda name, exc: failures.append((name, exc)),
+        response_timeout_s=0.5,
+    )
+
+    async def broken_page_for(url: str) -> CallbackPage:
+        raise RuntimeError("a bug in the listener")
+
+    listener._page_for = broken_page_for  # type: ignore[method-assign]
+    endpoint = await listener.start()
+    try:
+        async with httpx.AsyncClient(timeout=10) as browser:
+            await browser.get(endpoint.url_for("draft_" + "a" * 32))
+        await asyncio.sleep(0)
+        [(where, error)] = failures
+        assert where == "checkout-return-listener"
+        assert str(error) == "a bug in the listener"
     finally:
         await listener.aclose()
 

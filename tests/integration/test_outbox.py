@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 
@@ -17,6 +17,19 @@ from rupa_desk.services.store import Store
 from tests.fixtures.catalog_sync import api_requests
 from tests.fixtures.orders_env import client_for, first_ids, intents_for_draft, set_faults
 from tests.fixtures.sandbox import SandboxFactory
+
+
+async def wait_until(condition: Callable[[], object], within: float = 30.0) -> None:
+    """Await until `condition()` holds (blocking checks run in a thread); fail after `within`."""
+    deadline = asyncio.get_running_loop().time() + within
+    while not await asyncio.to_thread(condition):
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+def requests_served(sandbox_url: str) -> list[tuple[str, str]]:
+    """(method, path) of every API request the simulator has finished with."""
+    return [(r["method"], r["path"]) for r in api_requests(sandbox_url)]
 
 
 @pytest.fixture
@@ -103,7 +116,10 @@ async def test_a_create_that_timed_out_is_looked_up_before_creating_again(
         assert lost.unconfirmed_create
         assert "not known whether it arrived" in (lost.failure_reason or "")
         set_faults(sandbox.url, latency_ms=0)
-        await asyncio.sleep(1.5)  # let the simulator finish (or drop) the abandoned request
+        # wait until the simulator is done with the abandoned create (it logs a request when
+        # it has answered it, or found its client gone), instead of guessing a time
+        await wait_until(lambda: ("POST", "/order_intents") in requests_served(sandbox.url))
+        assert len(intents_for_draft(sandbox.url, draft_id)) <= 1
         since = len(api_requests(sandbox.url))
         draft = await outbox.send(draft_id)
     assert draft.state is DraftState.SENT

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -16,7 +16,7 @@ from rupa_desk.services.errors import (
     ServerError,
     ValidationFailed,
 )
-from rupa_desk.services.outbox import Outbox
+from rupa_desk.services.outbox import Outbox, QueuedDraftSender
 from rupa_desk.services.store import Store
 from tests.fixtures.fake_intents import KEY, FakeIntents
 
@@ -204,3 +204,114 @@ async def test_open_in_browser_changes_the_return_url(
     loopback = ReturnEndpoint.loopback(5000).url_for(draft_id)
     await outbox.use_return_url(draft_id, loopback)
     assert next(iter(rupa.intents.values())).return_url == loopback
+    assert store.drafts.get(draft_id).return_url == loopback
+
+
+async def test_an_update_keeps_the_return_url_the_user_chose(
+    outbox: Outbox, rupa: FakeIntents, store: Store
+) -> None:
+    """After "Open in browser", "Send update" must not point the checkout back at the
+    embedded view: the checkout still open in the browser would return nowhere."""
+    draft_id = new_draft(store)
+    await outbox.send(draft_id)
+    loopback = ReturnEndpoint.loopback(5000).url_for(draft_id)
+    await outbox.use_return_url(draft_id, loopback)
+    store.drafts.edit(draft_id, notes="changed after opening the browser")
+    await outbox.send(draft_id)
+    [intent] = rupa.intents.values()
+    assert rupa.calls == ["create", "update", "update"]
+    assert intent.notes == "changed after opening the browser"
+    assert intent.return_url == loopback
+    await outbox.use_return_url(draft_id, None)  # back to the embedded view
+    assert rupa.intents[intent.id].return_url == ReturnEndpoint.embedded().url_for(draft_id)
+    assert store.drafts.get(draft_id).return_url is None
+
+
+async def test_every_send_reports_whether_rupa_answered(rupa: FakeIntents, store: Store) -> None:
+    outcomes: list[str] = []
+    outbox = Outbox(
+        rupa,
+        store.drafts,
+        return_url_for=ReturnEndpoint.embedded().url_for,
+        draft_id_key=KEY,
+        on_outcome=lambda error: outcomes.append(type(error).__name__),
+    )
+    draft_id = new_draft(store)
+    rupa.fail = [Offline()]
+    await outbox.send(draft_id)
+    rupa.fail = [ServerError(503)]
+    await outbox.send(draft_id)
+    rupa.fail = [ValidationFailed({"lab_tests": ("no",)})]
+    await outbox.send(draft_id)
+    await outbox.send(draft_id)
+    assert outcomes == ["Offline", "ServerError", "ValidationFailed", "NoneType"]
+
+
+# -- queued drafts are sent again by themselves ---------------------------------------------
+
+
+def sender_for(
+    outbox: Outbox, store: Store, sent: list[str], waits_s: tuple[float, ...]
+) -> QueuedDraftSender:
+    return QueuedDraftSender(
+        outbox,
+        store.drafts,
+        on_sent=lambda drafts: sent.extend(d.id for d in drafts),
+        waits_s=waits_s,
+        min_gap_s=0.0,
+    )
+
+
+async def wait_for(condition: Callable[[], object], within: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
+
+
+async def test_a_draft_queued_by_a_server_error_is_sent_again_without_anyone_asking(
+    outbox: Outbox, rupa: FakeIntents, store: Store
+) -> None:
+    """A 5xx leaves Rupa reachable (no offline→online transition ever comes): the backoff
+    alone must send the draft."""
+    draft_id = new_draft(store)
+    sent: list[str] = []
+    sender = sender_for(outbox, store, sent, (0.05,))
+    running = asyncio.create_task(sender.run())
+    try:
+        rupa.fail = [ServerError(503), ServerError(502)]
+        assert (await outbox.send(draft_id)).state is DraftState.QUEUED
+        sender.draft_queued()
+        await wait_for(lambda: store.drafts.get(draft_id).state is DraftState.SENT)
+        assert sent == [draft_id]
+        assert sender.attempts == 2  # the 502 kept it queued; the next attempt sent it
+        assert len(rupa.intents) == 1
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+
+
+async def test_the_sender_backs_off_and_rupa_answering_again_sends_at_once(
+    outbox: Outbox, rupa: FakeIntents, store: Store
+) -> None:
+    draft_id = new_draft(store)
+    sent: list[str] = []
+    sender = sender_for(outbox, store, sent, (0.05, 60.0))
+    running = asyncio.create_task(sender.run())
+    try:
+        await asyncio.sleep(0.1)
+        assert sender.attempts == 0  # nothing queued: idle
+        rupa.fail = [Offline(), Offline()]
+        await outbox.send(draft_id)
+        sender.draft_queued()
+        await wait_for(lambda: sender.attempts == 1)  # after the first wait; still offline
+        await asyncio.sleep(0.3)
+        assert sender.attempts == 1  # the next wait is a minute
+        assert store.drafts.get(draft_id).state is DraftState.QUEUED
+        sender.rupa_reachable()  # e.g. the order poller got an answer again
+        await wait_for(lambda: store.drafts.get(draft_id).state is DraftState.SENT)
+        assert sender.attempts == 2
+        assert sent == [draft_id]
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)

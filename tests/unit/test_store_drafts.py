@@ -214,3 +214,59 @@ def test_migrating_drafts_to_states_keeps_every_draft(tmp_path: Path) -> None:
         )
         assert not drafts["draft_" + "2" * 32].needs_update
         assert store.db.execute("SELECT practitioner_id FROM orders").fetchone() == ("pra_1",)
+
+
+def test_the_listing_of_one_draft_reads_only_that_draft(store: Store) -> None:
+    """Typing a draft's notes re-reads that draft after each keystroke: not every draft."""
+    add_catalog_test(store, "labts_cat0001", "Lipid Panel", 4900)
+    store.db.execute("UPDATE lab_tests SET lab_company_name = 'Access' WHERE id = 'labts_cat0001'")
+    wanted = store.drafts.create(patient_id="pat_0000001")
+    store.drafts.add_test(wanted, "labts_cat0001", name="Lipid", price=None)
+    for _ in range(5):
+        store.drafts.add_test(store.drafts.create(), "labts_cat0001", name="Lipid", price=None)
+    statements: list[str] = []
+    store.db.conn.set_trace_callback(statements.append)
+    try:
+        [listing] = store.drafts.listing([wanted])
+    finally:
+        store.db.conn.set_trace_callback(None)
+    assert listing.draft.id == wanted
+    assert listing.draft.lab_test_ids == ("labts_cat0001",)
+    assert [(line.name, line.lab_company) for line in listing.lines] == [("Lipid Panel", "Access")]
+    reads = [s for s in statements if "FROM drafts" in s]
+    assert reads
+    assert all("WHERE" in s and "id IN" in s for s in reads), reads
+    assert store.drafts.listing([]) == []
+
+
+def test_drafts_checked_out_long_ago_can_be_left_out_of_the_listing(store: Store) -> None:
+    old = store.drafts.create(patient_id="pat_0000001")
+    store.drafts.update(
+        old,
+        lambda d: d.send_started(d.updated_at).send_succeeded(
+            d.updated_at, intent_id="ordin_AAAAAAA", checkout_url=URL, revision=d.revision
+        ),
+    )
+    store.drafts.update(old, lambda d: d.checked_out(d.updated_at, "ord_AAAAAAA"))
+    cutoff = store.drafts.get(old).updated_at + timedelta(seconds=1)
+    recent_open = store.drafts.create()
+    assert [entry.draft.id for entry in store.drafts.listing()] == [recent_open, old]
+    shown = store.drafts.listing(checked_out_since=cutoff)
+    assert [entry.draft.id for entry in shown] == [recent_open]
+    assert store.drafts.count_checked_out_before(cutoff) == 1
+    # an open draft is listed however old it is
+    assert store.drafts.listing(checked_out_since=cutoff + timedelta(days=365)) == shown
+
+
+def test_queued_drafts_are_read_by_state(store: Store) -> None:
+    local = store.drafts.create(patient_id="pat_0000001")
+    queued = store.drafts.create(patient_id="pat_0000001")
+    store.drafts.update(
+        queued,
+        lambda d: d.send_started(d.updated_at).send_failed(
+            d.updated_at, "offline", retry_automatically=True
+        ),
+    )
+    assert [d.id for d in store.drafts.in_state(DraftState.QUEUED)] == [queued]
+    assert [d.id for d in store.drafts.in_state(DraftState.LOCAL)] == [local]
+    assert store.drafts.in_state() == []

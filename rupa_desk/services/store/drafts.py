@@ -12,8 +12,8 @@ current catalog price and flags tests that have left the catalog.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -29,8 +29,9 @@ DraftChange = Callable[[Draft], Draft]
 
 _COLUMNS = (
     "id, patient_id, notes, status, order_intent_id, order_id, created_at, updated_at,"
-    " revision, sent_revision, checkout_url, failure_reason, unconfirmed_create"
+    " revision, sent_revision, checkout_url, failure_reason, unconfirmed_create, return_url"
 )
+_COLUMN_COUNT = len(_COLUMNS.split(","))
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,12 +63,14 @@ class DraftLine:
         price: the catalog's current price, else the one kept when it was added.
         left_catalog: the catalog (once downloaded) no longer has this test, or it is
             inactive: Rupa may refuse it.
+        lab_company: its lab company from the catalog ("" when not in it).
     """
 
     lab_test_id: str
     name: str
     price: Decimal | None
     left_catalog: bool
+    lab_company: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,9 +133,18 @@ class Drafts:
 
     def in_state(self, *states: DraftState) -> list[Draft]:
         """The drafts in these states, oldest first (the order to send them in)."""
-        return sorted(
-            (d for d in self.all() if d.state in states), key=lambda d: (d.created_at, d.id)
-        )
+        if not states:
+            return []
+        values = [state.value for state in states]
+        if DraftState.LOCAL in states:
+            values.append("open")  # the column's old default (see `_draft`)
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM drafts WHERE status IN ({','.join('?' * len(values))})"
+            " ORDER BY created_at, id",
+            values,
+        ).fetchall()
+        tests = self._test_ids([str(r[0]) for r in rows])
+        return [self._draft(r, tests.get(str(r[0]), ())) for r in rows]
 
     def find_by_intent(self, order_intent_id: str) -> Draft | None:
         """The draft whose order intent this is, if it was made on this PC."""
@@ -241,38 +253,67 @@ class Drafts:
             DraftSummary(str(r[0]), r[1], int(r[2]), from_iso(r[3]) or self._clock()) for r in rows
         ]
 
-    def listing(self, draft_ids: Iterable[str] | None = None) -> list[DraftListing]:
+    def listing(
+        self,
+        draft_ids: Iterable[str] | None = None,
+        *,
+        checked_out_since: datetime | None = None,
+    ) -> list[DraftListing]:
         """Drafts with patient names, tests (current prices, tests that left the catalog) and
-        estimated totals; all drafts, most recently changed first, or just `draft_ids`."""
-        drafts = self.all()
+        estimated totals, most recently changed first.
+
+        Args:
+            draft_ids: just these drafts (read by id; the others are not read at all).
+            checked_out_since: leave out drafts checked out before this time (their orders
+                are in the Orders pane); None lists them all.
+        """
+        conditions: list[str] = []
+        params: list[Any] = []
         if draft_ids is not None:
-            wanted = set(draft_ids)
-            drafts = [d for d in drafts if d.id in wanted]
-        if not drafts:
+            wanted = list(dict.fromkeys(draft_ids))
+            if not wanted:
+                return []
+            conditions.append(f"id IN ({','.join('?' * len(wanted))})")
+            params += wanted
+        if checked_out_since is not None:
+            conditions.append("(status != ? OR updated_at >= ?)")
+            params += [DraftState.CHECKED_OUT.value, to_iso(checked_out_since)]
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM drafts{where} ORDER BY updated_at DESC, id", params
+        ).fetchall()
+        if not rows:
             return []
+        ids = [str(r[0]) for r in rows]
+        drafts = [self._draft(r, ()) for r in rows]
         catalog_known = self._db.execute("SELECT EXISTS (SELECT 1 FROM lab_tests)").fetchone()[0]
-        marks = ",".join("?" * len(drafts))
-        ids = [d.id for d in drafts]
-        lines: dict[str, list[DraftLine]] = {d.id: [] for d in drafts}
-        for row in self._db.execute(
-            "SELECT t.draft_id, t.lab_test_id, coalesce(c.name, t.name),"
-            " coalesce(c.price_cents, t.price_cents), c.id IS NULL OR c.is_active = 0"
-            " FROM draft_tests t LEFT JOIN lab_tests c ON c.id = t.lab_test_id"
-            f" WHERE t.draft_id IN ({marks}) ORDER BY t.draft_id, t.position",
-            ids,
-        ):
-            lines[str(row[0])].append(
-                DraftLine(
-                    str(row[1]), str(row[2]), cents_to_price(row[3]), bool(row[4] and catalog_known)
+        lines: dict[str, list[DraftLine]] = {draft_id: [] for draft_id in ids}
+        for chunk in _chunks(ids):
+            for row in self._db.execute(
+                "SELECT t.draft_id, t.lab_test_id, coalesce(c.name, t.name),"
+                " coalesce(c.price_cents, t.price_cents), c.id IS NULL OR c.is_active = 0,"
+                " coalesce(c.lab_company_name, '')"
+                " FROM draft_tests t LEFT JOIN lab_tests c ON c.id = t.lab_test_id"
+                f" WHERE t.draft_id IN ({','.join('?' * len(chunk))})"
+                " ORDER BY t.draft_id, t.position",
+                chunk,
+            ):
+                lines[str(row[0])].append(
+                    DraftLine(
+                        str(row[1]),
+                        str(row[2]),
+                        cents_to_price(row[3]),
+                        bool(row[4] and catalog_known),
+                        str(row[5]),
+                    )
                 )
-            )
         patient_ids = sorted({d.patient_id for d in drafts if d.patient_id})
         names: dict[str, str] = {}
-        if patient_ids:
+        for chunk in _chunks(patient_ids):
             for pid, first, last in self._db.execute(
                 "SELECT id, first_name, last_name FROM patients"
-                f" WHERE id IN ({','.join('?' * len(patient_ids))})",
-                patient_ids,
+                f" WHERE id IN ({','.join('?' * len(chunk))})",
+                chunk,
             ):
                 names[str(pid)] = f"{first} {last}".strip()
         listings = []
@@ -281,7 +322,7 @@ class Drafts:
             prices = [line.price for line in draft_lines if line.price is not None]
             listings.append(
                 DraftListing(
-                    draft=draft,
+                    draft=replace(draft, lab_test_ids=tuple(t.lab_test_id for t in draft_lines)),
                     patient_name=names.get(draft.patient_id or ""),
                     lines=draft_lines,
                     estimated_total=sum(prices, Decimal(0)) if prices else None,
@@ -290,11 +331,19 @@ class Drafts:
             )
         return listings
 
+    def count_checked_out_before(self, moment: datetime) -> int:
+        """How many drafts were checked out before `moment` (hidden from the list)."""
+        row = self._db.execute(
+            "SELECT count(*) FROM drafts WHERE status = ? AND updated_at < ?",
+            [DraftState.CHECKED_OUT.value, to_iso(moment)],
+        ).fetchone()
+        return int(row[0])
+
     # -- rows ----------------------------------------------------------------------------------
 
     def _insert(self, draft: Draft) -> None:
         self._db.execute(
-            f"INSERT INTO drafts ({_COLUMNS}) VALUES ({','.join('?' * 13)})",
+            f"INSERT INTO drafts ({_COLUMNS}) VALUES ({','.join('?' * _COLUMN_COUNT)})",
             self._values(draft),
         )
         self._write_tests(draft, {}, {})
@@ -311,7 +360,8 @@ class Drafts:
         self._db.execute(
             "UPDATE drafts SET patient_id = ?, notes = ?, status = ?, order_intent_id = ?,"
             " order_id = ?, created_at = ?, updated_at = ?, revision = ?, sent_revision = ?,"
-            " checkout_url = ?, failure_reason = ?, unconfirmed_create = ? WHERE id = ?",
+            " checkout_url = ?, failure_reason = ?, unconfirmed_create = ?, return_url = ?"
+            " WHERE id = ?",
             [*self._values(after)[1:], after.id],
         )
         if after.lab_test_ids != before.lab_test_ids:
@@ -356,11 +406,8 @@ class Drafts:
             )
 
     def _test_ids(self, draft_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
-        if not draft_ids:
-            return {}
         found: dict[str, list[str]] = {}
-        for chunk_start in range(0, len(draft_ids), 500):
-            chunk = list(draft_ids[chunk_start : chunk_start + 500])
+        for chunk in _chunks(draft_ids):
             for draft_id, test_id in self._db.execute(
                 "SELECT draft_id, lab_test_id FROM draft_tests"
                 f" WHERE draft_id IN ({','.join('?' * len(chunk))}) ORDER BY draft_id, position",
@@ -385,6 +432,7 @@ class Drafts:
             draft.checkout_url,
             draft.failure_reason,
             int(draft.unconfirmed_create),
+            draft.return_url,
         ]
 
     @staticmethod
@@ -405,8 +453,15 @@ class Drafts:
             checkout_url=row[10],
             failure_reason=row[11],
             unconfirmed_create=bool(row[12]),
+            return_url=row[13],
             lab_test_ids=lab_test_ids,
         )
+
+
+def _chunks(values: Sequence[str], size: int = 500) -> Iterator[list[str]]:
+    """`values` in lists of at most `size` (SQLite limits the parameters of a statement)."""
+    for start in range(0, len(values), size):
+        yield list(values[start : start + size])
 
 
 def _aware(text: str) -> datetime:

@@ -223,6 +223,13 @@ def m008_patient_forms(db: Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m009_draft_return_url(db: Database) -> None:
+    """Drafts remember where their order intent's checkout returns to, when the user chose
+    the system browser (the loopback listener), so that "Send update" keeps it there."""
+    db.execute("ALTER TABLE drafts ADD COLUMN return_url TEXT")
+
+
 @MIGRATIONS(transactional=False)
 def m010_catalog_files(db: Database) -> None:
     """The catalog moves out of this database into files of its own (`catalog_files`).

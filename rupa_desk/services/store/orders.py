@@ -265,9 +265,18 @@ class Orders:
 
     # -- reading -------------------------------------------------------------------------------
 
-    def listing(self, filters: OrderFilters = OrderFilters()) -> list[OrderRow]:
-        """Orders, newest first."""
-        conditions, params = [], []
+    def listing(
+        self, filters: OrderFilters = OrderFilters(), *, ids: Iterable[str] | None = None
+    ) -> list[OrderRow]:
+        """Orders matching `filters`, newest first; only those among `ids` when given."""
+        conditions: list[str] = []
+        params: list[Any] = []
+        if ids is not None:
+            wanted = list(dict.fromkeys(ids))
+            if not wanted:
+                return []
+            conditions.append(f"o.id IN ({','.join('?' * len(wanted))})")
+            params += wanted
         if filters.practitioner_id is not None:
             conditions.append("o.practitioner_id = ?")
             params.append(filters.practitioner_id)

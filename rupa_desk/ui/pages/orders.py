@@ -7,13 +7,11 @@ status timeline (Rupa's dates and the statuses this PC saw), and the result PDFs
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QItemSelection, Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QHBoxLayout,
@@ -22,6 +20,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QPushButton,
     QSplitter,
+    QTableView,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -31,19 +30,16 @@ from qasync import asyncSlot
 
 from rupa_desk.core.order_timeline import Source, order_timeline
 from rupa_desk.services.store import OrderDetail, OrderFilters, StoredOrderedTest
-from rupa_desk.ui.pages.drafts import money
+from rupa_desk.ui.components.orders_model import OrdersTableModel
+from rupa_desk.ui.formatting import money, when
 from rupa_desk.ui.presenters.orders import OrdersPresenter
+from rupa_desk.ui.widgets.keyed_table import ID_ROLE, read_only_table, select_key, selected_key
 from rupa_desk.ui.widgets.search_box import SearchBox
 
 if TYPE_CHECKING:
     from rupa_desk.ui.widgets.pdf_viewer import PdfViewer
 
-ID_ROLE = Qt.ItemDataRole.UserRole
 ALL = ""
-
-
-def when(moment: datetime | None) -> str:
-    return "—" if moment is None else moment.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
 def result_state(test: StoredOrderedTest) -> str:
@@ -78,11 +74,7 @@ class OrderDetailView(QWidget):
         self.tests = QTableWidget(0, 3)
         self.tests.setAccessibleName("Ordered tests")
         self.tests.setHorizontalHeaderLabels(["Test", "Lab company", "Results"])
-        self.tests.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.tests.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.tests.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.tests.verticalHeader().hide()
-        self.tests.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        read_only_table(self.tests, stretch=0)
         self.timeline = QListWidget()
         self.timeline.setAccessibleName("Status timeline")
         self.timeline.setMaximumHeight(150)
@@ -156,7 +148,7 @@ class OrderDetailView(QWidget):
         try:
             self.viewer.load(path, title=title)
         except PdfNotReadable as exc:
-            self.header.setText(f"{self.header.text()}\n{exc}")
+            self._presenter.warn(str(exc))
 
     def _selected_test(self) -> StoredOrderedTest | None:
         if self._detail is None:
@@ -184,7 +176,7 @@ class OrderDetailView(QWidget):
             self.show_result(Path(path))
 
     def _on_viewer_action_failed(self, message: str) -> None:
-        self.header.setText(f"{self.header.text()}\n{message}")
+        self._presenter.warn(message)
 
     @asyncSlot()
     async def _on_refresh_button_clicked(self) -> None:
@@ -202,11 +194,17 @@ class OrderDetailView(QWidget):
 
 
 class OrdersPage(QWidget):
-    """The Orders pane (a view of `OrdersPresenter`)."""
+    """The Orders pane (a view of `OrdersPresenter`).
+
+    The table is a view of an `OrdersTableModel`: an update from the presenter changes only
+    the rows of the orders it names (a status change repaints one row), and the whole list
+    is read again (and changed by difference) only when it may have changed.
+    """
 
     def __init__(self, presenter: OrdersPresenter, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._presenter = presenter
+        self._choices: dict[QComboBox, list[tuple[str, str]]] = {}
         self.setAccessibleName("Orders")
 
         self.search_box = SearchBox()
@@ -226,14 +224,14 @@ class OrdersPage(QWidget):
             )
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.setAccessibleName("Refresh the orders from Rupa")
-        self.table = QTableWidget(0, 5)
+        self.model = OrdersTableModel(self)
+        self.table = QTableView()
         self.table.setAccessibleName("Orders")
-        self.table.setHorizontalHeaderLabels(["Submitted", "Patient", "Status", "Total", "Results"])
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.table.setModel(self.model)
+        read_only_table(self.table, stretch=1)
+        header = self.table.horizontalHeader()
+        for column in (0, 2, 3, 4):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.detail = OrderDetailView(presenter)
 
         filters = QHBoxLayout()
@@ -255,7 +253,7 @@ class OrdersPage(QWidget):
         self.status_filter.currentIndexChanged.connect(self._on_filter_changed)
         self.patient_filter.currentIndexChanged.connect(self._on_filter_changed)
         self.refresh_button.clicked.connect(self._on_refresh_button_clicked)
-        self.table.itemSelectionChanged.connect(self._on_table_item_selection_changed)
+        self.table.selectionModel().selectionChanged.connect(self._on_table_selection_changed)
         presenter.orders_changed.connect(self._on_presenter_orders_changed)
         self.refresh()
 
@@ -271,42 +269,63 @@ class OrdersPage(QWidget):
         )
 
     def refresh(self) -> None:
-        """Show the orders as they are in the database."""
+        """Show the orders as they are in the database (rows changed by difference)."""
         self._fill_filter(
             self.status_filter, "All statuses", [(s, s) for s in self._presenter.statuses()]
         )
         self._fill_filter(self.patient_filter, "All patients", self._presenter.patients())
-        rows = self._presenter.listing(self.filters())
-        current = self._presenter.current
-        self.table.blockSignals(True)
-        try:
-            self.table.setRowCount(len(rows))
-            for index, row in enumerate(rows):
-                date = QTableWidgetItem(when(row.date_submitted))
-                date.setData(ID_ROLE, row.id)
-                self.table.setItem(index, 0, date)
-                self.table.setItem(
-                    index, 1, QTableWidgetItem(row.patient_name or row.patient_id or "—")
-                )
-                self.table.setItem(index, 2, QTableWidgetItem(row.status))
-                self.table.setItem(index, 3, QTableWidgetItem(money(row.total_price)))
-                self.table.setItem(
-                    index, 4, QTableWidgetItem(str(row.results_count) if row.results_count else "")
-                )
-                if row.id == current:
-                    self.table.selectRow(index)
-        finally:
-            self.table.blockSignals(False)
+        self.model.set_rows(self._presenter.listing(self.filters()))
+        self._keep_selection()
+
+    def update_orders(self, order_ids: frozenset[str]) -> None:
+        """Show these orders again: their rows are repainted, or leave the list when they no
+        longer match the filters. An order that must move or appear rereads the list."""
+        matching = {row.id: row for row in self._presenter.listing(self.filters(), order_ids)}
+        for order_id in order_ids:
+            row = matching.get(order_id)
+            at = self.model.row_of(order_id)
+            if row is None:
+                self.model.take(order_id)
+                continue
+            if (
+                at < 0
+                or row.date_submitted is None
+                or self.model.item(at).date_submitted != row.date_submitted
+            ):
+                self.refresh()  # it appears, or its place in the list changes
+                return
+            self.model.put(row)
+        self._fill_filter(
+            self.status_filter, "All statuses", [(s, s) for s in self._presenter.statuses()]
+        )
+        self._keep_selection()
 
     def row_of(self, order_id: str) -> int:
-        for index in range(self.table.rowCount()):
-            item = self.table.item(index, 0)
-            if item is not None and item.data(ID_ROLE) == order_id:
-                return index
-        return -1
+        """The list row of an order (-1 when not listed)."""
+        return self.model.row_of(order_id)
 
-    @staticmethod
-    def _fill_filter(combo: QComboBox, everything: str, choices: list[tuple[str, str]]) -> None:
+    def cell(self, row: int, column: int) -> str:
+        """The text of a cell of the list."""
+        return str(self.model.index(row, column).data() or "")
+
+    def _keep_selection(self) -> None:
+        """Select the order shown in the detail (if it is listed), without reopening it."""
+        current = self._presenter.current
+        if selected_key(self.table) == current:
+            return
+        selection = self.table.selectionModel()
+        selection.blockSignals(True)
+        try:
+            select_key(self.table, current)
+        finally:
+            selection.blockSignals(False)
+
+    def _fill_filter(
+        self, combo: QComboBox, everything: str, choices: list[tuple[str, str]]
+    ) -> None:
+        if self._choices.get(combo) == choices:
+            return  # unchanged: keep the popup as it is
+        self._choices[combo] = choices
         chosen = combo.currentData()
         combo.blockSignals(True)
         try:
@@ -324,18 +343,21 @@ class OrdersPage(QWidget):
     def _on_filter_changed(self) -> None:
         self.refresh()
 
-    def _on_presenter_orders_changed(self) -> None:
-        self.refresh()
+    def _on_presenter_orders_changed(self, order_ids: frozenset[str] | None) -> None:
+        if order_ids is None:
+            self.refresh()
+        else:
+            self.update_orders(order_ids)
 
     @asyncSlot()
     async def _on_refresh_button_clicked(self) -> None:
         await self._presenter.refresh_all()
 
-    @asyncSlot()
-    async def _on_table_item_selection_changed(self) -> None:
-        await self._presenter.open_order(self._selected_order())
+    def _on_table_selection_changed(
+        self, selected: QItemSelection, deselected: QItemSelection
+    ) -> None:
+        self._open_selected()
 
-    def _selected_order(self) -> str | None:
-        rows = self.table.selectionModel().selectedRows()
-        item = self.table.item(rows[0].row(), 0) if rows else None
-        return None if item is None else str(item.data(ID_ROLE))
+    @asyncSlot()
+    async def _open_selected(self) -> None:
+        await self._presenter.open_order(selected_key(self.table))

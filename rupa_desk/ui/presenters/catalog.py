@@ -24,7 +24,6 @@ from rupa_desk.services.store import (
     Catalog,
     CatalogCompany,
     CatalogFilters,
-    Drafts,
     PriceRange,
     SampleTypeCount,
     SearchCursor,
@@ -55,28 +54,6 @@ class DraftTarget(Protocol):
 
     async def add_lab_test(self, test: LabTest) -> str:
         """Add `test` to the current draft; returns a sentence for the user saying where."""
-
-
-class StoreDraftTarget:
-    """Adds tests to the current draft record in the local database.
-
-    The current draft is the open draft changed most recently; one is created when there is
-    none. Written in one transaction before anything else happens, so nothing is lost.
-    """
-
-    def __init__(self, drafts: Drafts) -> None:
-        self._drafts = drafts
-
-    async def add_lab_test(self, test: LabTest) -> str:
-        """Add `test` to the current draft (creating one when there is none)."""
-        open_drafts = self._drafts.open_drafts()
-        draft_id = open_drafts[0].id if open_drafts else self._drafts.create()
-        added = self._drafts.add_test(draft_id, test.id, name=test.name, price=test.price)
-        count = len(self._drafts.tests(draft_id))
-        tests = "1 test" if count == 1 else f"{count} tests"
-        if not added:
-            return f"“{test.name}” is already on the current draft ({tests})."
-        return f"Added “{test.name}” to the current draft ({tests})."
 
 
 class CatalogPresenter(QObject):

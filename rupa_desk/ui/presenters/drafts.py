@@ -2,19 +2,28 @@
 
 Every edit is written to the database before anything else happens (`Drafts` does it in one
 transaction), so a crash or a kill loses nothing; the network is used only by "Send to Rupa",
-"Retry", "Check out" and "Open in browser", and by the sending of queued drafts when Rupa is
-reachable again (the user is told which were sent).
+"Retry", "Check out" and "Open in browser", and by the sending of queued drafts, which
+happens by itself (`QueuedDraftSender`: on a backoff, and at once when Rupa is reachable
+again; the user is told which were sent). Every send tells `Connectivity` whether Rupa
+answered.
+
+An edit changes one draft: the presenter says which (`draft_changed`), so the pane updates
+that draft's row and reads that draft alone; the whole list is read again only when drafts
+are added or deleted (`drafts_changed`). Drafts checked out more than
+`CHECKED_OUT_LISTED_DAYS` ago leave the list (their orders are in Orders).
 """
 
 from __future__ import annotations
 
 import logging
 import webbrowser
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Final
 
 from PySide6.QtCore import QObject, Signal
 
-from rupa_desk.core.checkout_return import CheckoutReturn, ReturnEndpoint
+from rupa_desk.core.checkout_return import CheckoutReturn, ReturnEndpoint, parse_return_url
 from rupa_desk.core.drafts import Draft, DraftNotReady, DraftState, InvalidDraftTransition
 from rupa_desk.core.models import LabTest, Patient
 from rupa_desk.services.checkout_linking import (
@@ -23,16 +32,19 @@ from rupa_desk.services.checkout_linking import (
     LinkedOrder,
 )
 from rupa_desk.services.errors import RupaError
-from rupa_desk.services.outbox import Outbox
+from rupa_desk.services.outbox import RESEND_WAITS_S, Outbox, QueuedDraftSender
 from rupa_desk.services.store import DraftListing, SearchHit, Store, StoreError
 from rupa_desk.ui.messages import MessageBridge
+from rupa_desk.ui.presenters.connectivity import Connectivity
 from rupa_desk.ui.tasks import BackgroundTasks
 from rupa_desk.ui.web.launcher import CheckoutLauncher
 
 log = logging.getLogger(__name__)
 
-TEST_SEARCH_LIMIT = 20
-PATIENT_SEARCH_LIMIT = 20
+TEST_SEARCH_LIMIT: Final = 20
+PATIENT_SEARCH_LIMIT: Final = 20
+#: Checked-out drafts stay in the list this long after checkout; then only Orders shows them.
+CHECKED_OUT_LISTED_DAYS: Final = 14
 
 
 def describe_state(draft: Draft) -> str:
@@ -51,6 +63,19 @@ def describe_state(draft: Draft) -> str:
     return f"Failed to send: {draft.failure_reason}"
 
 
+def short_state(draft: Draft) -> str:
+    """The draft's state in a few words, for the list (the editor says more)."""
+    if draft.state is DraftState.SENT:
+        return "Sent · changed since" if draft.needs_update else "Sent to Rupa"
+    return {
+        DraftState.LOCAL: "Local only",
+        DraftState.SENDING: "Sending…",
+        DraftState.CHECKED_OUT: "Checked out",
+        DraftState.QUEUED: "Waiting to send",
+        DraftState.FAILED: "Failed to send",
+    }[draft.state]
+
+
 class DraftsPresenter(QObject):
     """Drafts for the pane and for the catalog's "Add to draft".
 
@@ -61,18 +86,23 @@ class DraftsPresenter(QObject):
         launcher: the embedded checkout (loads QtWebEngine only when first used).
         listener: the loopback endpoint the system browser returns to.
         bridge: messages to the user.
-        tasks: the account's background tasks (linking after the embedded checkout).
+        tasks: the account's background tasks (linking after the embedded checkout, the
+            sending of queued drafts).
+        connectivity: told whether Rupa answered each send; when it is reachable again,
+            queued drafts are sent at once.
         open_url: opens a URL in the system browser; False when it could not.
+        resend_waits_s: the backoff between automatic sends of queued drafts.
+        clock: the wall clock (which checked-out drafts are old enough to leave the list).
 
     Signals:
-        drafts_changed(): drafts were added, deleted or changed (refresh the list).
+        drafts_changed(): drafts were added or deleted (read the list again).
+        draft_changed(str): one draft changed (its id): update its row and the editor.
         current_changed(str): the draft shown in the editor changed (its id).
-        linked(object): a `LinkedOrder`: a draft's checkout became an order.
     """
 
     drafts_changed = Signal()
+    draft_changed = Signal(str)
     current_changed = Signal(str)
-    linked = Signal(object)
 
     def __init__(
         self,
@@ -83,8 +113,11 @@ class DraftsPresenter(QObject):
         listener: CheckoutReturnListener,
         bridge: MessageBridge,
         tasks: BackgroundTasks,
+        connectivity: Connectivity,
         *,
         open_url: Callable[[str], bool] = webbrowser.open,
+        resend_waits_s: Sequence[float] = RESEND_WAITS_S,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -95,18 +128,40 @@ class DraftsPresenter(QObject):
         self._listener = listener
         self._bridge = bridge
         self._tasks = tasks
+        self._connectivity = connectivity
         self._open_url = open_url
+        self._clock = clock
         self._current: str | None = None
+        self._sender = QueuedDraftSender(
+            outbox, store.drafts, on_sent=self._on_sender_sent, waits_s=resend_waits_s
+        )
         launcher.returned.connect(self._on_launcher_returned)
         launcher.load_failed.connect(self._on_launcher_load_failed)
         launcher.closed.connect(self._on_launcher_closed)
         launcher.browser_requested.connect(self._on_launcher_browser_requested)
+        connectivity.online_changed.connect(self._on_connectivity_online_changed)
+
+    def start(self) -> None:
+        """Start sending queued drafts by themselves (a background task of the account)."""
+        self._tasks.spawn(self._sender.run(), name="send-queued-drafts")
+
+    def close(self) -> None:
+        """Stop listening to the app (the account's tasks are cancelled by its owner)."""
+        self._connectivity.online_changed.disconnect(self._on_connectivity_online_changed)
 
     # -- reading -------------------------------------------------------------------------------
 
     def listing(self) -> list[DraftListing]:
-        """Every draft with what the list shows, most recently changed first."""
-        return self._store.drafts.listing()
+        """The drafts the list shows, most recently changed first (drafts checked out more
+        than `CHECKED_OUT_LISTED_DAYS` ago are left out)."""
+        return self._store.drafts.listing(checked_out_since=self._listed_since())
+
+    def hidden_count(self) -> int:
+        """How many old checked-out drafts the list leaves out."""
+        return self._store.drafts.count_checked_out_before(self._listed_since())
+
+    def _listed_since(self) -> datetime:
+        return self._clock() - timedelta(days=CHECKED_OUT_LISTED_DAYS)
 
     def listing_of(self, draft_id: str) -> DraftListing:
         """One draft with what the editor shows.
@@ -157,10 +212,10 @@ class DraftsPresenter(QObject):
         return True
 
     def set_patient(self, draft_id: str, patient_id: str) -> None:
-        self._edit(lambda: self._store.drafts.edit(draft_id, patient_id=patient_id))
+        self._edit(draft_id, lambda: self._store.drafts.edit(draft_id, patient_id=patient_id))
 
     def set_notes(self, draft_id: str, notes: str) -> None:
-        self._edit(lambda: self._store.drafts.edit(draft_id, notes=notes))
+        self._edit(draft_id, lambda: self._store.drafts.edit(draft_id, notes=notes))
 
     def add_test(self, draft_id: str, hit: SearchHit) -> bool:
         """Add a catalog test; False when it was on the draft already (or refused)."""
@@ -170,25 +225,51 @@ class DraftsPresenter(QObject):
             nonlocal added
             added = self._store.drafts.add_test(draft_id, hit.id, name=hit.name, price=hit.price)
 
-        self._edit(add)
+        self._edit(draft_id, add)
         return added
 
     def remove_test(self, draft_id: str, lab_test_id: str) -> None:
-        self._edit(lambda: self._store.drafts.remove_test(draft_id, lab_test_id))
+        self._edit(draft_id, lambda: self._store.drafts.remove_test(draft_id, lab_test_id))
+
+    def deletion_warning(self, draft_id: str) -> str:
+        """What deleting the draft means, for the confirmation the user answers first."""
+        draft = self._store.drafts.get(draft_id)
+        name = self._draft_name(draft)
+        if draft.state is DraftState.CHECKED_OUT:
+            return (
+                f"Delete the draft for {name}? It became order {draft.order_id}, which stays "
+                "in Orders and on Rupa."
+            )
+        if draft.intent_id is not None:
+            return (
+                f"Delete the draft for {name}? It was sent to Rupa (order intent "
+                f"{draft.intent_id}): deleting it here leaves that order intent on Rupa, and "
+                "Rupa Desk can no longer update or check it out."
+            )
+        return f"Delete the draft for {name}? It exists only on this computer."
 
     def delete_draft(self, draft_id: str) -> None:
-        self._edit(lambda: self._store.drafts.delete(draft_id))
+        """Delete a draft (the pane asks the user first)."""
+        try:
+            self._store.drafts.delete(draft_id)
+        except InvalidDraftTransition as exc:
+            self._bridge.warning(str(exc))
+            return
+        except StoreError as exc:
+            self._bridge.error(str(exc))
+            return
         if self._current == draft_id:
             self.set_current(None)
+        self.drafts_changed.emit()
 
-    def _edit(self, change: Callable[[], object]) -> None:
+    def _edit(self, draft_id: str, change: Callable[[], object]) -> None:
         try:
             change()
         except (InvalidDraftTransition, ValueError) as exc:
             self._bridge.warning(str(exc))
         except StoreError as exc:
             self._bridge.error(f"The change was not saved: {exc}")
-        self.drafts_changed.emit()
+        self.draft_changed.emit(draft_id)
 
     # -- "Add to draft" from the catalog (a DraftTarget) ---------------------------------------
 
@@ -199,10 +280,14 @@ class DraftsPresenter(QObject):
             draft_id = None
         if draft_id is None:
             open_drafts = self._store.drafts.open_drafts()
-            draft_id = open_drafts[0].id if open_drafts else self._store.drafts.create()
+            if open_drafts:
+                draft_id = open_drafts[0].id
+            else:
+                draft_id = self._store.drafts.create()
+                self.drafts_changed.emit()
             self.set_current(draft_id)
         added = self._store.drafts.add_test(draft_id, test.id, name=test.name, price=test.price)
-        self.drafts_changed.emit()
+        self.draft_changed.emit(draft_id)
         count = len(self._store.drafts.get(draft_id).lab_test_ids)
         tests = "1 test" if count == 1 else f"{count} tests"
         if not added:
@@ -212,42 +297,58 @@ class DraftsPresenter(QObject):
     # -- Rupa ----------------------------------------------------------------------------------
 
     def on_draft_saved(self, draft: Draft) -> None:
-        """The outbox saved a step of a send (sending, sent, queued…): refresh."""
-        self.drafts_changed.emit()
+        """The outbox saved a step of a send (sending, sent, queued…): update its row."""
+        if draft.state is DraftState.QUEUED:
+            self._sender.draft_queued()
+        self.draft_changed.emit(draft.id)
 
-    async def send(self, draft_id: str) -> Draft | None:
-        """Send (or update, or retry) a draft; the outcome is saved in it and told."""
+    def on_send_outcome(self, error: RupaError | None) -> None:
+        """The outbox's requests were answered (None) or failed: tell `Connectivity`."""
+        if error is None:
+            self._connectivity.answered()
+        else:
+            self._connectivity.failed(error)
+
+    async def send(self, draft_id: str) -> Draft:
+        """Send (or update, or retry) a draft; the outcome is saved in it and told.
+
+        Returns:
+            The draft afterwards (unchanged when it could not be sent: the user was told why).
+        """
         try:
             draft = await self._outbox.send(draft_id)
         except (DraftNotReady, InvalidDraftTransition) as exc:
             self._bridge.warning(str(exc))
-            return None
+            return self._store.drafts.get(draft_id)
         if draft.state is DraftState.SENT:
             self._bridge.info("The draft was sent to Rupa. Check it out when you are ready.")
         elif draft.state is DraftState.QUEUED:
             self._bridge.warning(
-                f"{draft.failure_reason} The draft is saved and will be sent when Rupa is "
-                "reachable again."
+                f"{draft.failure_reason} The draft is saved and will be sent by itself when "
+                "Rupa is reachable again."
             )
         elif draft.state is DraftState.FAILED:
             self._bridge.error(f"The draft was not sent: {draft.failure_reason}")
         return draft
 
     async def send_queued(self) -> list[Draft]:
-        """Send the drafts waiting for the network; say which were sent."""
-        if not self._store.drafts.in_state(DraftState.QUEUED):
-            return []
+        """Send the drafts waiting for the network now; say which were sent."""
         sent = await self._outbox.send_queued()
-        self.drafts_changed.emit()
-        if sent:
-            names = [self._draft_name(d) for d in sent]
-            self._bridge.info(
-                f"Back online: sent {len(sent)} waiting draft(s) to Rupa ({', '.join(names)})."
-            )
+        self._on_sender_sent(sent)
         return sent
 
+    def _on_sender_sent(self, sent: list[Draft]) -> None:
+        if sent:
+            names = [self._draft_name(d) for d in sent]
+            self._bridge.info(f"Sent {len(sent)} waiting draft(s) to Rupa ({', '.join(names)}).")
+
     def check_out(self, draft_id: str) -> None:
-        """Open the draft's checkout page in the embedded view."""
+        """Open the draft's checkout page in the embedded view.
+
+        When the checkout returns to an address this run of the app cannot catch (a
+        browser listener of an earlier run), it is pointed back at the embedded view's
+        address first.
+        """
         draft = self._store.drafts.get(draft_id)
         if not draft.can_check_out or draft.checkout_url is None:
             self._bridge.warning("Send the draft to Rupa first; then check it out.")
@@ -257,9 +358,30 @@ class DraftsPresenter(QObject):
                 "This draft changed since it was sent: send the update first, or Rupa's "
                 "checkout shows the draft as it was."
             )
-        self._launcher.open(
-            draft_id, draft.checkout_url, title=f"Rupa checkout — {self._draft_name(draft)}"
-        )
+        if draft.return_url is not None and not self._catchable(draft.return_url):
+            self._tasks.spawn(self._check_out_embedded(draft_id), name="checkout-embedded")
+            return
+        self._open_view(draft)
+
+    async def _check_out_embedded(self, draft_id: str) -> None:
+        try:
+            await self._outbox.use_return_url(draft_id, None)
+        except RupaError as exc:
+            self._bridge.error(f"The checkout could not be opened: {exc.user_message}")
+            return
+        self._open_view(self._store.drafts.get(draft_id))
+
+    def _open_view(self, draft: Draft) -> None:
+        if draft.checkout_url is not None:
+            self._launcher.open(
+                draft.id, draft.checkout_url, title=f"Rupa checkout — {self._draft_name(draft)}"
+            )
+
+    def _catchable(self, return_url: str) -> bool:
+        try:
+            return parse_return_url(return_url, self._launcher.endpoints) is not None
+        except ValueError:
+            return False
 
     async def open_in_browser(self, draft_id: str) -> bool:
         """Check out in the system browser; it returns to the app's loopback listener."""
@@ -285,28 +407,26 @@ class DraftsPresenter(QObject):
         )
         return True
 
-    async def link_return(self, result: CheckoutReturn) -> LinkedOrder | None:
-        """The embedded checkout came back: link the order to the draft."""
+    async def link_return(self, result: CheckoutReturn) -> None:
+        """The embedded checkout came back: link the order to the draft (or say why not)."""
         try:
             linked = await self._linker.link(result)
         except RupaError as exc:
             self._bridge.warning(exc.user_message)
-            return None
+            return
         except StoreError as exc:
             self._bridge.error(str(exc))
-            return None
+            return
         finally:
-            self.drafts_changed.emit()
+            self.draft_changed.emit(result.draft_id)
         self._bridge.info(
             f"Order {linked.order.id} placed for {self._draft_name(linked.draft)}; "
             "it is followed in Orders."
         )
-        return linked
 
     def on_linked(self, linked: LinkedOrder) -> None:
-        """Any link (embedded, browser, or found in the order list): refresh and tell."""
-        self.drafts_changed.emit()
-        self.linked.emit(linked)
+        """Any link (embedded, browser, or found in the order list): update the draft."""
+        self.draft_changed.emit(linked.draft.id)
 
     def _draft_name(self, draft: Draft) -> str:
         if draft.patient_id is not None:
@@ -332,3 +452,7 @@ class DraftsPresenter(QObject):
 
     def _on_launcher_browser_requested(self, draft_id: str, checkout_url: str) -> None:
         self._tasks.spawn(self.open_in_browser(draft_id), name="checkout-in-browser")
+
+    def _on_connectivity_online_changed(self, online: bool) -> None:
+        if online:
+            self._sender.rupa_reachable()

@@ -1,23 +1,31 @@
 """The Orders pane's presenter: the cached orders, their details, and what the tracker reports.
 
 The list reads the local database (instant, offline); opening an order shows what is saved at
-once and then fetches it fresh. Status changes found by the order tracker update the list,
-show a desktop notification and are kept in the order's history; new result PDFs are
-downloaded by the tracker and can be shown in the app.
+once and then fetches it fresh. What the order tracker finds is gathered for a moment
+(`UPDATE_DELAY_MS`) and handed to the pane as one update: a list refresh reports a hundred
+orders at once, and the pane must not redraw a hundred times. Status changes update the rows,
+show a desktop notification (a summary when many changed at once) and are kept in the order's
+history; new result PDFs are downloaded by the tracker and can be shown in the app.
+
+Notifications name the order, never the patient: the operating system keeps them in its
+notification history, beyond sign-out.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Final
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from rupa_desk.services.errors import RupaError
 from rupa_desk.services.order_tracking import (
     ConnectionChanged,
     OrderArrived,
     OrderTracker,
+    PatientNamesCached,
     ResultsDownloaded,
     StatusChanged,
     TrackingEvent,
@@ -36,6 +44,11 @@ from rupa_desk.ui.tasks import LatestTask, Superseded
 
 log = logging.getLogger(__name__)
 
+#: How long tracker events are gathered before the pane is updated once for all of them.
+UPDATE_DELAY_MS: Final = 100
+#: More changes than this in one update and one summary notification is shown instead.
+MAX_SEPARATE_NOTIFICATIONS: Final = 3
+
 
 class OrdersPresenter(QObject):
     """Orders for the pane.
@@ -48,12 +61,13 @@ class OrdersPresenter(QObject):
         practitioner_id: the signed-in practitioner ("my orders").
 
     Signals:
-        orders_changed(): the list needs refreshing.
+        orders_changed(object): rows to show again: a frozenset of the ids of orders that
+            changed, or None when the list itself may have changed (new orders, names).
         detail_changed(object): the `OrderDetail` of the order shown (None: nothing shown).
         result_ready(str): a downloaded result PDF of the order shown (its path).
     """
 
-    orders_changed = Signal()
+    orders_changed = Signal(object)
     detail_changed = Signal(object)
     result_ready = Signal(str)
 
@@ -75,11 +89,20 @@ class OrdersPresenter(QObject):
         self.practitioner_id = practitioner_id
         self._current: str | None = None
         self._opening = LatestTask("open-order")
+        self._changed_ids: set[str] = set()
+        self._list_changed = False
+        self._status_changes: dict[str, tuple[str, str]] = {}
+        self._new_results: list[str] = []
+        self._update_timer = QTimer(self)
+        self._update_timer.setSingleShot(True)
+        self._update_timer.setInterval(UPDATE_DELAY_MS)
+        self._update_timer.timeout.connect(self._on_update_timer_timeout)
 
     # -- reading -------------------------------------------------------------------------------
 
-    def listing(self, filters: OrderFilters) -> list[OrderRow]:
-        return self._orders.listing(filters)
+    def listing(self, filters: OrderFilters, ids: Iterable[str] | None = None) -> list[OrderRow]:
+        """The orders matching `filters`, newest first (only those among `ids` if given)."""
+        return self._orders.listing(filters, ids=ids)
 
     def statuses(self) -> list[str]:
         return self._orders.statuses()
@@ -93,10 +116,16 @@ class OrdersPresenter(QObject):
         return self._current
 
     def detail(self, order_id: str) -> OrderDetail | None:
+        """The order's detail as saved (None when it is not on this computer)."""
         try:
             return self._orders.detail(order_id)
         except UnknownOrderError:
             return None
+
+    @property
+    def update_pending(self) -> bool:
+        """True while tracker events wait to be shown (for tests and benchmarks)."""
+        return self._update_timer.isActive()
 
     # -- the user ------------------------------------------------------------------------------
 
@@ -115,9 +144,8 @@ class OrdersPresenter(QObject):
         except RupaError as exc:
             self._bridge.warning(f"Showing the order as last saved. {exc.user_message}")
             return
-        self.orders_changed.emit()
-        if self._current == order_id:
-            self.detail_changed.emit(self.detail(order_id))
+        self._changed_ids.add(order_id)
+        self.show_updates()
 
     async def refresh_all(self) -> None:
         """Read the whole order list from Rupa now (orders placed elsewhere appear)."""
@@ -125,7 +153,8 @@ class OrdersPresenter(QObject):
             await self._tracker.refresh_list()
         except RupaError as exc:
             self._bridge.warning(f"The orders could not be refreshed. {exc.user_message}")
-        self.orders_changed.emit()
+        self._list_changed = True
+        self.show_updates()
 
     async def download_results(self, order_id: str) -> list[Path]:
         """Download the order's results that are missing or out of date."""
@@ -138,39 +167,77 @@ class OrdersPresenter(QObject):
             self._bridge.info("The results on this computer are up to date.")
         return saved
 
+    def warn(self, text: str) -> None:
+        """Tell the user about a problem of the pane (a result PDF that cannot be shown)."""
+        self._bridge.warning(text)
+
+    def order_linked(self, order_id: str) -> None:
+        """A checkout became an order (it may be new in the list)."""
+        self._list_changed = True
+        self._changed_ids.add(order_id)
+        self._schedule_update()
+
     def close(self) -> None:
         self._opening.cancel()
+        self._update_timer.stop()
 
     # -- what the tracker reports --------------------------------------------------------------
 
     def on_tracking_event(self, event: TrackingEvent) -> None:
-        """Update the pane and notify (called by the tracker for each event)."""
+        """Gather an event of the tracker; the pane is updated once for a burst of them."""
         if isinstance(event, StatusChanged):
-            self._notifier.notify(
-                "Order status changed",
-                f"{self._who(event.order_id)}: {event.previous} → {event.status}",
-            )
-            self._changed(event.order_id)
+            first = self._status_changes.get(event.order_id, (event.previous, event.status))
+            self._status_changes[event.order_id] = (first[0], event.status)
+            self._changed_ids.add(event.order_id)
         elif isinstance(event, ResultsDownloaded):
-            self._notifier.notify("Results ready", f"New results for {self._who(event.order_id)}.")
-            self._changed(event.order_id)
+            self._new_results.append(event.order_id)
+            self._changed_ids.add(event.order_id)
             if event.order_id == self._current:
                 self.result_ready.emit(str(event.path))
-        elif isinstance(event, OrderArrived):
-            self.orders_changed.emit()
+        elif isinstance(event, OrderArrived | PatientNamesCached):
+            self._list_changed = True
         elif isinstance(event, TrackingStopped):
             self._bridge.warning(f"Orders are no longer updated. {event.error.user_message}")
+            return
         elif isinstance(event, ConnectionChanged):
-            pass  # shown in the status bar (the workspace forwards it to Connectivity)
+            return  # shown in the status bar (the workspace forwards it to Connectivity)
+        self._schedule_update()
 
-    def _changed(self, order_id: str) -> None:
-        self.orders_changed.emit()
-        if order_id == self._current:
-            self.detail_changed.emit(self.detail(order_id))
+    def show_updates(self) -> None:
+        """Show what was gathered now: notify, update the rows and the detail shown."""
+        self._update_timer.stop()
+        changed, whole = frozenset(self._changed_ids), self._list_changed
+        statuses, results = self._status_changes, self._new_results
+        self._changed_ids, self._list_changed = set(), False
+        self._status_changes, self._new_results = {}, []
+        self._notify(statuses, results)
+        if not whole and not changed:
+            return
+        self.orders_changed.emit(None if whole else changed)
+        if self._current is not None and (whole or self._current in changed):
+            self.detail_changed.emit(self.detail(self._current))
 
-    def _who(self, order_id: str) -> str:
-        try:
-            row = self._orders.row(order_id)
-        except UnknownOrderError:
-            return f"Order {order_id}"
-        return f"{row.patient_name or 'A patient'} (order {order_id})"
+    def _schedule_update(self) -> None:
+        if not self._update_timer.isActive():
+            self._update_timer.start()
+
+    def _on_update_timer_timeout(self) -> None:
+        self.show_updates()
+
+    def _notify(self, statuses: dict[str, tuple[str, str]], results: list[str]) -> None:
+        changed = {k: v for k, v in statuses.items() if v[0] != v[1]}
+        if len(changed) > MAX_SEPARATE_NOTIFICATIONS:
+            self._notifier.notify(
+                "Order statuses changed", f"{len(changed)} orders changed status: see Orders."
+            )
+        else:
+            for order_id, (previous, status) in changed.items():
+                self._notifier.notify(
+                    "Order status changed", f"Order {order_id}: {previous} → {status}"
+                )
+        ready = list(dict.fromkeys(results))
+        if len(ready) > MAX_SEPARATE_NOTIFICATIONS:
+            self._notifier.notify("Results ready", f"New results for {len(ready)} orders.")
+        else:
+            for order_id in ready:
+                self._notifier.notify("Results ready", f"New results for order {order_id}.")

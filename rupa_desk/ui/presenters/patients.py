@@ -437,8 +437,7 @@ class PatientsPresenter(QObject):
             return self._not_sent(form, _server_problems(exc))
         except RupaError as exc:
             self._connectivity.failed(exc)
-            message = f"The patient was not created: {exc} The form is saved on this computer."
-            return self._not_sent(form, FormProblems(general=(message,)))
+            return self._not_sent(form, FormProblems(general=(_not_created(exc),)))
         self._connectivity.answered()
         self._cache.upsert([patient])
         self._clear_form()
@@ -461,9 +460,13 @@ class PatientsPresenter(QObject):
         if email:
             try:
                 found = [p async for p in self._source.patients(email=email)]
-            except NetworkError as exc:
+            except RupaError as exc:
+                # Unreachable, or any error answer (5xx, 429, session ended): the local list
+                # answers alone, and creating the patient says what is wrong, if anything.
                 self._connectivity.failed(exc)
-                log.info("duplicate check by email: Rupa not reachable, local list only")
+                log.info(
+                    "duplicate check by email: %s from Rupa, local list only", type(exc).__name__
+                )
             else:
                 self._connectivity.answered()
                 self._cache.upsert(found)
@@ -488,6 +491,17 @@ _NOT_SAVED = (
     "The patient was not sent: the form could not be saved on this computer first. Check that "
     "the disk has free space, then try again."
 )
+
+
+def _not_created(error: RupaError) -> str:
+    """What the form says when creating the patient failed with `error`."""
+    if isinstance(error, NetworkError) and error.request_sent:
+        return (
+            f"Rupa did not confirm the new patient: {error} It may have been created. The "
+            "form is saved on this computer; “Create patient” again looks for the patient "
+            "first, and Rupa keeps one patient per email, so it is not created twice."
+        )
+    return f"The patient was not created: {error} The form is saved on this computer."
 
 
 def _restored_notice(saved: SavedPatientForm) -> str:

@@ -173,6 +173,7 @@ class CheckoutView(QWidget):
 
     def start(self) -> None:
         """Load the checkout page."""
+        self._name_the_content()
         self.web_view.load(QUrl(self.checkout_url))
 
     @property
@@ -191,7 +192,14 @@ class CheckoutView(QWidget):
         self._status.setText(text)
         self.load_failed.emit(self.draft_id, text)
 
+    def _name_the_content(self) -> None:
+        """The widget Chromium renders into takes the focus: screen readers announce it."""
+        content = self.web_view.focusProxy()
+        if content is not None and not content.accessibleName():
+            content.setAccessibleName("Rupa checkout page content")
+
     def _on_page_loading_changed(self, info: QWebEngineLoadingInfo) -> None:
+        self._name_the_content()
         if info.status() != QWebEngineLoadingInfo.LoadStatus.LoadFailedStatus:
             if info.status() == QWebEngineLoadingInfo.LoadStatus.LoadSucceededStatus:
                 self._status.setText("Finish the order on Rupa's page, then submit it.")

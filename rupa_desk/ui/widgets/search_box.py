@@ -66,6 +66,14 @@ class SearchBox(QLineEdit):
     def _on_self_return_pressed(self) -> None:
         self.flush()
 
+    def reset(self) -> None:
+        """Clear the box and forget what was searched, so that typing the same text again
+        searches again (after the results were used and cleared)."""
+        self._timer.stop()
+        self._pending = None
+        self._reported = None
+        self.clear()
+
     def flush(self) -> None:
         """Report a pending text now (e.g. on Enter) instead of waiting for the pause."""
         self._timer.stop()
