@@ -206,7 +206,7 @@ def test_migrating_an_older_database_keeps_its_data_and_adds_the_form(tmp_path: 
             [DRAFT_ID],
         )
     with Store.open(path) as store:
-        assert [m.name for m in MIGRATIONS.applied(store.db)][-1] == "m008_patient_forms"
+        assert "m008_patient_forms" in [m.name for m in MIGRATIONS.applied(store.db)]
         assert store.patients.get("pat_0000001").email == "ada@example.com"
         assert store.drafts.get(DRAFT_ID).notes == "keep"
         assert store.patient_forms.load() is None
