@@ -9,16 +9,11 @@ from dataclasses import dataclass
 import pytest
 import pytest_asyncio
 
-from rupa_desk.core.checkout_return import ReturnEndpoint
 from rupa_desk.paths import AppPaths
-from rupa_desk.services.checkout_linking import CheckoutLinker, CheckoutReturnListener
-from rupa_desk.services.outbox import Outbox
 from rupa_desk.services.store import Store, StoreDiskFullError, connect
-from rupa_desk.ui.messages import Level, Message, MessageBridge
+from rupa_desk.ui.messages import Level, Message
 from rupa_desk.ui.presenters.drafts import DraftsPresenter
-from rupa_desk.ui.tasks import BackgroundTasks
-from rupa_desk.ui.web.launcher import CheckoutLauncher
-from tests.fixtures.fake_intents import KEY, FakeIntents
+from tests.fixtures.drafts_env import drafts_env
 
 
 @dataclass
@@ -41,32 +36,10 @@ def store(app_paths: AppPaths) -> Iterator[Store]:
 
 @pytest_asyncio.fixture
 async def drafts(store: Store, app_paths: AppPaths) -> AsyncIterator[Drafts]:
-    rupa = FakeIntents()
-    bridge = MessageBridge()
-    messages: list[Message] = []
-    bridge.message_shown.connect(messages.append)
-    bridge.attach()
-    failures: list[str] = []
-    tasks = BackgroundTasks(lambda name, exc: failures.append(name))
-    outbox = Outbox(
-        rupa, store.drafts, return_url_for=ReturnEndpoint.embedded().url_for, draft_id_key=KEY
-    )
-    linker = CheckoutLinker(rupa, store.drafts, store.orders)
-    listener = CheckoutReturnListener(linker.link)
-    presenter = DraftsPresenter(
-        store,
-        outbox,
-        linker,
-        CheckoutLauncher(app_paths, "demo"),
-        listener,
-        bridge,
-        tasks,
-        open_url=lambda url: True,
-    )
-    yield Drafts(presenter, store, messages, failures)
-    await tasks.cancel_all()
-    await listener.aclose()
-    assert failures == []
+    env = drafts_env(store, app_paths, start=False)
+    yield Drafts(env.presenter, store, env.messages, env.failures)
+    await env.close()
+    assert env.failures == []
 
 
 async def test_notes_typed_while_the_database_is_locked_are_reported_not_saved(
