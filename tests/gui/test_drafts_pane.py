@@ -277,6 +277,70 @@ async def test_the_list_and_the_editor_show_each_state_with_rupas_ids(
     assert editor.state_label.isVisible()
 
 
+async def test_a_checkout_closed_or_not_loaded_leaves_the_draft_and_says_so(
+    qtbot: QtBot, pane: Pane
+) -> None:
+    """The launcher's signals as the embedded view sends them: the user is told what
+    happened, and the sent draft keeps its state, its order intent and its checkout."""
+    draft_id = await sent_draft(qtbot, pane)
+    before = pane.store.drafts.get(draft_id)
+    calls = list(pane.rupa.calls)
+    launcher = pane.env.launcher
+
+    load_error = (
+        "The checkout page did not load (Connection refused). The draft is safe: try Reload, "
+        "or Open in browser."
+    )
+    launcher.load_failed.emit(draft_id, load_error)
+    assert (pane.messages[-1].level, pane.messages[-1].text) == (Level.WARNING, load_error)
+    assert pane.store.drafts.get(draft_id) == before
+
+    launcher.closed.emit(draft_id)
+    closed = pane.messages[-1]
+    assert closed.level is Level.INFO
+    assert "closed before the order was submitted" in closed.text
+    assert "The draft is unchanged" in closed.text
+    assert "check it out again" in closed.text
+
+    after = pane.store.drafts.get(draft_id)
+    assert after == before
+    assert (after.state, after.intent_id, after.order_id) == (
+        DraftState.SENT,
+        before.intent_id,
+        None,
+    )
+    assert pane.rupa.calls == calls  # nothing was sent to Rupa
+    assert pane.page.cell(pane.page.row_of(draft_id), 3) == f"Sent · {before.intent_id}"
+    show_in_editor(pane, draft_id)
+    assert pane.page.editor.checkout_button.isEnabled()  # it can be checked out again
+
+
+async def test_a_checkout_page_that_fails_to_load_then_is_closed_changes_nothing(
+    qtbot: QtBot, pane: Pane
+) -> None:
+    """The real embedded view, pointed at an address where nothing listens: its load error
+    and its closing reach the user through the pane's messages; the draft is as it was."""
+    pane.rupa.checkout_base = "http://127.0.0.1:1/checkout/"  # nothing listens: no network
+    draft_id = await sent_draft(qtbot, pane)
+    before = pane.store.drafts.get(draft_id)
+    launcher = pane.env.launcher
+
+    pane.page.editor.checkout_button.click()
+    view = launcher.view_for(draft_id)
+    assert view is not None
+    await wait_until(lambda: "did not load" in pane.messages[-1].text, within=30)
+    warning = pane.messages[-1]
+    assert warning.level is Level.WARNING
+    assert "The draft is safe" in warning.text
+    assert warning.text == view.status_text  # what the view says, in the app's message bar
+    assert pane.store.drafts.get(draft_id) == before
+
+    view.close()
+    await wait_until(lambda: launcher.view_for(draft_id) is None)
+    assert "closed before the order was submitted" in pane.messages[-1].text
+    assert pane.store.drafts.get(draft_id) == before
+
+
 async def test_a_draft_without_patient_is_not_sent(qtbot: QtBot, pane: Pane) -> None:
     pane.page.new_button.click()
     add_test_by_search(qtbot, pane, "lipid")
