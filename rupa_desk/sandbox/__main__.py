@@ -48,7 +48,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--rate-limit", type=float, default=defaults.rate_limit_per_s)
     parser.add_argument("--rate-burst", type=int, default=defaults.rate_burst)
-    parser.add_argument("--latency-ms", type=int, default=defaults.latency_ms)
+    parser.add_argument(
+        "--latency-ms",
+        type=int,
+        default=defaults.latency_ms,
+        help="delay before each API request is handled (a client that gives up changes nothing)",
+    )
+    parser.add_argument(
+        "--answer-delay-ms",
+        type=int,
+        default=defaults.answer_delay_ms,
+        help="delay after each API request is handled, before its answer is sent (a client "
+        "that gives up has still changed things, e.g. created an order intent)",
+    )
     parser.add_argument("--fault-5xx-rate", type=float, default=defaults.fault_5xx_rate)
     parser.add_argument("--fault-429-rate", type=float, default=defaults.fault_429_rate)
     parser.add_argument("--drop-rate", type=float, default=defaults.drop_rate)
@@ -75,6 +87,7 @@ def config_from(args: argparse.Namespace) -> SandboxConfig:
         rate_limit_per_s=args.rate_limit,
         rate_burst=args.rate_burst,
         latency_ms=args.latency_ms,
+        answer_delay_ms=args.answer_delay_ms,
         fault_5xx_rate=args.fault_5xx_rate,
         fault_429_rate=args.fault_429_rate,
         drop_rate=args.drop_rate,

@@ -70,7 +70,11 @@ class SandboxConfig:
         open_orders: extra orders in non-terminal statuses (e.g. 500 for a polling benchmark).
         rate_limit_per_s: token-bucket refill rate per access token.
         rate_burst: token-bucket size per access token.
-        latency_ms: delay added before every API answer.
+        latency_ms: delay added before every API request is handled (a client that gives up
+            waiting leaves nothing behind).
+        answer_delay_ms: delay added after every API request is handled, before its answer is
+            sent (a client that gives up waiting leaves its change behind, e.g. a created order
+            intent; its answer is then never sent).
         fault_5xx_rate: share of API requests answered with 503/500 (0..1).
         fault_429_rate: share of API requests answered with 429 + Retry-After (0..1).
         drop_rate: share of API requests whose connection is closed mid-response (0..1).
@@ -98,6 +102,7 @@ class SandboxConfig:
     rate_limit_per_s: float = 20.0
     rate_burst: int = 40
     latency_ms: int = 0
+    answer_delay_ms: int = 0
     fault_5xx_rate: float = 0.0
     fault_429_rate: float = 0.0
     drop_rate: float = 0.0
@@ -165,6 +170,7 @@ class FaultSettings:
     rate_limit_per_s: float = 20.0
     rate_burst: int = 40
     latency_ms: int = 0
+    answer_delay_ms: int = 0
     fault_5xx_rate: float = 0.0
     fault_429_rate: float = 0.0
     drop_rate: float = 0.0
@@ -188,6 +194,8 @@ def fault_problems(settings: FaultSettings) -> list[str]:
         problems.append("rate_limit_per_s must be positive and rate_burst at least 1")
     if settings.latency_ms < 0:
         problems.append("latency_ms must not be negative")
+    if settings.answer_delay_ms < 0:
+        problems.append("answer_delay_ms must not be negative")
     if settings.unlisted_lab_companies < 0:
         problems.append("unlisted_lab_companies must not be negative")
     return problems

@@ -1,4 +1,4 @@
-"""Injected faults on the API: latency, random 429s and 5xxs, dropped connections.
+"""Injected faults on the API: latency, answer delay, random 429s and 5xxs, dropped connections.
 
 Applied to the API paths (and to /oauth/token and revoke when `faults_on_token_endpoint`),
 never to the web pages or to the control API. Settings are read live from `state.faults`.
@@ -6,6 +6,12 @@ never to the web pages or to the control API. Settings are read live from `state
 A dropped connection sends the response head (with its Content-Length) and part of the body,
 then raises `SimulatedDrop`: uvicorn closes the socket, and the client sees a protocol error
 (incomplete body). A logging filter keeps uvicorn from reporting these as server errors.
+
+Latency is waited out before a request is handled: a client that gives up meanwhile leaves
+nothing behind. An answer delay is waited out after the request is handled and before its
+answer is sent: a client that gives up meanwhile has still changed things (e.g. created an
+order intent) without learning so. If it hangs up during the delay, nothing is sent and the
+request log records 499 (the answer it never got as `handled_status`).
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from typing import Final
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rupa_desk.sandbox.jsonapi import ApiError, json_bytes
-from rupa_desk.sandbox.request_log import annotate
+from rupa_desk.sandbox.request_log import CLIENT_CLOSED_REQUEST, annotate
 from rupa_desk.sandbox.state import SandboxState
 
 API_PREFIXES: Final = (
@@ -48,7 +54,7 @@ def is_api_path(path: str) -> bool:
 
 
 class FaultMiddleware:
-    """Adds latency and random failures to API requests."""
+    """Adds latency, answer delays and random failures to API requests."""
 
     def __init__(self, app: ASGIApp, state: SandboxState) -> None:
         self.app = app
@@ -61,11 +67,14 @@ class FaultMiddleware:
         with self.state.lock:
             settings = self.state.faults
             latency_s = settings.latency_ms / 1000
+            answer_delay_ms = settings.answer_delay_ms
             draw = self.state.fault_rng.random()
             p429, p5xx, pdrop = settings.fault_429_rate, settings.fault_5xx_rate, settings.drop_rate
             pick_500 = self.state.fault_rng.random() < 0.3
         if latency_s > 0:
             await asyncio.sleep(latency_s)
+        if answer_delay_ms > 0:
+            send = _holding_answer(scope, receive, send, answer_delay_ms)
         if draw < p429:
             annotate(scope, fault="429")
             error = ApiError(
@@ -105,6 +114,36 @@ async def _send_error(send: Send, error: ApiError) -> None:
     ]
     await send({"type": "http.response.start", "status": error.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def _holding_answer(scope: Scope, receive: Receive, send: Send, delay_ms: int) -> Send:
+    """A `send` that holds the answer back `delay_ms` once it is ready, and drops it if the
+    client hangs up meanwhile (nothing to send it to, and no server error either)."""
+    client_gone = False
+
+    async def send_later(message: Message) -> None:
+        nonlocal client_gone
+        if message["type"] == "http.response.start":
+            annotate(scope, answer_delay_ms=delay_ms)
+            if await _hangs_up_within(receive, delay_ms / 1000):
+                client_gone = True
+                annotate(scope, status=CLIENT_CLOSED_REQUEST, handled_status=message["status"])
+        if not client_gone:
+            await send(message)
+
+    return send_later
+
+
+async def _hangs_up_within(receive: Receive, seconds: float) -> bool:
+    """Whether the client disconnects within `seconds` (any request body left is discarded:
+    the answer is already decided)."""
+    try:
+        async with asyncio.timeout(seconds):
+            while (await receive())["type"] != "http.disconnect":
+                pass
+    except TimeoutError:
+        return False
+    return True
 
 
 def _dropping(send: Send) -> Send:

@@ -2,7 +2,11 @@
 
 Each entry: `seq, time, method, path, query, status, duration_ms, token` (a fingerprint of the
 Bearer token, never the token), `fault` (`429`, `5xx`, `drop` when injected) and, for
-/oauth/token, `grant_type`. Control requests (`/_sim/...`) are not logged.
+/oauth/token, `grant_type`. `time` is when the request arrived (ISO 8601, microseconds) and
+`duration_ms` how long it took until answered (latency and answer delay included), so entries
+show which requests were in flight together. With an answer delay, `answer_delay_ms` is set,
+and when the client left before its answer was sent, `status` is 499 and `handled_status` is
+the answer it never got. Control requests (`/_sim/...`) are not logged.
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ from rupa_desk.sandbox.state import SandboxState
 from rupa_desk.sandbox.tokens import fingerprint
 
 SCOPE_KEY: Final = "rupa_sim.log"
+#: The status logged for a request whose client hung up before it was answered (as nginx's
+#: "client closed request").
+CLIENT_CLOSED_REQUEST: Final = 499
 CONTROL_PREFIX: Final = "/_sim/"
 
 

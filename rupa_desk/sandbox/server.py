@@ -36,15 +36,13 @@ from rupa_desk.sandbox.faults import DropFilter, FaultMiddleware, is_api_path
 from rupa_desk.sandbox.forms import STYLESHEET_PATH
 from rupa_desk.sandbox.jsonapi import ApiError, error_response
 from rupa_desk.sandbox.oauth import OAuthEndpoints
-from rupa_desk.sandbox.request_log import RequestLogMiddleware
+from rupa_desk.sandbox.request_log import CLIENT_CLOSED_REQUEST, RequestLogMiddleware
 from rupa_desk.sandbox.seed import build_state
 from rupa_desk.sandbox.state import SandboxState
 
 HOST: Final = "127.0.0.1"
 START_TIMEOUT_S: Final = 30.0
 STOP_TIMEOUT_S: Final = 10.0
-#: The status the request log records for a request whose client hung up before it was read.
-CLIENT_CLOSED_REQUEST: Final = 499
 _DROP_FILTER: Final = DropFilter()
 
 logger = logging.getLogger(__name__)

@@ -105,6 +105,9 @@ async def test_draft_to_checkout_to_order_tracking_to_results(
     assert len(store.drafts.get(draft_id).lab_test_ids) == 1
     editor.send_button.click()
     await wait_until(lambda: store.drafts.get(draft_id).state is DraftState.SENT, within=30)
+    intent_id = store.drafts.get(draft_id).intent_id
+    assert intent_id is not None
+    await wait_until(lambda: drafts.cell(drafts.row_of(draft_id), 3) == f"Sent · {intent_id}")
 
     # Check out in the embedded web view: sign in to Rupa's page, submit the order.
     launcher = workspace.orders.launcher
@@ -129,7 +132,10 @@ async def test_draft_to_checkout_to_order_tracking_to_results(
     [returned] = returns  # the embedded view caught the navigation to the return URL
     assert (returned.draft_id, returned.order_id) == (draft_id, order_id)  # type: ignore[attr-defined]
     assert store.orders.row(order_id).draft_id == draft_id
-    await wait_until(lambda: drafts.cell(drafts.row_of(draft_id), 3) == "Checked out")
+    # the drafts list and the draft's editor show the order it became
+    await wait_until(lambda: drafts.cell(drafts.row_of(draft_id), 3) == f"Checked out · {order_id}")
+    assert editor.draft_id == draft_id
+    assert editor.state_label.text() == f"Checked out (order {order_id})"
 
     # The order is in the Orders pane, linked to the draft.
     desk.window.show_pane("orders")

@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
-from rupa_desk.core.checkout_return import ReturnEndpoint
+from rupa_desk.core.checkout_return import CheckoutReturn, ReturnEndpoint
 from rupa_desk.core.drafts import DraftState
 from rupa_desk.core.models import Patient
 from rupa_desk.paths import AppPaths
@@ -207,6 +207,140 @@ async def test_a_refused_send_shows_the_reason_and_retry_sends_it(qtbot: QtBot, 
     await wait_until(lambda: pane.store.drafts.get(draft_id).state is DraftState.SENT)
 
 
+def state_tooltip_of(pane: Pane, draft_id: str) -> str:
+    """The tooltip of a draft's State cell in the list."""
+    index = pane.page.model.index(pane.page.row_of(draft_id), 3)
+    return str(index.data(Qt.ItemDataRole.ToolTipRole) or "")
+
+
+def show_in_editor(pane: Pane, draft_id: str) -> None:
+    """Select a draft in the list, as the user does."""
+    pane.page.drafts.selectRow(pane.page.row_of(draft_id))
+    assert pane.page.editor.draft_id == draft_id
+
+
+async def sent_draft(qtbot: QtBot, pane: Pane) -> str:
+    """A new draft, sent to Rupa through the editor."""
+    draft_id = await new_ready_draft(qtbot, pane)
+    pane.page.editor.send_button.click()
+    await wait_until(lambda: pane.store.drafts.get(draft_id).state is DraftState.SENT)
+    return draft_id
+
+
+async def checked_out_draft(qtbot: QtBot, pane: Pane) -> tuple[str, str]:
+    """A sent draft whose embedded checkout returned with an order; (draft id, order id)."""
+    draft_id = await sent_draft(qtbot, pane)
+    order = pane.rupa.check_out(pane.store.drafts.get(draft_id).intent_id or "")
+    pane.env.launcher.returned.emit(CheckoutReturn(draft_id, order.id))
+    await wait_until(lambda: pane.store.drafts.get(draft_id).state is DraftState.CHECKED_OUT)
+    return draft_id, order.id
+
+
+async def test_the_list_and_the_editor_show_each_state_with_rupas_ids(
+    qtbot: QtBot, pane: Pane
+) -> None:
+    """Sent: the order intent id; checked out: the order id; failed: the reason and Retry."""
+    sent = await sent_draft(qtbot, pane)
+    intent_id = pane.store.drafts.get(sent).intent_id
+    assert intent_id is not None
+    checked_out, order_id = await checked_out_draft(qtbot, pane)
+    assert f"Order {order_id} placed for Ada Lovelace" in pane.messages[-1].text
+    pane.rupa.fail = [ValidationFailed({"lab_tests": ("This test cannot be ordered.",)})]
+    failed = await new_ready_draft(qtbot, pane)
+    pane.page.editor.send_button.click()
+    await wait_until(lambda: pane.store.drafts.get(failed).state is DraftState.FAILED)
+    editor = pane.page.editor
+
+    # in the list: the ids in the State cell itself, the whole state in its tooltip
+    await wait_until(lambda: pane.page.cell(pane.page.row_of(sent), 3) == f"Sent · {intent_id}")
+    assert state_tooltip_of(pane, sent) == f"Sent to Rupa ({intent_id})"
+    assert pane.page.cell(pane.page.row_of(checked_out), 3) == f"Checked out · {order_id}"
+    assert state_tooltip_of(pane, checked_out) == f"Checked out (order {order_id})"
+    assert pane.page.cell(pane.page.row_of(failed), 3) == "Failed to send"
+    assert state_tooltip_of(pane, failed).startswith("Failed to send: ")
+    assert "This test cannot be ordered." in state_tooltip_of(pane, failed)
+    assert "press Retry" in state_tooltip_of(pane, failed)
+
+    # in the editor of the selected draft: the same, and the button that does the next step
+    show_in_editor(pane, sent)
+    assert editor.state_label.text() == f"Sent to Rupa ({intent_id})"
+    assert editor.checkout_button.isEnabled()
+    show_in_editor(pane, checked_out)
+    assert editor.state_label.text() == f"Checked out (order {order_id})"
+    assert not editor.send_button.isEnabled()
+    assert not editor.checkout_button.isEnabled()
+    show_in_editor(pane, failed)
+    assert editor.state_label.text().startswith("Failed to send: ")
+    assert "This test cannot be ordered." in editor.state_label.text()
+    assert editor.send_button.text() == "Retry"
+    assert editor.send_button.isEnabled()
+    assert editor.state_label.isVisible()
+
+
+async def test_a_checkout_closed_or_not_loaded_leaves_the_draft_and_says_so(
+    qtbot: QtBot, pane: Pane
+) -> None:
+    """The launcher's signals as the embedded view sends them: the user is told what
+    happened, and the sent draft keeps its state, its order intent and its checkout."""
+    draft_id = await sent_draft(qtbot, pane)
+    before = pane.store.drafts.get(draft_id)
+    calls = list(pane.rupa.calls)
+    launcher = pane.env.launcher
+
+    load_error = (
+        "The checkout page did not load (Connection refused). The draft is safe: try Reload, "
+        "or Open in browser."
+    )
+    launcher.load_failed.emit(draft_id, load_error)
+    assert (pane.messages[-1].level, pane.messages[-1].text) == (Level.WARNING, load_error)
+    assert pane.store.drafts.get(draft_id) == before
+
+    launcher.closed.emit(draft_id)
+    closed = pane.messages[-1]
+    assert closed.level is Level.INFO
+    assert "closed before the order was submitted" in closed.text
+    assert "The draft is unchanged" in closed.text
+    assert "check it out again" in closed.text
+
+    after = pane.store.drafts.get(draft_id)
+    assert after == before
+    assert (after.state, after.intent_id, after.order_id) == (
+        DraftState.SENT,
+        before.intent_id,
+        None,
+    )
+    assert pane.rupa.calls == calls  # nothing was sent to Rupa
+    assert pane.page.cell(pane.page.row_of(draft_id), 3) == f"Sent · {before.intent_id}"
+    show_in_editor(pane, draft_id)
+    assert pane.page.editor.checkout_button.isEnabled()  # it can be checked out again
+
+
+async def test_a_checkout_page_that_fails_to_load_then_is_closed_changes_nothing(
+    qtbot: QtBot, pane: Pane
+) -> None:
+    """The real embedded view, pointed at an address where nothing listens: its load error
+    and its closing reach the user through the pane's messages; the draft is as it was."""
+    pane.rupa.checkout_base = "http://127.0.0.1:1/checkout/"  # nothing listens: no network
+    draft_id = await sent_draft(qtbot, pane)
+    before = pane.store.drafts.get(draft_id)
+    launcher = pane.env.launcher
+
+    pane.page.editor.checkout_button.click()
+    view = launcher.view_for(draft_id)
+    assert view is not None
+    await wait_until(lambda: "did not load" in pane.messages[-1].text, within=30)
+    warning = pane.messages[-1]
+    assert warning.level is Level.WARNING
+    assert "The draft is safe" in warning.text
+    assert warning.text == view.status_text  # what the view says, in the app's message bar
+    assert pane.store.drafts.get(draft_id) == before
+
+    view.close()
+    await wait_until(lambda: launcher.view_for(draft_id) is None)
+    assert "closed before the order was submitted" in pane.messages[-1].text
+    assert pane.store.drafts.get(draft_id) == before
+
+
 async def test_a_draft_without_patient_is_not_sent(qtbot: QtBot, pane: Pane) -> None:
     pane.page.new_button.click()
     add_test_by_search(qtbot, pane, "lipid")
@@ -357,7 +491,8 @@ async def test_a_draft_queued_by_a_server_error_is_sent_by_itself_once_rupa_reco
     pane.rupa.fail = []  # Rupa recovers; nobody touches anything
     await wait_until(lambda: pane.store.drafts.get(draft_id).state is DraftState.SENT)
     assert len(pane.rupa.intents) == 1
-    await wait_until(lambda: pane.page.cell(pane.page.row_of(draft_id), 3) == "Sent to Rupa")
+    intent_id = pane.store.drafts.get(draft_id).intent_id
+    await wait_until(lambda: pane.page.cell(pane.page.row_of(draft_id), 3) == f"Sent · {intent_id}")
 
 
 async def test_at_the_default_window_size_the_list_shows_every_column(
@@ -386,7 +521,8 @@ async def check_the_list_at_the_default_size(qtbot: QtBot, pane: Pane, window: M
     add_test_by_search(qtbot, pane, "a1c")
     pane.page.editor.send_button.click()
     await wait_until(lambda: pane.store.drafts.get(sent).state is DraftState.SENT)
-    add_test_by_search(qtbot, pane, "vitamin")  # "Sent · changed since"
+    add_test_by_search(qtbot, pane, "vitamin")  # "Sent · ordin_… · changed"
+    await checked_out_draft(qtbot, pane)  # "Checked out · ord_…"
     pane.rupa.fail = [ValidationFailed({"lab_tests": ("This test cannot be ordered.",)})]
     failed = await new_ready_draft(qtbot, pane)
     pane.page.editor.send_button.click()

@@ -8,6 +8,7 @@ import random
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -21,11 +22,12 @@ from rupa_desk.services.api import RupaClient
 from rupa_desk.services.checkout_linking import CheckoutLinker
 from rupa_desk.services.order_tracking import OrderTracker
 from rupa_desk.services.store import OrderFilters, Store
+from rupa_desk.services.sync import CatalogSync
 from rupa_desk.ui.components.notifier import DesktopNotifier
 from rupa_desk.ui.messages import Level, Message, MessageBridge
 from rupa_desk.ui.pages.orders import OrdersPage
 from rupa_desk.ui.presenters.orders import OrdersPresenter
-from tests.fixtures.orders_env import client_for
+from tests.fixtures.orders_env import api_get, client_for
 from tests.fixtures.qt import unnamed_controls, wait_for_signal, wait_until
 from tests.fixtures.sandbox import SandboxControl
 
@@ -261,3 +263,58 @@ async def test_a_result_pdf_that_cannot_be_shown_is_said_through_the_message_bar
     assert detail.header.text() == header
     assert detail.viewer is not None
     assert unnamed_controls(detail.viewer) == []
+
+
+def rupas_view_of(sandbox_url: str, order_id: str) -> tuple[Decimal, int, dict[str, str]]:
+    """What the simulator itself says of an order, read over its API without the app:
+    the total, how many ordered tests have a result PDF, and each test's lab company."""
+    document = api_get(sandbox_url, f"/orders/{order_id}", include="ordered_tests")
+    total = Decimal(str(document["data"]["attributes"]["total_price"]))
+    ordered = [i for i in document.get("included", []) if i["type"] == "ordered_test"]
+    with_results = sum(1 for t in ordered if t["attributes"]["results_pdf"])
+    companies: dict[str, str] = {}
+    for test in ordered:
+        lab_test_id = test["relationships"]["lab_test"]["data"]["id"]
+        lab_test = api_get(sandbox_url, f"/lab_tests/{lab_test_id}", include="lab_company")
+        [company] = [i for i in lab_test["included"] if i["type"] == "lab_company"]
+        companies[lab_test["data"]["attributes"]["name"]] = company["attributes"]["name"]
+    return total, with_results, companies
+
+
+async def check_shown_as_rupa_says(pane: Pane, sandbox_url: str, order_id: str) -> int:
+    """Open an order; its Total and Results cells, and the Lab company of each ordered test
+    in its detail, are what the simulator says. Returns how many tests have results."""
+    total, with_results, companies = rupas_view_of(sandbox_url, order_id)
+    assert companies
+    page = pane.page
+    detail = page.detail
+    page.table.selectRow(page.row_of(order_id))
+    await wait_until(lambda: pane.presenter.current == order_id)
+    await wait_until(lambda: order_id in detail.header.text())
+    await wait_until(lambda: detail.tests.rowCount() == len(companies))
+    assert page.cell(page.row_of(order_id), 3) == f"${total:,.2f}"
+    assert f"${total:,.2f}" in detail.header.text()
+    results = str(with_results) if with_results else ""
+    await wait_until(lambda: page.cell(page.row_of(order_id), 4) == results)
+    assert detail.tests.horizontalHeaderItem(1).text() == "Lab company"
+    shown = {
+        detail.tests.item(r, 0).text(): detail.tests.item(r, 1).text()
+        for r in range(detail.tests.rowCount())
+    }
+    assert shown == companies
+    return with_results
+
+
+async def test_the_total_results_and_lab_companies_shown_are_rupas(
+    pane: Pane, sandbox: SandboxServer, client: RupaClient
+) -> None:
+    """The list's Total and Results columns and the detail's Lab company column, for a
+    completed order and a paid one (no results yet), against what the simulator says."""
+    assert pane.store.path is not None
+    await CatalogSync(client, pane.store.path).run()  # lab companies come from the catalog
+    pane.page.whole_clinic.setChecked(True)
+    listing = pane.store.orders.listing()
+    complete = next(r.id for r in listing if r.status == "Complete")
+    paid = next(r.id for r in listing if r.status == "Paid")
+    assert await check_shown_as_rupa_says(pane, sandbox.url, complete) > 0
+    assert await check_shown_as_rupa_says(pane, sandbox.url, paid) == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -27,9 +28,7 @@ async def wait_until(condition: Callable[[], object], within: float = 30.0) -> N
         await asyncio.sleep(0.05)
 
 
-def requests_served(sandbox_url: str) -> list[tuple[str, str]]:
-    """(method, path) of every API request the simulator has finished with."""
-    return [(r["method"], r["path"]) for r in api_requests(sandbox_url)]
+CREATE_INTENT = ("POST", "/order_intents")
 
 
 @pytest.fixture
@@ -103,10 +102,59 @@ async def test_a_create_whose_answer_is_dropped_is_not_created_twice(
     assert draft.intent_id == intent["id"]
 
 
+def last_seq(sandbox_url: str) -> int:
+    """The sequence number of the last request the simulator logged (0 if none)."""
+    served = api_requests(sandbox_url)
+    return int(served[-1]["seq"]) if served else 0
+
+
+async def abandoned_create(sandbox_url: str) -> dict[str, Any]:
+    """The log entry of the one create whose client gave up, once the simulator is done."""
+
+    def creates() -> list[dict[str, Any]]:
+        return [r for r in api_requests(sandbox_url) if (r["method"], r["path"]) == CREATE_INTENT]
+
+    await wait_until(creates)
+    [entry] = creates()
+    return entry
+
+
 async def test_a_create_that_timed_out_is_looked_up_before_creating_again(
     sandbox: SandboxServer, store: Store
 ) -> None:
-    """The client gave up waiting; whatever the simulator did, one intent in the end."""
+    """Rupa created the intent, but its answer came after the client gave up waiting: the
+    next send finds that intent by the draft id and adopts it instead of creating another."""
+    draft_id = draft_on(store, sandbox.url)
+    async with client_for(sandbox.url, read_timeout_s=0.3) as slow_reader:
+        outbox = outbox_for(slow_reader, store)
+        set_faults(sandbox.url, answer_delay_ms=1500)
+        lost = await outbox.send(draft_id)
+        assert lost.state is DraftState.QUEUED
+        assert lost.unconfirmed_create
+        assert lost.intent_id is None
+        assert "not known whether it arrived" in (lost.failure_reason or "")
+        # the simulator handled the create, then found its client gone and sent nothing
+        entry = await abandoned_create(sandbox.url)
+        assert (entry["status"], entry["handled_status"]) == (499, 201)
+        set_faults(sandbox.url, answer_delay_ms=0)
+        [created] = intents_for_draft(sandbox.url, draft_id)  # Rupa did create it
+        since = last_seq(sandbox.url)
+        draft = await outbox.send(draft_id)
+    calls = [(r["method"], r["path"]) for r in api_requests(sandbox.url, since)]
+    assert draft.state is DraftState.SENT
+    assert not draft.unconfirmed_create
+    assert draft.intent_id == created["id"]  # adopted, not created again
+    assert calls[0] == ("GET", "/order_intents")  # looked up first
+    assert CREATE_INTENT not in calls
+    [intent] = intents_for_draft(sandbox.url, draft_id)
+    assert intent["id"] == created["id"]
+
+
+async def test_a_create_that_timed_out_before_rupa_handled_it_is_created_once(
+    sandbox: SandboxServer, store: Store
+) -> None:
+    """With latency before handling, the timed-out create never happened: the lookup finds
+    nothing and the next send creates the intent, once."""
     draft_id = draft_on(store, sandbox.url)
     async with client_for(sandbox.url, read_timeout_s=0.3) as slow_reader:
         outbox = outbox_for(slow_reader, store)
@@ -118,15 +166,15 @@ async def test_a_create_that_timed_out_is_looked_up_before_creating_again(
         set_faults(sandbox.url, latency_ms=0)
         # wait until the simulator is done with the abandoned create (it logs a request when
         # it has answered it, or found its client gone), instead of guessing a time
-        await wait_until(lambda: ("POST", "/order_intents") in requests_served(sandbox.url))
-        assert len(intents_for_draft(sandbox.url, draft_id)) <= 1
-        since = len(api_requests(sandbox.url))
+        assert (await abandoned_create(sandbox.url))["status"] == 499
+        assert intents_for_draft(sandbox.url, draft_id) == []
+        since = last_seq(sandbox.url)
         draft = await outbox.send(draft_id)
+    calls = [(r["method"], r["path"]) for r in api_requests(sandbox.url, since)]
     assert draft.state is DraftState.SENT
+    assert calls == [("GET", "/order_intents"), CREATE_INTENT]  # looked up, then created
     [intent] = intents_for_draft(sandbox.url, draft_id)
     assert draft.intent_id == intent["id"]
-    calls = [(r["method"], r["path"]) for r in api_requests(sandbox.url)[since:]]
-    assert calls[0] == ("GET", "/order_intents")  # looked up first
 
 
 async def test_drafts_made_offline_are_sent_when_rupa_is_back(

@@ -9,9 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
+from rupa_desk.sandbox.config import SandboxConfig
 from rupa_desk.sandbox.server import SandboxServer
 from tests.fixtures.sandbox import SandboxControl, SandboxFactory
-from tests.sandbox.documents import assert_error
+from tests.sandbox.documents import JSONAPI, assert_error, jsonapi_body, link
 
 
 def bearer(tokens: dict[str, Any]) -> dict[str, str]:
@@ -98,6 +99,96 @@ def test_latency_is_added_to_api_answers(
     assert time.perf_counter() - started < 0.25, "the control API has no latency"
 
 
+def intent_for_draft(api: httpx.Client, draft_id: str) -> dict[str, Any]:
+    """An order-intent request document for the first patient, tagged with `draft_id`."""
+    patient_id = api.get("/patients", params={"page[size]": 1}).json()["data"][0]["id"]
+    return jsonapi_body(
+        "order_intent",
+        {"return_url": "http://127.0.0.1:1/checkout-done", "metadata": {"draft_id": draft_id}},
+        patient=link("patient", patient_id),
+    )
+
+
+def intent_ids_for_draft(api: httpx.Client, draft_id: str) -> list[str]:
+    found = api.get("/order_intents", params={"filter[metadata.draft_id]": draft_id}).json()
+    return [intent["id"] for intent in found["data"]]
+
+
+def logged_when_done(control: SandboxControl, method: str, path: str, since: int) -> dict[str, Any]:
+    """The request log entry of a request, once the simulator is done with it."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        done = [e for e in control.requests(since) if (e["method"], e["path"]) == (method, path)]
+        if done:
+            [entry] = done
+            return entry
+        time.sleep(0.02)
+    raise AssertionError(f"{method} {path} was not logged")
+
+
+def test_an_answer_delay_holds_back_the_answer_of_a_handled_request(
+    sandbox_control: SandboxControl, api: httpx.Client
+) -> None:
+    document = intent_for_draft(api, "d-slow-answer")
+    sandbox_control.set_faults(answer_delay_ms=400)
+    since = sandbox_control.requests()[-1]["seq"]
+    started = time.perf_counter()
+    created = api.post("/order_intents", json=document, headers={"Content-Type": JSONAPI})
+    assert time.perf_counter() - started >= 0.4
+    assert created.status_code == 201, created.text
+    entry = logged_when_done(sandbox_control, "POST", "/order_intents", since)
+    assert (entry["status"], entry["answer_delay_ms"]) == (201, 400)
+    assert entry["duration_ms"] >= 400
+    assert "handled_status" not in entry
+
+    sandbox_control.set_faults(answer_delay_ms=0)
+    assert intent_ids_for_draft(api, "d-slow-answer") == [created.json()["data"]["id"]]
+    started = time.perf_counter()
+    sandbox_control.info()
+    assert time.perf_counter() - started < 0.4, "the control API has no answer delay"
+
+
+def test_a_client_that_gives_up_during_the_answer_delay_still_created_the_intent(
+    sandbox: SandboxServer, sandbox_control: SandboxControl, api: httpx.Client
+) -> None:
+    """Unlike latency, the answer delay comes after the work: the client times out, yet its
+    order intent exists. The simulator sends nothing to the gone client, stops waiting when it
+    hangs up, and logs no server error (the harness fails on uvicorn.error records)."""
+    document = intent_for_draft(api, "d-timed-out")
+    sandbox_control.set_faults(answer_delay_ms=1500)
+    since = sandbox_control.requests()[-1]["seq"]
+    with (
+        httpx.Client(base_url=sandbox.url, headers=api.headers, timeout=0.3) as impatient,
+        pytest.raises(httpx.ReadTimeout),
+    ):
+        impatient.post("/order_intents", json=document, headers={"Content-Type": JSONAPI})
+    entry = logged_when_done(sandbox_control, "POST", "/order_intents", since)
+    assert (entry["status"], entry["handled_status"]) == (499, 201)
+    assert entry["duration_ms"] < 1500, "the simulator stopped waiting once the client left"
+
+    sandbox_control.set_faults(answer_delay_ms=0)
+    assert len(intent_ids_for_draft(api, "d-timed-out")) == 1
+    assert api.get("/practitioners/me").status_code == 200
+
+
+def test_a_client_that_gives_up_during_latency_created_nothing(
+    sandbox: SandboxServer, sandbox_control: SandboxControl, api: httpx.Client
+) -> None:
+    """Latency comes before the work: a client that times out leaves no intent behind."""
+    document = intent_for_draft(api, "d-never-handled")
+    sandbox_control.set_faults(latency_ms=1000)
+    since = sandbox_control.requests()[-1]["seq"]
+    with (
+        httpx.Client(base_url=sandbox.url, headers=api.headers, timeout=0.3) as impatient,
+        pytest.raises(httpx.ReadTimeout),
+    ):
+        impatient.post("/order_intents", json=document, headers={"Content-Type": JSONAPI})
+    assert logged_when_done(sandbox_control, "POST", "/order_intents", since)["status"] == 499
+
+    sandbox_control.set_faults(latency_ms=0)
+    assert intent_ids_for_draft(api, "d-never-handled") == []
+
+
 def test_faults_leave_pages_and_token_endpoint_alone_by_default(
     sandbox: SandboxServer, sandbox_control: SandboxControl
 ) -> None:
@@ -115,10 +206,21 @@ def test_faults_leave_pages_and_token_endpoint_alone_by_default(
 
 
 def test_fault_settings_are_validated(sandbox_control: SandboxControl) -> None:
-    for body in ({"drop_rate": 2}, {"unknown": 1}, {"latency_ms": "slow"}, {"rate_burst": 0}):
+    for body in (
+        {"drop_rate": 2},
+        {"unknown": 1},
+        {"latency_ms": "slow"},
+        {"rate_burst": 0},
+        {"answer_delay_ms": -1},
+        {"answer_delay_ms": "later"},
+    ):
         response = sandbox_control.client.post("/_sim/faults", json=body)
         assert response.status_code == 400, body
     assert sandbox_control.set_faults(latency_ms=5)["latency_ms"] == 5
+    assert sandbox_control.set_faults(answer_delay_ms=7)["answer_delay_ms"] == 7
+    assert sandbox_control.info()["faults"]["answer_delay_ms"] == 7
+    with pytest.raises(ValueError, match="answer_delay_ms must not be negative"):
+        SandboxConfig(answer_delay_ms=-1)
 
 
 def test_the_request_log_records_what_was_served(

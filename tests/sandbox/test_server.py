@@ -95,11 +95,14 @@ def test_command_line_options_map_to_the_configuration() -> None:
             "0.1",
             "--clock-speed",
             "0",
+            "--answer-delay-ms",
+            "250",
         ]
     )
     config = config_from(args)
     assert (config.port, config.lab_tests, config.seed) == (0, 1234, 9)
     assert config.drop_rate == 0.1
+    assert config.answer_delay_ms == 250
     assert config.clock_speed == 0
     assert parse_args([]).port == 8765
 

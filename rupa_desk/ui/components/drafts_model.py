@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 
 from rupa_desk.services.store import DraftListing
 from rupa_desk.ui.formatting import money
-from rupa_desk.ui.presenters.drafts import describe_state, short_state
+from rupa_desk.ui.presenters.drafts import short_state, state_tooltip
 from rupa_desk.ui.widgets.keyed_table import KeyedTableModel
 
 PATIENT, TESTS, TOTAL, STATE = range(4)
@@ -21,7 +21,8 @@ def estimate(listing: DraftListing) -> str:
 
 
 class DraftsTableModel(KeyedTableModel[DraftListing]):
-    """Drafts: patient, tests, estimated total, state (the full state in the tooltip)."""
+    """Drafts: patient, tests, estimated total, state with Rupa's id (the full state, with a
+    failed send's reason, in the tooltip)."""
 
     COLUMNS = ("Patient", "Tests", "Estimated total", "State")
 
@@ -51,7 +52,7 @@ class DraftsTableModel(KeyedTableModel[DraftListing]):
                 or None
             )
         if column == STATE:
-            return describe_state(item.draft)
+            return state_tooltip(item.draft)
         return None
 
     def alignment(self, column: int) -> Qt.AlignmentFlag | None:

@@ -64,16 +64,28 @@ def describe_state(draft: Draft) -> str:
 
 
 def short_state(draft: Draft) -> str:
-    """The draft's state in a few words, for the list (the editor says more)."""
+    """The draft's state in a few words, for the list, with the id Rupa gave it: the order
+    intent's once sent, the order's once checked out (the editor and the tooltip say more:
+    the reason of a failed send, and that it can be retried)."""
     if draft.state is DraftState.SENT:
-        return "Sent · changed since" if draft.needs_update else "Sent to Rupa"
+        changed = " · changed" if draft.needs_update else ""
+        return f"Sent · {draft.intent_id}{changed}"
+    if draft.state is DraftState.CHECKED_OUT:
+        return f"Checked out · {draft.order_id}"
     return {
         DraftState.LOCAL: "Local only",
         DraftState.SENDING: "Sending…",
-        DraftState.CHECKED_OUT: "Checked out",
         DraftState.QUEUED: "Waiting to send",
         DraftState.FAILED: "Failed to send",
     }[draft.state]
+
+
+def state_tooltip(draft: Draft) -> str:
+    """The list's tooltip of the draft's state: the state in words, and what to do next."""
+    text = describe_state(draft)
+    if draft.state in (DraftState.FAILED, DraftState.QUEUED):
+        text += "\nSelect the draft and press Retry to send it again."
+    return text
 
 
 class DraftsPresenter(QObject):
