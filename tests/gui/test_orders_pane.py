@@ -311,7 +311,8 @@ async def test_the_total_results_and_lab_companies_shown_are_rupas(
     """The list's Total and Results columns and the detail's Lab company column, for a
     completed order and a paid one (no results yet), against what the simulator says."""
     assert pane.store.path is not None
-    await CatalogSync(client, pane.store.path).run()  # lab companies come from the catalog
+    sync = CatalogSync(client, pane.store.path, account_db=pane.store.db)
+    await sync.run()  # lab companies come from the catalog
     pane.page.whole_clinic.setChecked(True)
     listing = pane.store.orders.listing()
     complete = next(r.id for r in listing if r.status == "Complete")

@@ -55,7 +55,8 @@ async def sync_and_log(
     served = api_requests(server.url)
     since = int(served[-1]["seq"]) if served else 0
     async with RupaClient(environment, SimulatorTokens(server.url)) as client:
-        result = await CatalogSync(client, store.path, limits=environment.limits).run()
+        sync = CatalogSync(client, store.path, account_db=store.db, limits=environment.limits)
+        result = await sync.run()
     return result.test_count, api_requests(server.url, since)
 
 

@@ -281,8 +281,9 @@ class Store:
         self._catalog_attachment = CatalogAttachment(db, self.catalog_files, cache_mib=cache_mib)
         self.catalog = Catalog(db, self._catalog_attachment)
         self.patients = PatientCache(db)
-        self.drafts = Drafts(db)
-        self.orders = Orders(db)
+        switch = self._catalog_attachment.ensure_current
+        self.drafts = Drafts(db, before_catalog_read=switch)
+        self.orders = Orders(db, before_catalog_read=switch)
         self.patient_forms = PatientForms(db)
         self.sync_state = SyncState(db)
 

@@ -95,9 +95,18 @@ class DraftListing:
 class Drafts:
     """The `drafts` and `draft_tests` tables."""
 
-    def __init__(self, db: Database, *, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        before_catalog_read: Callable[[], None] = lambda: None,
+    ) -> None:
+        """`before_catalog_read` moves the connection to the newest catalog (the store's
+        `CatalogAttachment.ensure_current`), called before a read that joins the catalog."""
         self._db = db
         self._clock = clock
+        self._before_catalog_read = before_catalog_read
 
     # -- create, read, delete ----------------------------------------------------------------
 
@@ -286,6 +295,7 @@ class Drafts:
             return []
         ids = [str(r[0]) for r in rows]
         drafts = [self._draft(r, ()) for r in rows]
+        self._before_catalog_read()
         catalog_known = self._db.execute("SELECT EXISTS (SELECT 1 FROM lab_tests)").fetchone()[0]
         lines: dict[str, list[DraftLine]] = {draft_id: [] for draft_id in ids}
         for chunk in _chunks(ids):

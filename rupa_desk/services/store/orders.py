@@ -172,9 +172,18 @@ _ROW_SELECT = (
 class Orders:
     """The `orders`, `ordered_tests` and `order_status_history` tables."""
 
-    def __init__(self, db: Database, *, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        before_catalog_read: Callable[[], None] = lambda: None,
+    ) -> None:
+        """`before_catalog_read` moves the connection to the newest catalog (the store's
+        `CatalogAttachment.ensure_current`), called before a read that joins the catalog."""
         self._db = db
         self._clock = clock
+        self._before_catalog_read = before_catalog_read
 
     # -- saving --------------------------------------------------------------------------------
 
@@ -355,6 +364,7 @@ class Orders:
         )
 
     def ordered_tests(self, order_id: str) -> list[StoredOrderedTest]:
+        self._before_catalog_read()
         rows = self._db.execute(
             "SELECT t.id, t.lab_test_id, coalesce(c.name, ''), coalesce(c.lab_company_name, ''),"
             " t.results_pdf, t.date_results_received, t.results_file, t.results_file_received"
