@@ -9,9 +9,7 @@ from PySide6.QtWidgets import QSystemTrayIcon
 from rupa_desk.settings import production
 from rupa_desk.ui.components.notifier import DesktopNotifier
 from rupa_desk.ui.messages import Level, Message, MessageBridge
-from rupa_desk.ui.presenters.session import SessionState
-from tests.fixtures.desk import MakeDesk, first_download_done
-from tests.fixtures.fake_signin import FakeBrowser, FakeRupa
+from tests.fixtures.desk import MakeDesk, signed_in_desk
 from tests.fixtures.qt import wait_for_signal, wait_until
 
 
@@ -39,15 +37,7 @@ async def test_clicking_the_tray_or_a_notification_brings_the_window_up(
     make_desk: MakeDesk,
 ) -> None:
     environment = production("desk-client")
-    rupa = FakeRupa(environment)
-    browser = FakeBrowser(rupa)
-    desk = await make_desk(environment, opener=browser, transport=rupa.transport())
-    await wait_until(lambda: desk.session.view.state is SessionState.SIGNED_OUT)
-    desk.sign_in_page.sign_in_button.click()
-    await wait_until(lambda: browser.opened)
-    await browser.approve()
-    await wait_until(lambda: desk.session.view.state is SessionState.SIGNED_IN)
-    await first_download_done(desk)
+    desk = await signed_in_desk(make_desk, environment, download=True)
     workspace = desk.workspace
     assert workspace is not None
     desk.window.showMinimized()

@@ -15,15 +15,12 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from rupa_desk.core.validation import PatientForm
-from rupa_desk.desk import Desk
 from rupa_desk.services.store import Store
 from rupa_desk.settings import Environment, production
 from rupa_desk.ui.pages.drafts import DraftsPage
 from rupa_desk.ui.pages.patients import PatientsPage
-from rupa_desk.ui.presenters.session import SessionState
-from tests.fixtures.desk import MakeDesk, first_download_done
-from tests.fixtures.fake_signin import FakeBrowser, FakeRupa
-from tests.fixtures.qt import wait_until
+from tests.fixtures.desk import MakeDesk, first_download_done, signed_in_desk
+from tests.fixtures.fake_signin import FakeRupa
 
 NEW_PATIENT = PatientForm(first_name="Mary", last_name="Jackson", email="mj@example.com")
 #: How long another connection holds the database's write lock while the app quits.
@@ -38,17 +35,6 @@ def environment() -> Environment:
 @pytest.fixture
 def rupa(environment: Environment) -> FakeRupa:
     return FakeRupa(environment)
-
-
-async def signed_in_desk(make_desk: MakeDesk, environment: Environment, rupa: FakeRupa) -> Desk:
-    browser = FakeBrowser(rupa)
-    desk = await make_desk(environment, opener=browser, transport=rupa.transport())
-    await wait_until(lambda: desk.session.view.state is SessionState.SIGNED_OUT)
-    desk.sign_in_page.sign_in_button.click()
-    await wait_until(lambda: browser.opened)
-    await browser.approve()
-    await wait_until(lambda: desk.session.view.state is SessionState.SIGNED_IN)
-    return desk
 
 
 def opens_exclusively(database: Path) -> bool:

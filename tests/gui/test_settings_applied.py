@@ -13,27 +13,13 @@ from rupa_desk.settings import Environment, UserSettings, production
 from rupa_desk.ui.components.settings_dialog import SettingsDialog
 from rupa_desk.ui.messages import Level, Message
 from rupa_desk.ui.presenters.session import SessionState
-from tests.fixtures.desk import MakeDesk, first_download_done
-from tests.fixtures.fake_signin import FakeBrowser, FakeRupa
+from tests.fixtures.desk import MakeDesk, signed_in_desk
 from tests.fixtures.qt import unnamed_controls, wait_until
 
 
 @pytest.fixture
 def environment() -> Environment:
     return production("desk-client")
-
-
-async def signed_in_desk(make_desk: MakeDesk, environment: Environment) -> Desk:
-    rupa = FakeRupa(environment)
-    browser = FakeBrowser(rupa)
-    desk = await make_desk(environment, opener=browser, transport=rupa.transport())
-    await wait_until(lambda: desk.session.view.state is SessionState.SIGNED_OUT)
-    desk.sign_in_page.sign_in_button.click()
-    await wait_until(lambda: browser.opened)
-    await browser.approve()
-    await wait_until(lambda: desk.session.view.state is SessionState.SIGNED_IN)
-    await first_download_done(desk)  # its messages (the fake Rupa has no catalog) come first
-    return desk
 
 
 def open_settings(desk: Desk) -> SettingsDialog:
@@ -51,7 +37,7 @@ async def save(dialog: SettingsDialog) -> None:
 async def test_every_settings_control_has_an_accessible_name(
     make_desk: MakeDesk, environment: Environment
 ) -> None:
-    desk = await signed_in_desk(make_desk, environment)
+    desk = await signed_in_desk(make_desk, environment, download=True)
     dialog = open_settings(desk)
     assert unnamed_controls(dialog) == []
     dialog.reject()
@@ -60,7 +46,7 @@ async def test_every_settings_control_has_an_accessible_name(
 async def test_a_new_polling_interval_applies_at_once(
     qtbot: QtBot, make_desk: MakeDesk, environment: Environment
 ) -> None:
-    desk = await signed_in_desk(make_desk, environment)
+    desk = await signed_in_desk(make_desk, environment, download=True)
     workspace = desk.workspace
     assert workspace is not None
     assert workspace.orders.schedule.policy.base_interval_s == 60
@@ -82,7 +68,7 @@ async def test_a_new_polling_interval_applies_at_once(
 async def test_a_new_client_id_is_said_to_wait_for_a_restart(
     qtbot: QtBot, make_desk: MakeDesk, environment: Environment
 ) -> None:
-    desk = await signed_in_desk(make_desk, environment)
+    desk = await signed_in_desk(make_desk, environment, download=True)
     messages: list[Message] = []
     desk.bridge.message_shown.connect(messages.append)
 

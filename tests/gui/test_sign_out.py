@@ -15,7 +15,6 @@ import pytest
 from rupa_desk.core.drafts import DraftState
 from rupa_desk.core.models import Order, OrderedTest, Patient
 from rupa_desk.core.validation import PatientForm
-from rupa_desk.desk import Desk
 from rupa_desk.paths import AppPaths
 from rupa_desk.services.store import Store
 from rupa_desk.settings import Environment, production
@@ -26,8 +25,8 @@ from rupa_desk.ui.components.sign_out_dialog import (
 )
 from rupa_desk.ui.messages import Level, Message
 from rupa_desk.ui.presenters.session import SessionState
-from tests.fixtures.desk import MakeDesk, first_download_done
-from tests.fixtures.fake_signin import FakeBrowser, FakeRupa
+from tests.fixtures.desk import MakeDesk, first_download_done, signed_in_desk
+from tests.fixtures.fake_signin import FakeRupa
 from tests.fixtures.qt import unnamed_controls, wait_until
 
 PATIENT = Patient(
@@ -48,17 +47,6 @@ def environment() -> Environment:
 @pytest.fixture
 def rupa(environment: Environment) -> FakeRupa:
     return FakeRupa(environment)
-
-
-async def signed_in_desk(make_desk: MakeDesk, environment: Environment, rupa: FakeRupa) -> Desk:
-    browser = FakeBrowser(rupa)
-    desk = await make_desk(environment, opener=browser, transport=rupa.transport())
-    await wait_until(lambda: desk.session.view.state is SessionState.SIGNED_OUT)
-    desk.sign_in_page.sign_in_button.click()
-    await wait_until(lambda: browser.opened)
-    await browser.approve()
-    await wait_until(lambda: desk.session.view.state is SessionState.SIGNED_IN)
-    return desk
 
 
 def an_order(order_id: str, status: str) -> Order:

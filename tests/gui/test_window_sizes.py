@@ -14,10 +14,8 @@ from rupa_desk.desk import Desk
 from rupa_desk.settings import Environment, production
 from rupa_desk.ui.main_window import MINIMUM_SIZE
 from rupa_desk.ui.pages.catalog import CatalogPage
-from rupa_desk.ui.presenters.session import SessionState
 from tests.fixtures.catalog_data import iter_tests, load_catalog, synthetic_companies
-from tests.fixtures.desk import MakeDesk, first_download_done
-from tests.fixtures.fake_signin import FakeBrowser, FakeRupa
+from tests.fixtures.desk import MakeDesk, signed_in_desk
 from tests.fixtures.qt import wait_until
 
 MESSAGE = "The draft was sent to Rupa. Check it out when you are ready."
@@ -29,15 +27,7 @@ def environment() -> Environment:
 
 
 async def signed_in_with_data(make_desk: MakeDesk, environment: Environment) -> Desk:
-    rupa = FakeRupa(environment)
-    browser = FakeBrowser(rupa)
-    desk = await make_desk(environment, opener=browser, transport=rupa.transport())
-    await wait_until(lambda: desk.session.view.state is SessionState.SIGNED_OUT)
-    desk.sign_in_page.sign_in_button.click()
-    await wait_until(lambda: browser.opened)
-    await browser.approve()
-    await wait_until(lambda: desk.session.view.state is SessionState.SIGNED_IN)
-    await first_download_done(desk)
+    desk = await signed_in_desk(make_desk, environment, download=True)
     workspace = desk.workspace
     assert workspace is not None
     load_catalog(workspace.store, synthetic_companies(), iter_tests(200))
