@@ -5,43 +5,22 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 import pytest_asyncio
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from rupa_desk.core.models import LabCompany, LabTest, Page
 from rupa_desk.paths import AppPaths
-from rupa_desk.services.errors import Offline
 from rupa_desk.services.store import Store
 from rupa_desk.services.sync import CatalogSync
 from rupa_desk.ui.pages.catalog import CatalogPage
 from rupa_desk.ui.pages.drafts import DraftsPage
 from rupa_desk.ui.presenters.catalog import CatalogPresenter
 from tests.fixtures.catalog_data import iter_tests, load_catalog, synthetic_companies
+from tests.fixtures.catalog_sources import OfflineSource
 from tests.fixtures.drafts_env import DraftsEnv, drafts_env
 from tests.fixtures.qt import wait_until
-
-
-class NoCatalogSource:
-    """The catalog is local already; any download fails as if offline."""
-
-    async def lab_companies_page(self, *, page_size: int | None = None) -> Page[LabCompany]:
-        raise Offline()
-
-    async def lab_tests_page(
-        self,
-        lab_company: str | None = None,
-        *,
-        include_company: bool = False,
-        page_size: int | None = None,
-    ) -> Page[LabTest]:
-        raise Offline()
-
-    async def next_page(self, page: Page[Any]) -> Page[Any]:
-        raise Offline()
 
 
 @dataclass
@@ -66,7 +45,7 @@ async def panes(qtbot: QtBot, store: Store, app_paths: AppPaths) -> AsyncIterato
     env = drafts_env(store, app_paths)
     catalog_presenter = CatalogPresenter(  # as rupa_desk.desk.AccountWorkspace builds it
         store.catalog,
-        CatalogSync(NoCatalogSource(), store.path, account_db=store.db),
+        CatalogSync(OfflineSource(), store.path, account_db=store.db),  # the catalog is local
         env.presenter,
         env.bridge,
         env.connectivity,

@@ -13,10 +13,8 @@ import pytest_asyncio
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from rupa_desk.core.models import LabCompany, LabTest, Page
 from rupa_desk.paths import AppPaths
 from rupa_desk.sandbox.server import SandboxServer
-from rupa_desk.services.errors import Offline
 from rupa_desk.services.store import CatalogFilters, SearchCursor, SearchPage, Store
 from rupa_desk.services.sync import CatalogSync
 from rupa_desk.ui.components.catalog_model import HIT_ROLE, CatalogResultsModel
@@ -26,54 +24,12 @@ from rupa_desk.ui.presenters.catalog import CatalogPresenter, CatalogQuery
 from rupa_desk.ui.presenters.connectivity import Connectivity
 from rupa_desk.ui.widgets.highlight_delegate import HIGHLIGHT_ROLE
 from tests.fixtures.catalog_data import iter_tests, load_catalog, synthetic_companies
+from tests.fixtures.catalog_sources import OfflineSource, StalledSource
 from tests.fixtures.catalog_sync import simulator_client
 from tests.fixtures.drafts_env import drafts_env
 from tests.fixtures.qt import unnamed_controls, wait_for_signal, wait_until
 
 CATALOG_SIZE = 2000
-
-
-class OfflineSource:
-    """A catalog source whose every request fails as if the network were down."""
-
-    async def lab_companies_page(self, *, page_size: int | None = None) -> Page[LabCompany]:
-        raise Offline()
-
-    async def lab_tests_page(
-        self,
-        lab_company: str | None = None,
-        *,
-        include_company: bool = False,
-        page_size: int | None = None,
-    ) -> Page[LabTest]:
-        raise Offline()
-
-    async def next_page(self, page: Page[Any]) -> Page[Any]:
-        raise Offline()
-
-
-class StalledSource:
-    """A catalog source whose first request never answers (a sync that stays in progress)."""
-
-    def __init__(self) -> None:
-        self.asked = asyncio.Event()
-
-    async def lab_companies_page(self, *, page_size: int | None = None) -> Page[LabCompany]:
-        self.asked.set()
-        await asyncio.Event().wait()
-        raise AssertionError("unreachable")
-
-    async def lab_tests_page(
-        self,
-        lab_company: str | None = None,
-        *,
-        include_company: bool = False,
-        page_size: int | None = None,
-    ) -> Page[LabTest]:
-        raise AssertionError("the sync never gets this far")
-
-    async def next_page(self, page: Page[Any]) -> Page[Any]:
-        raise AssertionError("the sync never gets this far")
 
 
 @dataclass

@@ -7,13 +7,11 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import pytest_asyncio
 from pytestqt.qtbot import QtBot
 
-from rupa_desk.core.models import LabCompany, LabTest, Page
 from rupa_desk.paths import AppPaths
 from rupa_desk.services.store import Store
 from rupa_desk.services.sync import CatalogSync, CatalogSyncResult, ProgressCallback
@@ -23,26 +21,9 @@ from rupa_desk.ui.pages.catalog import CatalogPage
 from rupa_desk.ui.presenters.catalog import CatalogPresenter
 from rupa_desk.ui.presenters.connectivity import Connectivity
 from tests.fixtures.catalog_data import iter_tests, load_catalog, synthetic_companies
+from tests.fixtures.catalog_sources import StalledSource
 from tests.fixtures.drafts_env import drafts_env
 from tests.fixtures.qt import wait_until
-
-
-class StalledSource:
-    """A catalog source whose first request never answers (a sync that stays in progress)."""
-
-    def __init__(self) -> None:
-        self.asked = asyncio.Event()
-
-    async def lab_companies_page(self, *, page_size: int | None = None) -> Page[LabCompany]:
-        self.asked.set()
-        await asyncio.Event().wait()
-        raise AssertionError("unreachable")
-
-    async def lab_tests_page(self, *args: Any, **kwargs: Any) -> Page[LabTest]:
-        raise AssertionError("the sync never gets this far")
-
-    async def next_page(self, page: Page[Any]) -> Page[Any]:
-        raise AssertionError("the sync never gets this far")
 
 
 def disk_full_error() -> sqlite3.OperationalError:
