@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
-from PySide6.QtWidgets import QTableView
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHeaderView, QTableView
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
@@ -17,6 +20,7 @@ from rupa_desk.ui.widgets.keyed_table import (
     select_key,
     selected_key,
 )
+from tests.fixtures.qt import wait_until
 
 
 @dataclass(frozen=True)
@@ -117,3 +121,35 @@ async def test_the_selection_follows_its_row_through_updates(qtbot: QtBot) -> No
     assert selected_key(view) == "b"
     select_key(view, None)
     assert selected_key(view) is None
+
+
+class CountingThings(Things):
+    """Records which rows the view asked about."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows_read: set[int] = set()
+
+    def data(self, index: Any, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        self.rows_read.add(index.row())
+        return super().data(index, role)
+
+
+async def test_a_long_list_sized_to_contents_reads_only_the_rows_on_screen(qtbot: QtBot) -> None:
+    """Qt's default measures the first 1,000 rows for every column sized to its contents, at
+    every layout: 500 orders froze the window for a second on their first listing."""
+    model = CountingThings()
+    view = QTableView()
+    qtbot.addWidget(view)
+    view.setModel(model)
+    read_only_table(view, stretch=1)
+    view.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+    view.resize(600, 300)
+    view.show()
+    qtbot.waitExposed(view)
+    model.set_rows([Thing(f"id{n:04d}", f"label {n}") for n in range(500)])
+    await wait_until(lambda: model.rows_read)
+    await asyncio.sleep(0.2)  # the layouts and paints that follow
+    on_screen = view.rowAt(view.viewport().height() - 1) + 1
+    assert 0 < on_screen < 50
+    assert max(model.rows_read) < 2 * on_screen  # not 499

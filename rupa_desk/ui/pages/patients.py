@@ -12,7 +12,6 @@ from typing import Protocol
 from PySide6.QtCore import QItemSelection, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -33,6 +32,7 @@ from rupa_desk.ui.components.new_patient_form import NewPatientForm
 from rupa_desk.ui.components.patient_detail import PatientDetailPanel
 from rupa_desk.ui.components.patient_list_model import PATIENT_ROLE, PatientListModel
 from rupa_desk.ui.presenters.patients import FormProblems, PatientDetail, PatientsPresenter
+from rupa_desk.ui.widgets.keyed_table import read_only_table
 from rupa_desk.ui.widgets.search_box import SearchBox
 
 
@@ -78,14 +78,10 @@ class PatientsPage(QWidget):
         self.table = QTableView()
         self.table.setAccessibleName("Patients list")
         self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
-        header = self.table.horizontalHeader()
         # The email is what tells two patients of the same name apart: it gets the room.
+        read_only_table(self.table, stretch=1)
+        header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self.table.setAlternatingRowColors(True)
         self.summary = QLabel()

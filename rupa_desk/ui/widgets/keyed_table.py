@@ -221,6 +221,17 @@ def read_only_table(view: QTableView, *, stretch: int) -> None:
     header = view.horizontalHeader()
     header.setHighlightSections(False)
     header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+    fit_columns_to_visible_rows(header)
+
+
+def fit_columns_to_visible_rows(header: QHeaderView) -> None:
+    """Columns sized to their contents measure the rows on screen only.
+
+    Qt's default measures the first 1,000 rows at every layout: with 500 orders (or thousands
+    of patients) that is tens of thousands of Python `data()` calls, and the first list
+    refresh froze the window for about a second.
+    """
+    header.setResizeContentsPrecision(0)
 
 
 def selected_key(view: QTableView) -> str | None:
