@@ -280,7 +280,9 @@ async def test_removing_the_profile_signs_the_account_out_of_rupa_on_this_pc(
         )
         view.page.runJavaScript("document.getElementById('sign-in').click()")
         await wait_for_signal(view.page.loadFinished)
-        await wait_until(lambda: "session" in stored_cookie_names(profile_dir))
+        # On disk, so that removing the folder is what signs out: Chromium commits its cookie
+        # store on a timer (every 30 s) while the profile lives; the harness's 30 s was short.
+        await wait_until(lambda: "session" in stored_cookie_names(profile_dir), within=75)
         assert (
             await page_text(
                 await load_async(launcher, new_draft_id(), f"{checkout_site.url}/cookie")
