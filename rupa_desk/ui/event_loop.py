@@ -1,12 +1,13 @@
-"""The asyncio event loop of the app: qasync's, made safe for QtWebEngine.
+"""The asyncio event loop of the app: qasync's, made safe for the checkout's web engine.
 
 qasync stops each `run_until_complete` with `QApplication.exit()`, which (Qt 6) emits
 `aboutToQuit` every time. `asyncio.run`/`asyncio.Runner` run several of those (the main
 coroutine, then shutting down async generators and the executor), and every async test runs a
-few. QtWebEngine tears itself down on the first `aboutToQuit` and crashes the process on the
-next one, so once a checkout view has been shown, the second `exit()` is a segfault.
+few. The web engine behind `ui/web` (Chromium) tears itself down on the first `aboutToQuit`
+and crashes the process on the next one, so once a checkout view has been shown, the second
+`exit()` is a segfault.
 
-`AppEventLoop` stops the Qt loop without emitting `aboutToQuit`; QtWebEngine then cleans up
+`AppEventLoop` stops the Qt loop without emitting `aboutToQuit`; the web engine then cleans up
 when the QApplication is destroyed, as it does anyway. Nothing in Rupa Desk listens to
 `aboutToQuit`: shutdown work runs in the main coroutine's `finally`.
 

@@ -6,10 +6,10 @@ and the API client; everything here lives and dies with the account. Who talks t
 - edits → `Drafts` (saved at once); "Send" → `Outbox` → Rupa; every send tells
   `Connectivity` whether Rupa answered; queued drafts are sent again by the drafts
   presenter's `QueuedDraftSender` (a backoff, and at once when Rupa is reachable again);
-- "Check out" → `CheckoutLauncher` (embedded, QtWebEngine loaded on first use, a web profile
-  per account) or the system browser with `CheckoutReturnListener` → `CheckoutLinker` → the
-  order is saved and followed; when a checkout ends, the order list is read again soon (an
-  order whose return never reached the app is found);
+- "Check out" → `CheckoutLauncher` (embedded, the web engine of `ui/web` loaded on first use,
+  a web profile per account) or the system browser with `CheckoutReturnListener` →
+  `CheckoutLinker` → the order is saved and followed; when a checkout ends, the order list
+  is read again soon (an order whose return never reached the app is found);
 - `OrderTracker` polls on the `PollSchedule`; its events update the Orders pane, notify, and
   tell `Connectivity` whether Rupa is reachable.
 """

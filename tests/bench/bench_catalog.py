@@ -29,15 +29,13 @@ import argparse
 import asyncio
 import functools
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -52,6 +50,7 @@ from rupa_desk.services.store.catalog_query import parse_query
 from rupa_desk.services.store.catalog_schema import company_tag, sample_type_tag
 from rupa_desk.services.sync import CatalogSync, CatalogSyncResult
 from rupa_desk.settings import ClientLimits
+from tests.bench.simulator_process import simulator_process
 from tests.fixtures.catalog_sync import simulator_client
 
 LATENCY_MS = 100
@@ -138,53 +137,12 @@ class SyncFigures:
         return len(late), span, len(late) / span
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@contextmanager
-def simulator_process(lab_tests: int) -> Iterator[str]:
+def catalog_simulator(lab_tests: int) -> AbstractContextManager[str]:
     """The simulator in its own process, at 100 ms latency and 20 requests/s."""
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "rupa_desk.sandbox",
-        "--port",
-        str(port),
-        "--lab-tests",
-        str(lab_tests),
-        "--seed",
-        "7",
-        "--latency-ms",
-        str(LATENCY_MS),
-        "--rate-limit",
-        str(RATE_PER_S),
-    ]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                httpx.get(url + "/_sim/info", timeout=2).raise_for_status()
-                break
-            except httpx.HTTPError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the simulator did not start") from None
-                time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stderr is not None:
-            process.stderr.close()
+    return simulator_process(
+        *("--lab-tests", str(lab_tests), "--seed", "7"),
+        *("--latency-ms", str(LATENCY_MS), "--rate-limit", str(RATE_PER_S)),
+    )
 
 
 class RssSampler:
@@ -473,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
         for size in sizes:
             path = Path(folder) / f"catalog-{size}.sqlite3"
             Store.open(path).close()
-            with simulator_process(size) as url:
+            with catalog_simulator(size) as url:
                 figures = asyncio.run(timed_sync(url, path, None))
                 print_sync(size, figures, path)
                 if size in sequential:

@@ -32,12 +32,11 @@ import math
 import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import AbstractContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -56,56 +55,19 @@ from rupa_desk.core.polling import (
 from rupa_desk.services.checkout_linking import CheckoutLinker
 from rupa_desk.services.order_tracking import OrderTracker, TrackingEvent
 from rupa_desk.services.store import Store
-from tests.bench.bench_catalog import free_port
+from tests.bench.simulator_process import simulator_process
 from tests.fixtures.orders_env import client_for
 
 RATE_LIMIT_PER_S = 20.0
 PROBE_INTERVAL_S = 0.005
 
 
-@contextmanager
-def simulator_process(open_orders: int) -> Iterator[str]:
+def orders_simulator(open_orders: int) -> AbstractContextManager[str]:
     """The simulator in its own process with `open_orders` non-terminal orders."""
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "rupa_desk.sandbox",
-        "--port",
-        str(port),
-        "--lab-tests",
-        "300",
-        "--orders",
-        "0",
-        "--open-orders",
-        str(open_orders),
-        "--clock-speed",
-        "0",
-        "--seed",
-        "7",
-    ]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                httpx.get(url + "/_sim/info", timeout=2).raise_for_status()
-                break
-            except httpx.HTTPError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the simulator did not start") from None
-                time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stderr is not None:
-            process.stderr.close()
+    return simulator_process(
+        *("--lab-tests", "300", "--orders", "0", "--open-orders", str(open_orders)),
+        *("--clock-speed", "0", "--seed", "7"),
+    )
 
 
 class FakeClock:
@@ -348,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(["bench-orders"])
     app.setQuitOnLastWindowClosed(False)  # closing the pane must not stop the loop
-    with simulator_process(args.orders) as url, tempfile.TemporaryDirectory() as tmp:
+    with orders_simulator(args.orders) as url, tempfile.TemporaryDirectory() as tmp:
         print(f"simulator: {url} with {args.orders} non-terminal orders (machine shared, loaded)")
         with asyncio.Runner(loop_factory=lambda: AppEventLoop(app)) as runner:
             runner.run(run(url, args.seconds, args.advance_per_s, Path(tmp)))

@@ -50,7 +50,7 @@ from typing import Any
 
 from rupa_desk.services.store import Store
 from rupa_desk.services.sync import CatalogSync
-from tests.bench.bench_catalog import percentile, simulator_process
+from tests.bench.bench_catalog import catalog_simulator, percentile
 from tests.fixtures.catalog_sync import simulator_client
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -360,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
             path = Path(folder) / f"size-{size}" / "rupa-desk.sqlite3"
             with Store.open(path) as store:
                 draft_id = store.drafts.create(notes="the user's draft")
-            with simulator_process(size) as url:
+            with catalog_simulator(size) as url:
                 for label in ("first sync", "resync"):
                     measured = measured_sync(
                         label, url, path, draft_id, args.interval_ms / 1000, args.mode

@@ -95,7 +95,7 @@ class DraftsPresenter(QObject):
         store: the account's database.
         outbox: sends drafts to Rupa.
         linker: links checked-out orders to drafts.
-        launcher: the embedded checkout (loads QtWebEngine only when first used).
+        launcher: the embedded checkout (loads the web engine, `ui/web`, only when first used).
         listener: the loopback endpoint the system browser returns to.
         bridge: messages to the user.
         tasks: the account's background tasks (linking after the embedded checkout, the
