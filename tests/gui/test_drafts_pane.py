@@ -403,9 +403,7 @@ async def test_delete_draft_asks_first(qtbot: QtBot, pane: Pane) -> None:
 async def test_deleting_a_draft_sent_to_rupa_says_what_stays_on_rupa(
     qtbot: QtBot, pane: Pane
 ) -> None:
-    draft_id = await new_ready_draft(qtbot, pane)
-    pane.page.editor.send_button.click()
-    await wait_until(lambda: pane.store.drafts.get(draft_id).state is DraftState.SENT)
+    draft_id = await sent_draft(qtbot, pane)
     intent_id = pane.store.drafts.get(draft_id).intent_id
     pane.page.delete_button.click()
     question = answer_delete(pane, delete=False)
@@ -417,10 +415,8 @@ async def test_deleting_a_draft_sent_to_rupa_says_what_stays_on_rupa(
 async def test_open_in_browser_points_the_return_at_the_loopback_listener(
     qtbot: QtBot, pane: Pane
 ) -> None:
-    draft_id = await new_ready_draft(qtbot, pane)
+    draft_id = await sent_draft(qtbot, pane)
     editor = pane.page.editor
-    editor.send_button.click()
-    await wait_until(lambda: pane.store.drafts.get(draft_id).state is DraftState.SENT)
     editor.browser_button.click()
     await wait_until(lambda: bool(pane.opened))
     draft = pane.store.drafts.get(draft_id)
@@ -440,10 +436,8 @@ async def test_open_in_browser_points_the_return_at_the_loopback_listener(
 async def test_send_update_keeps_the_checkout_returning_to_the_browser_listener(
     qtbot: QtBot, pane: Pane
 ) -> None:
-    draft_id = await new_ready_draft(qtbot, pane)
+    draft_id = await sent_draft(qtbot, pane)
     editor = pane.page.editor
-    editor.send_button.click()
-    await wait_until(lambda: pane.store.drafts.get(draft_id).state is DraftState.SENT)
     editor.browser_button.click()
     await wait_until(lambda: bool(pane.opened))
     intent_id = pane.store.drafts.get(draft_id).intent_id or ""
