@@ -2,10 +2,11 @@
 
 `run(args)` is the desktop app (`rupa-desk`, `rupa-desk --demo`):
 
-1. logging to the rotating log file, the QApplication, the bug reporter (`sys.excepthook`);
+1. logging (kept in memory until step 2 is done), the QApplication, the bug reporter
+   (`sys.excepthook`);
 2. the main window, shown and painted at once (with a "Starting…" page), before anything
-   heavy is imported: the services (HTTP, OAuth, SQLite, keyring) and asyncio are loaded only
-   after the first paint, so start-up feels as quick as an empty Qt window;
+   heavy is imported: the log file, the services (HTTP, OAuth, SQLite, keyring) and asyncio
+   are loaded only after the first paint, so start-up feels as quick as an empty Qt window;
 3. the qasync loop (`asyncio.Runner(loop_factory=AppEventLoop)`) running `main()`, which
    starts the demo simulator when asked, builds every service into a `rupa_desk.desk.Desk`
    around the window, and waits until the window is closed;
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from rupa_desk.logs import configure_logging
+from rupa_desk.logs import EarlyLog, LogSetup, configure_logging, log_to_stderr, start_logging
 from rupa_desk.paths import AppPaths
 from rupa_desk.ui.bug_reports import BugReporter
 from rupa_desk.ui.main_window import MainWindow
@@ -185,22 +186,26 @@ def run(
         The process exit code.
     """
     paths = (paths or AppPaths.for_user()).ensure()
-    log_setup = configure_logging(paths)
+    early_log = start_logging()  # the records wait in memory until the window has painted
     log.info("starting")
-    qt_app = QApplication.instance() or QApplication(sys.argv)
-    assert isinstance(qt_app, QApplication)
-    qt_app.setApplicationName(APP_NAME)
-    qt_app.setOrganizationName("RupaDesk")
-    qt_app.setQuitOnLastWindowClosed(False)  # main() decides when to stop
-    bridge = MessageBridge()
-    reporter = BugReporter(bridge, log_setup.path)
-    reporter.install()
-    window = MainWindow(bridge=bridge, window_state=WindowState(paths.config_dir))
-    window.show()
-    if on_window is not None:
-        on_window(window)
-    _paint(qt_app, window)
+    log_setup: LogSetup | None = None
+    reporter: BugReporter | None = None
     try:
+        qt_app = QApplication.instance() or QApplication(sys.argv)
+        assert isinstance(qt_app, QApplication)
+        qt_app.setApplicationName(APP_NAME)
+        qt_app.setOrganizationName("RupaDesk")
+        qt_app.setQuitOnLastWindowClosed(False)  # main() decides when to stop
+        bridge = MessageBridge()
+        reporter = BugReporter(bridge, paths.log_file)
+        reporter.install()
+        window = MainWindow(bridge=bridge, window_state=WindowState(paths.config_dir))
+        window.show()
+        if on_window is not None:
+            on_window(window)
+        _paint(qt_app, window)
+        log_setup = _open_log(paths, early_log, bridge, reporter)
+
         import asyncio
 
         from rupa_desk.ui.event_loop import AppEventLoop
@@ -221,9 +226,37 @@ def run(
                     )
                 )
     finally:
-        reporter.uninstall()
+        if reporter is not None:
+            reporter.uninstall()
+        if log_setup is None:  # start-up failed before the paint: its records still go out
+            log_setup = _open_log(paths, early_log, None, reporter)
         log.info("stopped")
         log_setup.close()
+
+
+def _open_log(
+    paths: AppPaths, early: EarlyLog, bridge: MessageBridge | None, reporter: BugReporter | None
+) -> LogSetup:
+    """Open the log file (with the records kept since start-up), or fall back to stderr.
+
+    A log file that cannot be written (a full disk, a read-only folder) does not stop the app:
+    the user is told, the records go to the standard error stream, and bug reports stop
+    naming a file.
+    """
+    try:
+        return configure_logging(paths, early=early)
+    except OSError as exc:
+        setup = log_to_stderr(early=early)
+        log.warning("The log file %s cannot be written: %s", paths.log_file, exc)
+        if reporter is not None:
+            reporter.log_path = None
+        if bridge is not None:
+            bridge.warning(
+                f"Rupa Desk cannot write its log file {paths.log_file} "
+                f"({exc.strerror or exc}). It keeps working; its log goes to the terminal "
+                "instead. Free some disk space or fix the folder's permissions, then restart."
+            )
+        return setup
 
 
 def _paint(qt_app: QApplication, window: MainWindow) -> None:

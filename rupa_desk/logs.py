@@ -8,12 +8,16 @@ lookup by email puts the email there), httpcore its headers at DEBUG. `guard_htt
 (called here and whenever the services build an HTTP client) raises them to WARNING and
 redacts whatever they still log, in every process (the app, the command line, the tests),
 whichever handler is listening.
+
+The desktop app paints its window before it opens the file: `start_logging` keeps the first
+records in memory (`EarlyLog`), and `configure_logging(paths, early=...)` writes them to the
+file first once the window is on screen. Importing `logging.handlers` (about 10 ms) and opening
+a file on a disk that may be busy would otherwise both come before the first paint.
 """
 
 from __future__ import annotations
 
 import logging
-import logging.handlers
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -22,10 +26,14 @@ from rupa_desk.core.redaction import redact
 from rupa_desk.paths import AppPaths
 
 LOG_FORMAT: Final = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+#: The loggers whose records reach the log file.
+APP_LOGGERS: Final = ("rupa_desk", "qasync", "py.warnings")
 #: Libraries whose records carry request URLs (with query values) or headers.
 HTTP_LIBRARY_LOGGERS: Final = ("httpx", "httpcore")
 MAX_LOG_BYTES: Final = 2_000_000
 LOG_BACKUPS: Final = 5
+#: At most this many records wait in memory for the log file (the start-up writes a handful).
+EARLY_RECORDS_KEPT: Final = 1_000
 
 
 class RedactingFilter(logging.Filter):
@@ -76,48 +84,135 @@ def guard_http_library_logs() -> None:
             logger.addFilter(RedactingFilter())
 
 
-@dataclass
-class LogSetup:
-    """The handler `configure_logging` installed, so that it can be removed again.
+class EarlyLog(logging.Handler):
+    """The app's log records from before the log file is open, kept in memory (see the module).
 
-    Attributes:
-        path: the log file (shown in bug reports).
-        handler: the rotating file handler on the `rupa_desk` logger.
+    Made by `start_logging`; `configure_logging(paths, early=...)` writes them to the file and
+    removes this handler. Records are kept as they are (not yet redacted: they never leave
+    memory until the file handler's `RedactingFilter` has seen them). Past
+    `EARLY_RECORDS_KEPT` records only the count of those dropped is kept.
     """
 
-    path: Path
-    handler: logging.Handler
+    def __init__(self, level: int) -> None:
+        super().__init__(level)
+        self.records: list[logging.LogRecord] = []
+        self.dropped = 0
 
-    def close(self) -> None:
-        """Detach and close the file handler."""
-        logging.getLogger("rupa_desk").removeHandler(self.handler)
-        logging.getLogger("qasync").removeHandler(self.handler)
-        logging.getLogger("py.warnings").removeHandler(self.handler)
-        self.handler.close()
+    def emit(self, record: logging.LogRecord) -> None:
+        if len(self.records) < EARLY_RECORDS_KEPT:
+            self.records.append(record)
+        else:
+            self.dropped += 1
+
+    def detach(self) -> None:
+        """Stop collecting (the records stay in `records`)."""
+        for name in APP_LOGGERS:
+            logging.getLogger(name).removeHandler(self)
 
 
-def configure_logging(paths: AppPaths, *, level: int = logging.INFO) -> LogSetup:
-    """Send the app's log records to a rotating file in `paths.log_dir`.
+def start_logging(*, level: int = logging.INFO) -> EarlyLog:
+    """Collect the app's log records in memory until `configure_logging` opens the file.
 
     Args:
-        paths: where the log folder is.
-        level: the lowest level written.
+        level: the lowest level kept.
 
     Returns:
-        The installed handler and the path of the log file.
+        The handler holding the records; pass it to `configure_logging` as `early`.
     """
-    paths.log_dir.mkdir(parents=True, exist_ok=True)
-    handler = logging.handlers.RotatingFileHandler(
-        paths.log_file, maxBytes=MAX_LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
-    )
-    handler.setLevel(level)
-    handler.addFilter(RedactingFilter())
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
-    for name in ("rupa_desk", "qasync", "py.warnings"):
+    early = EarlyLog(level)
+    _attach(early, level)
+    return early
+
+
+def _attach(handler: logging.Handler, level: int) -> None:
+    for name in APP_LOGGERS:
         logger = logging.getLogger(name)
         logger.addHandler(handler)
         if logger.level == logging.NOTSET or logger.level > level:
             logger.setLevel(level)
     logging.captureWarnings(True)
-    guard_http_library_logs()
+
+
+@dataclass
+class LogSetup:
+    """The handler `configure_logging` installed, so that it can be removed again.
+
+    Attributes:
+        path: the log file (shown in bug reports); None when the records go to stderr.
+        handler: the rotating file handler (or stderr's) on the app's loggers.
+    """
+
+    path: Path | None
+    handler: logging.Handler
+
+    def close(self) -> None:
+        """Detach and close the file handler."""
+        for name in APP_LOGGERS:
+            logging.getLogger(name).removeHandler(self.handler)
+        self.handler.close()
+
+
+def configure_logging(
+    paths: AppPaths, *, level: int = logging.INFO, early: EarlyLog | None = None
+) -> LogSetup:
+    """Send the app's log records to a rotating file in `paths.log_dir`.
+
+    Args:
+        paths: where the log folder is.
+        level: the lowest level written.
+        early: the records collected by `start_logging`: written to the file first, and the
+            in-memory handler removed.
+
+    Returns:
+        The installed handler and the path of the log file.
+
+    Raises:
+        OSError: the log folder or file cannot be created or opened (`early` then keeps its
+            records and stays attached: see `log_to_stderr`).
+    """
+    import logging.handlers  # here, not at the top: see the module docstring
+
+    paths.log_dir.mkdir(parents=True, exist_ok=True)
+    handler = logging.handlers.RotatingFileHandler(
+        paths.log_file, maxBytes=MAX_LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
+    )
+    _install(handler, level, early)
     return LogSetup(path=paths.log_file, handler=handler)
+
+
+def log_to_stderr(*, level: int = logging.INFO, early: EarlyLog | None = None) -> LogSetup:
+    """Send the app's log records to the standard error stream, redacted like the file.
+
+    For when the log file cannot be opened (a full disk, a read-only folder): the records
+    still go somewhere a terminal or the system journal keeps.
+
+    Args:
+        level: the lowest level written.
+        early: the records collected by `start_logging`, written first.
+
+    Returns:
+        The installed handler (`path` is None).
+    """
+    handler = logging.StreamHandler()
+    _install(handler, level, early)
+    return LogSetup(path=None, handler=handler)
+
+
+def _install(handler: logging.Handler, level: int, early: EarlyLog | None) -> None:
+    handler.setLevel(level)
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    dropped = 0
+    if early is not None:
+        early.detach()
+        for record in early.records:
+            if record.levelno >= level:
+                handler.handle(record)
+        early.records.clear()
+        dropped = early.dropped
+    _attach(handler, level)
+    guard_http_library_logs()
+    if dropped:
+        logging.getLogger(__name__).warning(
+            "%d start-up log records were dropped (more than %d)", dropped, EARLY_RECORDS_KEPT
+        )

@@ -29,12 +29,13 @@ class BugReporter:
 
     Args:
         bridge: where bug reports go (the main window shows them).
-        log_path: the log file, named in the dialog so the user can send it.
+        log_path: the log file, named in the dialog so the user can send it (None: no file;
+            the app sets it to None when the file cannot be written).
     """
 
     def __init__(self, bridge: MessageBridge, log_path: Path | None) -> None:
         self._bridge = bridge
-        self._log_path = log_path
+        self.log_path = log_path
         self._previous_hook: Any = None
 
     def report(self, exc: BaseException, *, where: str) -> BugReport:
@@ -52,7 +53,7 @@ class BugReporter:
         report = BugReport(
             summary=f"{type(exc).__name__}: {exc} (in {where})",
             details=details,
-            log_path=self._log_path,
+            log_path=self.log_path,
         )
         self._bridge.bug(report)
         return report

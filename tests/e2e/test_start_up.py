@@ -1,5 +1,6 @@
 """Start-up in a fresh process: the window paints before the services load, and QtWebEngine
-is not loaded at all until checkout needs it."""
+is not loaded at all until checkout needs it; the log file opens after the paint, with the
+records from before it, and a log file that cannot be written does not stop the app."""
 
 from __future__ import annotations
 
@@ -27,12 +28,13 @@ def on_window(window):
     def painted():
         seen["at_paint"] = loaded("httpx", "sqlite_utils", "keyring", "authlib",
                                   "rupa_desk.services", "rupa_desk.desk", "asyncio",
-                                  "PySide6.QtWebEngine")
+                                  "PySide6.QtWebEngine", "logging.handlers")
     window.first_painted.connect(painted)
 
 def on_started(desk):
     seen["started"] = loaded("PySide6.QtWebEngine")
     seen["title"] = desk.window.windowTitle()
+    seen["banner"] = desk.window.banner.text
     desk.window.close()
 
 def environment():
@@ -52,13 +54,11 @@ print("RESULT", json.dumps(seen))
 """
 
 
-@pytest.mark.timeout(120)
-def test_the_window_paints_before_the_services_load_and_webengine_never_does(
-    tmp_path: Path,
-) -> None:
+def start(profile: Path) -> tuple[dict[str, object], str]:
+    """Run the app in a fresh process until it has started; what it saw, and its stderr."""
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(tmp_path / "profile")],
+        [sys.executable, "-c", SCRIPT, str(profile)],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -68,9 +68,39 @@ def test_the_window_paints_before_the_services_load_and_webengine_never_does(
     )
     assert done.returncode == 0, done.stderr[-3000:]
     line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
-    seen = json.loads(line.removeprefix("RESULT "))
+    return json.loads(line.removeprefix("RESULT ")), done.stderr
+
+
+@pytest.mark.timeout(120)
+def test_the_window_paints_before_the_services_load_and_webengine_never_does(
+    tmp_path: Path,
+) -> None:
+    seen, _ = start(tmp_path / "profile")
     assert seen["code"] == 0
     assert seen["at_paint"] == [], "loaded before the first paint"
     assert seen["started"] == [], "QtWebEngine is loaded only when checkout needs it"
     assert seen["title"] == "Rupa Desk — Sign in"
-    assert (tmp_path / "profile" / "log" / "rupa-desk.log").exists()
+    assert seen["banner"] == ""
+    log = (tmp_path / "profile" / "log" / "rupa-desk.log").read_text(encoding="utf-8")
+    lines = log.splitlines()
+    # The record from before the paint (kept in memory until then) comes first, in order.
+    assert "rupa_desk.app: starting" in lines[0]
+    assert "rupa_desk.app: stopped" in lines[-1]
+
+
+@pytest.mark.timeout(120)
+def test_a_log_file_that_cannot_be_written_is_told_and_the_log_goes_to_stderr(
+    tmp_path: Path,
+) -> None:
+    profile = tmp_path / "profile"
+    (profile / "log" / "rupa-desk.log").mkdir(parents=True)  # the file cannot be opened
+    seen, stderr = start(profile)
+    assert seen["code"] == 0
+    assert seen["title"] == "Rupa Desk — Sign in"
+    banner = str(seen["banner"])
+    assert "cannot write its log file" in banner
+    assert "Is a directory" in banner
+    # Nothing is lost: the records (from before the paint too) go to stderr, formatted alike.
+    assert "INFO    rupa_desk.app: starting" in stderr
+    assert "WARNING rupa_desk.app: The log file" in stderr
+    assert "INFO    rupa_desk.app: stopped" in stderr

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from rupa_desk.logs import LogSetup, configure_logging
+from rupa_desk.logs import LogSetup, configure_logging, start_logging
 from rupa_desk.paths import AppPaths
 from rupa_desk.services.http_client import new_http_client
 from rupa_desk.settings import ClientLimits
@@ -25,6 +25,7 @@ def log_setup(app_paths: AppPaths) -> Iterator[LogSetup]:
 def test_log_file_is_in_the_log_folder(log_setup: LogSetup, app_paths: AppPaths) -> None:
     logging.getLogger("rupa_desk.test").info("started")
     log_setup.handler.flush()
+    assert log_setup.path is not None
     assert log_setup.path.parent == app_paths.log_dir
     assert "started" in log_setup.path.read_text(encoding="utf-8")
 
@@ -39,12 +40,48 @@ def test_tokens_and_patient_data_never_reach_the_file(log_setup: LogSetup) -> No
     except ValueError:
         log.exception("failed")
     log_setup.handler.flush()
+    assert log_setup.path is not None
     text = log_setup.path.read_text(encoding="utf-8")
     for secret in ("AT-secret-1", "RT-secret-2", "jane@example.com", "Janet", "1980-02-03"):
         assert secret not in text
     assert "Traceback" in text
     assert "ValueError" in text
     assert "test_tokens_and_patient_data_never_reach_the_file" in text
+
+
+@pytest.mark.allow_error_logs
+def test_records_from_before_the_file_opens_reach_it_first_redacted_and_in_order(
+    app_paths: AppPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("rupa_desk.logs.EARLY_RECORDS_KEPT", 3)
+    early = start_logging()
+    log = logging.getLogger("rupa_desk.test")
+    log.info("early one")
+    log.error("early token %s", {"refresh_token": "RT-secret-3"})
+    log.info("early three")
+    log.info("early four (over the limit)")
+    log.debug("below the level")
+    assert not app_paths.log_file.exists()
+    setup = configure_logging(app_paths, early=early)
+    try:
+        log.info("after the file opened")
+        setup.handler.flush()
+    finally:
+        setup.close()
+        logging.captureWarnings(False)
+    assert setup.path is not None
+    lines = setup.path.read_text(encoding="utf-8").splitlines()
+    assert [line.split(": ", 1)[1] for line in lines] == [
+        "early one",
+        lines[1].split(": ", 1)[1],
+        "early three",
+        "1 start-up log records were dropped (more than 3)",
+        "after the file opened",
+    ]
+    assert "early token" in lines[1]
+    assert "RT-secret-3" not in "\n".join(lines)
+    assert early.records == []
+    assert early not in logging.getLogger("rupa_desk").handlers
 
 
 def test_the_log_rotates(app_paths: AppPaths, monkeypatch: pytest.MonkeyPatch) -> None:
