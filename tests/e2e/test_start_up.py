@@ -46,6 +46,11 @@ def secrets():
         MemorySecretStore, SecretStoreChoice, SecretStoreMode)
     return SecretStoreChoice(MemorySecretStore(), SecretStoreMode.SESSION_ONLY, None)
 
+if sys.argv[2:] == ["broken-window"]:
+    def broken_window(**kwargs):
+        raise RuntimeError("the window could not be built")
+    app.MainWindow = broken_window
+
 code = app.run(argparse.Namespace(demo=False, lab_tests=0, seed=7),
                paths=AppPaths.under(pathlib.Path(sys.argv[1])), on_window=on_window,
                on_started=on_started, secrets=secrets, environment=environment)
@@ -54,11 +59,10 @@ print("RESULT", json.dumps(seen))
 """
 
 
-def start(profile: Path) -> tuple[dict[str, object], str]:
-    """Run the app in a fresh process until it has started; what it saw, and its stderr."""
+def run_app(profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(profile)],
+    return subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(profile), *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -66,6 +70,11 @@ def start(profile: Path) -> tuple[dict[str, object], str]:
         timeout=100,
         check=False,
     )
+
+
+def start(profile: Path) -> tuple[dict[str, object], str]:
+    """Run the app in a fresh process until it has started; what it saw, and its stderr."""
+    done = run_app(profile)
     assert done.returncode == 0, done.stderr[-3000:]
     line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
     return json.loads(line.removeprefix("RESULT ")), done.stderr
@@ -104,3 +113,13 @@ def test_a_log_file_that_cannot_be_written_is_told_and_the_log_goes_to_stderr(
     assert "INFO    rupa_desk.app: starting" in stderr
     assert "WARNING rupa_desk.app: The log file" in stderr
     assert "INFO    rupa_desk.app: stopped" in stderr
+
+
+@pytest.mark.timeout(120)
+def test_a_start_up_that_fails_before_the_paint_still_writes_its_log(tmp_path: Path) -> None:
+    done = run_app(tmp_path / "profile", "broken-window")
+    assert done.returncode != 0
+    assert "RuntimeError: the window could not be built" in done.stderr
+    log = (tmp_path / "profile" / "log" / "rupa-desk.log").read_text(encoding="utf-8")
+    assert "rupa_desk.app: starting" in log
+    assert "rupa_desk.app: stopped" in log
