@@ -5,10 +5,16 @@ long-lived client; both get the same explicit timeouts (`ClientLimits`), the sam
 and no automatic redirects (a redirect from Rupa is an answer to look at, not to follow).
 Building one also guards httpx's and httpcore's own logs (`guard_http_library_logs`): they
 would otherwise log request URLs, and with them patient emails from the query.
+
+Every client verifies TLS with one shared `ssl.SSLContext` (`shared_tls_context`): httpx
+would otherwise build a context per client and load the whole CA bundle each time (about
+50 ms, twice while the window says "Starting…", and again at each sign-in).
 """
 
 from __future__ import annotations
 
+import functools
+import ssl
 from collections.abc import Mapping
 from typing import Final
 
@@ -18,6 +24,13 @@ from rupa_desk.logs import guard_http_library_logs
 from rupa_desk.settings import ClientLimits
 
 USER_AGENT: Final = "RupaDesk"
+
+
+@functools.cache
+def shared_tls_context() -> ssl.SSLContext:
+    """The TLS settings of every client: httpx's defaults (certificates and host names
+    verified against the CA bundle, or SSL_CERT_FILE / SSL_CERT_DIR when set), built once."""
+    return httpx.create_ssl_context()
 
 
 def new_http_client(
@@ -35,6 +48,8 @@ def new_http_client(
     """
     client = httpx.AsyncClient(
         transport=transport,
+        # A transport of its own (tests) brings its own TLS: no CA bundle to load then.
+        verify=shared_tls_context() if transport is None else True,
         timeout=httpx.Timeout(
             connect=limits.connect_timeout_s,
             read=limits.read_timeout_s,

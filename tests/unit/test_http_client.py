@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import email.utils
+import ssl
 import time
 
 import httpx
 import pytest
 
 from rupa_desk.services.errors import ConnectionDropped, Offline, RequestTimeout
-from rupa_desk.services.http_client import USER_AGENT, new_http_client
+from rupa_desk.services.http_client import USER_AGENT, new_http_client, shared_tls_context
 from rupa_desk.services.http_errors import network_error, retry_after_seconds
 from rupa_desk.settings import ClientLimits
 
@@ -39,6 +40,31 @@ async def test_a_new_client_has_the_limits_timeouts_our_agent_and_no_redirects()
     assert len(seen) == 1
     assert seen[0].headers["User-Agent"] == USER_AGENT
     assert seen[0].headers["Accept"] == "application/x-test"
+
+
+async def test_clients_share_one_tls_context_that_verifies_certificates(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    built: list[ssl.SSLContext] = []
+    real = httpx.create_ssl_context
+
+    def counted() -> ssl.SSLContext:
+        built.append(real())
+        return built[-1]
+
+    monkeypatch.setattr(httpx, "create_ssl_context", counted)
+    shared_tls_context.cache_clear()
+    try:
+        for _ in range(3):
+            async with new_http_client(LIMITS):
+                pass
+        assert len(built) == 1  # the CA bundle is loaded once, not once per client
+        context = shared_tls_context()
+        assert context is built[0]
+        assert context.verify_mode is ssl.CERT_REQUIRED
+        assert context.check_hostname
+    finally:
+        shared_tls_context.cache_clear()
 
 
 @pytest.mark.parametrize(
