@@ -185,16 +185,20 @@ def test_a_missing_or_foreign_catalog_file_reads_as_no_catalog(tmp_path: Path) -
     path = tmp_path / "db.sqlite3"
     with Store.open(path) as store:
         load_catalog(store, synthetic_companies(), iter_tests(30, seed=5))
+        assert store.catalog.last_synced() is not None
     (tmp_path / "db.catalog-1.sqlite3").unlink()
     with Store.open(path) as store:
         assert store.catalog.test_count() == 0
         assert store.catalog.search("a1c").hits == ()
+        assert store.catalog.last_synced() is None  # no "catalog as of" over nothing
         load_catalog(store, synthetic_companies(), iter_tests(30, seed=5))
         assert store.catalog.test_count() == 30
+        assert store.catalog.last_synced() is not None
     with sqlite3.connect(tmp_path / "db.catalog-2.sqlite3") as plain:
         plain.execute(f"PRAGMA user_version = {CATALOG_FORMAT + 1}")
     with Store.open(path) as store:
         assert store.catalog.test_count() == 0
+        assert store.catalog.last_synced() is None
 
 
 def test_generation_numbers_are_never_reused_and_leftovers_are_deleted(

@@ -451,8 +451,14 @@ class Catalog:
         )
 
     def last_synced(self) -> datetime | None:
-        """When the catalog was last synced completely ("catalog as of …"); None if never."""
+        """When the catalog was last synced completely ("catalog as of …").
+
+        None if never, and None when the catalog file is missing or unusable (the catalog
+        reads as empty until the next sync): an old date over an empty catalog would mislead.
+        """
         self._attachment.ensure_current()
+        if not self._attachment.has_catalog:
+            return None
         return SyncState(self._db).last_success(CATALOG)
 
     def _hits(

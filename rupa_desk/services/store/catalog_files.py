@@ -167,12 +167,19 @@ class CatalogAttachment:
         self._cache_mib = cache_mib
         self._attached = False
         self._generation: int | None = None
+        self._file_attached = False
         self.ensure_current()
 
     @property
     def generation(self) -> int | None:
-        """The generation attached (None: the empty catalog)."""
+        """The generation the database points at (None: no catalog yet)."""
         return self._generation
+
+    @property
+    def has_catalog(self) -> bool:
+        """True when a catalog file is attached; False for the empty stand-in (no catalog
+        yet, or its file missing, unreadable or of another format)."""
+        return self._file_attached
 
     def ensure_current(self) -> None:
         """Switch to the generation the database points at, if it is not the one attached.
@@ -211,11 +218,11 @@ class CatalogAttachment:
         if generation is not None:
             path = self._files.path(generation)
             if self._attach_file(path):
-                self._generation, self._attached = generation, True
+                self._generation, self._attached, self._file_attached = generation, True, True
                 return
         conn.execute(f"ATTACH DATABASE ':memory:' AS {CATALOG_SCHEMA}")
         conn.executescript(catalog_file_ddl(CATALOG_SCHEMA))
-        self._generation, self._attached = generation, True
+        self._generation, self._attached, self._file_attached = generation, True, False
 
     def _attach_file(self, path: Path) -> bool:
         """Attach a catalog file read-only; False (nothing attached) if it cannot be used."""
