@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from rupa_desk.core.redaction import redact
 from rupa_desk.paths import AppPaths
 
 LOG_FORMAT: Final = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
@@ -45,17 +44,22 @@ class RedactingFilter(logging.Filter):
 
     def __init__(self) -> None:
         super().__init__()
+        # Imported here, not at the top: compiling its patterns takes a few milliseconds, and
+        # the desktop app paints its window before it makes its first filter.
+        from rupa_desk.core.redaction import redact
+
+        self._redact = redact
         self._formatter = logging.Formatter()
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(record.getMessage())
+        record.msg = self._redact(record.getMessage())
         record.args = None
         if record.exc_info and not record.exc_text:
             record.exc_text = self._formatter.formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = redact(record.exc_text)
+            record.exc_text = self._redact(record.exc_text)
         if record.stack_info:
-            record.stack_info = redact(record.stack_info)
+            record.stack_info = self._redact(record.stack_info)
         return True
 
 
