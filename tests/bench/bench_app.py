@@ -16,6 +16,11 @@
    set of queries (target p95 ≤ 16 ms, one frame). A burst typed at 30 ms per key is reported
    too: from the last key to its results (the debounce folds the burst into one search).
 3. Idle memory: the resident set of each process above, idle after start-up.
+4. Instructions to the first paint: the bare window and both Rupa Desk variants run once
+   more under valgrind's callgrind, which counts the instructions each runs until its first
+   paint. Unlike wall time, the count does not move with the machine's load, so its ratio is
+   the steady one to compare commits by (`--no-instructions` skips it; skipped without
+   valgrind).
 
 Figures from a shared, loaded machine are noisy; compare the ratios. The catalog database is
 built once per run into a temporary folder (about 20 s for 100,000 tests).
@@ -34,6 +39,8 @@ import asyncio
 import compileall
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -51,7 +58,7 @@ QUERIES = ("vitamin d", "cholesterol", "thyroid", "a1c", "lipid panel", "cortiso
 # -- the child processes ------------------------------------------------------------------------
 
 BARE_WINDOW = r"""
-import sys, time
+import os, sys, time
 from PySide6.QtCore import QEvent, QTimer
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QApplication, QMainWindow, QTableView
@@ -65,6 +72,8 @@ class Window(QMainWindow):
         if not self.painted and event.type() == QEvent.Type.UpdateRequest:
             self.painted = True
             print("PAINTED", '{"webengine": false}', flush=True)
+            if os.environ.get("BENCH_EXIT_AT_PAINT"):
+                os._exit(0)
             QTimer.singleShot(IDLE_MS, lambda: print("IDLE", flush=True))
             QTimer.singleShot(IDLE_MS + 1500, app.quit)
         return handled
@@ -83,7 +92,7 @@ app.exec()
 """
 
 RUPA_DESK = r"""
-import argparse, json, pathlib, sys
+import argparse, json, os, pathlib, sys
 from PySide6.QtCore import QTimer
 
 from rupa_desk import app
@@ -98,6 +107,8 @@ def webengine_loaded():
 
 def painted():
     print("PAINTED", json.dumps({"webengine": webengine_loaded()}), flush=True)
+    if os.environ.get("BENCH_EXIT_AT_PAINT"):
+        os._exit(0)
 
 def on_window(window):
     state["window"] = window
@@ -157,6 +168,34 @@ class StartRun:
     ready_s: float | None
     rss_mb: float
     webengine: bool
+
+
+def instructions_to_paint(source: str, *args: str) -> int | None:
+    """The instructions a child runs from its start to its first paint, counted by callgrind.
+
+    The same count whatever else the machine is doing, unlike the wall times; None when
+    valgrind is not installed. About 10 s per child.
+    """
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return None
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "BENCH_EXIT_AT_PAINT": "1"}
+    code = source.replace("IDLE_MS", str(IDLE_MS)).replace("ACCOUNT", repr(ACCOUNT))
+    with tempfile.TemporaryDirectory(prefix="rupa-callgrind-") as temp:
+        counter = [valgrind, "--tool=callgrind", f"--callgrind-out-file={temp}/out"]
+        done = subprocess.run(
+            [*counter, sys.executable, "-c", code, *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+    found = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
+    if found is None or "PAINTED" not in done.stdout:
+        raise RuntimeError(f"callgrind run failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return int(found.group(1).replace(",", ""))
 
 
 def launch(source: str, *args: str) -> StartRun:
@@ -327,6 +366,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="cold starts per variant")
     parser.add_argument("--tests", type=int, default=100_000, help="catalog size")
+    parser.add_argument(
+        "--no-instructions",
+        action="store_true",
+        help="skip counting the instructions to the first paint with valgrind (about 30 s)",
+    )
     options = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="rupa-bench-") as temp:
@@ -349,6 +393,21 @@ def main() -> None:
             bare.append(launch(BARE_WINDOW))
             first.append(launch(RUPA_DESK, "first-run", str(root / f"first-{run}")))
             returning.append(launch(RUPA_DESK, "returning", str(root / "returning")))
+
+        instructions: list[tuple[str, int | None]] = []
+        if not options.no_instructions:
+            print("Instructions to the first paint (callgrind)…", flush=True)
+            instructions = [
+                ("bare PySide6 window + QTableView", instructions_to_paint(BARE_WINDOW)),
+                (
+                    "Rupa Desk, first run",
+                    instructions_to_paint(RUPA_DESK, "first-run", str(root / "first-counted")),
+                ),
+                (
+                    "Rupa Desk, returning user",
+                    instructions_to_paint(RUPA_DESK, "returning", str(root / "returning")),
+                ),
+            ]
 
         print("Type-ahead in the catalog pane…", flush=True)
         human, burst = run_type_ahead(database)
@@ -390,6 +449,18 @@ def main() -> None:
             f"  {name}: first paint ÷ the same round's bare window: median "
             f"{statistics.median(ratios):.2f}×, range {ratios[0]:.2f}–{ratios[-1]:.2f}×"
         )
+    bare_instructions = instructions[0][1] if instructions else None
+    if bare_instructions:
+        print()
+        print(
+            "Instructions from the process's start to its first paint (callgrind: the same"
+            " count on a busy or a quiet machine)"
+        )
+        for name, count in instructions:
+            assert count is not None
+            print(f"{name:<44} {count / 1e6:10.1f}M {count / bare_instructions:6.3f}×")
+    elif not options.no_instructions:
+        print("\nInstructions to the first paint: not counted (valgrind is not installed)")
     print()
     print(f"Type-ahead, {options.tests:,} tests: key press → results model updated")
     print(f"{'typing':<44} {'keys':>5} {'p50':>8} {'p95':>8} {'max':>8}")
