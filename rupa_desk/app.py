@@ -212,7 +212,7 @@ def run(
 
         with asyncio.Runner(loop_factory=lambda: AppEventLoop(qt_app)) as runner:
             runner.get_loop().set_exception_handler(reporter.loop_exception_handler)
-            with _CloseOnInterrupt():
+            with _CloseOnSignal():
                 return runner.run(
                     main(
                         paths,
@@ -225,6 +225,11 @@ def run(
                         environment=environment() if environment is not None else None,
                     )
                 )
+    except Exception:
+        # Nothing is left to show a bug report in: the traceback goes to the log file (and,
+        # re-raised, to stderr), so a crash of an app started from a menu is not lost.
+        log.exception("Rupa Desk stopped on an unexpected error")
+        raise
     finally:
         if reporter is not None:
             reporter.uninstall()
@@ -268,25 +273,33 @@ def _paint(qt_app: QApplication, window: MainWindow) -> None:
             time.sleep(0.001)
 
 
-class _CloseOnInterrupt:
-    """Ctrl+C in the terminal closes the window (Qt's loop otherwise hides the signal)."""
+class _CloseOnSignal:
+    """Ctrl+C in the terminal (SIGINT) or a polite kill (SIGTERM: a logout, `kill`, a service
+    manager) closes the window, so the app shuts down as if the user had closed it: tasks
+    cancelled, the database and HTTP clients closed, the window's geometry saved. Qt's loop
+    would otherwise hide SIGINT, and SIGTERM would end the process on the spot."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self) -> None:
         self._timer = QTimer()
         self._timer.setInterval(250)
         self._timer.timeout.connect(lambda: None)  # lets Python run signal handlers
-        self._previous: Any = None
+        self._previous: dict[int, Any] = {}
 
-    def __enter__(self) -> _CloseOnInterrupt:
-        self._previous = signal.signal(signal.SIGINT, self._on_sigint)
+    def __enter__(self) -> _CloseOnSignal:
+        for number in self.SIGNALS:
+            self._previous[number] = signal.signal(number, self._on_signal)
         self._timer.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._timer.stop()
-        signal.signal(signal.SIGINT, self._previous)
+        for number, previous in self._previous.items():
+            signal.signal(number, previous)
 
-    def _on_sigint(self, signum: int, frame: object) -> None:
+    def _on_signal(self, signum: int, frame: object) -> None:
+        log.info("closing on signal %s", signal.Signals(signum).name)
         for widget in QApplication.topLevelWidgets():
             if isinstance(widget, MainWindow):
                 widget.close()

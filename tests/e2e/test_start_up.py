@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -35,7 +36,11 @@ def on_started(desk):
     seen["started"] = loaded("PySide6.QtWebEngine")
     seen["title"] = desk.window.windowTitle()
     seen["banner"] = desk.window.banner.text
-    desk.window.close()
+    if sys.argv[2:] == ["until-signal"]:
+        desk.window.show_pane("orders")  # remembered only if the shutdown is a clean one
+        print("STARTED", flush=True)
+    else:
+        desk.window.close()
 
 def environment():
     from rupa_desk.settings import production
@@ -46,10 +51,15 @@ def secrets():
         MemorySecretStore, SecretStoreChoice, SecretStoreMode)
     return SecretStoreChoice(MemorySecretStore(), SecretStoreMode.SESSION_ONLY, None)
 
-if sys.argv[2:] == ["broken-window"]:
+if sys.argv[2:] == ["broken-window"]:  # fails before the first paint
     def broken_window(**kwargs):
         raise RuntimeError("the window could not be built")
     app.MainWindow = broken_window
+if sys.argv[2:] == ["broken-desk"]:  # fails after it, while the services are built
+    import rupa_desk.desk
+    async def broken_desk(*args, **kwargs):
+        raise RuntimeError("the desk could not be built")
+    rupa_desk.desk.Desk.create = broken_desk
 
 code = app.run(argparse.Namespace(demo=False, lab_tests=0, seed=7),
                paths=AppPaths.under(pathlib.Path(sys.argv[1])), on_window=on_window,
@@ -116,10 +126,51 @@ def test_a_log_file_that_cannot_be_written_is_told_and_the_log_goes_to_stderr(
 
 
 @pytest.mark.timeout(120)
-def test_a_start_up_that_fails_before_the_paint_still_writes_its_log(tmp_path: Path) -> None:
-    done = run_app(tmp_path / "profile", "broken-window")
+@pytest.mark.parametrize(
+    ("how", "error"),
+    [
+        ("broken-window", "RuntimeError: the window could not be built"),
+        ("broken-desk", "RuntimeError: the desk could not be built"),
+    ],
+)
+def test_a_start_up_that_fails_writes_its_traceback_to_the_log_file(
+    tmp_path: Path, how: str, error: str
+) -> None:
+    done = run_app(tmp_path / "profile", how)
     assert done.returncode != 0
-    assert "RuntimeError: the window could not be built" in done.stderr
+    assert error in done.stderr
     log = (tmp_path / "profile" / "log" / "rupa-desk.log").read_text(encoding="utf-8")
-    assert "rupa_desk.app: starting" in log
+    assert "rupa_desk.app: starting" in log  # kept in memory before the paint, then written
+    assert "ERROR   rupa_desk.app: Rupa Desk stopped on an unexpected error" in log
+    assert "Traceback (most recent call last)" in log
+    assert error in log  # not only on a stderr nobody sees when started from a menu
     assert "rupa_desk.app: stopped" in log
+
+
+@pytest.mark.timeout(120)
+def test_sigterm_shuts_the_app_down_cleanly(tmp_path: Path) -> None:
+    profile = tmp_path / "profile"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    child = subprocess.Popen(
+        [sys.executable, "-c", SCRIPT, str(profile), "until-signal"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "STARTED"
+        child.send_signal(signal.SIGTERM)
+        out, errors = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 0, errors[-3000:]
+    assert '"code": 0' in out  # run() returned: the shutdown ran to its end
+    log = (profile / "log" / "rupa-desk.log").read_text(encoding="utf-8")
+    assert "rupa_desk.app: closing on signal SIGTERM" in log
+    assert "rupa_desk.app: stopped" in log
+    state = (profile / "config" / "window.ini").read_text(encoding="utf-8")
+    assert "orders" in state  # the window saved its state on the way out
