@@ -104,9 +104,12 @@ async def test_typing_searches_and_highlights_the_match(qtbot: QtBot, pane: Pane
 
 
 async def test_a_newer_search_cancels_the_older_one(pane: Pane) -> None:
+    results: list[str] = []
+    pane.presenter.results_changed.connect(lambda query: results.append(query.text))
     older = asyncio.ensure_future(pane.presenter.search("vitamin"))
     newer = asyncio.ensure_future(pane.presenter.search("cholesterol"))
     await asyncio.gather(older, newer)
+    assert results == ["cholesterol"]  # the older search never reached the screen
     assert shown(pane).text == "cholesterol"
     assert names(pane)
     assert all("vitamin" not in n.casefold() for n in names(pane)[:5])
