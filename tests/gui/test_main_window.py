@@ -63,6 +63,26 @@ async def test_ctrl_number_shortcuts_show_the_panes(qtbot: QtBot, app_paths: App
     assert window.windowTitle() == "Rupa Desk — Orders"
 
 
+async def test_the_file_menu_opens_settings_and_sign_out_and_quits(
+    qtbot: QtBot, app_paths: AppPaths
+) -> None:
+    window = make_window(qtbot, app_paths)
+    window.show()
+    window.show_workspace()
+    file_menu = next(
+        a.menu() for a in window.menuBar().actions() if a.text().replace("&", "") == "File"
+    )
+    actions = {a.text().replace("&", ""): a for a in file_menu.actions() if a.text()}
+    assert set(actions) >= {"Settings…", "Sign out…", "Quit"}
+    with qtbot.waitSignal(window.settings_requested, timeout=2000):
+        actions["Settings…"].trigger()
+    with qtbot.waitSignal(window.sign_out_requested, timeout=2000):
+        actions["Sign out…"].trigger()
+    with qtbot.waitSignal(window.closed, timeout=2000):
+        actions["Quit"].trigger()
+    assert not window.isVisible()
+
+
 async def test_panes_are_out_of_reach_until_signed_in(qtbot: QtBot, app_paths: AppPaths) -> None:
     window = make_window(qtbot, app_paths)
     window.show()
