@@ -87,7 +87,11 @@ async def sync_catalog(
 
 
 class _ProgressBar:
-    """`[######------]  1,234 / 5,000 tests`, redrawn in place on a terminal, else every 10%."""
+    """`[######------]  1,234 / 5,000 tests`, redrawn in place on a terminal, else every 10%.
+
+    With no total (the server sent no count), a terminal shows the count so far, and a log
+    gets only the summary line printed at the end.
+    """
 
     def __init__(self, out: TextIO) -> None:
         self._out = out
@@ -95,7 +99,11 @@ class _ProgressBar:
         self._last_tenth = -1
 
     def update(self, done: int, total: int) -> None:
-        share = done / total if total else 0.0
+        if not total:  # the total is not known (yet): no bar, a count
+            if self._tty:
+                print(f"\r{done:>7,} tests so far", end="", file=self._out, flush=True)
+            return
+        share = done / total
         filled = int(share * BAR_WIDTH)
         line = f"[{'#' * filled}{'-' * (BAR_WIDTH - filled)}] {done:>7,} / {total:,} tests"
         if self._tty:

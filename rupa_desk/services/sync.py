@@ -217,7 +217,9 @@ class CatalogSync:
             self._task.cancel()
 
     def _report(self, done: int, total: int) -> None:
-        self._progress = (done, max(done, total))
+        # total 0: not known (Rupa's pagination count is our assumption, and `Page.count` may
+        # be None): it stays 0, so that a progress bar shows "busy", not "done".
+        self._progress = (done, max(done, total) if total > 0 else 0)
         for listener in list(self._listeners):
             listener(*self._progress)
 

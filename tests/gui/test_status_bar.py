@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime
 
-from PySide6.QtWidgets import QFrame, QLabel, QMainWindow, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QMainWindow, QProgressBar, QWidget
 from pytestqt.qtbot import QtBot
 
 from rupa_desk.ui.components.status_bar import StatusBar
@@ -126,3 +126,19 @@ async def test_a_message_keeps_its_room_when_the_window_narrows(qtbot: QtBot) ->
     await wait_until(lambda: window.width() == 780 and message_room(bar) >= needed)
     window.resize(1180, 200)
     await wait_until(lambda: {"Catalog", "Token storage"} <= set(bar.texts()))
+
+
+async def test_sync_progress_with_a_known_and_an_unknown_total(qtbot: QtBot) -> None:
+    bar = StatusBar()
+    signed_in(bar)
+    window = shown_in_a_window(qtbot, bar)
+    assert window.isVisible()
+    [progress] = bar.findChildren(QProgressBar)
+    bar.set_sync_progress(250, 1000)
+    assert (progress.value(), progress.maximum()) == (250, 1000)
+    assert progress.text() == "Syncing 250/1,000"
+    bar.set_sync_progress(1234, 0)  # the server sent no count: busy, never "full"
+    assert progress.maximum() == 0
+    assert progress.format() == "Syncing… 1,234 tests"
+    bar.set_sync_progress(0, 0)
+    assert progress.format() == "Syncing…"

@@ -8,6 +8,7 @@ The tests that only read a synced catalog share one sync of a 5,000-test simulat
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 import os
@@ -20,11 +21,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
 
+from rupa_desk.core.models import LabCompany, LabTest, Page
 from rupa_desk.paths import AppPaths
 from rupa_desk.sandbox.config import SandboxConfig
 from rupa_desk.sandbox.server import SandboxServer
@@ -49,6 +51,7 @@ from tests.fixtures.catalog_sync import SimulatorTokens, api_requests, control, 
 from tests.fixtures.rupa_client import demo_environment, signed_in
 
 ROOT = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
 #: The catalog of `big_simulator`, and another one to sync over it.
 BIG, OTHER = 5000, 2000
 
@@ -262,6 +265,56 @@ async def test_sync_after_tests_are_added_changed_and_removed(database: Store) -
     renamed = database.catalog.search("quokka").hits[0]
     assert renamed.id == changed
     assert renamed.sample_types == ("Saliva",)
+
+
+class WithoutCounts:
+    """The real client, with the pagination counts taken off its pages: the count is our
+    assumption about Rupa's lists (RUPA_API.md), and the sync must do without it."""
+
+    def __init__(self, client: RupaClient) -> None:
+        self._client = client
+
+    async def lab_companies_page(self, *, page_size: int | None = None) -> Page[LabCompany]:
+        return uncounted(await self._client.lab_companies_page(page_size=page_size))
+
+    async def lab_tests_page(
+        self,
+        lab_company: str | None = None,
+        *,
+        include_company: bool = False,
+        page_size: int | None = None,
+    ) -> Page[LabTest]:
+        page = await self._client.lab_tests_page(
+            lab_company, include_company=include_company, page_size=page_size
+        )
+        return uncounted(page)
+
+    async def next_page(self, page: Page[T]) -> Page[T]:
+        return uncounted(await self._client.next_page(page))
+
+
+def uncounted(page: Page[T]) -> Page[T]:
+    return dataclasses.replace(page, count=None, pages=None)
+
+
+async def test_a_sync_without_pagination_counts_completes_and_reports_an_unknown_total(
+    database: Store,
+) -> None:
+    assert database.path is not None
+    progress: list[tuple[int, int]] = []
+    with simulator(lab_tests=400, seed=5) as server:
+        async with simulator_client(server.url) as client:
+            result = await CatalogSync(WithoutCounts(client), database.path).run(
+                lambda done, total: progress.append((done, total))
+            )
+    assert result.test_count == 400
+    assert database.catalog.test_count() == 400
+    assert database.catalog.search("a1c").hits
+    # Until the end the total is unknown (0: a busy bar), never a bar that reads "done".
+    assert progress[-1] == (400, 400)
+    assert all(total == 0 for _, total in progress[:-1])
+    assert any(done > 0 for done, _ in progress[:-1])
+    assert [done for done, _ in progress] == sorted(done for done, _ in progress)
 
 
 async def test_a_test_of_a_company_the_listing_leaves_out_still_arrives(database: Store) -> None:

@@ -164,7 +164,10 @@ class StatusBar(QStatusBar):
         """Show the sync progress bar at `done` of `total` (total 0: not known yet)."""
         self._progress.setMaximum(max(total, 0))
         self._progress.setValue(min(done, total) if total > 0 else 0)
-        self._progress.setFormat(f"Syncing {done:,}/{total:,}" if total > 0 else "Syncing…")
+        if total > 0:
+            self._progress.setFormat(f"Syncing {done:,}/{total:,}")
+        else:  # a busy bar
+            self._progress.setFormat(f"Syncing… {done:,} tests" if done else "Syncing…")
         self._show_field(self._progress, True)
 
     def finish_sync(self) -> None:
