@@ -463,6 +463,46 @@ async def test_another_process_syncing_the_same_database_is_refused(database: St
             assert (await running).test_count == 300
 
 
+@pytest.mark.timeout(240)
+async def test_a_sync_in_another_real_process_is_refused_until_it_ends(database: Store) -> None:
+    # Two copies of the app on one front-desk PC, signed in to the same account.
+    assert database.path is not None
+    with simulator(lab_tests=2000, seed=4, latency_ms=60) as server:
+        child = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.fixtures.sync_process",
+            server.url,
+            str(database.path),
+            cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        assert child.stdout is not None
+        try:
+            async with simulator_client(server.url) as client:
+                while True:
+                    words = (await child.stdout.readline()).decode().split()
+                    assert words, "the sync process ended early"
+                    assert words[0] != "done", "the other sync finished before it was tried"
+                    if words[0] == "progress" and int(words[1]) > 0:
+                        break
+                with pytest.raises(CatalogSyncBusy):
+                    await CatalogSync(client, database.path).run()
+                while words and words[0] != "done":
+                    words = (await child.stdout.readline()).decode().split()
+                assert words == ["done", "2000"]
+                assert await child.wait() == 0
+                # Its lock went with it: this process may sync now.
+                result = await CatalogSync(client, database.path).run()
+        finally:
+            if child.returncode is None:
+                child.kill()
+                await child.wait()
+    assert result.test_count == 2000
+    assert database.catalog.test_count() == 2000
+    assert_no_leftovers(database)
+
+
 async def test_cancelling_the_caller_cancels_the_sync_and_keeps_the_old_catalog(
     other_simulator: SandboxServer, old_catalog: Store
 ) -> None:
