@@ -144,6 +144,16 @@ async def sync(url: str, store: Store, **options: Any) -> tuple[int, list[tuple[
     return result.test_count, progress
 
 
+async def sync_in_a_child_process(url: str, path: Path) -> asyncio.subprocess.Process:
+    """A sync of the database at `path` from `url` in another process, which prints
+    `progress DONE TOTAL` lines and `done COUNT` on its stdout (`tests.fixtures.sync_process`)."""
+    return await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "tests.fixtures.sync_process", url, str(path)),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+    )
+
+
 def assert_no_leftovers(store: Store) -> None:
     """Only the catalog file in use is left (no staging file, no old or unfinished one), and
     it and the account's database are sound."""
@@ -468,15 +478,7 @@ async def test_a_sync_in_another_real_process_is_refused_until_it_ends(database:
     # Two copies of the app on one front-desk PC, signed in to the same account.
     assert database.path is not None
     with simulator(lab_tests=2000, seed=4, latency_ms=60) as server:
-        child = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "tests.fixtures.sync_process",
-            server.url,
-            str(database.path),
-            cwd=ROOT,
-            stdout=asyncio.subprocess.PIPE,
-        )
+        child = await sync_in_a_child_process(server.url, database.path)
         assert child.stdout is not None
         try:
             async with simulator_client(server.url) as client:
@@ -594,15 +596,7 @@ async def test_a_sync_killed_half_way_leaves_the_old_catalog_searchable(
     old_catalog.close()
 
     with simulator(lab_tests=5000, seed=12, latency_ms=30) as server:
-        child = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "tests.fixtures.sync_process",
-            server.url,
-            str(old_catalog.path),
-            cwd=ROOT,
-            stdout=asyncio.subprocess.PIPE,
-        )
+        child = await sync_in_a_child_process(server.url, old_catalog.path)
         assert child.stdout is not None
         try:
             while True:
