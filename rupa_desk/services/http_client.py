@@ -48,8 +48,7 @@ def new_http_client(
     """
     client = httpx.AsyncClient(
         transport=transport,
-        # A transport of its own (tests) brings its own TLS: no CA bundle to load then.
-        verify=shared_tls_context() if transport is None else True,
+        verify=shared_tls_context(),
         timeout=httpx.Timeout(
             connect=limits.connect_timeout_s,
             read=limits.read_timeout_s,

@@ -69,12 +69,19 @@ print("RESULT", json.dumps(seen))
 """
 
 
+def app_command(profile: Path, *args: str) -> list[str]:
+    """The app in a fresh process, with `profile` as its folders (`args`: see SCRIPT)."""
+    return [sys.executable, "-c", SCRIPT, str(profile), *args]
+
+
+CHILD_ENV = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+
+
 def run_app(profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     return subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(profile), *args],
+        app_command(profile, *args),
         cwd=ROOT,
-        env=env,
+        env=CHILD_ENV,
         capture_output=True,
         text=True,
         timeout=100,
@@ -150,11 +157,10 @@ def test_a_start_up_that_fails_writes_its_traceback_to_the_log_file(
 @pytest.mark.timeout(120)
 def test_sigterm_shuts_the_app_down_cleanly(tmp_path: Path) -> None:
     profile = tmp_path / "profile"
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     child = subprocess.Popen(
-        [sys.executable, "-c", SCRIPT, str(profile), "until-signal"],
+        app_command(profile, "until-signal"),
         cwd=ROOT,
-        env=env,
+        env=CHILD_ENV,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -179,7 +179,7 @@ class CatalogAttachment:
     def has_catalog(self) -> bool:
         """True when a catalog file is attached; False for the empty stand-in (no catalog
         yet, or its file missing, unreadable or of another format)."""
-        return self._file_attached
+        return self._attached and self._file_attached
 
     def ensure_current(self) -> None:
         """Switch to the generation the database points at, if it is not the one attached.
