@@ -45,7 +45,7 @@ from rupa_desk.ui.components.settings_dialog import SettingsDialog
 from rupa_desk.ui.components.sign_out_dialog import SignOutDialog
 from rupa_desk.ui.components.status_bar import StatusBar
 from rupa_desk.ui.main_window import MainWindow
-from rupa_desk.ui.messages import MessageBridge
+from rupa_desk.ui.messages import Level, MessageBridge
 from rupa_desk.ui.order_workspace import OrderWorkspace
 from rupa_desk.ui.pages.catalog import CatalogPage
 from rupa_desk.ui.pages.patients import PatientsPage
@@ -426,7 +426,7 @@ class Desk:
             try:
                 secret = await choice.store.get(client_secret_key(environment))
             except SecretStoreUnavailable as exc:
-                bridge.warning(str(exc))
+                bridge.known_error(exc, level=Level.WARNING)
                 secret = None
             environment = environment.with_secret(secret)
         return cls(

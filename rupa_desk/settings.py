@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final, Literal, get_origin, get_type_hints
 
+from rupa_desk.core.errors import KnownError
+
 EnvironmentName = Literal["production", "sandbox", "demo"]
 ENVIRONMENT_NAMES: Final[tuple[EnvironmentName, ...]] = ("production", "sandbox", "demo")
 ENVIRONMENT_LABELS: Final[dict[str, str]] = {
@@ -193,7 +195,7 @@ def demo(base_url: str, *, client_id: str = DEMO_CLIENT_ID) -> Environment:
     )
 
 
-class SettingsError(Exception):
+class SettingsError(KnownError):
     """The settings file or a settings value is not usable."""
 
 

@@ -24,6 +24,7 @@ from typing import Final
 from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit
 
 from rupa_desk.core.drafts import is_draft_id
+from rupa_desk.core.errors import InvalidInput
 
 #: Query parameter carrying the draft id in our return URLs.
 DRAFT_PARAM: Final = "draft"
@@ -40,7 +41,7 @@ EMBEDDED_HOST: Final = "checkout-return.rupa-desk.invalid"
 RETURN_PATH: Final = "/rupa-desk/checkout-return"
 
 
-class InvalidReturnUrl(ValueError):
+class InvalidReturnUrl(InvalidInput):
     """The URL is our return URL, but it cannot say which draft came back."""
 
 

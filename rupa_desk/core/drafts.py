@@ -36,6 +36,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Final
 
+from rupa_desk.core.errors import ActionNotAllowed, InvalidInput
+
 _DRAFT_ID_RE: Final = re.compile(r"draft_[0-9a-f]{32}")
 
 #: The most notes text a draft keeps (Rupa's own limit is not documented; this is generous).
@@ -57,11 +59,11 @@ class DraftState(enum.StrEnum):
     CHECKED_OUT = "checked_out"
 
 
-class InvalidDraftTransition(Exception):
-    """A change that the draft's current state does not allow (a bug in the caller)."""
+class InvalidDraftTransition(ActionNotAllowed):
+    """A change that the draft's current state does not allow; the message says why."""
 
 
-class DraftNotReady(Exception):
+class DraftNotReady(InvalidInput):
     """The draft cannot be sent yet; the message says what is missing."""
 
 
@@ -358,5 +360,5 @@ def _unique(ids: Iterable[str]) -> tuple[str, ...]:
 
 def _clean_notes(notes: str) -> str:
     if len(notes) > MAX_NOTES_CHARS:
-        raise ValueError(f"Notes are limited to {MAX_NOTES_CHARS:,} characters.")
+        raise InvalidInput(f"Notes are limited to {MAX_NOTES_CHARS:,} characters.")
     return notes

@@ -16,6 +16,8 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any, Final
 
+from rupa_desk.core.errors import InvalidInput
+
 #: The fields of the new-patient form, in form order.
 PATIENT_FIELDS: Final[tuple[str, ...]] = (
     "first_name",
@@ -86,7 +88,7 @@ class PatientForm:
         return not any(self.as_dict().values())
 
 
-class InvalidPatientForm(ValueError):
+class InvalidPatientForm(InvalidInput):
     """The form has errors; `errors` maps each bad field to its message."""
 
     def __init__(self, errors: Mapping[str, str]) -> None:
@@ -216,7 +218,7 @@ def field_for_attribute(attribute: str) -> str | None:
     return None
 
 
-class PortListError(ValueError):
+class PortListError(InvalidInput):
     """The redirect port list is not a comma-separated list of ports."""
 
 

@@ -1,11 +1,12 @@
 """Typed errors of the services that talk to Rupa: each one a known, environmental failure.
 
-Every error is a `RupaError` whose `user_message` is a plain sentence for the person at the
-front desk, with a next step. `str(error)` is the same sentence, so a log line or a message
-box never needs special handling. None of them carries a token or patient data: messages name
-the kind of thing (a patient, an order), never its contents.
+Every error is a `RupaError` (a `rupa_desk.core.errors.KnownError`) whose `user_message` is a
+plain sentence for the person at the front desk, with a next step. `str(error)` is the same
+sentence, so a log line or a message box never needs special handling. None of them carries
+a token or patient data: messages name the kind of thing (a patient, an order), never its
+contents.
 
-Hierarchy (what callers catch):
+Hierarchy (what callers catch; the root is `rupa_desk.core.errors.KnownError`):
 
     RupaError
       NotSignedIn                 no session: sign in
@@ -34,8 +35,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from rupa_desk.core.errors import KnownError
 
-class RupaError(Exception):
+
+class RupaError(KnownError):
     """A known failure talking to Rupa, with a message for the user and a next step.
 
     Show `user_message`; `str(error)` is safe to log (no patient data, no tokens).
@@ -48,9 +51,8 @@ class RupaError(Exception):
     default_message = "Something went wrong talking to Rupa. Try again."
 
     def __init__(self, user_message: str | None = None, *, status: int | None = None) -> None:
-        self.user_message = user_message or self.default_message
         self.status = status
-        super().__init__(self.user_message)
+        super().__init__(user_message)
 
 
 class NotSignedIn(RupaError):

@@ -2,8 +2,11 @@
 
 Any part of the UI says something to the user through a `MessageBridge` it was given:
 `info`, `warning`, `error` for known situations (offline, validation, a finished sync), and
-`bug` for unexpected exceptions (shown as a bug report dialog). Until the main window has
-connected and called `attach`, messages are queued, so nothing said during start-up is lost.
+`bug` for unexpected exceptions (shown as a bug report dialog). A known error
+(`rupa_desk.core.errors.KnownError`) becomes a message through `known_error` alone, so every
+such message reads alike: what did not happen, then what happened and what to do next. Until
+the main window has connected and called `attach`, messages are queued, so nothing said
+during start-up is lost.
 
 Message texts are for the user: they may name a patient, so the bridge never logs them.
 """
@@ -15,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
+
+from rupa_desk.core.errors import KnownError
 
 
 class Level(enum.Enum):
@@ -87,6 +92,20 @@ class MessageBridge(QObject):
     def error(self, text: str) -> None:
         """Tell the user that something they asked for failed, and what to do next."""
         self.show(Message(Level.ERROR, text))
+
+    def known_error(
+        self, error: KnownError, *, not_done: str = "", level: Level = Level.ERROR
+    ) -> None:
+        """Tell the user about a known error, the one way every presenter does it.
+
+        Args:
+            error: the error; its `user_message` says what happened and what to do next.
+            not_done: what the user asked for that did not happen, as a sentence ("The
+                change was not saved."); put before the error's message.
+            level: `Level.WARNING` when the user can carry on (working offline), else error.
+        """
+        text = f"{not_done} {error.user_message}" if not_done else error.user_message
+        self.show(Message(level, text))
 
     def show(self, message: Message) -> None:
         """Deliver a message now, or queue it until a receiver attaches."""

@@ -158,7 +158,7 @@ class OrderWorkspace:
         try:
             await self.launcher.aclose(remove_profile=remove_web_profile)
         except WebProfileNotRemoved as exc:
-            self._bridge.error(str(exc))
+            self._bridge.known_error(exc)
         await self.listener.aclose()
         self.drafts.close()
         self.orders.close()

@@ -58,7 +58,7 @@ async def test_notes_typed_while_the_database_is_locked_are_reported_not_saved(
         other.execute("ROLLBACK")
         other.close()
     assert drafts.errors() == [
-        "The change was not saved: The local database is busy (the catalog download or another "
+        "The change was not saved. The local database is busy (the catalog download or another "
         "Rupa Desk window is writing to it). Wait a moment, then try again."
     ]
     assert drafts.store.drafts.get(draft_id).notes == "fasting"
@@ -81,4 +81,4 @@ async def test_a_new_draft_on_a_full_disk_is_reported_not_saved(drafts: Drafts) 
     fill_what_room_is_left(drafts.store)
     assert drafts.presenter.new_draft() is False
     assert len(drafts.errors()) == 1
-    assert drafts.errors()[0].startswith("The new draft was not saved: The disk")
+    assert drafts.errors()[0].startswith("The new draft was not saved. The disk")

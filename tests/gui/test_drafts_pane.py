@@ -14,13 +14,14 @@ from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
 from rupa_desk.core.checkout_return import CheckoutReturn, ReturnEndpoint
-from rupa_desk.core.drafts import DraftState
+from rupa_desk.core.drafts import MAX_NOTES_CHARS, DraftState
 from rupa_desk.core.models import Patient
 from rupa_desk.paths import AppPaths
 from rupa_desk.services.errors import Offline, ServerError, ValidationFailed
 from rupa_desk.services.store import Store
+from rupa_desk.ui.bug_reports import BugReporter
 from rupa_desk.ui.main_window import MainWindow
-from rupa_desk.ui.messages import Level, Message, MessageBridge
+from rupa_desk.ui.messages import BugReport, Level, Message, MessageBridge
 from rupa_desk.ui.pages.drafts import LEFT_CATALOG, DraftsPage
 from rupa_desk.ui.presenters.drafts import DraftsPresenter
 from rupa_desk.ui.window_state import WindowState
@@ -541,3 +542,38 @@ async def check_the_list_at_the_default_size(qtbot: QtBot, pane: Pane, window: M
     companies = [editor_tests.item(r, 1).text() for r in range(editor_tests.rowCount())]
     assert all(c != "—" for c in companies[:-1])  # the retired test has none
     assert not editor_tests.horizontalScrollBar().isVisible()
+
+
+@pytest.mark.allow_error_logs
+async def test_a_broken_invariant_while_typing_is_a_bug_report_not_a_banner(
+    qtbot: QtBot, pane: Pane, app_paths: AppPaths
+) -> None:
+    """A refused edit is a message (a known error); a draft that breaks its own rules is a
+    bug: it reaches the bug reporter with its traceback and no yellow banner hides it."""
+    draft_id = await new_ready_draft(qtbot, pane)
+    reports: list[BugReport] = []
+    pane.env.bridge.bug_reported.connect(reports.append)
+    pane.env.bridge.attach()
+    notes = pane.page.editor.notes
+    notes.setFocus()
+    too_long = "x" * (MAX_NOTES_CHARS + 1)
+    notes.setPlainText(too_long)  # refused input: a warning, the saved notes stay
+    assert [m.level for m in pane.messages] == [Level.WARNING]
+    assert "limited" in pane.messages[0].text
+    assert pane.store.drafts.get(draft_id).notes == ""
+    pane.messages.clear()
+    # The saved row says "sent" without an order intent: no code path writes that, so a
+    # draft read from it breaks an invariant of `Draft` (a plain ValueError).
+    pane.store.db.execute(
+        "UPDATE drafts SET status = 'sent', order_intent_id = NULL WHERE id = ?", [draft_id]
+    )
+    reporter = BugReporter(pane.env.bridge, app_paths.log_file)
+    reporter.install()
+    try:
+        notes.setPlainText("fasting")
+        await wait_until(lambda: reports)
+    finally:
+        reporter.uninstall()
+    assert "ValueError: a sent draft has an order intent id" in reports[0].summary
+    assert "set_notes" in reports[0].details  # the traceback, through the presenter
+    assert pane.messages == []  # not shown as a banner

@@ -18,6 +18,7 @@ from rupa_desk.core.drafts import (
     is_draft_id,
     new_draft_id,
 )
+from rupa_desk.core.errors import InvalidInput
 
 T0 = datetime(2024, 6, 13, 9, 0, tzinfo=UTC)
 T1 = T0 + timedelta(minutes=1)
@@ -72,7 +73,7 @@ def test_edits_bump_the_revision_and_keep_tests_unique_and_ordered() -> None:
 def test_notes_and_patient_edits() -> None:
     draft = Draft.new(T0).edited(T1, patient_id="pat_1234567", notes="fasting")
     assert (draft.patient_id, draft.notes, draft.revision) == ("pat_1234567", "fasting", 1)
-    with pytest.raises(ValueError, match="limited"):
+    with pytest.raises(InvalidInput, match="limited"):
         draft.edited(T2, notes="x" * (MAX_NOTES_CHARS + 1))
 
 

@@ -181,7 +181,7 @@ class Drafts:
 
         Raises:
             UnknownDraftError: there is no such draft.
-            InvalidDraftTransition, DraftNotReady, ValueError: the change was refused; nothing
+            InvalidDraftTransition, DraftNotReady, InvalidInput: the change was refused; nothing
                 was written.
         """
         with self._db.atomic():

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rupa_desk.core.errors import KnownError
 
-class StoreError(Exception):
+
+class StoreError(KnownError):
     """A known problem with the local database (environmental, not a bug)."""
 
 

@@ -14,7 +14,7 @@ import functools
 import logging
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Protocol
+from typing import Final, Protocol
 
 from PySide6.QtCore import QObject, Signal
 
@@ -34,11 +34,13 @@ from rupa_desk.services.store import (
 )
 from rupa_desk.services.sync import CatalogSync, CatalogSyncBusy, CatalogSyncCancelled
 from rupa_desk.ui.components.catalog_model import CatalogResultsModel
-from rupa_desk.ui.messages import MessageBridge
+from rupa_desk.ui.messages import Level, MessageBridge
 from rupa_desk.ui.presenters.connectivity import Connectivity
 from rupa_desk.ui.tasks import LatestTask, Superseded
 
 log = logging.getLogger(__name__)
+
+CATALOG_NOT_UPDATED: Final = "The catalog was not updated; the catalog you have stays usable."
 
 
 @dataclass(frozen=True)
@@ -200,7 +202,7 @@ class CatalogPresenter(QObject):
         try:
             message = await self._drafts.add_lab_test(test)
         except StoreError as exc:
-            self._bridge.error(f"The test was not added: {exc}")
+            self._bridge.known_error(exc, not_done="The test was not added.")
             return False
         self._bridge.info(message)
         self.added_to_draft.emit(lab_test_id)
@@ -242,21 +244,17 @@ class CatalogPresenter(QObject):
             with typed_sqlite_errors():
                 result = await self._sync.run(self._on_sync_progress)
         except CatalogSyncBusy as exc:
-            self._bridge.warning(str(exc))
+            self._bridge.known_error(exc, level=Level.WARNING)
             return False
         except CatalogSyncCancelled as exc:
-            self._bridge.info(str(exc))
+            self._bridge.known_error(exc, level=Level.INFO)
             return False
         except RupaError as exc:
             self._connectivity.failed(exc)
-            self._bridge.error(
-                f"The catalog could not be updated: {exc} The catalog you have stays usable."
-            )
+            self._bridge.known_error(exc, not_done=CATALOG_NOT_UPDATED)
             return False
         except StoreError as exc:
-            self._bridge.error(
-                f"The catalog could not be saved: {exc} The catalog you have stays usable."
-            )
+            self._bridge.known_error(exc, not_done=CATALOG_NOT_UPDATED)
             return False
         self._connectivity.answered()
         self.catalog_changed.emit(result.synced_at)

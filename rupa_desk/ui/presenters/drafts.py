@@ -23,8 +23,14 @@ from typing import Final
 
 from PySide6.QtCore import QObject, Signal
 
-from rupa_desk.core.checkout_return import CheckoutReturn, ReturnEndpoint, parse_return_url
+from rupa_desk.core.checkout_return import (
+    CheckoutReturn,
+    InvalidReturnUrl,
+    ReturnEndpoint,
+    parse_return_url,
+)
 from rupa_desk.core.drafts import Draft, DraftNotReady, DraftState, InvalidDraftTransition
+from rupa_desk.core.errors import ActionNotAllowed, InvalidInput
 from rupa_desk.core.models import LabTest, Patient
 from rupa_desk.services.checkout_linking import (
     CheckoutLinker,
@@ -34,7 +40,7 @@ from rupa_desk.services.checkout_linking import (
 from rupa_desk.services.errors import RupaError
 from rupa_desk.services.outbox import RESEND_WAITS_S, Outbox, QueuedDraftSender
 from rupa_desk.services.store import DraftListing, SearchHit, Store, StoreError
-from rupa_desk.ui.messages import MessageBridge
+from rupa_desk.ui.messages import Level, MessageBridge
 from rupa_desk.ui.presenters.connectivity import Connectivity
 from rupa_desk.ui.tasks import BackgroundTasks
 from rupa_desk.ui.web.launcher import CheckoutLauncher
@@ -217,7 +223,7 @@ class DraftsPresenter(QObject):
         try:
             draft_id = self._store.drafts.create()
         except StoreError as exc:
-            self._bridge.error(f"The new draft was not saved: {exc}")
+            self._bridge.known_error(exc, not_done="The new draft was not saved.")
             return False
         self.drafts_changed.emit()
         self.set_current(draft_id)
@@ -265,22 +271,23 @@ class DraftsPresenter(QObject):
         try:
             self._store.drafts.delete(draft_id)
         except InvalidDraftTransition as exc:
-            self._bridge.warning(str(exc))
+            self._bridge.known_error(exc, level=Level.WARNING)
             return
         except StoreError as exc:
-            self._bridge.error(str(exc))
+            self._bridge.known_error(exc, not_done="The draft was not deleted.")
             return
         if self._current == draft_id:
             self.set_current(None)
         self.drafts_changed.emit()
 
     def _edit(self, draft_id: str, change: Callable[[], object]) -> None:
+        """Apply a change; a refused one is told (anything else is a bug and propagates)."""
         try:
             change()
-        except (InvalidDraftTransition, ValueError) as exc:
-            self._bridge.warning(str(exc))
+        except (ActionNotAllowed, InvalidInput) as exc:
+            self._bridge.known_error(exc, level=Level.WARNING)
         except StoreError as exc:
-            self._bridge.error(f"The change was not saved: {exc}")
+            self._bridge.known_error(exc, not_done="The change was not saved.")
         self.draft_changed.emit(draft_id)
 
     # -- "Add to draft" from the catalog (a DraftTarget) ---------------------------------------
@@ -330,7 +337,7 @@ class DraftsPresenter(QObject):
         try:
             draft = await self._outbox.send(draft_id)
         except (DraftNotReady, InvalidDraftTransition) as exc:
-            self._bridge.warning(str(exc))
+            self._bridge.known_error(exc, level=Level.WARNING)
             return self._store.drafts.get(draft_id)
         if draft.state is DraftState.SENT:
             self._bridge.info("The draft was sent to Rupa. Check it out when you are ready.")
@@ -379,7 +386,7 @@ class DraftsPresenter(QObject):
         try:
             await self._outbox.use_return_url(draft_id, None)
         except RupaError as exc:
-            self._bridge.error(f"The checkout could not be opened: {exc.user_message}")
+            self._bridge.known_error(exc, not_done="The checkout could not be opened.")
             return
         self._open_view(self._store.drafts.get(draft_id))
 
@@ -392,7 +399,7 @@ class DraftsPresenter(QObject):
     def _catchable(self, return_url: str) -> bool:
         try:
             return parse_return_url(return_url, self._launcher.endpoints) is not None
-        except ValueError:
+        except InvalidReturnUrl:
             return False
 
     async def open_in_browser(self, draft_id: str) -> bool:
@@ -406,7 +413,7 @@ class DraftsPresenter(QObject):
             self._launcher.set_endpoints([ReturnEndpoint.embedded(), endpoint])
             await self._outbox.use_return_url(draft_id, endpoint.url_for(draft_id))
         except RupaError as exc:
-            self._bridge.error(f"The checkout could not be opened: {exc.user_message}")
+            self._bridge.known_error(exc, not_done="The checkout could not be opened.")
             return False
         if not self._open_url(draft.checkout_url):
             self._bridge.warning(
@@ -424,10 +431,10 @@ class DraftsPresenter(QObject):
         try:
             linked = await self._linker.link(result)
         except RupaError as exc:
-            self._bridge.warning(exc.user_message)
+            self._bridge.known_error(exc, level=Level.WARNING)
             return
         except StoreError as exc:
-            self._bridge.error(str(exc))
+            self._bridge.known_error(exc, not_done="The order was not linked to its draft.")
             return
         finally:
             self.draft_changed.emit(result.draft_id)

@@ -39,7 +39,7 @@ from rupa_desk.services.store import (
     UnknownOrderError,
 )
 from rupa_desk.ui.components.notifier import DesktopNotifier
-from rupa_desk.ui.messages import MessageBridge
+from rupa_desk.ui.messages import Level, MessageBridge
 from rupa_desk.ui.tasks import LatestTask, Superseded
 
 log = logging.getLogger(__name__)
@@ -142,7 +142,9 @@ class OrdersPresenter(QObject):
         except Superseded:
             return
         except RupaError as exc:
-            self._bridge.warning(f"Showing the order as last saved. {exc.user_message}")
+            self._bridge.known_error(
+                exc, not_done="Showing the order as last saved.", level=Level.WARNING
+            )
             return
         self._changed_ids.add(order_id)
         self.show_updates()
@@ -152,7 +154,9 @@ class OrdersPresenter(QObject):
         try:
             await self._tracker.refresh_list()
         except RupaError as exc:
-            self._bridge.warning(f"The orders could not be refreshed. {exc.user_message}")
+            self._bridge.known_error(
+                exc, not_done="The orders could not be refreshed.", level=Level.WARNING
+            )
         self._list_changed = True
         self.show_updates()
 
@@ -161,7 +165,7 @@ class OrdersPresenter(QObject):
         try:
             saved = await self._tracker.download_results(order_id)
         except RupaError as exc:
-            self._bridge.error(f"The results could not be downloaded. {exc.user_message}")
+            self._bridge.known_error(exc, not_done="The results could not be downloaded.")
             return []
         if not saved:
             self._bridge.info("The results on this computer are up to date.")
@@ -197,7 +201,9 @@ class OrdersPresenter(QObject):
         elif isinstance(event, OrderArrived | PatientNamesCached):
             self._list_changed = True
         elif isinstance(event, TrackingStopped):
-            self._bridge.warning(f"Orders are no longer updated. {event.error.user_message}")
+            self._bridge.known_error(
+                event.error, not_done="Orders are no longer updated.", level=Level.WARNING
+            )
             return
         elif isinstance(event, ConnectionChanged):
             return  # shown in the status bar (the workspace forwards it to Connectivity)

@@ -234,7 +234,7 @@ class PatientsPresenter(QObject):
             return False
         except RupaError as exc:
             self._connectivity.failed(exc)
-            self._bridge.error(f"The patients could not be refreshed: {exc}")
+            self._bridge.known_error(exc, not_done="The patients could not be refreshed.")
             self.refresh_finished.emit(False)
             return False
         self._connectivity.answered()
@@ -276,7 +276,7 @@ class PatientsPresenter(QObject):
             problem = (
                 "Orders are not shown while Rupa cannot be reached."
                 if isinstance(exc, NetworkError)
-                else f"Orders could not be loaded: {exc}"
+                else f"Orders could not be loaded. {exc.user_message}"
             )
             self.detail_changed.emit(PatientDetail(patient, drafts, orders_problem=problem))
             return
@@ -323,7 +323,7 @@ class PatientsPresenter(QObject):
 
     def _tell_form_not_saved(self, exc: StoreError) -> None:
         if not self._form_save_failed:
-            self._bridge.error(str(exc))
+            self._bridge.known_error(exc)
         self._form_save_failed = True
 
     def unsent_form(self) -> RestoredForm | None:
@@ -365,7 +365,7 @@ class PatientsPresenter(QObject):
         try:
             self._forms.clear()
         except StoreError as exc:
-            self._bridge.error(str(exc))
+            self._bridge.known_error(exc, not_done="The saved form was not cleared.")
 
     def _not_sent(self, form: PatientForm, problems: FormProblems) -> bool:
         """Keep the form saved with why it was not sent, and show that; always False."""
@@ -497,11 +497,11 @@ def _not_created(error: RupaError) -> str:
     """What the form says when creating the patient failed with `error`."""
     if isinstance(error, NetworkError) and error.request_sent:
         return (
-            f"Rupa did not confirm the new patient: {error} It may have been created. The "
-            "form is saved on this computer; “Create patient” again looks for the patient "
-            "first, and Rupa keeps one patient per email, so it is not created twice."
+            f"Rupa did not confirm the new patient. {error.user_message} It may have been "
+            "created. The form is saved on this computer; “Create patient” again looks for the "
+            "patient first, and Rupa keeps one patient per email, so it is not created twice."
         )
-    return f"The patient was not created: {error} The form is saved on this computer."
+    return f"The patient was not created. {error.user_message} The form is saved on this computer."
 
 
 def _restored_notice(saved: SavedPatientForm) -> str:

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, Signal
 
+from rupa_desk.core.errors import KnownError
 from rupa_desk.core.models import Practitioner
 from rupa_desk.services.auth import Authenticator, PendingSignIn
 from rupa_desk.services.errors import (
@@ -86,7 +87,7 @@ class Account:
         return "Signed in"
 
 
-class AccountUnavailable(Exception):
+class AccountUnavailable(KnownError):
     """The account's workspace cannot be opened (e.g. its database is unusable); says why."""
 
 

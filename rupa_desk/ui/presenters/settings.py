@@ -112,10 +112,12 @@ class SettingsPresenter(QObject):
             )
             saved = await self.save_settings(settings, form.secret)
         except (SettingsError, PortListError) as exc:
-            self.save_failed.emit(str(exc))
+            self.save_failed.emit(exc.user_message)
             return False
         except SecretStoreUnavailable as exc:
-            self.save_failed.emit(f"The settings were saved, but not the client secret: {exc}")
+            self.save_failed.emit(
+                f"The settings were saved, but not the client secret. {exc.user_message}"
+            )
             return False
         except OSError as exc:
             self.save_failed.emit(f"The settings could not be saved: {exc}")

@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from shiboken6 import Shiboken
 
 from rupa_desk.core.checkout_return import ReturnEndpoint
+from rupa_desk.core.errors import KnownError
 from rupa_desk.paths import AppPaths
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ REMOVAL_ATTEMPTS: Final = 40
 REMOVAL_INTERVAL_S: Final = 0.25
 
 
-class WebProfileNotRemoved(Exception):
+class WebProfileNotRemoved(KnownError):
     """The checkout's web profile (Rupa's web-app session) could not be removed from disk."""
 
     def __init__(self, folder: str, reason: str) -> None:
