@@ -92,11 +92,6 @@ class KeyringSecretStore:
         self._backend = backend if backend is not None else keyring.get_keyring()
         self._service = service
 
-    @property
-    def backend_name(self) -> str:
-        """The backend's class name, for diagnostics (no secrets in it)."""
-        return type(self._backend).__name__
-
     async def get(self, key: str) -> str | None:
         """The secret under `key`, or None.
 

@@ -4,18 +4,18 @@ The window is painted before the services are loaded, so this module (and what i
 stays light: no `Qt` enum namespace at import time (it alone costs 25 ms), `QIcon` and
 `QKeySequence` first used after the paint, the bug report dialog loaded on the first bug.
 
-The window knows the panes by key and title (`PANES`) but nothing of what they show: when
-someone signs in, the composition root builds that account's pane widgets and hands them to
-`install_panes`; on sign-out `remove_panes` deletes them, so nothing of one account stays on
-screen for the next. `show_pane(key)` is how the rest of the app navigates (e.g. the
-catalog's "Add to draft" can bring the drafts pane forward).
+The window knows the panes by key and title (the registry, `rupa_desk.ui.panes.PANES`) but
+nothing of what they show: when someone signs in, the account's workspace builds its pane
+widgets from the registry and the composition root hands them to `install_panes`; on
+sign-out `remove_panes` deletes them, so nothing of one account stays on screen for the next.
+`show_pane(key)` is how the rest of the app navigates (e.g. the catalog's "Add to draft" can
+bring the drafts pane forward).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QEvent, QSize, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QShowEvent
@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from rupa_desk.paths import APP_ICON, resource_file
 from rupa_desk.ui.components.status_bar import StatusBar
 from rupa_desk.ui.messages import BugReport, Level, Message, MessageBridge
+from rupa_desk.ui.panes import PANES, PaneSpec
 from rupa_desk.ui.widgets.message_banner import MessageBanner
 from rupa_desk.ui.window_state import WindowState
 
@@ -45,27 +46,6 @@ APP_TITLE = "Rupa Desk"
 MINIMUM_SIZE = (780, 520)
 INFO_TIMEOUT_MS = 8000
 SHORTCUTS_FALLBACK_MS = 500
-
-
-@dataclass(frozen=True)
-class PaneSpec:
-    """One pane of the main window.
-
-    Attributes:
-        key: a stable name ("patients", "catalog", "drafts", "orders"), remembered between runs.
-        title: shown in the sidebar and the window title ("Draft orders").
-    """
-
-    key: str
-    title: str
-
-
-PANES: Final[tuple[PaneSpec, ...]] = (
-    PaneSpec("patients", "Patients"),
-    PaneSpec("catalog", "Catalog"),
-    PaneSpec("drafts", "Draft orders"),
-    PaneSpec("orders", "Orders"),
-)
 
 
 class StartingPage(QWidget):
@@ -191,6 +171,11 @@ class MainWindow(QMainWindow):
         self.show_sign_in()
 
     # -- navigation -------------------------------------------------------------------------
+
+    @property
+    def pane_specs(self) -> tuple[PaneSpec, ...]:
+        """The panes of the window, in sidebar order (their widgets are built from these)."""
+        return tuple(self._panes)
 
     @property
     def pane_keys(self) -> list[str]:

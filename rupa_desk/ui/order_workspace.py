@@ -1,7 +1,7 @@
-"""The orders part of a signed-in account: drafts, outbox, checkout, tracking and their panes.
+"""The orders part of a signed-in account: drafts, outbox, checkout and order tracking.
 
-Built by `rupa_desk.desk.AccountWorkspace` (the composition root) from the account's database
-and the API client; everything here lives and dies with the account. Who talks to whom:
+Built by `rupa_desk.ui.account_workspace.AccountWorkspace` from the account's context and
+database; everything here lives and dies with the account. Who talks to whom:
 
 - edits → `Drafts` (saved at once); "Send" → `Outbox` → Rupa; every send tells
   `Connectivity` whether Rupa answered; queued drafts are sent again by the drafts
@@ -18,14 +18,11 @@ from __future__ import annotations
 
 import logging
 import time
-import webbrowser
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from rupa_desk.core.checkout_return import ReturnEndpoint
 from rupa_desk.core.drafts import Draft
 from rupa_desk.core.polling import PollingPolicy, PollSchedule
-from rupa_desk.paths import AppPaths
-from rupa_desk.services.api import RupaClient
 from rupa_desk.services.checkout_linking import (
     CheckoutLinker,
     CheckoutReturnListener,
@@ -35,16 +32,13 @@ from rupa_desk.services.errors import Offline, RupaError
 from rupa_desk.services.order_tracking import ConnectionChanged, OrderTracker, TrackingEvent
 from rupa_desk.services.outbox import Outbox
 from rupa_desk.services.store import Store
-from rupa_desk.settings import Environment
 from rupa_desk.ui.components.notifier import DesktopNotifier
-from rupa_desk.ui.messages import MessageBridge
-from rupa_desk.ui.pages.drafts import DraftsPage
-from rupa_desk.ui.pages.orders import OrdersPage
-from rupa_desk.ui.presenters.connectivity import Connectivity
 from rupa_desk.ui.presenters.drafts import DraftsPresenter
 from rupa_desk.ui.presenters.orders import OrdersPresenter
-from rupa_desk.ui.tasks import BackgroundTasks
 from rupa_desk.ui.web.launcher import CheckoutLauncher, WebProfileNotRemoved
+
+if TYPE_CHECKING:
+    from rupa_desk.ui.account_workspace import AccountContext
 
 log = logging.getLogger(__name__)
 
@@ -53,36 +47,24 @@ class OrderWorkspace:
     """Drafts, checkout and order tracking of one signed-in account.
 
     Args:
-        paths: the app's folders (web profile, result PDFs).
-        environment: the Rupa environment.
-        account_id: the signed-in practitioner's id (names the account's folders).
+        context: the account and the app's services (its folders, client, messages, tasks).
         store: the account's database.
-        client: the API client.
-        bridge: messages to the user.
-        connectivity: online/offline as requests find it.
-        tasks: the account's background tasks.
-        poll_interval_s: the user's polling interval (Settings).
-        policy: the polling policy (default: from the rate limit and `poll_interval_s`).
-        open_url: opens the system browser.
+        policy: the polling policy (default: from the rate limit and the context's polling
+            interval).
         use_tray: notify through the system tray when there is one.
     """
 
     def __init__(
         self,
-        *,
-        paths: AppPaths,
-        environment: Environment,
-        account_id: str,
+        context: AccountContext,
         store: Store,
-        client: RupaClient,
-        bridge: MessageBridge,
-        connectivity: Connectivity,
-        tasks: BackgroundTasks,
-        poll_interval_s: float = 60.0,
+        *,
         policy: PollingPolicy | None = None,
-        open_url: Callable[[str], bool] = webbrowser.open,
         use_tray: bool = True,
     ) -> None:
+        paths, environment, account_id = context.paths, context.environment, context.account.id
+        client, bridge, tasks = context.client, context.bridge, context.tasks
+        connectivity = context.connectivity
         self._store = store
         self._tasks = tasks
         self._bridge = bridge
@@ -101,7 +83,7 @@ class OrderWorkspace:
         self.schedule = PollSchedule(
             policy
             or PollingPolicy.within_rate_limit(
-                environment.limits.rate_per_second, base_interval_s=poll_interval_s
+                environment.limits.rate_per_second, base_interval_s=context.poll_interval_s
             ),
             clock=time.monotonic,
         )
@@ -124,13 +106,11 @@ class OrderWorkspace:
             bridge,
             tasks,
             connectivity,
-            open_url=open_url,
+            open_url=context.open_url,
         )
         self.orders = OrdersPresenter(
             store.orders, self.tracker, self.notifier, bridge, practitioner_id=account_id
         )
-        self.drafts_page = DraftsPage(self.drafts)
-        self.orders_page = OrdersPage(self.orders)
         connectivity.online_changed.connect(self._on_connectivity_online_changed)
         self.launcher.returned.connect(self._on_launcher_checkout_ended)
         self.launcher.closed.connect(self._on_launcher_checkout_ended)

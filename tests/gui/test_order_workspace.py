@@ -12,9 +12,12 @@ from rupa_desk.paths import AppPaths
 from rupa_desk.sandbox.server import SandboxServer
 from rupa_desk.services.store import Store
 from rupa_desk.settings import demo
+from rupa_desk.ui.account_workspace import AccountContext
+from rupa_desk.ui.components.status_bar import StatusBar
 from rupa_desk.ui.messages import MessageBridge
 from rupa_desk.ui.order_workspace import OrderWorkspace
 from rupa_desk.ui.presenters.connectivity import Connectivity
+from rupa_desk.ui.presenters.session import Account
 from rupa_desk.ui.tasks import BackgroundTasks
 from tests.fixtures.orders_env import client_for
 
@@ -32,24 +35,23 @@ async def built(sandbox: SandboxServer, app_paths: AppPaths) -> AsyncIterator[Bu
     tasks = BackgroundTasks(lambda name, exc: failures.append(f"{name}: {exc!r}"))
     async with client_for(sandbox.url) as client:
         with Store.for_account(app_paths, "demo", "pra_test") as store:
-            workspace = OrderWorkspace(
-                paths=app_paths,
-                environment=demo(sandbox.url),
-                account_id="pra_test",
-                store=store,
-                client=client,
-                bridge=MessageBridge(),
-                connectivity=Connectivity(),
-                tasks=tasks,
-                use_tray=False,
+            context = AccountContext(
+                Account("pra_test"),
+                demo(sandbox.url),
+                app_paths,
+                client,
+                MessageBridge(),
+                Connectivity(),
+                StatusBar(),
+                tasks,
             )
+            workspace = OrderWorkspace(context, store, use_tray=False)
             try:
                 yield Built(workspace, store, failures)
             finally:
                 await tasks.cancel_all()
                 await workspace.close()
-                workspace.drafts_page.deleteLater()
-                workspace.orders_page.deleteLater()
+                context.status_bar.deleteLater()
     assert failures == []
 
 

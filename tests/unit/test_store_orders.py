@@ -186,7 +186,7 @@ def test_listing_newest_first_with_filters_and_search(store: Store) -> None:
     assert store.orders.unnamed_patient_ids() == ["pat_unknown"]
 
 
-def test_link_draft(store: Store) -> None:
-    store.orders.save(order("ord_AAAAAAA"))
-    store.orders.link_draft("ord_AAAAAAA", "draft_" + "2" * 32)
+def test_the_draft_an_order_came_from_is_kept_by_later_saves(store: Store) -> None:
+    store.orders.save(order("ord_AAAAAAA"), draft_id="draft_" + "2" * 32)
+    store.orders.save(order("ord_AAAAAAA"))  # a poll: it does not know the draft
     assert store.orders.row("ord_AAAAAAA").draft_id == "draft_" + "2" * 32

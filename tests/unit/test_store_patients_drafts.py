@@ -87,11 +87,6 @@ def test_possible_duplicates_by_email_or_name_and_birthday(store: Store) -> None
     assert store.patients.find_possible_duplicates("", "No", "One", None) == []
 
 
-def test_purge_forgets_every_patient(store: Store) -> None:
-    assert store.patients.purge() == 4
-    assert store.patients.search("") == []
-
-
 def test_add_to_draft_keeps_order_name_and_price_and_ignores_repeats() -> None:
     with Store.in_memory() as store:
         draft_id = store.drafts.create(patient_id="pat_0000001")

@@ -259,11 +259,6 @@ class Orders:
             ],
         )
 
-    def link_draft(self, order_id: str, draft_id: str) -> None:
-        """Remember the draft an order came from."""
-        with self._db.atomic():
-            self._db.execute("UPDATE orders SET draft_id = ? WHERE id = ?", [draft_id, order_id])
-
     def set_results_file(self, ordered_test_id: str, path: Path, received: datetime | None) -> None:
         """Remember the downloaded result PDF of an ordered test (and which result it is)."""
         with self._db.atomic():

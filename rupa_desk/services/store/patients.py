@@ -156,11 +156,6 @@ class PatientCache:
                 found.append(PossibleDuplicate(patient, frozenset(reasons)))
         return found
 
-    def purge(self) -> int:
-        """Forget every cached patient (sign-out with "remove patient data"); returns how many."""
-        with self._db.atomic():
-            return int(self._db.execute("DELETE FROM patients").rowcount)
-
     def _select(self, tail: str, params: list[object]) -> list[Patient]:
         cursor = self._db.execute(
             "SELECT id, first_name, last_name, email, birthday, phone, gender, address, raw"

@@ -1,0 +1,67 @@
+"""The pane registry: every pane of the main window, in sidebar order, registered once.
+
+A pane is a `PaneSpec`: a stable key, a title, and a `build` function that makes the pane's
+widget (and any presenter only it uses) for a signed-in account from its `AccountWorkspace`.
+The main window reads the keys and titles before anything else loads (the sidebar is part of
+the first paint), so a builder imports its page inside the function: this module stays cheap
+to import. Adding a pane is one new module (presenter and page) plus one entry in `PANES`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QWidget
+
+    from rupa_desk.ui.account_workspace import AccountWorkspace
+
+
+@dataclass(frozen=True)
+class PaneSpec:
+    """One pane of the main window.
+
+    Attributes:
+        key: a stable name ("patients", "catalog", "drafts", "orders"), remembered between runs.
+        title: shown in the sidebar and the window title ("Draft orders").
+        build: makes the pane's widget for a signed-in account (called once per sign-in; the
+            widget is deleted at sign-out). None for a pane that only tests install by hand.
+    """
+
+    key: str
+    title: str
+    build: Callable[[AccountWorkspace], QWidget] | None = None
+
+
+def _patients(workspace: AccountWorkspace) -> QWidget:
+    from rupa_desk.ui.pages.patients import PatientsPage
+
+    return PatientsPage(workspace.patients, saved_orders=workspace.store.orders)
+
+
+def _catalog(workspace: AccountWorkspace) -> QWidget:
+    from rupa_desk.ui.pages.catalog import CatalogPage
+
+    return CatalogPage(workspace.catalog)
+
+
+def _drafts(workspace: AccountWorkspace) -> QWidget:
+    from rupa_desk.ui.pages.drafts import DraftsPage
+
+    return DraftsPage(workspace.orders.drafts)
+
+
+def _orders(workspace: AccountWorkspace) -> QWidget:
+    from rupa_desk.ui.pages.orders import OrdersPage
+
+    return OrdersPage(workspace.orders.orders)
+
+
+PANES: Final[tuple[PaneSpec, ...]] = (
+    PaneSpec("patients", "Patients", _patients),
+    PaneSpec("catalog", "Catalog", _catalog),
+    PaneSpec("drafts", "Draft orders", _drafts),
+    PaneSpec("orders", "Orders", _orders),
+)
