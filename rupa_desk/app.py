@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import time
@@ -33,6 +34,7 @@ from PySide6.QtWidgets import QApplication
 
 from rupa_desk.logs import EarlyLog, LogSetup, configure_logging, log_to_stderr, start_logging
 from rupa_desk.paths import AppPaths
+from rupa_desk.prerequisites import missing_packages_message, missing_xcb_packages
 from rupa_desk.ui.bug_reports import BugReporter
 from rupa_desk.ui.main_window import MainWindow
 from rupa_desk.ui.messages import MessageBridge
@@ -48,6 +50,8 @@ log = logging.getLogger(__name__)
 
 APP_NAME = "Rupa Desk"
 FIRST_PAINT_TIMEOUT_S = 2.0
+#: The exit code when Qt could not open a window on this computer (libraries missing).
+EXIT_MISSING_LIBRARIES = 3
 
 
 @dataclass(frozen=True)
@@ -191,6 +195,12 @@ def run(
     log_setup: LogSetup | None = None
     reporter: BugReporter | None = None
     try:
+        missing = missing_xcb_packages(os.environ)
+        if missing and QApplication.instance() is None:
+            message = missing_packages_message(missing)
+            log.error("%s", message)
+            print(message, file=sys.stderr)
+            return EXIT_MISSING_LIBRARIES
         qt_app = QApplication.instance() or QApplication(sys.argv)
         assert isinstance(qt_app, QApplication)
         qt_app.setApplicationName(APP_NAME)

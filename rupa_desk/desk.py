@@ -257,7 +257,12 @@ class Desk:
         await workspace.start(first_sign_in=first_sign_in)
 
     async def close_account(self, *, remove_patient_data: bool) -> None:
-        """Close the workspace (removing patient data if asked) and show the sign-in page."""
+        """Close the workspace (removing patient data if asked) and show the sign-in page.
+
+        The messages of the account go first (they may name its patients); what closing it
+        reports (patient data that could not be removed) is shown after.
+        """
+        self.window.banner.clear()
         workspace, self.workspace = self.workspace, None
         try:
             if workspace is not None:

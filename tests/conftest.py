@@ -25,7 +25,13 @@ import keyring
 import keyring.core
 import pytest
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Every test runs offscreen, also on a developer's desktop: with DISPLAY (or a Wayland
+# display) set, the web engine probes the GPU through X11 and Vulkan and Qt warns about it
+# ("Failed to initialize Vulkan"), which fails a test here. The tests and the child processes
+# they start (the app, the CLI) never see a display.
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+os.environ.pop("DISPLAY", None)
+os.environ.pop("WAYLAND_DISPLAY", None)
 os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox --disable-gpu")
 os.environ.setdefault("QT_QUICK_BACKEND", "software")
 

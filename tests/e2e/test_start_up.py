@@ -180,3 +180,38 @@ def test_sigterm_shuts_the_app_down_cleanly(tmp_path: Path) -> None:
     assert "rupa_desk.app: stopped" in log
     state = (profile / "config" / "window.ini").read_text(encoding="utf-8")
     assert "orders" in state  # the window saved its state on the way out
+
+
+MISSING_LIBRARY_SCRIPT = r"""
+import argparse, pathlib, sys
+from rupa_desk import app, prerequisites
+from rupa_desk.paths import AppPaths
+
+# As on a PC without the package: one library of the xcb plugin cannot be loaded.
+prerequisites.XCB_LIBRARIES = (*prerequisites.XCB_LIBRARIES,
+                               ("libxcb-not-installed.so.0", "libxcb-not-installed0"))
+sys.exit(app.run(argparse.Namespace(demo=False, lab_tests=0, seed=7),
+                 paths=AppPaths.under(pathlib.Path(sys.argv[1]))))
+"""
+
+
+@pytest.mark.timeout(120)
+def test_a_missing_x11_library_is_named_with_its_package_instead_of_qts_abort(
+    tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY")}
+    env.update(DISPLAY=":0", XDG_SESSION_TYPE="x11")  # Qt would start its xcb plugin
+    done = subprocess.run(
+        [sys.executable, "-c", MISSING_LIBRARY_SCRIPT, str(tmp_path / "profile")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=100,
+        check=False,
+    )
+    assert done.returncode == 3, done.stderr[-3000:]
+    assert "sudo apt install libxcb-not-installed0" in done.stderr
+    assert "could not load the Qt platform plugin" not in done.stderr
+    log = (tmp_path / "profile" / "log" / "rupa-desk.log").read_text(encoding="utf-8")
+    assert "libxcb-not-installed0" in log

@@ -149,6 +149,8 @@ async def test_what_cannot_be_removed_is_said(
     results.write_text("a file where the results folder should be")  # rmtree refuses it
     messages: list[Message] = []
     desk.bridge.message_shown.connect(messages.append)
+    desk.bridge.warning(f"The draft for {PATIENT.first_name} is waiting to be sent.")
+    assert PATIENT.first_name in desk.window.banner.text
 
     await desk.session.sign_out(remove_patient_data=True)
 
@@ -158,6 +160,9 @@ async def test_what_cannot_be_removed_is_said(
     assert "result PDFs" in errors[0]
     assert "sign out again" in errors[0]
     assert desk.session.view.state is SessionState.SIGNED_OUT
+    # The account's messages went with it; what the sign-out itself says stays on screen.
+    assert desk.window.banner.text == errors[0]
+    assert desk.window.banner.waiting == 1
 
 
 class StalledCatalogRupa(FakeRupa):

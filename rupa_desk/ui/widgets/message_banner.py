@@ -1,11 +1,14 @@
-"""A dismissable banner above the content that shows warnings and errors.
+"""A dismissable banner above the content that shows warnings and errors, one at a time.
 
 A new message does not hide the ones before it (a keychain warning at start-up must not hide
-a settings error a moment earlier): the banner lists the last few, oldest first, in the
-colours of the most severe, until the user dismisses them.
+a settings error a moment earlier), and they do not pile up either: the banner shows one
+message, the most severe and then the oldest, with "1 of 3" and a "Next" button when more
+are waiting. Dismissing a message shows the next; `clear` forgets them all (sign-out).
 """
 
 from __future__ import annotations
+
+from typing import Final
 
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
 
@@ -15,64 +18,109 @@ _STYLES = {
     "error": "background: #fde8e8; color: #7a1010; border: 1px solid #ef9a9a;",
 }
 _SEVERITY = {"info": 0, "warning": 1, "error": 2}
-#: How many messages the banner lists at once (the oldest go first).
-MAX_SHOWN = 3
+#: How many messages wait at most (the oldest of the least severe go first).
+MAX_WAITING: Final = 20
 
 
 class MessageBanner(QFrame):
-    """The last messages, a level colour and a close button; hidden when empty."""
+    """One message at a time, its level's colours, a count of the rest, Next and Dismiss.
+
+    Hidden when no message waits.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("messageBanner")
         self.setAccessibleName("Message")
-        self._level = ""
         self._messages: list[tuple[str, str]] = []
+        self._shown = 0
         self._label = QLabel()
         self._label.setWordWrap(True)
         self._label.setAccessibleName("Message text")
+        self._count = QLabel()
+        self._count.setAccessibleName("Messages waiting")
+        self._next = QToolButton()
+        self._next.setText("Next ›")
+        self._next.setAccessibleName("Next message")
+        self._next.setToolTip("Show the next message")
+        self._next.clicked.connect(self._on_next_clicked)
         self._close = QToolButton()
         self._close.setText("✕")
         self._close.setAccessibleName("Dismiss message")
-        self._close.setToolTip("Dismiss")
+        self._close.setToolTip("Dismiss this message")
         self._close.clicked.connect(self._on_close_clicked)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 4, 4, 4)
         layout.addWidget(self._label, 1)
+        layout.addWidget(self._count, 0)
+        layout.addWidget(self._next, 0)
         layout.addWidget(self._close, 0)
         self.hide()
 
     @property
     def text(self) -> str:
-        """The text shown (empty when hidden)."""
-        return self._label.text() if not self.isHidden() else ""
+        """The message shown (empty when hidden)."""
+        return self._messages[self._shown][1] if self._messages else ""
 
     @property
     def level(self) -> str:
-        """The most severe level shown: info, warning or error (empty when hidden)."""
-        return self._level if not self.isHidden() else ""
+        """The level of the message shown: info, warning or error (empty when hidden)."""
+        return self._messages[self._shown][0] if self._messages else ""
+
+    @property
+    def waiting(self) -> int:
+        """How many messages there are, the one shown included."""
+        return len(self._messages)
 
     def show_message(self, level: str, text: str) -> None:
-        """Add `text` ("info", "warning" or "error") below the messages still shown.
+        """Queue `text` ("info", "warning" or "error"); show it if it is the most severe.
 
-        The same text again moves to the end instead of showing twice.
+        The same text again is not queued twice.
         """
+        if any(m[1] == text for m in self._messages):
+            return
+        self._messages.append((level, text))
+        # Most severe first, then oldest first (a stable sort keeps the arrival order).
+        self._messages.sort(key=lambda m: -_SEVERITY.get(m[0], 0))
+        del self._messages[MAX_WAITING:]
+        self._shown = 0
+        self._render()
+
+    def dismiss(self) -> None:
+        """Forget the message shown and show the next one (or hide)."""
+        if self._messages:
+            del self._messages[self._shown]
+        if self._shown >= len(self._messages):
+            self._shown = 0
+        self._render()
+
+    def clear(self) -> None:
+        """Forget every message and hide (sign-out: nothing of one account stays on screen)."""
+        self._messages = []
+        self._shown = 0
+        self._render()
+
+    def _render(self) -> None:
+        if not self._messages:
+            self._label.clear()
+            self.hide()
+            return
         from PySide6.QtCore import Qt  # not at import: the window paints before `Qt` loads
 
         self._label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self._messages = [m for m in self._messages if m[1] != text] + [(level, text)]
-        self._messages = self._messages[-MAX_SHOWN:]
-        self._level = max((m[0] for m in self._messages), key=lambda x: _SEVERITY.get(x, 0))
-        self.setStyleSheet(f"QFrame#messageBanner {{ {_STYLES.get(self._level, '')} }}")
-        self._label.setText("\n".join(m[1] for m in self._messages))
+        level, text = self._messages[self._shown]
+        self.setStyleSheet(f"QFrame#messageBanner {{ {_STYLES.get(level, '')} }}")
+        self._label.setText(text)
+        several = len(self._messages) > 1
+        self._count.setText(f"{self._shown + 1} of {len(self._messages)}" if several else "")
+        self._count.setVisible(several)
+        self._next.setVisible(several)
         self.show()
 
-    def dismiss(self) -> None:
-        """Hide the banner and forget its messages."""
-        self._messages = []
-        self._label.clear()
-        self._level = ""
-        self.hide()
+    def _on_next_clicked(self) -> None:
+        if self._messages:
+            self._shown = (self._shown + 1) % len(self._messages)
+            self._render()
 
     def _on_close_clicked(self) -> None:
         self.dismiss()
