@@ -173,6 +173,7 @@ def run(
     on_started: Callable[[Desk], Any] | None = None,
     secrets: Callable[[], SecretStoreChoice] | None = None,
     environment: Callable[[], Environment] | None = None,
+    opener: BrowserOpener | None = None,
 ) -> int:
     """The desktop app: logging, Qt, the first paint, the qasync loop and `main()`.
 
@@ -185,6 +186,8 @@ def run(
             the services); default: probe the OS keychain.
         environment: makes the environment (called after the first paint); default: from
             the settings and `--demo`.
+        opener: opens the system browser (default `webbrowser.open`; the screenshots: none,
+            so that the demo signs in by itself).
 
     Returns:
         The process exit code.
@@ -231,6 +234,7 @@ def run(
                         reporter=reporter,
                         window=window,
                         on_started=on_started,
+                        opener=opener,
                         secrets=secrets() if secrets is not None else None,
                         environment=environment() if environment is not None else None,
                     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from rupa_desk.paths import AppPaths
@@ -104,3 +105,38 @@ async def test_ok_button_runs_the_save(qtbot: QtBot, app_paths: AppPaths) -> Non
     assert settings == UserSettings()
     assert secret_changed is False
     assert app_paths.settings_file.exists()
+
+
+async def test_the_connection_settings_are_for_it_and_start_closed(
+    qtbot: QtBot, app_paths: AppPaths
+) -> None:
+    dialog, _ = make_dialog(qtbot, app_paths, MemorySecretStore())
+    dialog.show()
+    # The front desk sees what is theirs: how often orders are checked, and where they are.
+    assert dialog.poll_interval.isVisible()
+    assert not dialog.administrator.expanded
+    for field in (
+        dialog.environment,
+        dialog.client_id,
+        dialog.client_secret,
+        dialog.redirect_ports,
+    ):
+        assert not field.isVisible()
+    assert "clinic's IT" in dialog.administrator.note.text()
+    qtbot.mouseClick(dialog.administrator.toggle, Qt.MouseButton.LeftButton)
+    assert dialog.client_id.isVisible()
+    # Each field's hint is read whole (issue 13: placeholders were cut off).
+    for field in (dialog.client_id, dialog.client_secret, dialog.redirect_ports):
+        hint = field.fontMetrics().horizontalAdvance(field.placeholderText())
+        assert field.width() > hint, field.accessibleName()
+
+
+async def test_a_problem_with_a_connection_setting_opens_the_section(
+    qtbot: QtBot, app_paths: AppPaths
+) -> None:
+    dialog, presenter = make_dialog(qtbot, app_paths, MemorySecretStore())
+    dialog.show()
+    dialog.environment.setCurrentIndex(dialog.environment.findData("production"))
+    assert not await presenter.save(dialog.form())  # no client id
+    assert dialog.administrator.expanded
+    assert dialog.client_id.isVisible()

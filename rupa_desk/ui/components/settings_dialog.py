@@ -1,4 +1,10 @@
-"""The Settings dialog: environment, client id, client secret, redirect ports, polling interval."""
+"""The Settings dialog: what the front desk may change, and the clinic IT's connection settings.
+
+The front desk sees what is theirs to change (how often orders are checked) and which Rupa
+they are connected to. The connection itself (environment, client id, client secret, sandbox
+sign-in page, redirect ports) is in an "Administrator settings" section that starts closed and
+says it is for the clinic's IT; it opens by itself when one of its values is the problem.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +29,14 @@ from rupa_desk.ui.presenters.settings import (
     SettingsForm,
     SettingsPresenter,
 )
+from rupa_desk.ui.widgets.collapsible_section import CollapsibleSection
+
+#: Wide enough that each field's hint ("the OAuth client id Rupa issued") shows whole.
+FIELD_MIN_WIDTH = 340
+
+
+def _about_polling(problem: str) -> bool:
+    return "polling" in problem.lower()
 
 
 class SettingsDialog(QDialog):
@@ -62,7 +76,7 @@ class SettingsDialog(QDialog):
         self.poll_interval = QSpinBox()
         self.poll_interval.setAccessibleName("Order polling interval")
         self.poll_interval.setRange(10, 3600)
-        self.poll_interval.setSuffix(" s")
+        self.poll_interval.setSuffix(" seconds")
         self.poll_interval.setValue(current.poll_interval_s)
 
         secret_note = QLabel(
@@ -75,9 +89,8 @@ class SettingsDialog(QDialog):
             "Rupa Desk is running in demo mode: the demo environment stays in use until you "
             "start it without --demo."
             if demo_running
-            else "The order polling interval applies at once. A new environment, client id, "
-            "client secret, sign-in page or redirect ports are used the next time Rupa Desk "
-            "starts."
+            else "How often orders are checked changes at once. Changed administrator settings "
+            "are used the next time Rupa Desk starts."
         )
         self._note.setWordWrap(True)
         self.error = QLabel()
@@ -86,15 +99,32 @@ class SettingsDialog(QDialog):
         self.error.setStyleSheet("color: #a11;")
         self.error.hide()
 
-        form = QFormLayout()
-        form.addRow("&Environment", self.environment)
-        form.addRow("Client &id", self.client_id)
-        form.addRow("Client &secret", self.client_secret)
-        form.addRow("", self.remove_secret)
-        form.addRow("", secret_note)
-        form.addRow("Sandbox sign-in &page", self.sandbox_authorize_url)
-        form.addRow("&Redirect ports", self.redirect_ports)
-        form.addRow("Order &polling", self.poll_interval)
+        for field in (self.client_id, self.client_secret, self.sandbox_authorize_url):
+            field.setMinimumWidth(FIELD_MIN_WIDTH)  # placeholders are read whole
+        self.redirect_ports.setMinimumWidth(FIELD_MIN_WIDTH)
+
+        connected = QLabel(ENVIRONMENT_LABELS[current.environment])
+        connected.setAccessibleName("Connected to")
+        desk_form = QFormLayout()
+        desk_form.addRow("Connected to", connected)
+        desk_form.addRow("Check orders &every", self.poll_interval)
+
+        admin_body = QWidget()
+        admin_form = QFormLayout(admin_body)
+        admin_form.setContentsMargins(0, 0, 0, 0)
+        admin_form.addRow("&Environment", self.environment)
+        admin_form.addRow("Client &id", self.client_id)
+        admin_form.addRow("Client &secret", self.client_secret)
+        admin_form.addRow("", self.remove_secret)
+        admin_form.addRow("", secret_note)
+        admin_form.addRow("Sandbox sign-in &page", self.sandbox_authorize_url)
+        admin_form.addRow("&Redirect ports", self.redirect_ports)
+        self.administrator = CollapsibleSection(
+            "Administrator settings",
+            "For your clinic's IT: how Rupa Desk connects to Rupa. Front-desk staff do not "
+            "need to change these.",
+            admin_body,
+        )
 
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -109,7 +139,8 @@ class SettingsDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
 
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
+        layout.addLayout(desk_form)
+        layout.addWidget(self.administrator)
         layout.addWidget(self._note)
         layout.addWidget(self.error)
         layout.addWidget(self.buttons)
@@ -158,3 +189,5 @@ class SettingsDialog(QDialog):
     def _on_presenter_save_failed(self, problem: str) -> None:
         self.error.setText(problem)
         self.error.show()
+        if not _about_polling(problem):
+            self.administrator.set_expanded(True)  # the problem is one of its values
