@@ -1,6 +1,6 @@
 """Benchmark of the desktop app: cold start, type-ahead latency and idle memory.
 
-    /work/venv/bin/python -m tests.bench.bench_app [--runs 5] [--tests 100000]
+    .venv/bin/python -m tests.bench.bench_app [--runs 5] [--tests 100000]
 
 1. Cold start: from launching a fresh Python process to the first painted main window, for
    a bare PySide6 window that shows a QTableView and for Rupa Desk, side by side (runs
@@ -23,12 +23,12 @@
    valgrind).
 
 Figures from a shared, loaded machine are noisy; compare the ratios. The catalog database is
-built once per run into a temporary folder (about 20 s for 100,000 tests).
+built once per run into a temporary folder.
 
 Before the cold starts the package's modules are compiled to bytecode, as an installed app has
 them (pip compiles a wheel's modules at install time; an editable install writes them on its
 first start). Without this, a machine that sets PYTHONDONTWRITEBYTECODE (this one does)
-recompiles Rupa Desk's sources at every start, about 15 ms the bare window never pays. One
+recompiles Rupa Desk's sources at every start, a cost the bare window never pays. One
 untimed round of both windows comes first, so that both find the files in the OS cache.
 """
 
@@ -174,7 +174,7 @@ def instructions_to_paint(source: str, *args: str) -> int | None:
     """The instructions a child runs from its start to its first paint, counted by callgrind.
 
     The same count whatever else the machine is doing, unlike the wall times; None when
-    valgrind is not installed. About 10 s per child.
+    valgrind is not installed.
     """
     valgrind = shutil.which("valgrind")
     if valgrind is None:
@@ -369,7 +369,7 @@ def main() -> None:
     parser.add_argument(
         "--no-instructions",
         action="store_true",
-        help="skip counting the instructions to the first paint with valgrind (about 30 s)",
+        help="skip counting the instructions with valgrind (it takes minutes)",
     )
     options = parser.parse_args()
 

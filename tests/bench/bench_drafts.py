@@ -1,6 +1,6 @@
 """Benchmark of typing a draft's notes: the cost of one keystroke with many drafts listed.
 
-    /work/venv/bin/python -m tests.bench.bench_drafts [--drafts 10,500] [--keys 120]
+    .venv/bin/python -m tests.bench.bench_drafts [--drafts 10,500] [--keys 120]
 
 For each count, a database gets that many drafts (a cached patient and three catalog tests
 each, a fifth of them checked out long ago), the real Draft orders pane is shown over the

@@ -1,6 +1,6 @@
 """Benchmark of order polling: its cost in requests and its effect on the UI's event loop.
 
-    /work/venv/bin/python -m tests.bench.bench_orders [--orders 500] [--seconds 60]
+    .venv/bin/python -m tests.bench.bench_orders [--orders 500] [--seconds 60]
         [--advance-per-s 2]
 
 The simulator runs in its own process (so it does not compete for this process's GIL) with
