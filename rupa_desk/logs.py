@@ -44,7 +44,7 @@ class RedactingFilter(logging.Filter):
 
     def __init__(self) -> None:
         super().__init__()
-        # Imported here, not at the top: compiling its patterns takes a few milliseconds, and
+        # Imported here, not at the top: compiling its patterns takes time, and
         # the desktop app paints its window before it makes its first filter.
         from rupa_desk.core.redaction import redact
 
