@@ -11,7 +11,7 @@ whichever handler is listening.
 
 The desktop app paints its window before it opens the file: `start_logging` keeps the first
 records in memory (`EarlyLog`), and `configure_logging(paths, early=...)` writes them to the
-file first once the window is on screen. Importing `logging.handlers` (about 10 ms) and opening
+file first once the window is on screen. Importing `logging.handlers` and opening
 a file on a disk that may be busy would otherwise both come before the first paint.
 """
 
@@ -44,7 +44,7 @@ class RedactingFilter(logging.Filter):
 
     def __init__(self) -> None:
         super().__init__()
-        # Imported here, not at the top: compiling its patterns takes a few milliseconds, and
+        # Imported here, not at the top: compiling its patterns takes time, and
         # the desktop app paints its window before it makes its first filter.
         from rupa_desk.core.redaction import redact
 

@@ -7,8 +7,8 @@ Building one also guards httpx's and httpcore's own logs (`guard_http_library_lo
 would otherwise log request URLs, and with them patient emails from the query.
 
 Every client verifies TLS with one shared `ssl.SSLContext` (`shared_tls_context`): httpx
-would otherwise build a context per client and load the whole CA bundle each time (about
-50 ms, twice while the window says "Starting…", and again at each sign-in).
+would otherwise build a context per client and load the whole CA bundle each time (twice
+while the window says "Starting…", and again at each sign-in).
 """
 
 from __future__ import annotations

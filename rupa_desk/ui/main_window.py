@@ -1,7 +1,7 @@
 """The main window: the sign-in page, or the four panes with a sidebar, menus and status bar.
 
 The window is painted before the services are loaded, so this module (and what it imports)
-stays light: no `Qt` enum namespace at import time (it alone costs 25 ms), `QIcon` and
+stays light: no `Qt` enum namespace at import time (it is costly to load), `QIcon` and
 `QKeySequence` first used after the paint, the bug report dialog loaded on the first bug.
 
 The window knows the panes by key and title (the registry, `rupa_desk.ui.panes.PANES`) but
@@ -54,8 +54,8 @@ class StartingPage(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setAccessibleName("Starting")
-        # Plain labels centred by stretches: alignment flags (the `Qt` enum namespace, 25 ms)
-        # and rich text (8 ms) would both load before the first paint.
+        # Plain labels centred by stretches: alignment flags (the `Qt` enum namespace) and
+        # rich text would both load before the first paint.
         title = QLabel("Rupa Desk")
         font = title.font()
         font.setPointSizeF(font.pointSizeF() * 2)
@@ -310,14 +310,14 @@ class MainWindow(QMainWindow):
     def _install_keys_and_icon(self) -> None:
         """Give the menu actions their keys, and the window its icon, once it has painted.
 
-        `setShortcut` makes PySide build a hundred key enums (about 90 ms), so it waits until
+        `setShortcut` makes PySide build a hundred key enums (slow), so it waits until
         the window is on screen. Key strings, not `QKeySequence.StandardKey`; "Ctrl" is Cmd
         on macOS.
         """
         if self._shortcuts_installed:
             return
         self._shortcuts_installed = True
-        # Imported here: creating these two classes (and their enums) took 2.5 ms at import.
+        # Imported here: creating these two classes (and their enums) costs time at import.
         from PySide6.QtGui import QIcon, QKeySequence
 
         # The icon waits for the paint too: the SVG image plugin loads with it.

@@ -1,6 +1,6 @@
 """Benchmark: how fast RupaClient talks to the simulator without ever getting a 429.
 
-    python -m tests.bench.bench_client_rate [--seconds 20] [--lab-tests 10000]
+    .venv/bin/python -m tests.bench.bench_client_rate [--seconds 20] [--lab-tests 10000]
 
 Starts a simulator (its default limit: 20 requests/s per token, bursts of 40), signs in
 through its real pages, then measures:

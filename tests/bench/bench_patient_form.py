@@ -1,6 +1,6 @@
 """Benchmark: what saving the new-patient form on every keystroke costs the UI thread.
 
-    /work/venv/bin/python -m tests.bench.bench_patient_form [--keystrokes 1000]
+    .venv/bin/python -m tests.bench.bench_patient_form [--keystrokes 1000]
         [--catalog-tests 20000]
 
 The form is saved on every edit (one single-row upsert in one transaction, `synchronous=FULL`

@@ -1,6 +1,6 @@
 """Benchmark: how long a user's write waits while the catalog sync runs.
 
-    /work/venv/bin/python -m tests.bench.bench_store_contention [--sizes 2500,100000]
+    .venv/bin/python -m tests.bench.bench_store_contention [--sizes 2500,100000]
         [--interval-ms 50] [--mode app|thread|child]
 
 The UI writes drafts, notes and patients on the store's connection to the account's database,

@@ -27,7 +27,7 @@ from tests.fixtures.catalog_data import iter_tests, load_catalog, synthetic_comp
 from tests.fixtures.catalog_sources import OfflineSource, StalledSource
 from tests.fixtures.catalog_sync import simulator_client
 from tests.fixtures.drafts_env import drafts_env
-from tests.fixtures.qt import unnamed_controls, wait_for_signal, wait_until
+from tests.fixtures.qt import settle, unnamed_controls, wait_for_signal, wait_until
 
 CATALOG_SIZE = 2000
 
@@ -101,6 +101,21 @@ async def test_typing_searches_and_highlights_the_match(qtbot: QtBot, pane: Pane
     assert spans
     assert name[spans[0][0] : spans[0][1]].casefold() == "a1c"
     assert not pane.page.grab().isNull()  # the highlight delegate paints
+
+
+async def test_keys_typed_while_a_search_runs_lead_to_one_search_for_the_final_text(
+    qtbot: QtBot, pane: Pane
+) -> None:
+    results: list[str] = []
+    pane.presenter.results_changed.connect(lambda query: results.append(query.text))
+    # Seven keys before the loop runs again: the first key's search has not ended when the
+    # other six arrive.
+    qtbot.keyClicks(pane.page.search_box, "vitamin")
+    await wait_until(lambda: shown(pane).text == "vitamin")
+    await settle()
+    assert results == ["v", "vitamin"]  # the first key at once, then one search for the rest
+    assert shown(pane).text == "vitamin"  # no stale results after the final ones
+    assert "vitamin" in names(pane)[0].casefold()
 
 
 async def test_a_newer_search_cancels_the_older_one(pane: Pane) -> None:

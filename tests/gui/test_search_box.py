@@ -1,4 +1,5 @@
-"""The search box's debounce: the first key is searched at once, a quick burst only once more."""
+"""The search box's debounce: the first key is searched at once, a quick burst only once more;
+or, paced by the search, the keys typed while a search runs are searched once it ends."""
 
 from __future__ import annotations
 
@@ -36,3 +37,27 @@ def test_enter_searches_the_pending_text_without_waiting(qtbot: QtBot) -> None:
     qtbot.keyClicks(box, "a1c")
     qtbot.keyClick(box, "\r")
     assert reported == ["a", "a1c"]
+
+
+def test_a_box_paced_by_search_folds_the_keys_typed_while_a_search_runs(qtbot: QtBot) -> None:
+    box = SearchBox(paced_by_search=True)
+    qtbot.addWidget(box)
+    reported: list[str] = []
+    box.search_requested.connect(reported.append)
+
+    qtbot.keyClicks(box, "vit")
+    assert reported == ["v"]  # at once; "i" and "t" came while its search ran
+    qtbot.keyClicks(box, "amin")
+    qtbot.wait(200)  # no pause ends the wait: only the search's end does
+    assert reported == ["v"]
+    box.search_finished()
+    assert reported == ["v", "vitamin"]  # one search for the newest text, at once
+    box.search_finished()
+    assert reported == ["v", "vitamin"]  # nothing was typed during that one
+
+    for char in " d":  # each key typed after the search ended is searched at once
+        qtbot.keyClick(box, char)
+        box.search_finished()
+    assert reported == ["v", "vitamin", "vitamin ", "vitamin d"]
+    qtbot.wait(200)
+    assert reported == ["v", "vitamin", "vitamin ", "vitamin d"]  # and only once

@@ -60,7 +60,7 @@ Synchronous = Literal["FULL", "NORMAL"]
 
 #: The page cache of the app's connection (SQLite's default is 2 MiB). Catalog searches at
 #: 100,000 tests read the same index pages and rows again and again; a larger cache serves
-#: them without a system call each (15-25% faster searches with filters, measured). It fills
+#: them without a system call each (faster searches with filters). It fills
 #: only as pages are read.
 STORE_CACHE_MIB: Final = 32
 

@@ -2,8 +2,8 @@
 
 The Patients pane has one New patient form, so an account database keeps at most one (the
 row with `id` 1). Each save is a single-row upsert in one transaction, small enough to run on
-every keystroke (a few milliseconds with `synchronous=FULL`; `tests/bench/bench_patient_form.py`
-measures it). An empty form is not kept: saving one removes the row.
+every keystroke even with `synchronous=FULL` (`tests/bench/bench_patient_form.py` measures
+it). An empty form is not kept: saving one removes the row.
 
 While another connection writes (another Rupa Desk window, say; the catalog sync writes its
 own files and holds this database's write lock only for a few tiny transactions), a save on

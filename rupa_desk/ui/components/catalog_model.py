@@ -2,9 +2,9 @@
 
 The model holds the rows fetched so far and a `PageSource` for the rest. A view asks
 `canFetchMore()` when it scrolls near the end, and `fetchMore()` loads the next page from the
-local database, continuing from the last page's cursor (a few milliseconds however deep the
-view has scrolled), so a search over 100,000 tests shows its first rows at once and the view
-never holds more than what was scrolled past.
+local database, continuing from the last page's cursor (as quick at any depth), so a search
+over 100,000 tests shows its first rows at once and the view never holds more than what was
+scrolled past.
 """
 
 from __future__ import annotations

@@ -61,7 +61,7 @@ class CatalogPage(QWidget):
         self._presenter = presenter
         self.setAccessibleName("Catalog")
 
-        self.search_box = SearchBox()
+        self.search_box = SearchBox(paced_by_search=True)  # results follow the last key
         self.search_box.setPlaceholderText("Search tests, biomarkers, labs… (Ctrl+F)")
         self.search_box.setAccessibleName("Search the catalog")
         self.company = QComboBox()
@@ -190,7 +190,10 @@ class CatalogPage(QWidget):
 
     @asyncSlot(str)
     async def _on_search_box_search_requested(self, text: str) -> None:
-        await self._presenter.search(text)
+        try:
+            await self._presenter.search(text)
+        finally:
+            self.search_box.search_finished()  # the keys typed meanwhile: one search now
 
     @asyncSlot()
     async def _on_filter_changed(self) -> None:

@@ -1,9 +1,9 @@
 """The patients pane's presenter: offline search, refresh from Rupa, lookup-first creation.
 
 The new-patient form is saved in the database on every edit (`form_edited`: a single-row
-write of well under a millisecond, measured), so a crash or a kill loses at most the last
+write, small enough for every keystroke), so a crash or a kill loses at most the last
 keystroke; opening the form again restores it (`unsent_form`). While another connection holds
-the write lock (the catalog sync's build, up to about a second at a time) a keystroke does not
+the write lock (the catalog sync's build) a keystroke does not
 wait for it: the latest form is saved as soon as the lock is free (retried every
 `FORM_RETRY_MS`), and always before anything is sent.
 

@@ -4,6 +4,11 @@ The first keystroke after a pause is reported at once (so a single key shows res
 the same frame); keystrokes that follow quickly, like a paste or key repeat, are folded into one
 report when the typing settles. Each report carries the whole text, so the receiver can cancel
 the search it is running and start the new one.
+
+A box `paced_by_search` waits for no pause: it reports a key at once when no search runs, and
+folds the keys typed while one runs into one report when the receiver says it has finished
+(`search_finished`), the newest text winning. Results then follow the last key after one
+search, not after a fixed delay, and a slow search folds more keys than a quick one.
 """
 
 from __future__ import annotations
@@ -21,7 +26,10 @@ class SearchBox(QLineEdit):
 
     Args:
         settle_ms: how long typing must pause before a trailing report; keystrokes closer
-            together than this are folded.
+            together than this are folded (not used when `paced_by_search`).
+        paced_by_search: report at once unless a search runs, and fold the keys typed
+            meanwhile into one report on `search_finished`, which the receiver must then call
+            when each search ends, however it ends.
 
     Signals:
         search_requested(str): search for this text now (empty: show everything).
@@ -30,11 +38,17 @@ class SearchBox(QLineEdit):
     search_requested = Signal(str)
 
     def __init__(
-        self, parent: QWidget | None = None, *, settle_ms: int = DEFAULT_SETTLE_MS
+        self,
+        parent: QWidget | None = None,
+        *,
+        settle_ms: int = DEFAULT_SETTLE_MS,
+        paced_by_search: bool = False,
     ) -> None:
         super().__init__(parent)
         self.setClearButtonEnabled(True)
-        self._settle_ms = settle_ms
+        self._settle_ms = 0 if paced_by_search else settle_ms
+        self._paced_by_search = paced_by_search
+        self._searching = False
         self._last_report = 0.0
         self._pending: str | None = None
         self._reported: str | None = None
@@ -51,6 +65,12 @@ class SearchBox(QLineEdit):
         return self._settle_ms
 
     def _on_self_text_edited(self, text: str) -> None:
+        if self._paced_by_search:
+            if self._searching:
+                self._pending = text  # the newest text wins
+            else:
+                self._report(text)
+            return
         now = time.monotonic()
         if not self._timer.isActive() and (now - self._last_report) * 1000 >= self._settle_ms:
             self._report(text)
@@ -81,9 +101,18 @@ class SearchBox(QLineEdit):
             text, self._pending = self._pending, None
             self._report(text)
 
+    def search_finished(self) -> None:
+        """The search last reported has ended (shown, failed or superseded): report the text
+        typed while it ran, if any (`paced_by_search` only)."""
+        self._searching = False
+        if self._pending is not None:
+            text, self._pending = self._pending, None
+            self._report(text)
+
     def _report(self, text: str) -> None:
         self._last_report = time.monotonic()
         if text == self._reported:
             return
         self._reported = text
+        self._searching = self._paced_by_search  # before the signal: a receiver may finish
         self.search_requested.emit(text)
