@@ -65,6 +65,7 @@ async def tour(desk: Desk, folder: Path) -> list[Path]:
         lambda: not [t for t in workspace.tasks.running if t.get_name() == "first-download"],
         "the first download",
     )
+    await _until(lambda: not workspace.catalog.syncing, "the catalog sync")
     window.banner.clear()  # the download's own messages are not what the picture is about
     for key in window.pane_keys:
         window.show_pane(key)

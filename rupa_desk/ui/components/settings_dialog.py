@@ -33,6 +33,8 @@ from rupa_desk.ui.widgets.collapsible_section import CollapsibleSection
 
 #: Wide enough that each field's hint ("the OAuth client id Rupa issued") shows whole.
 FIELD_MIN_WIDTH = 340
+#: Wide enough for the fields and their labels whether the administrator section is open.
+DIALOG_MIN_WIDTH = 520
 
 
 def _about_polling(problem: str) -> bool:
@@ -52,6 +54,7 @@ class SettingsDialog(QDialog):
         self._presenter = presenter
         self.setWindowTitle("Rupa Desk — Settings")
         self.setAccessibleName("Settings")
+        self.setMinimumWidth(DIALOG_MIN_WIDTH)
         current = presenter.current
 
         self.environment = QComboBox()
