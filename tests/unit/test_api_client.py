@@ -19,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from rupa_desk.services import listings
 from rupa_desk.services.api import RupaClient
 from rupa_desk.services.errors import (
     ConnectionDropped,
@@ -327,7 +328,7 @@ class PagedCatalog:
 async def test_lists_follow_links_next_to_the_end(relative_links: bool) -> None:
     catalog = PagedCatalog(250, relative_links=relative_links)
     async with client_for(catalog) as client:
-        ids = [test.id async for test in client.lab_tests(page_size=100)]
+        ids = [test.id async for test in client.iterate(listings.lab_tests(page_size=100))]
     assert ids == [f"labts_{i}" for i in range(250)]
     assert len(catalog.requests) == 3
     assert catalog.requests[0].url.params["page[size]"] == "100"
@@ -337,7 +338,7 @@ async def test_lists_follow_links_next_to_the_end(relative_links: bool) -> None:
 async def test_one_page_at_a_time() -> None:
     catalog = PagedCatalog(120)
     async with client_for(catalog) as client:
-        first = await client.lab_tests_page(page_size=100, include_company=True)
+        first = await client.first_page(listings.lab_tests(page_size=100, include_company=True))
         assert len(first.items) == 100
         assert first.next_url is not None
         second = await client.next_page(first)
@@ -351,7 +352,7 @@ async def test_one_page_at_a_time() -> None:
 async def test_page_size_is_capped_at_the_servers_maximum() -> None:
     catalog = PagedCatalog(10)
     async with client_for(catalog) as client:
-        await client.lab_tests_page(page_size=10_000)
+        await client.first_page(listings.lab_tests(page_size=10_000))
     assert catalog.requests[0].url.params["page[size]"] == "100"
 
 
@@ -361,7 +362,7 @@ async def test_a_next_link_to_another_origin_is_refused() -> None:
     )
     async with client_for(script) as client:
         with pytest.raises(MalformedResponse):
-            [p async for p in client.patients()]
+            [p async for p in client.iterate(listings.patients())]
     assert len(script.requests) == 1
 
 
@@ -377,7 +378,9 @@ async def test_orders_filters_are_sent_and_checked_again() -> None:
     page = {"data": [order("ord_1", "Paid"), order("ord_2", "Complete")], "links": {}}
     script = Script(httpx.Response(200, json=page))
     async with client_for(script) as client:
-        orders = [o.id async for o in client.orders(patient="pat_1", status="Paid")]
+        orders = [
+            o.id async for o in client.iterate(listings.orders(patient="pat_1", status="Paid"))
+        ]
     assert orders == ["ord_1"]
     params = script.requests[0].url.params
     assert params["filter[patient]"] == "pat_1"
@@ -418,7 +421,7 @@ def test_any_json_answer_to_a_list_gives_items_or_malformed_response(body: Any) 
         script = Script(httpx.Response(200, content=json.dumps(body).encode()))
         async with client_for(script) as client:
             with contextlib.suppress(MalformedResponse):
-                [item async for item in client.lab_tests()]
+                [item async for item in client.iterate(listings.lab_tests())]
 
     asyncio.run(run())
 
@@ -533,7 +536,7 @@ async def test_logs_name_the_path_but_no_token_and_no_query_values(
     async with client_for(script) as client:
         with pytest.raises(NotFound):
             await client.get_patient("pat_9")
-        [p async for p in client.patients(email="ada@example.test")]
+        [p async for p in client.iterate(listings.patients("ada@example.test"))]
     text = caplog.text
     assert "/patients/pat_9" in text
     assert "filter[email]=…" in text
