@@ -56,9 +56,7 @@ Lookup = Callable[[RupaClient], Awaitable[object]]
 
 LOOKUPS: dict[str, Lookup] = {
     "every patient": lambda c: every_item(c.iterate(listings.patients(page_size=10))),
-    "patients by email": lambda c: every_item(
-        c.iterate(listings.patients("nobody@example.test"))
-    ),
+    "patients by email": lambda c: every_item(c.iterate(listings.patients("nobody@example.test"))),
     "every order": lambda c: every_item(c.iterate(listings.orders())),
     "open orders": lambda c: every_item(c.iterate(listings.orders(status=["Paid"]))),
     "a draft's order intents": lambda c: c.order_intents_for_draft("draft-1"),
