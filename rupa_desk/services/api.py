@@ -93,6 +93,11 @@ class RupaClient:
         """Close the HTTP client (its connections)."""
         await self._api.aclose()
 
+    @property
+    def is_closed(self) -> bool:
+        """True once `aclose()` has run."""
+        return self._api.is_closed
+
     async def __aenter__(self) -> RupaClient:
         return self
 

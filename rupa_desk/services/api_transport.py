@@ -213,6 +213,11 @@ class ApiTransport:
         """Close the HTTP client (its connections)."""
         await self._http.aclose()
 
+    @property
+    def is_closed(self) -> bool:
+        """True once `aclose()` has run (no request can be sent any more)."""
+        return self._http.is_closed
+
     async def __aenter__(self) -> ApiTransport:
         return self
 
