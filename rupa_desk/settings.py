@@ -83,7 +83,10 @@ class ClientLimits:
         sign_in_timeout_s: how long sign-in waits for the browser to come back.
         callback_response_timeout_s: how long the loopback page waits for the outcome.
         download_chunk_bytes: the chunk size of streamed downloads.
+        max_download_bytes: a larger download is stopped (a result PDF is far smaller).
         max_concurrent_pages: how many pages a sync may fetch at once (within the rate).
+        max_pages_per_list: a chain of next links is stopped after this many pages, whatever
+            the list's counts say (a server that never stops sending next links).
     """
 
     page_size: int = 50
@@ -106,7 +109,9 @@ class ClientLimits:
     sign_in_timeout_s: float = 300.0
     callback_response_timeout_s: float = 30.0
     download_chunk_bytes: int = 64 * 1024
+    max_download_bytes: int = 100 * 1_000_000
     max_concurrent_pages: int = 8
+    max_pages_per_list: int = 2_000
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,8 @@ class SandboxConfig:
             test (as an API may silently ignore a filter it does not know).
         unlisted_lab_companies: `GET /lab_companies` leaves out this many lab companies (the
             last ones); their tests are still listed and the companies can still be read.
+        self_referencing_next: every list's `links.next` points to the page itself (the last
+            page's too), so a client that follows next links blindly never stops.
         access_token_ttl_s: lifetime of access tokens (`expires_in`).
         code_ttl_s: lifetime of authorization codes.
         clock_speed: simulated seconds per real second for the order lifecycle; 0 means
@@ -109,6 +111,7 @@ class SandboxConfig:
     faults_on_token_endpoint: bool = False
     ignore_company_filter: bool = False
     unlisted_lab_companies: int = 0
+    self_referencing_next: bool = False
     access_token_ttl_s: int = 36000
     code_ttl_s: int = 60
     clock_speed: float = 0.0
@@ -177,6 +180,7 @@ class FaultSettings:
     faults_on_token_endpoint: bool = False
     ignore_company_filter: bool = False
     unlisted_lab_companies: int = 0
+    self_referencing_next: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,4 +1,5 @@
-"""Injected faults on the API: latency, answer delay, random 429s and 5xxs, dropped connections.
+"""Injected faults on the API: latency, answer delay, random 429s and 5xxs, dropped connections,
+and lists whose next link points to the page itself (`self_referencing_next`).
 
 Applied to the API paths (and to /oauth/token and revoke when `faults_on_token_endpoint`),
 never to the web pages or to the control API. Settings are read live from `state.faults`.
@@ -17,6 +18,7 @@ request log records 499 (the answer it never got as `handled_status`).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from typing import Final
 
@@ -71,6 +73,7 @@ class FaultMiddleware:
             draw = self.state.fault_rng.random()
             p429, p5xx, pdrop = settings.fault_429_rate, settings.fault_5xx_rate, settings.drop_rate
             pick_500 = self.state.fault_rng.random() < 0.3
+            next_to_itself = settings.self_referencing_next
         if latency_s > 0:
             await asyncio.sleep(latency_s)
         if answer_delay_ms > 0:
@@ -96,6 +99,8 @@ class FaultMiddleware:
         elif draw < p429 + p5xx + pdrop:
             annotate(scope, fault="drop")
             await self.app(scope, receive, _dropping(send))
+        elif next_to_itself:
+            await self.app(scope, receive, _next_to_itself(scope, send))
         else:
             await self.app(scope, receive, send)
 
@@ -144,6 +149,49 @@ async def _hangs_up_within(receive: Receive, seconds: float) -> bool:
     except TimeoutError:
         return False
     return True
+
+
+def _next_to_itself(scope: Scope, send: Send) -> Send:
+    """A `send` that makes a list document's `links.next` the page's own `links.self` (the
+    body is held until complete, then sent with its new Content-Length)."""
+    start: Message | None = None
+    chunks: list[bytes] = []
+
+    async def send_rewritten(message: Message) -> None:
+        nonlocal start
+        if message["type"] == "http.response.start":
+            start = message
+            return
+        if message["type"] != "http.response.body" or start is None:
+            await send(message)
+            return
+        chunks.append(message.get("body", b""))
+        if message.get("more_body", False):
+            return
+        body = b"".join(chunks)
+        rewritten = _pointing_next_to_self(body)
+        if rewritten != body:
+            annotate(scope, fault="self_referencing_next")
+        headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
+        headers.append((b"content-length", str(len(rewritten)).encode()))
+        await send({**start, "headers": headers})
+        await send({"type": "http.response.body", "body": rewritten})
+
+    return send_rewritten
+
+
+def _pointing_next_to_self(body: bytes) -> bytes:
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return body
+    if not isinstance(document, dict) or not isinstance(document.get("data"), list):
+        return body
+    links = document.get("links")
+    if not isinstance(links, dict) or not links.get("self"):
+        return body
+    links["next"] = links["self"]
+    return json_bytes(document)
 
 
 def _dropping(send: Send) -> Send:

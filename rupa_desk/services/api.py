@@ -1,143 +1,43 @@
-"""`RupaClient`: every Rupa API action Rupa Desk uses, typed, paced and retried.
+"""`RupaClient`: every Rupa API action Rupa Desk uses, typed, as JSON:API.
 
-One long-lived `httpx.AsyncClient` per environment with explicit timeouts; hosts, paths,
-page sizes, timeouts and the rate limit come from `rupa_desk.settings`.
+A thin layer on `ApiTransport` (pacing, retries, the 401 refresh, typed errors, redacted logs,
+guarded pagination, downloads): this module knows Rupa's paths (`ApiPaths`), its documents
+(`rupa_desk.core.jsonapi`) and its error format (`errors[]` with `source.pointer`).
 
-- Lists are async iterators that follow `links.next` (never computing page numbers); each has
-  a one-page variant returning a `Page`, and `next_page(page)` follows its `next_url`.
-- Failures are typed (`rupa_desk.services.errors`); nothing returns None for a failure.
-- Retries (stamina: exponential backoff with jitter) on 429 (waiting at least `Retry-After`),
-  5xx and network errors for GET and PATCH, and for POST /patients (Rupa returns the existing
-  patient for the same first+last+email, so a retry cannot duplicate). POST /order_intents is
-  retried only when the request surely never arrived (connect errors, 429); otherwise it
-  raises `OutcomeUnknown`, and the outbox looks the intent up by its draft id.
-- A 401 triggers one token refresh (single-flight in the token source) and one retry.
-- One `aiolimiter.AsyncLimiter` paces every request of the client (`ClientLimits`).
-- Logs name the method, the path (query keys only: values such as `filter[email]` can be
-  patient data), the status and the duration. Never a token, never a body.
+- Lists are read through small descriptions (`rupa_desk.services.listings`):
+  `iterate(listing)` gives every item, `first_page(listing)` one page, and `next_page(page)`
+  follows its `next_url` (never computing page numbers).
+- Retries: GET and PATCH, and POST /patients (Rupa returns the existing patient for the same
+  first+last+email, so a retry cannot duplicate) are SAFE. POST /order_intents is retried
+  only when the request surely never arrived; otherwise it raises `OutcomeUnknown`, and the
+  outbox looks the intent up by its draft id.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import enum
-import errno
-import json
-import logging
-import os
-import random
-import tempfile
-import time
-from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO, Final, Protocol, TypeVar, cast
+from typing import Any, Final, TypeVar
 
 import httpx
-import stamina
-from aiolimiter import AsyncLimiter
 
 from rupa_desk.core import jsonapi
-from rupa_desk.core.models import (
-    Address,
-    LabCompany,
-    LabTest,
-    Order,
-    OrderIntent,
-    Page,
-    Patient,
-    Practitioner,
-)
-from rupa_desk.services.errors import (
-    DiskFull,
-    DownloadFailed,
-    Forbidden,
-    MalformedResponse,
-    NetworkError,
-    NotFound,
-    OutcomeUnknown,
-    RateLimited,
-    RequestRejected,
-    RupaError,
-    ServerError,
-    SessionExpired,
-    ValidationFailed,
-)
-from rupa_desk.services.http_client import new_http_client
-from rupa_desk.services.http_errors import network_error, retry_after_seconds
-from rupa_desk.settings import ClientLimits, Environment
-
-log = logging.getLogger(__name__)
+from rupa_desk.core.models import Address, Order, OrderIntent, Page, Patient, Practitioner
+from rupa_desk.services.api_transport import ApiTransport, PageFormat, RetryPolicy, TokenSource
+from rupa_desk.services.errors import ValidationFailed
+from rupa_desk.services.listings import Filter, Listing, order_intents_for_draft
+from rupa_desk.settings import Environment
 
 T = TypeVar("T")
 
 JSONAPI_MEDIA_TYPE: Final = "application/vnd.api+json"
-_DISK_FULL_ERRNOS: Final = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
-
-
-class TokenSource(Protocol):
-    """Where the client gets its bearer token (an `Authenticator`, or a test's fake)."""
-
-    async def access_token(self) -> str:
-        """A valid access token (refreshed when needed)."""
-        ...
-
-    async def token_rejected(self, token: str) -> None:
-        """Rupa answered 401 to `token`: the next `access_token()` must refresh."""
-        ...
-
-
-class RetryPolicy(enum.Enum):
-    """When a failed request may be sent again."""
-
-    #: GET, PATCH and POST /patients: sending twice has the effect of sending once.
-    SAFE = "safe"
-    #: A create that could duplicate: only when it surely never arrived (connect, 429).
-    UNSENT_ONLY = "unsent only"
-
-
-class _TokenUnavailable(Exception):
-    """The token source failed: its own retries are done, so the request is not retried."""
-
-    def __init__(self, error: RupaError) -> None:
-        super().__init__(str(error))
-        self.error = error
-
-
-class _RetryDecision:
-    """stamina's backoff hook for one request: what to retry, and how long to wait.
-
-    429s are retried up to `max_rate_limited_attempts` times, waiting at least `Retry-After`
-    (plus jitter, so that concurrent requests do not come back in lockstep); 5xx and network
-    errors up to `max_attempts` times with stamina's exponential backoff and jitter.
-    """
-
-    def __init__(self, policy: RetryPolicy, limits: ClientLimits) -> None:
-        self._policy = policy
-        self._limits = limits
-        self._rate_limited = 0
-        self._other_failures = 0
-
-    def __call__(self, exc: Exception) -> bool | float:
-        if isinstance(exc, RateLimited):  # refused before anything happened: always safe
-            self._rate_limited += 1
-            if self._rate_limited >= self._limits.max_rate_limited_attempts:
-                return False
-            return exc.retry_after + random.uniform(0, self._limits.backoff_jitter_s)
-        if self._policy is RetryPolicy.SAFE:
-            retryable = isinstance(exc, ServerError | NetworkError)
-        else:
-            retryable = isinstance(exc, NetworkError) and not exc.request_sent
-        if not retryable:
-            return False
-        self._other_failures += 1
-        return self._other_failures < self._limits.max_attempts
 
 
 class RupaClient:
-    """The Rupa API, one method per action.
+    """The Rupa API, one method per action, and the lists by `Listing`.
 
     Args:
         environment: the backend (API base, paths, limits).
@@ -148,7 +48,6 @@ class RupaClient:
 
     Attributes:
         environment: the backend it talks to.
-        request_count: API requests sent so far, retries included (diagnostics).
     """
 
     def __init__(
@@ -159,20 +58,45 @@ class RupaClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.environment = environment
-        self._tokens = token_source
-        self._paths = environment.paths
-        self._limits = limits = environment.limits
-        self._base = httpx.URL(environment.api_base.rstrip("/") + "/")
-        self._http = new_http_client(
-            limits, transport=transport, headers={"Accept": JSONAPI_MEDIA_TYPE}
+        self._paths = paths = environment.paths
+        self._limits = environment.limits
+        self._api = ApiTransport(
+            environment.api_base,
+            token_source,
+            environment.limits,
+            media_type=JSONAPI_MEDIA_TYPE,
+            error_format=validation_failed,
+            transport=transport,
         )
-        # A leaky bucket of `burst` requests draining at `rate_per_second`.
-        self._limiter = AsyncLimiter(limits.burst, limits.burst / limits.rate_per_second)
-        self.request_count = 0
+        self._collections = {
+            jsonapi.PATIENT: paths.patients,
+            jsonapi.LAB_COMPANY: paths.lab_companies,
+            jsonapi.LAB_TEST: paths.lab_tests,
+            jsonapi.ORDER_INTENT: paths.order_intents,
+            jsonapi.ORDER: paths.orders,
+        }
+        self._filters: dict[Filter, str] = {
+            "email": paths.filter_email,
+            "lab_company": paths.filter_lab_company,
+            "patient": paths.filter_patient,
+            "status": paths.filter_status,
+            "practitioner": paths.filter_practitioner,
+            "draft_id": paths.filter_order_intent_draft_id,
+        }
+
+    @property
+    def request_count(self) -> int:
+        """API requests sent so far, retries included (diagnostics)."""
+        return self._api.request_count
 
     async def aclose(self) -> None:
         """Close the HTTP client (its connections)."""
-        await self._http.aclose()
+        await self._api.aclose()
+
+    @property
+    def is_closed(self) -> bool:
+        """True once `aclose()` has run."""
+        return self._api.is_closed
 
     async def __aenter__(self) -> RupaClient:
         return self
@@ -185,6 +109,36 @@ class RupaClient:
     ) -> None:
         await self.aclose()
 
+    # -- lists -----------------------------------------------------------------------------
+
+    def iterate(self, listing: Listing[T]) -> AsyncIterator[T]:
+        """Every item of `listing`, page after page."""
+        return self._api.iterate(*self._request_of(listing))
+
+    async def first_page(self, listing: Listing[T]) -> Page[T]:
+        """The first page of `listing`; continue with `next_page(page)`."""
+        return await self._api.first_page(*self._request_of(listing))
+
+    async def next_page(self, page: Page[T]) -> Page[T]:
+        """The page after `page` (one this client fetched), by its `next_url`.
+
+        Raises:
+            ValueError: `page` is the last page (`next_url` is None).
+            EndlessPages: the list's next links do not end (see `ApiTransport.next_page`).
+        """
+        return await self._api.next_page(page)
+
+    def _request_of(self, listing: Listing[T]) -> tuple[str, dict[str, str], PageFormat[T]]:
+        """The path, query and page format of a listing."""
+        size = self._limits.page_size if listing.page_size is None else listing.page_size
+        size = max(1, min(size, self._limits.max_page_size))
+        params = {self._paths.page_size_param: str(size)}
+        for name, value in listing.filters.items():
+            params[self._filters[name]] = value
+        if listing.include:
+            params[self._paths.include_param] = ",".join(listing.include)
+        return self._collections[listing.resource_type], params, _page_format(listing)
+
     # -- practitioners ---------------------------------------------------------------------
 
     async def me(self) -> Practitioner:
@@ -193,53 +147,7 @@ class RupaClient:
             self._paths.practitioner_me, jsonapi.PRACTITIONER, jsonapi.parse_practitioner
         )
 
-    def practitioners(self, *, page_size: int | None = None) -> AsyncIterator[Practitioner]:
-        """The clinic's practitioners, every page."""
-        return self._iterate(
-            self._paths.practitioners,
-            self._page_params(page_size),
-            jsonapi.PRACTITIONER,
-            jsonapi.parse_practitioner,
-        )
-
-    async def practitioners_page(self, *, page_size: int | None = None) -> Page[Practitioner]:
-        """The first page of the clinic's practitioners."""
-        return await self._get_page(
-            self._paths.practitioners,
-            self._page_params(page_size),
-            jsonapi.PRACTITIONER,
-            jsonapi.parse_practitioner,
-        )
-
     # -- patients --------------------------------------------------------------------------
-
-    def patients(
-        self, email: str | None = None, *, page_size: int | None = None
-    ) -> AsyncIterator[Patient]:
-        """The practitioner's patients (only those with `email`, when given), every page."""
-        return self._iterate(
-            self._paths.patients,
-            self._patient_params(email, page_size),
-            jsonapi.PATIENT,
-            jsonapi.parse_patient,
-        )
-
-    async def patients_page(
-        self, email: str | None = None, *, page_size: int | None = None
-    ) -> Page[Patient]:
-        """The first page of `patients(email)`."""
-        return await self._get_page(
-            self._paths.patients,
-            self._patient_params(email, page_size),
-            jsonapi.PATIENT,
-            jsonapi.parse_patient,
-        )
-
-    def _patient_params(self, email: str | None, page_size: int | None) -> dict[str, str]:
-        params = self._page_params(page_size)
-        if email is not None:
-            params[self._paths.filter_email] = email
-        return params
 
     async def create_patient(
         self,
@@ -283,7 +191,7 @@ class RupaClient:
                 "zip": address.zip,
             }
         body = jsonapi.resource_document(jsonapi.PATIENT, attributes)
-        response = await self._send(
+        response = await self._api.send(
             "POST", self._paths.patients, body=body, policy=RetryPolicy.SAFE
         )
         patient = self._parse_one(response, jsonapi.PATIENT, jsonapi.parse_patient)
@@ -293,92 +201,6 @@ class RupaClient:
         """One patient."""
         return await self._get_one(
             _item_path(self._paths.patients, patient_id), jsonapi.PATIENT, jsonapi.parse_patient
-        )
-
-    # -- catalog ---------------------------------------------------------------------------
-
-    def lab_companies(self, *, page_size: int | None = None) -> AsyncIterator[LabCompany]:
-        """Every lab company."""
-        return self._iterate(
-            self._paths.lab_companies,
-            self._page_params(page_size),
-            jsonapi.LAB_COMPANY,
-            jsonapi.parse_lab_company,
-        )
-
-    async def lab_companies_page(self, *, page_size: int | None = None) -> Page[LabCompany]:
-        """The first page of lab companies."""
-        return await self._get_page(
-            self._paths.lab_companies,
-            self._page_params(page_size),
-            jsonapi.LAB_COMPANY,
-            jsonapi.parse_lab_company,
-        )
-
-    async def get_lab_company(self, lab_company_id: str) -> LabCompany:
-        """One lab company."""
-        return await self._get_one(
-            _item_path(self._paths.lab_companies, lab_company_id),
-            jsonapi.LAB_COMPANY,
-            jsonapi.parse_lab_company,
-        )
-
-    def lab_tests(
-        self,
-        lab_company: str | None = None,
-        *,
-        include_company: bool = False,
-        page_size: int | None = None,
-    ) -> AsyncIterator[LabTest]:
-        """Every lab test (of one lab company, when given), following `links.next`.
-
-        Args:
-            lab_company: a lab company id to filter by.
-            include_company: ask Rupa to include each test's lab company (resolved into
-                `LabTest.lab_company`).
-            page_size: items per page (default `ClientLimits.page_size`, at most
-                `max_page_size`).
-        """
-        return self._iterate(
-            self._paths.lab_tests,
-            self._lab_test_params(lab_company, include_company, page_size),
-            jsonapi.LAB_TEST,
-            jsonapi.parse_lab_test,
-        )
-
-    async def lab_tests_page(
-        self,
-        lab_company: str | None = None,
-        *,
-        include_company: bool = False,
-        page_size: int | None = None,
-    ) -> Page[LabTest]:
-        """The first page of `lab_tests(...)`; continue with `next_page(page)`."""
-        return await self._get_page(
-            self._paths.lab_tests,
-            self._lab_test_params(lab_company, include_company, page_size),
-            jsonapi.LAB_TEST,
-            jsonapi.parse_lab_test,
-        )
-
-    def _lab_test_params(
-        self, lab_company: str | None, include_company: bool, page_size: int | None
-    ) -> dict[str, str]:
-        params = self._page_params(page_size)
-        if lab_company is not None:
-            params[self._paths.filter_lab_company] = lab_company
-        if include_company:
-            params[self._paths.include_param] = "lab_company"
-        return params
-
-    async def get_lab_test(self, lab_test_id: str, *, include_company: bool = False) -> LabTest:
-        """One lab test."""
-        params = {self._paths.include_param: "lab_company"} if include_company else None
-        return await self._get_one(
-            _item_path(self._paths.lab_tests, lab_test_id),
-            jsonapi.LAB_TEST,
-            jsonapi.parse_lab_test,
-            params=params,
         )
 
     # -- order intents ---------------------------------------------------------------------
@@ -410,7 +232,7 @@ class RupaClient:
             "lab_tests": jsonapi.to_many(jsonapi.LAB_TEST, lab_test_ids),
         }
         body = jsonapi.resource_document(jsonapi.ORDER_INTENT, attributes, relationships)
-        response = await self._send(
+        response = await self._api.send(
             "POST", self._paths.order_intents, body=body, policy=RetryPolicy.UNSENT_ONLY
         )
         return self._parse_one(response, jsonapi.ORDER_INTENT, jsonapi.parse_order_intent)
@@ -444,7 +266,7 @@ class RupaClient:
         body = jsonapi.resource_document(
             jsonapi.ORDER_INTENT, attributes, relationships, resource_id=order_intent_id
         )
-        response = await self._send(
+        response = await self._api.send(
             "PATCH",
             _item_path(self._paths.order_intents, order_intent_id),
             body=body,
@@ -466,83 +288,10 @@ class RupaClient:
         The match is checked here too, so a server that ignored the filter cannot make the
         outbox adopt another draft's intent.
         """
-        key = self._paths.draft_id_metadata_key
-        params = self._page_params(None)
-        params[self._paths.filter_order_intent_draft_id] = draft_id
-        return [
-            intent
-            async for intent in self._iterate(
-                self._paths.order_intents,
-                params,
-                jsonapi.ORDER_INTENT,
-                jsonapi.parse_order_intent,
-            )
-            if intent.metadata.get(key) == draft_id
-        ]
+        listing = order_intents_for_draft(draft_id, self._paths.draft_id_metadata_key)
+        return [intent async for intent in self.iterate(listing)]
 
     # -- orders ----------------------------------------------------------------------------
-
-    def orders(
-        self,
-        patient: str | None = None,
-        status: str | Sequence[str] | None = None,
-        practitioner: str | None = None,
-        *,
-        page_size: int | None = None,
-    ) -> AsyncIterator[Order]:
-        """Orders, newest first, optionally of one patient, practitioner or status.
-
-        Args:
-            patient: a patient id.
-            status: one status or several (e.g. every non-terminal one, for polling).
-            practitioner: a practitioner id (ordering or signing).
-            page_size: items per page.
-        """
-        return self._filtered_orders(patient, status, practitioner, page_size)
-
-    async def _filtered_orders(
-        self,
-        patient: str | None,
-        status: str | Sequence[str] | None,
-        practitioner: str | None,
-        page_size: int | None,
-    ) -> AsyncIterator[Order]:
-        params = self._order_params(patient, status, practitioner, page_size)
-        async for order in self._iterate(
-            self._paths.orders, params, jsonapi.ORDER, jsonapi.parse_order
-        ):
-            if _order_matches(order, patient, status, practitioner):
-                yield order
-
-    async def orders_page(
-        self,
-        patient: str | None = None,
-        status: str | Sequence[str] | None = None,
-        practitioner: str | None = None,
-        *,
-        page_size: int | None = None,
-    ) -> Page[Order]:
-        """The first page of `orders(...)`; continue with `next_page(page)`."""
-        params = self._order_params(patient, status, practitioner, page_size)
-        page = await self._get_page(self._paths.orders, params, jsonapi.ORDER, jsonapi.parse_order)
-        items = tuple(o for o in page.items if _order_matches(o, patient, status, practitioner))
-        return Page(items, page.next_url, page.page, page.pages, page.count, page.resource_type)
-
-    def _order_params(
-        self,
-        patient: str | None,
-        status: str | Sequence[str] | None,
-        practitioner: str | None,
-        page_size: int | None,
-    ) -> dict[str, str]:
-        params = self._page_params(page_size)
-        if patient is not None:
-            params[self._paths.filter_patient] = patient
-        if status is not None:
-            params[self._paths.filter_status] = ",".join(_statuses(status))
-        if practitioner is not None:
-            params[self._paths.filter_practitioner] = practitioner
-        return params
 
     async def get_order(
         self, order_id: str, *, include: Sequence[str] = ("ordered_tests", "patient")
@@ -556,78 +305,23 @@ class RupaClient:
             params=params,
         )
 
-    # -- pages -----------------------------------------------------------------------------
-
-    async def next_page(self, page: Page[T]) -> Page[T]:
-        """The page after `page`, by its `next_url`.
-
-        Raises:
-            ValueError: `page` is the last page (`next_url` is None).
-        """
-        if page.next_url is None:
-            raise ValueError("this is the last page")
-        parser = cast(jsonapi.Parser[T], jsonapi.PARSERS[page.resource_type])
-        return await self._get_page(httpx.URL(page.next_url), None, page.resource_type, parser)
-
     # -- files -----------------------------------------------------------------------------
 
     async def download(self, url: str, destination: Path) -> Path:
-        """Download a file (e.g. `OrderedTest.results_pdf`) to `destination`, atomically.
-
-        The body is streamed into a temporary file beside `destination`, flushed to disk and
-        renamed over it: `destination` is either the whole file or untouched. The bearer
-        token is sent only to the API's own origin (a pre-signed storage URL gets none).
+        """Download a file (e.g. `OrderedTest.results_pdf`) to `destination`, atomically
+        (`ApiTransport.download`: https only, size-capped, the token only to Rupa's origin).
 
         Returns:
             `destination`.
 
         Raises:
-            DiskFull: no space left; nothing was written.
-            DownloadFailed: the file could not be written there.
+            RefusedLink: a link Rupa Desk does not open (e.g. `file:`); nothing was requested.
+            FileTooLarge, DiskFull, DownloadFailed: the file was not saved; nothing was left.
             NotFound, Forbidden, NetworkError, ...: the download itself failed.
         """
-        target = self._base.join(url)
-        same_origin = _same_origin(target, self._base)
-        try:
-            async for attempt in self._retrying(RetryPolicy.SAFE):
-                with attempt:
-                    return await self._download_once(target, same_origin, destination)
-        except _TokenUnavailable as exc:
-            raise exc.error from exc.__cause__
-        raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
-
-    async def _download_once(self, target: httpx.URL, authorized: bool, destination: Path) -> Path:
-        for first_try in (True, False):
-            headers = {"Accept": "*/*"}
-            token = ""
-            if authorized:
-                token = await self._token()
-                headers["Authorization"] = f"Bearer {token}"
-                await self._limiter.acquire()
-            started = time.monotonic()
-            try:
-                async with self._http.stream("GET", target, headers=headers) as response:
-                    self._log("GET", target, response.status_code, started)
-                    if response.status_code == 401 and authorized and first_try:
-                        await self._tokens.token_rejected(token)
-                        continue
-                    if not response.is_success:
-                        await response.aread()
-                        _raise_for_status(response, self._limits)
-                    return await _save_stream(
-                        response, destination, self._limits.download_chunk_bytes
-                    )
-            except httpx.TransportError as exc:
-                self._log("GET", target, type(exc).__name__, started)
-                raise network_error(exc) from exc
-        raise SessionExpired()
+        return await self._api.download(url, destination)
 
     # -- the machinery ---------------------------------------------------------------------
-
-    def _page_params(self, page_size: int | None) -> dict[str, str]:
-        size = self._limits.page_size if page_size is None else page_size
-        size = max(1, min(size, self._limits.max_page_size))
-        return {self._paths.page_size_param: str(size)}
 
     async def _get_one(
         self,
@@ -637,274 +331,41 @@ class RupaClient:
         *,
         params: Mapping[str, str] | None = None,
     ) -> T:
-        response = await self._send("GET", target, params=params, policy=RetryPolicy.SAFE)
+        response = await self._api.send("GET", target, params=params, policy=RetryPolicy.SAFE)
         return self._parse_one(response, resource_type, parser)
-
-    async def _get_page(
-        self,
-        target: str | httpx.URL,
-        params: Mapping[str, str] | None,
-        resource_type: str,
-        parser: jsonapi.Parser[T],
-    ) -> Page[T]:
-        response = await self._send("GET", target, params=params, policy=RetryPolicy.SAFE)
-        body = _json_body(response)
-        try:
-            return jsonapi.parse_page(body, resource_type, parser)
-        except jsonapi.MalformedDocument as exc:
-            raise _malformed(response, exc) from exc
-
-    async def _iterate(
-        self,
-        target: str,
-        params: Mapping[str, str] | None,
-        resource_type: str,
-        parser: jsonapi.Parser[T],
-    ) -> AsyncIterator[T]:
-        page = await self._get_page(target, params, resource_type, parser)
-        while True:
-            for item in page.items:
-                yield item
-            if page.next_url is None:
-                return
-            page = await self._get_page(httpx.URL(page.next_url), None, resource_type, parser)
 
     def _parse_one(
         self, response: httpx.Response, resource_type: str, parser: jsonapi.Parser[T]
     ) -> T:
-        body = _json_body(response)
-        try:
-            return jsonapi.parse_one(body, resource_type, parser)
-        except jsonapi.MalformedDocument as exc:
-            raise _malformed(response, exc) from exc
+        return self._api.read(response, lambda body: jsonapi.parse_one(body, resource_type, parser))
 
-    def _retrying(self, policy: RetryPolicy) -> AsyncIterable[stamina.Attempt]:
-        limits = self._limits
-        return stamina.retry_context(
-            on=_RetryDecision(policy, limits),
-            attempts=limits.max_attempts + limits.max_rate_limited_attempts,
-            timeout=limits.retry_timeout_s,
-            wait_initial=limits.backoff_initial_s,
-            wait_max=limits.backoff_max_s,
-            wait_jitter=limits.backoff_jitter_s,
-        )
 
-    async def _token(self) -> str:
-        try:
-            return await self._tokens.access_token()
-        except RupaError as exc:
-            raise _TokenUnavailable(exc) from exc
-
-    async def _send(
-        self,
-        method: str,
-        target: str | httpx.URL,
-        *,
-        params: Mapping[str, str] | None = None,
-        body: Mapping[str, Any] | None = None,
-        policy: RetryPolicy,
-    ) -> httpx.Response:
-        """Send one API request with pacing, the 401 refresh, typed errors and retries."""
-        url = self._url(target)
-        content = None if body is None else json.dumps(body).encode()
-        try:
-            async for attempt in self._retrying(policy):
-                with attempt:
-                    return await self._send_once(method, url, params, content)
-        except _TokenUnavailable as exc:
-            raise exc.error from exc.__cause__
-        except (NetworkError, ServerError) as exc:
-            if policy is RetryPolicy.UNSENT_ONLY and (
-                isinstance(exc, ServerError) or exc.request_sent
-            ):
-                raise OutcomeUnknown(exc) from exc
-            raise
-        raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
-
-    async def _send_once(
-        self,
-        method: str,
-        url: httpx.URL,
-        params: Mapping[str, str] | None,
-        content: bytes | None,
-    ) -> httpx.Response:
-        for first_try in (True, False):
-            token = await self._token()
-            headers = {"Authorization": f"Bearer {token}"}
-            if content is not None:
-                headers["Content-Type"] = JSONAPI_MEDIA_TYPE
-            await self._limiter.acquire()
-            self.request_count += 1
-            started = time.monotonic()
-            try:
-                response = await self._http.request(
-                    method, url, params=params, content=content, headers=headers
-                )
-            except httpx.TransportError as exc:
-                self._log(method, url, type(exc).__name__, started, params)
-                raise network_error(exc) from exc
-            self._log(method, url, response.status_code, started, params)
-            if response.status_code == 401 and first_try:
-                await self._tokens.token_rejected(token)
-                continue
-            _raise_for_status(response, self._limits)
-            return response
-        raise AssertionError("unreachable: the second 401 raised")  # pragma: no cover
-
-    def _url(self, target: str | httpx.URL) -> httpx.URL:
-        """An API path from settings (a str) or a link from Rupa (an `httpx.URL`), made
-        absolute; only URLs of the API's own origin are accepted."""
-        if isinstance(target, str):
-            url = self._base.join(target.lstrip("/"))  # below the API base, whatever its path
+def validation_failed(body: object, status: int) -> ValidationFailed:
+    """Rupa's error format: JSON:API `errors[]`, each naming its attribute by `source.pointer`."""
+    fields: dict[str, tuple[str, ...]] = {}
+    general: list[str] = []
+    for error in jsonapi.parse_errors(body):
+        text = error.detail or "This value is not valid."
+        if error.attribute is None:
+            general.append(text)
         else:
-            url = self._base.join(target)  # a link: resolved like a browser would
-        if not _same_origin(url, self._base):
-            log.warning("refused a link to another origin (%s)", url.host)
-            raise MalformedResponse()
-        return url
+            fields[error.attribute] = (*fields.get(error.attribute, ()), text)
+    return ValidationFailed(fields, tuple(general), status=status)
 
-    def _log(
-        self,
-        method: str,
-        url: httpx.URL,
-        outcome: int | str,
-        started: float,
-        params: Mapping[str, str] | None = None,
-    ) -> None:
-        keys = sorted({*(params or {}), *(k for k, _ in url.params.multi_items())})
-        query = ("?" + "&".join(f"{k}=…" for k in keys)) if keys else ""
-        elapsed_ms = (time.monotonic() - started) * 1000
-        if isinstance(outcome, int) and outcome < 400:
-            log.debug("%s %s%s → %s in %.0f ms", method, url.path, query, outcome, elapsed_ms)
-        else:
-            log.info("%s %s%s → %s in %.0f ms", method, url.path, query, outcome, elapsed_ms)
+
+def _page_format(listing: Listing[T]) -> PageFormat[T]:
+    """Reads one page of `listing` (keeping only the items its `keep` accepts)."""
+
+    def read(body: object) -> Page[T]:
+        page = jsonapi.parse_page(body, listing.resource_type, listing.parser)
+        if listing.keep is None:
+            return page
+        return replace(page, items=tuple(item for item in page.items if listing.keep(item)))
+
+    return read
 
 
 def _item_path(collection: str, resource_id: str) -> str:
     if not resource_id or "/" in resource_id or resource_id in (".", ".."):
         raise ValueError("not a resource id")
     return f"{collection}/{resource_id}"
-
-
-def _same_origin(url: httpx.URL, base: httpx.URL) -> bool:
-    return (url.scheme, url.host, url.port) == (base.scheme, base.host, base.port)
-
-
-def _statuses(status: str | Sequence[str]) -> tuple[str, ...]:
-    return (status,) if isinstance(status, str) else tuple(status)
-
-
-def _order_matches(
-    order: Order,
-    patient: str | None,
-    status: str | Sequence[str] | None,
-    practitioner: str | None,
-) -> bool:
-    """The filters, checked again here in case the server ignores one it does not know."""
-    if patient is not None and order.patient_id not in (None, patient):
-        return False
-    wanted = {s.strip().casefold() for s in _statuses(status)} if status is not None else None
-    if wanted is not None and order.status.strip().casefold() not in wanted:
-        return False
-    practitioners = {order.patients_practitioner_id, order.signing_practitioner_id} - {None}
-    return practitioner is None or not practitioners or practitioner in practitioners
-
-
-def _json_body(response: httpx.Response) -> object:
-    try:
-        return response.json()
-    except (ValueError, RecursionError) as exc:  # not JSON, bad UTF-8, absurdly nested
-        raise _malformed(response, exc) from exc
-
-
-def _malformed(response: httpx.Response, exc: Exception) -> MalformedResponse:
-    log.warning(
-        "malformed answer to %s %s: %s",
-        response.request.method,
-        response.request.url.path,
-        exc if isinstance(exc, jsonapi.MalformedDocument) else type(exc).__name__,
-    )
-    return MalformedResponse(status=response.status_code)
-
-
-def _raise_for_status(response: httpx.Response, limits: ClientLimits) -> None:
-    """Raise the typed error of a non-2xx response."""
-    status = response.status_code
-    if response.is_success:
-        return
-    if status == 429:
-        raise RateLimited(retry_after_seconds(response, limits))
-    if status >= 500:
-        raise ServerError(status)
-    try:
-        errors = jsonapi.parse_errors(response.json())
-    except (ValueError, RecursionError):
-        errors = ()
-    if status in (400, 422):
-        fields: dict[str, tuple[str, ...]] = {}
-        general: list[str] = []
-        for error in errors:
-            text = error.detail or "This value is not valid."
-            if error.attribute is None:
-                general.append(text)
-            else:
-                fields[error.attribute] = (*fields.get(error.attribute, ()), text)
-        raise ValidationFailed(fields, tuple(general), status=status)
-    if status == 401:
-        raise SessionExpired(status=401)
-    if status == 403:
-        raise Forbidden(status=403)
-    if status == 404:
-        raise NotFound(status=404)
-    raise RequestRejected(status=status)
-
-
-async def _save_stream(response: httpx.Response, destination: Path, chunk_bytes: int) -> Path:
-    """Write a streamed body to `destination` atomically (temp file, fsync, rename).
-
-    File-system calls that can block (create, fsync, rename, unlink) run in a worker thread;
-    chunk writes go to the page cache and return at once.
-    """
-    try:
-        handle, temp_path = await asyncio.to_thread(_open_temporary_beside, destination)
-    except OSError as exc:
-        raise _file_error(exc) from exc
-    try:
-        async for chunk in response.aiter_bytes(chunk_bytes):
-            handle.write(chunk)
-        await asyncio.to_thread(_commit, handle, temp_path, destination)
-    except OSError as exc:
-        await asyncio.to_thread(_discard, handle, temp_path)
-        raise _file_error(exc) from exc
-    except BaseException:
-        await asyncio.to_thread(_discard, handle, temp_path)
-        raise
-    return destination
-
-
-def _open_temporary_beside(destination: Path) -> tuple[BinaryIO, Path]:
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(
-        dir=destination.parent, prefix=f".{destination.name}.", suffix=".part"
-    )
-    return os.fdopen(fd, "wb"), Path(name)
-
-
-def _commit(handle: BinaryIO, temp_path: Path, destination: Path) -> None:
-    handle.flush()
-    os.fsync(handle.fileno())
-    handle.close()
-    os.replace(temp_path, destination)
-
-
-def _discard(handle: BinaryIO, temp_path: Path) -> None:
-    with contextlib.suppress(OSError):  # closing flushes, which fails again on a full disk
-        handle.close()
-    temp_path.unlink(missing_ok=True)
-
-
-def _file_error(exc: OSError) -> RupaError:
-    log.warning("could not save a download: %s (errno %s)", type(exc).__name__, exc.errno)
-    if exc.errno in _DISK_FULL_ERRNOS:
-        return DiskFull()
-    return DownloadFailed()

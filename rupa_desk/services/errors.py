@@ -23,8 +23,11 @@ Hierarchy (what callers catch; the root is `rupa_desk.core.errors.KnownError`):
         ConnectionDropped         the connection broke mid-request
       OutcomeUnknown              a create that may or may not have happened (order intents)
       MalformedResponse           an answer we cannot read
+        EndlessPages              a list whose next links never end
+        RefusedLink               a link Rupa Desk will not open (another origin, file://)
       DownloadFailed              a result file could not be saved
         DiskFull                  ... because the disk is full
+        FileTooLarge              ... because it is larger than Rupa Desk accepts
       SecretStoreUnavailable      the OS keychain refused
       SignInError                 the browser sign-in did not finish
         AccessDenied, SignInTimedOut, SignInCancelled, StateMismatch, NoFreePort,
@@ -128,9 +131,9 @@ class RateLimited(RupaError):
 
     def __init__(self, retry_after: float) -> None:
         self.retry_after = retry_after
-        super().__init__(
-            f"Rupa is busy. Try again in {max(1, round(retry_after))} seconds.", status=429
-        )
+        seconds = max(1, round(retry_after))
+        unit = "second" if seconds == 1 else "seconds"
+        super().__init__(f"Rupa is busy. Try again in {seconds} {unit}.", status=429)
 
 
 class ServerError(RupaError):
@@ -205,6 +208,26 @@ class MalformedResponse(RupaError):
     )
 
 
+class EndlessPages(MalformedResponse):
+    """A list's next links never ended: one came back, or there were more pages than the
+    list said it had. Reading it was stopped instead of looping."""
+
+    default_message = (
+        "Rupa kept sending more pages than it said it had, so Rupa Desk stopped reading them. "
+        "Try again later; if it keeps happening, report it."
+    )
+
+
+class RefusedLink(MalformedResponse):
+    """Rupa sent a link Rupa Desk does not follow (another site's next page, a `file:` or
+    plain-http file link): nothing was requested."""
+
+    default_message = (
+        "Rupa sent a link Rupa Desk will not open, so nothing was downloaded. If it keeps "
+        "happening, report it."
+    )
+
+
 class DownloadFailed(RupaError):
     """A file could not be downloaded or saved; nothing half-written was left behind."""
 
@@ -215,6 +238,23 @@ class DiskFull(DownloadFailed):
     """The disk is full: the file was not saved."""
 
     default_message = "The disk is full, so the file was not saved. Free some space and try again."
+
+
+class FileTooLarge(DownloadFailed):
+    """The file is larger than Rupa Desk accepts (`ClientLimits.max_download_bytes`); the part
+    already received was removed.
+
+    Attributes:
+        limit_bytes: the largest file accepted.
+    """
+
+    def __init__(self, limit_bytes: int) -> None:
+        self.limit_bytes = limit_bytes
+        megabytes = max(1, round(limit_bytes / 1_000_000))
+        super().__init__(
+            f"The file Rupa sent is larger than {megabytes} MB, more than a result file should "
+            "be, so it was not saved. Try again later; if it keeps happening, report it."
+        )
 
 
 class SecretStoreUnavailable(RupaError):

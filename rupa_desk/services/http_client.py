@@ -4,7 +4,10 @@ The API client (`RupaClient`) and the OAuth endpoints (`Authenticator`) each kee
 long-lived client; both get the same explicit timeouts (`ClientLimits`), the same User-Agent
 and no automatic redirects (a redirect from Rupa is an answer to look at, not to follow).
 Building one also guards httpx's and httpcore's own logs (`guard_http_library_logs`): they
-would otherwise log request URLs, and with them patient emails from the query.
+would otherwise log request URLs, and with them patient emails from the query. It also routes
+stamina's retry notes (both clients retry with stamina) to our log (`route_retry_logs`):
+stamina's own hook logs a raw `stamina.retry_scheduled` WARNING with the exception's repr,
+which, with no handler on its logger, Python prints on stderr.
 
 Every client verifies TLS with one shared `ssl.SSLContext` (`shared_tls_context`): httpx
 would otherwise build a context per client and load the whole CA bundle each time (twice
@@ -14,14 +17,19 @@ while the window says "Starting…", and again at each sign-in).
 from __future__ import annotations
 
 import functools
+import logging
 import ssl
 from collections.abc import Mapping
 from typing import Final
 
 import httpx
+import stamina
+from stamina.instrumentation import RetryDetails
 
 from rupa_desk.logs import guard_http_library_logs
 from rupa_desk.settings import ClientLimits
+
+log = logging.getLogger(__name__)
 
 USER_AGENT: Final = "RupaDesk"
 
@@ -59,4 +67,24 @@ def new_http_client(
         follow_redirects=False,
     )
     guard_http_library_logs()  # after the client: its transport created httpcore's loggers
+    route_retry_logs()
     return client
+
+
+def route_retry_logs() -> None:
+    """Send stamina's retry notes to our log (`log_retry`) instead of its own hooks.
+
+    stamina keeps its hooks in one process-wide setting; setting them again is harmless.
+    """
+    stamina.instrumentation.set_on_retry_hooks([log_retry])
+
+
+def log_retry(details: RetryDetails) -> None:
+    """One line per scheduled retry, at INFO: which retry, the wait, and the failure's type
+    only (its message or arguments could carry a URL with patient data)."""
+    log.info(
+        "retry %d in %.1f s after %s",
+        details.retry_num,
+        details.wait_for,
+        type(details.caused_by).__name__,
+    )

@@ -32,6 +32,7 @@ from typing import Final, Protocol, TypeVar
 
 from rupa_desk.core.models import Order, Page, Patient
 from rupa_desk.core.polling import PollOrder, PollSchedule, RefreshList, Wait
+from rupa_desk.services import listings
 from rupa_desk.services.checkout_linking import CheckoutLinker
 from rupa_desk.services.errors import (
     NetworkError,
@@ -40,6 +41,7 @@ from rupa_desk.services.errors import (
     RateLimited,
     RupaError,
 )
+from rupa_desk.services.listings import Listing
 from rupa_desk.services.store.errors import StoreWriteError
 from rupa_desk.services.store.orders import Orders, OrderUpdate
 from rupa_desk.services.store.sync_state import utc_now
@@ -62,24 +64,13 @@ class OrderSource(Protocol):
         self, order_id: str, *, include: Sequence[str] = ("ordered_tests", "patient")
     ) -> Order: ...
 
-    async def orders_page(
-        self,
-        patient: str | None = None,
-        status: str | None = None,
-        practitioner: str | None = None,
-        *,
-        page_size: int | None = None,
-    ) -> Page[Order]: ...
+    async def first_page(self, listing: Listing[T]) -> Page[T]: ...
 
     async def next_page(self, page: Page[T]) -> Page[T]: ...
 
     async def download(self, url: str, destination: Path) -> Path: ...
 
     async def get_patient(self, patient_id: str) -> Patient: ...
-
-    async def patients_page(
-        self, email: str | None = None, *, page_size: int | None = None
-    ) -> Page[Patient]: ...
 
 
 class PatientNames(Protocol):
@@ -261,7 +252,9 @@ class OrderTracker:
     async def refresh_list(self) -> int:
         """Read the whole order list now (and the names of patients not cached yet);
         returns the number of requests it took."""
-        page = await self._request(self._client.orders_page(page_size=LIST_PAGE_SIZE))
+        page = await self._request(
+            self._client.first_page(listings.orders(page_size=LIST_PAGE_SIZE))
+        )
         pages = 1
         while True:
             self._take_list_page(page.items)
@@ -291,7 +284,9 @@ class OrderTracker:
             return len(unknown)
         requests = 1
         try:
-            page = await self._request(self._client.patients_page(page_size=LIST_PAGE_SIZE))
+            page = await self._request(
+                self._client.first_page(listings.patients(page_size=LIST_PAGE_SIZE))
+            )
             while True:
                 cached += self._patients.upsert(page.items)
                 if page.next_url is None:
@@ -392,7 +387,7 @@ class OrderTracker:
     async def _probe(self) -> None:
         """One cheap request to see whether Rupa is reachable again."""
         try:
-            await self._request(self._client.orders_page(page_size=1))
+            await self._request(self._client.first_page(listings.orders(page_size=1)))
         except NetworkError:
             return
         except RupaError as exc:

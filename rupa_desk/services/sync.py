@@ -43,7 +43,9 @@ from typing import Any, Protocol, TypeVar
 from sqlite_utils import Database
 
 from rupa_desk.core.models import LabCompany, LabTest, Page
+from rupa_desk.services import listings
 from rupa_desk.services.errors import RupaError
+from rupa_desk.services.listings import Listing
 from rupa_desk.services.store import CATALOG, CatalogBuilder, StoreError, SyncState, connect
 from rupa_desk.services.store.catalog_files import CatalogFiles, current_generation, publish
 from rupa_desk.services.store.database import create_private_file
@@ -62,15 +64,7 @@ ProgressCallback = Callable[[int, int], None]
 class CatalogSource(Protocol):
     """The part of `RupaClient` the sync uses."""
 
-    async def lab_companies_page(self, *, page_size: int | None = None) -> Page[LabCompany]: ...
-
-    async def lab_tests_page(
-        self,
-        lab_company: str | None = None,
-        *,
-        include_company: bool = False,
-        page_size: int | None = None,
-    ) -> Page[LabTest]: ...
+    async def first_page(self, listing: Listing[T]) -> Page[T]: ...
 
     async def next_page(self, page: Page[T]) -> Page[T]: ...
 
@@ -312,7 +306,9 @@ class CatalogSync:
         source = self._source
         size = self._limits.max_page_size
         companies: list[LabCompany] = []
-        page: Page[LabCompany] | None = await source.lab_companies_page(page_size=size)
+        page: Page[LabCompany] | None = await source.first_page(
+            listings.lab_companies(page_size=size)
+        )
         pages = _Pages(self._report, fetched=1)
         while page is not None:
             companies.extend(page.items)
@@ -321,7 +317,7 @@ class CatalogSync:
             page = await source.next_page(page)
             pages.fetched += 1
         await on_writer(builder.add_companies, companies)
-        probe = await source.lab_tests_page(page_size=1)
+        probe = await source.first_page(listings.lab_tests(page_size=1))
         pages.fetched += 1
         pages.start(probe.count)
         try:
@@ -373,7 +369,9 @@ class CatalogSync:
         async def worker() -> None:
             while not queue.empty():
                 company_id = queue.get_nowait()
-                first = await self._source.lab_tests_page(company_id, page_size=size)
+                first = await self._source.first_page(
+                    listings.lab_tests(company_id, page_size=size)
+                )
                 pages.fetched += 1
                 await self._chain(first, builder, on_writer, pages, check(company_id))
 
@@ -403,7 +401,9 @@ class CatalogSync:
                     unlisted.setdefault(company.id, company)
 
         size = self._limits.max_page_size
-        first = await self._source.lab_tests_page(include_company=True, page_size=size)
+        first = await self._source.first_page(
+            listings.lab_tests(include_company=True, page_size=size)
+        )
         pages.fetched += 1
         await self._chain(first, builder, on_writer, pages, collect)
         return list(unlisted.values())

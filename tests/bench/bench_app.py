@@ -396,10 +396,7 @@ async def type_ahead(database: Path, paces_ms: tuple[int, ...]) -> list[Typing]:
 class _NoSource:
     """The benchmark never syncs."""
 
-    async def lab_companies_page(self, *, page_size: int | None = None) -> object:
-        raise RuntimeError("no sync in the benchmark")
-
-    async def lab_tests_page(self, *args: object, **kwargs: object) -> object:
+    async def first_page(self, listing: object) -> object:
         raise RuntimeError("no sync in the benchmark")
 
     async def next_page(self, page: object) -> object:

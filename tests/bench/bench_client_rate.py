@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 
 from rupa_desk.sandbox.config import SandboxConfig
 from rupa_desk.sandbox.server import SandboxServer
+from rupa_desk.services import listings
 from rupa_desk.services.api import RupaClient
 from tests.fixtures.browser import PractitionerBrowser
 from tests.fixtures.rupa_client import RequestLog, signed_in
@@ -43,7 +44,7 @@ async def measure(
 
 
 async def sustained(client: RupaClient, seconds: float) -> int:
-    ids = [t.id for t in (await client.lab_tests_page(page_size=100)).items]
+    ids = [p.id for p in (await client.first_page(listings.patients(page_size=100))).items]
     deadline = time.monotonic() + seconds
     done = 0
 
@@ -51,7 +52,7 @@ async def sustained(client: RupaClient, seconds: float) -> int:
         nonlocal done
         i = offset
         while time.monotonic() < deadline:
-            await client.get_lab_test(ids[i % len(ids)])
+            await client.get_patient(ids[i % len(ids)])
             done += 1
             i += 32
 
@@ -60,7 +61,7 @@ async def sustained(client: RupaClient, seconds: float) -> int:
 
 
 async def sequential_pages(client: RupaClient) -> int:
-    page = await client.lab_tests_page(page_size=100)
+    page = await client.first_page(listings.lab_tests(page_size=100))
     pages = 1
     while page.next_url is not None:
         page = await client.next_page(page)
@@ -69,14 +70,14 @@ async def sequential_pages(client: RupaClient) -> int:
 
 
 async def pages_per_company(client: RupaClient) -> int:
-    companies = [c.id async for c in client.lab_companies(page_size=100)]
+    companies = [c.id async for c in client.iterate(listings.lab_companies(page_size=100))]
     gate = asyncio.Semaphore(client.environment.limits.max_concurrent_pages)
     pages = 0
 
     async def one_company(company_id: str) -> None:
         nonlocal pages
         async with gate:
-            page = await client.lab_tests_page(company_id, page_size=100)
+            page = await client.first_page(listings.lab_tests(company_id, page_size=100))
             pages += 1
             while page.next_url is not None:
                 page = await client.next_page(page)

@@ -34,15 +34,16 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLineEdit
 
-from rupa_desk.core.models import Order, Page, Patient
+from rupa_desk.core.models import Page, Patient
 from rupa_desk.core.validation import PatientForm
+from rupa_desk.services.listings import Listing
 from rupa_desk.services.store import Store
 from rupa_desk.ui.components.new_patient_form import NewPatientForm
 from rupa_desk.ui.messages import MessageBridge
@@ -62,20 +63,20 @@ FIELDS = (
     ("zip", "23669"),
 )
 
+T = TypeVar("T")
+
 
 class NoRupa:
     """The presenter's API client; typing never calls it."""
 
-    async def patients(
-        self, email: str | None = None, *, page_size: int | None = None
-    ) -> AsyncIterator[Patient]:
+    async def iterate(self, listing: Listing[T]) -> AsyncIterator[T]:
         raise AssertionError("typing sends nothing")
-        yield  # an async iterator, as RupaClient.patients
+        yield  # an async iterator, as RupaClient.iterate
 
     async def create_patient(self, *args: object, **kwargs: object) -> tuple[Patient, bool]:
         raise AssertionError("typing sends nothing")
 
-    async def orders_page(self, *args: object, **kwargs: object) -> Page[Order]:
+    async def first_page(self, listing: Listing[T]) -> Page[T]:
         raise AssertionError("typing sends nothing")
 
 

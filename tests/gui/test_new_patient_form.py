@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 import pytest_asyncio
@@ -21,11 +22,12 @@ import shiboken6
 from PySide6.QtWidgets import QComboBox, QLineEdit
 from pytestqt.qtbot import QtBot
 
-from rupa_desk.core.models import Address, Order, Page, Patient
+from rupa_desk.core.models import Address, Page, Patient
 from rupa_desk.core.validation import PatientForm
 from rupa_desk.paths import AppPaths
 from rupa_desk.sandbox.server import SandboxServer
 from rupa_desk.services.api import RupaClient
+from rupa_desk.services.listings import Listing
 from rupa_desk.services.store import PatientFormStatus, Store, connect
 from rupa_desk.services.store.patient_forms import SavedPatientForm
 from rupa_desk.settings import demo
@@ -49,6 +51,8 @@ KATHERINE = PatientForm(
     zip="23669",
 )
 
+T = TypeVar("T")
+
 
 class WatchedClient:
     """The real client, noting what the database held when each request went out."""
@@ -58,12 +62,10 @@ class WatchedClient:
         self._bench = bench
         self.requests: list[tuple[str, SavedPatientForm | None]] = []
 
-    async def patients(
-        self, email: str | None = None, *, page_size: int | None = None
-    ) -> AsyncIterator[Patient]:
+    async def iterate(self, listing: Listing[T]) -> AsyncIterator[T]:
         self.requests.append(("GET /patients", self._bench.saved()))
-        async for patient in self._client.patients(email, page_size=page_size):
-            yield patient
+        async for item in self._client.iterate(listing):
+            yield item
 
     async def create_patient(
         self,
@@ -87,15 +89,8 @@ class WatchedClient:
             address=address,
         )
 
-    async def orders_page(
-        self,
-        patient: str | None = None,
-        status: str | None = None,
-        practitioner: str | None = None,
-        *,
-        page_size: int | None = None,
-    ) -> Page[Order]:
-        return await self._client.orders_page(patient, status, practitioner, page_size=page_size)
+    async def first_page(self, listing: Listing[T]) -> Page[T]:
+        return await self._client.first_page(listing)
 
 
 @dataclass

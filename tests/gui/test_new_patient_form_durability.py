@@ -42,7 +42,7 @@ FIELDS = {fields!r}
 
 
 class Rupa:
-    async def patients(self, email=None, *, page_size=None):
+    async def iterate(self, listing):
         return
         yield
 
@@ -50,7 +50,7 @@ class Rupa:
         print("sending", 0, flush=True)
         await asyncio.sleep(60)  # POST /patients is "in flight" when the process is killed
 
-    async def orders_page(self, *args, **kwargs):
+    async def first_page(self, listing):
         raise AssertionError("not used")
 
 

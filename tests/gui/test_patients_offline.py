@@ -17,6 +17,7 @@ from pytestqt.qtbot import QtBot
 from rupa_desk.core.models import Order, Page, Patient
 from rupa_desk.paths import AppPaths
 from rupa_desk.services.errors import Offline
+from rupa_desk.services.listings import Listing
 from rupa_desk.services.store import Store
 from rupa_desk.ui.messages import MessageBridge
 from rupa_desk.ui.pages.patients import PatientsPage
@@ -51,14 +52,15 @@ class Rupa:
         self.answer = asyncio.Event()
         self.orders: tuple[Order, ...] = ()
 
-    async def patients(self, email: str | None = None, **kwargs: Any) -> AsyncIterator[Patient]:
+    async def iterate(self, listing: Listing[Any]) -> AsyncIterator[Patient]:
         raise Offline()
         yield ADA  # an async generator
 
     async def create_patient(self, *args: Any, **kwargs: Any) -> tuple[Patient, bool]:
         raise Offline()
 
-    async def orders_page(self, patient: str | None = None, **kwargs: Any) -> Page[Order]:
+    async def first_page(self, listing: Listing[Any]) -> Page[Order]:
+        assert listing.resource_type == "order"
         if self.offline:
             raise Offline()
         await self.answer.wait()

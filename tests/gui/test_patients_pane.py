@@ -14,6 +14,7 @@ from rupa_desk.core.models import Patient
 from rupa_desk.core.validation import PatientForm
 from rupa_desk.paths import AppPaths
 from rupa_desk.sandbox.server import SandboxServer
+from rupa_desk.services import listings
 from rupa_desk.services.api import RupaClient
 from rupa_desk.services.store import Store
 from rupa_desk.ui.messages import Message, MessageBridge
@@ -233,10 +234,10 @@ async def test_a_new_patient_is_created_on_rupa_cached_and_shown(pane: Pane) -> 
 async def test_the_detail_shows_demographics_drafts_and_orders(pane: Pane) -> None:
     await pane.presenter.refresh()
     patient = next(p for p in pane.store.patients.search("", limit=500) if p.id.startswith("pat_"))
-    orders = pane.client.orders_page(patient=patient.id)
+    orders = pane.client.first_page(listings.orders(patient=patient.id))
     with_orders = None
     for candidate in pane.store.patients.search("", limit=500):
-        page = await pane.client.orders_page(patient=candidate.id)
+        page = await pane.client.first_page(listings.orders(patient=candidate.id))
         if page.items:
             with_orders = candidate
             break

@@ -326,5 +326,5 @@ async def test_closing_the_window_shuts_the_app_down(
     await desk.close()
     assert desk.tasks.running == []
     assert desk.window.isHidden()
-    for client in (desk.client, desk.auth):  # both HTTP clients are closed
-        assert client._http.is_closed
+    assert desk.client.is_closed  # both HTTP clients are closed
+    assert desk.auth._http.is_closed

@@ -26,13 +26,15 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from rupa_desk.core.models import LabCompany, LabTest, Page
+from rupa_desk.core.models import Page
 from rupa_desk.paths import AppPaths
 from rupa_desk.sandbox.config import SandboxConfig
 from rupa_desk.sandbox.server import SandboxServer
+from rupa_desk.services import listings
 from rupa_desk.services.api import RupaClient
 from rupa_desk.services.auth import session_key
 from rupa_desk.services.errors import ServerError, SessionExpired
+from rupa_desk.services.listings import Listing
 from rupa_desk.services.secrets import MemorySecretStore
 from rupa_desk.services.store import (
     CATALOG,
@@ -284,20 +286,8 @@ class WithoutCounts:
     def __init__(self, client: RupaClient) -> None:
         self._client = client
 
-    async def lab_companies_page(self, *, page_size: int | None = None) -> Page[LabCompany]:
-        return uncounted(await self._client.lab_companies_page(page_size=page_size))
-
-    async def lab_tests_page(
-        self,
-        lab_company: str | None = None,
-        *,
-        include_company: bool = False,
-        page_size: int | None = None,
-    ) -> Page[LabTest]:
-        page = await self._client.lab_tests_page(
-            lab_company, include_company=include_company, page_size=page_size
-        )
-        return uncounted(page)
+    async def first_page(self, listing: Listing[T]) -> Page[T]:
+        return uncounted(await self._client.first_page(listing))
 
     async def next_page(self, page: Page[T]) -> Page[T]:
         return uncounted(await self._client.next_page(page))
@@ -330,7 +320,7 @@ async def test_a_sync_without_pagination_counts_completes_and_reports_an_unknown
 async def test_a_test_of_a_company_the_listing_leaves_out_still_arrives(database: Store) -> None:
     with simulator(lab_tests=500, seed=5) as server:
         async with simulator_client(server.url) as client:
-            hidden = (await client.lab_companies_page(page_size=100)).items[-1]
+            hidden = (await client.first_page(listings.lab_companies(page_size=100))).items[-1]
         control(server.url, "/_sim/faults", {"unlisted_lab_companies": 1})
         answer = control(
             server.url,

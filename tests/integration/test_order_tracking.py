@@ -24,6 +24,7 @@ from rupa_desk.services.checkout_linking import (
     LinkedOrder,
     OrderNotPlacedYet,
 )
+from rupa_desk.services.errors import EndlessPages
 from rupa_desk.services.loopback import CallbackPage
 from rupa_desk.services.order_tracking import (
     ConnectionChanged,
@@ -286,6 +287,15 @@ async def test_the_list_finds_orders_placed_elsewhere_and_links_lost_returns(
     assert parts.store.orders.row(draft.order_id or "").draft_id == draft_id
     changes = [e for e in parts.events if isinstance(e, StatusChanged)]
     assert [c.status for c in changes] == ["Canceled"]
+
+
+async def test_an_order_list_whose_next_links_never_end_stops_with_endless_pages(
+    sandbox: SandboxServer, parts: Parts
+) -> None:
+    set_faults(sandbox.url, self_referencing_next=True)
+    with pytest.raises(EndlessPages):
+        await parts.tracker.refresh_list()
+    assert parts.tracker.requests <= 3  # the first page, its own link again, then stopped
 
 
 async def test_rate_limited_polling_waits_for_retry_after(

@@ -10,6 +10,7 @@ import uuid
 import pytest
 
 from rupa_desk.sandbox.server import SandboxServer
+from rupa_desk.services import listings
 from rupa_desk.services.errors import OutcomeUnknown
 from tests.fixtures.browser import PractitionerBrowser
 from tests.fixtures.rupa_client import (
@@ -44,16 +45,16 @@ async def test_a_429_storm_completes_without_error_and_within_the_limit(
     log = RequestLog(sandbox.url)
     with PractitionerBrowser(sandbox.url) as browser:
         async with signed_in(sandbox.url, browser) as (_, client):
-            first = await client.lab_tests_page(page_size=30)
-            ids = [t.id for t in first.items]
+            first = await client.first_page(listings.patients(page_size=30))
+            ids = [p.id for p in first.items]
             since = await log.last_seq()
             await set_faults(sandbox.url, fault_429_rate=0.3)
             catalog, singles = await asyncio.gather(
-                _collect(client.lab_tests(page_size=100)),
-                asyncio.gather(*(client.get_lab_test(i) for i in ids)),
+                _collect(client.iterate(listings.lab_tests(page_size=100))),
+                asyncio.gather(*(client.get_patient(i) for i in ids)),
             )
     assert len(catalog) == 1000
-    assert [t.id for t in singles] == ids
+    assert [p.id for p in singles] == ids
     entries = await log.entries(since)
     assert sum(1 for e in entries if e.fault == "429") >= 3  # the storm happened
     assert genuine_429s(entries) == []  # the client never exceeded the server's limit
@@ -71,11 +72,11 @@ async def test_a_sustained_run_never_gets_a_429(
     """120 requests at once: paced to 20/s (a client without pacing gets many 429s here)."""
     log = RequestLog(sandbox.url)
     async with signed_in(sandbox.url, practitioner_browser) as (_, client):
-        page = await client.lab_tests_page(page_size=100)
-        ids = [t.id for t in page.items] + [t.id for t in page.items][:20]
+        page = await client.first_page(listings.patients(page_size=30))
+        ids = [p.id for p in page.items] * 4
         since = await log.last_seq()
         started = time.monotonic()
-        await asyncio.gather(*(client.get_lab_test(i) for i in ids))
+        await asyncio.gather(*(client.get_patient(i) for i in ids))
         elapsed = time.monotonic() - started
     entries = await log.entries(since)
     assert len(entries) == 120
@@ -94,8 +95,8 @@ async def test_injected_5xx_and_dropped_connections_are_retried(
     async with signed_in(sandbox.url, practitioner_browser, environment=env) as (_, client):
         since = await log.last_seq()
         await set_faults(sandbox.url, **{fault: 0.3})
-        tests = [t async for t in client.lab_tests(page_size=25)]
-        patients = [p async for p in client.patients(page_size=5)]
+        tests = [t async for t in client.iterate(listings.lab_tests(page_size=25))]
+        patients = [p async for p in client.iterate(listings.patients(page_size=5))]
     assert len(tests) == 300
     assert len(patients) == 30
     assert any(e.fault == tag for e in await log.entries(since))
@@ -128,7 +129,7 @@ async def test_create_patient_is_retried_after_a_dropped_connection_without_a_du
         )
         await set_faults(sandbox.url, drop_rate=0.0)
         patient, created = await create
-        matches = [p async for p in client.patients(email=email)]
+        matches = [p async for p in client.iterate(listings.patients(email))]
     assert dropped[0].status == 201  # the first attempt did create the patient...
     assert created is False  # ...so the retry found it (Rupa's first+last+email dedupe)
     assert [p.id for p in matches] == [patient.id]
@@ -140,7 +141,7 @@ async def test_create_order_intent_is_not_retried_blindly_and_can_be_resolved_by
     draft_id = f"draft-{uuid.uuid4().hex[:8]}"
     log = RequestLog(sandbox.url)
     async with signed_in(sandbox.url, practitioner_browser) as (_, client):
-        patient = await anext(client.patients())
+        patient = await anext(client.iterate(listings.patients()))
         since = await log.last_seq()
         await set_faults(sandbox.url, drop_rate=1.0)
         with pytest.raises(OutcomeUnknown, match="not known whether it arrived"):

@@ -325,3 +325,25 @@ def test_a_client_that_hangs_up_mid_body_is_not_a_server_error(sandbox: SandboxS
         assert [(e["method"], e["path"], e["status"]) for e in entries] == [
             ("POST", "/patients", 499)
         ]
+
+
+def test_self_referencing_next_points_every_list_page_to_itself(
+    sandbox_control: SandboxControl, api: httpx.Client
+) -> None:
+    params = {"page[size]": 100}
+    honest = api.get("/lab_tests", params=params).json()
+    assert honest["links"]["next"] != honest["links"]["self"]
+
+    sandbox_control.set_faults(self_referencing_next=True)
+    first = api.get("/lab_tests", params=params)
+    document = first.json()
+    assert document["links"]["next"] == document["links"]["self"]
+    assert document["data"] == honest["data"]  # the page itself is unchanged
+    assert int(first.headers["content-length"]) == len(first.content)
+    last = api.get("/lab_tests", params={**params, "page[number]": 3}).json()
+    assert last["links"]["next"] == last["links"]["self"]  # even the last page goes on
+    one = api.get(f"/lab_tests/{honest['data'][0]['id']}").json()
+    assert "next" not in one.get("links", {})  # a single resource is left alone
+
+    sandbox_control.set_faults(self_referencing_next=False)
+    assert api.get("/lab_tests", params=params).json()["links"]["next"] != document["links"]["self"]

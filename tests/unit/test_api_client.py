@@ -9,8 +9,10 @@ import json
 import logging
 import resource
 import signal
+import subprocess
+import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,17 +21,21 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from rupa_desk.services import listings
 from rupa_desk.services.api import RupaClient
 from rupa_desk.services.errors import (
     ConnectionDropped,
     DiskFull,
     DownloadFailed,
+    FileTooLarge,
     Forbidden,
     MalformedResponse,
+    NetworkError,
     NotFound,
     Offline,
     OutcomeUnknown,
     RateLimited,
+    RefusedLink,
     RequestRejected,
     RequestTimeout,
     ServerError,
@@ -46,6 +52,7 @@ from tests.fixtures.fake_rupa import (
 )
 
 Handler = Callable[[httpx.Request], httpx.Response]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def client_for(
@@ -171,6 +178,20 @@ async def test_a_429_that_never_ends_raises_rate_limited_with_the_wait() -> None
             await client.me()
     assert caught.value.retry_after == 0
     assert len(script.requests) == 4
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "wait"),
+    [
+        (0, "1 second."),
+        (0.4, "1 second."),
+        (1, "1 second."),
+        (1.6, "2 seconds."),
+        (30, "30 seconds."),
+    ],
+)
+def test_rate_limited_says_how_long_to_wait_in_plain_words(retry_after: float, wait: str) -> None:
+    assert RateLimited(retry_after).user_message == f"Rupa is busy. Try again in {wait}"
 
 
 @pytest.mark.parametrize(
@@ -327,7 +348,7 @@ class PagedCatalog:
 async def test_lists_follow_links_next_to_the_end(relative_links: bool) -> None:
     catalog = PagedCatalog(250, relative_links=relative_links)
     async with client_for(catalog) as client:
-        ids = [test.id async for test in client.lab_tests(page_size=100)]
+        ids = [test.id async for test in client.iterate(listings.lab_tests(page_size=100))]
     assert ids == [f"labts_{i}" for i in range(250)]
     assert len(catalog.requests) == 3
     assert catalog.requests[0].url.params["page[size]"] == "100"
@@ -337,7 +358,7 @@ async def test_lists_follow_links_next_to_the_end(relative_links: bool) -> None:
 async def test_one_page_at_a_time() -> None:
     catalog = PagedCatalog(120)
     async with client_for(catalog) as client:
-        first = await client.lab_tests_page(page_size=100, include_company=True)
+        first = await client.first_page(listings.lab_tests(page_size=100, include_company=True))
         assert len(first.items) == 100
         assert first.next_url is not None
         second = await client.next_page(first)
@@ -351,7 +372,7 @@ async def test_one_page_at_a_time() -> None:
 async def test_page_size_is_capped_at_the_servers_maximum() -> None:
     catalog = PagedCatalog(10)
     async with client_for(catalog) as client:
-        await client.lab_tests_page(page_size=10_000)
+        await client.first_page(listings.lab_tests(page_size=10_000))
     assert catalog.requests[0].url.params["page[size]"] == "100"
 
 
@@ -361,7 +382,7 @@ async def test_a_next_link_to_another_origin_is_refused() -> None:
     )
     async with client_for(script) as client:
         with pytest.raises(MalformedResponse):
-            [p async for p in client.patients()]
+            [p async for p in client.iterate(listings.patients())]
     assert len(script.requests) == 1
 
 
@@ -377,7 +398,9 @@ async def test_orders_filters_are_sent_and_checked_again() -> None:
     page = {"data": [order("ord_1", "Paid"), order("ord_2", "Complete")], "links": {}}
     script = Script(httpx.Response(200, json=page))
     async with client_for(script) as client:
-        orders = [o.id async for o in client.orders(patient="pat_1", status="Paid")]
+        orders = [
+            o.id async for o in client.iterate(listings.orders(patient="pat_1", status="Paid"))
+        ]
     assert orders == ["ord_1"]
     params = script.requests[0].url.params
     assert params["filter[patient]"] == "pat_1"
@@ -418,7 +441,7 @@ def test_any_json_answer_to_a_list_gives_items_or_malformed_response(body: Any) 
         script = Script(httpx.Response(200, content=json.dumps(body).encode()))
         async with client_for(script) as client:
             with contextlib.suppress(MalformedResponse):
-                [item async for item in client.lab_tests()]
+                [item async for item in client.iterate(listings.lab_tests())]
 
     asyncio.run(run())
 
@@ -491,6 +514,85 @@ async def test_a_destination_that_cannot_be_written_is_a_typed_error(tmp_path: P
     assert not isinstance(caught.value, DiskFull)
 
 
+@pytest.mark.parametrize(
+    "link",
+    [
+        "file:///etc/passwd",
+        "ftp://files.example.test/results.pdf",
+        "data:application/pdf;base64,JVBERi0=",
+        "http://storage.example.test/results.pdf",  # plain http, not to this computer
+    ],
+)
+async def test_a_link_that_is_not_https_is_refused_and_not_requested(
+    tmp_path: Path, link: str
+) -> None:
+    script = Script(httpx.Response(200, content=PDF))
+    async with client_for(script) as client:
+        with pytest.raises(RefusedLink, match="will not open") as caught:
+            await client.download(link, tmp_path / "r.pdf")
+    assert not isinstance(caught.value, NetworkError)
+    assert script.requests == []
+    assert files_in(tmp_path) == []
+
+
+async def test_plain_http_is_refused_even_to_this_computer_when_the_api_is_https(
+    tmp_path: Path,
+) -> None:
+    script = Script(httpx.Response(200, content=PDF))
+    client = RupaClient(
+        fast_environment("https://api.example.test"),
+        FakeTokenSource(),
+        transport=httpx.MockTransport(script),
+    )
+    async with client:
+        with pytest.raises(RefusedLink):
+            await client.download("http://127.0.0.1:9/files/r.pdf", tmp_path / "r.pdf")
+        await client.download("https://storage.example.test/r.pdf", tmp_path / "r.pdf")
+    assert [r.url.host for r in script.requests] == ["storage.example.test"]
+
+
+async def test_plain_http_to_this_computer_is_fine_when_the_api_is_too(tmp_path: Path) -> None:
+    """The demo simulator: the API and its result links are http://127.0.0.1."""
+    script = Script(httpx.Response(200, content=PDF))
+    async with client_for(script) as client:
+        await client.download("http://localhost:9/files/r.pdf", tmp_path / "a.pdf")
+        await client.download(f"{FAKE_BASE_URL}/files/r.pdf", tmp_path / "b.pdf")
+    assert (tmp_path / "b.pdf").read_bytes() == PDF
+
+
+async def streamed(data: bytes, chunk: int = 4096) -> AsyncIterator[bytes]:
+    for start in range(0, len(data), chunk):
+        yield data[start : start + chunk]
+
+
+@pytest.mark.parametrize("announced", [True, False], ids=["content-length", "chunked"])
+async def test_a_download_over_the_size_cap_is_refused_and_leaves_nothing(
+    tmp_path: Path, announced: bool
+) -> None:
+    destination = tmp_path / "r.pdf"
+    destination.write_bytes(b"the old file")
+    answer = (
+        httpx.Response(200, content=PDF)
+        if announced
+        else httpx.Response(200, content=streamed(PDF))
+    )
+    script = Script(answer)
+    async with client_for(script, max_download_bytes=100_000) as client:
+        with pytest.raises(FileTooLarge, match="larger than") as caught:
+            await client.download("/files/x.pdf", destination)
+    assert isinstance(caught.value, DownloadFailed)
+    assert destination.read_bytes() == b"the old file"  # untouched
+    assert files_in(tmp_path) == [destination]  # no partial file left
+    assert len(script.requests) == 1  # not retried
+
+
+async def test_a_download_at_the_size_cap_is_saved(tmp_path: Path) -> None:
+    script = Script(httpx.Response(200, content=streamed(PDF)))
+    async with client_for(script, max_download_bytes=len(PDF)) as client:
+        await client.download("/files/x.pdf", tmp_path / "r.pdf")
+    assert (tmp_path / "r.pdf").read_bytes() == PDF
+
+
 @pytest.fixture
 def small_file_size_limit() -> Iterator[int]:
     """Files this process writes may not grow beyond 64 KiB (the kernel refuses: EFBIG)."""
@@ -533,12 +635,63 @@ async def test_logs_name_the_path_but_no_token_and_no_query_values(
     async with client_for(script) as client:
         with pytest.raises(NotFound):
             await client.get_patient("pat_9")
-        [p async for p in client.patients(email="ada@example.test")]
+        [p async for p in client.iterate(listings.patients("ada@example.test"))]
     text = caplog.text
     assert "/patients/pat_9" in text
     assert "filter[email]=…" in text
     assert "example.test" not in text  # neither ada@example.test nor ada%40example.test
     assert "token-1" not in text
+
+
+async def test_retries_are_logged_by_us_and_not_by_stamina(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """One line per retry in our log (the failure's type only), none on stamina's logger."""
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="rupa_desk")
+    script = Script(httpx.Response(503), httpx.Response(200, json={"data": [], "links": {}}))
+    async with client_for(script) as client:
+        [p async for p in client.iterate(listings.patients("ada@example.test"))]
+    assert [r for r in caplog.records if r.name.startswith("stamina")] == []
+    retries = [r for r in caplog.records if r.getMessage().startswith("retry ")]
+    assert len(retries) == 1
+    assert retries[0].levelno == logging.INFO
+    assert retries[0].name.startswith("rupa_desk.")
+    assert retries[0].getMessage().endswith("after ServerError")
+    assert "example.test" not in caplog.text
+
+
+RETRIED_REQUEST = """
+import asyncio, httpx
+from rupa_desk.services.api import RupaClient
+from tests.fixtures.fake_rupa import FakeTokenSource, fast_environment
+
+answers = [httpx.Response(503), httpx.Response(200, json={"data": {
+    "id": "pra_1", "type": "practitioner", "attributes": {}}})]
+
+async def main() -> None:
+    transport = httpx.MockTransport(lambda request: answers.pop(0))
+    async with RupaClient(fast_environment(), FakeTokenSource(), transport=transport) as client:
+        print((await client.me()).id)
+
+asyncio.run(main())
+"""
+
+
+def test_a_retry_prints_nothing_on_stderr() -> None:
+    """A program without logging set up (the command line before `log_to_stderr`): stamina's
+    own hook would print `stamina.retry_scheduled` there through Python's last resort."""
+    done = subprocess.run(
+        [sys.executable, "-c", RETRIED_REQUEST],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "pra_1\n"
+    assert done.stderr == ""
 
 
 class FailingTokenSource(FakeTokenSource):

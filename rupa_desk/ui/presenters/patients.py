@@ -22,7 +22,7 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -34,7 +34,9 @@ from rupa_desk.core.validation import (
     new_patient,
     parse_birthday,
 )
+from rupa_desk.services import listings
 from rupa_desk.services.errors import NetworkError, RupaError, ValidationFailed
+from rupa_desk.services.listings import Listing
 from rupa_desk.services.store import (
     Drafts,
     DraftSummary,
@@ -52,6 +54,8 @@ from rupa_desk.ui.tasks import LatestTask, Superseded
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 SEARCH_LIMIT = 500
 LOADING_ORDERS = "Loading orders from Rupa…"
 REFRESH_BATCH = 200
@@ -62,10 +66,8 @@ FORM_RETRY_MS = 100
 class PatientSource(Protocol):
     """What the presenter needs of `RupaClient`."""
 
-    def patients(
-        self, email: str | None = None, *, page_size: int | None = None
-    ) -> AsyncIterator[Patient]:
-        """Every patient (with `email`, when given)."""
+    def iterate(self, listing: Listing[T]) -> AsyncIterator[T]:
+        """Every item of a list (here: patients, all or by email)."""
 
     async def create_patient(
         self,
@@ -80,15 +82,8 @@ class PatientSource(Protocol):
     ) -> tuple[Patient, bool]:
         """Create a patient (or get Rupa's existing one); True when created now."""
 
-    async def orders_page(
-        self,
-        patient: str | None = None,
-        status: str | None = None,
-        practitioner: str | None = None,
-        *,
-        page_size: int | None = None,
-    ) -> Page[Order]:
-        """The first page of orders (of one patient)."""
+    async def first_page(self, listing: Listing[T]) -> Page[T]:
+        """The first page of a list (here: one patient's orders)."""
 
 
 @dataclass(frozen=True)
@@ -246,7 +241,7 @@ class PatientsPresenter(QObject):
     async def _download(self) -> int:
         batch: list[Patient] = []
         count = 0
-        async for patient in self._source.patients():
+        async for patient in self._source.iterate(listings.patients()):
             batch.append(patient)
             if len(batch) >= REFRESH_BATCH:
                 count += self._cache.upsert(batch)
@@ -270,7 +265,7 @@ class PatientsPresenter(QObject):
         detail = PatientDetail(patient, drafts, orders_problem=LOADING_ORDERS)
         self.detail_changed.emit(detail)
         try:
-            page = await self._source.orders_page(patient=patient_id)
+            page = await self._source.first_page(listings.orders(patient=patient_id))
         except RupaError as exc:
             self._connectivity.failed(exc)
             problem = (
@@ -459,7 +454,7 @@ class PatientsPresenter(QObject):
         email = form.value("email")
         if email:
             try:
-                found = [p async for p in self._source.patients(email=email)]
+                found = [p async for p in self._source.iterate(listings.patients(email))]
             except RupaError as exc:
                 # Unreachable, or any error answer (5xx, 429, session ended): the local list
                 # answers alone, and creating the patient says what is wrong, if anything.
