@@ -186,13 +186,17 @@ class _Cond:
     known: tuple[MatchField, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TierQuery:
     """One tier's query: `SELECT <row>, <key> FROM <index>(:<match>) [JOIN lab_tests t] ...`.
 
     Tiers with a `name_key` column are ordered by (name_key, row_no), the others by row_no
     alone; a cursor continues a tier with a range condition on that order. A tier of a
     full-text index (`index`) reads `lab_tests` only when a condition needs the row.
+
+    Nothing changes a tier once it is built (its conditions are a tuple, its parameters a
+    read-only mapping); it is not a frozen dataclass only because those cost more to build,
+    and a search builds up to six of them.
 
     Attributes:
         params: the parameters of every tier of the search (shared, read-only).
@@ -555,6 +559,56 @@ def tier_queries(query: ParsedQuery, filters: CatalogFilters) -> list[TierQuery]
     return tiers
 
 
+# The conditions of the tiers: constants, so a search only picks them.
+_ACTIVE = _Cond("t.is_active = 1")
+_BY_COMPANY = _Cond("t.lab_company_id = :company")
+_BY_SAMPLE_TYPE = _Cond("instr(t.sample_types_key, :sample_type) > 0")
+_PRICE_FROM = _Cond("t.price_cents >= :price_min")
+_PRICE_UP_TO = _Cond("t.price_cents <= :price_max")
+_SAMPLE_TYPE_INDEX = _Cond("s.sample_type_key = :sample_key")
+_BELOW_PREFIX_END = _Cond("t.name_key < :prefix_end")
+# Within a later tier (which applies the filters too), "the name does not start with the
+# text" is "not a row of the first tier"; "the text is not in the name" is "not a row of the
+# first or the name-substring tier" (the tiers that use it never hold name-words rows).
+_NOT_NAME_START = _Cond(
+    "NOT (t.name_key >= :prefix AND t.name_key < :prefix_end)", known=(MatchField.NAME_START,)
+)
+# The truth of "the text is inside the name" is a plain instr() on the row, so the tiers that
+# include and exclude it agree; the trigram index only finds candidates.
+_IN_NAME = _Cond("instr(t.name_key, :sub_text) > 0")
+_NOT_IN_NAME = _Cond(
+    "instr(t.name_key, :sub_text) = 0", known=(MatchField.NAME_START, MatchField.NAME_SUBSTRING)
+)
+
+
+def _not_in(row: str, index: str, match: str, *earlier: MatchField) -> _Cond:
+    """`row` is not a match of `index` for the MATCH parameter `match`.
+
+    Exclusions across the two indexes are uncorrelated IN subqueries: SQLite builds each set
+    once, and only when a search gets that far down the tiers. They carry the filter tags too
+    (a smaller set; rows that fail the filters are left out anyway). Within the tier's other
+    conditions each one holds exactly the rows of the `earlier` tiers.
+    """
+    return _Cond(f"{row} NOT IN (SELECT rowid FROM {index}(:{match}))", False, earlier)
+
+
+_NOT_NAME_WORDS = {
+    row: _not_in(row, "catalog_words", "w_name_tagged", MatchField.NAME)
+    for row in ("t.row_no", "x.rowid")
+}
+_NOT_NAME_BIOMARKER_WORDS = _not_in(
+    "x.rowid", "catalog_words", "w_nb_tagged", MatchField.NAME, MatchField.BIOMARKERS
+)
+_NOT_IN_BIOMARKERS = _not_in(
+    "w.rowid", "catalog_biomarker_substrings", "sub", MatchField.BIOMARKER_SUBSTRING
+)
+# Candidates other than the exact phrase are checked on the decoded biomarkers, last (the
+# costliest check); see ParsedQuery.biomarker_candidates.
+_IN_DECODED_BIOMARKERS = _Cond(
+    "EXISTS (SELECT 1 FROM json_each(t.biomarkers) b WHERE instr(lower(b.value), :sub_text) > 0)"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class _FilterSql:
     """A search's filters as SQL, one read-only value shared by all its tiers.
@@ -582,19 +636,19 @@ class _FilterSql:
         tags = ""
         if filters.lab_company_id is not None:
             params["company"] = filters.lab_company_id
-            on_tags.append(_Cond("t.lab_company_id = :company"))
+            on_tags.append(_BY_COMPANY)
             tags += ' AND {tags}: "' + company_tag(filters.lab_company_id) + '"'
         if filters.sample_type is not None:
             params["sample_type"] = "|" + sample_type_key(filters.sample_type) + "|"
-            on_tags.append(_Cond("instr(t.sample_types_key, :sample_type) > 0"))
+            on_tags.append(_BY_SAMPLE_TYPE)
             tags += ' AND {tags}: "' + sample_type_tag(filters.sample_type) + '"'
         on_price: list[_Cond] = []
         if filters.price_min is not None:
             params["price_min"] = price_to_cents(filters.price_min)
-            on_price.append(_Cond("t.price_cents >= :price_min"))
+            on_price.append(_PRICE_FROM)
         if filters.price_max is not None:
             params["price_max"] = price_to_cents(filters.price_max)
-            on_price.append(_Cond("t.price_cents <= :price_max"))
+            on_price.append(_PRICE_UP_TO)
         return cls(filters, (*on_tags, *on_price), tuple(on_price), tags, MappingProxyType(params))
 
 
@@ -641,32 +695,6 @@ class _SearchSql:
         return () if self.query.substring is None else (_NOT_IN_NAME,)
 
 
-_ACTIVE = _Cond("t.is_active = 1")
-# Within a later tier (which applies the filters too), "the name does not start with the
-# text" is "not a row of the first tier"; "the text is not in the name" is "not a row of the
-# first or the name-substring tier" (the tiers that use it never hold name-words rows).
-_NOT_NAME_START = _Cond(
-    "NOT (t.name_key >= :prefix AND t.name_key < :prefix_end)", known=(MatchField.NAME_START,)
-)
-# The truth of "the text is inside the name" is a plain instr() on the row, so the tiers that
-# include and exclude it agree; the trigram index only finds candidates.
-_IN_NAME = _Cond("instr(t.name_key, :sub_text) > 0")
-_NOT_IN_NAME = _Cond(
-    "instr(t.name_key, :sub_text) = 0", known=(MatchField.NAME_START, MatchField.NAME_SUBSTRING)
-)
-
-
-def _not_in(row: str, index: str, match: str, *earlier: MatchField) -> _Cond:
-    """`row` is not a match of `index` for the MATCH parameter `match`.
-
-    Exclusions across the two indexes are uncorrelated IN subqueries: SQLite builds each set
-    once, and only when a search gets that far down the tiers. They carry the filter tags too
-    (a smaller set; rows that fail the filters are left out anyway). Within the tier's other
-    conditions each one holds exactly the rows of the `earlier` tiers.
-    """
-    return _Cond(f"{row} NOT IN (SELECT rowid FROM {index}(:{match}))", False, earlier)
-
-
 def _tests_passing_filters(filters: _FilterSql) -> TierQuery:
     """With no text: the active tests that pass the filters, alphabetically.
 
@@ -678,7 +706,7 @@ def _tests_passing_filters(filters: _FilterSql) -> TierQuery:
             MatchField.FILTERS_ONLY,
             None,
             "",
-            (_Cond("s.sample_type_key = :sample_key"), _ACTIVE, *filters.on_row),
+            (_SAMPLE_TYPE_INDEX, _ACTIVE, *filters.on_row),
             MappingProxyType({**filters.params, "sample_key": sample_type_key(sample_type)}),
             row="s.row_no",
             name_key="s.name_key",
@@ -701,7 +729,7 @@ def _name_starts(search: _SearchSql) -> TierQuery:
         MatchField.NAME_START,
         None,
         "",
-        (_Cond("t.name_key < :prefix_end"), _ACTIVE, *search.filters.on_row),
+        (_BELOW_PREFIX_END, _ACTIVE, *search.filters.on_row),
         search.params,
         row="t.row_no",
         name_key="t.name_key",
@@ -749,9 +777,7 @@ def _text_in_name(search: _SearchSql) -> TierQuery:
 
 def _not_name_words(row: str, words: str | None) -> tuple[_Cond, ...]:
     """`row` is not a row of the name-words tier (nothing when the text has no words)."""
-    if words is None:
-        return ()
-    return (_not_in(row, "catalog_words", "w_name_tagged", MatchField.NAME),)
+    return () if words is None else (_NOT_NAME_WORDS[row],)
 
 
 def _words_in_biomarkers(search: _SearchSql) -> TierQuery:
@@ -766,24 +792,10 @@ def _words_in_biomarkers(search: _SearchSql) -> TierQuery:
 
 
 def _text_in_biomarkers(search: _SearchSql) -> TierQuery:
-    """Tests with the text inside a biomarker, by static rank.
-
-    Candidates other than the exact phrase are checked on the decoded biomarkers, last (the
-    costliest check); see ParsedQuery.biomarker_candidates.
-    """
+    """Tests with the text inside a biomarker, by static rank."""
     query = search.query
-    not_nb_words: tuple[_Cond, ...] = ()
-    if query.all_words is not None:
-        earlier = (MatchField.NAME, MatchField.BIOMARKERS)
-        not_nb_words = (_not_in("x.rowid", "catalog_words", "w_nb_tagged", *earlier),)
-    in_biomarkers: tuple[_Cond, ...] = ()
-    if query.biomarker_candidates != query.substring:
-        in_biomarkers = (
-            _Cond(
-                "EXISTS (SELECT 1 FROM json_each(t.biomarkers) b"
-                " WHERE instr(lower(b.value), :sub_text) > 0)"
-            ),
-        )
+    not_nb_words = () if query.all_words is None else (_NOT_NAME_BIOMARKER_WORDS,)
+    checked = query.biomarker_candidates != query.substring
     return TierQuery(
         MatchField.BIOMARKER_SUBSTRING,
         "catalog_biomarker_substrings",
@@ -793,7 +805,7 @@ def _text_in_biomarkers(search: _SearchSql) -> TierQuery:
             *search.not_in_name,
             *not_nb_words,
             *search.filters.on_row,
-            *in_biomarkers,
+            *((_IN_DECODED_BIOMARKERS,) if checked else ()),
         ),
         search.params,
         row="x.rowid",
@@ -802,13 +814,7 @@ def _text_in_biomarkers(search: _SearchSql) -> TierQuery:
 
 def _words_anywhere(search: _SearchSql) -> TierQuery:
     """Tests with every word somewhere: name, biomarkers, lab company or sample types."""
-    not_in_biomarkers: tuple[_Cond, ...] = ()
-    if search.query.substring is not None:
-        not_in_biomarkers = (
-            _not_in(
-                "w.rowid", "catalog_biomarker_substrings", "sub", MatchField.BIOMARKER_SUBSTRING
-            ),
-        )
+    not_in_biomarkers = () if search.query.substring is None else (_NOT_IN_BIOMARKERS,)
     return _words_tier(
         search,
         MatchField.OTHER,
