@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from types import MappingProxyType
 from typing import Any
 
 from sqlite_utils import Database
@@ -195,8 +194,8 @@ class TierQuery:
     full-text index (`index`) reads `lab_tests` only when a condition needs the row.
 
     Nothing changes a tier once it is built (its conditions are a tuple, its parameters a
-    read-only mapping); it is not a frozen dataclass only because those cost more to build,
-    and a search builds up to six of them.
+    `Mapping`); it is not a frozen dataclass only because those cost more to build, and a
+    search builds up to six of them.
 
     Attributes:
         params: the parameters of every tier of the search (shared, read-only).
@@ -620,7 +619,7 @@ class _FilterSql:
         on_price: the price conditions alone (the word index has tags for the others).
         tags: the lab company and sample type as tags to add to a word-index MATCH
             (` AND {tags}: "…"` each; empty without them).
-        params: the parameters of `on_row`.
+        params: the parameters of `on_row` (a `Mapping`: the tiers only read it).
     """
 
     filters: CatalogFilters
@@ -649,7 +648,7 @@ class _FilterSql:
         if filters.price_max is not None:
             params["price_max"] = price_to_cents(filters.price_max)
             on_price.append(_PRICE_UP_TO)
-        return cls(filters, (*on_tags, *on_price), tuple(on_price), tags, MappingProxyType(params))
+        return cls(filters, (*on_tags, *on_price), tuple(on_price), tags, params)
 
 
 @dataclass(frozen=True, slots=True)
@@ -687,7 +686,7 @@ class _SearchSql:
                 f"({{name biomarkers company sample_types}}: ({words}){tags})"
                 f" NOT {{name biomarkers}}: ({words})"
             )
-        return cls(query, filters, MappingProxyType(params))
+        return cls(query, filters, params)
 
     @property
     def not_in_name(self) -> tuple[_Cond, ...]:
@@ -707,7 +706,7 @@ def _tests_passing_filters(filters: _FilterSql) -> TierQuery:
             None,
             "",
             (_SAMPLE_TYPE_INDEX, _ACTIVE, *filters.on_row),
-            MappingProxyType({**filters.params, "sample_key": sample_type_key(sample_type)}),
+            {**filters.params, "sample_key": sample_type_key(sample_type)},
             row="s.row_no",
             name_key="s.name_key",
             table="lab_test_sample_types s JOIN lab_tests t ON t.row_no = s.row_no",
