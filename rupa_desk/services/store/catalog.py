@@ -13,7 +13,9 @@ stops as soon as a page is full instead of ranking every match of a common prefi
 
 A test appears once, in the first tier it matches. Filters (lab company, sample type, price)
 combine with any of them; with no text, search lists the tests that pass the filters,
-alphabetically.
+alphabetically. `tier_queries` builds the tiers of a search, one function per tier (from
+`_name_starts` to `_words_anywhere`) over one read-only value holding the search's SQL
+fragments and parameters; tests/unit/test_catalog_sql.py shows the SQL of each query shape.
 
 Paging: every page carries a `SearchCursor` (the tier and the sort key of its last row); the
 next page continues from there with a range condition on the tier's own order, so a page deep
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -49,7 +51,7 @@ from rupa_desk.services.store.sync_state import CATALOG, SyncState
 
 #: The page size the catalog pane asks for.
 DEFAULT_PAGE_SIZE = 50
-#: Decoded biomarker and sample type lists kept (a few MB at most; see `_text_list`).
+#: Decoded biomarker and sample type lists kept (see `_text_list`).
 TEXT_LISTS_CACHED = 4096
 
 
@@ -184,14 +186,19 @@ class _Cond:
 
 
 @dataclass(slots=True)
-class _Tier:
+class TierQuery:
     """One tier's query: `SELECT <row>, <key> FROM <index>(:<match>) [JOIN lab_tests t] ...`.
 
     Tiers with a `name_key` column are ordered by (name_key, row_no), the others by row_no
     alone; a cursor continues a tier with a range condition on that order. A tier of a
     full-text index (`index`) reads `lab_tests` only when a condition needs the row.
 
+    Nothing changes a tier once it is built (its conditions are a tuple, its parameters a
+    `Mapping`); it is not a frozen dataclass only because those cost more to build, and a
+    search builds up to six of them.
+
     Attributes:
+        params: the parameters of every tier of the search (shared, read-only).
         known_match: (a MATCH parameter, tiers): once those tiers are known, the MATCH
             without its NOT part, the tiers' rows being left out by number instead (used only
             when the row is not read anyway: FTS5 leaves rows out faster than a row check).
@@ -200,8 +207,8 @@ class _Tier:
     matched: MatchField
     index: str | None  # e.g. "catalog_words"; None: the tier reads `table`
     match: str  # the MATCH parameter
-    conditions: list[_Cond]
-    params: dict[str, Any]
+    conditions: tuple[_Cond, ...]
+    params: Mapping[str, Any]
     row: str  # the row_no column, e.g. "w.rowid"
     name_key: str | None = None  # the name_key column when ordered by name
     start: str | None = None  # a lower bound of the first page (a cursor sets its own)
@@ -253,6 +260,24 @@ class _Tier:
             excluded
         )
 
+    def statement(
+        self,
+        *,
+        limit: int,
+        offset: int = 0,
+        after: _Row | None = None,
+        complete: dict[MatchField, list[int]] | None = None,
+    ) -> tuple[str, dict[str, Any]]:
+        """The statement `fetch` runs, and its parameters (also for reading what a tier runs).
+
+        `complete` holds the rows of the earlier tiers this search read to the end.
+        """
+        sql, excluded = self._sql(after, complete or {})
+        params = {**self.params, "limit": limit, "offset": offset, "excluded": excluded}
+        if after is not None:
+            params["after_row"], params["after_key"] = after
+        return f"{sql} LIMIT :limit OFFSET :offset", params
+
     def fetch(
         self,
         db: Database,
@@ -266,18 +291,15 @@ class _Tier:
 
         `complete` holds the rows of the earlier tiers this search read to the end.
         """
-        sql, excluded = self._sql(after, complete or {})
-        params = {**self.params, "limit": limit, "offset": offset, "excluded": excluded}
-        if after is not None:
-            params["after_row"], params["after_key"] = after
-        rows = db.execute(f"{sql} LIMIT :limit OFFSET :offset", params).fetchall()
+        sql, params = self.statement(limit=limit, offset=offset, after=after, complete=complete)
+        rows = db.execute(sql, params).fetchall()
         return [(int(row[0]), str(row[1])) for row in rows]
 
     def count(self, db: Database, *, at_most: int | None = None) -> int:
         sql, _ = self._sql(None, {})
         if at_most is not None:
             sql += f" LIMIT {int(at_most)}"
-        return int(db.execute(f"SELECT count(*) FROM ({sql})", self.params).fetchone()[0])
+        return int(db.execute(f"SELECT count(*) FROM ({sql})", dict(self.params)).fetchone()[0])
 
 
 class Catalog:
@@ -319,7 +341,7 @@ class Catalog:
             raise ValueError("page with after= or offset=, not both")
         query = parse_query(text)
         search_key = (query.name_prefix, filters)
-        tiers = _tiers(query, filters)
+        tiers = tier_queries(query, filters)
         wanted = limit + 1
         picked: list[tuple[_Row, int]] = []  # (row, tier index)
         complete: dict[MatchField, list[int]] = {}  # tiers read from their start to the end
@@ -366,14 +388,14 @@ class Catalog:
     ) -> int:
         """How many tests `search` would list in all, or `at_most` when there are more.
 
-        Counting every match of a broad query is slow (tens of milliseconds at 100,000 tests);
+        Counting a broad query reads every match (bench_catalog prints what that costs);
         `at_most` keeps it cheap (e.g. to show "1,000+"). The catalog pane needs no count: it
         says "50+" from `SearchPage.has_more`.
         """
         self._attachment.ensure_current()
         query = parse_query(text)
         total = 0
-        for tier in _tiers(query, filters):
+        for tier in tier_queries(query, filters):
             left = None if at_most is None else at_most - total
             if left is not None and left <= 0:
                 break
@@ -508,238 +530,313 @@ def _text_list(raw: str) -> tuple[str, ...]:
     """A test's sample types or biomarkers (a JSON list in the catalog) as a tuple.
 
     Cached by the JSON text: the same lists come back search after search (and every test of
-    a lab shares a few sample type lists), and decoding them was a fifth of a search at
-    2,500 tests. The text is the key, so a new catalog can never be served an old list.
+    a lab shares a few sample type lists), and decoding them was a large share of a search
+    (see bench_catalog). The text is the key, so a new catalog is never served an old list.
     """
     return tuple(json.loads(raw))
 
 
-def _tiers(query: ParsedQuery, filters: CatalogFilters) -> list[_Tier]:
-    """The tier queries for a search (see the module docstring), in order."""
-    params: dict[str, Any] = {}
-    row_filters: list[str] = []  # on lab_tests t
-    tag_filters: list[str] = []  # inside a word-index MATCH
-    if filters.lab_company_id is not None:
-        params["company"] = filters.lab_company_id
-        row_filters.append("t.lab_company_id = :company")
-        tag_filters.append('{tags}: "' + company_tag(filters.lab_company_id) + '"')
-    if filters.sample_type is not None:
-        params["sample_type"] = "|" + sample_type_key(filters.sample_type) + "|"
-        row_filters.append("instr(t.sample_types_key, :sample_type) > 0")
-        tag_filters.append('{tags}: "' + sample_type_tag(filters.sample_type) + '"')
-    price_filters: list[str] = []
-    if filters.price_min is not None:
-        params["price_min"] = price_to_cents(filters.price_min)
-        price_filters.append("t.price_cents >= :price_min")
-    if filters.price_max is not None:
-        params["price_max"] = price_to_cents(filters.price_max)
-        price_filters.append("t.price_cents <= :price_max")
-    row_filters += price_filters
-    on_rows = [_Cond(sql) for sql in row_filters]
-    on_prices = [_Cond(sql) for sql in price_filters]
-
+def tier_queries(query: ParsedQuery, filters: CatalogFilters) -> list[TierQuery]:
+    """The tier queries of a search (see the module docstring), in order."""
+    filter_sql = _FilterSql.of(filters)
     if query.is_empty:
-        if filters.sample_type is not None and filters.lab_company_id is None:
-            params["sample_key"] = sample_type_key(filters.sample_type)
-            return [
-                _Tier(
-                    MatchField.FILTERS_ONLY,
-                    None,
-                    "",
-                    [_Cond("s.sample_type_key = :sample_key"), _Cond("t.is_active = 1"), *on_rows],
-                    params,
-                    row="s.row_no",
-                    name_key="s.name_key",
-                    table="lab_test_sample_types s JOIN lab_tests t ON t.row_no = s.row_no",
-                )
-            ]
-        return [
-            _Tier(
-                MatchField.FILTERS_ONLY,
-                None,
-                "",
-                [_Cond("t.is_active = 1"), *on_rows],
-                params,
-                row="t.row_no",
-                name_key="t.name_key",
-            )
-        ]
+        return [_tests_passing_filters(filter_sql)]
+    search = _SearchSql.of(query, filter_sql)
+    has_words = query.all_words is not None
+    has_substring = query.substring is not None
+    tiers = [_name_starts(search)]
+    if has_words:
+        tiers.append(_words_in_name(search))
+    if has_substring:
+        tiers.append(_text_in_name(search))
+    if has_words:
+        tiers.append(_words_in_biomarkers(search))
+    if has_substring:
+        tiers.append(_text_in_biomarkers(search))
+    if has_words:
+        tiers.append(_words_anywhere(search))
+    return tiers
 
-    params["prefix"] = query.name_prefix
-    params["prefix_end"] = prefix_upper_bound(query.name_prefix)
-    tiers = [
-        _Tier(
-            MatchField.NAME_START,
+
+# The conditions of the tiers: constants, so a search only picks them.
+_ACTIVE = _Cond("t.is_active = 1")
+_BY_COMPANY = _Cond("t.lab_company_id = :company")
+_BY_SAMPLE_TYPE = _Cond("instr(t.sample_types_key, :sample_type) > 0")
+_PRICE_FROM = _Cond("t.price_cents >= :price_min")
+_PRICE_UP_TO = _Cond("t.price_cents <= :price_max")
+_SAMPLE_TYPE_INDEX = _Cond("s.sample_type_key = :sample_key")
+_BELOW_PREFIX_END = _Cond("t.name_key < :prefix_end")
+# Within a later tier (which applies the filters too), "the name does not start with the
+# text" is "not a row of the first tier"; "the text is not in the name" is "not a row of the
+# first or the name-substring tier" (the tiers that use it never hold name-words rows).
+_NOT_NAME_START = _Cond(
+    "NOT (t.name_key >= :prefix AND t.name_key < :prefix_end)", known=(MatchField.NAME_START,)
+)
+# The truth of "the text is inside the name" is a plain instr() on the row, so the tiers that
+# include and exclude it agree; the trigram index only finds candidates.
+_IN_NAME = _Cond("instr(t.name_key, :sub_text) > 0")
+_NOT_IN_NAME = _Cond(
+    "instr(t.name_key, :sub_text) = 0", known=(MatchField.NAME_START, MatchField.NAME_SUBSTRING)
+)
+
+
+def _not_in(row: str, index: str, match: str, *earlier: MatchField) -> _Cond:
+    """`row` is not a match of `index` for the MATCH parameter `match`.
+
+    Exclusions across the two indexes are uncorrelated IN subqueries: SQLite builds each set
+    once, and only when a search gets that far down the tiers. They carry the filter tags too
+    (a smaller set; rows that fail the filters are left out anyway). Within the tier's other
+    conditions each one holds exactly the rows of the `earlier` tiers.
+    """
+    return _Cond(f"{row} NOT IN (SELECT rowid FROM {index}(:{match}))", False, earlier)
+
+
+_NOT_NAME_WORDS = {
+    row: _not_in(row, "catalog_words", "w_name_tagged", MatchField.NAME)
+    for row in ("t.row_no", "x.rowid")
+}
+_NOT_NAME_BIOMARKER_WORDS = _not_in(
+    "x.rowid", "catalog_words", "w_nb_tagged", MatchField.NAME, MatchField.BIOMARKERS
+)
+_NOT_IN_BIOMARKERS = _not_in(
+    "w.rowid", "catalog_biomarker_substrings", "sub", MatchField.BIOMARKER_SUBSTRING
+)
+# Candidates other than the exact phrase are checked on the decoded biomarkers, last (the
+# costliest check); see ParsedQuery.biomarker_candidates.
+_IN_DECODED_BIOMARKERS = _Cond(
+    "EXISTS (SELECT 1 FROM json_each(t.biomarkers) b WHERE instr(lower(b.value), :sub_text) > 0)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _FilterSql:
+    """A search's filters as SQL, one read-only value shared by all its tiers.
+
+    Attributes:
+        filters: the filters themselves (whether a lab company or a sample type is set decides
+            how some tiers read).
+        on_row: the conditions on the test's row (`t.`): lab company, sample type, prices.
+        on_price: the price conditions alone (the word index has tags for the others).
+        tags: the lab company and sample type as tags to add to a word-index MATCH
+            (` AND {tags}: "…"` each; empty without them).
+        params: the parameters of `on_row` (a `Mapping`: the tiers only read it).
+    """
+
+    filters: CatalogFilters
+    on_row: tuple[_Cond, ...]
+    on_price: tuple[_Cond, ...]
+    tags: str
+    params: Mapping[str, Any]
+
+    @classmethod
+    def of(cls, filters: CatalogFilters) -> _FilterSql:
+        params: dict[str, Any] = {}
+        on_tags: list[_Cond] = []
+        tags = ""
+        if filters.lab_company_id is not None:
+            params["company"] = filters.lab_company_id
+            on_tags.append(_BY_COMPANY)
+            tags += ' AND {tags}: "' + company_tag(filters.lab_company_id) + '"'
+        if filters.sample_type is not None:
+            params["sample_type"] = "|" + sample_type_key(filters.sample_type) + "|"
+            on_tags.append(_BY_SAMPLE_TYPE)
+            tags += ' AND {tags}: "' + sample_type_tag(filters.sample_type) + '"'
+        on_price: list[_Cond] = []
+        if filters.price_min is not None:
+            params["price_min"] = price_to_cents(filters.price_min)
+            on_price.append(_PRICE_FROM)
+        if filters.price_max is not None:
+            params["price_max"] = price_to_cents(filters.price_max)
+            on_price.append(_PRICE_UP_TO)
+        return cls(filters, (*on_tags, *on_price), tuple(on_price), tags, params)
+
+
+@dataclass(frozen=True, slots=True)
+class _SearchSql:
+    """A search's text and filters as SQL, one read-only value shared by all its tiers.
+
+    Attributes:
+        query: the parsed text.
+        filters: the filters as SQL.
+        params: the parameters of every tier: the filters' and the text's (its prefix and
+            the range above it, the text for instr(), the trigram and word MATCH strings).
+    """
+
+    query: ParsedQuery
+    filters: _FilterSql
+    params: Mapping[str, Any]
+
+    @classmethod
+    def of(cls, query: ParsedQuery, filters: _FilterSql) -> _SearchSql:
+        params = dict(filters.params)
+        params["prefix"] = query.name_prefix
+        params["prefix_end"] = prefix_upper_bound(query.name_prefix)
+        if query.substring is not None:
+            params["sub_text"] = query.name_prefix
+            params["sub"] = query.substring
+            params["sub_candidates"] = query.substring_candidates
+            params["sub_bio_candidates"] = query.biomarker_candidates
+        words, tags = query.all_words, filters.tags
+        if words is not None:
+            params["w_nb_tagged"] = f"{{name biomarkers}}: ({words}){tags}"
+            params["w_name_tagged"] = f"{{name}}: ({words}){tags}"
+            params["w_any_tagged"] = f"{{name biomarkers company sample_types}}: ({words}){tags}"
+            params["w_nb_only"] = f"({{name biomarkers}}: ({words}){tags}) NOT {{name}}: ({words})"
+            params["w_other_only"] = (
+                f"({{name biomarkers company sample_types}}: ({words}){tags})"
+                f" NOT {{name biomarkers}}: ({words})"
+            )
+        return cls(query, filters, params)
+
+    @property
+    def not_in_name(self) -> tuple[_Cond, ...]:
+        """ "The text is not inside the name", when the text is long enough to be looked for."""
+        return () if self.query.substring is None else (_NOT_IN_NAME,)
+
+
+def _tests_passing_filters(filters: _FilterSql) -> TierQuery:
+    """With no text: the active tests that pass the filters, alphabetically.
+
+    A sample type alone is read from the (sample type, name) index.
+    """
+    sample_type = filters.filters.sample_type
+    if sample_type is not None and filters.filters.lab_company_id is None:
+        return TierQuery(
+            MatchField.FILTERS_ONLY,
             None,
             "",
-            [_Cond("t.name_key < :prefix_end"), _Cond("t.is_active = 1"), *on_rows],
-            params,
-            row="t.row_no",
-            name_key="t.name_key",
-            start="t.name_key >= :prefix",
+            (_SAMPLE_TYPE_INDEX, _ACTIVE, *filters.on_row),
+            {**filters.params, "sample_key": sample_type_key(sample_type)},
+            row="s.row_no",
+            name_key="s.name_key",
+            table="lab_test_sample_types s JOIN lab_tests t ON t.row_no = s.row_no",
         )
-    ]
-    # Within a later tier (which applies the filters too), "the name does not start with the
-    # text" is "not a row of the first tier"; "the text is not in the name" is "not a row of
-    # the first or the name-substring tier" (the tiers that use it never hold name-words rows).
-    not_name_start = _Cond(
-        "NOT (t.name_key >= :prefix AND t.name_key < :prefix_end)",
-        known=(MatchField.NAME_START,),
+    return TierQuery(
+        MatchField.FILTERS_ONLY,
+        None,
+        "",
+        (_ACTIVE, *filters.on_row),
+        filters.params,
+        row="t.row_no",
+        name_key="t.name_key",
     )
-    words = query.all_words
-    tags = "".join(f" AND {tag}" for tag in tag_filters)
-    substring = query.substring
-    if substring is not None:
-        # The truth of "the text is inside the name" is a plain instr() on the row, so the
-        # tiers that include and exclude it agree; the trigram index only finds candidates.
-        params["sub_text"] = query.name_prefix
-        params["sub"] = substring
-        params["sub_candidates"] = query.substring_candidates
-        params["sub_bio_candidates"] = query.biomarker_candidates
-    if words is not None:
-        params["w_nb_tagged"] = f"{{name biomarkers}}: ({words}){tags}"
-        params["w_name_tagged"] = f"{{name}}: ({words}){tags}"
-        params["w_any_tagged"] = f"{{name biomarkers company sample_types}}: ({words}){tags}"
-        params["w_nb_only"] = f"({{name biomarkers}}: ({words}){tags}) NOT {{name}}: ({words})"
-        params["w_other_only"] = (
-            f"({{name biomarkers company sample_types}}: ({words}){tags})"
-            f" NOT {{name biomarkers}}: ({words})"
-        )
-    in_name = _Cond("instr(t.name_key, :sub_text) > 0")
-    not_in_name = [
-        _Cond(
-            "instr(t.name_key, :sub_text) = 0",
-            known=(MatchField.NAME_START, MatchField.NAME_SUBSTRING),
-        )
-    ]
-    if substring is None:
-        not_in_name = []
 
-    # Exclusions across the two indexes are uncorrelated IN subqueries: SQLite builds each
-    # set once, and only when a search gets that far down the tiers. They carry the filter
-    # tags too (a smaller set; rows that fail the filters are left out anyway). Within the
-    # tier's other conditions each one holds exactly the rows of the `earlier` tiers.
-    def not_in(row: str, index: str, match: str, *earlier: MatchField) -> _Cond:
-        return _Cond(f"{row} NOT IN (SELECT rowid FROM {index}(:{match}))", False, earlier)
 
-    def words_tier(
-        matched: MatchField,
-        match: str,
-        conditions: list[_Cond],
-        known_match: tuple[str, tuple[MatchField, ...]] | None = None,
-    ) -> _Tier:
-        return _Tier(
-            matched,
-            "catalog_words",
-            match,
-            [not_name_start, *conditions, *on_prices],
-            params,
-            row="w.rowid",
-            known_match=known_match,
-        )
+def _name_starts(search: _SearchSql) -> TierQuery:
+    """Tests whose name starts with the text, alphabetically (a range of the name index)."""
+    return TierQuery(
+        MatchField.NAME_START,
+        None,
+        "",
+        (_BELOW_PREFIX_END, _ACTIVE, *search.filters.on_row),
+        search.params,
+        row="t.row_no",
+        name_key="t.name_key",
+        start="t.name_key >= :prefix",
+    )
 
-    if words is not None:
-        tiers.append(words_tier(MatchField.NAME, "w_name_tagged", []))
-    if substring is not None:
 
-        def not_name_words(row: str) -> list[_Cond]:
-            if words is None:
-                return []
-            return [not_in(row, "catalog_words", "w_name_tagged", MatchField.NAME)]
+def _words_in_name(search: _SearchSql) -> TierQuery:
+    """Tests with every word of the text in their name."""
+    return _words_tier(search, MatchField.NAME, "w_name_tagged", ())
 
-        if filters.lab_company_id is not None:
-            # One company's names are few: reading them from the (company, name) index beats
-            # walking every name that holds a common trigram.
-            tiers.append(
-                _Tier(
-                    MatchField.NAME_SUBSTRING,
-                    None,
-                    "",
-                    [
-                        not_name_start,
-                        _Cond("t.is_active = 1"),
-                        in_name,
-                        *not_name_words("t.row_no"),
-                        *on_rows,
-                    ],
-                    params,
-                    row="t.row_no",
-                )
-            )
-        else:
-            # instr() decides, so the candidates may be a cheaper superset (see ParsedQuery).
-            tiers.append(
-                _Tier(
-                    MatchField.NAME_SUBSTRING,
-                    "catalog_name_substrings",
-                    "sub_candidates",
-                    [not_name_start, in_name, *not_name_words("x.rowid"), *on_rows],
-                    params,
-                    row="x.rowid",
-                )
-            )
-    if words is not None:
-        tiers.append(
-            words_tier(
-                MatchField.BIOMARKERS,
-                "w_nb_only",
-                not_in_name,
-                known_match=("w_nb_tagged", (MatchField.NAME,)),
-            )
+
+def _text_in_name(search: _SearchSql) -> TierQuery:
+    """Tests with the text inside their name (`a1c` in `HbA1c`), by static rank.
+
+    With a lab company, its (company, name) index is read: one company's names are few, and
+    reading them beats walking every name that holds a common trigram. Otherwise the trigram
+    index gives candidates, which may be a cheaper superset (see ParsedQuery): instr() decides.
+    """
+    words = search.query.all_words
+    if search.filters.filters.lab_company_id is not None:
+        return TierQuery(
+            MatchField.NAME_SUBSTRING,
+            None,
+            "",
+            (
+                _NOT_NAME_START,
+                _ACTIVE,
+                _IN_NAME,
+                *_not_name_words("t.row_no", words),
+                *search.filters.on_row,
+            ),
+            search.params,
+            row="t.row_no",
         )
-    if substring is not None:
-        not_nb_words = (
-            [
-                not_in(
-                    "x.rowid",
-                    "catalog_words",
-                    "w_nb_tagged",
-                    MatchField.NAME,
-                    MatchField.BIOMARKERS,
-                )
-            ]
-            if words is not None
-            else []
-        )
-        # Candidates other than the exact phrase are checked on the decoded biomarkers,
-        # last (the costliest check); see ParsedQuery.biomarker_candidates.
-        in_biomarkers = (
-            []
-            if query.biomarker_candidates == substring
-            else [
-                _Cond(
-                    "EXISTS (SELECT 1 FROM json_each(t.biomarkers) b"
-                    " WHERE instr(lower(b.value), :sub_text) > 0)"
-                )
-            ]
-        )
-        tiers.append(
-            _Tier(
-                MatchField.BIOMARKER_SUBSTRING,
-                "catalog_biomarker_substrings",
-                "sub_bio_candidates",
-                [not_name_start, *not_in_name, *not_nb_words, *on_rows, *in_biomarkers],
-                params,
-                row="x.rowid",
-            )
-        )
-    if words is not None:
-        other_conditions = list(not_in_name)
-        if substring is not None:
-            other_conditions.append(
-                not_in(
-                    "w.rowid",
-                    "catalog_biomarker_substrings",
-                    "sub",
-                    MatchField.BIOMARKER_SUBSTRING,
-                )
-            )
-        tiers.append(
-            words_tier(
-                MatchField.OTHER,
-                "w_other_only",
-                other_conditions,
-                known_match=("w_any_tagged", (MatchField.NAME, MatchField.BIOMARKERS)),
-            )
-        )
-    return tiers
+    return TierQuery(
+        MatchField.NAME_SUBSTRING,
+        "catalog_name_substrings",
+        "sub_candidates",
+        (_NOT_NAME_START, _IN_NAME, *_not_name_words("x.rowid", words), *search.filters.on_row),
+        search.params,
+        row="x.rowid",
+    )
+
+
+def _not_name_words(row: str, words: str | None) -> tuple[_Cond, ...]:
+    """`row` is not a row of the name-words tier (nothing when the text has no words)."""
+    return () if words is None else (_NOT_NAME_WORDS[row],)
+
+
+def _words_in_biomarkers(search: _SearchSql) -> TierQuery:
+    """Tests with every word in their name and biomarkers, but not all of them in the name."""
+    return _words_tier(
+        search,
+        MatchField.BIOMARKERS,
+        "w_nb_only",
+        search.not_in_name,
+        known_match=("w_nb_tagged", (MatchField.NAME,)),
+    )
+
+
+def _text_in_biomarkers(search: _SearchSql) -> TierQuery:
+    """Tests with the text inside a biomarker, by static rank."""
+    query = search.query
+    not_nb_words = () if query.all_words is None else (_NOT_NAME_BIOMARKER_WORDS,)
+    checked = query.biomarker_candidates != query.substring
+    return TierQuery(
+        MatchField.BIOMARKER_SUBSTRING,
+        "catalog_biomarker_substrings",
+        "sub_bio_candidates",
+        (
+            _NOT_NAME_START,
+            *search.not_in_name,
+            *not_nb_words,
+            *search.filters.on_row,
+            *((_IN_DECODED_BIOMARKERS,) if checked else ()),
+        ),
+        search.params,
+        row="x.rowid",
+    )
+
+
+def _words_anywhere(search: _SearchSql) -> TierQuery:
+    """Tests with every word somewhere: name, biomarkers, lab company or sample types."""
+    not_in_biomarkers = () if search.query.substring is None else (_NOT_IN_BIOMARKERS,)
+    return _words_tier(
+        search,
+        MatchField.OTHER,
+        "w_other_only",
+        (*search.not_in_name, *not_in_biomarkers),
+        known_match=("w_any_tagged", (MatchField.NAME, MatchField.BIOMARKERS)),
+    )
+
+
+def _words_tier(
+    search: _SearchSql,
+    matched: MatchField,
+    match: str,
+    conditions: tuple[_Cond, ...],
+    known_match: tuple[str, tuple[MatchField, ...]] | None = None,
+) -> TierQuery:
+    """A tier of the word index: the filter tags are in its MATCH, the prices on the row."""
+    return TierQuery(
+        matched,
+        "catalog_words",
+        match,
+        (_NOT_NAME_START, *conditions, *search.filters.on_price),
+        search.params,
+        row="w.rowid",
+        known_match=known_match,
+    )
