@@ -169,6 +169,7 @@ def run(
     on_started: Callable[[Desk], Any] | None = None,
     secrets: Callable[[], SecretStoreChoice] | None = None,
     environment: Callable[[], Environment] | None = None,
+    opener: BrowserOpener | None = None,
 ) -> int:
     """The desktop app: logging, Qt, the first paint, the qasync loop and `main()`.
 
@@ -181,6 +182,8 @@ def run(
             the services); default: probe the OS keychain.
         environment: makes the environment (called after the first paint); default: from
             the settings and `--demo`.
+        opener: opens the system browser (default `webbrowser.open`; the self-check: none,
+            so that demo mode signs in without one).
 
     Returns:
         The process exit code.
@@ -221,6 +224,7 @@ def run(
                         reporter=reporter,
                         window=window,
                         on_started=on_started,
+                        opener=opener,
                         secrets=secrets() if secrets is not None else None,
                         environment=environment() if environment is not None else None,
                     )
