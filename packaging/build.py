@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         if sys.platform.startswith("linux"):
             built = build_deb(bundle, dist, version=version, work=work / "deb")
         elif sys.platform == "win32":
-            built = _inno_setup(bundle, dist, version)
+            built = _inno_setup(bundle, dist, version, assets)
         elif sys.platform == "darwin":
             built = _dmg(dist / "Rupa Desk.app", dist, version)
         else:
@@ -122,14 +122,14 @@ def _render_icons(assets: Path) -> None:
     del app
 
 
-def _inno_setup(bundle: Path, dist: Path, version: str) -> Path:
+def _inno_setup(bundle: Path, dist: Path, version: str, assets: Path) -> Path:
     iscc = shutil.which("iscc") or r"C:\Program Files (x86)\Inno Setup 6\ISCC.exe"
     subprocess.run(
         [
             iscc,
             f"/DAppVersion={version}",
             f"/DBundleDir={bundle}",
-            f"/DIconFile={bundle.parent.parent / 'build' / 'assets' / 'rupa-desk.ico'}",
+            f"/DIconFile={assets / 'rupa-desk.ico'}",
             f"/O{dist}",
             str(HERE / "windows" / "rupa-desk.iss"),
         ],
