@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Final, TextIO
 
 if TYPE_CHECKING:
     from rupa_desk.desk import AccountWorkspace, Desk
+    from rupa_desk.services.secrets import SecretStoreChoice
 
 #: The simulator's catalog size for the check: big enough for several pages of sync.
 LAB_TESTS: Final = 300
@@ -61,17 +62,7 @@ def prepare_environment(environ: dict[str, str] | os._Environ[str] = os.environ)
 def run(out: TextIO = sys.stdout) -> int:
     """Run the self-check; print one line per step; return the exit code."""
     prepare_environment()
-    try:
-        folder = Path(tempfile.mkdtemp(prefix="rupa-desk-self-check-"))
-    except OSError as exc:
-        print(
-            f"FAIL  the self-check cannot create its temporary folder in "
-            f"{tempfile.gettempdir()} ({exc.strerror or exc}). Set TMPDIR to a folder you "
-            "can write to and run it again.",
-            file=out,
-            flush=True,
-        )
-        return EXIT_FAILED
+    folder = Path(tempfile.mkdtemp(prefix="rupa-desk-self-check-"))
     check = SelfCheck(out)
     code = check.run(folder)
     if code == EXIT_PASSED:
@@ -284,7 +275,7 @@ def _no_browser(url: str) -> bool:
     return False
 
 
-def _memory_secrets() -> Any:
+def _memory_secrets() -> SecretStoreChoice:
     from rupa_desk.services.secrets import MemorySecretStore, SecretStoreChoice, SecretStoreMode
 
     return SecretStoreChoice(MemorySecretStore(), SecretStoreMode.SESSION_ONLY, None)
