@@ -39,22 +39,26 @@ class Build:
 
 
 @pytest.fixture(scope="session")
-def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
-    """The bundle and .deb of this checkout (built once per session)."""
+def build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Build]:
+    """The bundle and .deb of this checkout (built once per session, removed after it: they
+    take most of a gigabyte)."""
     given = os.environ.get("RUPA_DESK_DIST")
     if given:
         dist = Path(given)
-    else:
-        work = tmp_path_factory.mktemp("packaging")
-        dist = work / "dist"
-        subprocess.run(
-            [sys.executable, "packaging/build.py", f"--dist={dist}", f"--work={work / 'build'}"],
-            cwd=ROOT,
-            check=True,
-            timeout=1200,
-        )
+        [deb] = dist.glob("rupa-desk_*.deb")
+        yield Build(bundle=dist / "rupa-desk", deb=deb)
+        return
+    work = tmp_path_factory.mktemp("packaging")
+    dist = work / "dist"
+    subprocess.run(
+        [sys.executable, "packaging/build.py", f"--dist={dist}", f"--work={work / 'build'}"],
+        cwd=ROOT,
+        check=True,
+        timeout=1200,
+    )
     [deb] = dist.glob("rupa-desk_*.deb")
-    return Build(bundle=dist / "rupa-desk", deb=deb)
+    yield Build(bundle=dist / "rupa-desk", deb=deb)
+    shutil.rmtree(work, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
