@@ -100,7 +100,7 @@ def _step(what: str, began: float) -> None:
 
 
 def _render_icons(assets: Path) -> None:
-    """The SVG icon as .ico (Windows) and .icns (macOS), through Qt's image writers."""
+    """The SVG icon as .ico (Windows) or .icns (macOS), through Qt's image writers."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import Qt
     from PySide6.QtGui import QGuiApplication, QImage, QImageWriter, QPainter
@@ -115,10 +115,12 @@ def _render_icons(assets: Path) -> None:
     painter = QPainter(image)
     renderer.render(painter)
     painter.end()
-    for name, kind in (("rupa-desk.ico", b"ico"), ("rupa-desk.icns", b"icns")):
-        writer = QImageWriter(str(assets / name), kind)
-        if not writer.write(image):
-            raise SystemExit(f"The icon {name} could not be written: {writer.errorString()}")
+    name, kind = (
+        ("rupa-desk.ico", b"ico") if sys.platform == "win32" else ("rupa-desk.icns", b"icns")
+    )
+    writer = QImageWriter(str(assets / name), kind)
+    if not writer.write(image):
+        raise SystemExit(f"The icon {name} could not be written: {writer.errorString()}")
     del app
 
 

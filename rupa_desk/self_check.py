@@ -114,14 +114,14 @@ class SelfCheck:
         self._task = asyncio.get_running_loop().create_task(self._steps(desk), name="self-check")
 
     async def _steps(self, desk: Desk) -> None:
+        steps: list[tuple[str, Callable[[Desk], Awaitable[str]]]] = [
+            ("the window painted", self._painted),
+            ("signed in to the demo", self._sign_in),
+            ("catalog synced", self._catalog_synced),
+            ("checkout page opened in the embedded web view", self._checkout_opened),
+            ("results PDF rendered", self._results_rendered),
+        ]
         try:
-            steps: list[tuple[str, Callable[[Desk], Awaitable[str]]]] = [
-                ("the window painted", self._painted),
-                ("signed in to the demo", self._sign_in),
-                ("catalog synced", self._catalog_synced),
-                ("checkout page opened in the embedded web view", self._checkout_opened),
-                ("results PDF rendered", self._results_rendered),
-            ]
             for name, step in steps:
                 began = time.monotonic()
                 try:
@@ -132,9 +132,10 @@ class SelfCheck:
                 except StepFailed as exc:
                     self._line(False, name, str(exc))
                     return
+                except Exception as exc:  # a broken install shows up as any error: report it
+                    self._line(False, name, f"{type(exc).__name__}: {exc}")
+                    return
                 self._line(True, name, f"{detail} ({time.monotonic() - began:.1f} s)")
-        except Exception as exc:
-            self._line(False, "the self-check ran", f"{type(exc).__name__}: {exc}")
         finally:
             desk.window.close()
 
