@@ -127,8 +127,6 @@ def bad_input(bundle: Path) -> list[str]:
         subprocess.run(["chmod", "-R", "a-w", str(copy), str(read_only)], check=True)
         before = sorted(str(p) for p in copy.rglob("*"))
         env = {"PATH": "/usr/bin:/bin", "HOME": str(writable), "TMPDIR": str(writable)}
-        if prefix:
-            env["QTWEBENGINE_CHROMIUM_FLAGS"] = "--no-sandbox"
         done = subprocess.run(
             [*prefix, str(copy / "rupa-desk"), "--self-check"],
             env=env,
