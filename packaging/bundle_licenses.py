@@ -5,12 +5,17 @@ The spec (`rupa-desk.spec`) calls `gather_licenses` and adds the folder to the b
 followed through their own requirements) with the licence files its wheel carries, Python's
 own licence, and Qt's notice with the LGPL/GPL texts (the PySide6 wheels carry none).
 `licenses/README.txt` lists every distribution with its version and declared licence.
+
+On Linux PyInstaller also copies system libraries from the build machine (X11, NSS, GnuTLS,
+…); `gather_system_licenses`, called by the spec with the analysis' binaries, adds the
+Debian copyright file of each package they come from as `licenses/system/<package>/`.
 """
 
 from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 import sys
 import sysconfig
 from importlib import metadata
@@ -116,3 +121,62 @@ def _declared_license(distribution: metadata.Distribution) -> str:
 
 def _normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def gather_system_licenses(binaries: list[tuple[str, str, str]], destination: Path) -> Path:
+    """Write the Debian copyright files of the system libraries among `binaries`.
+
+    Args:
+        binaries: PyInstaller's (name in the bundle, source path, kind) entries.
+        destination: the folder to fill (emptied first); `licenses/system` in the bundle.
+
+    Only libraries that dpkg knows (the build machine's packages) count: those of the Python
+    distributions (PySide6's Qt, Pillow's) are covered by `gather_licenses`. Without dpkg
+    (not Debian/Ubuntu, Windows, macOS) the folder stays empty but for its README.
+    """
+    if destination.exists():
+        shutil.rmtree(destination)
+    destination.mkdir(parents=True)
+    ours = {str(Path(p).resolve()) for p in (sys.prefix, sys.base_prefix)}
+    paths = sorted(
+        {
+            str(Path(source).resolve())
+            for _, source, _ in binaries
+            if not any(str(Path(source).resolve()).startswith(prefix) for prefix in ours)
+        }
+    )
+    owners = _debian_packages(paths) if shutil.which("dpkg") else {}
+    lines = ["System libraries in the bundle and the Debian package each was copied from", ""]
+    for package in sorted(set(owners.values())):
+        copyright_file = Path("/usr/share/doc") / package.split(":")[0] / "copyright"
+        if copyright_file.is_file():
+            folder = destination / package.split(":")[0]
+            folder.mkdir(exist_ok=True)
+            shutil.copy(copyright_file, folder / "copyright")
+    for path, package in sorted(owners.items()):
+        lines.append(f"{Path(path).name}: {package.split(':')[0]}")
+    (destination / "README.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return destination
+
+
+def _debian_packages(paths: list[str]) -> dict[str, str]:
+    """The package owning each path (merged-/usr systems list some under /lib, some under
+    /usr/lib: both are asked)."""
+    asked: dict[str, str] = {}
+    for path in paths:
+        asked[path] = path
+        if path.startswith("/usr/lib/"):
+            asked[path.removeprefix("/usr")] = path
+        elif path.startswith("/lib/"):
+            asked["/usr" + path] = path
+    if not asked:
+        return {}
+    done = subprocess.run(
+        ["dpkg", "-S", *asked], capture_output=True, text=True, check=False
+    )  # exit code 1 when some path is nobody's: expected for the other spelling
+    owners: dict[str, str] = {}
+    for line in done.stdout.splitlines():
+        package, _, path = line.rpartition(": ")
+        if path in asked and "," not in package:
+            owners[asked[path]] = package
+    return owners

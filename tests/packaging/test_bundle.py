@@ -71,6 +71,10 @@ def test_the_bundle_carries_licences_icon_resources_and_the_web_engine(build: Bu
     )
     assert (licences / "Python-LICENSE.txt").is_file()
     assert list(licences.glob("httpx-*/LICENSE*"))
+    # system libraries PyInstaller copied from the build machine: their Debian copyright files
+    system = (licences / "system" / "README.txt").read_text(encoding="utf-8")
+    assert "libnss3.so: libnss3" in system
+    assert (licences / "system" / "libnss3" / "copyright").is_file()
     assert (internal / "rupa_desk" / "resources" / "rupa-desk.svg").is_file()
     assert (internal / "rupa_desk" / "resources" / "rupa-desk.desktop").is_file()
     assert (internal / "rupa_desk" / "sandbox" / "rupa.css").is_file()
