@@ -2,6 +2,9 @@
 
     rupa-desk                       start the app with the saved settings
     rupa-desk --demo                start the built-in simulator and the app against it
+    rupa-desk --version             print the version
+    rupa-desk --self-check          run the app in demo mode, offscreen, through sign-in,
+                                    catalog sync, checkout and a result PDF (an install's test)
     rupa-desk signin|whoami|signout [--env ENV] [--demo-url URL]
     rupa-desk catalog sync|search ...
 
@@ -15,6 +18,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from rupa_desk import __version__
 from rupa_desk.settings import ENVIRONMENT_NAMES
 
 
@@ -22,6 +26,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rupa-desk",
         description="Order specialty lab tests through Rupa Health.",
+    )
+    parser.add_argument("--version", action="version", version=f"Rupa Desk {__version__}")
+    parser.add_argument(
+        "--self-check",
+        action="store_true",
+        help="check this installation: run the app in demo mode offscreen (temporary "
+        "profile, nothing of yours touched) through sign-in, catalog sync, checkout and a "
+        "result PDF; one PASS/FAIL line per step, exit code 0 when all passed",
     )
     parser.add_argument(
         "--demo",
@@ -77,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `rupa-desk` console script."""
     args = build_parser().parse_args(argv)
+    if args.self_check:
+        from rupa_desk import self_check
+
+        return self_check.run()
     if args.command in ("signin", "whoami", "signout"):
         from rupa_desk.cli import account
 
@@ -86,8 +102,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return catalog.run(args)
     from rupa_desk import app
+    from rupa_desk.cli.exit_codes import EXIT_FAILED
+    from rupa_desk.paths import AppPaths
 
-    return app.run(args)
+    try:
+        paths = AppPaths.for_user().ensure()
+    except OSError as exc:
+        # Nothing is written or lost; said plainly instead of a traceback.
+        print(
+            f"Rupa Desk cannot create its folder {exc.filename or ''} "
+            f"({exc.strerror or exc}). Your files are untouched. Make sure your user can "
+            "write to its home folder (or to XDG_DATA_HOME, XDG_CONFIG_HOME, XDG_STATE_HOME "
+            "and XDG_CACHE_HOME where they are set), then start Rupa Desk again.",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    return app.run(args, paths=paths)
 
 
 if __name__ == "__main__":

@@ -186,8 +186,8 @@ def run(
             the services); default: probe the OS keychain.
         environment: makes the environment (called after the first paint); default: from
             the settings and `--demo`.
-        opener: opens the system browser (default `webbrowser.open`; the screenshots: none,
-            so that the demo signs in by itself).
+        opener: opens the system browser (default `webbrowser.open`; the self-check and the
+            screenshots: none, so that demo mode signs in without one).
 
     Returns:
         The process exit code.

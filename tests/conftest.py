@@ -1,6 +1,7 @@
 """Test harness shared by every test folder.
 
-- The folder decides the marker (unit, sandbox, integration, gui, e2e).
+- The folder decides the marker (unit, sandbox, integration, gui, e2e, packaging; the last is
+  left out of the default run by pyproject's addopts).
 - Qt runs offscreen; QtWebEngine gets the flags it needs to run as root without a GPU.
 - No test can open a network connection beyond loopback (the simulator runs on 127.0.0.1).
 - A test that logs an ERROR from rupa_desk, or makes the simulator's server log one
@@ -40,7 +41,7 @@ from tests.fixtures.fake_keyring import DictKeyring
 
 pytest_plugins = ["pytester", "tests.fixtures.sandbox", "tests.fixtures.checkout_site"]
 
-_FOLDER_MARKERS = ("unit", "sandbox", "integration", "gui", "e2e")
+_FOLDER_MARKERS = ("unit", "sandbox", "integration", "gui", "e2e", "packaging")
 TESTS_ROOT = Path(__file__).parent
 
 
