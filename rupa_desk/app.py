@@ -38,6 +38,7 @@ from rupa_desk.prerequisites import missing_packages_message, missing_xcb_packag
 from rupa_desk.ui.bug_reports import BugReporter
 from rupa_desk.ui.main_window import MainWindow
 from rupa_desk.ui.messages import MessageBridge
+from rupa_desk.ui.theme import apply_theme
 from rupa_desk.ui.window_state import WindowState
 
 if TYPE_CHECKING:  # imported after the first paint (see the module docstring)
@@ -209,6 +210,7 @@ def run(
         qt_app.setApplicationName(APP_NAME)
         qt_app.setOrganizationName("RupaDesk")
         qt_app.setQuitOnLastWindowClosed(False)  # main() decides when to stop
+        apply_theme(qt_app)
         bridge = MessageBridge()
         reporter = BugReporter(bridge, paths.log_file)
         reporter.install()

@@ -252,9 +252,13 @@ class Desk:
         )
         self.workspace = workspace
         workspace.orders.notifier.activated.connect(self._on_notifier_activated)
+        workspace.orders.drafts.drafts_changed.connect(self._show_attention)
+        workspace.orders.drafts.draft_changed.connect(self._show_attention)
+        workspace.orders.orders.orders_changed.connect(self._show_attention)
         self.window.install_panes(workspace.panes)
         self.window.show_workspace()
         await workspace.start(first_sign_in=first_sign_in)
+        self._show_attention()
 
     async def close_account(self, *, remove_patient_data: bool) -> None:
         """Close the workspace (removing patient data if asked) and show the sign-in page.
@@ -333,6 +337,15 @@ class Desk:
             self.status_bar.set_token_storage(SecretStoreMode.SESSION_ONLY.value)
         self.window.raise_()
         self.window.activateWindow()
+
+    def _show_attention(self, *changed: object) -> None:
+        """The sidebar's counts: drafts not ordered yet, orders waiting for payment."""
+        workspace = self.workspace
+        if workspace is None:
+            return
+        for key, (count, meaning) in workspace.attention().items():
+            if key in self.window.pane_keys:
+                self.window.set_pane_count(key, count, meaning)
 
     def _on_notifier_activated(self) -> None:
         """The user clicked the tray icon or a notification: bring the window up."""

@@ -19,9 +19,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rupa_desk.core.drafts import DraftState
+from rupa_desk.core.status import LIFECYCLE
 from rupa_desk.paths import AppPaths
 from rupa_desk.services.api import RupaClient
-from rupa_desk.services.store import Store, StoreError, vacuum_file
+from rupa_desk.services.store import OrderFilters, Store, StoreError, vacuum_file
 from rupa_desk.services.sync import CatalogSync
 from rupa_desk.settings import Environment
 from rupa_desk.ui.components.status_bar import StatusBar
@@ -38,6 +40,8 @@ if TYPE_CHECKING:
     from PySide6.QtWidgets import QWidget
 
 log = logging.getLogger(__name__)
+
+PENDING_PAYMENT = LIFECYCLE[0]
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,27 @@ class AccountWorkspace:
         )
         self.panes: dict[str, QWidget] = {
             pane.key: pane.build(self) for pane in panes if pane.build is not None
+        }
+
+    def attention(self) -> dict[str, tuple[int, str]]:
+        """What needs the desk's attention, per pane key: (count, what it is in words)."""
+        waiting = len(
+            self.store.drafts.in_state(
+                DraftState.LOCAL,
+                DraftState.SENDING,
+                DraftState.SENT,
+                DraftState.QUEUED,
+                DraftState.FAILED,
+            )
+        )
+        unpaid = len(
+            self.store.orders.listing(
+                OrderFilters(practitioner_id=self.account.id, status=PENDING_PAYMENT)
+            )
+        )
+        return {
+            "drafts": (waiting, f"{waiting} draft(s) not ordered yet"),
+            "orders": (unpaid, f"{unpaid} order(s) waiting for the patient's payment"),
         }
 
     @classmethod

@@ -45,6 +45,10 @@ APP_TITLE = "Rupa Desk"
 #: tests/gui/test_window_sizes.py). It fits a 1366×768 screen at 125 % scaling (1093×614).
 MINIMUM_SIZE = (780, 520)
 INFO_TIMEOUT_MS = 8000
+#: The sidebar's icons load this long after the panes show (their font loads with them).
+ICONS_DELAY_MS = 200
+#: Room in the sidebar for an icon and the item's padding.
+SIDEBAR_ICON_ROOM = 44
 SHORTCUTS_FALLBACK_MS = 500
 
 
@@ -121,6 +125,7 @@ class MainWindow(QMainWindow):
         self.setAccessibleName("Rupa Desk")
 
         self._sidebar = QListWidget()
+        self._sidebar.setObjectName("sidebar")
         self._sidebar.setAccessibleName("Panes")
         self._sidebar.setMaximumWidth(190)
         self._stack = QStackedWidget()
@@ -129,10 +134,15 @@ class MainWindow(QMainWindow):
             item = QListWidgetItem(pane.title)
             item.setToolTip(f"{pane.title} (Ctrl+{number})" if number <= 9 else pane.title)
             self._sidebar.addItem(item)
-        # Wide enough for every title: the pane beside it is what gives way in a small window.
+        # Wide enough for every title, its icon and a count: the pane beside it is what gives
+        # way in a small window.
         self._sidebar.setMinimumWidth(
-            self._sidebar.sizeHintForColumn(0) + 2 * self._sidebar.frameWidth() + 12
+            self._sidebar.sizeHintForColumn(0)
+            + self._sidebar.fontMetrics().horizontalAdvance(" (999)")
+            + 2 * self._sidebar.frameWidth()
+            + SIDEBAR_ICON_ROOM
         )
+        self._icons_loaded = False
         self._pane_widgets: dict[str, QWidget] = {}
         for pane in self._panes:
             self._pane_widgets[pane.key] = QWidget()  # replaced by install_panes
@@ -268,8 +278,29 @@ class MainWindow(QMainWindow):
         self._sign_out_action.setEnabled(False)
         self._update_title()
 
+    def set_pane_count(self, key: str, count: int, meaning: str = "") -> None:
+        """Show how many things of pane `key` need attention (0: none) beside its title.
+
+        Args:
+            key: the pane.
+            count: how many (drafts waiting, orders needing a look).
+            meaning: what they are, for the tooltip ("2 drafts are not checked out yet").
+        """
+        index = self._index_of(key)
+        pane = self._panes[index]
+        item = self._sidebar.item(index)
+        item.setText(f"{pane.title} ({count})" if count else pane.title)
+        shortcut = f" (Ctrl+{index + 1})" if index < 9 else ""
+        item.setToolTip(f"{pane.title}{shortcut}" + (f"\n{meaning}" if count and meaning else ""))
+
+    def pane_title(self, key: str) -> str:
+        """The pane's title as the sidebar shows it (with its count, if any)."""
+        return self._sidebar.item(self._index_of(key)).text()
+
     def show_workspace(self) -> None:
-        """Show the panes (someone is signed in)."""
+        """Show the panes (someone is signed in); their icons load just after."""
+        if not self._icons_loaded:
+            QTimer.singleShot(ICONS_DELAY_MS, self._load_icons)
         self._signed_in = True
         self._pages.setCurrentWidget(self._workspace)
         self._sidebar.setEnabled(True)
@@ -327,6 +358,17 @@ class MainWindow(QMainWindow):
         for number, action in enumerate(self._pane_actions, start=1):
             if number <= 9:
                 action.setShortcut(QKeySequence(f"Ctrl+{number}"))
+
+    def _load_icons(self) -> None:
+        """The sidebar's icons (qtawesome loads its fonts now, once the panes are usable)."""
+        if self._icons_loaded:
+            return
+        from rupa_desk.ui.theme import icon
+
+        self._icons_loaded = True
+        for index, pane in enumerate(self._panes):
+            if pane.icon:
+                self._sidebar.item(index).setIcon(icon(pane.icon))
 
     def _on_pane_action_triggered(self) -> None:
         action = self.sender()

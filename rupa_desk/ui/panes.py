@@ -28,11 +28,13 @@ class PaneSpec:
         title: shown in the sidebar and the window title ("Draft orders").
         build: makes the pane's widget for a signed-in account (called once per sign-in; the
             widget is deleted at sign-out). None for a pane that only tests install by hand.
+        icon: its sidebar icon, a qtawesome name ("mdi6.flask-outline"); "" for none.
     """
 
     key: str
     title: str
     build: Callable[[AccountWorkspace], QWidget] | None = None
+    icon: str = ""
 
 
 def _patients(workspace: AccountWorkspace) -> QWidget:
@@ -60,8 +62,8 @@ def _orders(workspace: AccountWorkspace) -> QWidget:
 
 
 PANES: Final[tuple[PaneSpec, ...]] = (
-    PaneSpec("patients", "Patients", _patients),
-    PaneSpec("catalog", "Catalog", _catalog),
-    PaneSpec("drafts", "Draft orders", _drafts),
-    PaneSpec("orders", "Orders", _orders),
+    PaneSpec("patients", "Patients", _patients, "mdi6.account-multiple-outline"),
+    PaneSpec("catalog", "Catalog", _catalog, "mdi6.flask-outline"),
+    PaneSpec("drafts", "Draft orders", _drafts, "mdi6.file-document-edit-outline"),
+    PaneSpec("orders", "Orders", _orders, "mdi6.clipboard-text-clock-outline"),
 )

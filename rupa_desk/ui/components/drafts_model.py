@@ -4,12 +4,24 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
+from rupa_desk.core.drafts import DraftState
 from rupa_desk.services.store import DraftListing
 from rupa_desk.ui.formatting import money
 from rupa_desk.ui.presenters.drafts import short_state, state_tooltip
+from rupa_desk.ui.theme import Tone
 from rupa_desk.ui.widgets.keyed_table import KeyedTableModel
 
 PATIENT, TESTS, TOTAL, STATE = range(4)
+
+#: A draft state's chip: what it asks of the person (a failed send: look at it).
+STATE_TONES: dict[DraftState, Tone] = {
+    DraftState.LOCAL: Tone.NEUTRAL,
+    DraftState.SENDING: Tone.INFO,
+    DraftState.SENT: Tone.INFO,
+    DraftState.QUEUED: Tone.WARNING,
+    DraftState.FAILED: Tone.DANGER,
+    DraftState.CHECKED_OUT: Tone.SUCCESS,
+}
 
 
 def estimate(listing: DraftListing) -> str:
@@ -40,6 +52,9 @@ class DraftsTableModel(KeyedTableModel[DraftListing]):
         if column == TOTAL:
             return estimate(item)
         return short_state(draft)
+
+    def chip(self, item: DraftListing, column: int) -> Tone | None:
+        return STATE_TONES[item.draft.state] if column == STATE else None
 
     def tooltip(self, item: DraftListing, column: int) -> str | None:
         if column == TESTS:

@@ -111,6 +111,7 @@ class NewPatientForm(QWidget):
         self.general_error.setAccessibleName("Form problem")
         self.general_error.hide()
         self.create_button = QPushButton("Create patient")
+        self.create_button.setProperty("primary", True)  # the main action here
         self.create_button.setAccessibleName("Create patient")
         self.create_button.setDefault(True)
         self.cancel_button = QPushButton("Cancel")

@@ -6,6 +6,7 @@ from PySide6.QtCore import Qt
 
 from rupa_desk.services.store import OrderRow
 from rupa_desk.ui.formatting import money, when
+from rupa_desk.ui.theme import Tone, order_status_tone
 from rupa_desk.ui.widgets.keyed_table import KeyedTableModel
 
 SUBMITTED, PATIENT, STATUS, TOTAL, RESULTS = range(5)
@@ -29,6 +30,9 @@ class OrdersTableModel(KeyedTableModel[OrderRow]):
         if column == TOTAL:
             return money(item.total_price)
         return str(item.results_count) if item.results_count else ""
+
+    def chip(self, item: OrderRow, column: int) -> Tone | None:
+        return order_status_tone(item.status) if column == STATUS else None
 
     def tooltip(self, item: OrderRow, column: int) -> str | None:
         return f"Order {item.id}" if column == SUBMITTED else None

@@ -38,9 +38,11 @@ from qasync import asyncSlot
 
 from rupa_desk.core.drafts import DraftState
 from rupa_desk.services.store import DraftListing, SearchHit, UnknownDraftError
-from rupa_desk.ui.components.drafts_model import DraftsTableModel, estimate
+from rupa_desk.ui.components.drafts_model import STATE, DraftsTableModel, estimate
 from rupa_desk.ui.formatting import money
 from rupa_desk.ui.presenters.drafts import CHECKED_OUT_LISTED_DAYS, DraftsPresenter, describe_state
+from rupa_desk.ui.theme import chip_colors
+from rupa_desk.ui.widgets.chip_delegate import ChipDelegate
 from rupa_desk.ui.widgets.keyed_table import ID_ROLE, read_only_table, select_key, selected_key
 from rupa_desk.ui.widgets.search_box import SearchBox
 
@@ -294,6 +296,7 @@ class DraftsPage(QWidget):
         self.setAccessibleName("Draft orders")
 
         self.new_button = QPushButton("New draft")
+        self.new_button.setProperty("primary", True)  # the main action here
         self.new_button.setAccessibleName("Create a new draft")
         self.delete_button = QPushButton("Delete draft")
         self.delete_button.setAccessibleName("Delete the selected draft")
@@ -302,6 +305,7 @@ class DraftsPage(QWidget):
         self.drafts.setAccessibleName("Drafts")
         self.drafts.setModel(self.model)
         read_only_table(self.drafts, stretch=0)
+        self.drafts.setItemDelegateForColumn(STATE, ChipDelegate(chip_colors, self.drafts))
         header = self.drafts.horizontalHeader()
         for column in (1, 2, 3):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)

@@ -30,9 +30,11 @@ from qasync import asyncSlot
 
 from rupa_desk.core.order_timeline import Source, order_timeline
 from rupa_desk.services.store import OrderDetail, OrderFilters, StoredOrderedTest
-from rupa_desk.ui.components.orders_model import OrdersTableModel
+from rupa_desk.ui.components.orders_model import STATUS, OrdersTableModel
 from rupa_desk.ui.formatting import money, when
 from rupa_desk.ui.presenters.orders import OrdersPresenter
+from rupa_desk.ui.theme import chip_colors
+from rupa_desk.ui.widgets.chip_delegate import ChipDelegate
 from rupa_desk.ui.widgets.keyed_table import ID_ROLE, read_only_table, select_key, selected_key
 from rupa_desk.ui.widgets.search_box import SearchBox
 
@@ -229,6 +231,7 @@ class OrdersPage(QWidget):
         self.table.setAccessibleName("Orders")
         self.table.setModel(self.model)
         read_only_table(self.table, stretch=1)
+        self.table.setItemDelegateForColumn(STATUS, ChipDelegate(chip_colors, self.table))
         header = self.table.horizontalHeader()
         for column in (0, 2, 3, 4):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)

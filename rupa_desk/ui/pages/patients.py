@@ -70,6 +70,7 @@ class PatientsPage(QWidget):
         self.search_box.setAccessibleName("Search patients")
         self.search_box.setMinimumWidth(160)  # usable in the smallest window
         self.new_button = QPushButton("New patient")
+        self.new_button.setProperty("primary", True)  # the main action here
         self.new_button.setAccessibleName("New patient")
         self.new_button.setToolTip("Add a patient to Rupa (Ctrl+N)")
         self.refresh_button = QPushButton("Refresh from Rupa")

@@ -60,6 +60,7 @@ class SignInPage(QWidget):
         self.problem.setStyleSheet("color: #a11;")
 
         self.sign_in_button = QPushButton("Sign in with Rupa")
+        self.sign_in_button.setProperty("primary", True)  # the main action here
         self.sign_in_button.setAccessibleName("Sign in with Rupa")
         self.sign_in_button.setDefault(True)
         self.sign_in_button.setMinimumHeight(36)

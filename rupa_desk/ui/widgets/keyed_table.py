@@ -22,6 +22,8 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 #: The role that gives a row's key (its id).
 ID_ROLE: Final = int(Qt.ItemDataRole.UserRole)
+#: The role of a cell's chip value (see `KeyedTableModel.chip`), for a `ChipDelegate`.
+CHIP_ROLE: Final = int(Qt.ItemDataRole.UserRole) + 1
 #: More moves than this in one `set_rows` and the model is reset instead (cheaper).
 MAX_MOVES: Final = 32
 
@@ -178,6 +180,12 @@ class KeyedTableModel(QAbstractTableModel, Generic[T]):
         if role == Qt.ItemDataRole.TextAlignmentRole:
             alignment = self.alignment(index.column())
             return None if alignment is None else int(alignment)
+        if role == CHIP_ROLE:
+            return self.chip(item, index.column())
+        return None
+
+    def chip(self, item: T, column: int) -> object | None:
+        """What a `ChipDelegate` colours the cell by (e.g. a status's tone); None: no chip."""
         return None
 
     # -- internals -----------------------------------------------------------------------------
