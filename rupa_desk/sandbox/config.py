@@ -83,6 +83,13 @@ class SandboxConfig:
             test (as an API may silently ignore a filter it does not know).
         unlisted_lab_companies: `GET /lab_companies` leaves out this many lab companies (the
             last ones); their tests are still listed and the companies can still be read.
+        hostile_values: this many lab tests (the first ones) are sent with values out of
+            range or not text: a price of 1e30, 2**70 days, a lone surrogate in the name, ...
+            (see `faults.HOSTILE_LAB_TEST_VALUES`).
+        hostile_ordered_test_ids: ordered tests are sent under ids that climb folders
+            (`x/../../../ordts_…`); their result URLs still work.
+        hostile_checkout_url: when not empty, every order intent is sent with this
+            `checkout_url` (e.g. `file:///etc/passwd` or `javascript:…`).
         access_token_ttl_s: lifetime of access tokens (`expires_in`).
         code_ttl_s: lifetime of authorization codes.
         clock_speed: simulated seconds per real second for the order lifecycle; 0 means
@@ -109,6 +116,9 @@ class SandboxConfig:
     faults_on_token_endpoint: bool = False
     ignore_company_filter: bool = False
     unlisted_lab_companies: int = 0
+    hostile_values: int = 0
+    hostile_ordered_test_ids: bool = False
+    hostile_checkout_url: str = ""
     access_token_ttl_s: int = 36000
     code_ttl_s: int = 60
     clock_speed: float = 0.0
@@ -177,6 +187,9 @@ class FaultSettings:
     faults_on_token_endpoint: bool = False
     ignore_company_filter: bool = False
     unlisted_lab_companies: int = 0
+    hostile_values: int = 0
+    hostile_ordered_test_ids: bool = False
+    hostile_checkout_url: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -198,6 +211,8 @@ def fault_problems(settings: FaultSettings) -> list[str]:
         problems.append("answer_delay_ms must not be negative")
     if settings.unlisted_lab_companies < 0:
         problems.append("unlisted_lab_companies must not be negative")
+    if settings.hostile_values < 0:
+        problems.append("hostile_values must not be negative")
     return problems
 
 
