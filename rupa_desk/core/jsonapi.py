@@ -26,7 +26,7 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any, Final, TypeVar
 from urllib.parse import urlsplit
@@ -70,6 +70,8 @@ MAX_PRICE: Final = Decimal(1_000_000)
 MAX_DAYS: Final = 3_650
 MAX_COUNT: Final = 1_000_000_000
 MAX_NESTING: Final = 32
+MIN_YEAR: Final = 1900
+MAX_YEAR: Final = 2999
 CENT: Final = Decimal("0.01")
 
 #: Ids end up in URL paths and file names. Rupa's are a prefix, `_` and base62 characters
@@ -439,9 +441,14 @@ class _Fields:
         if not isinstance(value, str) or len(value) > _TIMESTAMP_LENGTH:
             raise self._bad(name, "an ISO 8601 timestamp")
         try:
-            return datetime.fromisoformat(value)
+            moment = datetime.fromisoformat(value)
         except ValueError:
             raise self._bad(name, "an ISO 8601 timestamp") from None
+        if moment.tzinfo is None:  # Rupa sends an offset; without one, read it as UTC
+            moment = moment.replace(tzinfo=UTC)
+        if not MIN_YEAR <= moment.year <= MAX_YEAR:  # also keeps the UTC conversion in range
+            raise self._bad(name, f"a timestamp from year {MIN_YEAR} to {MAX_YEAR}")
+        return moment
 
     def day(self, name: str) -> date | None:
         value = self._get(name)

@@ -8,7 +8,7 @@ import dataclasses
 import json
 import re
 import unicodedata
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
@@ -350,6 +350,12 @@ HOSTILE_RECORDS = {
     "a lone surrogate in a biomarker": lambda r: r["attributes"].update(biomarkers=["\udfff"]),
     "too many sample types": lambda r: r["attributes"].update(sample_types=["Blood"] * 1001),
     "a huge timestamp": lambda r: r["attributes"].update(updated_at="2024-06-13" + " " * 100),
+    "a timestamp in year 9999": lambda r: r["attributes"].update(
+        updated_at="9999-12-31T23:59:59-05:00"
+    ),
+    "a timestamp in year 1": lambda r: r["attributes"].update(
+        updated_at="0001-01-01T00:00:00+05:00"
+    ),
     "an id that climbs folders": lambda r: r.update(id="x/../../../../somewhere/evil"),
     "an id with a dot": lambda r: r.update(id="labts_a.b"),
     "an id with a backslash": lambda r: r.update(id="labts_a\\..\\b"),
@@ -405,6 +411,14 @@ def test_prices_are_rounded_to_cents(price: object, expected: Decimal) -> None:
     assert test.price == expected
     assert test.price is not None
     assert str(test.price) == str(expected)
+
+
+def test_a_timestamp_without_offset_is_read_as_utc() -> None:
+    """The store keeps timestamps in UTC and refuses naive ones (a bug on our side)."""
+    record = copy.deepcopy(LAB_TEST_PAGE["data"][0])
+    record["attributes"]["updated_at"] = "2024-06-13T13:28:50"
+    test = jsonapi.parse_one({"data": record}, jsonapi.LAB_TEST, jsonapi.parse_lab_test)
+    assert test.updated_at == datetime(2024, 6, 13, 13, 28, 50, tzinfo=UTC)
 
 
 def test_text_keeps_tabs_and_line_breaks_and_any_language() -> None:
@@ -595,7 +609,16 @@ _URL = st.sampled_from(
 _ID = st.text(min_size=1, max_size=8) | st.sampled_from(
     ["labts_AbC1234", "x/../../../../somewhere/evil", "..", "a.b", "a\\b", "x" * 65]
 )
-_TIMESTAMP = st.sampled_from(["2024-06-13T13:28:50.776301-07:00", "2024-06-13T13:28:50Z", "x"])
+_TIMESTAMP = st.sampled_from(
+    [
+        "2024-06-13T13:28:50.776301-07:00",
+        "2024-06-13T13:28:50Z",
+        "2024-06-13T13:28:50",
+        "9999-12-31T23:59:59-05:00",
+        "0001-01-01T00:00:00+05:00",
+        "x",
+    ]
+)
 #: Plausible values per attribute (mostly valid, sometimes not), so that generated documents
 #: often parse and the parsers' success paths are exercised too.
 PLAUSIBLE_ATTRIBUTES: dict[str, st.SearchStrategy[Any]] = {
@@ -705,6 +728,9 @@ def _assert_safe_to_use(model: object) -> None:
                 one.encode("utf-8")  # no lone surrogates
                 assert all(unicodedata.category(c) != "Cc" or c in "\t\n\r" for c in one), item.name
                 assert len(one) <= jsonapi.MAX_TEXT_LENGTH
+            elif isinstance(one, datetime):
+                assert one.tzinfo is not None, item.name
+                one.astimezone(UTC)  # storable: the store keeps UTC
             elif isinstance(one, bool):
                 pass
             elif isinstance(one, int):
