@@ -71,6 +71,8 @@ MAX_DAYS: Final = 3_650
 MAX_COUNT: Final = 1_000_000_000
 MAX_NESTING: Final = 32
 MIN_YEAR: Final = 1900
+MAX_ERRORS: Final = 100
+MAX_ERROR_TEXT_LENGTH: Final = 1_000
 MAX_YEAR: Final = 2999
 CENT: Final = Decimal("0.01")
 
@@ -81,6 +83,7 @@ _SAFE_ID: Final = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_ID_LENGTH}}}")
 #: What no text from Rupa may hold: C0 and C1 control characters (tab, line feed and carriage
 #: return aside) and lone surrogates (not Unicode: they cannot be stored, encoded or shown).
 _BAD_CHARACTERS: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_LINE_BREAKING_CHARACTERS: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _TIMESTAMP_LENGTH: Final = 64
 #: `results_hl7` may be a URL or the message itself (RUPA_API.md does not say).
 _HL7_LENGTH: Final = 1_000_000
@@ -791,30 +794,38 @@ def attribute_from_pointer(pointer: str | None) -> str | None:
 def parse_errors(body: object) -> tuple[ErrorObject, ...]:
     """The error objects of an error document; () when the body holds none we can read.
 
-    Never raises: an unreadable error body still leaves the HTTP status to go by.
+    Never raises: an unreadable error body still leaves the HTTP status to go by. The texts
+    are shown to the user, so they are made readable rather than refused: control characters
+    and lone surrogates are dropped, and each text and the number of errors are bounded.
     """
     if not isinstance(body, Mapping) or not isinstance(body.get("errors"), list):
         return ()
     found: list[ErrorObject] = []
-    for item in body["errors"]:
+    for item in body["errors"][:MAX_ERRORS]:
         if not isinstance(item, Mapping):
             continue
         source = item.get("source")
         pointer = source.get("pointer") if isinstance(source, Mapping) else None
-
-        def text(value: object) -> str | None:
-            return value if isinstance(value, str) else None
-
-        detail = text(item.get("detail")) or text(item.get("title"))
+        detail = _error_text(item.get("detail")) or _error_text(item.get("title"))
         found.append(
             ErrorObject(
-                status=text(item.get("status")),
-                code=text(item.get("code")),
+                status=_error_text(item.get("status"), MAX_ID_LENGTH, one_line=True),
+                code=_error_text(item.get("code"), MAX_ID_LENGTH, one_line=True),
                 detail=detail,
-                pointer=text(pointer),
+                pointer=_error_text(pointer, one_line=True),
             )
         )
     return tuple(found)
+
+
+def _error_text(
+    value: object, max_length: int = MAX_ERROR_TEXT_LENGTH, *, one_line: bool = False
+) -> str | None:
+    """`value` made readable; `one_line` for what may end up in a log line (a field name)."""
+    if not isinstance(value, str):
+        return None
+    unwanted = _LINE_BREAKING_CHARACTERS if one_line else _BAD_CHARACTERS
+    return unwanted.sub("", value[: max_length * 2])[:max_length]
 
 
 # --- request documents ----------------------------------------------------------------------

@@ -300,6 +300,28 @@ def test_error_documents_are_read_tolerantly() -> None:
     assert jsonapi.parse_errors([1, 2]) == ()
 
 
+def test_error_texts_are_made_readable_and_bounded() -> None:
+    body = {
+        "errors": [
+            {
+                "status": "400\x00",
+                "detail": "Enter a \x1b[31mvalid\x00 email\ud800." + "!" * 5000,
+                "source": {"pointer": "/data/attributes/email\r\n"},
+            }
+        ]
+        * 500
+    }
+    errors = jsonapi.parse_errors(body)
+    assert len(errors) == jsonapi.MAX_ERRORS
+    first = errors[0]
+    assert first.status == "400"
+    assert first.detail is not None
+    assert first.detail.startswith("Enter a [31mvalid email.!!!")
+    assert len(first.detail) == jsonapi.MAX_ERROR_TEXT_LENGTH
+    first.detail.encode("utf-8")
+    assert first.attribute == "email"  # field names are logged: no line breaks
+
+
 def test_request_documents() -> None:
     document = jsonapi.resource_document(
         "order_intent",
@@ -776,3 +798,7 @@ def test_any_single_body_parses_or_is_malformed_never_crashes(
 def test_any_error_body_is_read_without_raising(body: Any) -> None:
     for error in jsonapi.parse_errors(body):
         assert error.attribute is None or isinstance(error.attribute, str)
+        for text in (error.status, error.code, error.detail, error.pointer):
+            if text is not None:
+                text.encode("utf-8")  # no lone surrogates
+                assert len(text) <= jsonapi.MAX_ERROR_TEXT_LENGTH
