@@ -71,9 +71,9 @@ MAX_DAYS: Final = 3_650
 MAX_COUNT: Final = 1_000_000_000
 MAX_NESTING: Final = 32
 MIN_YEAR: Final = 1900
+MAX_YEAR: Final = 2999
 MAX_ERRORS: Final = 100
 MAX_ERROR_TEXT_LENGTH: Final = 1_000
-MAX_YEAR: Final = 2999
 CENT: Final = Decimal("0.01")
 
 #: Ids end up in URL paths and file names. Rupa's are a prefix, `_` and base62 characters
@@ -83,6 +83,7 @@ _SAFE_ID: Final = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_ID_LENGTH}}}")
 #: What no text from Rupa may hold: C0 and C1 control characters (tab, line feed and carriage
 #: return aside) and lone surrogates (not Unicode: they cannot be stored, encoded or shown).
 _BAD_CHARACTERS: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+#: The same and tab and line breaks, for texts that end up in a log line.
 _LINE_BREAKING_CHARACTERS: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _TIMESTAMP_LENGTH: Final = 64
 #: `results_hl7` may be a URL or the message itself (RUPA_API.md does not say).
