@@ -606,6 +606,7 @@ json_scalars = (
     | st.text(max_size=30)
     | _HOSTILE_TEXT
     | _HUGE_NUMBERS
+    | st.integers(0, 3000).map(_nested)  # deep nesting anywhere
 )
 json_values = st.recursive(
     json_scalars,
