@@ -85,7 +85,7 @@ class SandboxConfig:
             last ones); their tests are still listed and the companies can still be read.
         hostile_values: this many lab tests (the first ones) are sent with values out of
             range or not text: a price of 1e30, 2**70 days, a lone surrogate in the name, ...
-            (see `faults.HOSTILE_LAB_TEST_VALUES`).
+            (see `hostile_values.HOSTILE_LAB_TEST_VALUES`).
         hostile_ordered_test_ids: ordered tests are sent under ids that climb folders
             (`x/../../../ordts_…`); their result URLs still work.
         hostile_checkout_url: when not empty, every order intent is sent with this
