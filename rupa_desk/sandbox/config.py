@@ -86,6 +86,8 @@ class SandboxConfig:
         hostile_values: this many lab tests (the first ones) are sent with values out of
             range or not text: a price of 1e30, 2**70 days, a lone surrogate in the name, ...
             (see `hostile_values.HOSTILE_LAB_TEST_VALUES`).
+        hostile_lab_companies: this many lab companies (the first ones) are sent with a
+            name that is not text.
         hostile_ordered_test_ids: ordered tests are sent under ids that climb folders
             (`x/../../../ordts_…`); their result URLs still work.
         hostile_checkout_url: when not empty, every order intent is sent with this
@@ -117,6 +119,7 @@ class SandboxConfig:
     ignore_company_filter: bool = False
     unlisted_lab_companies: int = 0
     hostile_values: int = 0
+    hostile_lab_companies: int = 0
     hostile_ordered_test_ids: bool = False
     hostile_checkout_url: str = ""
     access_token_ttl_s: int = 36000
@@ -188,6 +191,7 @@ class FaultSettings:
     ignore_company_filter: bool = False
     unlisted_lab_companies: int = 0
     hostile_values: int = 0
+    hostile_lab_companies: int = 0
     hostile_ordered_test_ids: bool = False
     hostile_checkout_url: str = ""
 
@@ -211,8 +215,8 @@ def fault_problems(settings: FaultSettings) -> list[str]:
         problems.append("answer_delay_ms must not be negative")
     if settings.unlisted_lab_companies < 0:
         problems.append("unlisted_lab_companies must not be negative")
-    if settings.hostile_values < 0:
-        problems.append("hostile_values must not be negative")
+    if settings.hostile_values < 0 or settings.hostile_lab_companies < 0:
+        problems.append("hostile_values and hostile_lab_companies must not be negative")
     return problems
 
 

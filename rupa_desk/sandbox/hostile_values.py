@@ -6,6 +6,7 @@ read live from `state.faults` (`POST /_sim/faults`):
 
 - `hostile_values: N`: the first N lab tests of the catalog are sent with one out-of-range or
   non-text value each, in turn from `HOSTILE_LAB_TEST_VALUES`;
+- `hostile_lab_companies: N`: the first N lab companies are sent with a name that is not text;
 - `hostile_ordered_test_ids: true`: ordered tests are sent under ids that climb folders
   (`HOSTILE_ID_PREFIX` + the real id); their result URLs still work;
 - `hostile_checkout_url: "…"`: every order intent is sent with this checkout URL.
@@ -26,6 +27,8 @@ HOSTILE_LAB_TEST_VALUES: Final[tuple[dict[str, Any], ...]] = (
     {"price": "1e999999"},
     {"name": "Vitamin\x00D"},
 )
+#: What the first `hostile_lab_companies` lab companies are sent with.
+HOSTILE_LAB_COMPANY_VALUES: Final[dict[str, Any]] = {"name": "Labs \udc80\x07"}
 #: Put before an ordered test's id: `x/../../../ordts_…` names a file two folders up.
 HOSTILE_ID_PREFIX: Final = "x/../../../"
 
@@ -38,6 +41,12 @@ def hostile_lab_test_values(state: SandboxState) -> dict[str, dict[str, Any]]:
     ids = itertools.islice(state.lab_tests, count)
     kinds = itertools.cycle(HOSTILE_LAB_TEST_VALUES)
     return {test_id: values for test_id, values in zip(ids, kinds, strict=False)}
+
+
+def hostile_lab_company_values(state: SandboxState) -> dict[str, dict[str, Any]]:
+    """The attributes that replace the real ones, by lab company id (empty when off)."""
+    ids = itertools.islice(state.lab_companies, max(0, state.faults.hostile_lab_companies))
+    return dict.fromkeys(ids, HOSTILE_LAB_COMPANY_VALUES)
 
 
 def served_ordered_test_id(state: SandboxState, ordered_test_id: str) -> str:

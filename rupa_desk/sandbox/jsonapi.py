@@ -149,6 +149,7 @@ class Serializer:
         self.state = state
         self.base_url = base_url.rstrip("/")
         self._hostile_values = hostile_values.hostile_lab_test_values(state)
+        self._hostile_companies = hostile_values.hostile_lab_company_values(state)
 
     def checkout_url(self, intent_id: str) -> str:
         return f"{self.base_url}/checkout/{intent_id}"
@@ -196,7 +197,8 @@ class Serializer:
                 {"lab_company": to_one("lab_company", e.lab_company_id)},
             )
         if isinstance(e, LabCompany):
-            return "lab_company", {"name": e.name, "short_name": e.short_name}, {}
+            attributes = {"name": e.name, "short_name": e.short_name}
+            return "lab_company", attributes | self._hostile_companies.get(e.id, {}), {}
         if isinstance(e, Clinic):
             return "clinic", {"name": e.name}, {}
         if isinstance(e, Practitioner):

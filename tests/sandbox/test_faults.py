@@ -353,6 +353,19 @@ def test_hostile_values_give_some_lab_tests_out_of_range_values(
     assert api.get("/lab_tests", params={"page[size]": 6}).json()["data"] == honest
 
 
+def test_hostile_lab_companies_have_a_name_that_is_not_text(
+    sandbox_control: SandboxControl, api: httpx.Client
+) -> None:
+    sandbox_control.set_faults(hostile_lab_companies=1)
+    first, second = api.get("/lab_companies", params={"page[size]": 2}).json()["data"]
+    assert first["attributes"]["name"] == "Labs \udc80\x07"
+    assert "\udc80" not in second["attributes"]["name"]
+    included = api.get(
+        "/lab_tests", params={"filter[lab_company]": first["id"], "include": "lab_company"}
+    ).json()["included"]
+    assert included[0]["attributes"]["name"] == "Labs \udc80\x07"
+
+
 def test_hostile_ordered_test_ids_climb_folders_and_results_still_download(
     sandbox_control: SandboxControl, api: httpx.Client
 ) -> None:
@@ -397,6 +410,7 @@ def test_a_hostile_checkout_url_is_sent_for_every_order_intent(
 def test_hostile_settings_are_validated(sandbox_control: SandboxControl) -> None:
     for body in (
         {"hostile_values": -1},
+        {"hostile_lab_companies": -2},
         {"hostile_checkout_url": 5},
         {"hostile_ordered_test_ids": "yes"},
     ):
