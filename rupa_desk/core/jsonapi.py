@@ -265,12 +265,15 @@ def parse_resource(value: object, where: str = "data") -> Resource:
 def _check_nesting(value: Mapping[str, Any], where: str) -> None:
     """A resource object is kept as it came (`raw`) and stored as JSON: refuse one nested so
     deep that writing or reading it back would exhaust the stack."""
-    level: list[Mapping[str, Any] | list[Any]] = [value]
+    containers = (dict, list)  # what JSON decodes to: a cheaper test than the Mapping ABC
+    level: list[Any] = [value]
     for _ in range(MAX_NESTING):
-        deeper: list[Mapping[str, Any] | list[Any]] = []
-        for container in level:
-            children = container.values() if isinstance(container, Mapping) else container
-            deeper.extend(child for child in children if isinstance(child, Mapping | list))
+        deeper = [
+            child
+            for container in level
+            for child in (container.values() if isinstance(container, Mapping) else container)
+            if isinstance(child, containers)
+        ]
         if not deeper:
             return
         level = deeper
