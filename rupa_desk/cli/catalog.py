@@ -83,6 +83,8 @@ async def sync_catalog(
         f"in {result.download_s + result.build_s:.1f} s ({result.pages} pages).",
         file=out,
     )
+    if result.skipped_message is not None:
+        print(result.skipped_message, file=out)
     return result
 
 
@@ -130,6 +132,9 @@ def search_catalog(
     """Print the first `limit` matches of `query` (a table, or JSON lines with `as_json`)."""
     if limit < 1:
         raise UsageError("--limit must be at least 1.")
+    _check_text(query, "The search text")
+    _check_text(company, "--company")
+    _check_text(sample_type, "--sample-type")
     filters = CatalogFilters(
         lab_company_id=_company_id(store, company) if company else None,
         sample_type=sample_type,
@@ -157,6 +162,24 @@ def search_catalog(
     if page.has_more:
         print(f"(more matches: raise --limit above {limit})", file=out)
     return EXIT_OK
+
+
+def _check_text(value: str | None, what: str) -> None:
+    """Refuse an argument holding bytes that are not UTF-8 (Python decodes them as lone
+    surrogates, "surrogateescape"): they can be neither searched for nor printed.
+
+    Raises:
+        UsageError: saying so, without repeating the argument.
+    """
+    if value is None:
+        return
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(
+            f"{what} holds characters that are not valid text; set the terminal to UTF-8 "
+            "and type it again."
+        ) from None
 
 
 def _company_id(store: Store, wanted: str) -> str:

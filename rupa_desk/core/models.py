@@ -148,6 +148,8 @@ class Page(Generic[T]):
             never compute page numbers.
         page, pages, count: the server's pagination meta when it sent it (informative).
         resource_type: the JSON:API type of the items (how the next page is parsed).
+        skipped: records of this page left out because they could not be read (a value out
+            of range, text that is not text, an unsafe id); the rest of the page is kept.
     """
 
     items: tuple[T, ...]
@@ -156,3 +158,4 @@ class Page(Generic[T]):
     pages: int | None = None
     count: int | None = None
     resource_type: str = ""
+    skipped: int = 0

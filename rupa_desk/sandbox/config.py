@@ -85,6 +85,15 @@ class SandboxConfig:
             last ones); their tests are still listed and the companies can still be read.
         self_referencing_next: every list's `links.next` points to the page itself (the last
             page's too), so a client that follows next links blindly never stops.
+        hostile_values: this many lab tests (the first ones) are sent with values out of
+            range or not text: a price of 1e30, 2**70 days, a lone surrogate in the name, ...
+            (see `hostile_values.HOSTILE_LAB_TEST_VALUES`).
+        hostile_lab_companies: this many lab companies (the first ones) are sent with a
+            name that is not text.
+        hostile_ordered_test_ids: ordered tests are sent under ids that climb folders
+            (`x/../../../ordts_…`); their result URLs still work.
+        hostile_checkout_url: when not empty, every order intent is sent with this
+            `checkout_url` (e.g. `file:///etc/passwd` or `javascript:…`).
         access_token_ttl_s: lifetime of access tokens (`expires_in`).
         code_ttl_s: lifetime of authorization codes.
         clock_speed: simulated seconds per real second for the order lifecycle; 0 means
@@ -112,6 +121,10 @@ class SandboxConfig:
     ignore_company_filter: bool = False
     unlisted_lab_companies: int = 0
     self_referencing_next: bool = False
+    hostile_values: int = 0
+    hostile_lab_companies: int = 0
+    hostile_ordered_test_ids: bool = False
+    hostile_checkout_url: str = ""
     access_token_ttl_s: int = 36000
     code_ttl_s: int = 60
     clock_speed: float = 0.0
@@ -181,6 +194,10 @@ class FaultSettings:
     ignore_company_filter: bool = False
     unlisted_lab_companies: int = 0
     self_referencing_next: bool = False
+    hostile_values: int = 0
+    hostile_lab_companies: int = 0
+    hostile_ordered_test_ids: bool = False
+    hostile_checkout_url: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -202,6 +219,8 @@ def fault_problems(settings: FaultSettings) -> list[str]:
         problems.append("answer_delay_ms must not be negative")
     if settings.unlisted_lab_companies < 0:
         problems.append("unlisted_lab_companies must not be negative")
+    if settings.hostile_values < 0 or settings.hostile_lab_companies < 0:
+        problems.append("hostile_values and hostile_lab_companies must not be negative")
     return problems
 
 

@@ -185,6 +185,9 @@ class ControlEndpoints:
                 if isinstance(default, bool):
                     if not isinstance(value, bool):
                         raise ControlError(400, "invalid_value", f"{name} must be true or false.")
+                elif isinstance(default, str):
+                    if not isinstance(value, str):
+                        raise ControlError(400, "invalid_value", f"{name} must be a string.")
                 elif not isinstance(value, int | float) or isinstance(value, bool):
                     raise ControlError(400, "invalid_value", f"{name} must be a number.")
                 elif isinstance(default, int):

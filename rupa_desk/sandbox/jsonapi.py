@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 
+from rupa_desk.sandbox import hostile_values
 from rupa_desk.sandbox.clock import iso
 from rupa_desk.sandbox.state import (
     Clinic,
@@ -111,7 +112,10 @@ def error_object(
 
 
 def json_bytes(document: Any) -> bytes:
-    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    try:
+        return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (a hostile value): sent escaped
+        return json.dumps(document, separators=(",", ":")).encode("ascii")
 
 
 def document_response(
@@ -144,9 +148,17 @@ class Serializer:
     def __init__(self, state: SandboxState, base_url: str) -> None:
         self.state = state
         self.base_url = base_url.rstrip("/")
+        self._hostile_values = hostile_values.hostile_lab_test_values(state)
+        self._hostile_companies = hostile_values.hostile_lab_company_values(state)
 
     def checkout_url(self, intent_id: str) -> str:
         return f"{self.base_url}/checkout/{intent_id}"
+
+    def _served_checkout_url(self, intent_id: str) -> str:
+        return self.state.faults.hostile_checkout_url or self.checkout_url(intent_id)
+
+    def _served_ordered_test_id(self, ordered_test_id: str) -> str:
+        return hostile_values.served_ordered_test_id(self.state, ordered_test_id)
 
     def results_url(self, ordered_test_id: str) -> str:
         return f"{self.base_url}/ordered_tests/{ordered_test_id}/results.pdf"
@@ -157,8 +169,11 @@ class Serializer:
     def resource(self, entity: Entity) -> dict[str, Any]:
         """The resource object for `entity`."""
         type_name, attributes, relationships = self._parts(entity)
+        served_id = entity.id
+        if type_name == "ordered_test":
+            served_id = self._served_ordered_test_id(entity.id)
         return {
-            "id": entity.id,
+            "id": served_id,
             "type": type_name,
             "attributes": attributes,
             "relationships": relationships,
@@ -177,11 +192,13 @@ class Serializer:
                     "categories": list(e.categories),
                     "is_active": e.is_active,
                     "updated_at": iso(e.updated_at),
+                    **self._hostile_values.get(e.id, {}),
                 },
                 {"lab_company": to_one("lab_company", e.lab_company_id)},
             )
         if isinstance(e, LabCompany):
-            return "lab_company", {"name": e.name, "short_name": e.short_name}, {}
+            attributes = {"name": e.name, "short_name": e.short_name}
+            return "lab_company", attributes | self._hostile_companies.get(e.id, {}), {}
         if isinstance(e, Clinic):
             return "clinic", {"name": e.name}, {}
         if isinstance(e, Practitioner):
@@ -215,7 +232,7 @@ class Serializer:
                 "order_intent",
                 {
                     "return_url": e.return_url,
-                    "checkout_url": self.checkout_url(e.id),
+                    "checkout_url": self._served_checkout_url(e.id),
                     "metadata": e.metadata,
                     "notes": e.notes,
                     "status": e.status,
@@ -228,6 +245,7 @@ class Serializer:
                 },
             )
         if isinstance(e, Order):
+            served_test_ids = [self._served_ordered_test_id(t) for t in e.ordered_test_ids]
             return (
                 "order",
                 {
@@ -245,7 +263,7 @@ class Serializer:
                     "patients_practitioner": to_one("practitioner", e.patients_practitioner_id),
                     "signing_practitioner": to_one("practitioner", e.signing_practitioner_id),
                     "order_intent": to_one("order_intent", e.order_intent_id),
-                    "ordered_tests": to_many("ordered_test", e.ordered_test_ids),
+                    "ordered_tests": to_many("ordered_test", served_test_ids),
                     "line_items": to_many("line_item", []),
                 },
             )
@@ -272,6 +290,8 @@ class Serializer:
             "order": state.orders,
             "ordered_test": state.ordered_tests,
         }
+        if type_name == "ordered_test":
+            entity_id = hostile_values.real_ordered_test_id(entity_id)
         if type_name == "lab_test":
             return state.lab_tests.get(entity_id) or state.retired_lab_tests.get(entity_id)
         table = tables.get(type_name)

@@ -15,6 +15,7 @@ guarded pagination, downloads): this module knows Rupa's paths (`ApiPaths`), its
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import date
@@ -30,6 +31,8 @@ from rupa_desk.services.api_transport import ApiTransport, PageFormat, RetryPoli
 from rupa_desk.services.errors import ValidationFailed
 from rupa_desk.services.listings import Filter, Listing, order_intents_for_draft
 from rupa_desk.settings import Environment
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -358,6 +361,10 @@ def _page_format(listing: Listing[T]) -> PageFormat[T]:
 
     def read(body: object) -> Page[T]:
         page = jsonapi.parse_page(body, listing.resource_type, listing.parser)
+        if page.skipped:  # a count and a type only: the records may hold patient data
+            log.warning(
+                "left out %d unreadable %s records of a page", page.skipped, listing.resource_type
+            )
         if listing.keep is None:
             return page
         return replace(page, items=tuple(item for item in page.items if listing.keep(item)))

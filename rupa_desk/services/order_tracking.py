@@ -30,11 +30,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Final, Protocol, TypeVar
 
+from rupa_desk.core.jsonapi import is_safe_id
 from rupa_desk.core.models import Order, Page, Patient
 from rupa_desk.core.polling import PollOrder, PollSchedule, RefreshList, Wait
 from rupa_desk.services import listings
 from rupa_desk.services.checkout_linking import CheckoutLinker
 from rupa_desk.services.errors import (
+    MalformedResponse,
     NetworkError,
     NotFound,
     NotSignedIn,
@@ -301,18 +303,40 @@ class OrderTracker:
             self._on_event(PatientNamesCached(count))
 
     async def download_results(self, order_id: str) -> list[Path]:
-        """Download the results of an order that are missing or out of date."""
+        """Download the results of an order that are missing or out of date.
+
+        Raises:
+            MalformedResponse: an id would not make a file in the results folder.
+            RupaError: a download failed (the results saved before it are kept).
+        """
         saved = []
         for test in self._orders.ordered_tests(order_id):
             if test.results_pdf is None or test.results_up_to_date:
                 continue
+            path = self._results_path(order_id, test.id)
             self._results_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-            path = self._results_dir / f"{order_id}-{test.id}.pdf"
             await self._request(self._client.download(test.results_pdf, path))
             self._orders.set_results_file(test.id, path, test.date_results_received)
             saved.append(path)
             self._on_event(ResultsDownloaded(order_id, test.id, path))
         return saved
+
+    def _results_path(self, order_id: str, ordered_test_id: str) -> Path:
+        """Where a result PDF is saved: a file directly in the results folder, whatever the ids.
+
+        The ids are Rupa's. The parser accepts only safe ids; this checks again, so that no
+        id, however it reached the database, can name a file elsewhere.
+
+        Raises:
+            MalformedResponse: the ids do not make a plain file name in the results folder
+                (nothing is downloaded or written).
+        """
+        path = self._results_dir / f"{order_id}-{ordered_test_id}.pdf"
+        inside = path.resolve().parent == self._results_dir.resolve()
+        if not (is_safe_id(order_id) and is_safe_id(ordered_test_id) and inside):
+            log.warning("a result was not saved: Rupa sent an id that is not a safe file name")
+            raise MalformedResponse()
+        return path
 
     # -- the steps -----------------------------------------------------------------------------
 

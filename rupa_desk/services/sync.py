@@ -23,6 +23,10 @@ the user's writes (drafts, notes, patients) never wait for a lock the sync holds
 
 Only one sync runs per database: a second `run()` in the same process joins the running one
 (and gets its result); another process gets `CatalogSyncBusy`.
+
+A lab test or lab company Rupa sends with values Rupa Desk cannot read (a price of 1e30, a
+name that is not text) is left out by the parser (`Page.skipped`): the sync counts it toward
+the total and goes on, and its result says how many were left out.
 """
 
 from __future__ import annotations
@@ -108,6 +112,8 @@ class CatalogSyncResult:
         synced_at: the "catalog as of" time recorded.
         download_s: seconds spent downloading (and staging) pages.
         build_s: seconds spent building and switching to the new catalog.
+        skipped_tests: lab tests left out: Rupa sent values Rupa Desk could not read.
+        skipped_companies: lab companies left out, for the same reason.
     """
 
     test_count: int
@@ -116,6 +122,27 @@ class CatalogSyncResult:
     synced_at: datetime
     download_s: float
     build_s: float
+    skipped_tests: int = 0
+    skipped_companies: int = 0
+
+    @property
+    def skipped_message(self) -> str | None:
+        """What was left out, in words for the user; None when nothing was."""
+        parts = []
+        if self.skipped_tests:
+            parts.append(_count(self.skipped_tests, "lab test"))
+        if self.skipped_companies:
+            parts.append(_count(self.skipped_companies, "lab company", "lab companies"))
+        if not parts:
+            return None
+        return (
+            f"{' and '.join(parts)} skipped: Rupa sent values Rupa Desk could not read. "
+            "The rest of the catalog is up to date; if this keeps happening, report it."
+        )
+
+
+def _count(number: int, one: str, many: str | None = None) -> str:
+    return f"{number:,} {one if number == 1 else many or one + 's'}"
 
 
 class CatalogSync:
@@ -279,6 +306,8 @@ class CatalogSync:
                 synced_at=synced_at,
                 download_s=download_s,
                 build_s=time.perf_counter() - started - download_s,
+                skipped_tests=downloaded.skipped_tests,
+                skipped_companies=downloaded.skipped_companies,
             )
             log.info(
                 "Catalog synced: %d tests, %d companies, %d pages in %.1f s",
@@ -287,6 +316,12 @@ class CatalogSync:
                 result.pages,
                 result.download_s + result.build_s,
             )
+            if result.skipped_tests or result.skipped_companies:
+                log.warning(
+                    "Catalog sync left out %d tests and %d companies that could not be read",
+                    result.skipped_tests,
+                    result.skipped_companies,
+                )
             return result
         except BaseException as exc:
             stop.set()
@@ -310,8 +345,10 @@ class CatalogSync:
             listings.lab_companies(page_size=size)
         )
         pages = _Pages(self._report, fetched=1)
+        skipped_companies = 0
         while page is not None:
             companies.extend(page.items)
+            skipped_companies += page.skipped
             if page.next_url is None:
                 break
             page = await source.next_page(page)
@@ -323,8 +360,8 @@ class CatalogSync:
         try:
             await self._by_company(companies, builder, on_writer, pages)
             staged = await on_writer(builder.staged_test_count)
-            complete = probe.count is None or staged == probe.count
-            why = f"{staged} tests listed by lab company, {probe.count} in all"
+            complete = probe.count is None or staged + pages.skipped == probe.count
+            why = f"{staged + pages.skipped} tests listed by lab company, {probe.count} in all"
         except _FilterIgnored as ignored:
             complete = False
             why = str(ignored)
@@ -339,7 +376,12 @@ class CatalogSync:
             companies.extend(unlisted)
         staged = await on_writer(builder.staged_test_count)
         self._report(staged, staged)
-        return _Downloaded(companies=len(companies), pages=pages.fetched)
+        return _Downloaded(
+            companies=len(companies),
+            pages=pages.fetched,
+            skipped_tests=pages.skipped,
+            skipped_companies=skipped_companies,
+        )
 
     async def _by_company(
         self,
@@ -431,7 +473,7 @@ class CatalogSync:
                 if following is not None:
                     following.cancel()
                 raise
-            pages.staged(written)
+            pages.staged(written, skipped=current.skipped)
             if following is None:
                 return
             current = await following
@@ -451,17 +493,21 @@ class _Pages:
     def __init__(self, report: ProgressCallback, *, fetched: int) -> None:
         self._report = report
         self.fetched = fetched
+        self.skipped = 0
         self._done = 0
         self._total = 0
 
     def start(self, total: int | None) -> None:
-        """(Re)start counting staged tests toward `total` (None: unknown)."""
+        """(Re)start counting staged (and skipped) tests toward `total` (None: unknown)."""
         self._done = 0
+        self.skipped = 0
         self._total = total or 0
         self._report(0, self._total)
 
-    def staged(self, count: int) -> None:
-        self._done += count
+    def staged(self, count: int, *, skipped: int = 0) -> None:
+        """`count` tests of a page were staged and `skipped` left out (they count as done)."""
+        self._done += count + skipped
+        self.skipped += skipped
         self._report(self._done, self._total)
 
 
@@ -469,6 +515,8 @@ class _Pages:
 class _Downloaded:
     companies: int
     pages: int
+    skipped_tests: int
+    skipped_companies: int
 
 
 def _open_account_db(path: Path) -> Database:

@@ -28,6 +28,7 @@ from tests.fixtures.catalog_sources import OfflineSource, StalledSource
 from tests.fixtures.catalog_sync import simulator_client
 from tests.fixtures.drafts_env import drafts_env
 from tests.fixtures.qt import settle, unnamed_controls, wait_for_signal, wait_until
+from tests.fixtures.sandbox import SandboxControl
 
 CATALOG_SIZE = 2000
 
@@ -307,6 +308,26 @@ async def test_sync_now_downloads_the_catalog_with_progress(
         assert progress[-1][0] == progress[-1][1] == store.catalog.test_count() > 0
         assert built.page.company.count() > 1
         assert built.presenter.last_synced() is not None  # the status bar shows its age
+        await built.presenter.close()
+    finally:
+        await client.aclose()
+
+
+async def test_a_sync_that_skipped_unreadable_tests_says_so(
+    qtbot: QtBot, store: Store, sandbox: SandboxServer, sandbox_control: SandboxControl
+) -> None:
+    sandbox_control.set_faults(hostile_values=3)
+    client = simulator_client(sandbox.url)
+    try:
+        built = build_pane(qtbot, store, client)
+        assert await built.presenter.sync_now() is True
+        assert store.catalog.test_count() == 297
+        last = built.messages[-1]
+        assert last.level is Level.WARNING
+        assert last.text.startswith(
+            "Catalog updated: 297 tests. "
+            "3 lab tests skipped: Rupa sent values Rupa Desk could not read."
+        )
         await built.presenter.close()
     finally:
         await client.aclose()

@@ -50,6 +50,7 @@ from rupa_desk.services.sync import CatalogSync, CatalogSyncBusy, CatalogSyncCan
 from rupa_desk.settings import ClientLimits
 from tests.fixtures.browser import PractitionerBrowser
 from tests.fixtures.catalog_sync import SimulatorTokens, api_requests, control, simulator_client
+from tests.fixtures.orders_env import api_get, first_ids
 from tests.fixtures.rupa_client import demo_environment, signed_in
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -346,6 +347,61 @@ async def test_a_test_of_a_company_the_listing_leaves_out_still_arrives(database
     # The probe, then one chain over everything (with the companies included).
     assert len(unfiltered) == 1 + -(-count // 100)
     assert all("include=lab_company" in q for q in unfiltered[1:])
+
+
+async def test_tests_with_hostile_values_are_skipped_and_reported_and_the_rest_syncs(
+    database: Store,
+) -> None:
+    """Issue 18: a price of 1e30 or "1e999999", 2**70 days, a lone surrogate or a NUL in a
+    name once crashed the store ("Catalog sync failed (a bug)") and so blocked every sync."""
+    with simulator(lab_tests=400, seed=5) as server:
+        control(server.url, "/_sim/faults", {"hostile_values": 5})
+        hostile = first_ids(server.url, "lab_tests", 5)
+        async with simulator_client(server.url) as client:
+            assert (await client.lab_tests_page(page_size=5)).skipped == 5
+            result = await CatalogSync(client, database.path, account_db=database.db).run()
+        test_pages = [r for r in api_requests(server.url) if r["path"] == "/lab_tests"]
+
+    assert (result.test_count, result.skipped_tests, result.skipped_companies) == (395, 5, 0)
+    assert result.skipped_message is not None
+    assert result.skipped_message.startswith(
+        "5 lab tests skipped: Rupa sent values Rupa Desk could not read."
+    )
+    assert database.catalog.test_count() == 395
+    assert sum(c.test_count for c in database.catalog.companies()) == 395
+    for lab_test_id in hostile:
+        with pytest.raises(UnknownLabTestError):
+            database.catalog.get_test(lab_test_id)
+    # The skipped tests count toward the total: no second, unfiltered download.
+    assert test_pages
+    assert not any("include=lab_company" in r["query"] for r in test_pages)
+    assert database.catalog.last_synced() == result.synced_at
+    assert_no_leftovers(database)
+
+
+async def test_a_lab_company_with_a_hostile_name_is_skipped_with_its_tests(
+    database: Store,
+) -> None:
+    """Its tests arrive with it included (the unfiltered download): they are left out too,
+    and the rest of the catalog syncs."""
+    with simulator(lab_tests=400, seed=5) as server:
+        control(server.url, "/_sim/faults", {"hostile_lab_companies": 1})
+        [hostile] = first_ids(server.url, "lab_companies", 1)
+        filter_ = {"filter[lab_company]": hostile}
+        its_tests = api_get(server.url, "/lab_tests", **filter_)["meta"]["pagination"]["count"]
+        async with simulator_client(server.url) as client:
+            result = await CatalogSync(client, database.path, account_db=database.db).run()
+
+    assert its_tests > 0
+    assert (result.skipped_companies, result.skipped_tests) == (1, its_tests)
+    assert result.test_count == database.catalog.test_count() == 400 - its_tests
+    assert result.company_count == 34
+    assert hostile not in {c.id for c in database.catalog.companies()}
+    assert result.skipped_message is not None
+    assert result.skipped_message.startswith(
+        f"{its_tests} lab tests and 1 lab company skipped: Rupa sent values"
+    )
+    assert_no_leftovers(database)
 
 
 async def test_a_company_filter_the_api_ignores_costs_one_extra_chain_not_one_per_company(

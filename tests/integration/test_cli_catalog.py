@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+from typing import Any
 
 import keyring
 import pytest
@@ -11,6 +13,7 @@ import pytest
 from rupa_desk.__main__ import build_parser
 from rupa_desk.cli import account, catalog
 from rupa_desk.cli.catalog import UsageError, search_catalog, sync_catalog
+from rupa_desk.cli.exit_codes import EXIT_USAGE, run_command
 from rupa_desk.paths import AppPaths
 from rupa_desk.sandbox.config import SandboxConfig
 from rupa_desk.sandbox.server import SandboxServer
@@ -61,11 +64,51 @@ async def test_catalog_sync_then_search_from_the_command_line(app_paths: AppPath
             search_catalog(store, "a1c", company="No Such Lab", out=io.StringIO())
 
 
+async def test_catalog_sync_says_how_many_unreadable_tests_it_skipped(
+    app_paths: AppPaths,
+) -> None:
+    out = io.StringIO()
+    with (
+        SandboxServer(SandboxConfig(lab_tests=300, hostile_values=3)) as server,
+        Store.for_account(app_paths, "demo", "pra_cli") as store,
+    ):
+        async with simulator_client(server.url) as client:
+            result = await sync_catalog(client, store, out)
+    assert result.test_count == 297
+    lines = out.getvalue().splitlines()
+    assert "Catalog synced: 297 tests from 35 lab companies" in lines[-2]
+    assert lines[-1].startswith("3 lab tests skipped: Rupa sent values Rupa Desk could not read.")
+
+
 def test_search_before_any_sync_says_what_to_do() -> None:
     out = io.StringIO()
     with Store.in_memory() as store:
         search_catalog(store, "a1c", out=out)
     assert "run `rupa-desk catalog sync`" in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {"query": os.fsdecode(b"vit\xff")},
+        {"query": "vit", "company": os.fsdecode(b"Gen\xffova")},
+        {"query": "", "sample_type": os.fsdecode(b"\xffBlood")},
+    ],
+)
+def test_search_arguments_that_are_not_utf8_are_refused_cleanly(
+    arguments: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`rupa-desk catalog search $'vit\\xff'`: Python decodes the byte as a lone surrogate,
+    which once crashed the search with UnicodeEncodeError."""
+
+    async def search() -> int:
+        with Store.in_memory() as store:
+            return search_catalog(store, out=io.StringIO(), **arguments)
+
+    assert run_command(search) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "not valid text" in err
+    err.encode("utf-8")  # the argument is not repeated
 
 
 def test_the_parser_accepts_the_documented_options() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import sqlite3
 import time
@@ -24,7 +25,7 @@ from rupa_desk.services.checkout_linking import (
     LinkedOrder,
     OrderNotPlacedYet,
 )
-from rupa_desk.services.errors import EndlessPages
+from rupa_desk.services.errors import EndlessPages, MalformedResponse
 from rupa_desk.services.loopback import CallbackPage
 from rupa_desk.services.order_tracking import (
     ConnectionChanged,
@@ -387,3 +388,77 @@ async def test_a_busy_database_does_not_stop_tracking(
             blocker.close()
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+
+
+# --- hostile ids (issue 18): result files never land outside their folder -------------------
+
+
+def pdfs_outside(root: Path, results_dir: Path) -> list[Path]:
+    """Every PDF (or part of one) under `root` that is not directly in `results_dir`."""
+    return [
+        p for p in root.rglob("*") if p.is_file() and ".pdf" in p.name and p.parent != results_dir
+    ]
+
+
+async def test_an_order_with_ordered_test_ids_that_climb_folders_is_refused(
+    sandbox: SandboxServer, parts: Parts, sandbox_control: SandboxControl, tmp_path: Path
+) -> None:
+    order_id = sandbox_control.create_order()["id"]
+    sandbox_control.advance_order(order_id, to="Complete")
+    sandbox_control.set_faults(hostile_ordered_test_ids=True)
+    with pytest.raises(MalformedResponse):
+        await parts.tracker.refresh_order(order_id)
+    results_dir = parts.tracker._results_dir
+    assert pdfs_outside(tmp_path, results_dir) == []
+    assert not results_dir.exists() or list(results_dir.iterdir()) == []
+    assert parts.store.orders.ordered_tests(order_id) == []  # nothing of it was saved
+
+    sandbox_control.set_faults(hostile_ordered_test_ids=False)  # Rupa is fixed: it arrives
+    await parts.tracker.refresh_order(order_id)
+    assert [e for e in parts.events if isinstance(e, ResultsDownloaded)]
+    assert pdfs_outside(tmp_path, results_dir) == []
+
+
+@pytest.mark.parametrize(
+    ("hostile_order_id", "hostile_test_id"),
+    [
+        (None, "x/../../../{id}"),
+        ("../../{id}", None),
+        (None, "x\\..\\..\\..\\{id}"),  # what climbs folders on Windows
+        (None, "{id}.pdf/.."),
+    ],
+)
+async def test_result_files_stay_in_their_folder_even_if_the_parser_were_bypassed(
+    sandbox: SandboxServer,
+    client: RupaClient,
+    parts: Parts,
+    sandbox_control: SandboxControl,
+    tmp_path: Path,
+    hostile_order_id: str | None,
+    hostile_test_id: str | None,
+) -> None:
+    order_id = sandbox_control.create_order()["id"]
+    sandbox_control.advance_order(order_id, to="Complete")
+    order = await client.get_order(order_id)
+    assert order.ordered_tests
+    # Ids the parser refuses, put straight into the database (as another bug might).
+    if hostile_order_id is not None:
+        order = dataclasses.replace(order, id=hostile_order_id.format(id=order.id))
+    if hostile_test_id is not None:
+        tests = tuple(
+            dataclasses.replace(t, id=hostile_test_id.format(id=t.id)) for t in order.ordered_tests
+        )
+        order = dataclasses.replace(order, ordered_tests=tests)
+    parts.store.orders.save(order)
+    since = sandbox_control.requests()[-1]["seq"]
+
+    refused = False
+    try:
+        await parts.tracker.download_results(order.id)
+    except MalformedResponse:
+        refused = True
+
+    assert pdfs_outside(tmp_path, parts.tracker._results_dir) == []
+    assert refused
+    assert [r for r in sandbox_control.requests(since) if r["path"].endswith(".pdf")] == []
+    assert not any(isinstance(e, ResultsDownloaded) for e in parts.events)

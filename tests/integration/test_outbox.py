@@ -196,3 +196,39 @@ async def test_drafts_made_offline_are_sent_when_rupa_is_back(
     assert [d.id for d in sent] == drafts
     for draft_id in drafts:
         assert len(intents_for_draft(back.url, draft_id)) == 1
+
+
+@pytest.mark.parametrize(
+    "checkout_url",
+    ["file:///etc/passwd", "javascript:alert(document.cookie)", "http://user:pw@evil.test/x"],
+)
+async def test_an_intent_with_a_hostile_checkout_url_fails_the_send_and_keeps_the_draft(
+    sandbox: SandboxServer, client: RupaClient, store: Store, checkout_url: str
+) -> None:
+    """Issue 18: the checkout URL is opened in the app's web view; one that is not an http(s)
+    URL is refused where it is parsed. The draft stays, failed with a message, and is never
+    sent twice: the intent Rupa did create is adopted once Rupa sends a sound URL."""
+    outbox = outbox_for(client, store)
+    draft_id = draft_on(store, sandbox.url)
+    set_faults(sandbox.url, hostile_checkout_url=checkout_url)
+
+    failed = await outbox.send(draft_id)
+    assert failed.state is DraftState.FAILED
+    assert failed.failure_reason is not None
+    assert "does not understand" in failed.failure_reason
+    assert failed.checkout_url is None
+    assert failed.lab_test_ids == store.drafts.get(draft_id).lab_test_ids
+    assert len(failed.lab_test_ids) == 2
+    assert failed.can_send
+    again = await outbox.send(draft_id)  # the lookup by draft id fails the same way
+    assert again.state is DraftState.FAILED
+    assert len(intents_for_draft(sandbox.url, draft_id)) == 1  # not created twice
+
+    set_faults(sandbox.url, hostile_checkout_url="")
+    sent = await outbox.send(draft_id)
+    assert sent.state is DraftState.SENT
+    [intent] = intents_for_draft(sandbox.url, draft_id)
+    assert sent.intent_id == intent["id"]
+    assert sent.checkout_url == intent["attributes"]["checkout_url"]
+    assert sent.checkout_url is not None
+    assert sent.checkout_url.startswith(sandbox.url)

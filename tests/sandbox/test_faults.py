@@ -347,3 +347,96 @@ def test_self_referencing_next_points_every_list_page_to_itself(
 
     sandbox_control.set_faults(self_referencing_next=False)
     assert api.get("/lab_tests", params=params).json()["links"]["next"] != document["links"]["self"]
+
+
+# --- hostile values (issue 18): what a compromised or broken Rupa could send ----------------
+
+
+def test_hostile_values_give_some_lab_tests_out_of_range_values(
+    sandbox_control: SandboxControl, api: httpx.Client
+) -> None:
+    honest = api.get("/lab_tests", params={"page[size]": 6}).json()["data"]
+    sandbox_control.set_faults(hostile_values=5)
+    response = api.get("/lab_tests", params={"page[size]": 6})
+    assert response.status_code == 200
+    assert b"\\ud800" in response.content  # a lone surrogate, as JSON escapes it
+    hostile = response.json()["data"]
+    assert [t["id"] for t in hostile] == [t["id"] for t in honest]
+    attributes = [t["attributes"] for t in hostile]
+    assert attributes[0]["price"] == 1e30
+    assert attributes[1]["estimated_days_for_results"] == 2**70
+    assert attributes[2]["name"] == "Vitamin \ud800D"
+    assert attributes[3]["price"] == "1e999999"
+    assert attributes[4]["name"] == "Vitamin\x00D"
+    assert attributes[5] == honest[5]["attributes"]  # only the first five
+    single = api.get(f"/lab_tests/{hostile[0]['id']}").json()["data"]
+    assert single["attributes"]["price"] == 1e30
+    sandbox_control.set_faults(hostile_values=0)
+    assert api.get("/lab_tests", params={"page[size]": 6}).json()["data"] == honest
+
+
+def test_hostile_lab_companies_have_a_name_that_is_not_text(
+    sandbox_control: SandboxControl, api: httpx.Client
+) -> None:
+    sandbox_control.set_faults(hostile_lab_companies=1)
+    first, second = api.get("/lab_companies", params={"page[size]": 2}).json()["data"]
+    assert first["attributes"]["name"] == "Labs \udc80\x07"
+    assert "\udc80" not in second["attributes"]["name"]
+    included = api.get(
+        "/lab_tests", params={"filter[lab_company]": first["id"], "include": "lab_company"}
+    ).json()["included"]
+    assert included[0]["attributes"]["name"] == "Labs \udc80\x07"
+
+
+def test_hostile_ordered_test_ids_climb_folders_and_results_still_download(
+    sandbox_control: SandboxControl, api: httpx.Client
+) -> None:
+    complete = api.get("/orders", params={"filter[status]": "Complete"}).json()["data"][0]
+    sandbox_control.set_faults(hostile_ordered_test_ids=True)
+    order = api.get(f"/orders/{complete['id']}", params={"include": "ordered_tests"}).json()
+    ids = [r["id"] for r in order["data"]["relationships"]["ordered_tests"]["data"]]
+    assert ids
+    assert all(i.startswith("x/../../../ordts_") for i in ids)
+    included = order["included"]
+    assert [t["id"] for t in included] == ids
+    pdf = api.get(included[0]["attributes"]["results_pdf"])
+    assert pdf.status_code == 200
+    assert pdf.content.startswith(b"%PDF")
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "javascript:alert(document.cookie)"])
+def test_a_hostile_checkout_url_is_sent_for_every_order_intent(
+    sandbox_control: SandboxControl, api: httpx.Client, url: str
+) -> None:
+    patient = api.get("/patients").json()["data"][0]["id"]
+    sandbox_control.set_faults(hostile_checkout_url=url)
+    created = api.post(
+        "/order_intents",
+        json=jsonapi_body(
+            "order_intent",
+            {"return_url": "http://127.0.0.1:9/back"},
+            patient=link("patient", patient),
+        ),
+        headers={"Content-Type": JSONAPI},
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["data"]["attributes"]["checkout_url"] == url
+    intent_id = created.json()["data"]["id"]
+    read = api.get(f"/order_intents/{intent_id}").json()["data"]
+    assert read["attributes"]["checkout_url"] == url
+    sandbox_control.set_faults(hostile_checkout_url="")
+    honest = api.get(f"/order_intents/{intent_id}").json()["data"]["attributes"]["checkout_url"]
+    assert honest.endswith(f"/checkout/{intent_id}")
+
+
+def test_hostile_settings_are_validated(sandbox_control: SandboxControl) -> None:
+    for body in (
+        {"hostile_values": -1},
+        {"hostile_lab_companies": -2},
+        {"hostile_checkout_url": 5},
+        {"hostile_ordered_test_ids": "yes"},
+    ):
+        response = sandbox_control.client.post("/_sim/faults", json=body)
+        assert response.status_code == 400, body
+    faults = sandbox_control.set_faults(hostile_checkout_url="data:text/html,x")
+    assert faults["hostile_checkout_url"] == "data:text/html,x"

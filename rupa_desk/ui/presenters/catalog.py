@@ -258,7 +258,11 @@ class CatalogPresenter(QObject):
             return False
         self._connectivity.answered()
         self.catalog_changed.emit(result.synced_at)
-        self._bridge.info(f"Catalog updated: {result.test_count:,} tests.")
+        updated = f"Catalog updated: {result.test_count:,} tests."
+        if result.skipped_message is None:
+            self._bridge.info(updated)
+        else:
+            self._bridge.warning(f"{updated} {result.skipped_message}")
         return True
 
     def _on_sync_progress(self, done: int, total: int) -> None:
