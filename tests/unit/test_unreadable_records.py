@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from rupa_desk.services import listings
 from rupa_desk.services.api import RupaClient
 from rupa_desk.services.errors import MalformedResponse
 from tests.fixtures.fake_rupa import (
@@ -46,7 +47,7 @@ async def test_a_patient_list_leaves_out_unreadable_patients_and_logs_only_the_c
     climbing = patient_resource("../../pat_3", email="alan@example.test")
     body = {"data": [patient_resource("pat_1"), hostile, climbing], "links": {"next": None}}
     async with answering(body) as client:
-        patients = [p async for p in client.patients()]
+        patients = [p async for p in client.iterate(listings.patients())]
     assert [p.id for p in patients] == ["pat_1"]
     assert "left out 2 unreadable patient records" in caplog.text
     assert "example.test" not in caplog.text
@@ -60,7 +61,7 @@ async def test_an_order_page_keeps_its_skipped_count() -> None:
         "links": {"next": None},
     }
     async with answering(body) as client:
-        page = await client.orders_page()
+        page = await client.first_page(listings.orders())
     assert [o.id for o in page.items] == ["ord_1"]
     assert page.skipped == 1
 

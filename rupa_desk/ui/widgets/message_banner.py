@@ -68,6 +68,11 @@ class MessageBanner(QFrame):
         return self._messages[self._shown][0] if self._messages else ""
 
     @property
+    def texts(self) -> list[str]:
+        """Every message waiting, in the order they are shown."""
+        return [text for _, text in self._messages]
+
+    @property
     def waiting(self) -> int:
         """How many messages there are, the one shown included."""
         return len(self._messages)
