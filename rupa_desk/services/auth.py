@@ -103,6 +103,7 @@ BrowserOpener = Callable[[str], bool]
 _IPV6_LOOPBACK: Final = "::1"
 _CODE_VERIFIER_LENGTH: Final = 64  # RFC 7636: 43 to 128 unreserved characters
 _STATE_LENGTH: Final = 32
+_SESSION_ID_LENGTH: Final = 16
 
 
 #: The account part of a session's key while Rupa has not yet said whose session it is
@@ -174,6 +175,8 @@ class _StoredSession:
     account_id: str | None = None
     access_token: str | None = field(default=None, repr=False)
     access_until: float | None = None
+    #: names one sign-in through rotations and moves (see `Authenticator._current`)
+    session_id: str | None = None
 
     def dumps(self) -> str:
         return json.dumps(
@@ -182,6 +185,7 @@ class _StoredSession:
                 "account_id": self.account_id,
                 "access_token": self.access_token,
                 "access_until": self.access_until,
+                "session_id": self.session_id,
             }
         )
 
@@ -210,11 +214,13 @@ class _StoredSession:
             access_until: float | None = float(until)
         else:
             access_until = None
+        session_id = data.get("session_id")
         return cls(
             token,
             account if isinstance(account, str) and account else None,
             access,
             access_until if access is not None else None,
+            session_id if isinstance(session_id, str) and session_id else None,
         )
 
 
@@ -350,6 +356,9 @@ class Authenticator:
         # The account part of the key of this process's session entry (a practitioner id or
         # NEW_SESSION); None when this process has no session.
         self._slot: str | None = None
+        # The `session_id` of this process's session entry, to follow it when another
+        # process moves it (see `_current`).
+        self._session_id: str | None = None
         self._access_token: str | None = None
         self._access_until: float | None = None
         # The last access token Rupa answered 401 to: never taken back from the store.
@@ -405,8 +414,9 @@ class Authenticator:
                 (it then becomes the one start-up restores).
 
         Returns:
-            True when a session was found (the first `access_token()` then refreshes it),
-            False when there is none to restore (the current session, if any, is kept).
+            True when a session was found (the first `access_token()` then uses its stored
+            access token, or refreshes it), False when there is none to restore (the current
+            session, if any, is kept).
 
         Raises:
             SecretStoreUnavailable: the keychain refused to be read.
@@ -422,6 +432,7 @@ class Authenticator:
                 await self._put(last_account_key(self.environment), slot)
             self._forget_memory()  # another account's access token must not be used for it
             self._slot = slot
+            self._session_id = stored.session_id
             self._account_id = None if slot == NEW_SESSION else slot
             self._has_session = True
             self._ended_by_rupa = False
@@ -439,10 +450,10 @@ class Authenticator:
         if not account_id or account_id == NEW_SESSION:
             raise ValueError("not an account id")
         async with self._locked_session():
-            slot = self._slot
-            stored = await self._load(slot) if slot is not None else None
-            if slot is None or stored is None:
+            current = await self._current()
+            if current is None:
                 raise NotSignedIn()
+            slot, stored = current
             if slot != account_id or stored.account_id != account_id:
                 await self._write_session(account_id, replace(stored, account_id=account_id))
                 if slot != account_id:
@@ -567,7 +578,11 @@ class Authenticator:
             # Whose session this is, Rupa says only once asked (`remember_account`): until
             # then it is the NEW_SESSION entry, and another account's entry stays untouched.
             stored = _StoredSession(
-                tokens.refresh_token, None, tokens.access_token, self._usable_until(tokens)
+                tokens.refresh_token,
+                None,
+                tokens.access_token,
+                self._usable_until(tokens),
+                session_id=generate_token(_SESSION_ID_LENGTH),
             )
             await self._write_session(NEW_SESSION, stored)
             self._use(stored)
@@ -580,11 +595,14 @@ class Authenticator:
         """A valid access token, refreshing it first when it is about to expire.
 
         Single-flight: however many callers find the token expired at once, one refresh runs
-        and all of them get its token.
+        and all of them get its token. Across processes too: a process that finds the session
+        refreshed by another one meanwhile takes that token.
 
         Raises:
             NotSignedIn: there is no session.
             SessionExpired: Rupa ended the session: sign in again.
+            SessionBusy: another process kept the session locked too long.
+            SignInServerMoved: the token URL answered with a redirect (a settings problem).
             NetworkError, ServerError, RateLimited, MalformedResponse: the refresh failed
                 (the session is kept: try again later).
         """
@@ -622,6 +640,7 @@ class Authenticator:
     def _use(self, stored: _StoredSession) -> str:
         """Make the access token of `stored` this process's one."""
         assert stored.access_token is not None
+        self._session_id = stored.session_id
         self._access_token = stored.access_token
         self._access_until = stored.access_until
         self._account_id = stored.account_id
@@ -630,11 +649,11 @@ class Authenticator:
 
     async def _refresh(self) -> str:
         """Refresh the session; the caller holds `_locked_session()`."""
-        slot = self._slot
-        stored = await self._load(slot) if slot is not None else None
-        if slot is None or stored is None:
+        current = await self._current()
+        if current is None:
             self._forget_memory()
             raise SessionExpired() if self._ended_by_rupa else NotSignedIn()
+        slot, stored = current
         if stored.access_usable(self._clock()) and stored.access_token != self._rejected_token:
             # Another Rupa Desk (a second window, the command line) refreshed while this one
             # waited for the lock, or this is a restart: the stored access token is live.
@@ -714,6 +733,27 @@ class Authenticator:
     # (`last_account_key`): which account start-up restores. This process's session is the
     # entry of `self._slot`.
 
+    async def _current(self) -> tuple[str, _StoredSession] | None:
+        """This process's session entry as stored now, under the session lock (None: gone).
+
+        A session just signed in waits in the NEW_SESSION entry until Rupa says whose it is;
+        another process may have moved it to the account's entry meanwhile (two commands
+        started together both asking who is signed in). The pointer then names that entry,
+        and the same `session_id` shows it is this session: it is followed, not lost.
+        """
+        slot = self._slot
+        if slot is None:
+            return None
+        stored = await self._load(slot)
+        if stored is None and slot == NEW_SESSION and self._session_id is not None:
+            moved_to = await self._store.get(last_account_key(self.environment))
+            moved = await self._load(moved_to) if moved_to and moved_to != slot else None
+            if moved_to and moved is not None and moved.session_id == self._session_id:
+                log.info("the new session was moved to its account's entry by another process")
+                self._slot = slot = moved_to
+                stored = moved
+        return None if stored is None else (slot, stored)
+
     async def _load(self, slot: str) -> _StoredSession | None:
         value = await self._store.get(_entry_key(self.environment, slot))
         if value is None:
@@ -768,6 +808,7 @@ class Authenticator:
             log.warning("keychain refused to forget the session")
 
     def _forget_memory(self) -> None:
+        self._session_id = None
         self._access_token = None
         self._access_until = None
         self._account_id = None

@@ -17,6 +17,7 @@ import filelock
 import httpx
 import pytest
 
+from rupa_desk import settings
 from rupa_desk.paths import AppPaths
 from rupa_desk.services.auth import (
     NEW_SESSION,
@@ -142,6 +143,7 @@ async def test_full_sign_in_with_pkce_and_state(
     assert "return to Rupa Desk" in callback.text
     assert port_is_closed(port)
     stored = json.loads(await store.get(session_key(environment, None)) or "{}")
+    assert len(stored.pop("session_id")) >= 16  # names this sign-in, random
     assert stored == {
         "refresh_token": "refresh-2",
         "account_id": None,
@@ -272,6 +274,13 @@ async def test_an_answer_from_another_issuer_is_refused(
     assert browser.pages[-1].status_code == 400
     assert "another server" in browser.pages[-1].text
     assert port_is_closed(httpx.URL(pending.redirect_uri).port or 0)
+
+
+def test_each_environment_knows_the_issuer_its_sign_in_answers_must_name() -> None:
+    assert settings.production("id").issuer == "https://labs.rupahealth.com"
+    sandbox = settings.rupa_sandbox("id", authorize_url="https://auth.example.test/o/authorize")
+    assert sandbox.issuer == "https://auth.example.test"
+    assert settings.demo("http://127.0.0.1:8765/").issuer == "http://127.0.0.1:8765"
 
 
 async def test_an_answer_naming_the_right_issuer_is_accepted(
@@ -847,6 +856,47 @@ async def test_a_process_that_waited_takes_the_token_another_process_refreshed(
             assert await first.access_token() == renewed  # still fresh in first's memory...
             await first.token_rejected(renewed)
             assert await first.access_token() == newest  # ...until refused: then shared
+
+
+async def test_a_new_session_moved_by_another_process_is_followed_not_lost(
+    environment: Environment, endpoint: FakeTokenEndpoint
+) -> None:
+    """Two commands started right after sign-in both ask who is signed in: the first one to
+    answer moves the session to the account's entry; the other follows it there."""
+    clock = FakeClock()
+    store = MemorySecretStore()
+    signer = await signed_in(environment, endpoint, store, clock)
+    async with (
+        signer,
+        make_auth(environment, endpoint, RecordingOpener(), store, clock) as one,
+        make_auth(environment, endpoint, RecordingOpener(), store, clock) as other,
+    ):
+        assert await one.restore_session()
+        assert await other.restore_session()
+        await one.remember_account("pra_A")
+        await other.remember_account("pra_A")  # found where the first one moved it
+        assert other.account_id == "pra_A"
+        clock.now += 10_000
+        assert await other.access_token()  # refreshes the moved entry
+        assert await signer.access_token()  # the signer follows it too
+    assert endpoint.grants == ["authorization_code", "refresh_token"]
+    assert await store.get(session_key(environment, None)) is None
+    moved = json.loads(await store.get(session_key(environment, "pra_A")) or "{}")
+    assert moved["account_id"] == "pra_A"
+
+
+async def test_a_new_session_of_another_sign_in_is_not_followed(
+    environment: Environment, endpoint: FakeTokenEndpoint
+) -> None:
+    store = MemorySecretStore()
+    async with make_auth(environment, endpoint, RecordingOpener(), store) as waiting:
+        async with await signed_in(environment, endpoint, store) as first:
+            assert await waiting.restore_session()  # first's new session
+            await first.remember_account("pra_A")
+        async with await signed_in(environment, endpoint, store) as second:
+            await second.remember_account("pra_B")  # the pointer now names pra_B's
+        with pytest.raises(NotSignedIn):
+            await waiting.remember_account("pra_B")  # not waiting's session: not taken
 
 
 async def test_a_session_locked_by_another_process_for_too_long_is_a_clear_error(
