@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from rupa_desk.sandbox.__main__ import config_from, parse_args
 from rupa_desk.sandbox.config import DEMO_CLIENT_ID, RegisteredClient
 from rupa_desk.sandbox.server import SandboxServer
 from tests.fixtures.browser import Page, PractitionerBrowser
@@ -264,6 +265,16 @@ def test_reuse_protection_is_a_fault_setting_and_off_by_default(
     assert sandbox_control.info()["faults"]["refresh_token_reuse_protection"] is False
     faults = sandbox_control.set_faults(refresh_token_reuse_protection=True)
     assert faults["refresh_token_reuse_protection"] is True
+
+
+def test_the_oauth_switches_are_command_line_options_too() -> None:
+    args = parse_args(["--refresh-token-reuse-protection", "--oauth-redirect-status", "301"])
+    config = config_from(args)
+    assert config.refresh_token_reuse_protection is True
+    assert config.oauth_redirect_status == 301
+    assert config_from(parse_args([])).refresh_token_reuse_protection is False
+    with pytest.raises(ValueError, match="oauth_redirect_status"):
+        config_from(parse_args(["--oauth-redirect-status", "200"]))
 
 
 def test_the_answer_at_the_redirect_uri_names_the_issuer(
