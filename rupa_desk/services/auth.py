@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import hmac
 import json
 import logging
@@ -148,9 +147,9 @@ def _session_scope(environment: Environment) -> str:
 
 def session_lock_name(environment: Environment) -> str:
     """The name of the lock file that processes sharing this environment's sessions take in
-    turn (`AppPaths.session_lock_file`)."""
-    digest = hashlib.sha256(_session_scope(environment).encode()).hexdigest()[:16]
-    return f"session-{environment.name}-{digest}"
+    turn (`AppPaths.session_lock_file`): one per environment name, so that demo sessions
+    of simulators on ever new ports leave no trail of lock files."""
+    return f"session-{environment.name}"
 
 
 def client_secret_key(environment: Environment) -> str:
