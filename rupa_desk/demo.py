@@ -34,11 +34,15 @@ class DemoConsentError(Exception):
 def start_simulator(*, lab_tests: int, seed: int) -> SandboxServer:
     """Start the simulator on 127.0.0.1 and a free port; `.stop()` it when done.
 
+    It is as strict as a Rupa server may be about refresh tokens: one used twice ends the
+    session (RFC 9700 reuse protection), so demo mode shows the app never does that.
+
     Args:
         lab_tests: how many lab tests its catalog holds.
         seed: its data seed (the same seed gives the same data).
     """
-    server = SandboxServer(SandboxConfig(lab_tests=lab_tests, seed=seed))
+    config = SandboxConfig(lab_tests=lab_tests, seed=seed, refresh_token_reuse_protection=True)
+    server = SandboxServer(config)
     log.info("demo simulator on %s with %d lab tests", server.url, lab_tests)
     return server
 

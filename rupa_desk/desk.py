@@ -114,7 +114,9 @@ class Desk:
 
         self._open_url = opener = parts.opener
         transport = parts.transport
-        self.auth = Authenticator(environment, secrets.store, opener=opener, transport=transport)
+        self.auth = Authenticator(
+            environment, secrets.store, opener=opener, transport=transport, paths=paths
+        )
         self.client = RupaClient(environment, self.auth, transport=transport)
         self.connectivity = Connectivity()
         self.workspace: AccountWorkspace | None = None

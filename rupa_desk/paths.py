@@ -86,6 +86,11 @@ class AppPaths:
     def log_file(self) -> Path:
         return self.log_dir / "rupa-desk.log"
 
+    def session_lock_file(self, name: str) -> Path:
+        """The lock file that Rupa Desk processes (the app, the command line) take in turn
+        to refresh the session called `name` (reduced to safe file-name characters)."""
+        return self.data_dir / "locks" / f"{_safe(name)}.lock"
+
     def account_dir(self, environment: str, account: str) -> Path:
         """The folder of one signed-in account in one environment.
 

@@ -13,6 +13,7 @@ import tempfile
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final, Literal, get_origin, get_type_hints
+from urllib.parse import urlsplit
 
 from rupa_desk.core.errors import KnownError
 
@@ -79,7 +80,16 @@ class ClientLimits:
         backoff_initial_s, backoff_max_s, backoff_jitter_s: exponential backoff with jitter.
         retry_after_default_s: the wait after a 429 without a usable `Retry-After`.
         retry_after_max_s: never wait longer than this for one `Retry-After`.
-        token_refresh_leeway_s: refresh the access token this long before it expires.
+        token_refresh_leeway_s: refresh the access token this long before it expires (at
+            most a quarter of its lifetime).
+        token_lifetime_default_s: the access token lifetime assumed when the token endpoint
+            gives no usable `expires_in` (missing, zero, negative, not a number).
+        token_lifetime_min_s, token_lifetime_max_s: an `expires_in` outside these bounds is
+            taken as the nearer bound, so an absurd value neither makes every request
+            refresh first nor keeps a token far longer than any server would.
+        session_lock_timeout_s: how long to wait for another Rupa Desk process that is
+            refreshing the same session (it holds the session lock file meanwhile).
+        session_lock_poll_s: how often to look whether that process is done.
         sign_in_timeout_s: how long sign-in waits for the browser to come back.
         callback_response_timeout_s: how long the loopback page waits for the outcome.
         download_chunk_bytes: the chunk size of streamed downloads.
@@ -106,6 +116,11 @@ class ClientLimits:
     retry_after_default_s: float = 1.0
     retry_after_max_s: float = 60.0
     token_refresh_leeway_s: float = 60.0
+    token_lifetime_default_s: float = 3600.0
+    token_lifetime_min_s: float = 1.0
+    token_lifetime_max_s: float = 30 * 24 * 3600.0
+    session_lock_timeout_s: float = 180.0
+    session_lock_poll_s: float = 0.05
     sign_in_timeout_s: float = 300.0
     callback_response_timeout_s: float = 30.0
     download_chunk_bytes: int = 64 * 1024
@@ -131,6 +146,9 @@ class Environment:
         redirect_path: the path of the redirect URI; the listener answers only this path.
         redirect_ports: pre-registered ports to try in order; empty means "any free port".
         scope: the OAuth scope to ask for, if any (none is documented).
+        issuer: the authorization server's issuer identifier (RFC 8414). A sign-in answer
+            that names another issuer (`iss`, RFC 9207) is refused: it comes from a mix-up
+            of servers. None: not known, so `iss` cannot be checked.
     """
 
     name: EnvironmentName
@@ -144,6 +162,7 @@ class Environment:
     redirect_path: str = "/oauth/callback"
     redirect_ports: tuple[int, ...] = ()
     scope: str | None = None
+    issuer: str | None = None
     paths: ApiPaths = field(default_factory=ApiPaths)
     limits: ClientLimits = field(default_factory=ClientLimits)
 
@@ -156,16 +175,29 @@ class Environment:
         return replace(self, client_secret=client_secret or None)
 
 
+def issuer_of(authorize_url: str) -> str:
+    """The issuer identifier assumed for an authorization server: its authorize page's origin.
+
+    [A] Rupa publishes no authorization server metadata (RFC 8414). A Django OAuth Toolkit
+    server that sends `iss` (RFC 9207) derives it from the host of the request, i.e. of the
+    authorize page. Change it here when Rupa publishes its issuer.
+    """
+    parts = urlsplit(authorize_url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def production(client_id: str, *, redirect_ports: tuple[int, ...] = ()) -> Environment:
-    """Rupa's production environment (hosts [C], revoke path [A])."""
+    """Rupa's production environment (hosts [C], revoke path and issuer [A])."""
+    authorize_url = "https://labs.rupahealth.com/oauth/authorize"
     return Environment(
         name="production",
-        authorize_url="https://labs.rupahealth.com/oauth/authorize",
+        authorize_url=authorize_url,
         token_url="https://api.rupahealth.com/oauth/token",
         revoke_url="https://api.rupahealth.com/oauth/revoke_token",
         api_base="https://api.rupahealth.com",
         client_id=client_id,
         redirect_ports=redirect_ports,
+        issuer=issuer_of(authorize_url),
     )
 
 
@@ -184,11 +216,13 @@ def rupa_sandbox(
         api_base="https://api-sandbox.rupahealth.com",
         client_id=client_id,
         redirect_ports=redirect_ports,
+        issuer=issuer_of(authorize_url),
     )
 
 
 def demo(base_url: str, *, client_id: str = DEMO_CLIENT_ID) -> Environment:
-    """The built-in simulator at `base_url` (e.g. http://127.0.0.1:8765)."""
+    """The built-in simulator at `base_url` (e.g. http://127.0.0.1:8765); its issuer is
+    its base URL."""
     base = base_url.rstrip("/")
     return Environment(
         name="demo",
@@ -197,6 +231,7 @@ def demo(base_url: str, *, client_id: str = DEMO_CLIENT_ID) -> Environment:
         revoke_url=f"{base}/oauth/revoke_token",
         api_base=base,
         client_id=client_id,
+        issuer=base,
     )
 
 

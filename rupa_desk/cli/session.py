@@ -118,7 +118,10 @@ async def open_session(
             await secrets.store.get(client_secret_key(environment))
         )
     auth = Authenticator(
-        environment, secrets.store, opener=opener if opener is not None else webbrowser.open
+        environment,
+        secrets.store,
+        opener=opener if opener is not None else webbrowser.open,
+        paths=paths,
     )
     client = RupaClient(environment, auth)
     try:

@@ -71,6 +71,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--access-token-ttl", type=int, default=defaults.access_token_ttl_s)
     parser.add_argument("--code-ttl", type=int, default=defaults.code_ttl_s)
+    parser.add_argument(
+        "--refresh-token-reuse-protection",
+        action="store_true",
+        help="a rotated refresh token used again revokes its whole chain (RFC 9700)",
+    )
+    parser.add_argument(
+        "--oauth-redirect-status",
+        type=int,
+        default=defaults.oauth_redirect_status,
+        help="answer token and revoke POSTs with this 3xx to the path plus a slash (0: off)",
+    )
     return parser.parse_args(argv)
 
 
@@ -94,6 +105,8 @@ def config_from(args: argparse.Namespace) -> SandboxConfig:
         faults_on_token_endpoint=args.faults_on_token_endpoint,
         access_token_ttl_s=args.access_token_ttl,
         code_ttl_s=args.code_ttl,
+        refresh_token_reuse_protection=args.refresh_token_reuse_protection,
+        oauth_redirect_status=args.oauth_redirect_status,
         port=args.port,
     )
 

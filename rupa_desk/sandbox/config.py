@@ -79,6 +79,12 @@ class SandboxConfig:
         fault_429_rate: share of API requests answered with 429 + Retry-After (0..1).
         drop_rate: share of API requests whose connection is closed mid-response (0..1).
         faults_on_token_endpoint: apply the faults above to /oauth/token and revoke too.
+        refresh_token_reuse_protection: a refresh token used again after it was rotated
+            revokes every token of its chain, access tokens too (RFC 9700 §4.14.2; Django
+            OAuth Toolkit's REFRESH_TOKEN_REUSE_PROTECTION).
+        oauth_redirect_status: 0, or a 3xx status that POST /oauth/token and revoke answer
+            with, redirecting to the path with a trailing slash (a Django server with
+            APPEND_SLASH whose OAuth URLs end in a slash).
         ignore_company_filter: `GET /lab_tests` ignores `filter[lab_company]` and lists every
             test (as an API may silently ignore a filter it does not know).
         unlisted_lab_companies: `GET /lab_companies` leaves out this many lab companies (the
@@ -125,6 +131,8 @@ class SandboxConfig:
     hostile_lab_companies: int = 0
     hostile_ordered_test_ids: bool = False
     hostile_checkout_url: str = ""
+    refresh_token_reuse_protection: bool = False
+    oauth_redirect_status: int = 0
     access_token_ttl_s: int = 36000
     code_ttl_s: int = 60
     clock_speed: float = 0.0
@@ -198,6 +206,8 @@ class FaultSettings:
     hostile_lab_companies: int = 0
     hostile_ordered_test_ids: bool = False
     hostile_checkout_url: str = ""
+    refresh_token_reuse_protection: bool = False
+    oauth_redirect_status: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -221,6 +231,8 @@ def fault_problems(settings: FaultSettings) -> list[str]:
         problems.append("unlisted_lab_companies must not be negative")
     if settings.hostile_values < 0 or settings.hostile_lab_companies < 0:
         problems.append("hostile_values and hostile_lab_companies must not be negative")
+    if settings.oauth_redirect_status and not 300 <= settings.oauth_redirect_status <= 399:
+        problems.append("oauth_redirect_status must be 0 or a 3xx status")
     return problems
 
 

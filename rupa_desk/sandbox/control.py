@@ -46,6 +46,7 @@ from rupa_desk.sandbox.oauth import (
     AuthorizePageError,
     AuthorizeRedirectError,
     issue_code,
+    issuer_of,
     validate_authorize,
 )
 from rupa_desk.sandbox.state import LabTest, SandboxState
@@ -443,7 +444,7 @@ class ControlEndpoints:
         state = self.state
         with state.lock:
             try:
-                auth = validate_authorize(state, params)
+                auth = validate_authorize(state, params, issuer_of(request))
             except AuthorizePageError as exc:
                 raise ControlError(400, "invalid_request", exc.message) from exc
             except AuthorizeRedirectError as exc:

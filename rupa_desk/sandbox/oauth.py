@@ -3,11 +3,15 @@
 - `GET /oauth/authorize`: unknown client or unregistered redirect URI → an HTML error page
   (never a redirect, RFC 6749 §4.1.2.1); other request errors → redirect with `error=`.
   Signed out → the sign-in page; signed in → the consent page (Approve / Deny).
-- `POST /oauth/authorize`: the consent decision → 303 to `redirect_uri?code=…&state=…` or
-  `?error=access_denied&state=…`.
+- `POST /oauth/authorize`: the consent decision → 303 to `redirect_uri?code=…&state=…&iss=…`
+  or `?error=access_denied&state=…&iss=…`. Every answer at the redirect URI names the issuer
+  (RFC 9207), derived from the request's base URL as Django OAuth Toolkit does.
 - `POST /oauth/token`: `authorization_code` (PKCE S256 checked, single-use codes that expire)
-  and `refresh_token` (rotation). RFC 6749 §5.2 JSON errors.
+  and `refresh_token` (rotation; with `refresh_token_reuse_protection`, a rotated token used
+  again revokes its chain). RFC 6749 §5.2 JSON errors.
 - `POST /oauth/revoke_token`: RFC 7009, 200 for any token once the client is known.
+- With `oauth_redirect_status` set, token and revoke POSTs are answered with that redirect
+  to the path plus a slash, as a Django server with APPEND_SLASH does.
 
 PKCE S256 is computed here with hashlib rather than with the library the app uses, so that
 the app's implementation is checked against an independent one.
@@ -95,16 +99,31 @@ class AuthorizeRequest:
     scope: str
     code_challenge: str | None
     parameters: dict[str, str]
+    issuer: str | None = None
 
     def error_redirect(self, error: str, description: str | None = None) -> str:
         return add_query(
             self.redirect_uri,
-            {"error": error, "error_description": description, "state": self.state},
+            {
+                "error": error,
+                "error_description": description,
+                "state": self.state,
+                "iss": self.issuer,
+            },
         )
 
 
-def validate_authorize(state: SandboxState, params: Mapping[str, str]) -> AuthorizeRequest:
+def issuer_of(request: Request) -> str:
+    """The issuer identifier the simulator names in authorization answers: its base URL."""
+    return str(request.base_url).rstrip("/")
+
+
+def validate_authorize(
+    state: SandboxState, params: Mapping[str, str], issuer: str | None = None
+) -> AuthorizeRequest:
     """Check an authorization request (query or consent form). Caller holds `state.lock`.
+
+    `issuer` is named (`iss`, RFC 9207) in every answer at the redirect URI.
 
     Raises:
         AuthorizePageError: unknown client, missing or unregistered redirect URI.
@@ -132,6 +151,7 @@ def validate_authorize(state: SandboxState, params: Mapping[str, str]) -> Author
         scope=params.get("scope", ""),
         code_challenge=params.get("code_challenge") or None,
         parameters={name: params.get(name, "") for name in ConsentForm.PARAMETERS},
+        issuer=issuer,
     )
     response_type = params.get("response_type", "")
     if response_type != "code":
@@ -166,7 +186,9 @@ def issue_code(state: SandboxState, request: AuthorizeRequest, practitioner_id: 
         expires_at=time.monotonic() + state.config.code_ttl_s,
     )
     state.codes[code.code] = code
-    return add_query(request.redirect_uri, {"code": code.code, "state": request.state})
+    return add_query(
+        request.redirect_uri, {"code": code.code, "state": request.state, "iss": request.issuer}
+    )
 
 
 class OAuthEndpoints:
@@ -189,7 +211,7 @@ class OAuthEndpoints:
         params = dict(request.query_params)
         with self.state.lock:
             try:
-                auth = validate_authorize(self.state, params)
+                auth = validate_authorize(self.state, params, issuer_of(request))
             except AuthorizePageError as exc:
                 return HTMLResponse(pages.error_page(exc.title, exc.message), status_code=400)
             except AuthorizeRedirectError as exc:
@@ -214,7 +236,7 @@ class OAuthEndpoints:
         params = {name: web_session.form_text(form, name) for name in ConsentForm.PARAMETERS}
         with self.state.lock:
             try:
-                auth = validate_authorize(self.state, params)
+                auth = validate_authorize(self.state, params, issuer_of(request))
             except AuthorizePageError as exc:
                 return HTMLResponse(pages.error_page(exc.title, exc.message), status_code=400)
             except AuthorizeRedirectError as exc:
@@ -266,7 +288,18 @@ class OAuthEndpoints:
             raise OAuthError(401, "invalid_client", "Client authentication failed.")
         return client
 
+    def _moved(self, request: Request) -> Response | None:
+        """The redirect of `oauth_redirect_status`, when it is set (caller holds no lock)."""
+        with self.state.lock:
+            status = self.state.faults.oauth_redirect_status
+        if not status:
+            return None
+        annotate(request.scope, fault=f"redirect {status}")
+        return RedirectResponse(request.url.path + "/", status_code=status)
+
     async def token(self, request: Request) -> Response:
+        if (moved := self._moved(request)) is not None:
+            return moved
         form = await request.form()
         grant_type = web_session.form_text(form, "grant_type")
         annotate(request.scope, grant_type=grant_type or None)
@@ -335,11 +368,17 @@ class OAuthEndpoints:
         if not value:
             raise OAuthError(400, "invalid_request", "refresh_token is required.")
         refresh = self.state.refresh_tokens.get(value)
-        if refresh is None or refresh.client_id != client.client_id or not refresh.active:
+        if refresh is None or refresh.client_id != client.client_id:
+            raise OAuthError(400, "invalid_grant", "The refresh token is not valid.")
+        if not refresh.active:
+            if self.state.faults.refresh_token_reuse_protection:
+                tokens.revoke_chain(self.state, refresh)
             raise OAuthError(400, "invalid_grant", "The refresh token is not valid.")
         return tokens.rotate(self.state, refresh)
 
     async def revoke(self, request: Request) -> Response:
+        if (moved := self._moved(request)) is not None:
+            return moved
         form = await request.form()
         try:
             with self.state.lock:

@@ -175,6 +175,8 @@ class RefreshToken:
     practitioner_id: str
     scope: str
     active: bool = True
+    #: the first refresh token of its rotation chain (itself for the first one)
+    family: str = ""
 
 
 @dataclass(slots=True)

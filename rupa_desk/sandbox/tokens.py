@@ -1,9 +1,10 @@
 """Access and refresh tokens: issue, rotate, revoke, expire, and check a Bearer header.
 
-Refresh tokens rotate on use: the old one stops working at once, access tokens already issued
-keep working until they expire. Revoking a refresh token also revokes the access tokens issued
-with it. Tokens are random (not seeded) and are never logged; logs use `fingerprint`.
-Callers hold `state.lock`.
+Refresh tokens rotate on use, as Django OAuth Toolkit does: the old one stops working at once,
+and so does the access token issued with it. Revoking a refresh token also revokes the access
+tokens issued with it. The refresh tokens of one sign-in form a chain (`family`); with reuse
+protection, using a rotated one again revokes the whole chain (RFC 9700 §4.14.2). Tokens are
+random (not seeded) and are never logged; logs use `fingerprint`. Callers hold `state.lock`.
 """
 
 from __future__ import annotations
@@ -23,29 +24,51 @@ def fingerprint(token: str) -> str:
 
 
 def issue(
-    state: SandboxState, *, client_id: str, practitioner_id: str, scope: str
+    state: SandboxState,
+    *,
+    client_id: str,
+    practitioner_id: str,
+    scope: str,
+    family: str | None = None,
 ) -> tuple[dict[str, Any], RefreshToken]:
-    """A new refresh token and access token; returns the token response body and the refresh."""
+    """A new refresh token and access token; returns the token response body and the refresh.
+
+    `family` is the chain a rotated refresh token continues (None starts a new chain).
+    """
+    token = "rt_" + secrets.token_urlsafe(32)
     refresh = RefreshToken(
-        token="rt_" + secrets.token_urlsafe(32),
+        token=token,
         client_id=client_id,
         practitioner_id=practitioner_id,
         scope=scope,
+        family=family or token,
     )
     state.refresh_tokens[refresh.token] = refresh
     return _with_access_token(state, refresh), refresh
 
 
 def rotate(state: SandboxState, refresh: RefreshToken) -> dict[str, Any]:
-    """Use a refresh token: it stops working and a new pair is issued."""
-    refresh.active = False
+    """Use a refresh token: it and its access token stop working, and a new pair is issued."""
+    revoke_refresh_token(state, refresh)
     body, _ = issue(
         state,
         client_id=refresh.client_id,
         practitioner_id=refresh.practitioner_id,
         scope=refresh.scope,
+        family=refresh.family,
     )
     return body
+
+
+def revoke_chain(state: SandboxState, refresh: RefreshToken) -> int:
+    """Revoke every refresh token of `refresh`'s chain and their access tokens (a reused
+    refresh token: the chain may be in a thief's hands). Returns how many were still live."""
+    live = 0
+    for member in state.refresh_tokens.values():
+        if member.family == refresh.family:
+            live += member.active
+            revoke_refresh_token(state, member)
+    return live
 
 
 def _with_access_token(state: SandboxState, refresh: RefreshToken) -> dict[str, Any]:

@@ -8,21 +8,33 @@ The flow (RFC 8252, "OAuth 2.0 for Native Apps"):
    "waiting…", the URL with a Copy button (when no browser opened) and Cancel.
 2. The flow checks `state` and holds the browser's request until the code is exchanged
    (`rupa_desk.services.oauth_endpoints`), so the page it shows says honestly whether
-   sign-in worked.
-3. The listener closes in every outcome: success, denial, wrong state, timeout, cancel.
+   sign-in worked. An answer with a wrong or missing `state` is not ours (a stale tab, or
+   a forged request): that browser gets an error page and the real answer is still
+   awaited. An answer naming another issuer (`iss`, RFC 9207) ends the attempt.
+3. The listener closes in every outcome: success, denial, mix-up, timeout, cancel.
 
-Tokens: the access token lives in memory only; the refresh token in the `SecretStore` (OS
-keychain or session memory). `access_token()` refreshes single-flight (one refresh for any
-number of concurrent callers), stores the rotated refresh token *before* the new access token
-is handed out, and turns `invalid_grant` into `SessionExpired` ("sign in again"), never a
-blind retry: only when another Rupa Desk process rotated the stored refresh token meanwhile
-(two processes refreshing at once) is that newer token tried, once, and the entry is deleted
-only if it still holds the refused token. `sign_out()` revokes (best effort when offline) and
-always forgets locally.
+Tokens: the session entry in the `SecretStore` (OS keychain or session memory) holds the
+refresh token and the current access token with the wall-clock time it is good until.
+Processes share a session (the app and the command line on one PC), and a server with
+refresh-token reuse protection (RFC 9700 §4.14.2) revokes the whole session when a refresh
+token is used twice, and revokes the previous access token on each rotation. So reading,
+refreshing and storing happen under a lock file shared by every Rupa Desk process
+(`filelock`), and once it holds the lock a process re-reads the entry: when another process
+refreshed meanwhile, it takes that access token instead of refreshing again. Within a process
+the refresh is single-flight (one for any number of concurrent callers). The rotated tokens
+are stored *before* the new access token is handed out; `invalid_grant` means
+`SessionExpired` ("sign in again"), never a retry. `sign_out()` revokes (best effort when
+offline) and always forgets locally.
+
+Expiry is wall-clock time: a monotonic clock stops while the computer sleeps, and a token
+would then look fresh for as long as the computer slept. A clock set back makes a token look
+fresh too long: Rupa then answers 401, and `token_rejected` refreshes it.
 
 Each account keeps its own entry in the store (`session_key`), so practitioners sharing a PC
 do not overwrite each other's sessions; a pointer entry (`last_account_key`) says whose
-session start-up restores, without asking Rupa.
+session start-up restores, without asking Rupa. Entries are keyed by the token URL as well
+as the environment's name, so a refresh token is only ever sent where it was issued (a demo
+session does not follow `--demo-url` to another server).
 
 Why Authlib's protocol layer and not its `AsyncOAuth2Client`: Authlib 1.9 deprecated its
 httpx integration in favour of httpx2 (it warns on import and will drop httpx), and its
@@ -40,34 +52,39 @@ import contextlib
 import hmac
 import json
 import logging
+import math
 import time
 import webbrowser
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Final
 
+import filelock
 import httpx
 from authlib.common.security import generate_token
 from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
+from rupa_desk.paths import AppPaths
 from rupa_desk.services.errors import (
     AccessDenied,
+    IssuerMismatch,
     MalformedResponse,
     NotSignedIn,
     RupaError,
     SecretStoreUnavailable,
+    SessionBusy,
     SessionExpired,
     SignInCancelled,
     SignInFailed,
     SignInTimedOut,
-    StateMismatch,
 )
 from rupa_desk.services.http_client import new_http_client
 from rupa_desk.services.loopback import (
     CANCELLED_PAGE,
     NOT_A_SIGN_IN_PAGE,
+    NOT_THIS_SIGN_IN_PAGE,
     SIGNED_IN_PAGE,
     Callback,
     LoopbackListener,
@@ -85,6 +102,7 @@ BrowserOpener = Callable[[str], bool]
 _IPV6_LOOPBACK: Final = "::1"
 _CODE_VERIFIER_LENGTH: Final = 64  # RFC 7636: 43 to 128 unreserved characters
 _STATE_LENGTH: Final = 32
+_SESSION_ID_LENGTH: Final = 16
 
 
 #: The account part of a session's key while Rupa has not yet said whose session it is
@@ -96,7 +114,9 @@ NEW_SESSION: Final = "(new)"
 def session_key(environment: Environment, account_id: str | None) -> str:
     """The SecretStore key of one account's session in one environment and OAuth client.
 
-    One entry per environment, client id and account (the practitioner id): a second
+    One entry per environment, token URL, client id and account (the practitioner id): the
+    token URL is part of it so that a refresh token is never sent to another server than
+    the one that issued it (e.g. `--demo-url` naming another simulator). A second
     practitioner signing in on a shared PC gets an entry of their own instead of replacing
     the first one's. The entry holds the refresh token and the account id. A session whose
     practitioner is not known yet (`account_id` None: just signed in) has the account part
@@ -113,11 +133,23 @@ def last_account_key(environment: Environment) -> str:
     sign-in of this environment and client id (or `NEW_SESSION` until Rupa said who it is).
     It holds no secret; signing out of that account removes it.
     """
-    return f"last-account:{environment.name}:{environment.client_id}"
+    return f"last-account:{_session_scope(environment)}"
 
 
 def _entry_key(environment: Environment, slot: str) -> str:
-    return f"session:{environment.name}:{environment.client_id}:{slot}"
+    return f"session:{_session_scope(environment)}:{slot}"
+
+
+def _session_scope(environment: Environment) -> str:
+    """What a session belongs to: the environment, where its tokens go, and the client."""
+    return f"{environment.name}:{environment.token_url}:{environment.client_id}"
+
+
+def session_lock_name(environment: Environment) -> str:
+    """The name of the lock file that processes sharing this environment's sessions take in
+    turn (`AppPaths.session_lock_file`): one per environment name, so that demo sessions
+    of simulators on ever new ports leave no trail of lock files."""
+    return f"session-{environment.name}"
 
 
 def client_secret_key(environment: Environment) -> str:
@@ -130,13 +162,37 @@ def client_secret_key(environment: Environment) -> str:
 
 @dataclass(frozen=True)
 class _StoredSession:
-    """What the SecretStore keeps for a session: the refresh token and whose it is."""
+    """What the SecretStore keeps for a session: the refresh token, whose it is, and the
+    current access token with the wall-clock time (epoch seconds) to stop using it at.
+
+    The access token is kept beside the refresh token (which can mint more of them, so this
+    adds no exposure) so that every process sharing the session uses the one a server that
+    revokes on rotation still accepts.
+    """
 
     refresh_token: str = field(repr=False)
     account_id: str | None = None
+    access_token: str | None = field(default=None, repr=False)
+    access_until: float | None = None
+    #: names one sign-in through rotations and moves (see `Authenticator._current`)
+    session_id: str | None = None
 
     def dumps(self) -> str:
-        return json.dumps({"refresh_token": self.refresh_token, "account_id": self.account_id})
+        return json.dumps(
+            {
+                "refresh_token": self.refresh_token,
+                "account_id": self.account_id,
+                "access_token": self.access_token,
+                "access_until": self.access_until,
+                "session_id": self.session_id,
+            }
+        )
+
+    def access_usable(self, now: float) -> bool:
+        """True when it holds an access token that is not due for a refresh at `now`."""
+        return self.access_token is not None and (
+            self.access_until is not None and now < self.access_until
+        )
 
     @classmethod
     def loads(cls, value: str) -> _StoredSession | None:
@@ -150,7 +206,21 @@ class _StoredSession:
         token, account = data.get("refresh_token"), data.get("account_id")
         if not isinstance(token, str) or not token:
             return None
-        return cls(token, account if isinstance(account, str) and account else None)
+        access, until = data.get("access_token"), data.get("access_until")
+        if not isinstance(access, str) or not access:
+            access = None
+        if isinstance(until, int | float) and not isinstance(until, bool) and math.isfinite(until):
+            access_until: float | None = float(until)
+        else:
+            access_until = None
+        session_id = data.get("session_id")
+        return cls(
+            token,
+            account if isinstance(account, str) and account else None,
+            access,
+            access_until if access is not None else None,
+            session_id if isinstance(session_id, str) and session_id else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -225,7 +295,7 @@ class PendingSignIn:
         Cancelling the task that awaits this cancels the sign-in too.
 
         Raises:
-            AccessDenied, SignInTimedOut, SignInCancelled, StateMismatch, SignInFailed: the
+            AccessDenied, SignInTimedOut, SignInCancelled, IssuerMismatch, SignInFailed: the
                 sign-in did not finish (see `rupa_desk.services.errors`).
             NetworkError, ServerError, MalformedResponse: the code exchange failed.
         """
@@ -249,7 +319,10 @@ class Authenticator:
         secret_store: where the refresh token lives (see `probe_secret_store`).
         opener: opens the system browser (default `webbrowser.open`); tests pass their own.
         transport: an httpx transport for the token endpoints (tests); None for the network.
-        clock: a monotonic clock in seconds (tests can move time).
+        clock: wall-clock time in epoch seconds (tests can move time); it goes on while the
+            computer sleeps, unlike a monotonic clock.
+        paths: the app's folders, for the session lock file shared with other Rupa Desk
+            processes (default: this user's).
 
     Attributes:
         environment: the environment it signs in to.
@@ -265,25 +338,36 @@ class Authenticator:
         *,
         opener: BrowserOpener = webbrowser.open,
         transport: httpx.AsyncBaseTransport | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
+        paths: AppPaths | None = None,
     ) -> None:
         self.environment = environment
         self._store = secret_store
         self._opener = opener
         self._clock = clock
+        folders = paths if paths is not None else AppPaths.for_user()
+        self._lock_file = folders.session_lock_file(session_lock_name(environment))
+        # Not thread-local: it is taken and released on the event loop's thread only, but
+        # the loop may run on any thread.
+        self._file_lock = filelock.FileLock(str(self._lock_file), thread_local=False)
         self._http = new_http_client(environment.limits, transport=transport)
         self._endpoints = OAuthEndpoints(environment, self._http)
         # The account part of the key of this process's session entry (a practitioner id or
         # NEW_SESSION); None when this process has no session.
         self._slot: str | None = None
+        # The `session_id` of this process's session entry, to follow it when another
+        # process moves it (see `_current`).
+        self._session_id: str | None = None
         self._access_token: str | None = None
-        self._access_expires_at: float | None = None
+        self._access_until: float | None = None
+        # The last access token Rupa answered 401 to: never taken back from the store.
+        self._rejected_token: str | None = None
         self._account_id: str | None = None
         self._has_session = False
         # Rupa ended the session (invalid_grant): every later caller hears SessionExpired
         # ("sign in again"), not just the one whose refresh found out, until a new sign-in.
         self._ended_by_rupa = False
-        self._refresh_lock = asyncio.Lock()
+        self._session_lock = asyncio.Lock()
         self._pending: set[PendingSignIn] = set()
         self.refresh_count = 0
         self.store_degraded = False
@@ -329,13 +413,14 @@ class Authenticator:
                 (it then becomes the one start-up restores).
 
         Returns:
-            True when a session was found (the first `access_token()` then refreshes it),
-            False when there is none to restore (the current session, if any, is kept).
+            True when a session was found (the first `access_token()` then uses its stored
+            access token, or refreshes it), False when there is none to restore (the current
+            session, if any, is kept).
 
         Raises:
             SecretStoreUnavailable: the keychain refused to be read.
         """
-        async with self._refresh_lock:
+        async with self._locked_session():
             slot = account_id
             if slot is None:
                 slot = await self._store.get(last_account_key(self.environment))
@@ -346,6 +431,7 @@ class Authenticator:
                 await self._put(last_account_key(self.environment), slot)
             self._forget_memory()  # another account's access token must not be used for it
             self._slot = slot
+            self._session_id = stored.session_id
             self._account_id = None if slot == NEW_SESSION else slot
             self._has_session = True
             self._ended_by_rupa = False
@@ -362,11 +448,11 @@ class Authenticator:
         """
         if not account_id or account_id == NEW_SESSION:
             raise ValueError("not an account id")
-        async with self._refresh_lock:
-            slot = self._slot
-            stored = await self._load(slot) if slot is not None else None
-            if slot is None or stored is None:
+        async with self._locked_session():
+            current = await self._current()
+            if current is None:
                 raise NotSignedIn()
+            slot, stored = current
             if slot != account_id or stored.account_id != account_id:
                 await self._write_session(account_id, replace(stored, account_id=account_id))
                 if slot != account_id:
@@ -420,6 +506,7 @@ class Authenticator:
             listener,
             state=state,
             code_verifier=code_verifier,
+            issuer=env.issuer,
             timeout_s=limits.sign_in_timeout_s if timeout_s is None else timeout_s,
         )
         task = asyncio.create_task(flow.run(), name=f"sign-in ({env.name})")
@@ -486,13 +573,18 @@ class Authenticator:
         )
         if tokens.refresh_token is None:
             raise MalformedResponse()  # without it, the session could not outlive the hour
-        async with self._refresh_lock:
+        async with self._locked_session():
             # Whose session this is, Rupa says only once asked (`remember_account`): until
             # then it is the NEW_SESSION entry, and another account's entry stays untouched.
-            await self._write_session(NEW_SESSION, _StoredSession(tokens.refresh_token, None))
-            self._set_access(tokens)
-            self._account_id = None
-            self._has_session = True
+            stored = _StoredSession(
+                tokens.refresh_token,
+                None,
+                tokens.access_token,
+                self._usable_until(tokens),
+                session_id=generate_token(_SESSION_ID_LENGTH),
+            )
+            await self._write_session(NEW_SESSION, stored)
+            self._use(stored)
             self._ended_by_rupa = False
         return SignedIn(self.environment.name, tokens.scope)
 
@@ -502,18 +594,21 @@ class Authenticator:
         """A valid access token, refreshing it first when it is about to expire.
 
         Single-flight: however many callers find the token expired at once, one refresh runs
-        and all of them get its token.
+        and all of them get its token. Across processes too: a process that finds the session
+        refreshed by another one meanwhile takes that token.
 
         Raises:
             NotSignedIn: there is no session.
             SessionExpired: Rupa ended the session: sign in again.
+            SessionBusy: another process kept the session locked too long.
+            SignInServerMoved: the token URL answered with a redirect (a settings problem).
             NetworkError, ServerError, RateLimited, MalformedResponse: the refresh failed
                 (the session is kept: try again later).
         """
         token = self._fresh_access_token()
         if token is not None:
             return token
-        async with self._refresh_lock:
+        async with self._locked_session():
             token = self._fresh_access_token()
             if token is not None:
                 return token
@@ -522,64 +617,96 @@ class Authenticator:
     async def token_rejected(self, token: str) -> None:
         """Rupa answered 401 to `token`: the next `access_token()` refreshes (once, for all)."""
         if self._access_token == token:
+            self._rejected_token = token
             self._access_token = None
-            self._access_expires_at = None
+            self._access_until = None
 
     def _fresh_access_token(self) -> str | None:
         if self._access_token is None:
             return None
-        if self._access_expires_at is not None and self._clock() >= self._access_expires_at:
+        if self._access_until is not None and self._clock() >= self._access_until:
             return None
         return self._access_token
 
-    def _set_access(self, tokens: TokenResponse) -> None:
-        self._access_token = tokens.access_token
-        if tokens.expires_in is None:
-            self._access_expires_at = None  # unknown: used until Rupa answers 401
-        else:
-            leeway = min(self.environment.limits.token_refresh_leeway_s, tokens.expires_in / 4)
-            self._access_expires_at = self._clock() + tokens.expires_in - leeway
+    def _usable_until(self, tokens: TokenResponse) -> float:
+        """When to stop using a new access token: its lifetime (a sane one) minus the leeway."""
+        limits = self.environment.limits
+        lifetime = tokens.expires_in or limits.token_lifetime_default_s
+        lifetime = min(max(lifetime, limits.token_lifetime_min_s), limits.token_lifetime_max_s)
+        leeway = min(limits.token_refresh_leeway_s, lifetime / 4)
+        return self._clock() + lifetime - leeway
+
+    def _use(self, stored: _StoredSession) -> str:
+        """Make the access token of `stored` this process's one."""
+        assert stored.access_token is not None
+        self._session_id = stored.session_id
+        self._access_token = stored.access_token
+        self._access_until = stored.access_until
+        self._account_id = stored.account_id
+        self._has_session = True
+        return stored.access_token
 
     async def _refresh(self) -> str:
-        slot = self._slot
-        stored = await self._load(slot) if slot is not None else None
-        if slot is None or stored is None:
+        """Refresh the session; the caller holds `_locked_session()`."""
+        current = await self._current()
+        if current is None:
             self._forget_memory()
             raise SessionExpired() if self._ended_by_rupa else NotSignedIn()
+        slot, stored = current
+        if stored.access_usable(self._clock()) and stored.access_token != self._rejected_token:
+            # Another Rupa Desk (a second window, the command line) refreshed while this one
+            # waited for the lock, or this is a restart: the stored access token is live.
+            log.info("the stored access token is fresh; using it")
+            return self._use(stored)
         self.refresh_count += 1
         try:
             tokens = await self._endpoints.refresh(stored.refresh_token)
         except SessionExpired:
-            # Another Rupa Desk (a second window, the command line) may have rotated the token
-            # after this one read it: then the stored one is live, and is tried once.
-            current = await self._reload_after_invalid_grant(slot)
-            if current is None or current.refresh_token == stored.refresh_token:
-                await self._session_ended(slot, forget_stored=True)
-                raise
-            log.info("the session's refresh token was rotated elsewhere; using the new one")
-            stored = current
+            await self._session_ended(slot)
+            raise
+        renewed = replace(
+            stored,
+            refresh_token=tokens.refresh_token or stored.refresh_token,
+            access_token=tokens.access_token,
+            access_until=self._usable_until(tokens),
+        )
+        await self._put(_entry_key(self.environment, slot), renewed.dumps())  # stored before use
+        return self._use(renewed)
+
+    @contextlib.asynccontextmanager
+    async def _locked_session(self) -> AsyncIterator[None]:
+        """Hold the session: this process's lock, then the lock file every process shares.
+
+        The file lock is tried without blocking and waited for with `asyncio.sleep`, so the
+        event loop never blocks on it and a cancelled wait leaves nothing holding it. The
+        OS releases it if the process dies.
+
+        Raises:
+            SessionBusy: another process held it longer than `session_lock_timeout_s`.
+        """
+        limits = self.environment.limits
+        async with self._session_lock:
+            self._lock_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            deadline = time.monotonic() + limits.session_lock_timeout_s
+            while True:
+                try:
+                    self._file_lock.acquire(timeout=0)
+                    break
+                except filelock.Timeout:
+                    if time.monotonic() >= deadline:
+                        log.warning("another Rupa Desk process kept the session locked")
+                        raise SessionBusy() from None
+                    await asyncio.sleep(limits.session_lock_poll_s)
             try:
-                tokens = await self._endpoints.refresh(stored.refresh_token)
-            except SessionExpired:
-                again = await self._reload_after_invalid_grant(slot)
-                unchanged = again is None or again.refresh_token == stored.refresh_token
-                await self._session_ended(slot, forget_stored=unchanged)
-                raise
-        rotated = tokens.refresh_token or stored.refresh_token
-        await self._put(
-            _entry_key(self.environment, slot), replace(stored, refresh_token=rotated).dumps()
-        )  # stored before use
-        self._set_access(tokens)
-        self._account_id = stored.account_id
-        self._has_session = True
-        assert self._access_token is not None
-        return self._access_token
+                yield
+            finally:
+                self._file_lock.release()
 
     # -- sign-out --
 
     async def sign_out(self) -> SignOutResult:
         """Revoke the session (best effort) and forget both tokens, whatever Rupa answers."""
-        async with self._refresh_lock:
+        async with self._locked_session():
             slot = self._slot
             try:
                 stored = await self._load(slot) if slot is not None else None
@@ -604,6 +731,27 @@ class Authenticator:
     # Entries (`session_key`): one per account, holding its refresh token. The pointer
     # (`last_account_key`): which account start-up restores. This process's session is the
     # entry of `self._slot`.
+
+    async def _current(self) -> tuple[str, _StoredSession] | None:
+        """This process's session entry as stored now, under the session lock (None: gone).
+
+        A session just signed in waits in the NEW_SESSION entry until Rupa says whose it is;
+        another process may have moved it to the account's entry meanwhile (two commands
+        started together both asking who is signed in). The pointer then names that entry,
+        and the same `session_id` shows it is this session: it is followed, not lost.
+        """
+        slot = self._slot
+        if slot is None:
+            return None
+        stored = await self._load(slot)
+        if stored is None and slot == NEW_SESSION and self._session_id is not None:
+            moved_to = await self._store.get(last_account_key(self.environment))
+            moved = await self._load(moved_to) if moved_to and moved_to != slot else None
+            if moved_to and moved is not None and moved.session_id == self._session_id:
+                log.info("the new session was moved to its account's entry by another process")
+                self._slot = slot = moved_to
+                stored = moved
+        return None if stored is None else (slot, stored)
 
     async def _load(self, slot: str) -> _StoredSession | None:
         value = await self._store.get(_entry_key(self.environment, slot))
@@ -631,24 +779,16 @@ class Authenticator:
             self.store_degraded = True
             await self._store.set(key, value)
 
-    async def _session_ended(self, slot: str, *, forget_stored: bool) -> None:
+    async def _session_ended(self, slot: str) -> None:
         """Rupa refused the refresh token (`invalid_grant`): "sign in again" from now on.
 
-        The stored entry is deleted only when it still holds the refused token; a newer one
-        belongs to another Rupa Desk that is still signed in.
+        The refused token was read under the session lock, so it was the newest one: the
+        session is over for every process that shares it.
         """
-        if forget_stored:
-            log.info("the session ended on Rupa's side; forgetting it")
-            await self._forget_session(slot)
+        log.info("the session ended on Rupa's side; forgetting it")
+        await self._forget_session(slot)
         self._forget_memory()
         self._ended_by_rupa = True
-
-    async def _reload_after_invalid_grant(self, slot: str) -> _StoredSession | None:
-        """The entry as stored now (None when gone or unreadable)."""
-        try:
-            return await self._load(slot)
-        except SecretStoreUnavailable:
-            return None
 
     async def _forget_session(self, slot: str) -> None:
         """Delete `slot`'s entry, and the pointer too if it points there."""
@@ -667,8 +807,9 @@ class Authenticator:
             log.warning("keychain refused to forget the session")
 
     def _forget_memory(self) -> None:
+        self._session_id = None
         self._access_token = None
-        self._access_expires_at = None
+        self._access_until = None
         self._account_id = None
         self._has_session = False
         self._slot = None
@@ -684,11 +825,13 @@ class _SignInFlow:
         *,
         state: str,
         code_verifier: str,
+        issuer: str | None,
         timeout_s: float,
     ) -> None:
         self._complete = complete
         self._listener = listener
         self._state = state
+        self._issuer = issuer
         self._code_verifier = code_verifier
         self._timeout_s = timeout_s
         self._cancel_requested = False
@@ -734,17 +877,29 @@ class _SignInFlow:
             raise SignInTimedOut() from None
 
     def _accept(self, callback: Callback) -> bool:
-        """True for the answer with our code; raises for a wrong state or an error answer."""
+        """True for the answer with our code; raises for an error answer or a mix-up.
+
+        An answer without our `state` is not this attempt's (a stale tab, or a request
+        forged by a web page): it is refused in that browser only, and the wait goes on.
+        """
         params = callback.params
         if not {"state", "code", "error"} & params.keys():
             callback.respond(NOT_A_SIGN_IN_PAGE)  # e.g. a reload without the query
             return False
         if not hmac.compare_digest(params.get("state", "").encode(), self._state.encode()):
-            error: RupaError = StateMismatch()
+            log.warning("ignored an answer to the sign-in page that is not for this sign-in")
+            callback.respond(NOT_THIS_SIGN_IN_PAGE)
+            return False
+        error: RupaError
+        if "iss" in params and self._issuer is not None and params["iss"] != self._issuer:
+            # RFC 9207: the answer names another server than the one asked (a mix-up).
+            log.warning("refused a sign-in answer from issuer %r", params["iss"][:100])
+            error = IssuerMismatch()
         elif "error" in params:
             denied = params["error"] == "access_denied"
             error = AccessDenied() if denied else SignInFailed()
-            log.info("authorize endpoint answered error=%s", params["error"][:40])
+            # repr: control characters in the text cannot forge log lines
+            log.info("authorize endpoint answered error=%r", params["error"][:40])
         elif not params.get("code"):
             error = SignInFailed()
         else:

@@ -29,9 +29,11 @@ Hierarchy (what callers catch; the root is `rupa_desk.core.errors.KnownError`):
         DiskFull                  ... because the disk is full
         FileTooLarge              ... because it is larger than Rupa Desk accepts
       SecretStoreUnavailable      the OS keychain refused
+      SessionBusy                 another Rupa Desk process kept the session locked
+      SignInServerMoved           the token/revoke URL answered with a redirect (settings)
       SignInError                 the browser sign-in did not finish
         AccessDenied, SignInTimedOut, SignInCancelled, StateMismatch, NoFreePort,
-        SignInFailed
+        SignInFailed, IssuerMismatch
 """
 
 from __future__ import annotations
@@ -318,3 +320,41 @@ class SignInFailed(SignInError):
         "Rupa refused the sign-in. Check the client id in Settings; if it is right, try again "
         "later."
     )
+
+
+class IssuerMismatch(SignInError):
+    """The browser came back from another sign-in server than the one asked (RFC 9207 `iss`):
+    a mix-up of servers, so the answer was refused."""
+
+    default_message = (
+        "The sign-in answer came from another server than the one Rupa Desk asked, so it was "
+        "refused. Start sign-in again; if it happens again, tell your administrator."
+    )
+
+
+class SessionBusy(RupaError):
+    """Another Rupa Desk process kept the session locked (renewing it) for too long."""
+
+    default_message = (
+        "Another Rupa Desk window is still renewing your Rupa session. Try again in a minute."
+    )
+
+
+class SignInServerMoved(RupaError):
+    """The token or revocation endpoint answered with a redirect: a configuration problem.
+
+    A redirect is never followed there: the request carries the refresh token or the code,
+    and a POST redirected by a server that adds a trailing slash would not be resent as a
+    POST anyway.
+
+    Attributes:
+        url: the URL that answered with the redirect.
+    """
+
+    def __init__(self, url: str, status: int) -> None:
+        self.url = url
+        super().__init__(
+            f"The sign-in server moved {url} (HTTP {status}). Check the environment's token "
+            "URL in Settings > Administrator.",
+            status=status,
+        )

@@ -66,6 +66,12 @@ NOT_A_SIGN_IN_PAGE: Final = CallbackPage(
     "Not a sign-in answer",
     "This address is only for Rupa's answer to a sign-in. Return to Rupa Desk.",
 )
+NOT_THIS_SIGN_IN_PAGE: Final = CallbackPage(
+    400,
+    "Not this sign-in",
+    "This answer does not belong to the sign-in Rupa Desk is waiting for (it may come from "
+    "an older tab), so it was ignored. Finish signing in in the tab Rupa Desk opened last.",
+)
 _NOT_FOUND_PAGE: Final = CallbackPage(404, "Not found", "There is nothing here.")
 _METHOD_PAGE: Final = CallbackPage(405, "Not allowed", "Only GET is answered here.")
 

@@ -9,6 +9,7 @@ successful answer (tokens hidden from repr).
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from rupa_desk.services.errors import (
     ServerError,
     SessionExpired,
     SignInFailed,
+    SignInServerMoved,
 )
 from rupa_desk.services.http_errors import network_error, retry_after_seconds
 from rupa_desk.settings import Environment
@@ -43,6 +45,7 @@ class TokenResponse:
 
     access_token: str = field(repr=False)
     refresh_token: str | None = field(default=None, repr=False)
+    #: seconds; None when the answer gave none, or none usable (zero, negative, NaN)
     expires_in: float | None = None
     scope: str | None = None
 
@@ -71,6 +74,7 @@ class OAuthEndpoints:
 
         Raises:
             SignInFailed: Rupa refused the code or the client.
+            SignInServerMoved: the token URL answered with a redirect (a settings problem).
             NetworkError, ServerError, RateLimited, MalformedResponse: as named.
         """
         body = prepare_token_request(
@@ -87,6 +91,7 @@ class OAuthEndpoints:
         Raises:
             SessionExpired: `invalid_grant`: the refresh token is revoked, expired or used.
             SignInFailed: Rupa refused the client.
+            SignInServerMoved: the token URL answered with a redirect (a settings problem).
             NetworkError, ServerError, RateLimited, MalformedResponse: as named.
         """
         extra: dict[str, str] = {}
@@ -102,6 +107,7 @@ class OAuthEndpoints:
         """Revoke a token (RFC 7009).
 
         Raises:
+            SignInServerMoved: the revocation URL answered with a redirect.
             RupaError: the revocation could not be confirmed.
         """
         body, _ = prepare_revoke_token_request(token, token_type_hint)
@@ -147,6 +153,11 @@ class OAuthEndpoints:
             response.status_code,
             (time.monotonic() - started) * 1000,
         )
+        if 300 <= response.status_code < 400:
+            # Never followed: the body holds a code or a refresh token, and a Django server
+            # that appends a slash (APPEND_SLASH) would have it resent as a GET anyway.
+            log.warning("OAuth %s: the endpoint answered with a redirect", purpose)
+            raise SignInServerMoved(url, response.status_code)
         if response.status_code == 429:
             raise RateLimited(retry_after_seconds(response, self._environment.limits))
         if response.status_code >= 500:
@@ -179,27 +190,37 @@ def _token_response(data: Mapping[str, Any]) -> TokenResponse:
         raise MalformedResponse()
     if refresh is not None and (not isinstance(refresh, str) or not refresh):
         raise MalformedResponse()
-    if isinstance(expires_in, str):
-        try:
-            expires_in = float(expires_in)
-        except ValueError:
-            raise MalformedResponse() from None
-    if expires_in is not None and (
-        isinstance(expires_in, bool) or not isinstance(expires_in, int | float)
-    ):
-        raise MalformedResponse()
     return TokenResponse(
         access_token=access,
         refresh_token=refresh,
-        expires_in=None if expires_in is None else float(expires_in),
+        expires_in=_lifetime(expires_in),
         scope=scope if isinstance(scope, str) else None,
     )
+
+
+def _lifetime(expires_in: Any) -> float | None:
+    """`expires_in` in seconds; None when absent or unusable (zero, negative, NaN, infinite).
+
+    Raises:
+        MalformedResponse: it is neither a number nor a numeric string.
+    """
+    if expires_in is None:
+        return None
+    if isinstance(expires_in, bool) or not isinstance(expires_in, int | float | str):
+        raise MalformedResponse()
+    try:
+        seconds = float(expires_in)
+    except ValueError:
+        raise MalformedResponse() from None
+    except OverflowError:  # an integer too large for a float
+        return None
+    return seconds if math.isfinite(seconds) and seconds > 0 else None
 
 
 def _token_error(data: Mapping[str, Any], *, refreshing: bool) -> RupaError:
     error = data.get("error")
     code = error if isinstance(error, str) else "unknown"
-    log.warning("OAuth endpoint answered error=%s", code[:40])
+    log.warning("OAuth endpoint answered error=%r", code[:40])  # repr: no forged log lines
     if code == "invalid_grant":
         if refreshing:
             return SessionExpired()

@@ -29,3 +29,13 @@ def test_the_demo_simulator_holds_the_catalog_size_asked_for() -> None:
         server.stop()
     assert info["counts"]["lab_tests"] == 321
     assert info["config"]["seed"] == 3
+
+
+def test_the_demo_simulator_is_strict_about_reused_refresh_tokens() -> None:
+    """Demo mode runs against reuse protection (RFC 9700), as a strict Rupa server would."""
+    server = demo.start_simulator(lab_tests=10, seed=1)
+    try:
+        info = httpx.get(server.url + "/_sim/info", timeout=10).json()
+    finally:
+        server.stop()
+    assert info["faults"]["refresh_token_reuse_protection"] is True

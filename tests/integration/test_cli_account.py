@@ -45,8 +45,9 @@ def test_signin_whoami_signout(
     assert {service for service, _ in keychain.values} == {"rupa-desk"}
     entries = sorted(username for _, username in keychain.values)
     assert len(entries) == 2
-    assert entries[0] == "last-account:demo:rupa-desk-demo"  # whose session start-up restores
-    assert re.fullmatch(r"session:demo:rupa-desk-demo:pra_\w{7}", entries[1])  # the account's
+    scope = f"demo:{sandbox.url}/oauth/token:rupa-desk-demo"  # where its tokens may go
+    assert entries[0] == f"last-account:{scope}"  # whose session start-up restores
+    assert re.fullmatch(rf"session:{re.escape(scope)}:pra_\w{{7}}", entries[1])  # the account's
 
     assert main(demo_args(sandbox, "whoami")) == 0
     shown = capsys.readouterr().out
@@ -145,12 +146,36 @@ def test_offline_whoami_fails_clearly_and_signout_still_forgets(
     args = build_parser().parse_args(demo_args(sandbox, "signin"))
     opener = PlayedBrowser(practitioner_browser)
     assert account.run(args, paths=app_paths, opener=opener, out=io.StringIO()) == 0
-    nowhere = ["--env", "demo", "--demo-url", "http://127.0.0.1:9"]  # nothing listens there
+    sandbox.stop()  # Rupa is out of reach
 
-    assert main(["whoami", *nowhere]) == 1
+    assert main(demo_args(sandbox, "whoami")) == 1
     assert "cannot reach Rupa" in capsys.readouterr().err
     assert keychain.values  # the session is kept for when the connection is back
 
-    assert main(["signout", *nowhere]) == 0
+    assert main(demo_args(sandbox, "signout")) == 0
     assert "could not be reached to revoke" in capsys.readouterr().out
     assert keychain.values == {}
+
+
+def test_a_session_is_never_sent_to_another_demo_url(
+    sandbox: SandboxServer,
+    practitioner_browser: PractitionerBrowser,
+    app_paths: AppPaths,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The demo session is the simulator's at its URL: `--demo-url` naming another server
+    finds no session there, and the stored refresh token goes nowhere."""
+    keychain = DictKeyring()
+    keyring.set_keyring(keychain)
+    args = build_parser().parse_args(demo_args(sandbox, "signin"))
+    opener = PlayedBrowser(practitioner_browser)
+    assert account.run(args, paths=app_paths, opener=opener, out=io.StringIO()) == 0
+    stored = dict(keychain.values)
+    elsewhere = ["--env", "demo", "--demo-url", "http://127.0.0.1:9"]
+
+    assert main(["whoami", *elsewhere]) == 1
+    assert "You are not signed in" in capsys.readouterr().err
+    assert main(["signout", *elsewhere]) == 0
+    assert "You were not signed in to Demo." in capsys.readouterr().out
+    assert keychain.values == stored  # the first server's session is untouched
+    assert main(demo_args(sandbox, "whoami")) == 0

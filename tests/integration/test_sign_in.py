@@ -17,9 +17,9 @@ from rupa_desk.services.api import RupaClient
 from rupa_desk.services.auth import Authenticator, last_account_key, session_key
 from rupa_desk.services.errors import (
     AccessDenied,
+    IssuerMismatch,
     SignInCancelled,
     SignInTimedOut,
-    StateMismatch,
 )
 from rupa_desk.services.secrets import MemorySecretStore
 from tests.fixtures.browser import PractitionerBrowser
@@ -84,12 +84,32 @@ async def test_deny_ends_with_access_was_denied(
 async def test_a_wrong_state_is_refused_and_the_code_never_exchanged(
     sandbox: SandboxServer, practitioner_browser: PractitionerBrowser
 ) -> None:
+    """The answer with a forged state gets an error page; the sign-in goes on waiting for
+    the real one (which never comes here), so it ends by timing out."""
     opener = PlayedBrowser(practitioner_browser, state="forged-state")
-    env = demo_environment(sandbox.url)
+    env = demo_environment(sandbox.url, sign_in_timeout_s=1.0)
     async with Authenticator(env, MemorySecretStore(), opener=opener) as auth:
         pending = await auth.start_sign_in()
-        with pytest.raises(StateMismatch):
+        with pytest.raises(SignInTimedOut):
             await pending.result()
+    assert await RequestLog(sandbox.url).grants("authorization_code") == []
+    assert opener.pages[-1].status_code == 400
+    assert "ignored" in opener.pages[-1].text
+    assert port_is_closed(pending.redirect_uri)
+
+
+async def test_the_simulator_names_its_issuer_and_another_one_is_refused(
+    sandbox: SandboxServer, practitioner_browser: PractitionerBrowser
+) -> None:
+    """RFC 9207 mix-up defence over real HTTP: the simulator sends `iss` (its base URL); a
+    client that expects another issuer refuses the answer and never exchanges the code."""
+    env = replace(demo_environment(sandbox.url), issuer="https://labs.rupahealth.com")
+    opener = PlayedBrowser(practitioner_browser)
+    async with Authenticator(env, MemorySecretStore(), opener=opener) as auth:
+        pending = await auth.start_sign_in()
+        with pytest.raises(IssuerMismatch):
+            await pending.result()
+        assert not auth.has_session
     assert await RequestLog(sandbox.url).grants("authorization_code") == []
     assert opener.pages[-1].status_code == 400
     assert port_is_closed(pending.redirect_uri)

@@ -12,13 +12,14 @@ import pytest
 from rupa_desk.sandbox.server import SandboxServer
 from rupa_desk.services.api import RupaClient
 from rupa_desk.services.auth import Authenticator, last_account_key, session_key
-from rupa_desk.services.errors import NotSignedIn, SessionExpired
+from rupa_desk.services.errors import NotSignedIn, SessionExpired, SignInServerMoved
 from rupa_desk.services.secrets import MemorySecretStore
 from tests.fixtures.browser import PractitionerBrowser
 from tests.fixtures.rupa_client import (
     PlayedBrowser,
     RequestLog,
     demo_environment,
+    set_faults,
     signed_in,
     store_session,
 )
@@ -212,44 +213,48 @@ class HeldTransport(httpx.AsyncBaseTransport):
 
 
 async def test_two_processes_refreshing_at_once_do_not_sign_each_other_out(
-    sandbox: SandboxServer, practitioner_browser: PractitionerBrowser
+    sandbox_factory: SandboxFactory,
 ) -> None:
-    """Two Rupa Desk processes (two Authenticators on one keychain) hold one session. The
-    second read the refresh token just before the first rotated it: Rupa refuses the old
-    token, and the second must adopt the rotated one instead of deleting the session."""
+    """Two Rupa Desk processes (two Authenticators on one keychain, each with its own handle
+    on the session lock file) hold one session on a server with reuse protection. The second
+    refreshes first and is held at the door; the first waits for the lock meanwhile instead
+    of sending the same refresh token, then takes the second's access token."""
+    sandbox = sandbox_factory(refresh_token_reuse_protection=True)
     log = RequestLog(sandbox.url)
     store = MemorySecretStore()
     env = demo_environment(sandbox.url)
     held = HeldTransport()
-    async with signed_in(sandbox.url, practitioner_browser, store=store) as (first, client):
-        me = await client.me()
-        await first.remember_account(me.id)
-        original = await stored_refresh_token(store, first)
-        async with (
-            Authenticator(env, store, transport=held) as second,
-            RupaClient(env, second) as second_client,
-        ):
-            assert await second.restore_session()
-            since = await log.last_seq()
-            late = asyncio.create_task(second.access_token())  # reads the token, then waits
-            await held.arrived.wait()
+    with PractitionerBrowser(sandbox.url) as browser:
+        async with signed_in(sandbox.url, browser, store=store) as (first, client):
+            me = await client.me()
+            await first.remember_account(me.id)
+            original = await stored_refresh_token(store, first)
+            await expire_access_tokens(sandbox.url)
+            async with (
+                Authenticator(env, store, transport=held) as second,
+                RupaClient(env, second) as second_client,
+            ):
+                assert await second.restore_session()
+                since = await log.last_seq()
+                await second.token_rejected(await second.access_token())  # the expired one
+                refreshing = asyncio.create_task(second.access_token())
+                await held.arrived.wait()  # it holds the session and its request waits
 
-            await first.token_rejected(await first.access_token())
-            await first.access_token()  # the first process rotates the token meanwhile
-            rotated = await stored_refresh_token(store, first)
-            assert rotated != original
+                await first.token_rejected(await first.access_token())
+                waiting = asyncio.create_task(first.access_token())
+                await asyncio.sleep(0.3)
+                assert not waiting.done()  # the first waits for the lock...
+                assert await log.grants("refresh_token", since) == []  # ...sending nothing
 
-            held.release.set()  # the second now sends the token it read: already used
-            assert await late
-            refreshes = await log.grants("refresh_token", since)
-            assert [e.status for e in refreshes] == [200, 400, 200]
-            assert second.has_session
-            assert (await second_client.me()).id == me.id
-            assert await stored_refresh_token(store, second) not in (original, rotated)
-        # The first process is still signed in too, and picks up the newest token.
-        await expire_access_tokens(sandbox.url)
-        assert (await client.me()).id == me.id
-        assert first.has_session
+                held.release.set()
+                token = await refreshing
+                assert await waiting == token  # taken from the store, not refreshed again
+                refreshes = await log.grants("refresh_token", since)
+                assert [e.status for e in refreshes] == [200]
+                assert (await second_client.me()).id == me.id
+                assert (await client.me()).id == me.id
+                assert await stored_refresh_token(store, second) != original
+            assert first.has_session
 
 
 async def test_two_processes_and_a_session_that_rupa_ended_still_mean_sign_in_again(
@@ -266,9 +271,52 @@ async def test_two_processes_and_a_session_that_rupa_ended_still_mean_sign_in_ag
                 data={"token": refresh, "client_id": "rupa-desk-demo"},
             )
             assert revoke.status_code == 200
-        async with Authenticator(env, store) as second:
+        async with Authenticator(env, store) as second, RupaClient(env, second) as other:
             assert await second.restore_session()
-            with pytest.raises(SessionExpired):
-                await second.access_token()
+            with pytest.raises(SessionExpired):  # the stored access token is refused, and
+                await other.me()  # so is the refresh token
         assert await store.get(session_key(env, first.account_id)) is None
         assert await store.get(last_account_key(env)) is None
+
+
+async def test_a_redirect_from_the_token_url_is_a_settings_problem_naming_the_url(
+    sandbox: SandboxServer, practitioner_browser: PractitionerBrowser
+) -> None:
+    """A Django server whose OAuth paths end in a slash answers the slashless POST with a
+    redirect: never followed (the body holds the refresh token), reported with the URL, and
+    the session is kept for when the address is corrected."""
+    log = RequestLog(sandbox.url)
+    store = MemorySecretStore()
+    async with signed_in(sandbox.url, practitioner_browser, store=store) as (auth, client):
+        await client.me()
+        await set_faults(sandbox.url, oauth_redirect_status=301)
+        await expire_access_tokens(sandbox.url)
+        since = await log.last_seq()
+        with pytest.raises(SignInServerMoved) as caught:
+            await client.me()
+        message = caught.value.user_message
+        assert f"The sign-in server moved {sandbox.url}/oauth/token (HTTP 301)." in message
+        assert "Check the environment's token URL" in message
+        token_posts = [e for e in await log.entries(since) if e.path.startswith("/oauth/token")]
+        assert [(e.path, e.status) for e in token_posts] == [("/oauth/token", 301)]
+        assert auth.has_session
+        assert await store.get(session_key(auth.environment, None)) is not None
+
+        result = await auth.sign_out()  # the revocation is redirected too: forgotten anyway
+        assert result.had_session
+        assert not result.revoked
+        assert await store.get(session_key(auth.environment, None)) is None
+
+
+async def test_a_redirect_during_sign_in_says_so_in_the_browser_too(
+    sandbox: SandboxServer, practitioner_browser: PractitionerBrowser
+) -> None:
+    await set_faults(sandbox.url, oauth_redirect_status=308)
+    opener = PlayedBrowser(practitioner_browser)
+    env = demo_environment(sandbox.url)
+    async with Authenticator(env, MemorySecretStore(), opener=opener) as auth:
+        with pytest.raises(SignInServerMoved, match=r"/oauth/token \(HTTP 308\)"):
+            await (await auth.start_sign_in()).result()
+        assert not auth.has_session
+    assert opener.pages[-1].status_code == 400
+    assert "The sign-in server moved" in opener.pages[-1].text

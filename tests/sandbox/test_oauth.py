@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from rupa_desk.sandbox.__main__ import config_from, parse_args
 from rupa_desk.sandbox.config import DEMO_CLIENT_ID, RegisteredClient
 from rupa_desk.sandbox.server import SandboxServer
 from tests.fixtures.browser import Page, PractitionerBrowser
@@ -214,6 +215,104 @@ def test_refresh_rotates_and_the_old_refresh_token_stops_working(
 
     assert_oauth_error(refresh(tokens["refresh_token"]), 400, "invalid_grant")
     assert refresh(new["refresh_token"]).status_code == 200
+
+
+def test_rotation_also_revokes_the_access_token_issued_with_the_old_refresh_token(
+    sandbox: SandboxServer, practitioner_browser: PractitionerBrowser
+) -> None:
+    """As Django OAuth Toolkit does: one live access token per chain."""
+    tokens = sign_in(sandbox.url, practitioner_browser)
+    rotated = token_request(
+        sandbox,
+        grant_type="refresh_token",
+        refresh_token=tokens["refresh_token"],
+        client_id=DEMO_CLIENT_ID,
+    ).json()
+    assert me(sandbox, rotated["access_token"]).status_code == 200
+    assert me(sandbox, tokens["access_token"]).status_code == 401
+
+
+def test_with_reuse_protection_a_reused_refresh_token_revokes_its_whole_chain(
+    sandbox_factory: SandboxFactory,
+) -> None:
+    """RFC 9700 §4.14.2: a rotated refresh token used again may be a thief's, so every token
+    of the sign-in stops working, the newest ones included."""
+    server = sandbox_factory(refresh_token_reuse_protection=True)
+
+    def refresh(token: str) -> httpx.Response:
+        return token_request(
+            server, grant_type="refresh_token", refresh_token=token, client_id=DEMO_CLIENT_ID
+        )
+
+    with PractitionerBrowser(server.url) as browser:
+        first = sign_in(server.url, browser)
+        other_sign_in = sign_in(server.url, browser)
+    second = refresh(first["refresh_token"]).json()
+    third = refresh(second["refresh_token"]).json()
+    assert me(server, third["access_token"]).status_code == 200
+
+    assert_oauth_error(refresh(first["refresh_token"]), 400, "invalid_grant")  # reused
+    assert me(server, third["access_token"]).status_code == 401
+    assert_oauth_error(refresh(third["refresh_token"]), 400, "invalid_grant")
+    # another sign-in's chain is untouched
+    assert me(server, other_sign_in["access_token"]).status_code == 200
+    assert refresh(other_sign_in["refresh_token"]).status_code == 200
+
+
+def test_reuse_protection_is_a_fault_setting_and_off_by_default(
+    sandbox: SandboxServer, sandbox_control: SandboxControl
+) -> None:
+    assert sandbox_control.info()["faults"]["refresh_token_reuse_protection"] is False
+    faults = sandbox_control.set_faults(refresh_token_reuse_protection=True)
+    assert faults["refresh_token_reuse_protection"] is True
+
+
+def test_the_oauth_switches_are_command_line_options_too() -> None:
+    args = parse_args(["--refresh-token-reuse-protection", "--oauth-redirect-status", "301"])
+    config = config_from(args)
+    assert config.refresh_token_reuse_protection is True
+    assert config.oauth_redirect_status == 301
+    assert config_from(parse_args([])).refresh_token_reuse_protection is False
+    with pytest.raises(ValueError, match="oauth_redirect_status"):
+        config_from(parse_args(["--oauth-redirect-status", "200"]))
+
+
+def test_the_answer_at_the_redirect_uri_names_the_issuer(
+    sandbox: SandboxServer, practitioner_browser: PractitionerBrowser
+) -> None:
+    """RFC 9207 `iss`, on a code and on an error alike: the simulator's base URL."""
+    _, challenge = new_pkce()
+    approved = practitioner_browser.approve(authorize_url(sandbox.url, challenge=challenge))
+    denied = practitioner_browser.deny(authorize_url(sandbox.url, challenge=challenge))
+    bad = httpx.get(
+        authorize_url(sandbox.url, challenge=challenge, response_type="token"),
+        follow_redirects=False,
+    )
+    for location in (approved, denied, bad.headers["location"]):
+        assert httpx.URL(location).params["iss"] == sandbox.url, location
+
+
+@pytest.mark.parametrize("status", [301, 307, 308])
+def test_token_and_revoke_can_answer_with_a_redirect_like_a_django_server(
+    sandbox: SandboxServer, sandbox_control: SandboxControl, tokens: dict[str, Any], status: int
+) -> None:
+    """A Django server whose OAuth paths end in a slash redirects the slashless POST."""
+    sandbox_control.set_faults(oauth_redirect_status=status)
+    for path in ("/oauth/token", "/oauth/revoke_token"):
+        response = httpx.post(
+            sandbox.url + path,
+            data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+        )
+        assert response.status_code == status
+        assert response.headers["location"].endswith(path + "/")
+    sandbox_control.set_faults(oauth_redirect_status=0)
+    refreshed = token_request(
+        sandbox,
+        grant_type="refresh_token",
+        refresh_token=tokens["refresh_token"],
+        client_id=DEMO_CLIENT_ID,
+    )
+    assert refreshed.status_code == 200  # the redirected requests changed nothing
 
 
 def test_expired_access_tokens_are_refused_until_refreshed(

@@ -1,31 +1,43 @@
-"""Sign-in and tokens with a fake token endpoint: PKCE and state, the loopback listener (hit
-over real loopback HTTP), timeouts and cancel, single-flight refresh, rotation, sign-out."""
+"""Sign-in and tokens with a fake token endpoint: PKCE, state and issuer, the loopback listener
+(hit over real loopback HTTP), timeouts and cancel, single-flight refresh, rotation, the
+session shared between processes, wall-clock expiry, sign-out."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import socket
+import time
 import webbrowser
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
+import filelock
 import httpx
 import pytest
 
-from rupa_desk.services.auth import NEW_SESSION, Authenticator, last_account_key, session_key
+from rupa_desk import settings
+from rupa_desk.paths import AppPaths
+from rupa_desk.services.auth import (
+    NEW_SESSION,
+    Authenticator,
+    last_account_key,
+    session_key,
+    session_lock_name,
+)
 from rupa_desk.services.errors import (
     AccessDenied,
+    IssuerMismatch,
     NoFreePort,
     NotSignedIn,
     Offline,
     SecretStoreUnavailable,
+    SessionBusy,
     SessionExpired,
     SignInCancelled,
     SignInFailed,
     SignInTimedOut,
-    StateMismatch,
 )
 from rupa_desk.services.secrets import MemorySecretStore
 from rupa_desk.settings import Environment
@@ -34,7 +46,7 @@ from tests.fixtures.fake_rupa import fast_environment
 
 
 class FakeClock:
-    """A monotonic clock that tests move by hand."""
+    """A wall clock (epoch seconds) that tests move by hand."""
 
     def __init__(self) -> None:
         self.now = 1000.0
@@ -131,7 +143,13 @@ async def test_full_sign_in_with_pkce_and_state(
     assert "return to Rupa Desk" in callback.text
     assert port_is_closed(port)
     stored = json.loads(await store.get(session_key(environment, None)) or "{}")
-    assert stored == {"refresh_token": "refresh-2", "account_id": None}
+    assert len(stored.pop("session_id")) >= 16  # names this sign-in, random
+    assert stored == {
+        "refresh_token": "refresh-2",
+        "account_id": None,
+        "access_token": "access-2",  # shared with other processes on this session
+        "access_until": 1000.0 + 3600 - 60,  # the clock's time + expires_in - the leeway
+    }
     assert await store.get(last_account_key(environment)) == NEW_SESSION
 
 
@@ -189,21 +207,91 @@ async def test_only_the_exact_callback_path_and_get_are_answered(
         await pending.result()
 
 
-async def test_a_wrong_state_is_refused_and_ends_the_attempt(
+@pytest.mark.parametrize(
+    "forged",
+    [
+        {"code": "code-from-elsewhere", "state": "not-the-state"},
+        {"code": "code-from-elsewhere"},  # no state at all
+        {"error": "access_denied", "state": "not-the-state"},
+        {"error": "access_denied"},
+    ],
+)
+async def test_an_answer_with_a_wrong_or_missing_state_is_refused_and_the_real_one_awaited(
+    environment: Environment, endpoint: FakeTokenEndpoint, forged: dict[str, str]
+) -> None:
+    """A web page can send the browser to the listener (login CSRF, RFC 6749 §10.12): that
+    request gets an error page, and the sign-in goes on waiting for Rupa's answer."""
+    opener = RecordingOpener()
+    async with make_auth(environment, endpoint, opener) as auth:
+        pending = await auth.start_sign_in()
+        async with httpx.AsyncClient() as browser:
+            page = await browser.get(pending.redirect_uri, params=forged)
+            assert page.status_code == 400
+            assert "ignored" in page.text
+            await asyncio.sleep(0.05)
+            assert not pending.done
+            assert endpoint.grants == []  # the forged code was never exchanged
+            params = query_of(opener.urls[0])
+            code = endpoint.issue_code(params["code_challenge"])
+            real = await browser.get(
+                pending.redirect_uri, params={"code": code, "state": params["state"]}
+            )
+        assert real.status_code == 200
+        await pending.result()
+        assert auth.has_session
+    assert endpoint.grants == ["authorization_code"]
+    assert port_is_closed(httpx.URL(pending.redirect_uri).port or 0)
+
+
+async def test_error_text_in_the_answer_cannot_forge_log_lines(
+    environment: Environment, endpoint: FakeTokenEndpoint, caplog: pytest.LogCaptureFixture
+) -> None:
+    forged = "server_error\r\nERROR rupa_desk: forged\x1b[2J"
+    browser = BrowserThatApproves(endpoint, error=forged)
+    async with make_auth(environment, endpoint, browser) as auth:
+        with pytest.raises(SignInFailed):
+            await (await auth.start_sign_in()).result()
+    lines = [r.getMessage() for r in caplog.records if "answered error=" in r.getMessage()]
+    assert lines == [
+        "authorize endpoint answered error='server_error\\r\\nERROR rupa_desk: forged\\x1b[2'"
+    ]
+    for record in caplog.records:
+        message = record.getMessage()
+        assert not {"\n", "\r", "\x1b"} & set(message)
+
+
+async def test_an_answer_from_another_issuer_is_refused(
     environment: Environment, endpoint: FakeTokenEndpoint
 ) -> None:
-    browser = BrowserThatApproves(endpoint, state="not-the-state")
+    """RFC 9207: the code came from another server than the one asked (a mix-up attack)."""
+    browser = BrowserThatApproves(endpoint, iss="https://attacker.example")
     async with make_auth(environment, endpoint, browser) as auth:
         pending = await auth.start_sign_in()
-        with pytest.raises(StateMismatch):
+        with pytest.raises(IssuerMismatch):
             await pending.result()
         assert not auth.has_session
     assert endpoint.grants == []  # the code was never exchanged
-    page = browser.pages[-1]
-    assert page.status_code == 400
-    assert "did not work" in page.text
-    assert "Return to Rupa Desk" in page.text
+    assert browser.pages[-1].status_code == 400
+    assert "another server" in browser.pages[-1].text
     assert port_is_closed(httpx.URL(pending.redirect_uri).port or 0)
+
+
+def test_each_environment_knows_the_issuer_its_sign_in_answers_must_name() -> None:
+    assert settings.production("id").issuer == "https://labs.rupahealth.com"
+    sandbox = settings.rupa_sandbox("id", authorize_url="https://auth.example.test/o/authorize")
+    assert sandbox.issuer == "https://auth.example.test"
+    assert settings.demo("http://127.0.0.1:8765/").issuer == "http://127.0.0.1:8765"
+
+
+async def test_an_answer_naming_the_right_issuer_is_accepted(
+    environment: Environment, endpoint: FakeTokenEndpoint
+) -> None:
+    assert environment.issuer == "http://127.0.0.1:9"
+    browser = BrowserThatApproves(endpoint, iss="http://127.0.0.1:9")
+    async with make_auth(environment, endpoint, browser) as auth:
+        await (await auth.start_sign_in()).result()
+        assert auth.has_session
+    assert endpoint.grants == ["authorization_code"]
 
 
 async def test_access_denied_says_so(environment: Environment, endpoint: FakeTokenEndpoint) -> None:
@@ -511,9 +599,11 @@ async def test_restore_at_start_up_and_remember_the_account(
     environment: Environment, endpoint: FakeTokenEndpoint
 ) -> None:
     store = MemorySecretStore()
-    async with await signed_in(environment, endpoint, store) as auth:
+    clock = FakeClock()
+    async with await signed_in(environment, endpoint, store, clock) as auth:
         await auth.remember_account("pra_1")
-    async with make_auth(environment, endpoint, RecordingOpener(), store) as restarted:
+    clock.now += 10_000  # the stored access token has expired meanwhile
+    async with make_auth(environment, endpoint, RecordingOpener(), store, clock) as restarted:
         assert await restarted.restore_session() is True
         assert restarted.account_id == "pra_1"
         assert await restarted.access_token()  # refreshed from the stored token
@@ -530,14 +620,15 @@ async def test_each_account_keeps_its_own_entry_on_a_shared_pc(
 ) -> None:
     """A second practitioner signing in does not overwrite the first one's session."""
     store = MemorySecretStore()
-    async with await signed_in(environment, endpoint, store) as first:
+    clock = FakeClock()
+    async with await signed_in(environment, endpoint, store, clock) as first:
         await first.remember_account("pra_A")
         assert await store.get(session_key(environment, None)) is None  # moved to pra_A's
     first_entry = json.loads(await store.get(session_key(environment, "pra_A")) or "{}")
     assert first_entry["account_id"] == "pra_A"
     assert await store.get(last_account_key(environment)) == "pra_A"
 
-    async with await signed_in(environment, endpoint, store) as second:
+    async with await signed_in(environment, endpoint, store, clock) as second:
         # Until Rupa says who signed in, the new session is the NEW_SESSION entry...
         assert await store.get(last_account_key(environment)) == NEW_SESSION
         assert json.loads(await store.get(session_key(environment, "pra_A")) or "{}") == (
@@ -550,7 +641,8 @@ async def test_each_account_keeps_its_own_entry_on_a_shared_pc(
     assert await store.get(session_key(environment, None)) is None
     assert await store.get(last_account_key(environment)) == "pra_B"
 
-    async with make_auth(environment, endpoint, RecordingOpener(), store) as restarted:
+    clock.now += 10_000  # both stored access tokens have expired meanwhile
+    async with make_auth(environment, endpoint, RecordingOpener(), store, clock) as restarted:
         assert await restarted.restore_session()  # the last account, without the network
         assert restarted.account_id == "pra_B"
         assert endpoint.grants == ["authorization_code", "authorization_code"]  # no network
@@ -681,3 +773,161 @@ async def test_an_opener_that_fails_unexpectedly_leaves_no_listener_behind(
             await auth.start_sign_in()
     redirect = query_of(seen[0])["redirect_uri"]
     assert port_is_closed(httpx.URL(redirect).port or 0)
+
+
+# --- expiry on the wall clock ---------------------------------------------------------------
+
+
+async def test_expiry_is_stored_as_wall_clock_time_that_survives_sleep_and_restarts(
+    environment: Environment, endpoint: FakeTokenEndpoint
+) -> None:
+    """A monotonic clock stops while the computer sleeps (Linux): the token would look fresh
+    after a night in suspend. Wall-clock time also means another process can compare it."""
+    store = MemorySecretStore()
+    before = time.time()
+    auth = Authenticator(
+        environment,
+        store,
+        opener=BrowserThatApproves(endpoint),
+        transport=endpoint.transport(),
+    )
+    async with auth:
+        await (await auth.start_sign_in()).result()
+    stored = json.loads(await store.get(session_key(environment, None)) or "{}")
+    assert before + 3600 - 60 <= stored["access_until"] <= time.time() + 3600 - 60
+
+
+@pytest.mark.parametrize("expires_in", [0, -30, None, "nan", "-inf", 10**400])
+async def test_an_unusable_expires_in_means_the_default_lifetime_not_a_refresh_per_request(
+    environment: Environment, endpoint: FakeTokenEndpoint, expires_in: object
+) -> None:
+    endpoint.expires_in = expires_in
+    clock = FakeClock()
+    async with await signed_in(environment, endpoint, clock=clock) as auth:
+        first = await auth.access_token()
+        clock.now += 3600 - 61  # the default lifetime (3600 s) less the leeway, not yet
+        for _ in range(5):
+            assert await auth.access_token() == first
+        assert endpoint.grants == ["authorization_code"]
+        clock.now += 2
+        assert await auth.access_token() != first
+    assert endpoint.grants == ["authorization_code", "refresh_token"]
+
+
+async def test_a_tiny_expires_in_is_taken_as_the_minimum_lifetime(
+    environment: Environment, endpoint: FakeTokenEndpoint
+) -> None:
+    endpoint.expires_in = 0.001
+    clock = FakeClock()
+    async with await signed_in(environment, endpoint, clock=clock) as auth:
+        first = await auth.access_token()
+        clock.now += 0.7  # within a quarter of the one-second minimum of its end
+        assert await auth.access_token() == first
+        clock.now += 0.1
+        assert await auth.access_token() != first
+    assert endpoint.grants == ["authorization_code", "refresh_token"]
+
+
+# --- the session shared by processes --------------------------------------------------------
+
+
+async def test_a_process_that_waited_takes_the_token_another_process_refreshed(
+    environment: Environment, endpoint: FakeTokenEndpoint
+) -> None:
+    """Two processes on one keychain (here two Authenticators, each with its own lock file
+    handle): the second finds the session refreshed and does not burn the refresh token."""
+    clock = FakeClock()
+    store = MemorySecretStore()
+    async with await signed_in(environment, endpoint, store, clock) as first:
+        await first.remember_account("pra_A")
+        async with make_auth(environment, endpoint, RecordingOpener(), store, clock) as second:
+            assert await second.restore_session()
+            shared = await second.access_token()  # taken from the store: no request
+            assert shared == await first.access_token()
+            assert endpoint.grants == ["authorization_code"]
+            clock.now += 10_000
+            renewed = await first.access_token()
+            assert await second.access_token() == renewed  # taken, not refreshed again
+            assert endpoint.grants == ["authorization_code", "refresh_token"]
+            await second.token_rejected(renewed)  # Rupa refused it: never taken back
+            newest = await second.access_token()
+            assert newest != renewed
+            assert endpoint.grants == ["authorization_code", "refresh_token", "refresh_token"]
+            assert await first.access_token() == renewed  # still fresh in first's memory...
+            await first.token_rejected(renewed)
+            assert await first.access_token() == newest  # ...until refused: then shared
+
+
+async def test_a_new_session_moved_by_another_process_is_followed_not_lost(
+    environment: Environment, endpoint: FakeTokenEndpoint
+) -> None:
+    """Two commands started right after sign-in both ask who is signed in: the first one to
+    answer moves the session to the account's entry; the other follows it there."""
+    clock = FakeClock()
+    store = MemorySecretStore()
+    signer = await signed_in(environment, endpoint, store, clock)
+    async with (
+        signer,
+        make_auth(environment, endpoint, RecordingOpener(), store, clock) as one,
+        make_auth(environment, endpoint, RecordingOpener(), store, clock) as other,
+    ):
+        assert await one.restore_session()
+        assert await other.restore_session()
+        await one.remember_account("pra_A")
+        await other.remember_account("pra_A")  # found where the first one moved it
+        assert other.account_id == "pra_A"
+        clock.now += 10_000
+        assert await other.access_token()  # refreshes the moved entry
+        assert await signer.access_token()  # the signer follows it too
+    assert endpoint.grants == ["authorization_code", "refresh_token"]
+    assert await store.get(session_key(environment, None)) is None
+    moved = json.loads(await store.get(session_key(environment, "pra_A")) or "{}")
+    assert moved["account_id"] == "pra_A"
+
+
+async def test_a_new_session_of_another_sign_in_is_not_followed(
+    environment: Environment, endpoint: FakeTokenEndpoint
+) -> None:
+    store = MemorySecretStore()
+    async with make_auth(environment, endpoint, RecordingOpener(), store) as waiting:
+        async with await signed_in(environment, endpoint, store) as first:
+            assert await waiting.restore_session()  # first's new session
+            await first.remember_account("pra_A")
+        async with await signed_in(environment, endpoint, store) as second:
+            await second.remember_account("pra_B")  # the pointer now names pra_B's
+        with pytest.raises(NotSignedIn):
+            await waiting.remember_account("pra_B")  # not waiting's session: not taken
+
+
+async def test_a_session_locked_by_another_process_for_too_long_is_a_clear_error(
+    environment: Environment, endpoint: FakeTokenEndpoint, app_paths: AppPaths
+) -> None:
+    clock = FakeClock()
+    env = replace(environment, limits=replace(environment.limits, session_lock_timeout_s=0.3))
+    async with await signed_in(env, endpoint, clock=clock) as auth:
+        clock.now += 10_000
+        other = filelock.FileLock(str(app_paths.session_lock_file(session_lock_name(env))))
+        with other.acquire(timeout=1), pytest.raises(SessionBusy, match="Another Rupa Desk"):
+            await auth.access_token()
+        assert await auth.access_token()  # once it is free
+    assert endpoint.grants == ["authorization_code", "refresh_token"]
+
+
+async def test_a_stored_session_is_never_sent_to_another_token_url(
+    environment: Environment, endpoint: FakeTokenEndpoint
+) -> None:
+    """`--demo-url` naming another server: the session stored for the first is not used."""
+    store = MemorySecretStore()
+    async with await signed_in(environment, endpoint, store) as auth:
+        await auth.remember_account("pra_A")
+    elsewhere = fast_environment("http://127.0.0.1:10")
+    assert session_key(elsewhere, "pra_A") != session_key(environment, "pra_A")
+    assert last_account_key(elsewhere) != last_account_key(environment)
+    async with make_auth(elsewhere, endpoint, RecordingOpener(), store) as other:
+        assert await other.restore_session() is False
+        assert await other.restore_session("pra_A") is False
+        with pytest.raises(NotSignedIn):
+            await other.access_token()
+    assert endpoint.grants == ["authorization_code"]  # no refresh token went anywhere
+    async with make_auth(environment, endpoint, RecordingOpener(), store) as same:
+        assert await same.restore_session()  # the first server's session is still there
