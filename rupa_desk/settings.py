@@ -13,6 +13,7 @@ import tempfile
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final, Literal, get_origin, get_type_hints
+from urllib.parse import urlsplit
 
 EnvironmentName = Literal["production", "sandbox", "demo"]
 ENVIRONMENT_NAMES: Final[tuple[EnvironmentName, ...]] = ("production", "sandbox", "demo")
@@ -145,8 +146,26 @@ class Environment:
         """The name shown to users: Production, Rupa sandbox or Demo."""
         return ENVIRONMENT_LABELS[self.name]
 
+    @property
+    def checkout_origins(self) -> tuple[str, ...]:
+        """The web origins of Rupa's web app and API: where a checkout page may be.
+
+        Rupa serves `checkout_url` from its web app (where the practitioner signs in, the
+        origin of `authorize_url`) [A]; the API's origin is Rupa's too, and the simulator
+        serves both from one. The embedded checkout opens nothing else
+        (`rupa_desk.core.checkout_navigation`).
+        """
+        origins = (_origin(self.authorize_url), _origin(self.api_base))
+        return tuple(dict.fromkeys(origins))
+
     def with_secret(self, client_secret: str | None) -> Environment:
         return replace(self, client_secret=client_secret or None)
+
+
+def _origin(url: str) -> str:
+    """scheme://host[:port] of a URL."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def production(client_id: str, *, redirect_ports: tuple[int, ...] = ()) -> Environment:
