@@ -31,36 +31,50 @@ APP_LOGGERS: Final = ("rupa_desk", "qasync", "py.warnings")
 HTTP_LIBRARY_LOGGERS: Final = ("httpx", "httpcore")
 MAX_LOG_BYTES: Final = 2_000_000
 LOG_BACKUPS: Final = 5
+#: Tracebacks are indented by this, so that only a record's first line starts a line.
+_INDENT: Final = "  "
 #: At most this many records wait in memory for the log file (the start-up writes a handful).
 EARLY_RECORDS_KEPT: Final = 1_000
 
 
 class RedactingFilter(logging.Filter):
-    """Rewrites each record so that its message and traceback carry no secrets or patient data.
+    """Rewrites each record so that its message and traceback carry no secrets or patient data,
+    and so that one record stays one line.
 
     The record's arguments are merged into the message first, so a token passed as an argument
-    is caught too; the traceback is formatted once and stored redacted in `exc_text`.
+    is caught too; the traceback is formatted once and stored redacted in `exc_text`. Control
+    characters in the message are escaped (text from a server with a newline in it cannot
+    forge a log line); the traceback keeps its line feeds, nothing else, and is indented.
     """
 
     def __init__(self) -> None:
         super().__init__()
         # Imported here, not at the top: compiling its patterns takes a few milliseconds, and
         # the desktop app paints its window before it makes its first filter.
-        from rupa_desk.core.redaction import redact
+        from rupa_desk.core.redaction import escape_control_characters, redact
 
         self._redact = redact
+        self._escape = escape_control_characters
         self._formatter = logging.Formatter()
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = self._redact(record.getMessage())
+        record.msg = self._escape(self._redact(record.getMessage()))
         record.args = None
         if record.exc_info and not record.exc_text:
             record.exc_text = self._formatter.formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = self._redact(record.exc_text)
+            record.exc_text = self._lines(record.exc_text)
         if record.stack_info:
-            record.stack_info = self._redact(record.stack_info)
+            record.stack_info = self._lines(record.stack_info)
         return True
+
+    def _lines(self, text: str) -> str:
+        """A traceback, redacted and indented: none of its lines (an exception message from
+        a server included) can pass for a record of its own."""
+        if text.startswith(_INDENT):
+            return text  # already done (an HTTP library logger's filter, then the handler's)
+        escaped = self._escape(self._redact(text), keep_newlines=True)
+        return "\n".join(_INDENT + line for line in escaped.split("\n"))
 
 
 def guard_http_library_logs() -> None:

@@ -115,3 +115,30 @@ async def test_httpx_request_lines_are_redacted_even_when_someone_turns_them_on(
     assert "/patients?filter%5Bemail%5D=" in lines[0]
     assert "example.test" not in caplog.text
     assert "RT-secret-9" not in caplog.text
+
+
+@pytest.mark.allow_error_logs
+def test_text_from_a_server_cannot_forge_a_log_line(log_setup: LogSetup) -> None:
+    """An OAuth `error=` (or any server text) with line breaks stays on its record's line."""
+    log = logging.getLogger("rupa_desk.test")
+    forged = "access_denied\n2026-12-07 09:00:00,000 INFO    rupa_desk.auth: signed in as admin"
+    log.warning("sign-in refused: %s", forged)
+    log.info("terminal %s and \r overwrite \u2028 separator", "\x1b[2J")
+    try:
+        raise ValueError(f"bad answer {forged!s}\r\x1b[31m")
+    except ValueError:
+        log.exception("failed")
+    log_setup.handler.flush()
+    assert log_setup.path is not None
+    text = log_setup.path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    starts = [line for line in lines if line.startswith("20")]
+    assert len(starts) == 3  # one line per record; the forged "signed in" is not one
+    assert "sign-in refused: access_denied\\n2026-12-07" in starts[0]
+    assert "terminal \\x1b[2J and \\r overwrite \\u2028 separator" in starts[1]
+    assert "\x1b" not in text
+    assert "\r" not in text
+    assert "\u2028" not in text
+    assert "\n  Traceback (most recent call last):\n" in text  # its own lines, indented
+    assert "\n  ValueError: bad answer access_denied\n  2026-12-07" in text
+    assert not any(line.startswith("2026-12-07 09:00:00,000 INFO") for line in lines)
