@@ -17,12 +17,14 @@ a file on a disk that may be busy would otherwise both come before the first pai
 
 from __future__ import annotations
 
+import io
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from rupa_desk.paths import AppPaths
+from rupa_desk.paths import AppPaths, make_private_dir, restrict_to_user
 
 LOG_FORMAT: Final = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 #: The loggers whose records reach the log file.
@@ -188,14 +190,26 @@ def configure_logging(
         OSError: the log folder or file cannot be created or opened (`early` then keeps its
             records and stays attached: see `log_to_stderr`).
     """
-    import logging.handlers  # here, not at the top: see the module docstring
-
-    paths.log_dir.mkdir(parents=True, exist_ok=True)
-    handler = logging.handlers.RotatingFileHandler(
-        paths.log_file, maxBytes=MAX_LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
-    )
+    make_private_dir(paths.log_dir)
+    restrict_to_user(paths.log_file)  # an earlier version's file may be readable by all
+    handler = _private_rotating_file_handler(paths.log_file)
     _install(handler, level, early)
     return LogSetup(path=paths.log_file, handler=handler)
+
+
+def _private_rotating_file_handler(path: Path) -> logging.Handler:
+    """A `RotatingFileHandler` whose files (the log and each new one after a rotation) are
+    created readable by the user only; the log names what the practitioner did."""
+    import logging.handlers  # here, not at the top: see the module docstring
+
+    class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+        def _open(self) -> io.TextIOWrapper:
+            fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            return open(fd, "a", encoding=self.encoding, errors=self.errors)
+
+    return PrivateRotatingFileHandler(
+        path, maxBytes=MAX_LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
+    )
 
 
 def log_to_stderr(*, level: int = logging.INFO, early: EarlyLog | None = None) -> LogSetup:
