@@ -57,6 +57,7 @@ def test_database_and_its_wal_files_are_readable_by_the_user_only(app_paths: App
             assert file.exists(), file
             assert file.stat().st_mode & 0o777 == 0o600, file
     assert path.parent.stat().st_mode & 0o077 == 0
+    assert path.parent.parent.stat().st_mode & 0o077 == 0  # the environment's folder too
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")

@@ -35,7 +35,7 @@ from typing import Final, Literal
 from sqlite_utils import Database
 
 from rupa_desk.core.drafts import DraftState
-from rupa_desk.paths import AppPaths, restrict_to_user
+from rupa_desk.paths import AppPaths, make_private_dir, restrict_to_user
 from rupa_desk.services.store.catalog import Catalog
 from rupa_desk.services.store.catalog_files import CatalogAttachment, CatalogFiles
 from rupa_desk.services.store.drafts import Drafts
@@ -208,7 +208,7 @@ def create_private_file(path: Path) -> None:
 
     SQLite creates the -wal and -shm files with the permissions of the database file.
     """
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private_dir(path.parent)
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     except FileExistsError:
