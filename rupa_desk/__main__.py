@@ -15,6 +15,7 @@ loads Qt and the app never loads what only the command line needs.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -87,7 +88,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `rupa-desk` console script."""
+    """Entry point of the `rupa-desk` console script.
+
+    When whoever reads the output stops early (`rupa-desk catalog search --json | head`),
+    the command ends quietly with exit code 1 instead of a BrokenPipeError traceback; the
+    standard output is pointed at the null device so that Python's own flush at exit does
+    not fail too (the recipe of the Python documentation, "Note on SIGPIPE").
+    """
+    try:
+        code = _run(argv)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    return code
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     if args.self_check:
         from rupa_desk import self_check

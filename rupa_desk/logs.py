@@ -17,12 +17,14 @@ a file on a disk that may be busy would otherwise both come before the first pai
 
 from __future__ import annotations
 
+import io
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from rupa_desk.paths import AppPaths
+from rupa_desk.paths import AppPaths, make_private_dir, restrict_to_user
 
 LOG_FORMAT: Final = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 #: The loggers whose records reach the log file.
@@ -31,36 +33,50 @@ APP_LOGGERS: Final = ("rupa_desk", "qasync", "py.warnings")
 HTTP_LIBRARY_LOGGERS: Final = ("httpx", "httpcore")
 MAX_LOG_BYTES: Final = 2_000_000
 LOG_BACKUPS: Final = 5
+#: Tracebacks are indented by this, so that only a record's first line starts a line.
+_INDENT: Final = "  "
 #: At most this many records wait in memory for the log file (the start-up writes a handful).
 EARLY_RECORDS_KEPT: Final = 1_000
 
 
 class RedactingFilter(logging.Filter):
-    """Rewrites each record so that its message and traceback carry no secrets or patient data.
+    """Rewrites each record so that its message and traceback carry no secrets or patient data,
+    and so that one record stays one line.
 
     The record's arguments are merged into the message first, so a token passed as an argument
-    is caught too; the traceback is formatted once and stored redacted in `exc_text`.
+    is caught too; the traceback is formatted once and stored redacted in `exc_text`. Control
+    characters in the message are escaped (text from a server with a newline in it cannot
+    forge a log line); the traceback keeps its line feeds, nothing else, and is indented.
     """
 
     def __init__(self) -> None:
         super().__init__()
         # Imported here, not at the top: compiling its patterns takes time, and
         # the desktop app paints its window before it makes its first filter.
-        from rupa_desk.core.redaction import redact
+        from rupa_desk.core.redaction import escape_control_characters, redact
 
         self._redact = redact
+        self._escape = escape_control_characters
         self._formatter = logging.Formatter()
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = self._redact(record.getMessage())
+        record.msg = self._escape(self._redact(record.getMessage()))
         record.args = None
         if record.exc_info and not record.exc_text:
             record.exc_text = self._formatter.formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = self._redact(record.exc_text)
+            record.exc_text = self._lines(record.exc_text)
         if record.stack_info:
-            record.stack_info = self._redact(record.stack_info)
+            record.stack_info = self._lines(record.stack_info)
         return True
+
+    def _lines(self, text: str) -> str:
+        """A traceback, redacted and indented: none of its lines (an exception message from
+        a server included) can pass for a record of its own."""
+        if text.startswith(_INDENT):
+            return text  # already done (an HTTP library logger's filter, then the handler's)
+        escaped = self._escape(self._redact(text), keep_newlines=True)
+        return "\n".join(_INDENT + line for line in escaped.split("\n"))
 
 
 def guard_http_library_logs() -> None:
@@ -174,14 +190,26 @@ def configure_logging(
         OSError: the log folder or file cannot be created or opened (`early` then keeps its
             records and stays attached: see `log_to_stderr`).
     """
-    import logging.handlers  # here, not at the top: see the module docstring
-
-    paths.log_dir.mkdir(parents=True, exist_ok=True)
-    handler = logging.handlers.RotatingFileHandler(
-        paths.log_file, maxBytes=MAX_LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
-    )
+    make_private_dir(paths.log_dir)
+    restrict_to_user(paths.log_file)  # an earlier version's file may be readable by all
+    handler = _private_rotating_file_handler(paths.log_file)
     _install(handler, level, early)
     return LogSetup(path=paths.log_file, handler=handler)
+
+
+def _private_rotating_file_handler(path: Path) -> logging.Handler:
+    """A `RotatingFileHandler` whose files (the log and each new one after a rotation) are
+    created readable by the user only; the log names what the practitioner did."""
+    import logging.handlers  # here, not at the top: see the module docstring
+
+    class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+        def _open(self) -> io.TextIOWrapper:
+            fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            return open(fd, "a", encoding=self.encoding, errors=self.errors)
+
+    return PrivateRotatingFileHandler(
+        path, maxBytes=MAX_LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
+    )
 
 
 def log_to_stderr(*, level: int = logging.INFO, early: EarlyLog | None = None) -> LogSetup:

@@ -73,9 +73,16 @@ class AppPaths:
         )
 
     def ensure(self) -> AppPaths:
-        """Create the folders (user-only permissions where the OS supports it)."""
+        """Create the folders, user-only where the OS supports it.
+
+        Folders made by an earlier version with wider permissions are tightened, and so is
+        the app's own folder above one (Linux keeps the log in `~/.local/state/RupaDesk/log`).
+        """
         for folder in (self.data_dir, self.config_dir, self.log_dir, self.cache_dir):
-            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            make_private_dir(folder)
+            for parent in folder.parents:
+                if parent.name == APP_NAME:
+                    _restrict_dir(parent)
         return self
 
     @property
@@ -129,3 +136,22 @@ def restrict_to_user(path: Path) -> None:
     """Make a file readable and writable by its owner only (no-op where unsupported)."""
     if os.name == "posix" and path.exists():
         path.chmod(0o600)
+
+
+def make_private_dir(folder: Path) -> Path:
+    """Create `folder` for its owner only (0700), and the parents it needs likewise.
+
+    `Path.mkdir(parents=True, mode=0o700)` gives the parents it creates the default
+    permissions (0755 under the usual umask); here each missing folder is made 0700, and
+    `folder` itself is tightened if it already existed. Returns `folder`.
+    """
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    for path in reversed(missing):
+        path.mkdir(mode=0o700, exist_ok=True)
+    _restrict_dir(folder)
+    return folder
+
+
+def _restrict_dir(folder: Path) -> None:
+    if os.name == "posix" and folder.is_dir() and folder.stat().st_mode & 0o077:
+        folder.chmod(0o700)

@@ -171,6 +171,18 @@ class Environment:
         """The name shown to users: Production, Rupa sandbox or Demo."""
         return ENVIRONMENT_LABELS[self.name]
 
+    @property
+    def checkout_origins(self) -> tuple[str, ...]:
+        """The web origins of Rupa's web app and API: where a checkout page may be.
+
+        Rupa serves `checkout_url` from its web app (where the practitioner signs in, the
+        origin of `authorize_url`) [A]; the API's origin is Rupa's too, and the simulator
+        serves both from one. The embedded checkout opens nothing else
+        (`rupa_desk.core.checkout_navigation`).
+        """
+        origins = (_origin(self.authorize_url), _origin(self.api_base))
+        return tuple(dict.fromkeys(origins))
+
     def with_secret(self, client_secret: str | None) -> Environment:
         return replace(self, client_secret=client_secret or None)
 
@@ -182,7 +194,12 @@ def issuer_of(authorize_url: str) -> str:
     server that sends `iss` (RFC 9207) derives it from the host of the request, i.e. of the
     authorize page. Change it here when Rupa publishes its issuer.
     """
-    parts = urlsplit(authorize_url)
+    return _origin(authorize_url)
+
+
+def _origin(url: str) -> str:
+    """scheme://host[:port] of a URL."""
+    parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
 
 

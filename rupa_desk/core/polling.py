@@ -10,12 +10,16 @@ Rupa sends webhooks, but a desktop app has no public endpoint, so Rupa Desk poll
   website, on another PC) and status changes of slowly polled orders;
 - a budget (a token bucket of requests per hour) keeps polling far under the API's rate limit,
   leaving the rest to what the user does; when many orders would need more than the budget,
-  every interval is stretched in proportion instead of some orders starving;
+  every interval is stretched in proportion instead of some orders starving. Every request
+  the poller makes is charged (`record_requests`): the fetch of an order, each page of the
+  list, the result PDFs a status change brings, a probe; an action is handed out only while
+  the bucket holds a token, so a request that overdraws it is paid for by waiting;
 - `Retry-After` sets a floor: nothing is polled before it has passed;
 - while offline nothing is polled; terminal orders are not tracked at all.
 
 `PollSchedule.next_action()` answers `PollOrder`, `RefreshList` or `Wait`; the caller performs
-it and reports back (`polled`, `poll_failed`, `list_refreshed`, `defer`).
+it, charges each request it sent (`record_requests`) and reports back (`polled`, `poll_failed`,
+`list_refreshed`, `defer`).
 """
 
 from __future__ import annotations
@@ -247,14 +251,19 @@ class PollSchedule:
         self._set_due(order_id, tracked, now + max(backoff, self._interval(tracked)))
 
     def list_refreshed(self, pages: int) -> None:
-        """The order list was refreshed using `pages` requests (the first was already
-        counted by `next_action`). A failed refresh needs no report: it is tried again
-        after one interval."""
-        now = self.clock()
+        """The order list was refreshed using `pages` requests (charged as they were made,
+        with `record_requests`); a long list is refreshed less often. A failed refresh
+        needs no report: it is tried again after one interval."""
         self._list_pages = max(pages, 1)
+        self._list_due = self.clock() + self._jittered(self._list_interval())
+
+    def record_requests(self, count: int = 1) -> None:
+        """`count` requests went out (any: a poll, a list page, a download, a probe, the
+        user's refresh): they are charged to the budget. The bucket may go negative: a debt
+        paid by waiting before the next action."""
+        now = self.clock()
         self._bucket.refill(now)
-        self._bucket.tokens -= max(pages - 1, 0)  # may go negative: a debt paid by waiting
-        self._list_due = now + self._jittered(self._list_interval())
+        self._bucket.tokens -= count
 
     def refresh_list_soon(self) -> None:
         """Refresh the list at the next opportunity (after sign-in, back online, checkout)."""
@@ -274,7 +283,8 @@ class PollSchedule:
     # -- what to do next -----------------------------------------------------------------------
 
     def next_action(self) -> PollAction:
-        """What to do now. An order or list action uses one request of the budget."""
+        """What to do now. An order or list action is handed out only while the budget holds
+        a request; the requests it makes are charged with `record_requests`."""
         if not self._online:
             return Wait(None)
         now = self.clock()
@@ -285,7 +295,6 @@ class PollSchedule:
         start = max(due, self._blocked_until, now + self._bucket.seconds_until_one(now))
         if start > now:
             return Wait(start - now)
-        self._bucket.tokens -= 1
         # Each action is rescheduled as it is handed out, so a report that never comes
         # (a cancelled task) delays nothing; `polled`/`poll_failed` reschedule it again.
         if self._list_due <= order_due or order_id is None:
@@ -294,20 +303,6 @@ class PollSchedule:
         tracked = self._orders[order_id]
         self._set_due(order_id, tracked, now + self._interval(tracked))
         return PollOrder(order_id)
-
-    def due_at(self, order_id: str) -> float:
-        """When this order is due next (clock seconds)."""
-        return self._orders[order_id].due
-
-    @property
-    def list_due_at(self) -> float:
-        """When the list refresh is due next (clock seconds)."""
-        return self._list_due
-
-    def expected_requests_per_hour(self) -> float:
-        """Requests per hour this schedule will make in steady state (within the budget)."""
-        list_rate = self._list_pages / self._list_interval()
-        return min(self._demand + list_rate, self._budget_rate() * _USABLE_SHARE) * HOUR
 
     # -- internals -----------------------------------------------------------------------------
 

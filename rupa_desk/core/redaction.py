@@ -3,6 +3,9 @@
 The rule is that code never logs tokens or patient data (names, emails, birthdays) in the
 first place; `redact` is the safety net the log file's filter applies to every line, including
 tracebacks, in case a message or an exception text carries some anyway.
+
+`escape_control_characters` keeps text from a server (an OAuth `error=` with a newline and a
+forged "INFO … signed in" after it, a terminal escape sequence) on the one line of its record.
 """
 
 from __future__ import annotations
@@ -56,6 +59,36 @@ _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)
 # Long opaque strings (tokens, codes, secrets): 32 or more token characters in a row that mix
 # letters and digits (so long identifiers such as function names stay readable)
 _OPAQUE = re.compile(r"(?<![A-Za-z0-9_\-/.])[A-Za-z0-9_\-]{32,}(?![A-Za-z0-9_\-/.])")
+
+
+# C0 and C1 controls, DEL, and the Unicode line/paragraph separators and bidirectional
+# overrides (text that would start a new line, or reorder one, in an editor or terminal).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_CONTROL_KEEPING_NEWLINES = re.compile(
+    r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+_SHORT_ESCAPES: Final = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def escape_control_characters(text: str, *, keep_newlines: bool = False) -> str:
+    """Return `text` with control characters written as escapes (`\\n`, `\\x1b`, `\\u2028`).
+
+    Args:
+        text: text about to be logged.
+        keep_newlines: keep line feeds (a formatted traceback is several lines by design);
+            a carriage return and every other control character are still escaped.
+    """
+    pattern = _CONTROL_KEEPING_NEWLINES if keep_newlines else _CONTROL
+    return pattern.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group(0)
+    short = _SHORT_ESCAPES.get(char)
+    if short is not None:
+        return short
+    code = ord(char)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
 def redact(text: str) -> str:

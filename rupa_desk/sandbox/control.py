@@ -4,6 +4,11 @@ No authentication (the server only listens on loopback, and requests from elsewh
 refused); never subject to injected faults or rate limits; not in the request log. Bodies and
 answers are plain JSON; errors are `{"error": code, "detail": text}` with 400/403/404.
 
+A web page in the browser on this computer can reach loopback too: a cross-site "simple"
+POST (text/plain, no preflight) or a DNS-rebinding page (its own host name resolving to
+127.0.0.1). So the `Host` header must name the simulator on a loopback name and its own port,
+and an `Origin` header, when there is one, must be the simulator's own; otherwise 403.
+
 - `GET /_sim/info` → urls, client id, demo login, ids, config, faults, clock, counts.
 - `POST /_sim/faults` with any FaultSettings fields → the fault settings now.
 - `POST /_sim/catalog` with `{add: N or [test, ...], change: {id: {field: value}},
@@ -53,6 +58,8 @@ from rupa_desk.sandbox.state import LabTest, SandboxState
 
 ControlHandler = Callable[[Request, dict[str, Any]], dict[str, Any]]
 LOOPBACK_CLIENTS: Final = frozenset({"127.0.0.1", "::1", "localhost", "testclient"})
+#: The names a `Host` header may give the simulator (with its port).
+LOOPBACK_HOST_NAMES: Final = ("127.0.0.1", "localhost", "[::1]")
 CHANGEABLE_TEST_FIELDS: Final = frozenset(
     {
         "name",
@@ -100,6 +107,26 @@ def _base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
+def _refuse_other_sites(request: Request) -> None:
+    """Refuse a request that may come from a web page rather than a test or the app (see the
+    module): its `Host` or `Origin` is not the simulator's own.
+
+    Raises:
+        ControlError: 403.
+    """
+    server = request.scope.get("server")
+    own = {f"{name}:{server[1]}" for name in LOOPBACK_HOST_NAMES} if server else set()
+    if request.headers.get("host", "").lower() not in own:
+        raise ControlError(
+            403, "forbidden", "The control API answers only to its own loopback address (Host)."
+        )
+    origin = request.headers.get("origin")
+    if origin is not None and origin.lower() not in {f"http://{netloc}" for netloc in own}:
+        raise ControlError(
+            403, "forbidden", "The control API refuses requests from other sites' pages (Origin)."
+        )
+
+
 class ControlEndpoints:
     """Every `/_sim/` route."""
 
@@ -128,6 +155,7 @@ class ControlEndpoints:
                     403, "forbidden", "The control API is loopback-only."
                 ).response()
             try:
+                _refuse_other_sites(request)
                 body = await _json_body(request) if request.method == "POST" else {}
                 result: dict[str, Any] = handler(request, body)
             except ControlError as exc:

@@ -11,9 +11,10 @@ next is decided by the pure `rupa_desk.core.polling.PollSchedule`; this module p
   and link orders to drafts whose checkout never came back to the app;
 - `Wait`: sleep until then, or until woken (a new order to follow, back online).
 
-Rate limits: a 429 that outlasts the client's own retries defers the whole schedule by its
-`Retry-After`. Offline: polling pauses and a single cheap request probes for the network,
-backing off, until Rupa answers. Signed out: tracking stops.
+Rate limits: every API call the tracker makes is charged to the schedule's budget (the PDFs
+a status change brings included); a 429 that outlasts the client's own retries defers the
+whole schedule by its `Retry-After`. Offline: polling pauses and a single cheap request
+probes for the network, backing off, until Rupa answers. Signed out: tracking stops.
 
 What happens is reported as `TrackingEvent`s (the UI updates rows and notifies).
 """
@@ -395,8 +396,10 @@ class OrderTracker:
         self._linker.link_listed(orders)
 
     async def _request(self, request: Awaitable[T]) -> T:
-        """Await one API call, counting it and noting what it says about the network."""
+        """Await one API call, charging it to the polling budget (whatever asked for it) and
+        noting what it says about the network."""
         self.requests += 1
+        self.schedule.record_requests()
         try:
             result = await request
         except NetworkError:

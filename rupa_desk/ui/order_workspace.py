@@ -69,7 +69,9 @@ class OrderWorkspace:
         self._tasks = tasks
         self._bridge = bridge
         self._connectivity = connectivity
-        self.launcher = CheckoutLauncher(paths, environment.name, account_id)
+        self.launcher = CheckoutLauncher(
+            paths, environment.name, account_id, origins=environment.checkout_origins
+        )
         self.outbox = Outbox(
             client,
             store.drafts,

@@ -1,14 +1,18 @@
 """What the main window remembers between runs: geometry and the last pane.
 
 Kept with `QSettings` in an INI file in the config folder (`AppPaths.config_dir`), never in the
-platform registry, so that tests that use a temporary folder stay inside it.
+platform registry, so that tests that use a temporary folder stay inside it. The file and the
+folder are the user's only (the last pane shows what the practitioner worked on).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
+
+from rupa_desk.paths import make_private_dir, restrict_to_user
 
 WINDOW_STATE_FILE = "window.ini"
 
@@ -21,8 +25,12 @@ class WindowState:
     """
 
     def __init__(self, config_dir: Path) -> None:
-        config_dir.mkdir(parents=True, exist_ok=True)
-        self._settings = QSettings(str(config_dir / WINDOW_STATE_FILE), QSettings.Format.IniFormat)
+        make_private_dir(config_dir)
+        path = config_dir / WINDOW_STATE_FILE
+        # Created user-only before QSettings writes it: its save keeps the file's permissions.
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        restrict_to_user(path)
+        self._settings = QSettings(str(path), QSettings.Format.IniFormat)
 
     @property
     def path(self) -> Path:
@@ -50,3 +58,4 @@ class WindowState:
         self._settings.setValue("window/state", window_state)
         self._settings.setValue("window/last_pane", last_pane)
         self._settings.sync()
+        restrict_to_user(self.path)

@@ -99,9 +99,11 @@ def simulated_hours(ages_s: list[float], list_pages: int, hours: int = 3) -> lis
         hour = int(clock.now // HOUR)
         if isinstance(action, RefreshList):
             per_hour[hour] += list_pages
+            schedule.record_requests(list_pages)
             schedule.list_refreshed(list_pages)
         elif isinstance(action, PollOrder):
             per_hour[hour] += 1
+            schedule.record_requests()
             schedule.polled(action.order_id, changed=False)
     return per_hour
 

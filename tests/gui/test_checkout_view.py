@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from pytestqt.qtbot import QtBot
@@ -27,11 +29,20 @@ ACCOUNT = "pra_first"
 
 
 @pytest.fixture
-def launcher(qtbot: QtBot, app_paths: AppPaths) -> Iterator[CheckoutLauncher]:
-    """A launcher for the demo environment; its views and profile are deleted afterwards."""
-    launcher = CheckoutLauncher(app_paths, "demo", ACCOUNT)
+def launcher(
+    qtbot: QtBot, app_paths: AppPaths, checkout_site: CheckoutSite
+) -> Iterator[CheckoutLauncher]:
+    """A launcher for the demo environment whose web origin is the checkout site; its views
+    and profile are deleted afterwards."""
+    launcher = site_launcher(app_paths, checkout_site)
     yield launcher
     dispose(qtbot, launcher)
+
+
+def site_launcher(
+    app_paths: AppPaths, checkout_site: CheckoutSite, account: str = ACCOUNT
+) -> CheckoutLauncher:
+    return CheckoutLauncher(app_paths, "demo", account, origins=[checkout_site.url])
 
 
 def dispose(qtbot: QtBot, launcher: CheckoutLauncher) -> None:
@@ -138,18 +149,161 @@ def test_our_url_without_a_valid_draft_is_stopped_and_reported(
 
 
 def test_a_load_error_is_reported_and_the_view_stays_open(
-    qtbot: QtBot, launcher: CheckoutLauncher, checkout_site: CheckoutSite
+    qtbot: QtBot, app_paths: AppPaths, checkout_site: CheckoutSite
 ) -> None:
-    dead = f"{checkout_site.url.rsplit(':', 1)[0]}:1/checkout"  # nothing listens on port 1
-    draft_id = new_draft_id()
-    with qtbot.waitSignal(launcher.load_failed, timeout=LOAD_TIMEOUT_MS) as failed:
-        launcher.open(draft_id, dead)
-    assert failed.args[0] == draft_id
-    assert "did not load" in failed.args[1]
-    assert "The draft is safe" in failed.args[1]
+    dead = f"{checkout_site.url.rsplit(':', 1)[0]}:1"  # nothing listens on port 1
+    launcher = CheckoutLauncher(app_paths, "demo", ACCOUNT, origins=[dead])
+    try:
+        draft_id = new_draft_id()
+        with qtbot.waitSignal(launcher.load_failed, timeout=LOAD_TIMEOUT_MS) as failed:
+            launcher.open(draft_id, f"{dead}/checkout")
+        assert failed.args[0] == draft_id
+        assert "did not load" in failed.args[1]
+        assert "The draft is safe" in failed.args[1]
+        view = launcher.view_for(draft_id)
+        assert view is not None
+        assert "did not load" in view.status_text
+    finally:
+        dispose(qtbot, launcher)
+
+
+def page_text_now(qtbot: QtBot, launcher: CheckoutLauncher, draft_id: str) -> str:
     view = launcher.view_for(draft_id)
     assert view is not None
-    assert "did not load" in view.status_text
+    with qtbot.waitCallback(timeout=LOAD_TIMEOUT_MS) as callback:
+        view.page.toPlainText(callback)
+    return str(callback.args[0])
+
+
+def elsewhere(kind: str, other_site: CheckoutSite, tmp_path: Path) -> str:
+    """An address that is not Rupa's: another origin, a local file, a data or script URL."""
+    secret = tmp_path / "secret.html"
+    secret.write_text("<p>SECRET on this computer</p>")
+    return {
+        "another origin": f"{other_site.url}/frame",
+        "localhost for 127.0.0.1": f"{other_site.url.replace('127.0.0.1', 'localhost')}/frame",
+        "a local file": secret.as_uri(),
+        "a data URL": "data:text/html;base64,"  # the error page may show the URL: not SECRET
+        + base64.b64encode(b"<p>SECRET in a data URL</p>").decode(),
+        "a script URL": "javascript:document.title='SECRET'",
+    }[kind]
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["another origin", "localhost for 127.0.0.1", "a local file", "a data URL", "a script URL"],
+)
+def test_a_checkout_address_not_on_rupas_origins_is_not_loaded(
+    qtbot: QtBot,
+    launcher: CheckoutLauncher,
+    other_site: CheckoutSite,
+    tmp_path: Path,
+    kind: str,
+) -> None:
+    """A hostile or broken `checkout_url` never loads under "Finish the order on Rupa's page",
+    and "Open in browser" does not hand it to the system either."""
+    draft_id = new_draft_id()
+    with qtbot.waitSignal(launcher.load_failed, timeout=LOAD_TIMEOUT_MS) as failed:
+        launcher.open(draft_id, elsewhere(kind, other_site, tmp_path))
+    assert failed.args[0] == draft_id
+    assert "stopped the checkout" in failed.args[1]
+    view = launcher.view_for(draft_id)
+    assert view is not None
+    assert "only Rupa's own pages" in view.status_text
+    assert "Finish the order" not in view.status_text
+    qtbot.wait(500)  # time enough for a load to show
+    assert "SECRET" not in page_text_now(qtbot, launcher, draft_id)
+    assert "SECRET" not in view.page.title()
+    assert other_site.requests == []
+    with qtbot.assertNotEmitted(launcher.browser_requested):
+        view._browser_button.click()
+    assert launcher.view_for(draft_id) is view
+
+
+@pytest.mark.parametrize("how", ["redirect", "link", "script", "window"])
+def test_a_checkout_page_that_moves_itself_to_another_origin_is_stopped(
+    qtbot: QtBot,
+    launcher: CheckoutLauncher,
+    checkout_site: CheckoutSite,
+    other_site: CheckoutSite,
+    how: str,
+) -> None:
+    """An HTTP redirect, a link, `window.location` or `window.open` out of Rupa's origins is
+    refused in the main frame: the other site never sees a request, the user is told."""
+    draft_id = new_draft_id()
+    target = quote(f"{other_site.url}/frame", safe="")
+    if how == "redirect":
+        with qtbot.waitSignal(launcher.load_failed, timeout=LOAD_TIMEOUT_MS) as failed:
+            launcher.open(draft_id, f"{checkout_site.url}/redirect?to={target}")
+        assert checkout_site.requests == ["/redirect"]
+    else:
+        open_and_wait(qtbot, launcher, draft_id, f"{checkout_site.url}/moves?to={target}")
+        with qtbot.waitSignal(launcher.load_failed, timeout=LOAD_TIMEOUT_MS) as failed:
+            run_js(qtbot, launcher, draft_id, f"document.getElementById('{how}').click()")
+    assert failed.args == [draft_id, failed.args[1]]
+    assert "stopped the checkout from opening a page of another web site" in failed.args[1]
+    view = launcher.view_for(draft_id)
+    assert view is not None
+    assert "only Rupa's own pages" in view.status_text
+    qtbot.wait(500)  # time enough for a load to reach the other site
+    assert other_site.requests == []
+    if how in ("link", "script"):  # the page stays where it was
+        assert view.page.url().toString().startswith(f"{checkout_site.url}/moves")
+
+
+@pytest.mark.qt_log_ignore(  # Chromium's console says why it blocked the page
+    "Not allowed to load local resource", "Not allowed to navigate top frame to data URL"
+)
+@pytest.mark.parametrize("how", ["redirect", "link", "script"])
+@pytest.mark.parametrize("kind", ["a local file", "a data URL"])
+def test_a_checkout_page_cannot_show_a_local_file_or_data_url(
+    qtbot: QtBot,
+    launcher: CheckoutLauncher,
+    checkout_site: CheckoutSite,
+    other_site: CheckoutSite,
+    tmp_path: Path,
+    how: str,
+    kind: str,
+) -> None:
+    """Chromium itself refuses these from a web page (an unsafe redirect, a blocked
+    navigation); the view's own rule is the second fence. Either way nothing shows."""
+    draft_id = new_draft_id()
+    target = quote(elsewhere(kind, other_site, tmp_path), safe="")
+    if how == "redirect":
+        with qtbot.waitSignal(launcher.load_failed, timeout=LOAD_TIMEOUT_MS):
+            launcher.open(draft_id, f"{checkout_site.url}/redirect?to={target}")
+    else:
+        open_and_wait(qtbot, launcher, draft_id, f"{checkout_site.url}/moves?to={target}")
+        run_js(qtbot, launcher, draft_id, f"document.getElementById('{how}').click()")
+    qtbot.wait(1000)  # time enough for a load to show
+    view = launcher.view_for(draft_id)
+    assert view is not None
+    assert "SECRET" not in page_text_now(qtbot, launcher, draft_id)
+    assert not view.page.url().toString().startswith(("file:", "data:"))
+
+
+def test_a_frame_from_another_origin_inside_rupas_page_still_loads(
+    qtbot: QtBot,
+    launcher: CheckoutLauncher,
+    checkout_site: CheckoutSite,
+    other_site: CheckoutSite,
+) -> None:
+    """A payment provider's iframe is part of Rupa's page: the rule is for the main frame."""
+    draft_id = new_draft_id()
+    source = quote(f"{other_site.url}/frame", safe="")
+    with qtbot.assertNotEmitted(launcher.load_failed):
+        status = open_and_wait(
+            qtbot, launcher, draft_id, f"{checkout_site.url}/framed?src={source}"
+        )
+        wait_until_sync(qtbot, lambda: other_site.requests == ["/frame"])
+    assert "Finish the order" in status()
+    view = launcher.view_for(draft_id)
+    assert view is not None
+    assert view.page.url().toString().startswith(f"{checkout_site.url}/framed")
+
+
+def wait_until_sync(qtbot: QtBot, condition: Callable[[], bool]) -> None:
+    qtbot.waitUntil(condition, timeout=LOAD_TIMEOUT_MS)
 
 
 def test_closing_the_view_early_is_reported_once(
@@ -234,10 +388,8 @@ def test_the_rupa_session_cookie_persists_in_the_account_folder(
     """Sign in once; a new profile over the same folder (a restarted app) is still signed in."""
     profile_dir = app_paths.web_profile_dir("demo", ACCOUNT)
     assert profile_dir.is_relative_to(app_paths.account_dir("demo", ACCOUNT))
-    sign_in_and_dispose(
-        qtbot, CheckoutLauncher(app_paths, "demo", ACCOUNT), checkout_site, profile_dir
-    )
-    again = CheckoutLauncher(app_paths, "demo", ACCOUNT)
+    sign_in_and_dispose(qtbot, site_launcher(app_paths, checkout_site), checkout_site, profile_dir)
+    again = site_launcher(app_paths, checkout_site)
     assert cookie_page(qtbot, again, checkout_site) == "signed-in"
 
 
@@ -245,10 +397,8 @@ def test_the_next_account_on_the_pc_does_not_check_out_as_the_previous_one(
     qtbot: QtBot, app_paths: AppPaths, checkout_site: CheckoutSite
 ) -> None:
     profile_dir = app_paths.web_profile_dir("demo", ACCOUNT)
-    sign_in_and_dispose(
-        qtbot, CheckoutLauncher(app_paths, "demo", ACCOUNT), checkout_site, profile_dir
-    )
-    other_account = CheckoutLauncher(app_paths, "demo", "pra_second")
+    sign_in_and_dispose(qtbot, site_launcher(app_paths, checkout_site), checkout_site, profile_dir)
+    other_account = site_launcher(app_paths, checkout_site, "pra_second")
     assert cookie_page(qtbot, other_account, checkout_site) == "anonymous"
 
 
@@ -272,7 +422,7 @@ async def test_removing_the_profile_signs_the_account_out_of_rupa_on_this_pc(
     """What a sign-out that removes the account's data does (`aclose(remove_profile=True)`),
     with a checkout view still open."""
     profile_dir = app_paths.web_profile_dir("demo", ACCOUNT)
-    launcher = CheckoutLauncher(app_paths, "demo", ACCOUNT)
+    launcher = site_launcher(app_paths, checkout_site)
     try:
         draft_id = new_draft_id()
         view = await load_async(
@@ -297,7 +447,7 @@ async def test_removing_the_profile_signs_the_account_out_of_rupa_on_this_pc(
     finally:
         await launcher.aclose()
         Shiboken.delete(launcher)
-    again = CheckoutLauncher(app_paths, "demo", ACCOUNT)
+    again = site_launcher(app_paths, checkout_site)
     try:
         view = await load_async(again, new_draft_id(), f"{checkout_site.url}/cookie")
         assert await page_text(view) == "anonymous"
@@ -312,7 +462,7 @@ def test_the_profile_once_shared_by_every_account_is_removed(
     shared = app_paths.shared_web_profile_dir("demo")
     shared.mkdir(parents=True)
     (shared / "Cookies").write_bytes(b"someone else's session")
-    launcher = CheckoutLauncher(app_paths, "demo", ACCOUNT)
+    launcher = site_launcher(app_paths, checkout_site)
     draft_id = new_draft_id()
     try:
         open_and_wait(qtbot, launcher, draft_id, f"{checkout_site.url}/cookie")
@@ -343,7 +493,8 @@ def test_the_launcher_does_not_load_qtwebengine_until_a_checkout_opens(tmp_path:
         "from pathlib import Path\n"
         "from rupa_desk.ui.web.launcher import CheckoutLauncher\n"
         "app = QApplication([])\n"
-        f"launcher = CheckoutLauncher(AppPaths.under(Path({str(tmp_path)!r})), 'demo', 'pra_x')\n"
+        f"launcher = CheckoutLauncher(AppPaths.under(Path({str(tmp_path)!r})), 'demo', 'pra_x',"
+        " origins=['http://127.0.0.1:8765'])\n"
         "loaded = sorted(m for m in sys.modules if 'WebEngine' in m)\n"
         "assert not loaded, loaded\n"
         "assert not launcher.web_engine_loaded\n"
@@ -372,8 +523,8 @@ def test_the_app_loop_survives_several_runs_after_a_checkout_view(tmp_path: Path
         "app.setQuitOnLastWindowClosed(False)  # as under the main window\n"
         f"paths = AppPaths.under(Path({str(tmp_path)!r})).ensure()\n"
         "async def show_checkout() -> bool:\n"
-        "    launcher = CheckoutLauncher(paths, 'demo', 'pra_x')\n"
-        "    launcher.open('draft_' + '0' * 32, 'about:blank')\n"
+        "    launcher = CheckoutLauncher(paths, 'demo', 'pra_x', origins=['http://127.0.0.1:1'])\n"
+        "    launcher.open('draft_' + '0' * 32, 'http://127.0.0.1:1/')\n"
         "    await asyncio.sleep(1.0)\n"
         "    launcher.close_all()\n"
         "    await asyncio.sleep(0.2)\n"

@@ -434,6 +434,22 @@ async def test_open_in_browser_points_the_return_at_the_loopback_listener(
     await wait_until(lambda: pane.store.drafts.get(draft_id).state is DraftState.CHECKED_OUT)
 
 
+async def test_open_in_browser_refuses_a_checkout_address_that_is_not_rupas(
+    qtbot: QtBot, pane: Pane
+) -> None:
+    """A hostile `checkout_url` (a local file here) is not handed to the system."""
+    pane.rupa.checkout_base = "file:///etc/"
+    draft_id = await sent_draft(qtbot, pane)
+    assert (pane.store.drafts.get(draft_id).checkout_url or "").startswith("file:")
+    pane.page.editor.browser_button.click()
+    await wait_until(lambda: "stopped the checkout" in pane.messages[-1].text)
+    assert pane.messages[-1].level is Level.ERROR
+    assert "a file on this computer" in pane.messages[-1].text
+    assert pane.opened == []
+    intent = pane.rupa.intents[pane.store.drafts.get(draft_id).intent_id or ""]
+    assert intent.return_url == ReturnEndpoint.embedded().url_for(draft_id)  # not touched
+
+
 async def test_send_update_keeps_the_checkout_returning_to_the_browser_listener(
     qtbot: QtBot, pane: Pane
 ) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtWidgets import QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -116,6 +118,20 @@ async def test_window_state_stays_in_the_config_folder(app_paths: AppPaths, tmp_
     state = WindowState(app_paths.config_dir)
     assert state.path.parent == app_paths.config_dir
     assert state.last_pane("catalog") == "catalog"
+
+
+async def test_window_state_file_and_folder_are_the_users_only(tmp_path: Path) -> None:
+    before = os.umask(0o022)  # the usual umask: new files readable by everyone
+    try:
+        config_dir = tmp_path / "config" / "RupaDesk"
+        state = WindowState(config_dir)
+        state.save(geometry=QByteArray(b"g"), window_state=QByteArray(b"s"), last_pane="orders")
+    finally:
+        os.umask(before)
+    assert stat.S_IMODE(state.path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(config_dir.stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "config").stat().st_mode) == 0o700
+    assert WindowState(config_dir).last_pane("catalog") == "orders"
 
 
 async def test_messages_sent_before_the_window_exists_are_shown(

@@ -5,6 +5,9 @@ from __future__ import annotations
 import io
 import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import keyring
@@ -22,6 +25,8 @@ from tests.fixtures.browser import PractitionerBrowser
 from tests.fixtures.catalog_sync import simulator_client
 from tests.fixtures.fake_keyring import DictKeyring, installed_keyring  # noqa: F401
 from tests.fixtures.rupa_client import PlayedBrowser
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def test_catalog_sync_then_search_from_the_command_line(app_paths: AppPaths) -> None:
@@ -161,3 +166,70 @@ def test_catalog_commands_end_to_end_after_signin(
     unknown = parse(["catalog", "search", "a1c", "--company", "Nowhere Labs", *demo])
     assert catalog.run(unknown, paths=app_paths, out=io.StringIO()) == 2
     assert "No lab company 'Nowhere Labs'" in capsys.readouterr().err
+
+
+# `rupa-desk` in a child process, with the parent's keychain (a DictKeyring copied over) and
+# the user folders of platformdirs pointed at the test's folder.
+_RUPA_DESK_WITH_KEYCHAIN = """
+import json, sys
+import keyring
+from tests.fixtures.fake_keyring import DictKeyring
+keychain = DictKeyring()
+keychain.values = {tuple(key): value for key, value in json.loads(sys.argv[1])}
+keyring.set_keyring(keychain)
+from rupa_desk.__main__ import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def xdg_paths(root: Path) -> tuple[AppPaths, dict[str, str]]:
+    """The folders `AppPaths.for_user()` gives on Linux under `root`, and the environment
+    that makes a child process use them."""
+    env = {
+        "XDG_DATA_HOME": str(root / "data"),
+        "XDG_CONFIG_HOME": str(root / "config"),
+        "XDG_STATE_HOME": str(root / "state"),
+        "XDG_CACHE_HOME": str(root / "cache"),
+    }
+    paths = AppPaths(
+        data_dir=root / "data" / "RupaDesk",
+        config_dir=root / "config" / "RupaDesk",
+        log_dir=root / "state" / "RupaDesk" / "log",
+        cache_dir=root / "cache" / "RupaDesk",
+    )
+    return paths, env
+
+
+@pytest.mark.usefixtures("installed_keyring")
+def test_search_into_a_pipe_closed_early_ends_quietly(tmp_path: Path) -> None:
+    """`rupa-desk catalog search --json | head -c 100`: no BrokenPipeError traceback."""
+    keychain = DictKeyring()
+    keyring.set_keyring(keychain)
+    paths, xdg = xdg_paths(tmp_path)
+    with SandboxServer(SandboxConfig(lab_tests=600, seed=21)) as server:
+        demo = ["--env", "demo", "--demo-url", server.url]
+        parse = build_parser().parse_args
+        with PractitionerBrowser(server.url) as browser:
+            opener = PlayedBrowser(browser)
+            assert account.run(parse(["signin", *demo]), paths=paths, opener=opener) == 0
+        assert catalog.run(parse(["catalog", "sync", *demo]), paths=paths) == 0
+        keys = json.dumps([*keychain.values.items()])
+        search = ["catalog", "search", "", "--json", "--limit", "600", *demo]
+        with subprocess.Popen(
+            [sys.executable, "-c", _RUPA_DESK_WITH_KEYCHAIN, keys, *search],
+            cwd=ROOT,
+            env={**os.environ, **xdg},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        ) as child:
+            assert child.stdout is not None
+            assert child.stderr is not None
+            first = child.stdout.read(100)  # what `head -c 100` reads; then it goes
+            child.stdout.close()
+            errors = child.stderr.read().decode()
+            code = child.wait(timeout=60)
+    assert first.startswith(b'{"')
+    assert "Traceback" not in errors
+    assert "BrokenPipeError" not in errors
+    assert errors == ""
+    assert code == 1

@@ -462,3 +462,46 @@ async def test_result_files_stay_in_their_folder_even_if_the_parser_were_bypasse
     assert refused
     assert [r for r in sandbox_control.requests(since) if r["path"].endswith(".pdf")] == []
     assert not any(isinstance(e, ResultsDownloaded) for e in parts.events)
+
+
+async def test_every_request_of_the_tracker_counts_against_its_budget(
+    sandbox_factory: SandboxFactory, store: Store, app_paths: AppPaths
+) -> None:
+    """Status changes bring result PDFs: their downloads are charged like the polls, so the
+    requests the simulator serves (its request log) stay within the budget's bucket."""
+    rate_per_s, burst, seconds = 3.0, 3, 8.0
+    sandbox = sandbox_factory(open_orders=40)
+    first_seq = max((r["seq"] for r in api_requests(sandbox.url)), default=0)
+    async with client_for(sandbox.url) as client:
+        started = time.monotonic()
+        parts = Parts(
+            client,
+            store,
+            app_paths,
+            base_interval_s=1.0,  # every order hot: the budget, not the intervals, limits
+            budget_per_hour=rate_per_s * 3600,
+            burst=burst,
+            list_refresh_interval_s=4.0,
+        )
+        tracking = asyncio.create_task(parts.tracker.run())
+        with SandboxControl(sandbox.url) as control:
+            await until(lambda: len(store.orders.tracked()) >= 30)
+            open_ids = [t.id for t in store.orders.tracked()]
+            random.Random(3).shuffle(open_ids)
+            while time.monotonic() - started < seconds and open_ids:
+                await asyncio.to_thread(control.advance_order, open_ids.pop(), "Complete")
+                await asyncio.sleep(0.15)
+            await asyncio.sleep(max(0.0, seconds - (time.monotonic() - started)))
+        tracking.cancel()
+        await asyncio.gather(tracking, return_exceptions=True)
+        elapsed = time.monotonic() - started
+    served = api_requests(sandbox.url, since=first_seq)
+    downloads = [e for e in parts.events if isinstance(e, ResultsDownloaded)]
+    changes = [e for e in parts.events if isinstance(e, StatusChanged)]
+    assert len(changes) >= 5  # the run had many status changes ...
+    assert len(downloads) >= 5  # ... and the result PDFs they bring
+    assert len(served) == parts.tracker.requests  # the tracker counts what it sends
+    # the bucket: a burst, the rate since the schedule began, and the overdraft of the last
+    # action (an order's PDFs, or the list with patients' names, charged after they went)
+    allowed = burst + rate_per_s * elapsed + 8
+    assert len(served) <= allowed, f"{len(served)} requests in {elapsed:.1f} s"

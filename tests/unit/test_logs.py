@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
+import stat
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -115,3 +118,85 @@ async def test_httpx_request_lines_are_redacted_even_when_someone_turns_them_on(
     assert "/patients?filter%5Bemail%5D=" in lines[0]
     assert "example.test" not in caplog.text
     assert "RT-secret-9" not in caplog.text
+
+
+@pytest.mark.allow_error_logs
+def test_text_from_a_server_cannot_forge_a_log_line(log_setup: LogSetup) -> None:
+    """An OAuth `error=` (or any server text) with line breaks stays on its record's line."""
+    log = logging.getLogger("rupa_desk.test")
+    forged = "access_denied\n2026-12-07 09:00:00,000 INFO    rupa_desk.auth: signed in as admin"
+    log.warning("sign-in refused: %s", forged)
+    log.info("terminal %s and \r overwrite \u2028 separator", "\x1b[2J")
+    try:
+        raise ValueError(f"bad answer {forged!s}\r\x1b[31m")
+    except ValueError:
+        log.exception("failed")
+    log_setup.handler.flush()
+    assert log_setup.path is not None
+    text = log_setup.path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    starts = [line for line in lines if line.startswith("20")]
+    assert len(starts) == 3  # one line per record; the forged "signed in" is not one
+    assert "sign-in refused: access_denied\\n2026-12-07" in starts[0]
+    assert "terminal \\x1b[2J and \\r overwrite \\u2028 separator" in starts[1]
+    assert "\x1b" not in text
+    assert "\r" not in text
+    assert "\u2028" not in text
+    assert "\n  Traceback (most recent call last):\n" in text  # its own lines, indented
+    assert "\n  ValueError: bad answer access_denied\n  2026-12-07" in text
+    assert not any(line.startswith("2026-12-07 09:00:00,000 INFO") for line in lines)
+
+
+@pytest.fixture
+def usual_umask() -> Iterator[None]:
+    """The umask most desktops run with (022: new files readable by everyone)."""
+    before = os.umask(0o022)
+    yield
+    os.umask(before)
+
+
+def mode_of(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.usefixtures("usual_umask")
+def test_the_log_and_its_folders_are_the_users_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As platformdirs lays them out on Linux: the log in ~/.local/state/RupaDesk/log."""
+    monkeypatch.setattr("rupa_desk.logs.MAX_LOG_BYTES", 2_000)
+    state = tmp_path / "state"
+    paths = AppPaths(
+        data_dir=tmp_path / "share" / "RupaDesk",
+        config_dir=tmp_path / "config" / "RupaDesk",
+        log_dir=state / "RupaDesk" / "log",
+        cache_dir=tmp_path / "cache" / "RupaDesk",
+    ).ensure()
+    setup = configure_logging(paths)
+    try:
+        for i in range(100):
+            logging.getLogger("rupa_desk.test").info("line %d of some length to fill it up", i)
+    finally:
+        setup.close()
+        logging.captureWarnings(False)
+    rotated = paths.log_dir / "rupa-desk.log.1"
+    assert rotated.exists()
+    assert mode_of(paths.log_file) == 0o600  # the file opened after the rotation too
+    assert mode_of(rotated) == 0o600
+    for folder in (paths.log_dir, state / "RupaDesk", paths.data_dir, paths.config_dir):
+        assert mode_of(folder) == 0o700, folder
+
+
+@pytest.mark.usefixtures("usual_umask")
+def test_an_earlier_versions_readable_log_and_folders_are_tightened(tmp_path: Path) -> None:
+    paths = AppPaths.under(tmp_path / "RupaDesk")
+    paths.log_dir.mkdir(parents=True, mode=0o755)
+    paths.log_file.write_text("an old line\n")
+    paths.log_file.chmod(0o644)
+    setup = configure_logging(paths)
+    setup.close()
+    logging.captureWarnings(False)
+    assert mode_of(paths.log_file) == 0o600
+    assert mode_of(paths.log_dir) == 0o700
+    paths.ensure()
+    assert mode_of(tmp_path / "RupaDesk") == 0o700

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rupa_desk.core.redaction import REDACTED, redact
+from rupa_desk.core.redaction import REDACTED, escape_control_characters, redact
 
 
 @pytest.mark.parametrize(
@@ -51,3 +51,27 @@ def test_redact_keeps_ordinary_text_and_ids() -> None:
 def test_redact_keeps_keys_so_the_line_stays_readable() -> None:
     assert redact("refresh_token=abc") == f"refresh_token={REDACTED}"
     assert redact('{"email": "a@b.co"}') == f"{{\"email\": '{REDACTED}'}}"
+
+
+@pytest.mark.parametrize(
+    ("text", "escaped"),
+    [
+        ("access_denied\n2026-12-07 INFO rupa_desk: signed in", "access_denied\\n2026-12-07 INFO"),
+        ("carriage\rreturn", "carriage\\rreturn"),
+        ("tab\there", "tab\\there"),
+        ("\x1b[2J\x1b[31mred", "\\x1b[2J\\x1b[31mred"),
+        ("nul\x00del\x7fnel\x85", "nul\\x00del\\x7fnel\\x85"),
+        ("line\u2028separator\u2029", "line\\u2028separator\\u2029"),
+        ("bidi \u202egnp.exe", "bidi \\u202egnp.exe"),
+    ],
+)
+def test_control_characters_are_escaped_onto_one_line(text: str, escaped: str) -> None:
+    result = escape_control_characters(text)
+    assert escaped in result
+    assert len(result.splitlines()) == 1
+    assert result.isprintable()
+
+
+def test_escaping_keeps_ordinary_text_and_can_keep_line_feeds() -> None:
+    assert escape_control_characters("Zoë's order ü 中 \\n stays") == "Zoë's order ü 中 \\n stays"
+    assert escape_control_characters("a\nb\rc", keep_newlines=True) == "a\nb\\rc"

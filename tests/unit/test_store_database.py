@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+import subprocess
+import sys
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -15,12 +17,15 @@ from sqlite_utils import Database
 from rupa_desk.paths import AppPaths
 from rupa_desk.services.store import (
     CatalogBuilder,
+    DatabaseDiskFullError,
     DatabaseTooNewError,
     DatabaseUnusableError,
     Store,
+    StoreDiskFullError,
+    typed_sqlite_errors,
 )
 from rupa_desk.services.store.catalog_schema import CATALOG_TABLES
-from rupa_desk.services.store.database import STORE_CACHE_MIB
+from rupa_desk.services.store.database import STORE_CACHE_MIB, unusable_database
 from rupa_desk.services.store.migrations import MIGRATIONS, known_migration_names
 from tests.fixtures.catalog_data import iter_tests, synthetic_companies
 
@@ -52,6 +57,7 @@ def test_database_and_its_wal_files_are_readable_by_the_user_only(app_paths: App
             assert file.exists(), file
             assert file.stat().st_mode & 0o777 == 0o600, file
     assert path.parent.stat().st_mode & 0o077 == 0
+    assert path.parent.parent.stat().st_mode & 0o077 == 0  # the environment's folder too
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
@@ -255,6 +261,68 @@ def test_a_file_that_is_not_a_database_gives_a_typed_error(app_paths: AppPaths) 
         Store.open(path)
     assert caught.value.path == path
     assert "cannot be used" in str(caught.value)
+
+
+# A child process whose files may not grow past 16 KiB (RLIMIT_FSIZE): SQLite then cannot
+# grow the write-ahead log's shared-memory file, exactly as on a disk with 0 bytes free
+# (SQLITE_IOERR_SHMSIZE, "disk I/O error"), while the test's own process writes freely.
+_OPEN_WITH_NO_ROOM = """
+import resource, signal, sys
+from pathlib import Path
+from rupa_desk.services.store import DatabaseUnusableError, Store
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (16384, resource.RLIM_INFINITY))
+try:
+    Store.open(Path(sys.argv[1]))
+except DatabaseUnusableError as exc:
+    print(type(exc).__name__, getattr(exc.__cause__, "sqlite_errorname", ""))
+    print(exc)
+"""
+
+
+def test_a_database_that_cannot_grow_on_a_full_disk_says_the_disk_is_full(
+    app_paths: AppPaths,
+) -> None:
+    path = app_paths.database_file("demo", "pra_1")
+    with Store.open(path):
+        pass
+    with sqlite3.connect(path) as plain:  # the last connection: the -wal and -shm go
+        plain.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    plain.close()
+    assert not path.with_name(path.name + "-shm").exists()
+    before = digest(path)
+    child = subprocess.run(
+        [sys.executable, "-c", _OPEN_WITH_NO_ROOM, str(path)],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    kind, message = child.stdout.split("\n", 1)
+    assert kind == "DatabaseDiskFullError SQLITE_IOERR_SHMSIZE"
+    assert "The disk of this computer is full" in message
+    assert "Free some space" in message
+    assert "I/O" not in message
+    assert "move it aside" not in message  # not damaged: nothing to move
+    assert digest(path) == before
+
+
+def test_sqlites_full_errors_read_as_a_full_disk(tmp_path: Path) -> None:
+    """SQLITE_FULL (here from a page limit) when opening, and when writing."""
+    plain = sqlite3.connect(tmp_path / "full.sqlite3")
+    try:
+        plain.execute("CREATE TABLE t (b BLOB)")
+        plain.execute("PRAGMA max_page_count = 2")
+        with pytest.raises(sqlite3.OperationalError) as full:
+            plain.execute("INSERT INTO t VALUES (zeroblob(100000))")
+    finally:
+        plain.close()
+    error = unusable_database(tmp_path / "full.sqlite3", full.value)
+    assert isinstance(error, DatabaseDiskFullError)
+    assert "The disk of this computer is full" in str(error)
+    with pytest.raises(StoreDiskFullError), typed_sqlite_errors():
+        raise full.value
 
 
 def test_in_memory_store_is_migrated() -> None:

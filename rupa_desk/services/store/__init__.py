@@ -39,6 +39,7 @@ from rupa_desk.services.store.drafts import (
 )
 from rupa_desk.services.store.errors import (
     DatabaseBusyError,
+    DatabaseDiskFullError,
     DatabaseReadOnlyError,
     DatabaseTooNewError,
     DatabaseUnusableError,
@@ -81,6 +82,7 @@ __all__ = [
     "CatalogCompany",
     "CatalogFilters",
     "DatabaseBusyError",
+    "DatabaseDiskFullError",
     "DatabaseReadOnlyError",
     "DatabaseTooNewError",
     "DatabaseUnusableError",

@@ -35,12 +35,13 @@ from typing import Final, Literal
 from sqlite_utils import Database
 
 from rupa_desk.core.drafts import DraftState
-from rupa_desk.paths import AppPaths, restrict_to_user
+from rupa_desk.paths import AppPaths, make_private_dir, restrict_to_user
 from rupa_desk.services.store.catalog import Catalog
 from rupa_desk.services.store.catalog_files import CatalogAttachment, CatalogFiles
 from rupa_desk.services.store.drafts import Drafts
 from rupa_desk.services.store.errors import (
     DatabaseBusyError,
+    DatabaseDiskFullError,
     DatabaseReadOnlyError,
     DatabaseTooNewError,
     DatabaseUnusableError,
@@ -85,6 +86,22 @@ _TYPED_ERRORS: dict[int, Callable[[str], StoreWriteError]] = {
 }
 
 
+def _is_disk_full(exc: sqlite3.Error) -> bool:
+    """SQLite says the disk is full: SQLITE_FULL, or it could not grow its shared-memory file
+    (SQLITE_IOERR_SHMSIZE: a write-ahead log opened on a full disk reads "disk I/O error")."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(code, int) and (
+        code & 0xFF == _SQLITE_FULL or code == sqlite3.SQLITE_IOERR_SHMSIZE
+    )
+
+
+def unusable_database(path: Path, exc: sqlite3.Error) -> DatabaseUnusableError:
+    """The typed error for a database that could not be opened: a full disk says so."""
+    if _is_disk_full(exc):
+        return DatabaseDiskFullError(path, str(exc))
+    return DatabaseUnusableError(path, str(exc))
+
+
 @contextlib.contextmanager
 def typed_sqlite_errors() -> Iterator[None]:
     """Re-raise SQLite's environmental failures as typed `StoreWriteError`s.
@@ -100,7 +117,7 @@ def typed_sqlite_errors() -> Iterator[None]:
         code = getattr(exc, "sqlite_errorcode", None)
         if not isinstance(code, int):
             raise
-        typed = _TYPED_ERRORS.get(code & 0xFF)  # the primary code
+        typed = StoreDiskFullError if _is_disk_full(exc) else _TYPED_ERRORS.get(code & 0xFF)
         if typed is None:
             raise
         log.warning("SQLite refused the work: %s (%s)", exc, getattr(exc, "sqlite_errorname", ""))
@@ -168,7 +185,7 @@ def connect(
         # uri=True: the store attaches its catalog file read-only with a `file:` URI.
         conn = sqlite3.connect(str(path), check_same_thread=check_same_thread, uri=True)
     except sqlite3.Error as exc:
-        raise DatabaseUnusableError(path, str(exc)) from exc
+        raise unusable_database(path, exc) from exc
     db = StoreDatabase(conn)
     try:
         _configure(db, synchronous=synchronous, busy_timeout_ms=busy_timeout_ms)
@@ -176,7 +193,7 @@ def connect(
             db.execute(f"PRAGMA cache_size = -{int(cache_mib) * 1024}")
     except sqlite3.Error as exc:
         db.close()
-        raise DatabaseUnusableError(path, str(exc)) from exc
+        raise unusable_database(path, exc) from exc
     return db
 
 
@@ -191,7 +208,7 @@ def create_private_file(path: Path) -> None:
 
     SQLite creates the -wal and -shm files with the permissions of the database file.
     """
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private_dir(path.parent)
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     except FileExistsError:
@@ -309,7 +326,7 @@ class Store:
             db.execute("PRAGMA secure_delete = ON")  # deleted patient data is overwritten
         except sqlite3.DatabaseError as exc:
             db.close()
-            raise DatabaseUnusableError(path, str(exc)) from exc
+            raise unusable_database(path, exc) from exc
         except BaseException:
             db.close()
             raise

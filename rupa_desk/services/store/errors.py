@@ -37,6 +37,20 @@ class DatabaseUnusableError(StoreError):
         )
 
 
+class DatabaseDiskFullError(DatabaseUnusableError):
+    """The database cannot be opened because the disk is full (SQLite could not grow a file)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        StoreError.__init__(
+            self,
+            f"The disk of this computer is full, so Rupa Desk cannot open its database {path}. "
+            "Free some space (empty the trash, remove large files), then try again. "
+            "Nothing was lost.",
+        )
+
+
 class UnknownLabTestError(StoreError, LookupError):
     """No lab test with this id is in the local catalog."""
 

@@ -23,6 +23,7 @@ from typing import Final
 
 from PySide6.QtCore import QObject, Signal
 
+from rupa_desk.core.checkout_navigation import NavigationRefused
 from rupa_desk.core.checkout_return import (
     CheckoutReturn,
     InvalidReturnUrl,
@@ -407,6 +408,11 @@ class DraftsPresenter(QObject):
         draft = self._store.drafts.get(draft_id)
         if draft.checkout_url is None:
             self._bridge.warning("Send the draft to Rupa first; then check it out.")
+            return False
+        try:
+            self._launcher.origins.check(draft.checkout_url)
+        except NavigationRefused as exc:
+            self._bridge.error(str(exc))
             return False
         try:
             endpoint = await self._listener.start()

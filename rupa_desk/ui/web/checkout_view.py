@@ -2,8 +2,11 @@
 
 The page is Rupa's; the app only watches where it goes. When the page navigates to one of the
 app's return URLs (decided by the pure `rupa_desk.core.checkout_return`), the navigation is
-stopped (it never reaches the network), the parsed result is emitted and the view closes. A
-load error or the user closing the view is reported too; the draft is never touched here.
+stopped (it never reaches the network), the parsed result is emitted and the view closes. Any
+other navigation of the page itself (the first load, redirects, links, scripts, new windows)
+must stay on Rupa's origins (the pure `rupa_desk.core.checkout_navigation`), or it is stopped
+and the user told; frames inside Rupa's page (a payment provider's) load as the page wants.
+A load error or the user closing the view is reported too; the draft is never touched here.
 
 Importing this module loads QtWebEngine; only `rupa_desk.ui.web.launcher` does, lazily.
 """
@@ -31,6 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from rupa_desk.core.checkout_navigation import CheckoutOrigins, NavigationRefused
 from rupa_desk.core.checkout_return import (
     CheckoutReturn,
     InvalidReturnUrl,
@@ -42,36 +46,42 @@ log = logging.getLogger(__name__)
 
 
 class CheckoutPage(QWebEnginePage):
-    """A page that recognises the app's return URLs and stops the navigation to them.
+    """A page that stops the navigation to our return URLs, and to anything not Rupa's.
 
     Signals:
         returned(object): a `CheckoutReturn`, once, when the page navigated to our return URL.
         invalid_return(str): the page navigated to our return URL, but it named no draft.
+        navigation_refused(str): the page itself was to go somewhere not Rupa's (a message
+            for the user); it stays where it was.
     """
 
     returned = Signal(object)
     invalid_return = Signal(str)
+    navigation_refused = Signal(str)
 
     def __init__(
         self,
         profile: QWebEngineProfile,
         endpoints: Callable[[], Sequence[ReturnEndpoint]],
+        origins: CheckoutOrigins,
         parent: QWidget | None = None,
     ) -> None:
         """Args:
         profile: the persistent checkout profile.
         endpoints: the return endpoints to recognise, asked at each navigation (the
             loopback listener may start after the view opened).
+        origins: where the page itself may go (the environment's web origins).
         parent: the Qt parent.
         """
         super().__init__(profile, parent)
         self._endpoints = endpoints
+        self._origins = origins
         self._finished = False
 
     def acceptNavigationRequest(
         self, url: QUrl | str, navigation_type: QWebEnginePage.NavigationType, is_main_frame: bool
     ) -> bool:
-        """Let every navigation through except the one to our return URL."""
+        """Catch our return URL; keep the page itself on Rupa's origins; frames may load."""
         text = (
             url.toString(QUrl.ComponentFormattingOption.FullyEncoded)
             if isinstance(url, QUrl)
@@ -83,6 +93,18 @@ class CheckoutPage(QWebEnginePage):
             self.invalid_return.emit(str(exc))
             return False
         if result is None:
+            if is_main_frame and not self._finished:
+                try:
+                    self._origins.check(text)
+                except NavigationRefused as exc:
+                    scheme = (url.scheme() if isinstance(url, QUrl) else "") or "?"
+                    log.warning(
+                        "checkout navigation refused: %s, %s address",
+                        navigation_type.name,
+                        scheme[:20],
+                    )
+                    self.navigation_refused.emit(str(exc))
+                    return False
             return not self._finished
         if self._finish():
             self.returned.emit(result)
@@ -122,19 +144,21 @@ class CheckoutView(QWidget):
         checkout_url: str,
         profile: QWebEngineProfile,
         endpoints: Callable[[], Sequence[ReturnEndpoint]],
+        origins: CheckoutOrigins,
         title: str = "Rupa checkout",
         parent: QWidget | None = None,
     ) -> None:
-        """Build the view; `start()` loads the page."""
+        """Build the view; `start()` loads the page (only from one of `origins`)."""
         super().__init__(parent)
         self.draft_id = draft_id
         self.checkout_url = checkout_url
+        self._origins = origins
         self._outcome_reported = False
         self.setWindowTitle(title)
         self.setAccessibleName("Rupa checkout")
 
         self.web_view = QWebEngineView(self)
-        self.page = CheckoutPage(profile, endpoints, self.web_view)
+        self.page = CheckoutPage(profile, endpoints, origins, self.web_view)
         self.web_view.setPage(self.page)
         self.web_view.setAccessibleName("Rupa checkout page")
 
@@ -164,6 +188,7 @@ class CheckoutView(QWidget):
         queued = Qt.ConnectionType.QueuedConnection
         self.page.returned.connect(self._on_page_returned, queued)
         self.page.invalid_return.connect(self._on_page_invalid_return, queued)
+        self.page.navigation_refused.connect(self._on_page_navigation_refused, queued)
         self.page.loadingChanged.connect(self._on_page_loading_changed)
         self.page.loadProgress.connect(self._progress.setValue)
         self.page.certificateError.connect(self._on_page_certificate_error)
@@ -172,8 +197,14 @@ class CheckoutView(QWidget):
         self._browser_button.clicked.connect(self._on_browser_button_clicked)
 
     def start(self) -> None:
-        """Load the checkout page."""
+        """Load the checkout page, unless its address is not on Rupa's origins."""
         self._name_the_content()
+        try:
+            self._origins.check(self.checkout_url)
+        except NavigationRefused as exc:
+            log.warning("checkout address refused before loading")
+            self._on_page_navigation_refused(str(exc))
+            return
         self.web_view.load(QUrl(self.checkout_url))
 
     @property
@@ -191,6 +222,10 @@ class CheckoutView(QWidget):
         text = f"Rupa sent us back to an address Rupa Desk cannot use: {message}"
         self._status.setText(text)
         self.load_failed.emit(self.draft_id, text)
+
+    def _on_page_navigation_refused(self, message: str) -> None:
+        self._status.setText(message)
+        self.load_failed.emit(self.draft_id, message)
 
     def _name_the_content(self) -> None:
         """The widget Chromium renders into takes the focus: screen readers announce it."""
@@ -234,6 +269,11 @@ class CheckoutView(QWidget):
         self.start()
 
     def _on_browser_button_clicked(self) -> None:
+        try:
+            self._origins.check(self.checkout_url)
+        except NavigationRefused as exc:
+            self._on_page_navigation_refused(str(exc))
+            return
         self._report_and_close(
             lambda: self.browser_requested.emit(self.draft_id, self.checkout_url)
         )

@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Final
 
 from PySide6.QtCore import QObject, Qt, Signal
 from shiboken6 import Shiboken
 
+from rupa_desk.core.checkout_navigation import CheckoutOrigins
 from rupa_desk.core.checkout_return import ReturnEndpoint
 from rupa_desk.core.errors import KnownError
 from rupa_desk.paths import AppPaths
@@ -67,6 +68,8 @@ class CheckoutLauncher(QObject):
         paths: AppPaths,
         environment: str,
         account: str,
+        *,
+        origins: Iterable[str],
         endpoints: Sequence[ReturnEndpoint] = (ReturnEndpoint.embedded(),),
         parent: QObject | None = None,
     ) -> None:
@@ -74,10 +77,13 @@ class CheckoutLauncher(QObject):
         paths: where the web profile lives.
         environment: the environment name.
         account: the signed-in practitioner (one profile per environment and account).
+        origins: the environment's web origins (`Environment.checkout_origins`): the only
+            places a checkout page may be loaded from or go to.
         endpoints: the return endpoints the views recognise (see `set_endpoints`).
         parent: the Qt parent.
         """
         super().__init__(parent)
+        self._origins = CheckoutOrigins(origins)
         self._paths = paths
         self._environment = environment
         self._account = account
@@ -85,6 +91,11 @@ class CheckoutLauncher(QObject):
         self._profile: QWebEngineProfile | None = None
         self._views: dict[str, CheckoutView] = {}
         self._views_gone = asyncio.Event()
+
+    @property
+    def origins(self) -> CheckoutOrigins:
+        """Where a checkout page may be (the embedded view and the system browser alike)."""
+        return self._origins
 
     @property
     def endpoints(self) -> tuple[ReturnEndpoint, ...]:
@@ -117,6 +128,7 @@ class CheckoutLauncher(QObject):
             checkout_url=checkout_url,
             profile=self._checkout_profile(),
             endpoints=lambda: self._endpoints,
+            origins=self._origins,
             title=title,
         )
         view.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

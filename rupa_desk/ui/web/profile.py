@@ -18,7 +18,7 @@ import shutil
 from PySide6.QtCore import QObject
 from PySide6.QtWebEngineCore import QWebEngineProfile, QWebEngineProfileBuilder
 
-from rupa_desk.paths import AppPaths
+from rupa_desk.paths import AppPaths, make_private_dir
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def build_checkout_profile(
         shutil.rmtree(shared, ignore_errors=True)
         log.info("removed the web profile shared by every account (one per account now)")
     folder = paths.web_profile_dir(environment, account)
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private_dir(folder)
     builder = QWebEngineProfileBuilder()
     builder.setPersistentStoragePath(str(folder))
     builder.setCachePath(str(folder))
