@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
 from rupa_desk.ui.widgets.pdf_viewer import ZOOM_STEPS, PdfNotReadable, PdfViewer
-from tests.fixtures.printing import FakePrintDialog, read_pdf
+from tests.fixtures.file_dialogs import FakeDesktop, FakePrintDialog, FakeSaveDialog, read_pdf
 from tests.fixtures.qt import unnamed_controls
 
 NO_KEY = Qt.KeyboardModifier.NoModifier
@@ -32,30 +32,6 @@ def make_pdf(path: Path, pages: int = 3, *, words: dict[int, str] | None = None)
             pdf.cell(text=words[number])
     pdf.output(str(path))
     return path
-
-
-class FakeDesktop:
-    """Records what would have been opened outside the app."""
-
-    def __init__(self, works: bool = True) -> None:
-        self.opened: list[QUrl] = []
-        self.works = works
-
-    def __call__(self, url: QUrl) -> bool:
-        self.opened.append(url)
-        return self.works
-
-
-class FakeSaveDialog:
-    """Answers the save dialog with a fixed path."""
-
-    def __init__(self, answer: str) -> None:
-        self.answer = answer
-        self.suggested: list[str] = []
-
-    def __call__(self, parent: QWidget, suggested: str) -> str:
-        self.suggested.append(suggested)
-        return self.answer
 
 
 def viewer(
@@ -283,9 +259,7 @@ def test_search_counts_the_matches_and_enter_and_f3_go_from_one_to_the_next(
     assert widget.match_text == ""
 
 
-def test_print_sends_every_page_to_the_printer(
-    qtbot: QtBot, tmp_path: Path
-) -> None:
+def test_print_sends_every_page_to_the_printer(qtbot: QtBot, tmp_path: Path) -> None:
     printed = tmp_path / "printed.pdf"
     dialog = FakePrintDialog(printed)
     widget = active_viewer(qtbot, tmp_path, printing=dialog)
@@ -337,14 +311,16 @@ def test_save_as_suggests_the_name_given_and_ctrl_s_saves(qtbot: QtBot, tmp_path
     assert target.read_bytes() == pdf.read_bytes()
 
 
-def test_a_newer_file_under_the_same_path_is_shown_when_loaded_again(
+def test_a_newer_file_under_the_same_path_is_shown_when_reloaded(
     qtbot: QtBot, tmp_path: Path
 ) -> None:
     pdf = make_pdf(tmp_path / "results.pdf", pages=3)
     widget = viewer(qtbot, FakeDesktop(), FakeSaveDialog(""))
-    widget.load(pdf)
+    widget.load(pdf, title="Lipid Panel", save_name="Lovelace Ada - Lipid Panel.pdf")
     newer = make_pdf(tmp_path / "newer.pdf", pages=2)
     newer.replace(pdf)  # what a download of updated results does; the file is not held open
-    widget.load(pdf)
+    widget.reload()
     assert widget.page_count == 2
     assert widget.page_text == "Page 1 of 2"
+    assert widget._title.text() == "Lipid Panel"
+    assert widget._save_name == "Lovelace Ada - Lipid Panel.pdf"

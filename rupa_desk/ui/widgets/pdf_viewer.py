@@ -334,6 +334,15 @@ class PdfViewer(QWidget):
         self.go_to_page(min(page, self.page_count - 1))
         self._show_state()
 
+    def reload(self) -> None:
+        """Show the file again as it is now (a newer download), with the same title.
+
+        Raises:
+            PdfNotReadable: the file is gone or no longer readable (the viewer is empty).
+        """
+        if self._path is not None:
+            self.load(self._path, title=self._title.text(), save_name=self._save_name)
+
     def clear(self) -> None:
         """Show nothing."""
         self.document.close()
