@@ -306,6 +306,10 @@ async def test_print_summary_prints_the_order_with_its_tests_and_timeline(
     pane.print_dialog.output = printed
     detail.print_button.click()
     assert pane.print_dialog.asked == [1]
+    patient = pane.store.patients.get(row.patient_id or "")
+    assert pane.print_dialog.doc_names == [
+        f"Order summary - {patient.last_name} {patient.first_name}"
+    ]
     count, texts, inks = read_pdf(printed)
     assert count == 1
     assert inks[0] > 0

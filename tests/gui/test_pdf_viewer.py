@@ -267,7 +267,7 @@ def test_print_sends_every_page_to_the_printer(qtbot: QtBot, tmp_path: Path) -> 
         widget._print_button.click()
     assert done.args == [3]
     assert dialog.asked == [3]  # the dialog's page range goes 1 to 3
-    assert dialog.doc_names == ["results.pdf"]
+    assert dialog.doc_names == ["results"]  # printing to a file suggests results.pdf
     count, _, inks = read_pdf(printed)
     assert count == 3
     assert all(ink > 0 for ink in inks)  # not blank
@@ -297,7 +297,9 @@ def test_a_cancelled_print_prints_nothing(qtbot: QtBot, tmp_path: Path) -> None:
     assert list(tmp_path.glob("*.pdf")) == [tmp_path / "results.pdf"]
 
 
-def test_save_as_suggests_the_name_given_and_ctrl_s_saves(qtbot: QtBot, tmp_path: Path) -> None:
+def test_save_as_and_print_to_file_suggest_the_name_given_and_ctrl_s_saves(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
     pdf = make_pdf(tmp_path / "ord_1-ordts_2.pdf")
     target = tmp_path / "Lovelace Ada - Lipid Panel - 2026-12-07.pdf"
     dialog = FakeSaveDialog(str(target))
@@ -309,6 +311,10 @@ def test_save_as_suggests_the_name_given_and_ctrl_s_saves(qtbot: QtBot, tmp_path
         press(qtbot, widget.view, Qt.Key.Key_S, CTRL)
     assert dialog.suggested == ["Lovelace Ada - Lipid Panel - 2026-12-07.pdf"]
     assert target.read_bytes() == pdf.read_bytes()
+    printing = FakePrintDialog(None)
+    widget._choose_printer = printing
+    widget.print_document()
+    assert printing.doc_names == ["Lovelace Ada - Lipid Panel - 2026-12-07"]
 
 
 def test_a_newer_file_under_the_same_path_is_shown_when_reloaded(

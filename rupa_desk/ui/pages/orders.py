@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 from qasync import asyncSlot
 
-from rupa_desk.core.file_names import result_file_name
+from rupa_desk.core.file_names import result_file_name, safe_file_name
 from rupa_desk.core.order_timeline import Source, order_timeline
 from rupa_desk.services.store import OrderDetail, OrderFilters, StoredOrderedTest
 from rupa_desk.ui.components.orders_model import OrdersTableModel
@@ -134,6 +134,10 @@ class OrderDetailView(QWidget):
         self.tests.setAccessibleName("Ordered tests")
         self.tests.setHorizontalHeaderLabels(["Test", "Lab company", "Results"])
         read_only_table(self.tests, stretch=0)
+        for column in (1, 2):  # "Real Time Laboratories", "Results downloaded": in full
+            self.tests.horizontalHeader().setSectionResizeMode(
+                column, QHeaderView.ResizeMode.ResizeToContents
+            )
         self.timeline = QListWidget()
         self.timeline.setAccessibleName("Status timeline")
 
@@ -224,7 +228,9 @@ class OrderDetailView(QWidget):
 
         detail = self._detail
         printer = QPrinter(QPrinter.PrinterMode.HighResolution)
-        printer.setDocName(f"Order summary - {detail.row.patient_name or detail.row.id}")
+        patient = self._presenter.patient_file_label(detail.row) or detail.row.id
+        # Printing to a file names the file after the document: a safe name.
+        printer.setDocName(safe_file_name(f"Order summary - {patient}", "pdf")[: -len(".pdf")])
         document = QTextDocument()
         document.setHtml(
             order_summary_html(detail, self._timeline_lines, printed=datetime.now().astimezone())
@@ -350,6 +356,7 @@ class OrdersPage(QWidget):
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.table)
         splitter.addWidget(self.detail)
+        splitter.setStretchFactor(0, 1)  # the detail holds no viewer: the list gets room too
         splitter.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(filters)

@@ -417,7 +417,8 @@ class PdfViewer(QWidget):
         from PySide6.QtPrintSupport import QPrinter
 
         printer = QPrinter(QPrinter.PrinterMode.HighResolution)
-        printer.setDocName(self._title.text())
+        # Printing to a file names the file after the document: the suggested (safe) name.
+        printer.setDocName(Path(self._save_name).stem if self._save_name else self._path.stem)
         if not self._choose_printer(self, printer, self.page_count):
             return
         pages = pages_to_print(printer, self.page_count, self.current_page)
