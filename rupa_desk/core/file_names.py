@@ -50,14 +50,19 @@ def clean_part(text: str, *, max_bytes: int) -> str:
     return cleaned.strip(" .")
 
 
-def safe_file_name(stem: str, extension: str, *, max_bytes: int = 200) -> str:
-    """A file name `stem.extension` that every common system accepts ("Results" when
-    nothing of `stem` is left)."""
-    cleaned = clean_part(stem, max_bytes=max_bytes) or FALLBACK_STEM
+def safe_file_stem(text: str, *, max_bytes: int = 200) -> str:
+    """`text` as a file name without its extension, accepted by every common system
+    ("Results" when nothing of `text` is left)."""
+    cleaned = clean_part(text, max_bytes=max_bytes) or FALLBACK_STEM
     device, dot, rest = cleaned.partition(".")
     if device.strip().upper() in _RESERVED:
         cleaned = f"{device.strip()}_{dot}{rest}"  # "AUX.txt" is AUX to Windows too
-    return f"{cleaned}.{extension}"
+    return cleaned
+
+
+def safe_file_name(stem: str, extension: str, *, max_bytes: int = 200) -> str:
+    """A file name `stem.extension` that every common system accepts."""
+    return f"{safe_file_stem(stem, max_bytes=max_bytes)}.{extension}"
 
 
 def patient_file_label(first_name: str, last_name: str) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from fpdf import FPDF
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
@@ -415,6 +416,33 @@ async def test_a_result_pdf_that_cannot_be_shown_is_said_through_the_message_bar
     assert detail.header.text() == header
     assert detail.result_windows is not None
     assert detail.result_windows.open_paths == []  # no empty window left open
+
+
+async def test_an_updated_result_is_shown_in_its_open_window(pane: Pane, tmp_path: Path) -> None:
+    detail = pane.page.detail
+    path = tmp_path / "ord_1-ordts_1.pdf"
+    write_pdf(path, pages=1)
+    detail.show_result(path, title="Ada Lovelace · Lipid Panel")
+    assert detail.result_windows is not None
+    window = detail.result_windows.window(path)
+    assert window is not None
+    assert window.viewer.page_count == 1
+    write_pdf(tmp_path / "newer.pdf", pages=2).replace(path)  # as a download replaces it
+    pane.presenter.result_ready.emit(str(path))
+    assert window.viewer.page_count == 2
+    assert window.windowTitle().startswith("Ada Lovelace · Lipid Panel")
+    pane.presenter.close()
+    assert detail.result_windows.open_paths == []
+
+
+def write_pdf(path: Path, *, pages: int) -> Path:
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=14)
+    for number in range(1, pages + 1):
+        pdf.add_page()
+        pdf.cell(text=f"Result page {number}")
+    pdf.output(str(path))
+    return path
 
 
 def rupas_view_of(sandbox_url: str, order_id: str) -> tuple[Decimal, int, dict[str, str]]:

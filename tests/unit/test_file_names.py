@@ -13,6 +13,7 @@ from rupa_desk.core.file_names import (
     patient_file_label,
     result_file_name,
     safe_file_name,
+    safe_file_stem,
 )
 
 DAY = date(2026, 12, 7)
@@ -72,6 +73,8 @@ def test_hostile_names_become_safe_readable_names(patient: str, test: str, expec
 def test_only_refused_characters_give_the_fallback_name() -> None:
     name = result_file_name(patient="///", test="\x00\x01:*?", received=None)
     assert name == "Results.pdf"
+    assert safe_file_stem("  ...  ") == "Results"
+    assert safe_file_stem("Order summary - Lovelace/Ada") == "Order summary - Lovelace Ada"
 
 
 @pytest.mark.parametrize("reserved", ["CON", "con", "Nul", "COM1", "lpt9", "AUX.txt", "PRN "])

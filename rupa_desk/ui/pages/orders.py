@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 from qasync import asyncSlot
 
-from rupa_desk.core.file_names import result_file_name, safe_file_name
+from rupa_desk.core.file_names import result_file_name, safe_file_stem
 from rupa_desk.core.order_timeline import Source, order_timeline
 from rupa_desk.services.store import OrderDetail, OrderFilters, StoredOrderedTest
 from rupa_desk.ui.components.orders_model import OrdersTableModel
@@ -230,7 +230,7 @@ class OrderDetailView(QWidget):
         printer = QPrinter(QPrinter.PrinterMode.HighResolution)
         patient = self._presenter.patient_file_label(detail.row) or detail.row.id
         # Printing to a file names the file after the document: a safe name.
-        printer.setDocName(safe_file_name(f"Order summary - {patient}", "pdf")[: -len(".pdf")])
+        printer.setDocName(safe_file_stem(f"Order summary - {patient}"))
         document = QTextDocument()
         document.setHtml(
             order_summary_html(detail, self._timeline_lines, printed=datetime.now().astimezone())
