@@ -273,6 +273,7 @@ async def test_a_result_opens_large_in_one_window_per_file_closed_by_escape_and_
 
     window.activateWindow()
     await wait_until(window.isActiveWindow)
+    assert window.viewer.view.hasFocus()  # the pages: PgUp/PgDn scroll them at once
     qtbot.keyClick(window.viewer.view, Qt.Key.Key_Escape)
     await wait_until(lambda: windows.open_paths == [])
 

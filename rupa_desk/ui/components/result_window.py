@@ -115,6 +115,7 @@ class ResultWindows(QObject):
             self._windows[path] = window
             window.place(near)
             window.show()
+            window.viewer.view.setFocus()  # PgUp/PgDn scroll at once
         elif window.isMinimized():
             window.showNormal()
         window.raise_()

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import QStandardPaths, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QDialog, QFileDialog, QWidget
 
@@ -33,7 +34,14 @@ def open_externally(url: QUrl) -> bool:
 
 
 def choose_save_path(parent: QWidget, suggested: str) -> str:
-    """The system's Save dialog, for a PDF."""
+    """The system's Save dialog, for a PDF; a bare file name starts in the Documents folder
+    (not wherever the app was started from)."""
+    if not Path(suggested).is_absolute():
+        documents = QStandardPaths.writableLocation(
+            QStandardPaths.StandardLocation.DocumentsLocation
+        )
+        if documents:
+            suggested = str(Path(documents) / suggested)
     path, _ = QFileDialog.getSaveFileName(parent, "Save as", suggested, "PDF files (*.pdf)")
     return path
 
