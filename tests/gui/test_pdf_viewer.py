@@ -8,10 +8,11 @@ import pytest
 from fpdf import FPDF
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtPdfWidgets import QPdfView
+from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
-from rupa_desk.ui.widgets.pdf_viewer import ZOOM_STEPS, PdfNotReadable, PdfViewer
+from rupa_desk.ui.widgets.pdf_viewer import ZOOM_STEPS, PdfNotReadable, PdfViewer, pages_to_print
 from tests.fixtures.file_dialogs import FakeDesktop, FakePrintDialog, FakeSaveDialog, read_pdf
 from tests.fixtures.qt import unnamed_controls
 
@@ -330,3 +331,27 @@ def test_a_newer_file_under_the_same_path_is_shown_when_reloaded(
     assert widget.page_text == "Page 1 of 2"
     assert widget._title.text() == "Lipid Panel"
     assert widget._save_name == "Lovelace Ada - Lipid Panel.pdf"
+
+
+@pytest.mark.qt_log_ignore("QPainter::begin")  # Qt's own word on the printer that failed
+def test_a_printer_that_cannot_start_is_reported(qtbot: QtBot, tmp_path: Path) -> None:
+    dialog = FakePrintDialog(tmp_path / "no" / "such" / "folder" / "printed.pdf")
+    widget = active_viewer(qtbot, tmp_path, printing=dialog)
+    with qtbot.assertNotEmitted(widget.printed), qtbot.waitSignal(widget.action_failed) as failed:
+        widget._print_button.click()
+    assert failed.args == [
+        "The PDF could not be printed. Check that the printer is on and try again."
+    ]
+
+
+def test_the_pages_printed_follow_the_dialog() -> None:
+    printer = QPrinter()
+    assert pages_to_print(printer, 3, current=1) == [0, 1, 2]
+    printer.setPrintRange(QPrinter.PrintRange.PageRange)
+    printer.setFromTo(2, 9)
+    assert pages_to_print(printer, 3, current=0) == [1, 2]  # no page beyond the last
+    printer.setPrintRange(QPrinter.PrintRange.CurrentPage)
+    assert pages_to_print(printer, 3, current=1) == [1]
+    printer.setPrintRange(QPrinter.PrintRange.AllPages)
+    printer.setPageOrder(QPrinter.PageOrder.LastPageFirst)
+    assert pages_to_print(printer, 3, current=0) == [2, 1, 0]
