@@ -29,8 +29,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
 if TYPE_CHECKING:
-    from rupa_desk.desk import AccountWorkspace, Desk
+    from rupa_desk.desk import Desk
     from rupa_desk.services.secrets import SecretStoreChoice
+    from rupa_desk.ui.account_workspace import AccountWorkspace
+    from rupa_desk.ui.widgets.pdf_viewer import PdfViewer
 
 #: The simulator's catalog size for the check: big enough for several pages of sync.
 LAB_TESTS: Final = 300
@@ -227,10 +229,17 @@ class SelfCheck:
         await _until(lambda: page.row_of(order_id) >= 0, "the order in the Orders pane")
         page.table.selectRow(page.row_of(order_id))
         detail = page.detail
-        await _until(
-            lambda: detail.viewer is not None and detail.viewer.page_count > 0, "the result PDF"
-        )
-        viewer = detail.viewer
+        await _until(detail.view_button.isEnabled, "the downloaded result PDF")
+        detail.view_button.click()  # "Show result": its own window
+
+        def shown() -> PdfViewer | None:
+            windows = detail.result_windows
+            opened = [windows.window(p) for p in windows.open_paths] if windows else []
+            viewers = [w.viewer for w in opened if w is not None and w.viewer.page_count > 0]
+            return viewers[0] if viewers else None
+
+        await _until(lambda: shown() is not None, "the result PDF in its window")
+        viewer = shown()
         assert viewer is not None
         image = viewer.document.render(0, QSize(300, 400))
         colours = {image.pixel(x, y) for x in range(0, 300, 7) for y in range(0, 400, 7)}

@@ -111,7 +111,12 @@ class OrderWorkspace:
             open_url=context.open_url,
         )
         self.orders = OrdersPresenter(
-            store.orders, self.tracker, self.notifier, bridge, practitioner_id=account_id
+            store.orders,
+            self.tracker,
+            self.notifier,
+            bridge,
+            practitioner_id=account_id,
+            patients=store.patients,
         )
         connectivity.online_changed.connect(self._on_connectivity_online_changed)
         self.launcher.returned.connect(self._on_launcher_checkout_ended)

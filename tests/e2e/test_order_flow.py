@@ -154,16 +154,22 @@ async def test_draft_to_checkout_to_order_tracking_to_results(
     )
     assert [e.status for e in store.orders.history(order_id)] == ["Pending Payment", "Paid"]
 
-    # Results: the simulator completes it; the PDF is downloaded and shown in the viewer.
+    # Results: the simulator completes it; the PDF is downloaded and shown in its window.
     orders.table.selectRow(orders.row_of(order_id))
     await wait_until(lambda: workspace.orders.orders.current == order_id)
     sandbox_control.advance_order(order_id, to="Complete")
     detail = orders.detail
-    await wait_until(lambda: detail.viewer is not None and detail.viewer.page_count > 0, within=40)
-    assert detail.viewer is not None
-    assert detail.viewer.path is not None
-    assert detail.viewer.path.is_relative_to(desk.paths.data_dir)
-    assert detail.viewer.path.read_bytes().startswith(b"%PDF")
+    await wait_until(detail.view_button.isEnabled, within=40)
+    detail.view_button.click()
+    assert detail.result_windows is not None
+    [shown] = detail.result_windows.open_paths
+    window = detail.result_windows.window(shown)
+    assert window is not None
+    viewer = window.viewer
+    assert viewer.page_count > 0
+    assert viewer.path is not None
+    assert viewer.path.is_relative_to(desk.paths.data_dir)
+    assert viewer.path.read_bytes().startswith(b"%PDF")
     await wait_until(lambda: any(title == "Results ready" for title, _ in notifications))
     assert all("order" in text.lower() for _, text in notifications)  # orders, not patients
     assert all(patient.last_name not in text for _, text in notifications)

@@ -1,5 +1,5 @@
 """The Orders pane against the simulator: list and filters, detail, status changes with a
-notification and history, results in the PDF viewer."""
+notification and history, results in their own large windows, a printed order summary."""
 
 from __future__ import annotations
 
@@ -8,11 +8,14 @@ import random
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from fpdf import FPDF
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from rupa_desk.core.polling import PollingPolicy, PollSchedule
@@ -21,14 +24,17 @@ from rupa_desk.sandbox.server import SandboxServer
 from rupa_desk.services.api import RupaClient
 from rupa_desk.services.checkout_linking import CheckoutLinker
 from rupa_desk.services.order_tracking import OrderTracker
-from rupa_desk.services.store import OrderFilters, Store
+from rupa_desk.services.store import OrderDetail, OrderFilters, OrderRow, Store
 from rupa_desk.services.sync import CatalogSync
 from rupa_desk.ui.components.notifier import DesktopNotifier
+from rupa_desk.ui.formatting import when
 from rupa_desk.ui.messages import Level, Message, MessageBridge
-from rupa_desk.ui.pages.orders import OrdersPage
+from rupa_desk.ui.pages.orders import OrdersPage, order_summary_html, result_state
 from rupa_desk.ui.presenters.orders import OrdersPresenter
+from rupa_desk.ui.widgets.file_dialogs import WaysOut
+from tests.fixtures.file_dialogs import FakeDesktop, FakePrintDialog, FakeSaveDialog, read_pdf
 from tests.fixtures.orders_env import api_get, client_for
-from tests.fixtures.qt import unnamed_controls, wait_for_signal, wait_until
+from tests.fixtures.qt import settle, unnamed_controls, wait_for_signal, wait_until
 from tests.fixtures.sandbox import SandboxControl
 
 
@@ -42,6 +48,8 @@ class Pane:
     notifications: list[tuple[str, str]]
     messages: list[Message]
     practitioner_id: str
+    save_dialog: FakeSaveDialog
+    print_dialog: FakePrintDialog
 
 
 @pytest.fixture
@@ -78,14 +86,31 @@ async def pane(
         on_event=lambda event: presenter.on_tracking_event(event),
     )
     me = await client.me()
-    presenter = OrdersPresenter(store.orders, tracker, notifier, bridge, practitioner_id=me.id)
+    presenter = OrdersPresenter(
+        store.orders, tracker, notifier, bridge, practitioner_id=me.id, patients=store.patients
+    )
     await tracker.refresh_list()
-    page = OrdersPage(presenter)
+    save_dialog, print_dialog = FakeSaveDialog(""), FakePrintDialog(None)
+    page = OrdersPage(
+        presenter,
+        ways_out=WaysOut(FakeDesktop(), save_dialog, print_dialog),
+    )
     qtbot.addWidget(page)
     page.resize(1100, 800)
     page.show()
     await wait_until(lambda: not presenter.update_pending)  # the first refresh's update shown
-    yield Pane(page, presenter, tracker, store, notifier, notifications, messages, me.id)
+    yield Pane(
+        page,
+        presenter,
+        tracker,
+        store,
+        notifier,
+        notifications,
+        messages,
+        me.id,
+        save_dialog,
+        print_dialog,
+    )
     presenter.close()
     notifier.close()
 
@@ -160,7 +185,7 @@ async def test_a_status_change_updates_the_row_notifies_and_is_kept_in_history(
     assert statuses[-2:] == ["Paid", "In Progress"]
 
 
-async def test_results_are_downloaded_and_shown_in_the_viewer(
+async def test_results_are_downloaded_and_shown_in_their_window(
     pane: Pane, sandbox_control: SandboxControl
 ) -> None:
     page = pane.page
@@ -176,9 +201,6 @@ async def test_results_are_downloaded_and_shown_in_the_viewer(
     (path,) = await ready
     assert path.endswith(".pdf")
     detail = page.detail
-    await wait_until(lambda: detail.viewer is not None and detail.viewer.page_count > 0)
-    assert detail.viewer is not None
-    assert detail.viewer.page_text.startswith("Page 1 of")
 
     def result_states() -> set[str]:
         return {detail.tests.item(r, 2).text() for r in range(detail.tests.rowCount())}
@@ -187,9 +209,141 @@ async def test_results_are_downloaded_and_shown_in_the_viewer(
     await wait_until(
         lambda: ("Results ready", f"New results for order {order_id}.") in pane.notifications
     )
+    assert detail.result_windows is None  # no window pops up by itself
     detail.view_button.click()
-    assert detail.viewer.path is not None
-    assert detail.viewer.path.read_bytes().startswith(b"%PDF")
+    assert detail.result_windows is not None
+    [shown] = detail.result_windows.open_paths
+    window = detail.result_windows.window(shown)
+    assert window is not None
+    await wait_until(lambda: window.viewer.page_count > 0)
+    assert window.viewer.page_text.startswith("Page 1 of")
+    assert window.viewer.path is not None
+    assert window.viewer.path.read_bytes().startswith(b"%PDF")
+
+
+async def test_a_result_opens_large_in_one_window_per_file_closed_by_escape_and_sign_out(
+    qtbot: QtBot, pane: Pane, client: RupaClient
+) -> None:
+    assert pane.store.path is not None
+    await CatalogSync(client, pane.store.path, account_db=pane.store.db).run()  # test names
+    page, detail = pane.page, pane.page.detail
+    page.whole_clinic.setChecked(True)
+    order_id = next(r.id for r in pane.store.orders.listing() if r.status == "Complete")
+    page.table.selectRow(page.row_of(order_id))
+    await wait_until(lambda: pane.presenter.current == order_id)
+    await pane.tracker.refresh_order(order_id)  # its tests, and their results downloaded
+    await wait_until(lambda: detail.view_button.isEnabled())
+    await settle()
+    row = pane.store.orders.row(order_id)
+    first_test = pane.store.orders.ordered_tests(order_id)[0]
+    assert row.patient_name
+    assert first_test.name
+    assert first_test.results_file
+    detail.tests.selectRow(0)
+
+    rect = detail.tests.visualItemRect(detail.tests.item(0, 0))
+    qtbot.mouseClick(detail.tests.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.mouseDClick(detail.tests.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    windows = detail.result_windows
+    assert windows is not None
+    assert windows.open_paths == [first_test.results_file]
+    window = windows.window(first_test.results_file)
+    assert window is not None
+    assert window.isVisible()
+    assert window.isWindow()
+    assert window.windowTitle().startswith(f"{row.patient_name} · {first_test.name}")
+    area = window.screen().availableGeometry()
+    assert window.width() >= 0.8 * area.width()
+    assert window.height() >= 0.8 * area.height()
+    assert window.viewer.page_count > 0
+    assert detail.findChildren(type(window.viewer)) == []  # nothing squeezed into the pane
+    assert unnamed_controls(window) == []
+
+    detail.view_button.click()  # the same file again: the same window, raised
+    assert windows.open_paths == [first_test.results_file]
+    assert windows.window(first_test.results_file) is window
+
+    patient = pane.store.patients.get(row.patient_id or "")
+    assert first_test.date_results_received is not None
+    day = first_test.date_results_received.astimezone().date().isoformat()
+    window.viewer.save_as()
+    assert pane.save_dialog.suggested == [
+        f"{patient.last_name} {patient.first_name} - {first_test.name} - {day}.pdf"
+    ]
+
+    window.activateWindow()
+    await wait_until(window.isActiveWindow)
+    assert window.viewer.view.hasFocus()  # the pages: PgUp/PgDn scroll them at once
+    qtbot.keyClick(window.viewer.view, Qt.Key.Key_Escape)
+    await wait_until(lambda: windows.open_paths == [])
+
+    detail.view_button.click()
+    [reopened] = [windows.window(p) for p in windows.open_paths]
+    assert reopened is not None
+    assert reopened.isVisible()
+    pane.presenter.close()  # what sign-out does
+    assert windows.open_paths == []
+    assert not reopened.isVisible()  # closed (and deleted: the fixture checks none is left)
+
+
+async def test_print_summary_prints_the_order_with_its_tests_and_timeline(
+    pane: Pane, client: RupaClient, tmp_path: Path
+) -> None:
+    assert pane.store.path is not None
+    await CatalogSync(client, pane.store.path, account_db=pane.store.db).run()
+    page, detail = pane.page, pane.page.detail
+    page.whole_clinic.setChecked(True)
+    order_id = next(r.id for r in pane.store.orders.listing() if r.status == "Complete")
+    page.table.selectRow(page.row_of(order_id))
+    await wait_until(lambda: pane.presenter.current == order_id)
+    await wait_until(lambda: order_id in detail.header.text() and detail.tests.rowCount() > 0)
+    await settle()  # the fresh copy from Rupa is shown
+    row = pane.store.orders.row(order_id)
+    tests = pane.store.orders.ordered_tests(order_id)
+    timeline = [detail.timeline.item(i).text() for i in range(detail.timeline.count())]
+    assert timeline
+    assert all(t.name and t.lab_company for t in tests)
+
+    printed = tmp_path / "summary.pdf"
+    pane.print_dialog.output = printed
+    detail.print_button.click()
+    assert pane.print_dialog.asked == [1]
+    patient = pane.store.patients.get(row.patient_id or "")
+    assert pane.print_dialog.doc_names == [
+        f"Order summary - {patient.last_name} {patient.first_name}"
+    ]
+    count, texts, inks = read_pdf(printed)
+    assert count == 1
+    assert inks[0] > 0
+    text = " ".join(" ".join(texts).split())
+    expected = [row.patient_name or "", "Complete", f"${row.total_price:,.2f}", order_id]
+    expected += [when(row.date_submitted)]
+    for test in tests:
+        expected += [test.name, test.lab_company, result_state(test)]
+    expected += [" ".join(line.split()) for line in timeline]
+    missing = [item for item in expected if item not in text]
+    assert missing == []
+
+
+def test_the_summary_escapes_what_it_prints() -> None:
+    row = OrderRow(
+        id="ord_1",
+        status="<b>Complete</b>",
+        patient_id="pat_1",
+        patient_name="Ada <script>alert(1)</script> & Co",
+        practitioner_id=None,
+        date_submitted=None,
+        total_price=Decimal("12.5"),
+        draft_id=None,
+        results_count=0,
+    )
+    detail = OrderDetail(row, None, None, None, None, (), ())
+    html = order_summary_html(detail, ["<i>x</i>"], printed=datetime(2026, 12, 7, tzinfo=UTC))
+    assert "<script>" not in html
+    assert "<b>Complete" not in html
+    assert "<i>x" not in html
+    assert "Ada &lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in html
+    assert "$12.50" in html
 
 
 class ModelSpy:
@@ -261,8 +415,35 @@ async def test_a_result_pdf_that_cannot_be_shown_is_said_through_the_message_bar
     assert pane.messages[-1].level is Level.WARNING
     assert "not a PDF" in pane.messages[-1].text
     assert detail.header.text() == header
-    assert detail.viewer is not None
-    assert unnamed_controls(detail.viewer) == []
+    assert detail.result_windows is not None
+    assert detail.result_windows.open_paths == []  # no empty window left open
+
+
+async def test_an_updated_result_is_shown_in_its_open_window(pane: Pane, tmp_path: Path) -> None:
+    detail = pane.page.detail
+    path = tmp_path / "ord_1-ordts_1.pdf"
+    write_pdf(path, pages=1)
+    detail.show_result(path, title="Ada Lovelace · Lipid Panel")
+    assert detail.result_windows is not None
+    window = detail.result_windows.window(path)
+    assert window is not None
+    assert window.viewer.page_count == 1
+    write_pdf(tmp_path / "newer.pdf", pages=2).replace(path)  # as a download replaces it
+    pane.presenter.result_ready.emit(str(path))
+    assert window.viewer.page_count == 2
+    assert window.windowTitle().startswith("Ada Lovelace · Lipid Panel")
+    pane.presenter.close()
+    assert detail.result_windows.open_paths == []
+
+
+def write_pdf(path: Path, *, pages: int) -> Path:
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=14)
+    for number in range(1, pages + 1):
+        pdf.add_page()
+        pdf.cell(text=f"Result page {number}")
+    pdf.output(str(path))
+    return path
 
 
 def rupas_view_of(sandbox_url: str, order_id: str) -> tuple[Decimal, int, dict[str, str]]:

@@ -1,12 +1,15 @@
 """The Orders pane: the orders (mine or the clinic's), newest first, and the one selected.
 
 Filters: my orders or the whole clinic, a status, a patient, and a search over patient names
-and order ids. The detail shows the ordered tests with their lab company and result state, a
-status timeline (Rupa's dates and the statuses this PC saw), and the result PDFs in the app.
+and order ids. The detail shows the ordered tests with their lab company and result state and
+a status timeline (Rupa's dates and the statuses this PC saw); it opens result PDFs in their
+own large windows (closed with the account) and prints a summary of the order.
 """
 
 from __future__ import annotations
 
+import html
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 from qasync import asyncSlot
 
+from rupa_desk.core.file_names import result_file_name, safe_file_stem
 from rupa_desk.core.order_timeline import Source, order_timeline
 from rupa_desk.services.store import OrderDetail, OrderFilters, StoredOrderedTest
 from rupa_desk.ui.components.orders_model import STATUS, OrdersTableModel
@@ -35,11 +39,12 @@ from rupa_desk.ui.formatting import money, when
 from rupa_desk.ui.presenters.orders import OrdersPresenter
 from rupa_desk.ui.theme import chip_colors
 from rupa_desk.ui.widgets.chip_delegate import ChipDelegate
+from rupa_desk.ui.widgets.file_dialogs import WaysOut
 from rupa_desk.ui.widgets.keyed_table import ID_ROLE, read_only_table, select_key, selected_key
 from rupa_desk.ui.widgets.search_box import SearchBox
 
 if TYPE_CHECKING:
-    from rupa_desk.ui.widgets.pdf_viewer import PdfViewer
+    from rupa_desk.ui.components.result_window import ResultWindows
 
 ALL = ""
 
@@ -54,14 +59,66 @@ def result_state(test: StoredOrderedTest) -> str:
     return "Results ready: downloading"
 
 
-class OrderDetailView(QWidget):
-    """One order: tests, timeline, results."""
+def order_summary_html(detail: OrderDetail, timeline: list[str], *, printed: datetime) -> str:
+    """The order as a printed page says it: patient, date, status, total, the tests with their
+    lab company and result state, and the timeline (every value escaped)."""
+    row = detail.row
 
-    def __init__(self, presenter: OrdersPresenter, parent: QWidget | None = None) -> None:
+    def cell(text: str, tag: str = "td") -> str:
+        return f"<{tag} align='left'>{html.escape(text)}</{tag}>"
+
+    facts = [
+        ("Patient", row.patient_name or "Unknown patient"),
+        ("Order date", when(row.date_submitted)),
+        ("Status", row.status),
+        ("Total", money(row.total_price)),
+        ("Order", row.id),
+    ]
+    tests = "".join(
+        "<tr>"
+        + cell(test.name or test.lab_test_id or "Unknown test")
+        + cell(test.lab_company or "—")
+        + cell(result_state(test))
+        + "</tr>"
+        for test in detail.ordered_tests
+    )
+    steps = "".join(f"<li>{html.escape(line)}</li>" for line in timeline)
+    return (
+        "<h2>Order summary</h2>"
+        "<table cellspacing='0' cellpadding='3'>"
+        + "".join(f"<tr>{cell(label, 'th')}{cell(value)}</tr>" for label, value in facts)
+        + "</table><h3>Ordered tests</h3>"
+        "<table border='1' cellspacing='0' cellpadding='4' width='100%'><tr>"
+        + cell("Test", "th")
+        + cell("Lab company", "th")
+        + cell("Results", "th")
+        + f"</tr>{tests}</table><h3>Timeline</h3><ul>{steps}</ul>"
+        f"<p><small>Printed {html.escape(when(printed))} by Rupa Desk.</small></p>"
+    )
+
+
+class OrderDetailView(QWidget):
+    """One order: tests, timeline; results open in their own windows.
+
+    Args:
+        presenter: the pane's presenter.
+        ways_out: the dialogs for saving, printing and opening outside (the system's by
+            default; tests pass their own).
+    """
+
+    def __init__(
+        self,
+        presenter: OrdersPresenter,
+        parent: QWidget | None = None,
+        *,
+        ways_out: WaysOut | None = None,
+    ) -> None:
         super().__init__(parent)
         self._presenter = presenter
+        self._ways_out = ways_out or WaysOut()
         self._detail: OrderDetail | None = None
-        self.viewer: PdfViewer | None = None
+        self._timeline_lines: list[str] = []
+        self.result_windows: ResultWindows | None = None
         self.setAccessibleName("Order detail")
 
         self.header = QLabel()
@@ -73,34 +130,40 @@ class OrderDetailView(QWidget):
         self.download_button.setAccessibleName("Download the result PDFs")
         self.view_button = QPushButton("Show result")
         self.view_button.setAccessibleName("Show the selected test's result PDF")
+        self.print_button = QPushButton("Print summary…")
+        self.print_button.setAccessibleName("Print a summary of this order")
         self.tests = QTableWidget(0, 3)
         self.tests.setAccessibleName("Ordered tests")
         self.tests.setHorizontalHeaderLabels(["Test", "Lab company", "Results"])
         read_only_table(self.tests, stretch=0)
+        for column in (1, 2):  # "Real Time Laboratories", "Results downloaded": in full
+            self.tests.horizontalHeader().setSectionResizeMode(
+                column, QHeaderView.ResizeMode.ResizeToContents
+            )
         self.timeline = QListWidget()
         self.timeline.setAccessibleName("Status timeline")
-        self.timeline.setMaximumHeight(150)
-        self._viewer_area = QVBoxLayout()
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.refresh_button)
         buttons.addWidget(self.download_button)
         buttons.addWidget(self.view_button)
         buttons.addStretch(1)
+        buttons.addWidget(self.print_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.header)
         layout.addLayout(buttons)
-        layout.addWidget(self.tests)
+        layout.addWidget(self.tests, 2)
         layout.addWidget(QLabel("Timeline"))
-        layout.addWidget(self.timeline)
-        layout.addLayout(self._viewer_area, 1)
+        layout.addWidget(self.timeline, 1)
 
         self.refresh_button.clicked.connect(self._on_refresh_button_clicked)
         self.download_button.clicked.connect(self._on_download_button_clicked)
         self.view_button.clicked.connect(self._on_view_button_clicked)
+        self.print_button.clicked.connect(self._on_print_button_clicked)
         self.tests.itemDoubleClicked.connect(self._on_tests_item_double_clicked)
         presenter.detail_changed.connect(self._on_presenter_detail_changed)
         presenter.result_ready.connect(self._on_presenter_result_ready)
+        presenter.closing.connect(self._on_presenter_closing)
         self.show_detail(None)
 
     def show_detail(self, detail: OrderDetail | None) -> None:
@@ -110,6 +173,7 @@ class OrderDetailView(QWidget):
             self.header.setText("Select an order.")
             self.tests.setRowCount(0)
             self.timeline.clear()
+            self._timeline_lines = []
             return
         row = detail.row
         self.header.setText(
@@ -126,6 +190,7 @@ class OrderDetailView(QWidget):
         if detail.ordered_tests and self.tests.currentRow() < 0:
             self.tests.selectRow(0)
         self.timeline.clear()
+        self._timeline_lines = []
         for entry in order_timeline(
             submitted=row.date_submitted,
             paid=detail.date_paid,
@@ -134,23 +199,47 @@ class OrderDetailView(QWidget):
             seen=[(e.status, e.observed_at) for e in detail.history],
         ):
             seen = " (seen by Rupa Desk)" if entry.source is Source.SEEN else ""
-            self.timeline.addItem(f"{when(entry.at)}  {entry.label}{seen}")
+            self._timeline_lines.append(f"{when(entry.at)}  {entry.label}{seen}")
+            self.timeline.addItem(self._timeline_lines[-1])
         has_results = any(t.has_results for t in detail.ordered_tests)
         self.download_button.setEnabled(has_results)
         self.view_button.setEnabled(any(t.results_file for t in detail.ordered_tests))
 
-    def show_result(self, path: Path, title: str = "") -> None:
-        """Show a result PDF in the viewer (created, and QtPdf loaded, on first use)."""
-        from rupa_desk.ui.widgets.pdf_viewer import PdfNotReadable, PdfViewer
+    def show_result(self, path: Path, title: str = "", save_name: str = "") -> None:
+        """Show a result PDF in its own window (raised when it is open already; QtPdf is
+        loaded on first use). A file that cannot be shown is said in the message bar."""
+        from rupa_desk.ui.components.result_window import ResultWindows
+        from rupa_desk.ui.widgets.pdf_viewer import PdfNotReadable
 
-        if self.viewer is None:
-            self.viewer = PdfViewer()
-            self.viewer.action_failed.connect(self._on_viewer_action_failed)
-            self._viewer_area.addWidget(self.viewer)
+        if self.result_windows is None:
+            self.result_windows = ResultWindows(self._ways_out, self)
+            self.result_windows.action_failed.connect(self._on_result_windows_action_failed)
         try:
-            self.viewer.load(path, title=title)
+            self.result_windows.show(
+                path, title=title or path.name, save_name=save_name, near=self.window()
+            )
         except PdfNotReadable as exc:
             self._presenter.warn(str(exc))
+
+    def print_summary(self) -> None:
+        """Print a page about the order shown, through the print dialog."""
+        if self._detail is None:
+            return
+        from PySide6.QtGui import QTextDocument
+        from PySide6.QtPrintSupport import QPrinter
+
+        detail = self._detail
+        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        patient = self._presenter.patient_file_label(detail.row) or detail.row.id
+        # Printing to a file names the file after the document: a safe name.
+        printer.setDocName(safe_file_stem(f"Order summary - {patient}"))
+        document = QTextDocument()
+        document.setHtml(
+            order_summary_html(detail, self._timeline_lines, printed=datetime.now().astimezone())
+        )
+        document.setPageSize(printer.pageRect(QPrinter.Unit.Point).size())
+        if self._ways_out.choose_printer(self, printer, document.pageCount()):
+            document.print_(printer)
 
     def _selected_test(self) -> StoredOrderedTest | None:
         if self._detail is None:
@@ -164,9 +253,20 @@ class OrderDetailView(QWidget):
 
     def _show_selected(self) -> None:
         test = self._selected_test()
-        if test is None or test.results_file is None:
+        if self._detail is None or test is None or test.results_file is None:
             return
-        self.show_result(test.results_file, title=f"Results: {test.name or test.id}")
+        row = self._detail.row
+        received = test.results_file_received or test.date_results_received
+        test_name = test.name or "Results"
+        self.show_result(
+            test.results_file,
+            title=f"{row.patient_name or 'Unknown patient'} · {test_name}",
+            save_name=result_file_name(
+                patient=self._presenter.patient_file_label(row),
+                test=test.name,
+                received=None if received is None else received.astimezone().date(),
+            ),
+        )
 
     # -- slots ---------------------------------------------------------------------------------
 
@@ -174,11 +274,18 @@ class OrderDetailView(QWidget):
         self.show_detail(detail)
 
     def _on_presenter_result_ready(self, path: str) -> None:
-        if self.viewer is None or self.viewer.path is None:
-            self.show_result(Path(path))
+        if self.result_windows is not None:
+            self.result_windows.file_changed(Path(path))  # updated results: shown if open
 
-    def _on_viewer_action_failed(self, message: str) -> None:
+    def _on_presenter_closing(self) -> None:
+        if self.result_windows is not None:
+            self.result_windows.close_all()
+
+    def _on_result_windows_action_failed(self, message: str) -> None:
         self._presenter.warn(message)
+
+    def _on_print_button_clicked(self) -> None:
+        self.print_summary()
 
     @asyncSlot()
     async def _on_refresh_button_clicked(self) -> None:
@@ -203,7 +310,13 @@ class OrdersPage(QWidget):
     is read again (and changed by difference) only when it may have changed.
     """
 
-    def __init__(self, presenter: OrdersPresenter, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        presenter: OrdersPresenter,
+        parent: QWidget | None = None,
+        *,
+        ways_out: WaysOut | None = None,
+    ) -> None:
         super().__init__(parent)
         self._presenter = presenter
         self._choices: dict[QComboBox, list[tuple[str, str]]] = {}
@@ -235,7 +348,7 @@ class OrdersPage(QWidget):
         header = self.table.horizontalHeader()
         for column in (0, 2, 3, 4):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        self.detail = OrderDetailView(presenter)
+        self.detail = OrderDetailView(presenter, ways_out=ways_out)
 
         filters = QHBoxLayout()
         filters.addWidget(self.search_box, 1)
@@ -246,6 +359,7 @@ class OrdersPage(QWidget):
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.table)
         splitter.addWidget(self.detail)
+        splitter.setStretchFactor(0, 1)  # the detail holds no viewer: the list gets room too
         splitter.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(filters)

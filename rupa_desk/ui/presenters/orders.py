@@ -20,6 +20,7 @@ from typing import Final
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from rupa_desk.core.file_names import patient_file_label
 from rupa_desk.services.errors import RupaError
 from rupa_desk.services.order_tracking import (
     ConnectionChanged,
@@ -36,7 +37,9 @@ from rupa_desk.services.store import (
     OrderFilters,
     OrderRow,
     Orders,
+    PatientCache,
     UnknownOrderError,
+    UnknownPatientError,
 )
 from rupa_desk.ui.components.notifier import DesktopNotifier
 from rupa_desk.ui.messages import Level, MessageBridge
@@ -59,17 +62,21 @@ class OrdersPresenter(QObject):
         notifier: desktop notifications.
         bridge: messages to the user.
         practitioner_id: the signed-in practitioner ("my orders").
+        patients: the patients cache, for the names saved files are named after (without
+            it, files take the name the list shows).
 
     Signals:
         orders_changed(object): rows to show again: a frozenset of the ids of orders that
             changed, or None when the list itself may have changed (new orders, names).
         detail_changed(object): the `OrderDetail` of the order shown (None: nothing shown).
         result_ready(str): a downloaded result PDF of the order shown (its path).
+        closing(): the account closes: what shows its patients (result windows) must go.
     """
 
     orders_changed = Signal(object)
     detail_changed = Signal(object)
     result_ready = Signal(str)
+    closing = Signal()
 
     def __init__(
         self,
@@ -79,10 +86,12 @@ class OrdersPresenter(QObject):
         bridge: MessageBridge,
         *,
         practitioner_id: str,
+        patients: PatientCache | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._orders = orders
+        self._patients = patients
         self._tracker = tracker
         self._notifier = notifier
         self._bridge = bridge
@@ -121,6 +130,18 @@ class OrdersPresenter(QObject):
             return self._orders.detail(order_id)
         except UnknownOrderError:
             return None
+
+    def patient_file_label(self, row: OrderRow) -> str:
+        """The order's patient as file names say them: "Lovelace Ada" (family name first);
+        the name the list shows when the patient is not cached ("" when unknown)."""
+        if self._patients is not None and row.patient_id:
+            try:
+                patient = self._patients.get(row.patient_id)
+            except UnknownPatientError:
+                pass
+            else:
+                return patient_file_label(patient.first_name, patient.last_name)
+        return row.patient_name or ""
 
     @property
     def update_pending(self) -> bool:
@@ -182,8 +203,10 @@ class OrdersPresenter(QObject):
         self._schedule_update()
 
     def close(self) -> None:
+        """Stop, and have the pane close what shows the account's patients."""
         self._opening.cancel()
         self._update_timer.stop()
+        self.closing.emit()
 
     # -- what the tracker reports --------------------------------------------------------------
 
