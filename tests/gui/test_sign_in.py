@@ -20,6 +20,7 @@ from rupa_desk.services.secrets import MemorySecretStore, SecretStoreChoice, Sec
 from rupa_desk.services.store import Store
 from rupa_desk.settings import Environment, production
 from rupa_desk.ui.components.sign_out_dialog import SignOutDialog
+from rupa_desk.ui.presenters import session as session_module
 from rupa_desk.ui.presenters.session import SessionState
 from tests.fixtures.desk import MakeDesk, first_download_done, session_only_secrets
 from tests.fixtures.fake_signin import PRACTITIONER_NAME, FakeBrowser, FakeRupa
@@ -328,3 +329,62 @@ async def test_closing_the_window_shuts_the_app_down(
     assert desk.window.isHidden()
     assert desk.client.is_closed  # both HTTP clients are closed
     assert desk.auth._http.is_closed
+
+
+async def test_in_demo_a_browser_that_never_comes_back_is_finished_without_it(
+    make_desk: MakeDesk,
+    environment: Environment,
+    rupa: FakeRupa,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The OS accepted the link, but no browser came up (issue 13): demo mode waits a little,
+    then completes the sign-in itself, as when no browser could be opened at all."""
+    monkeypatch.setattr(session_module, "BROWSER_GRACE_S", 0.3)
+    browser = FakeBrowser(rupa)  # "opens" the link, and nobody ever signs in there
+    helped: list[str] = []
+
+    async def complete_without_browser(authorize_url: str) -> None:
+        helped.append(authorize_url)
+        await browser.approve(authorize_url)
+
+    desk = await make_desk(
+        environment,
+        opener=browser,
+        transport=rupa.transport(),
+        no_browser_helper=complete_without_browser,
+    )
+    await wait_until(lambda: desk.session.view.state is SessionState.SIGNED_OUT)
+    page = desk.sign_in_page
+    page.sign_in_button.click()
+    await wait_until(lambda: browser.opened)
+    await wait_until(lambda: "open in your browser" in page.status.text())
+    assert page.link.text() == browser.opened[0]  # the link is there to copy meanwhile
+    await wait_until(lambda: desk.session.view.state is SessionState.SIGNED_IN)
+    assert helped == [browser.opened[0]]
+
+
+async def test_a_browser_that_signs_in_in_time_needs_no_help(
+    make_desk: MakeDesk,
+    environment: Environment,
+    rupa: FakeRupa,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(session_module, "BROWSER_GRACE_S", 30.0)
+    browser = FakeBrowser(rupa)
+    helped: list[str] = []
+
+    async def complete_without_browser(authorize_url: str) -> None:
+        helped.append(authorize_url)
+
+    desk = await make_desk(
+        environment,
+        opener=browser,
+        transport=rupa.transport(),
+        no_browser_helper=complete_without_browser,
+    )
+    await wait_until(lambda: desk.session.view.state is SessionState.SIGNED_OUT)
+    desk.sign_in_page.sign_in_button.click()
+    await wait_until(lambda: browser.opened)
+    await browser.approve()
+    await wait_until(lambda: desk.session.view.state is SessionState.SIGNED_IN)
+    assert helped == []

@@ -117,6 +117,9 @@ class WhoAmI(Protocol):
 NoBrowserHelper = Callable[[str], Coroutine[Any, Any, None]]
 
 SIGN_IN_PROMPT = "Sign in with your Rupa account to use Rupa Desk."
+#: Demo mode: how long a browser that was "opened" has to finish the sign-in before Rupa Desk
+#: completes it itself (the OS may accept a link without any browser coming up).
+BROWSER_GRACE_S = 20.0
 
 
 class SessionPresenter(QObject):
@@ -154,6 +157,7 @@ class SessionPresenter(QObject):
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
+        self._browser_grace_s = BROWSER_GRACE_S
         self._auth = auth
         self._client = client
         self._host = host
@@ -263,7 +267,18 @@ class SessionPresenter(QObject):
             pending.cancel()
         helper: asyncio.Task[None] | None = None
         if pending.browser_opened:
-            status = "Finish signing in in your browser; Rupa Desk comes back here by itself."
+            status = (
+                "Rupa's sign-in page is open in your browser: sign in there and choose Allow. "
+                "Rupa Desk continues by itself. No browser came up? Copy the link below."
+            )
+            if self._no_browser_helper is not None:
+                # "Opened" only means the OS accepted the link: no browser may have come up
+                # (a PC without one, a sandbox). In demo mode, finish the sign-in after a wait.
+                helper = asyncio.get_running_loop().create_task(
+                    self._complete_if_unconfirmed(pending.authorize_url),
+                    name="sign-in-without-browser",
+                )
+                helper.add_done_callback(self._on_helper_done)
         elif self._no_browser_helper is not None:
             status = (
                 "No browser could be opened on this computer, so Rupa Desk is completing the "
@@ -312,6 +327,20 @@ class SessionPresenter(QObject):
             self._pending.cancel()
         elif self._view.state is SessionState.WAITING:
             self._cancel_requested = True  # still opening: sign_in() cancels once it can
+
+    async def _complete_if_unconfirmed(self, authorize_url: str) -> None:
+        """Demo mode: the browser was "opened" but no sign-in came back in time: finish it."""
+        assert self._no_browser_helper is not None
+        await asyncio.sleep(self._browser_grace_s)
+        log.info("no browser finished the demo sign-in; completing it without one")
+        self._show(
+            SessionState.WAITING,
+            status="No browser finished the sign-in, so Rupa Desk is completing the demo "
+            "sign-in itself (as the demo practitioner).",
+            authorize_url=authorize_url,
+            browser_opened=False,
+        )
+        await self._no_browser_helper(authorize_url)
 
     def _on_helper_done(self, task: asyncio.Task[None]) -> None:
         if task.cancelled() or task.exception() is None:
