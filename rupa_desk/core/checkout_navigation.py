@@ -69,10 +69,11 @@ class WebOrigin:
     @property
     def is_secure(self) -> bool:
         """https, or http on a loopback host (nothing leaves the computer)."""
-        return self.scheme == "https" or (self.scheme == "http" and _is_loopback(self.host))
+        return self.scheme == "https" or (self.scheme == "http" and is_loopback_host(self.host))
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback_host(host: str) -> bool:
+    """True for a host name or address of this computer ("localhost", 127.0.0.0/8, ::1)."""
     if host == "localhost":
         return True
     try:

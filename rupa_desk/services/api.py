@@ -20,7 +20,6 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Final, TypeVar
 
 import httpx
@@ -29,6 +28,7 @@ from rupa_desk.core import jsonapi
 from rupa_desk.core.models import Address, Order, OrderIntent, Page, Patient, Practitioner
 from rupa_desk.services.api_transport import ApiTransport, PageFormat, RetryPolicy, TokenSource
 from rupa_desk.services.errors import ValidationFailed
+from rupa_desk.services.http_client import AsyncClosing
 from rupa_desk.services.listings import Filter, Listing, order_intents_for_draft
 from rupa_desk.settings import Environment
 
@@ -39,7 +39,7 @@ T = TypeVar("T")
 JSONAPI_MEDIA_TYPE: Final = "application/vnd.api+json"
 
 
-class RupaClient:
+class RupaClient(AsyncClosing):
     """The Rupa API, one method per action, and the lists by `Listing`.
 
     Args:
@@ -100,17 +100,6 @@ class RupaClient:
     def is_closed(self) -> bool:
         """True once `aclose()` has run."""
         return self._api.is_closed
-
-    async def __aenter__(self) -> RupaClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     # -- lists -----------------------------------------------------------------------------
 

@@ -32,7 +32,6 @@ import asyncio
 import contextlib
 import enum
 import errno
-import ipaddress
 import json
 import logging
 import math
@@ -43,13 +42,13 @@ import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from types import TracebackType
 from typing import Any, BinaryIO, Final, Generic, Protocol, TypeAlias, TypeVar
 
 import httpx
 import stamina
 from aiolimiter import AsyncLimiter
 
+from rupa_desk.core.checkout_navigation import is_loopback_host
 from rupa_desk.core.models import Page
 from rupa_desk.services.errors import (
     DiskFull,
@@ -69,7 +68,7 @@ from rupa_desk.services.errors import (
     SessionExpired,
     ValidationFailed,
 )
-from rupa_desk.services.http_client import new_http_client
+from rupa_desk.services.http_client import AsyncClosing, new_http_client
 from rupa_desk.services.http_errors import network_error, retry_after_seconds
 from rupa_desk.settings import ClientLimits
 
@@ -172,7 +171,7 @@ class FetchedPage(Page[T]):
     chain: _Chain[T] | None = field(default=None, compare=False, repr=False)
 
 
-class ApiTransport:
+class ApiTransport(AsyncClosing):
     """Bearer-token requests to one API: paced, retried, typed, logged without secrets.
 
     Args:
@@ -217,17 +216,6 @@ class ApiTransport:
     def is_closed(self) -> bool:
         """True once `aclose()` has run (no request can be sent any more)."""
         return self._http.is_closed
-
-    async def __aenter__(self) -> ApiTransport:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     # -- requests --------------------------------------------------------------------------
 
@@ -388,7 +376,7 @@ class ApiTransport:
         except httpx.InvalidURL as exc:
             log.warning("refused a file link that is not a URL (%s)", type(exc).__name__)
             raise RefusedLink() from exc
-        plain_http_allowed = self._base.scheme == "http" and _is_loopback(target.host)
+        plain_http_allowed = self._base.scheme == "http" and is_loopback_host(target.host)
         if target.scheme == "https" or (target.scheme == "http" and plain_http_allowed):
             return target
         log.warning("refused a file link (%s://%s)", target.scheme or "no scheme", target.host)
@@ -536,15 +524,6 @@ def _endless(url: httpx.URL, why: str) -> EndlessPages:
 
 def _same_origin(url: httpx.URL, base: httpx.URL) -> bool:
     return (url.scheme, url.host, url.port) == (base.scheme, base.host, base.port)
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _json_body(response: httpx.Response) -> object:

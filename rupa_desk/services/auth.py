@@ -57,7 +57,6 @@ import time
 import webbrowser
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from types import TracebackType
 from typing import Final
 
 import filelock
@@ -80,7 +79,7 @@ from rupa_desk.services.errors import (
     SignInFailed,
     SignInTimedOut,
 )
-from rupa_desk.services.http_client import new_http_client
+from rupa_desk.services.http_client import AsyncClosing, new_http_client
 from rupa_desk.services.loopback import (
     CANCELLED_PAGE,
     NOT_A_SIGN_IN_PAGE,
@@ -311,7 +310,7 @@ class PendingSignIn:
 # --- the authenticator ----------------------------------------------------------------------
 
 
-class Authenticator:
+class Authenticator(AsyncClosing):
     """Sign-in and the tokens of one environment; the `token_source` of a `RupaClient`.
 
     Args:
@@ -381,17 +380,6 @@ class Authenticator:
             with contextlib.suppress(RupaError, asyncio.CancelledError):
                 await pending.result()
         await self._http.aclose()
-
-    async def __aenter__(self) -> Authenticator:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     # -- state --
 

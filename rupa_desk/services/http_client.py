@@ -20,7 +20,8 @@ import functools
 import logging
 import ssl
 from collections.abc import Mapping
-from typing import Final
+from types import TracebackType
+from typing import Final, Self
 
 import httpx
 import stamina
@@ -32,6 +33,25 @@ from rupa_desk.settings import ClientLimits
 log = logging.getLogger(__name__)
 
 USER_AGENT: Final = "RupaDesk"
+
+
+class AsyncClosing:
+    """`async with` for an object that holds connections: `aclose()` on the way out."""
+
+    async def aclose(self) -> None:
+        """Close what the object holds (its HTTP connections)."""
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
 
 
 @functools.cache

@@ -21,7 +21,7 @@ from rupa_desk.services.store import Store
 from rupa_desk.settings import Environment, production
 from rupa_desk.ui.components.sign_out_dialog import SignOutDialog
 from rupa_desk.ui.presenters import session as session_module
-from rupa_desk.ui.presenters.session import SessionState
+from rupa_desk.ui.presenters.session import NoBrowserHelper, SessionState
 from tests.fixtures.desk import MakeDesk, first_download_done, session_only_secrets
 from tests.fixtures.fake_signin import PRACTITIONER_NAME, FakeBrowser, FakeRupa
 from tests.fixtures.qt import unnamed_controls, wait_until
@@ -331,6 +331,21 @@ async def test_closing_the_window_shuts_the_app_down(
     assert desk.auth._http.is_closed
 
 
+async def desk_with_demo_helper(
+    make_desk: MakeDesk,
+    environment: Environment,
+    rupa: FakeRupa,
+    browser: FakeBrowser,
+    helper: NoBrowserHelper,
+) -> Desk:
+    """A signed-out desk whose sign-in can complete itself without a browser (as in demo)."""
+    desk = await make_desk(
+        environment, opener=browser, transport=rupa.transport(), no_browser_helper=helper
+    )
+    await wait_until(lambda: desk.session.view.state is SessionState.SIGNED_OUT)
+    return desk
+
+
 async def test_in_demo_a_browser_that_never_comes_back_is_finished_without_it(
     make_desk: MakeDesk,
     environment: Environment,
@@ -347,13 +362,9 @@ async def test_in_demo_a_browser_that_never_comes_back_is_finished_without_it(
         helped.append(authorize_url)
         await browser.approve(authorize_url)
 
-    desk = await make_desk(
-        environment,
-        opener=browser,
-        transport=rupa.transport(),
-        no_browser_helper=complete_without_browser,
+    desk = await desk_with_demo_helper(
+        make_desk, environment, rupa, browser, complete_without_browser
     )
-    await wait_until(lambda: desk.session.view.state is SessionState.SIGNED_OUT)
     page = desk.sign_in_page
     page.sign_in_button.click()
     await wait_until(lambda: browser.opened)
@@ -376,13 +387,9 @@ async def test_a_browser_that_signs_in_in_time_needs_no_help(
     async def complete_without_browser(authorize_url: str) -> None:
         helped.append(authorize_url)
 
-    desk = await make_desk(
-        environment,
-        opener=browser,
-        transport=rupa.transport(),
-        no_browser_helper=complete_without_browser,
+    desk = await desk_with_demo_helper(
+        make_desk, environment, rupa, browser, complete_without_browser
     )
-    await wait_until(lambda: desk.session.view.state is SessionState.SIGNED_OUT)
     desk.sign_in_page.sign_in_button.click()
     await wait_until(lambda: browser.opened)
     await browser.approve()
