@@ -470,3 +470,10 @@ def test_parse_query_quotes_everything() -> None:
     )
     quotes = parse_query('vitamin "d" x').substring_candidates
     assert quotes == '"vit" AND "ami" AND "n """ AND "d"" " AND """ x"'
+
+
+def test_a_lone_surrogate_in_the_text_is_searched_around(store: Store) -> None:
+    """Text pasted from a broken source (or a terminal that is not UTF-8) may hold a lone
+    surrogate, which SQLite cannot be given: it is left out like any unsearchable character."""
+    assert names(all_hits(store, "vitamin\udcff")) == names(all_hits(store, "vitamin"))
+    assert store.catalog.count("\ud800") >= 0

@@ -72,13 +72,19 @@ class ParsedQuery:
         return " AND ".join(self.phrases) if self.phrases else None
 
 
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+
+
 def _quoted(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
 def parse_query(text: str) -> ParsedQuery:
     """Parse user input; never raises, whatever the text."""
-    cleaned = " ".join(_CONTROL.sub(" ", text[:MAX_QUERY_CHARS]).split())
+    # A lone surrogate (pasted, or from a mis-decoded terminal) cannot be encoded for SQLite:
+    # it becomes a space like any character that cannot be searched for.
+    valid = _SURROGATE.sub(" ", text[:MAX_QUERY_CHARS])
+    cleaned = " ".join(_CONTROL.sub(" ", valid).split())
     chunks = [_WORD.findall(chunk.casefold()) for chunk in cleaned.split(" ")]
     chunks = [words for words in chunks if words][:MAX_PHRASES]
     phrases: list[str] = []
