@@ -107,7 +107,7 @@ async def test_draft_to_checkout_to_order_tracking_to_results(
     await wait_until(lambda: store.drafts.get(draft_id).state is DraftState.SENT, within=30)
     intent_id = store.drafts.get(draft_id).intent_id
     assert intent_id is not None
-    await wait_until(lambda: drafts.cell(drafts.row_of(draft_id), 3) == f"Sent · {intent_id}")
+    await wait_until(lambda: drafts.cell(drafts.row_of(draft_id), 3) == "Sent to Rupa")
 
     # Check out in the embedded web view: sign in to Rupa's page, submit the order.
     launcher = workspace.orders.launcher
@@ -133,9 +133,10 @@ async def test_draft_to_checkout_to_order_tracking_to_results(
     assert (returned.draft_id, returned.order_id) == (draft_id, order_id)  # type: ignore[attr-defined]
     assert store.orders.row(order_id).draft_id == draft_id
     # the drafts list and the draft's editor show the order it became
-    await wait_until(lambda: drafts.cell(drafts.row_of(draft_id), 3) == f"Checked out · {order_id}")
+    await wait_until(lambda: drafts.cell(drafts.row_of(draft_id), 3) == "Order placed")
     assert editor.draft_id == draft_id
-    assert editor.state_label.text() == f"Checked out (order {order_id})"
+    assert editor.state_label.text() == "Order placed: follow it in Orders"
+    assert f"Rupa's reference: {order_id}" in editor.state_label.toolTip()
 
     # The order is in the Orders pane, linked to the draft.
     desk.window.show_pane("orders")

@@ -30,6 +30,8 @@ from tests.fixtures.drafts_env import DraftsEnv, drafts_env
 from tests.fixtures.fake_intents import KEY, FakeIntents
 from tests.fixtures.qt import unnamed_controls, wait_until
 
+SENT_STATE = "Sent to Rupa: check out to place the order"
+PLACED_STATE = "Order placed: follow it in Orders"
 ADA = Patient("pat_0000001", "Ada", "Lovelace", "ada@example.com", birthday=date(1815, 12, 10))
 
 
@@ -153,7 +155,8 @@ async def test_send_creates_the_intent_and_edits_then_need_an_update(
     intent_id = pane.store.drafts.get(draft_id).intent_id
     assert intent_id in pane.rupa.intents
     assert pane.rupa.intents[intent_id].metadata == {KEY: draft_id}
-    await wait_until(lambda: editor.state_label.text() == f"Sent to Rupa ({intent_id})")
+    await wait_until(lambda: editor.state_label.text() == SENT_STATE)
+    assert f"Rupa's reference: {intent_id}" in editor.state_label.toolTip()
     assert editor.checkout_button.isEnabled()
     assert editor.browser_button.isEnabled()
     assert not editor.send_button.isEnabled()
@@ -245,18 +248,20 @@ async def test_the_list_and_the_editor_show_each_state_with_rupas_ids(
     intent_id = pane.store.drafts.get(sent).intent_id
     assert intent_id is not None
     checked_out, order_id = await checked_out_draft(qtbot, pane)
-    assert f"Order {order_id} placed for Ada Lovelace" in pane.messages[-1].text
+    assert "Order placed for Ada Lovelace" in pane.messages[-1].text
+    assert order_id not in pane.messages[-1].text  # no internal id where a person reads
     pane.rupa.fail = [ValidationFailed({"lab_tests": ("This test cannot be ordered.",)})]
     failed = await new_ready_draft(qtbot, pane)
     pane.page.editor.send_button.click()
     await wait_until(lambda: pane.store.drafts.get(failed).state is DraftState.FAILED)
     editor = pane.page.editor
 
-    # in the list: the ids in the State cell itself, the whole state in its tooltip
-    await wait_until(lambda: pane.page.cell(pane.page.row_of(sent), 3) == f"Sent · {intent_id}")
-    assert state_tooltip_of(pane, sent) == f"Sent to Rupa ({intent_id})"
-    assert pane.page.cell(pane.page.row_of(checked_out), 3) == f"Checked out · {order_id}"
-    assert state_tooltip_of(pane, checked_out) == f"Checked out (order {order_id})"
+    # in the list: the state in words in the cell; the whole state, and Rupa's reference
+    # (for a call to Rupa's support), in its tooltip
+    await wait_until(lambda: pane.page.cell(pane.page.row_of(sent), 3) == "Sent to Rupa")
+    assert state_tooltip_of(pane, sent) == f"{SENT_STATE}\nRupa's reference: {intent_id}"
+    assert pane.page.cell(pane.page.row_of(checked_out), 3) == "Order placed"
+    assert state_tooltip_of(pane, checked_out) == f"{PLACED_STATE}\nRupa's reference: {order_id}"
     assert pane.page.cell(pane.page.row_of(failed), 3) == "Failed to send"
     assert state_tooltip_of(pane, failed).startswith("Failed to send: ")
     assert "This test cannot be ordered." in state_tooltip_of(pane, failed)
@@ -264,10 +269,10 @@ async def test_the_list_and_the_editor_show_each_state_with_rupas_ids(
 
     # in the editor of the selected draft: the same, and the button that does the next step
     show_in_editor(pane, sent)
-    assert editor.state_label.text() == f"Sent to Rupa ({intent_id})"
+    assert editor.state_label.text() == SENT_STATE
     assert editor.checkout_button.isEnabled()
     show_in_editor(pane, checked_out)
-    assert editor.state_label.text() == f"Checked out (order {order_id})"
+    assert editor.state_label.text() == PLACED_STATE
     assert not editor.send_button.isEnabled()
     assert not editor.checkout_button.isEnabled()
     show_in_editor(pane, failed)
@@ -311,7 +316,8 @@ async def test_a_checkout_closed_or_not_loaded_leaves_the_draft_and_says_so(
         None,
     )
     assert pane.rupa.calls == calls  # nothing was sent to Rupa
-    assert pane.page.cell(pane.page.row_of(draft_id), 3) == f"Sent · {before.intent_id}"
+    assert pane.page.cell(pane.page.row_of(draft_id), 3) == "Sent to Rupa"
+    assert f"Rupa's reference: {before.intent_id}" in state_tooltip_of(pane, draft_id)
     show_in_editor(pane, draft_id)
     assert pane.page.editor.checkout_button.isEnabled()  # it can be checked out again
 
@@ -503,7 +509,8 @@ async def test_a_draft_queued_by_a_server_error_is_sent_by_itself_once_rupa_reco
     await wait_until(lambda: pane.store.drafts.get(draft_id).state is DraftState.SENT)
     assert len(pane.rupa.intents) == 1
     intent_id = pane.store.drafts.get(draft_id).intent_id
-    await wait_until(lambda: pane.page.cell(pane.page.row_of(draft_id), 3) == f"Sent · {intent_id}")
+    await wait_until(lambda: pane.page.cell(pane.page.row_of(draft_id), 3) == "Sent to Rupa")
+    assert f"Rupa's reference: {intent_id}" in state_tooltip_of(pane, draft_id)
 
 
 async def test_at_the_default_window_size_the_list_shows_every_column(
@@ -532,8 +539,8 @@ async def check_the_list_at_the_default_size(qtbot: QtBot, pane: Pane, window: M
     add_test_by_search(qtbot, pane, "a1c")
     pane.page.editor.send_button.click()
     await wait_until(lambda: pane.store.drafts.get(sent).state is DraftState.SENT)
-    add_test_by_search(qtbot, pane, "vitamin")  # "Sent · ordin_… · changed"
-    await checked_out_draft(qtbot, pane)  # "Checked out · ord_…"
+    add_test_by_search(qtbot, pane, "vitamin")  # "Sent · changed"
+    await checked_out_draft(qtbot, pane)  # "Order placed"
     pane.rupa.fail = [ValidationFailed({"lab_tests": ("This test cannot be ordered.",)})]
     failed = await new_ready_draft(qtbot, pane)
     pane.page.editor.send_button.click()

@@ -169,7 +169,7 @@ async def test_a_status_change_updates_the_row_notifies_and_is_kept_in_history(
     await wait_until(lambda: pane.presenter.current == order_id)
     detail = page.detail
     await wait_until(lambda: detail.tests.rowCount() > 0)
-    assert order_id in detail.header.text()
+    assert order_id in detail.header.toolTip()  # the reference, for a call to Rupa
 
     sandbox_control.advance_order(order_id)  # Paid -> In Progress
     await pane.tracker.refresh_order(order_id)
@@ -296,7 +296,7 @@ async def test_print_summary_prints_the_order_with_its_tests_and_timeline(
     order_id = next(r.id for r in pane.store.orders.listing() if r.status == "Complete")
     page.table.selectRow(page.row_of(order_id))
     await wait_until(lambda: pane.presenter.current == order_id)
-    await wait_until(lambda: order_id in detail.header.text() and detail.tests.rowCount() > 0)
+    await wait_until(lambda: order_id in detail.header.toolTip() and detail.tests.rowCount() > 0)
     await settle()  # the fresh copy from Rupa is shown
     row = pane.store.orders.row(order_id)
     tests = pane.store.orders.ordered_tests(order_id)
@@ -471,7 +471,7 @@ async def check_shown_as_rupa_says(pane: Pane, sandbox_url: str, order_id: str) 
     detail = page.detail
     page.table.selectRow(page.row_of(order_id))
     await wait_until(lambda: pane.presenter.current == order_id)
-    await wait_until(lambda: order_id in detail.header.text())
+    await wait_until(lambda: order_id in detail.header.toolTip())
     await wait_until(lambda: detail.tests.rowCount() == len(companies))
     assert page.cell(page.row_of(order_id), 3) == f"${total:,.2f}"
     assert f"${total:,.2f}" in detail.header.text()

@@ -40,7 +40,12 @@ from rupa_desk.core.drafts import DraftState
 from rupa_desk.services.store import DraftListing, SearchHit, UnknownDraftError
 from rupa_desk.ui.components.drafts_model import STATE, DraftsTableModel, estimate
 from rupa_desk.ui.formatting import money
-from rupa_desk.ui.presenters.drafts import CHECKED_OUT_LISTED_DAYS, DraftsPresenter, describe_state
+from rupa_desk.ui.presenters.drafts import (
+    CHECKED_OUT_LISTED_DAYS,
+    DraftsPresenter,
+    describe_state,
+    state_tooltip,
+)
 from rupa_desk.ui.theme import chip_colors
 from rupa_desk.ui.widgets.chip_delegate import ChipDelegate
 from rupa_desk.ui.widgets.keyed_table import ID_ROLE, read_only_table, select_key, selected_key
@@ -171,6 +176,7 @@ class DraftEditor(QWidget):
         editable = draft.is_editable and draft.state is not DraftState.SENDING
         self.patient_label.setText(listing.patient_name or draft.patient_id or "No patient yet")
         self.state_label.setText(describe_state(draft))
+        self.state_label.setToolTip(state_tooltip(draft))
         for widget in (
             self.patient_search,
             self.patient_results,

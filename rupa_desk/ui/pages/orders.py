@@ -177,9 +177,10 @@ class OrderDetailView(QWidget):
             return
         row = detail.row
         self.header.setText(
-            f"Order {row.id} · {row.patient_name or row.patient_id or 'unknown patient'} · "
-            f"{row.status} · {money(row.total_price)} · submitted {when(row.date_submitted)}"
+            f"{row.patient_name or 'Patient not known on this computer'} · {row.status} · "
+            f"{money(row.total_price)} · submitted {when(row.date_submitted)}"
         )
+        self.header.setToolTip(f"Rupa's reference: {row.id}")  # for a call to Rupa's support
         self.tests.setRowCount(len(detail.ordered_tests))
         for index, test in enumerate(detail.ordered_tests):
             name = QTableWidgetItem(test.name or test.lab_test_id or test.id)

@@ -61,24 +61,23 @@ def describe_state(draft: Draft) -> str:
     if draft.state is DraftState.SENDING:
         return "Sending to Rupa…"
     if draft.state is DraftState.SENT:
-        suffix = " · changed since: send the update" if draft.needs_update else ""
-        return f"Sent to Rupa ({draft.intent_id}){suffix}"
+        if draft.needs_update:
+            return "Sent to Rupa and changed since: send the update before checking out"
+        return "Sent to Rupa: check out to place the order"
     if draft.state is DraftState.CHECKED_OUT:
-        return f"Checked out (order {draft.order_id})"
+        return "Order placed: follow it in Orders"
     if draft.state is DraftState.QUEUED:
         return f"Waiting for the connection: {draft.failure_reason}"
     return f"Failed to send: {draft.failure_reason}"
 
 
 def short_state(draft: Draft) -> str:
-    """The draft's state in a few words, for the list, with the id Rupa gave it: the order
-    intent's once sent, the order's once checked out (the editor and the tooltip say more:
-    the reason of a failed send, and that it can be retried)."""
+    """The draft's state in a few words, for the list (the editor and the tooltip say more:
+    the reason of a failed send, that it can be retried, and Rupa's reference)."""
     if draft.state is DraftState.SENT:
-        changed = " · changed" if draft.needs_update else ""
-        return f"Sent · {draft.intent_id}{changed}"
+        return "Sent · changed" if draft.needs_update else "Sent to Rupa"
     if draft.state is DraftState.CHECKED_OUT:
-        return f"Checked out · {draft.order_id}"
+        return "Order placed"
     return {
         DraftState.LOCAL: "Local only",
         DraftState.SENDING: "Sending…",
@@ -92,6 +91,9 @@ def state_tooltip(draft: Draft) -> str:
     text = describe_state(draft)
     if draft.state in (DraftState.FAILED, DraftState.QUEUED):
         text += "\nSelect the draft and press Retry to send it again."
+    reference = draft.order_id or draft.intent_id
+    if reference:  # for a call to Rupa's support: never shown in the list itself
+        text += f"\nRupa's reference: {reference}"
     return text
 
 
@@ -341,7 +343,10 @@ class DraftsPresenter(QObject):
             self._bridge.known_error(exc, level=Level.WARNING)
             return self._store.drafts.get(draft_id)
         if draft.state is DraftState.SENT:
-            self._bridge.info("The draft was sent to Rupa. Check it out when you are ready.")
+            self._bridge.info(
+                "The draft was sent to Rupa. Next: press Check out to place the order on "
+                "Rupa's page."
+            )
         elif draft.state is DraftState.QUEUED:
             self._bridge.warning(
                 f"{draft.failure_reason} The draft is saved and will be sent by itself when "
@@ -445,8 +450,7 @@ class DraftsPresenter(QObject):
         finally:
             self.draft_changed.emit(result.draft_id)
         self._bridge.info(
-            f"Order {linked.order.id} placed for {self._draft_name(linked.draft)}; "
-            "it is followed in Orders."
+            f"Order placed for {self._draft_name(linked.draft)}; follow it in Orders."
         )
 
     def on_linked(self, linked: LinkedOrder) -> None:
