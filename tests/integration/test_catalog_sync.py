@@ -358,7 +358,7 @@ async def test_tests_with_hostile_values_are_skipped_and_reported_and_the_rest_s
         control(server.url, "/_sim/faults", {"hostile_values": 5})
         hostile = first_ids(server.url, "lab_tests", 5)
         async with simulator_client(server.url) as client:
-            assert (await client.lab_tests_page(page_size=5)).skipped == 5
+            assert (await client.first_page(listings.lab_tests(page_size=5))).skipped == 5
             result = await CatalogSync(client, database.path, account_db=database.db).run()
         test_pages = [r for r in api_requests(server.url) if r["path"] == "/lab_tests"]
 

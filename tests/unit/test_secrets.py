@@ -24,6 +24,7 @@ from tests.fixtures.fake_keyring import (
     LockedKeyring,
     installed_keyring,  # noqa: F401  (a fixture)
 )
+from tests.fixtures.file_secrets import FolderKeyring
 
 
 async def test_memory_store_keeps_gets_and_forgets() -> None:
@@ -52,7 +53,10 @@ async def test_keyring_store_runs_keyring_calls_off_the_event_loop_thread() -> N
 
 def test_the_fakes_are_never_picked_by_keyring_itself() -> None:
     assert not DictKeyring.viable
-    assert DictKeyring not in {type(ring) for ring in keyring.backend.get_all_keyring()}
+    assert not FolderKeyring.viable  # imported: keyring now knows the class
+    picked = {type(ring) for ring in keyring.backend.get_all_keyring()}
+    assert DictKeyring not in picked
+    assert FolderKeyring not in picked
 
 
 async def test_a_locked_keyring_raises_a_typed_error() -> None:
