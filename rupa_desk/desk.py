@@ -22,6 +22,7 @@ import webbrowser
 from dataclasses import dataclass, replace
 
 import httpx
+from PySide6.QtCore import QTimer
 
 from rupa_desk.paths import AppPaths
 from rupa_desk.services.api import RupaClient
@@ -49,6 +50,9 @@ from rupa_desk.ui.tasks import BackgroundTasks
 from rupa_desk.ui.window_state import WindowState
 
 log = logging.getLogger(__name__)
+
+#: The sidebar's counts are read again this long after the last change that may move them.
+ATTENTION_DELAY_MS = 300
 
 
 def _needs_restart(before: UserSettings, after: UserSettings, *, secret_changed: bool) -> list[str]:
@@ -120,6 +124,10 @@ class Desk:
         self.client = RupaClient(environment, self.auth, transport=transport)
         self.connectivity = Connectivity()
         self.workspace: AccountWorkspace | None = None
+        self._attention_timer = QTimer()
+        self._attention_timer.setSingleShot(True)
+        self._attention_timer.setInterval(ATTENTION_DELAY_MS)
+        self._attention_timer.timeout.connect(self._show_attention)
         self.session = SessionPresenter(
             self.auth,
             self.client,
@@ -222,6 +230,7 @@ class Desk:
         self._closing = True
         if not self.window.isHidden():
             self.window.close()
+        self._attention_timer.stop()
         await self.tasks.cancel_all()
         if self.workspace is not None:
             await self.workspace.close(remove_patient_data=False)
@@ -254,9 +263,10 @@ class Desk:
         )
         self.workspace = workspace
         workspace.orders.notifier.activated.connect(self._on_notifier_activated)
-        workspace.orders.drafts.drafts_changed.connect(self._show_attention)
-        workspace.orders.drafts.draft_changed.connect(self._show_attention)
-        workspace.orders.orders.orders_changed.connect(self._show_attention)
+        # Counted again a moment after the last change, not at every keystroke of a note.
+        workspace.orders.drafts.drafts_changed.connect(self._attention_timer.start)
+        workspace.orders.drafts.draft_changed.connect(self._attention_timer.start)
+        workspace.orders.orders.orders_changed.connect(self._attention_timer.start)
         self.window.install_panes(workspace.panes)
         self.window.show_workspace()
         await workspace.start(first_sign_in=first_sign_in)
@@ -269,6 +279,7 @@ class Desk:
         reports (patient data that could not be removed) is shown after.
         """
         self.window.banner.clear()
+        self._attention_timer.stop()
         workspace, self.workspace = self.workspace, None
         try:
             if workspace is not None:
@@ -340,7 +351,7 @@ class Desk:
         self.window.raise_()
         self.window.activateWindow()
 
-    def _show_attention(self, *changed: object) -> None:
+    def _show_attention(self) -> None:
         """The sidebar's counts: drafts not ordered yet, orders waiting for payment."""
         workspace = self.workspace
         if workspace is None:

@@ -127,14 +127,12 @@ class AccountWorkspace:
 
     def attention(self) -> dict[str, tuple[int, str]]:
         """What needs the desk's attention, per pane key: (count, what it is in words)."""
-        waiting = len(
-            self.store.drafts.in_state(
-                DraftState.LOCAL,
-                DraftState.SENDING,
-                DraftState.SENT,
-                DraftState.QUEUED,
-                DraftState.FAILED,
-            )
+        waiting = self.store.drafts.count_in_state(
+            DraftState.LOCAL,
+            DraftState.SENDING,
+            DraftState.SENT,
+            DraftState.QUEUED,
+            DraftState.FAILED,
         )
         unpaid = len(
             self.store.orders.listing(

@@ -216,9 +216,12 @@ class MainWindow(QMainWindow):
         self._stack.setCurrentIndex(max(current, 0))
 
     def remove_panes(self) -> None:
-        """Delete the pane widgets (after sign-out); empty widgets take their place."""
+        """Delete the pane widgets and their counts (after sign-out); empty widgets take
+        their place."""
         widgets = {pane.key: QWidget() for pane in self._panes}
         self.install_panes(widgets)
+        for pane in self._panes:
+            self.set_pane_count(pane.key, 0)
 
     def show_pane(self, key: str) -> None:
         """Bring the pane `key` forward (ignored while the sign-in page is shown)."""

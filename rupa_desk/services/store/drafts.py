@@ -144,9 +144,7 @@ class Drafts:
         """The drafts in these states, oldest first (the order to send them in)."""
         if not states:
             return []
-        values = [state.value for state in states]
-        if DraftState.LOCAL in states:
-            values.append("open")  # the column's old default (see `_draft`)
+        values = _status_values(states)
         rows = self._db.execute(
             f"SELECT {_COLUMNS} FROM drafts WHERE status IN ({','.join('?' * len(values))})"
             " ORDER BY created_at, id",
@@ -154,6 +152,17 @@ class Drafts:
         ).fetchall()
         tests = self._test_ids([str(r[0]) for r in rows])
         return [self._draft(r, tests.get(str(r[0]), ())) for r in rows]
+
+    def count_in_state(self, *states: DraftState) -> int:
+        """How many drafts are in these states (a count only: cheap enough to ask often)."""
+        if not states:
+            return 0
+        values = _status_values(states)
+        row = self._db.execute(
+            f"SELECT count(*) FROM drafts WHERE status IN ({','.join('?' * len(values))})",
+            values,
+        ).fetchone()
+        return int(row[0])
 
     def find_by_intent(self, order_intent_id: str) -> Draft | None:
         """The draft whose order intent this is, if it was made on this PC."""
@@ -479,3 +488,11 @@ def _aware(text: str) -> datetime:
     if moment is None:
         raise ValueError("a draft's dates are never empty")
     return moment
+
+
+def _status_values(states: tuple[DraftState, ...]) -> list[str]:
+    """The `status` column's values of `states` (LOCAL is also the column's old default)."""
+    values = [state.value for state in states]
+    if DraftState.LOCAL in states:
+        values.append("open")  # the column's old default (see `_draft`)
+    return values
