@@ -24,13 +24,14 @@ if TYPE_CHECKING:
     from rupa_desk.desk import Desk
 
 SIZE: Final = (1280, 800)
+SETTLE_S: Final = 0.5
 WAIT_S: Final = 120.0
 
 
-def _save(widget: QWidget, folder: Path, name: str) -> Path:
-    from PySide6.QtWidgets import QApplication
-
-    QApplication.processEvents()
+async def _save(widget: QWidget, folder: Path, name: str) -> Path:
+    # The loop lets Qt lay out and paint meanwhile (processEvents would run the loop's
+    # callbacks inside this task).
+    await asyncio.sleep(SETTLE_S)
     path = folder / f"{name}.png"
     if not widget.grab().save(str(path)):
         raise OSError(f"could not write {path}")
@@ -56,7 +57,7 @@ async def tour(desk: Desk, folder: Path) -> list[Path]:
     window = desk.window
     window.resize(*SIZE)
     await _until(lambda: desk.session.view.state is SessionState.SIGNED_OUT, "the sign-in page")
-    saved = [_save(window, folder, "sign-in")]
+    saved = [await _save(window, folder, "sign-in")]
     desk.sign_in_page.sign_in_button.click()
     await _until(lambda: desk.workspace is not None, "the demo sign-in")
     workspace = desk.workspace
@@ -69,19 +70,18 @@ async def tour(desk: Desk, folder: Path) -> list[Path]:
     window.banner.clear()  # the download's own messages are not what the picture is about
     for key in window.pane_keys:
         window.show_pane(key)
-        await asyncio.sleep(0.5)  # searches and lists fill in
-        saved.append(_save(window, folder, f"pane-{key}"))
+        saved.append(await _save(window, folder, f"pane-{key}"))
     settings = SettingsDialog(desk.settings, demo_running=True, parent=window)
     settings.show()
-    saved.append(_save(settings, folder, "dialog-settings"))
+    saved.append(await _save(settings, folder, "dialog-settings"))
     settings.administrator.set_expanded(True)
     settings.adjustSize()
-    saved.append(_save(settings, folder, "dialog-settings-administrator"))
+    saved.append(await _save(settings, folder, "dialog-settings-administrator"))
     settings.close()
     account = desk.session.account
     sign_out = SignOutDialog(desk.session, account.display_name if account else "", parent=window)
     sign_out.show()
-    saved.append(_save(sign_out, folder, "dialog-sign-out"))
+    saved.append(await _save(sign_out, folder, "dialog-sign-out"))
     sign_out.close()
     window.close()
     return saved
