@@ -117,16 +117,16 @@ async def main(
 
     from rupa_desk import settings as settings_module
     from rupa_desk.desk import Desk
-    from rupa_desk.settings import SettingsError, UserSettings
+    from rupa_desk.settings import SettingsError, load_settings
 
-    try:
-        settings = UserSettings.load(paths.settings_file)
-    except SettingsError as exc:
-        bridge.error(f"{exc} Rupa Desk uses the default settings until you save new ones.")
-        settings = UserSettings()
+    loaded = load_settings(paths.settings_file, paths.managed_settings_file)
+    for problem in loaded.problems:
+        bridge.error(problem)
+    settings = loaded.settings
     if environment is None and not options.demo and settings.environment != "demo":
         try:
-            environment = settings.environment_for()
+            # validated(): a locked environment may still need the user's client id.
+            environment = settings.validated().environment_for()
         except SettingsError as exc:
             # Told in the window (not on a terminal nobody reads), and the app stays usable.
             bridge.error(
@@ -150,6 +150,7 @@ async def main(
             paths,
             environment=environment,
             settings=settings,
+            managed=loaded.managed,
             bridge=bridge,
             reporter=reporter,
             secrets=secrets,

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import webbrowser
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import httpx
 from PySide6.QtCore import QTimer
@@ -34,6 +34,7 @@ from rupa_desk.settings import (
     DEMO_LOGIN_PASSWORD,
     ENVIRONMENT_LABELS,
     Environment,
+    ManagedSettings,
     UserSettings,
 )
 from rupa_desk.ui.account_workspace import AccountContext, AccountWorkspace
@@ -87,6 +88,7 @@ class DeskParts:
     transport: httpx.AsyncBaseTransport | None = None
     no_browser_helper: NoBrowserHelper | None = None
     demo_running: bool = False
+    managed: ManagedSettings = field(default_factory=ManagedSettings)
 
 
 class Desk:
@@ -146,6 +148,7 @@ class Desk:
             secrets.store,
             settings,
             secret_storage=secrets.mode.value,
+            managed=parts.managed,
         )
 
         self.sign_in_page = SignInPage(self.session)
@@ -179,6 +182,7 @@ class Desk:
         no_browser_helper: NoBrowserHelper | None = None,
         demo_running: bool = False,
         window: MainWindow | None = None,
+        managed: ManagedSettings | None = None,
     ) -> Desk:
         """Probe the keychain, load the client secret and build the app.
 
@@ -195,6 +199,7 @@ class Desk:
             demo_running: the environment is the built-in simulator started by `--demo`.
             window: the main window, when it was shown before the services were loaded
                 (the app does that so that it paints at once); None builds one.
+            managed: the clinic's locked settings (None: nothing is locked).
         """
         choice = secrets if secrets is not None else await probe_secret_store()
         if choice.mode is SecretStoreMode.SESSION_ONLY and choice.reason:
@@ -207,7 +212,15 @@ class Desk:
                 secret = None
             environment = environment.with_secret(secret)
         parts = DeskParts(
-            paths, settings, bridge, reporter, opener, transport, no_browser_helper, demo_running
+            paths,
+            settings,
+            bridge,
+            reporter,
+            opener,
+            transport,
+            no_browser_helper,
+            demo_running,
+            managed or ManagedSettings(),
         )
         return cls(parts, environment=environment, secrets=choice, window=window)
 
@@ -304,7 +317,12 @@ class Desk:
         account = self.session.account
         if account is None:
             return
-        dialog = SignOutDialog(self.session, account.display_name, parent=self.window)
+        dialog = SignOutDialog(
+            self.session,
+            account.display_name,
+            shared_pc=self.settings.managed.shared_pc,
+            parent=self.window,
+        )
         dialog.finished.connect(dialog.deleteLater)
         dialog.open()
 

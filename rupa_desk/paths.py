@@ -23,6 +23,20 @@ RESOURCES_DIR = Path(__file__).resolve().parent / "resources"
 APP_ICON = "rupa-desk.svg"
 
 
+#: The name of the machine-wide settings file in `managed_settings_dir()`.
+MANAGED_SETTINGS_NAME = "managed.json"
+
+
+def managed_settings_dir() -> Path:
+    """The machine-wide folder where the clinic's IT puts `managed.json`.
+
+    platformdirs' site config folder without an author level: `/etc/xdg/RupaDesk` on Linux
+    (the first folder of `XDG_CONFIG_DIRS` when that is set), `%PROGRAMDATA%\\RupaDesk` on
+    Windows, `/Library/Application Support/RupaDesk` on macOS.
+    """
+    return Path(platformdirs.site_config_dir(APP_NAME, appauthor=False, multipath=False))
+
+
 def resource_file(name: str) -> Path:
     """A file shipped with the app, from `rupa_desk/resources/`.
 
@@ -44,12 +58,15 @@ class AppPaths:
         config_dir: user settings (never secrets: those live in the OS keyring).
         log_dir: the rotating log file (no tokens, no patient data).
         cache_dir: disposable files.
+        managed_settings_file: the machine-wide settings the clinic's IT may preset and lock
+            (`rupa_desk.settings.ManagedSettings`); read only, never created by the app.
     """
 
     data_dir: Path
     config_dir: Path
     log_dir: Path
     cache_dir: Path
+    managed_settings_file: Path
 
     @classmethod
     def for_user(cls) -> AppPaths:
@@ -60,6 +77,7 @@ class AppPaths:
             config_dir=Path(dirs.user_config_dir),
             log_dir=Path(dirs.user_log_dir),
             cache_dir=Path(dirs.user_cache_dir),
+            managed_settings_file=managed_settings_dir() / MANAGED_SETTINGS_NAME,
         )
 
     @classmethod
@@ -70,6 +88,7 @@ class AppPaths:
             config_dir=root / "config",
             log_dir=root / "log",
             cache_dir=root / "cache",
+            managed_settings_file=root / "managed" / MANAGED_SETTINGS_NAME,
         )
 
     def ensure(self) -> AppPaths:

@@ -8,14 +8,18 @@ them here when Rupa confirms otherwise.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Final, Literal, get_origin, get_type_hints
 from urllib.parse import urlsplit
 
 from rupa_desk.core.errors import KnownError
+
+log = logging.getLogger(__name__)
 
 EnvironmentName = Literal["production", "sandbox", "demo"]
 ENVIRONMENT_NAMES: Final[tuple[EnvironmentName, ...]] = ("production", "sandbox", "demo")
@@ -268,18 +272,16 @@ class UserSettings:
     sandbox_authorize_url: str = "https://labs-sandbox.rupahealth.com/oauth/authorize"
     redirect_ports: tuple[int, ...] = ()
     poll_interval_s: int = 60
+    idle_lock_minutes: int = 10
 
     def validated(self) -> UserSettings:
         """Return self, or raise `SettingsError` naming the first bad value."""
-        if self.environment not in ENVIRONMENT_NAMES:
-            raise SettingsError(f"Unknown environment {self.environment!r}.")
+        _check_range("environment", self.environment)
         if self.environment != "demo" and not self.client_id.strip():
             raise SettingsError("A client id is needed for Rupa's production or sandbox.")
-        for port in self.redirect_ports:
-            if not 1 <= port <= 65535:
-                raise SettingsError(f"Redirect port {port} is not between 1 and 65535.")
-        if not 10 <= self.poll_interval_s <= 3600:
-            raise SettingsError("The polling interval must be between 10 and 3600 seconds.")
+        _check_range("redirect_ports", self.redirect_ports)
+        _check_range("poll_interval_s", self.poll_interval_s)
+        _check_range("idle_lock_minutes", self.idle_lock_minutes)
         return self
 
     def environment_for(self, *, demo_url: str | None = None) -> Environment:
@@ -343,6 +345,195 @@ class UserSettings:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+
+#: The least and most idle minutes before the desk locks itself.
+IDLE_LOCK_MINUTES_RANGE: Final = (1, 480)
+
+
+def _check_range(name: str, value: Any) -> None:
+    """Raise `SettingsError` when a typed `UserSettings` value is out of its range."""
+    if name == "environment" and value not in ENVIRONMENT_NAMES:
+        raise SettingsError(f"Unknown environment {value!r}.")
+    if name == "redirect_ports":
+        for port in value:
+            if not 1 <= port <= 65535:
+                raise SettingsError(f"Redirect port {port} is not between 1 and 65535.")
+    if name == "poll_interval_s" and not 10 <= value <= 3600:
+        raise SettingsError("The polling interval must be between 10 and 3600 seconds.")
+    low, high = IDLE_LOCK_MINUTES_RANGE
+    if name == "idle_lock_minutes" and not low <= value <= high:
+        raise SettingsError(f"The idle lock must be between {low} and {high} minutes.")
+
+
+#: The settings the clinic's managed file may preset; each one it holds is locked.
+LOCKABLE_SETTINGS: Final = ("environment", "client_id", "redirect_ports", "idle_lock_minutes")
+#: How each lockable setting is named to the user ("set by your clinic").
+SETTING_LABELS: Final[dict[str, str]] = {
+    "environment": "Environment",
+    "client_id": "Client id",
+    "redirect_ports": "Redirect ports",
+    "idle_lock_minutes": "Lock after idle minutes",
+}
+
+
+@dataclass(frozen=True)
+class ManagedSettings:
+    """The machine-wide settings the clinic's IT put in `AppPaths.managed_settings_file`.
+
+    Every value the file holds wins over the user's own settings and cannot be changed in
+    the Settings dialog. An empty instance (no file) locks nothing.
+
+    Attributes:
+        locked: the preset values by `UserSettings` field name (names in LOCKABLE_SETTINGS).
+        shared_pc: this PC is shared by several people: sign-out offers to remove the patient
+            data by default.
+    """
+
+    locked: MappingProxyType[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    shared_pc: bool = False
+
+    def is_locked(self, name: str) -> bool:
+        return name in self.locked
+
+    def apply(self, settings: UserSettings) -> UserSettings:
+        """`settings` with the locked values put in."""
+        return replace(settings, **self.locked)
+
+    def changed_locked(self, settings: UserSettings) -> list[str]:
+        """The locked settings (their labels) that `settings` would change."""
+        return [
+            SETTING_LABELS[name]
+            for name, value in self.locked.items()
+            if getattr(settings, name) != value
+        ]
+
+    @classmethod
+    def load(cls, path: Path) -> ManagedSettings:
+        """Read the managed file; a missing file locks nothing.
+
+        Unknown keys are logged and ignored (a newer version's file); every known value is
+        checked, since IT writes the file by hand.
+
+        Raises:
+            SettingsError: the file is unreadable, not a JSON object, or holds a value of the
+                wrong type or out of range; the message names the file and the value.
+        """
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return cls()
+        except (OSError, ValueError) as exc:
+            raise SettingsError(
+                f"Could not read the settings file {path} set by your clinic: {exc}"
+                f"{_MANAGED_IGNORED}"
+            ) from exc
+        if not isinstance(raw, dict):
+            raise SettingsError(
+                f"The settings file {path} set by your clinic does not hold a JSON object."
+                f"{_MANAGED_IGNORED}"
+            )
+        locked: dict[str, Any] = {}
+        shared_pc = False
+        try:
+            for name, value in raw.items():
+                if name == "shared_pc":
+                    if not isinstance(value, bool):
+                        raise SettingsError(
+                            f'"shared_pc" must be true or false, not {_shown(value)}.'
+                        )
+                    shared_pc = value
+                elif name in LOCKABLE_SETTINGS:
+                    locked[name] = _managed_value(name, value)
+                else:
+                    log.warning("The managed settings file %s: unknown key %r ignored", path, name)
+        except SettingsError as exc:
+            raise SettingsError(
+                f"The settings file {path} set by your clinic has a bad value: {exc}"
+                f"{_MANAGED_IGNORED}"
+            ) from exc
+        return cls(locked=MappingProxyType(locked), shared_pc=shared_pc)
+
+
+_MANAGED_IGNORED: Final = (
+    " Rupa Desk ignores that file and uses this computer's own settings until your clinic's "
+    "IT corrects it."
+)
+
+
+def _managed_value(name: str, value: Any) -> Any:
+    """A value of the managed file: its type, its range, and no empty client id."""
+    if name == "environment" and isinstance(value, str) and value not in ENVIRONMENT_NAMES:
+        choices = ", ".join(f'"{n}"' for n in ENVIRONMENT_NAMES)
+        raise SettingsError(f'"environment" must be one of {choices}, not {_shown(value)}.')
+    typed = _typed_value(name, value)
+    if name == "client_id" and not typed.strip():
+        raise SettingsError('"client_id" must not be empty.')
+    _check_range(name, typed)
+    return typed
+
+
+@dataclass(frozen=True)
+class LoadedSettings:
+    """The settings in use, and what went wrong reading them (`load_settings`).
+
+    Attributes:
+        settings: the user's settings with the clinic's locked values put in.
+        managed: the clinic's managed settings (empty when the file is missing or bad).
+        managed_problem: why the managed file was left out ("" when it was not), naming the
+            file and the bad value.
+        own_problem: likewise for the user's settings file (the defaults stood in).
+    """
+
+    settings: UserSettings
+    managed: ManagedSettings
+    managed_problem: str = ""
+    own_problem: str = ""
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """One message per unusable file."""
+        return tuple(p for p in (self.managed_problem, self.own_problem) if p)
+
+    def with_environment(self, name: str | None) -> UserSettings:
+        """The settings for the environment a command line names (None: the one in use).
+
+        Raises:
+            SettingsError: the clinic locked another environment.
+        """
+        locked = self.managed.locked.get("environment")
+        if name is None or name == self.settings.environment:
+            return self.settings
+        if locked is not None:
+            raise SettingsError(
+                f"Your clinic set this computer to use {ENVIRONMENT_LABELS[locked]}: "
+                f"--env {name} cannot be used here."
+            )
+        return replace(self.settings, environment=name)  # type: ignore[arg-type]  # validated
+
+
+def load_settings(settings_file: Path, managed_file: Path) -> LoadedSettings:
+    """The settings in use: the user's file under the clinic's managed file.
+
+    The one way the app and the command line read settings, so both honour the locks. A bad
+    file never stops the caller: it is left out (the defaults stand in for a bad user file)
+    and said in `problems`, which are logged here.
+    """
+    managed_problem = own_problem = ""
+    try:
+        managed = ManagedSettings.load(managed_file)
+    except SettingsError as exc:
+        managed_problem = str(exc)
+        managed = ManagedSettings()
+    try:
+        own = UserSettings.load(settings_file)
+    except SettingsError as exc:
+        own_problem = f"{exc} Rupa Desk uses the default settings until you save new ones."
+        own = UserSettings()
+    loaded = LoadedSettings(managed.apply(own), managed, managed_problem, own_problem)
+    for problem in loaded.problems:
+        log.warning("%s", problem)
+    return loaded
 
 
 def _typed_value(name: str, value: Any) -> Any:

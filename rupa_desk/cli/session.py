@@ -16,7 +16,7 @@ import argparse
 import webbrowser
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import keyring.backend
 
@@ -24,28 +24,34 @@ from rupa_desk.paths import AppPaths
 from rupa_desk.services.api import RupaClient
 from rupa_desk.services.auth import Authenticator, BrowserOpener, client_secret_key
 from rupa_desk.services.secrets import SecretStoreChoice, probe_secret_store
-from rupa_desk.settings import Environment, SettingsError, UserSettings
+from rupa_desk.settings import Environment, SettingsError, load_settings
 
 
 def environment_from_args(args: argparse.Namespace, paths: AppPaths) -> Environment:
     """The environment the options name, or the one in the saved settings.
 
-    `--env demo --demo-url URL` needs no saved settings (they are not read); production and
-    the Rupa sandbox take the client id and redirect ports from the saved settings.
+    `--env demo --demo-url URL` needs no saved settings (a bad settings file does not stop
+    it); production and the Rupa sandbox take the client id and redirect ports from the saved
+    settings. The clinic's managed settings apply as in the app: an environment it locked
+    cannot be swapped with `--env`.
 
     Raises:
-        SettingsError: the settings cannot be read, or demo mode has no `--demo-url`.
+        SettingsError: a settings file cannot be read, `--env` names another environment
+            than the clinic locked, or demo mode has no `--demo-url`.
     """
     name = getattr(args, "env", None)
     demo_url = getattr(args, "demo_url", None)
-    saved = UserSettings() if name == "demo" else UserSettings.load(paths.settings_file)
-    name = name or saved.environment
-    if name == "demo" and not demo_url:
+    loaded = load_settings(paths.settings_file, paths.managed_settings_file)
+    if loaded.managed_problem:
+        raise SettingsError(loaded.managed_problem)
+    chosen = loaded.with_environment(name)
+    if chosen.environment != "demo" and loaded.own_problem:
+        raise SettingsError(loaded.own_problem)
+    if chosen.environment == "demo" and not demo_url:
         raise SettingsError(
             "Demo mode needs the simulator's URL: pass --demo-url http://127.0.0.1:PORT "
             "(start one with rupa-desk-sandbox)."
         )
-    chosen = replace(saved, environment=name)
     return chosen.validated().environment_for(demo_url=demo_url)
 
 

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from types import MappingProxyType
+from typing import Any
+
+import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from rupa_desk.paths import AppPaths
 from rupa_desk.services.auth import client_secret_key
 from rupa_desk.services.secrets import MemorySecretStore
-from rupa_desk.settings import UserSettings
-from rupa_desk.ui.components.settings_dialog import SettingsDialog
+from rupa_desk.settings import ManagedSettings, UserSettings
+from rupa_desk.ui.components.settings_dialog import SET_BY_CLINIC, SettingsDialog
 from rupa_desk.ui.presenters.settings import SettingsPresenter
+from tests.fixtures.qt import unnamed_controls
 
 
 def make_dialog(
@@ -140,3 +146,121 @@ async def test_a_problem_with_a_connection_setting_opens_the_section(
     assert not await presenter.save(dialog.form())  # no client id
     assert dialog.administrator.expanded
     assert dialog.client_id.isVisible()
+
+
+CLINIC = ManagedSettings(
+    locked=MappingProxyType(
+        {
+            "environment": "production",
+            "client_id": "clinic-client",
+            "redirect_ports": (8765,),
+            "idle_lock_minutes": 5,
+        }
+    )
+)
+
+
+def make_managed_dialog(
+    qtbot: QtBot, app_paths: AppPaths, managed: ManagedSettings
+) -> tuple[SettingsDialog, SettingsPresenter]:
+    presenter = SettingsPresenter(
+        app_paths.settings_file,
+        MemorySecretStore(),
+        UserSettings(environment="sandbox", client_id="own-client", poll_interval_s=30),
+        secret_storage="this session only",
+        managed=managed,
+    )
+    dialog = SettingsDialog(presenter, demo_running=False)
+    qtbot.addWidget(dialog)
+    return dialog, presenter
+
+
+async def test_values_the_clinic_locked_are_shown_read_only_and_said_so(
+    qtbot: QtBot, app_paths: AppPaths
+) -> None:
+    dialog, _ = make_managed_dialog(qtbot, app_paths, CLINIC)
+    dialog.show()
+    dialog.administrator.set_expanded(True)
+    assert dialog.environment.currentData() == "production"
+    assert dialog.client_id.text() == "clinic-client"
+    assert dialog.redirect_ports.text() == "8765"
+    assert dialog.idle_lock.value() == 5
+    for field in (dialog.environment, dialog.client_id, dialog.redirect_ports, dialog.idle_lock):
+        assert not field.isEnabled(), field.accessibleName()
+        assert field.toolTip() == SET_BY_CLINIC
+    assert dialog.clinic_note.isVisible()
+    assert "Set by your clinic" in dialog.clinic_note.text()
+    assert "Environment" in dialog.clinic_note.text()
+    # What the clinic left open stays the user's.
+    for field in (dialog.poll_interval, dialog.client_secret, dialog.remove_secret):
+        assert field.isEnabled(), field.accessibleName()
+    assert unnamed_controls(dialog) == []
+
+
+async def test_a_partial_lock_leaves_the_other_fields_open(
+    qtbot: QtBot, app_paths: AppPaths
+) -> None:
+    managed = ManagedSettings(locked=MappingProxyType({"idle_lock_minutes": 3}))
+    dialog, presenter = make_managed_dialog(qtbot, app_paths, managed)
+    dialog.show()
+    assert not dialog.idle_lock.isEnabled()
+    dialog.environment.setCurrentIndex(dialog.environment.findData("production"))
+    assert dialog.environment.isEnabled()
+    assert dialog.client_id.isEnabled()
+    assert dialog.redirect_ports.isEnabled()
+    assert dialog.clinic_note.text().endswith("Lock after idle minutes.")
+    assert await presenter.save(dialog.form())
+    assert UserSettings.load(app_paths.settings_file) == UserSettings(
+        environment="production", client_id="own-client", poll_interval_s=30, idle_lock_minutes=3
+    )
+
+
+async def test_without_a_managed_file_nothing_is_locked(qtbot: QtBot, app_paths: AppPaths) -> None:
+    dialog, _ = make_managed_dialog(qtbot, app_paths, ManagedSettings())
+    dialog.show()
+    dialog.administrator.set_expanded(True)
+    for field in (dialog.environment, dialog.client_id, dialog.redirect_ports, dialog.idle_lock):
+        assert field.isEnabled(), field.accessibleName()
+    assert not dialog.clinic_note.isVisible()
+
+
+async def test_the_user_can_change_the_idle_lock_when_it_is_not_locked(
+    qtbot: QtBot, app_paths: AppPaths
+) -> None:
+    dialog, presenter = make_dialog(qtbot, app_paths, MemorySecretStore())
+    dialog.show()
+    assert dialog.idle_lock.value() == 10
+    dialog.idle_lock.setValue(20)
+    assert await presenter.save(dialog.form())
+    assert UserSettings.load(app_paths.settings_file).idle_lock_minutes == 20
+
+
+@pytest.mark.parametrize(
+    ("changed", "named"),
+    [
+        ({"environment": "sandbox"}, "Environment"),
+        ({"client_id": "other-client"}, "Client id"),
+        ({"redirect_ports": "9000"}, "Redirect ports"),
+        ({"idle_lock_minutes": 30}, "Lock after idle minutes"),
+    ],
+)
+async def test_the_presenter_refuses_to_save_a_changed_locked_value(
+    qtbot: QtBot, app_paths: AppPaths, changed: dict[str, Any], named: str
+) -> None:
+    dialog, presenter = make_managed_dialog(qtbot, app_paths, CLINIC)
+    problems: list[str] = []
+    presenter.save_failed.connect(problems.append)
+    form = replace(dialog.form(), **changed)
+    assert not await presenter.save(form)
+    assert len(problems) == 1
+    assert named in problems[0]
+    assert "set by your clinic" in problems[0]
+    assert not app_paths.settings_file.exists()
+    assert await presenter.save(dialog.form())  # unchanged locked values are fine
+    assert UserSettings.load(app_paths.settings_file) == UserSettings(
+        environment="production",
+        client_id="clinic-client",
+        redirect_ports=(8765,),
+        idle_lock_minutes=5,
+        poll_interval_s=30,
+    )

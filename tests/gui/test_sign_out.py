@@ -17,7 +17,7 @@ from rupa_desk.core.models import Order, OrderedTest, Patient
 from rupa_desk.core.validation import PatientForm
 from rupa_desk.paths import AppPaths
 from rupa_desk.services.store import Store
-from rupa_desk.settings import Environment, production
+from rupa_desk.settings import Environment, ManagedSettings, production
 from rupa_desk.ui.components.sign_out_dialog import (
     KEPT_WITH_PATIENT_DATA,
     REMOVED_WITH_PATIENT_DATA,
@@ -197,3 +197,31 @@ async def test_signing_out_during_the_first_sync_leaves_nothing_in_the_status_ba
     assert "Catalog" not in texts  # the account's catalog age went with the account
     assert texts["Signed-in practitioner"] == "Not signed in"
     assert desk.sign_in_page.isVisible()
+
+
+async def test_on_a_shared_pc_removing_patient_data_is_ticked_and_can_be_unticked(
+    make_desk: MakeDesk, environment: Environment, rupa: FakeRupa, app_paths: AppPaths
+) -> None:
+    desk = await signed_in_desk(
+        make_desk, environment, rupa, managed=ManagedSettings(shared_pc=True)
+    )
+    desk.window.sign_out_requested.emit()
+    dialog = desk.window.findChild(SignOutDialog)
+    assert dialog is not None
+    assert dialog.remove_patient_data.isChecked()
+    assert dialog.remove_patient_data.isEnabled()
+    assert "shared" in dialog.remove_patient_data.toolTip()
+    dialog.remove_patient_data.click()  # still the user's choice
+    assert not dialog.remove_patient_data.isChecked()
+    dialog.reject()
+
+
+async def test_on_a_pc_not_marked_shared_removing_patient_data_starts_unticked(
+    make_desk: MakeDesk, environment: Environment, rupa: FakeRupa
+) -> None:
+    desk = await signed_in_desk(make_desk, environment, rupa)
+    desk.window.sign_out_requested.emit()
+    dialog = desk.window.findChild(SignOutDialog)
+    assert dialog is not None
+    assert not dialog.remove_patient_data.isChecked()
+    dialog.reject()

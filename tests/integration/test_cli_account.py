@@ -4,6 +4,7 @@ session outlives one command (as it does on a desktop with a keychain)."""
 from __future__ import annotations
 
 import io
+import json
 import re
 import threading
 
@@ -179,3 +180,31 @@ def test_a_session_is_never_sent_to_another_demo_url(
     assert "You were not signed in to Demo." in capsys.readouterr().out
     assert keychain.values == stored  # the first server's session is untouched
     assert main(demo_args(sandbox, "whoami")) == 0
+
+
+def test_the_command_line_cannot_swap_an_environment_the_clinic_locked(
+    sandbox: SandboxServer, app_paths: AppPaths, capsys: pytest.CaptureFixture[str]
+) -> None:
+    keyring.set_keyring(DictKeyring())
+    managed_file = app_paths.managed_settings_file
+    managed_file.parent.mkdir(parents=True)
+    managed_file.write_text(
+        json.dumps({"environment": "production", "client_id": "clinic-client"}), "utf-8"
+    )
+    assert main(demo_args(sandbox, "whoami")) == 2
+    err = capsys.readouterr().err
+    assert "Your clinic set this computer to use Production" in err
+    assert "--env demo cannot be used here" in err
+
+
+def test_a_bad_managed_file_stops_the_command_line_with_its_name(
+    sandbox: SandboxServer, app_paths: AppPaths, capsys: pytest.CaptureFixture[str]
+) -> None:
+    keyring.set_keyring(DictKeyring())
+    managed_file = app_paths.managed_settings_file
+    managed_file.parent.mkdir(parents=True)
+    managed_file.write_text(json.dumps({"environment": "staging"}), "utf-8")
+    assert main(demo_args(sandbox, "whoami")) == 2
+    err = capsys.readouterr().err
+    assert str(managed_file) in err
+    assert '"staging"' in err

@@ -190,12 +190,14 @@ def xdg_paths(root: Path) -> tuple[AppPaths, dict[str, str]]:
         "XDG_CONFIG_HOME": str(root / "config"),
         "XDG_STATE_HOME": str(root / "state"),
         "XDG_CACHE_HOME": str(root / "cache"),
+        "XDG_CONFIG_DIRS": str(root / "site"),
     }
     paths = AppPaths(
         data_dir=root / "data" / "RupaDesk",
         config_dir=root / "config" / "RupaDesk",
         log_dir=root / "state" / "RupaDesk" / "log",
         cache_dir=root / "cache" / "RupaDesk",
+        managed_settings_file=root / "site" / "RupaDesk" / "managed.json",
     )
     return paths, env
 

@@ -171,6 +171,7 @@ def test_the_log_and_its_folders_are_the_users_only(
         config_dir=tmp_path / "config" / "RupaDesk",
         log_dir=state / "RupaDesk" / "log",
         cache_dir=tmp_path / "cache" / "RupaDesk",
+        managed_settings_file=tmp_path / "site" / "RupaDesk" / "managed.json",
     ).ensure()
     setup = configure_logging(paths)
     try:

@@ -4,6 +4,7 @@ The front desk sees what is theirs to change (how often orders are checked) and 
 they are connected to. The connection itself (environment, client id, client secret, sandbox
 sign-in page, redirect ports) is in an "Administrator settings" section that starts closed and
 says it is for the clinic's IT; it opens by itself when one of its values is the problem.
+Values the clinic's managed file locks are shown disabled, "set by your clinic".
 """
 
 from __future__ import annotations
@@ -22,7 +23,14 @@ from PySide6.QtWidgets import (
 )
 from qasync import asyncSlot
 
-from rupa_desk.settings import ENVIRONMENT_LABELS, ENVIRONMENT_NAMES, EnvironmentName, UserSettings
+from rupa_desk.settings import (
+    ENVIRONMENT_LABELS,
+    ENVIRONMENT_NAMES,
+    IDLE_LOCK_MINUTES_RANGE,
+    SETTING_LABELS,
+    EnvironmentName,
+    UserSettings,
+)
 from rupa_desk.ui.presenters.settings import (
     SecretChange,
     SecretEdit,
@@ -35,6 +43,8 @@ from rupa_desk.ui.widgets.collapsible_section import CollapsibleSection
 FIELD_MIN_WIDTH = 340
 #: Wide enough for the fields and their labels whether the administrator section is open.
 DIALOG_MIN_WIDTH = 520
+#: Said on every field the clinic's managed file locks (its tooltip) and in the dialog's note.
+SET_BY_CLINIC = "Set by your clinic: it cannot be changed here."
 
 
 def _about_polling(problem: str) -> bool:
@@ -81,6 +91,11 @@ class SettingsDialog(QDialog):
         self.poll_interval.setRange(10, 3600)
         self.poll_interval.setSuffix(" seconds")
         self.poll_interval.setValue(current.poll_interval_s)
+        self.idle_lock = QSpinBox()
+        self.idle_lock.setAccessibleName("Lock after idle minutes")
+        self.idle_lock.setRange(*IDLE_LOCK_MINUTES_RANGE)
+        self.idle_lock.setSuffix(" minutes")
+        self.idle_lock.setValue(current.idle_lock_minutes)
 
         secret_note = QLabel(
             f"The client secret is kept in the {presenter.secret_storage}"
@@ -106,11 +121,28 @@ class SettingsDialog(QDialog):
             field.setMinimumWidth(FIELD_MIN_WIDTH)  # placeholders are read whole
         self.redirect_ports.setMinimumWidth(FIELD_MIN_WIDTH)
 
-        connected = QLabel(ENVIRONMENT_LABELS[current.environment])
+        managed = presenter.managed
+        connected = QLabel(
+            ENVIRONMENT_LABELS[current.environment]
+            + (" (set by your clinic)" if managed.is_locked("environment") else "")
+        )
         connected.setAccessibleName("Connected to")
+        #: The fields of the settings the clinic's managed file may lock.
+        self.lockable: dict[str, QWidget] = {
+            "environment": self.environment,
+            "client_id": self.client_id,
+            "redirect_ports": self.redirect_ports,
+            "idle_lock_minutes": self.idle_lock,
+        }
+        locked = [SETTING_LABELS[name] for name in self.lockable if managed.is_locked(name)]
+        self.clinic_note = QLabel(f"Set by your clinic, not changeable here: {', '.join(locked)}.")
+        self.clinic_note.setAccessibleName("Set by your clinic")
+        self.clinic_note.setWordWrap(True)
+        self.clinic_note.setVisible(bool(locked))
         desk_form = QFormLayout()
         desk_form.addRow("Connected to", connected)
         desk_form.addRow("Check orders &every", self.poll_interval)
+        desk_form.addRow("&Lock after idle", self.idle_lock)
 
         admin_body = QWidget()
         admin_form = QFormLayout(admin_body)
@@ -143,6 +175,7 @@ class SettingsDialog(QDialog):
 
         layout = QVBoxLayout(self)
         layout.addLayout(desk_form)
+        layout.addWidget(self.clinic_note)
         layout.addWidget(self.administrator)
         layout.addWidget(self._note)
         layout.addWidget(self.error)
@@ -157,6 +190,10 @@ class SettingsDialog(QDialog):
         self.sandbox_authorize_url.setEnabled(name == "sandbox")
         for widget in (self.client_id, self.client_secret, self.remove_secret):
             widget.setEnabled(name != "demo")
+        for setting, field in self.lockable.items():
+            if self._presenter.managed.is_locked(setting):
+                field.setEnabled(False)
+                field.setToolTip(SET_BY_CLINIC)
 
     def _environment_name(self) -> EnvironmentName:
         name: EnvironmentName = self.environment.currentData()
@@ -171,6 +208,7 @@ class SettingsDialog(QDialog):
             redirect_ports=self.redirect_ports.text(),
             poll_interval_s=self.poll_interval.value(),
             secret=self.secret_edit(),
+            idle_lock_minutes=self.idle_lock.value(),
         )
 
     def secret_edit(self) -> SecretEdit:

@@ -35,12 +35,16 @@ class SignOutDialog(QDialog):
     Args:
         presenter: the session presenter that signs out.
         practitioner_name: who is signed in (shown in the question).
+        shared_pc: the clinic marked this PC as shared (managed settings): removing patient
+            data is ticked to begin with, and can still be unticked.
     """
 
     def __init__(
         self,
         presenter: SessionPresenter,
         practitioner_name: str,
+        *,
+        shared_pc: bool = False,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -55,6 +59,11 @@ class SignOutDialog(QDialog):
         question.setWordWrap(True)
         self.remove_patient_data = QCheckBox("Also remove patient data from this computer")
         self.remove_patient_data.setAccessibleName("Remove patient data from this computer")
+        if shared_pc:
+            self.remove_patient_data.setChecked(True)
+            self.remove_patient_data.setToolTip(
+                "Ticked because your clinic set this computer up as shared by several people."
+            )
         self.what_goes = QLabel(f"{REMOVED_WITH_PATIENT_DATA}\n{KEPT_WITH_PATIENT_DATA}")
         self.what_goes.setWordWrap(True)
         self.what_goes.setAccessibleName("What removing patient data removes and keeps")

@@ -13,7 +13,13 @@ from rupa_desk.core.validation import PortListError, parse_port_list
 from rupa_desk.services.auth import client_secret_key
 from rupa_desk.services.errors import SecretStoreUnavailable
 from rupa_desk.services.secrets import SecretStore
-from rupa_desk.settings import Environment, EnvironmentName, SettingsError, UserSettings
+from rupa_desk.settings import (
+    Environment,
+    EnvironmentName,
+    ManagedSettings,
+    SettingsError,
+    UserSettings,
+)
 
 
 def secret_environment(settings: UserSettings) -> Environment | None:
@@ -49,6 +55,7 @@ class SettingsForm:
     redirect_ports: str
     poll_interval_s: int
     secret: SecretEdit = SecretEdit()
+    idle_lock_minutes: int = 10
 
 
 class SettingsPresenter(QObject):
@@ -59,6 +66,7 @@ class SettingsPresenter(QObject):
         secrets: the SecretStore (OS keyring or session memory).
         current: the settings in use.
         secret_storage: "OS keychain" or "this session only", to say where a secret goes.
+        managed: the clinic's locked settings; a save that would change one is refused.
 
     Signals:
         saved(UserSettings, bool): the settings were validated and saved; True when the client
@@ -76,12 +84,14 @@ class SettingsPresenter(QObject):
         current: UserSettings,
         *,
         secret_storage: str,
+        managed: ManagedSettings | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._settings_file = settings_file
         self._secrets = secrets
-        self._current = current
+        self.managed = managed or ManagedSettings()
+        self._current = self.managed.apply(current)
         self.secret_storage = secret_storage
 
     @property
@@ -109,6 +119,7 @@ class SettingsPresenter(QObject):
                 sandbox_authorize_url=form.sandbox_authorize_url.strip(),
                 redirect_ports=parse_port_list(form.redirect_ports),
                 poll_interval_s=form.poll_interval_s,
+                idle_lock_minutes=form.idle_lock_minutes,
             )
             saved = await self.save_settings(settings, form.secret)
         except (SettingsError, PortListError) as exc:
@@ -132,10 +143,17 @@ class SettingsPresenter(QObject):
         """Validate and save `settings`, then store or remove the client secret.
 
         Raises:
-            SettingsError: a value is not acceptable (nothing is saved).
+            SettingsError: a value is not acceptable or changes a value the clinic locked
+                (nothing is saved).
             OSError: the settings file could not be written.
             SecretStoreUnavailable: the keychain refused the secret (the settings are saved).
         """
+        changed = self.managed.changed_locked(settings)
+        if changed:
+            raise SettingsError(
+                f"{', '.join(changed)}: set by your clinic, so it cannot be changed here. "
+                "Ask your clinic's IT if it needs to change."
+            )
         settings = settings.validated()
         await asyncio.to_thread(settings.save, self._settings_file)
         self._current = settings
