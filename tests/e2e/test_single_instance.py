@@ -176,6 +176,22 @@ def test_a_socket_left_by_a_crashed_copy_does_not_stop_the_next_launch(
 
 
 @pytest.mark.timeout(180)
+def test_a_copy_killed_with_sigkill_does_not_stop_the_next_launch(
+    running: RunningApp, runtime_dir: Path
+) -> None:
+    running.process.kill()
+    running.process.wait(timeout=30)
+    assert [p.name for p in runtime_dir.iterdir()] != []  # its socket is left behind
+    done = launch(running.profile, runtime_dir)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "WINDOW" in done.stdout
+    assert "CODE 0" in done.stdout
+    assert ALREADY_RUNNING not in done.stderr
+    assert "taking over an instance socket nobody answers" in running.log
+    assert list(runtime_dir.iterdir()) == []  # and removed on its way out
+
+
+@pytest.mark.timeout(180)
 def test_a_socket_that_cannot_be_taken_over_does_not_stop_the_app(
     tmp_path: Path, runtime_dir: Path
 ) -> None:
