@@ -2,8 +2,9 @@
 
 `run(args)` is the desktop app (`rupa-desk`, `rupa-desk --demo`):
 
-1. logging (kept in memory until step 2 is done), the QApplication, the bug reporter
-   (`sys.excepthook`);
+1. logging (kept in memory until step 2 is done), the QApplication, the one-copy check
+   (`rupa_desk.ui.single_instance`: a second launch brings the running window to the front
+   and exits), the bug reporter (`sys.excepthook`);
 2. the main window, shown and painted at once (with a "Starting…" page), before anything
    heavy is imported: the log file, the services (HTTP, OAuth, SQLite, keyring) and asyncio
    are loaded only after the first paint, so start-up feels as quick as an empty Qt window;
@@ -38,6 +39,7 @@ from rupa_desk.prerequisites import missing_packages_message, missing_xcb_packag
 from rupa_desk.ui.bug_reports import BugReporter
 from rupa_desk.ui.main_window import MainWindow
 from rupa_desk.ui.messages import MessageBridge
+from rupa_desk.ui.single_instance import SingleInstance, bring_to_front, server_name_for
 from rupa_desk.ui.theme import apply_theme
 from rupa_desk.ui.window_state import WindowState
 
@@ -51,6 +53,8 @@ log = logging.getLogger(__name__)
 
 APP_NAME = "Rupa Desk"
 FIRST_PAINT_TIMEOUT_S = 2.0
+#: What a second launch says (on stderr and in the log) before it exits.
+ALREADY_RUNNING = "Rupa Desk is already running; its window was brought to the front."
 #: The exit code when Qt could not open a window on this computer (libraries missing).
 EXIT_MISSING_LIBRARIES = 3
 
@@ -199,6 +203,7 @@ def run(
     log.info("starting")
     log_setup: LogSetup | None = None
     reporter: BugReporter | None = None
+    instance: SingleInstance | None = None
     try:
         missing = missing_xcb_packages(os.environ)
         if missing and QApplication.instance() is None:
@@ -211,11 +216,19 @@ def run(
         qt_app.setApplicationName(APP_NAME)
         qt_app.setOrganizationName("RupaDesk")
         qt_app.setQuitOnLastWindowClosed(False)  # main() decides when to stop
+        # Before the window: a second copy would race the first for its database. Cheap
+        # when no other copy runs (a connect to a missing socket fails at once).
+        instance = SingleInstance.claim(server_name_for(paths.data_dir))
+        if instance is None:
+            log.info("%s", ALREADY_RUNNING)
+            print(ALREADY_RUNNING, file=sys.stderr)
+            return 0
         apply_theme(qt_app)
         bridge = MessageBridge()
         reporter = BugReporter(bridge, paths.log_file)
         reporter.install()
         window = MainWindow(bridge=bridge, window_state=WindowState(paths.config_dir))
+        instance.raise_requested.connect(lambda: bring_to_front(window))
         window.show()
         if on_window is not None:
             on_window(window)
@@ -248,6 +261,8 @@ def run(
         log.exception("Rupa Desk stopped on an unexpected error")
         raise
     finally:
+        if instance is not None:
+            instance.close()
         if reporter is not None:
             reporter.uninstall()
         if log_setup is None:  # start-up failed before the paint: its records still go out

@@ -156,6 +156,7 @@ class Desk:
             window = MainWindow(bridge=bridge, window_state=WindowState(paths.config_dir))
         self.window = window
         self.window.set_sign_in_page(self.sign_in_page)
+        self.window.set_demo_band(environment.name == "demo")
         self.status_bar = window.status
         self.status_bar.set_environment(environment.label)
         self.status_bar.set_token_storage(secrets.mode.value)

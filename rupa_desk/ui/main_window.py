@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QEvent, QSize, QTimer, Signal
+from PySide6.QtCore import QByteArray, QEvent, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -50,6 +50,13 @@ ICONS_DELAY_MS = 200
 #: Room in the sidebar for an icon and the item's padding.
 SIDEBAR_ICON_ROOM = 44
 SHORTCUTS_FALLBACK_MS = 500
+#: The band across the top of the window in demo mode.
+DEMO_BAND_TEXT = "Demo mode: practice data, not real patients"
+#: A colour no message or status uses (white on it reads well in light and dark themes).
+DEMO_BAND_STYLE = (
+    "QLabel#demoBand { background: #5a32a3; color: #ffffff; font-weight: bold;"
+    " padding: 4px 8px; border-radius: 4px; }"
+)
 
 
 class StartingPage(QWidget):
@@ -155,6 +162,13 @@ class MainWindow(QMainWindow):
         workspace_layout.addWidget(self._sidebar)
         workspace_layout.addWidget(self._stack, 1)
 
+        self._demo_band = QLabel(DEMO_BAND_TEXT)
+        self._demo_band.setObjectName("demoBand")
+        self._demo_band.setAccessibleName(DEMO_BAND_TEXT)
+        self._demo_band.setWordWrap(True)
+        self._demo_band.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._demo_band.setStyleSheet(DEMO_BAND_STYLE)
+        self._demo_band.hide()
         self._banner = MessageBanner()
         self._pages = QStackedWidget()
         if sign_in_page is None:
@@ -166,6 +180,7 @@ class MainWindow(QMainWindow):
         central = QWidget()
         central_layout = QVBoxLayout(central)
         central_layout.setContentsMargins(6, 6, 6, 0)
+        central_layout.addWidget(self._demo_band)
         central_layout.addWidget(self._banner)
         central_layout.addWidget(self._pages, 1)
         self.setCentralWidget(central)
@@ -385,6 +400,19 @@ class MainWindow(QMainWindow):
         self.sign_out_requested.emit()
 
     # -- messages -----------------------------------------------------------------------------
+
+    def set_demo_band(self, shown: bool) -> None:
+        """Show (or hide) the band across the top that says the data is the demo's.
+
+        Shown for the built-in simulator only, above every page, so that practice data is
+        never mistaken for real patients.
+        """
+        self._demo_band.setVisible(shown)
+
+    @property
+    def demo_band(self) -> QLabel:
+        """The "Demo mode" band (hidden unless `set_demo_band(True)`)."""
+        return self._demo_band
 
     @property
     def banner(self) -> MessageBanner:
