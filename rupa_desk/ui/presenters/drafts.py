@@ -258,14 +258,13 @@ class DraftsPresenter(QObject):
         name = self._draft_name(draft)
         if draft.state is DraftState.CHECKED_OUT:
             return (
-                f"Delete the draft for {name}? It became order {draft.order_id}, which stays "
-                "in Orders and on Rupa."
+                f"Delete the draft for {name}? It became an order, which stays in Orders and "
+                "on Rupa."
             )
         if draft.intent_id is not None:
             return (
-                f"Delete the draft for {name}? It was sent to Rupa (order intent "
-                f"{draft.intent_id}): deleting it here leaves that order intent on Rupa, and "
-                "Rupa Desk can no longer update or check it out."
+                f"Delete the draft for {name}? It was sent to Rupa: deleting it here leaves "
+                "it on Rupa, and Rupa Desk can no longer update or check it out."
             )
         return f"Delete the draft for {name}? It exists only on this computer."
 
