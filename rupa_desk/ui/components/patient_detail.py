@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QFormLayout, QLabel, QListWidget, QVBoxLayout, QWi
 from rupa_desk.core.models import Address
 from rupa_desk.ui.components.catalog_model import format_price
 from rupa_desk.ui.presenters.patients import LOADING_ORDERS, PatientDetail
+from rupa_desk.ui.widgets.elided_text import ElidedLabel, show_cut_cells_whole
 
 
 class OrderSummary(Protocol):
@@ -56,7 +57,7 @@ class PatientDetailPanel(QWidget):
         self.empty = QLabel("Select a patient to see their details, drafts and orders.")
         self.empty.setWordWrap(True)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.name = QLabel()
+        self.name = ElidedLabel()
         self.name.setAccessibleName("Patient name")
         font = self.name.font()
         font.setPointSizeF(font.pointSizeF() * 1.25)
@@ -81,9 +82,11 @@ class PatientDetailPanel(QWidget):
         self.drafts_label = QLabel()
         self.drafts = QListWidget()
         self.drafts.setAccessibleName("Drafts of this patient")
+        show_cut_cells_whole(self.drafts)
         self.orders_label = QLabel()
         self.orders = QListWidget()
         self.orders.setAccessibleName("Orders of this patient")
+        show_cut_cells_whole(self.orders)
         self._content = QWidget()
         content = QVBoxLayout(self._content)
         content.setContentsMargins(0, 0, 0, 0)

@@ -48,6 +48,7 @@ from rupa_desk.ui.presenters.drafts import (
 )
 from rupa_desk.ui.theme import chip_colors
 from rupa_desk.ui.widgets.chip_delegate import ChipDelegate
+from rupa_desk.ui.widgets.elided_text import ElidedLabel, show_cut_cells_whole
 from rupa_desk.ui.widgets.keyed_table import ID_ROLE, read_only_table, select_key, selected_key
 from rupa_desk.ui.widgets.search_box import SearchBox
 
@@ -73,7 +74,7 @@ class DraftEditor(QWidget):
         self._lines: tuple[object, ...] = ()
         self.setAccessibleName("Draft")
 
-        self.patient_label = QLabel()
+        self.patient_label = ElidedLabel()
         self.patient_label.setAccessibleName("Patient of the draft")
         self.patient_search = SearchBox()
         self.patient_search.setPlaceholderText("Find a patient by name, email or birthday")
@@ -81,9 +82,9 @@ class DraftEditor(QWidget):
         self.patient_results = QListWidget()
         self.patient_results.setAccessibleName("Patients found")
         self.patient_results.setMaximumHeight(90)
+        show_cut_cells_whole(self.patient_results)
 
-        self.state_label = QLabel()
-        self.state_label.setWordWrap(True)
+        self.state_label = ElidedLabel()  # one line: a longer state never moves the editor
         self.state_label.setAccessibleName("Draft state")
         self.send_button = QPushButton("Send to Rupa")
         self.send_button.setAccessibleName("Send the draft to Rupa")
@@ -109,6 +110,7 @@ class DraftEditor(QWidget):
         self.test_results = QListWidget()
         self.test_results.setAccessibleName("Tests found")
         self.test_results.setMaximumHeight(120)
+        show_cut_cells_whole(self.test_results)
 
         self.notes = QPlainTextEdit()
         self.notes.setPlaceholderText("Notes for this order (saved as you type)")
