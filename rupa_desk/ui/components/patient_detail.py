@@ -73,17 +73,20 @@ class PatientDetailPanel(QWidget):
             ("address", "Address"),
             ("id", "Rupa id"),
         ):
-            value = QLabel()
+            # One long word (an email) would set the pane's minimum width: it is elided.
+            value = ElidedLabel() if key in ("email", "id") else QLabel()
             value.setAccessibleName(label)
-            value.setWordWrap(True)
+            value.setWordWrap(not isinstance(value, ElidedLabel))
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             form.addRow(label, value)
             self.values[key] = value
         self.drafts_label = QLabel()
+        self.drafts_label.setWordWrap(True)
         self.drafts = QListWidget()
         self.drafts.setAccessibleName("Drafts of this patient")
         show_cut_cells_whole(self.drafts)
         self.orders_label = QLabel()
+        self.orders_label.setWordWrap(True)  # a long note never widens the pane
         self.orders = QListWidget()
         self.orders.setAccessibleName("Orders of this patient")
         show_cut_cells_whole(self.orders)
