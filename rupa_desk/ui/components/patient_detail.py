@@ -71,10 +71,9 @@ class PatientDetailPanel(QWidget):
             ("phone", "Phone"),
             ("gender", "Gender"),
             ("address", "Address"),
-            ("id", "Rupa id"),
         ):
             # One long word (an email) would set the pane's minimum width: it is elided.
-            value = ElidedLabel() if key in ("email", "id") else QLabel()
+            value = ElidedLabel() if key == "email" else QLabel()
             value.setAccessibleName(label)
             value.setWordWrap(not isinstance(value, ElidedLabel))
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -132,7 +131,7 @@ class PatientDetailPanel(QWidget):
         self.values["phone"].setText(patient.phone or "—")
         self.values["gender"].setText((patient.gender or "—").capitalize())
         self.values["address"].setText(format_address(patient.address))
-        self.values["id"].setText(patient.id)
+        self.name.setToolTip(f"Rupa's reference: {patient.id}")  # for a call to Rupa's support
         self.drafts.clear()
         for draft in detail.drafts:
             tests = "1 test" if draft.test_count == 1 else f"{draft.test_count} tests"
