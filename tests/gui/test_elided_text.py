@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QApplication, QHBoxLayout, QTableView, QToolTip, Q
 from pytestqt.qtbot import QtBot
 
 from rupa_desk.ui.widgets.elided_text import ElidedLabel, show_cut_cells_whole
-from rupa_desk.ui.widgets.highlight_delegate import HighlightDelegate
+from rupa_desk.ui.widgets.highlight_delegate import HIGHLIGHT_ROLE, HighlightDelegate
 from rupa_desk.ui.widgets.keyed_table import read_only_table
 from tests.fixtures.qt import wait_until
 
@@ -96,3 +96,25 @@ def test_a_highlighted_name_is_cut_with_an_ellipsis_not_mid_letter(qtbot: QtBot)
     assert layout.lineAt(0).naturalTextWidth() <= width
     whole = delegate.fitted_layout(text, [(0, 3)], font, plain * 2)
     assert whole.text() == text
+
+
+async def test_a_name_cut_only_by_its_bold_matches_shows_whole_in_its_tooltip(
+    qtbot: QtBot,
+) -> None:
+    text = "Vitamin D, 25-OH (Dried Blood Spot)"
+    view = table_with([(text, "ZRT")], width=1000)
+    qtbot.addWidget(view)
+    view.setItemDelegateForColumn(0, HighlightDelegate(view))
+    view.show()
+    await wait_until(view.isVisible)
+    cells = show_cut_cells_whole(view)
+    index = view.model().index(0, 0)
+    plain = view.itemDelegateForIndex(index)
+    assert isinstance(plain, HighlightDelegate)
+    header = view.horizontalHeader()
+    header.setSectionResizeMode(0, header.ResizeMode.Interactive)
+    header.resizeSection(0, view.sizeHintForColumn(0))  # the plain text just fits
+    await wait_until(lambda: not cells.is_cut(index))
+    view.model().setData(index, [(0, len(text))], HIGHLIGHT_ROLE)  # all of it bold
+    assert cells.is_cut(index)
+    assert cells.tooltip(index) == text

@@ -8,9 +8,10 @@ rows on screen.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QRectF, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -91,6 +92,21 @@ class HighlightDelegate(QStyledItemDelegate):
         top = rect.top() + (rect.height() - line.height()) / 2
         layout.draw(painter, QPointF(rect.left(), top), [], QRectF(rect))
         painter.restore()
+
+    def sizeHint(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
+        """The plain cell's size, wider by what the bold matches add (so a view can tell
+        that a highlighted cell is cut)."""
+        size = super().sizeHint(option, index)
+        text = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
+        spans = clean_spans(index.data(HIGHLIGHT_ROLE), len(text))
+        if not spans:
+            return size
+        layout = self.fitted_layout(text, spans, option.font, 1 << 20)  # kept: owns the line
+        bold = math.ceil(layout.lineAt(0).naturalTextWidth())
+        extra = bold - QFontMetrics(option.font).horizontalAdvance(text)
+        return QSize(size.width() + max(extra, 0), size.height())
 
     def fitted_layout(self, text: str, spans: list[Span], font: QFont, width: int) -> QTextLayout:
         """The text laid out on one line no wider than `width`, elided with "…" when it does
