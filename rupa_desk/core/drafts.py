@@ -315,7 +315,7 @@ class Draft:
             if self.order_id == order_id:
                 return self
             raise InvalidDraftTransition(
-                f"This draft is linked to order {self.order_id} already, not {order_id}."
+                "This draft already became another order: find it in the Orders pane."
             )
         if self.intent_id is None:
             raise InvalidDraftTransition("A draft without an order intent cannot be checked out.")
@@ -350,7 +350,8 @@ class Draft:
     def _check_same_intent(self, intent_id: str) -> None:
         if self.intent_id is not None and self.intent_id != intent_id:
             raise InvalidDraftTransition(
-                f"This draft belongs to order intent {self.intent_id}, not {intent_id}."
+                "This draft was sent to Rupa as another order: check it out from the "
+                "Draft orders pane."
             )
 
 

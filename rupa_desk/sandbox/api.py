@@ -379,7 +379,7 @@ class ApiEndpoints:
                             error_object(
                                 400,
                                 "does_not_exist",
-                                f"No patient {patient_id!r} in your clinic.",
+                                "This patient is not in your clinic.",
                                 pointer=pointer + "/data",
                             )
                         )

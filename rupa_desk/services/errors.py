@@ -143,7 +143,7 @@ class ServerError(RupaError):
 
     def __init__(self, status: int) -> None:
         super().__init__(
-            f"Rupa had a problem (HTTP {status}). Try again in a few minutes.", status=status
+            "Rupa had a problem on its side. Try again in a few minutes.", status=status
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -414,8 +415,9 @@ async def test_deleting_a_draft_sent_to_rupa_says_what_stays_on_rupa(
     intent_id = pane.store.drafts.get(draft_id).intent_id
     pane.page.delete_button.click()
     question = answer_delete(pane, delete=False)
-    assert f"order intent {intent_id}" in question
-    assert "leaves that order intent on Rupa" in question
+    assert intent_id is not None
+    assert intent_id not in question  # no reference in the words
+    assert "It was sent to Rupa: deleting it here leaves it on Rupa" in question
     assert pane.store.drafts.get(draft_id).intent_id == intent_id
 
 
@@ -600,3 +602,55 @@ async def test_a_broken_invariant_while_typing_is_a_bug_report_not_a_banner(
     assert "ValueError: a sent draft has an order intent id" in reports[0].summary
     assert "set_notes" in reports[0].details  # the traceback, through the presenter
     assert pane.messages == []  # not shown as a banner
+
+
+def editor_geometry(page: DraftsPage) -> list[object]:
+    editor = page.editor
+    return [
+        page.splitter.sizes(),
+        editor.geometry(),
+        editor.state_label.geometry(),
+        editor.send_button.y(),  # its text changes ("Retry"), its place does not
+        editor.tests.geometry(),
+        editor.notes.geometry(),
+    ]
+
+
+async def test_a_longer_state_never_moves_the_editor(qtbot: QtBot, pane: Pane) -> None:
+    """From "Local only" to a refusal with a long reason: the editor keeps its layout, and
+    the whole reason is in the state's tooltip."""
+    draft_id = await new_ready_draft(qtbot, pane)
+    editor = pane.page.editor
+    await wait_until(lambda: editor.state_label.text() == "Local only")
+    await asyncio.sleep(0.05)  # let the layout settle
+    before = editor_geometry(pane.page)
+    reason = "This test cannot be ordered for this patient's state. " * 4
+    pane.rupa.fail = [ValidationFailed({"lab_tests": (reason.strip(),)})]
+    editor.send_button.click()
+    await wait_until(lambda: pane.store.drafts.get(draft_id).state is DraftState.FAILED)
+    await wait_until(lambda: editor.state_label.text().startswith("Failed to send:"))
+    await asyncio.sleep(0.05)
+    assert editor_geometry(pane.page) == before
+    assert editor.state_label.shown_text().endswith("…")
+    assert editor.state_label.text() in editor.state_label.toolTip()
+
+
+async def test_the_patient_list_shows_only_while_there_are_patients_to_pick(
+    qtbot: QtBot, pane: Pane
+) -> None:
+    pane.page.new_button.click()
+    editor = pane.page.editor
+    assert not editor.patient_results.isVisible()  # no empty box under the search
+    assert not editor.test_results.isVisible()
+    qtbot.keyClicks(editor.patient_search, "love")
+    editor.patient_search.flush()
+    assert editor.patient_results.isVisible()
+    assert editor.patient_results.count() == 1
+    editor.patient_results.itemClicked.emit(editor.patient_results.item(0))
+    assert not editor.patient_results.isVisible()  # picked: the box goes away
+    qtbot.keyClicks(editor.patient_search, "nobody-matches-this")
+    editor.patient_search.flush()
+    assert editor.patient_results.count() == 0
+    assert not editor.patient_results.isVisible()
+    add_test_by_search(qtbot, pane, "lipid")
+    assert editor.test_results.isVisible()

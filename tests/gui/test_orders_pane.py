@@ -176,7 +176,9 @@ async def test_a_status_change_updates_the_row_notifies_and_is_kept_in_history(
     await wait_until(lambda: status_of(pane, order_id) == "In Progress")
     [(title, text)] = pane.notifications
     assert title == "Order status changed"
-    assert text == f"Order {order_id}: Paid → In Progress"  # no patient name: the OS keeps it
+    submitted = when(pane.store.orders.row(order_id).date_submitted)
+    # no patient name (the OS keeps it) and no id: the order by when it was submitted
+    assert text == f"The order submitted {submitted}: Paid → In Progress"
     assert pane.messages[-1].text == f"{title}: {text}"  # no tray offscreen: the message bar
     timeline = [detail.timeline.item(i).text() for i in range(detail.timeline.count())]
     assert any("In Progress (seen by Rupa Desk)" in line for line in timeline)
@@ -190,7 +192,8 @@ async def test_results_are_downloaded_and_shown_in_their_window(
 ) -> None:
     page = pane.page
     page.whole_clinic.setChecked(True)
-    order_id = next(r.id for r in pane.store.orders.listing() if r.status == "Sample Received")
+    order_row = next(r for r in pane.store.orders.listing() if r.status == "Sample Received")
+    order_id = order_row.id
     page.table.selectRow(page.row_of(order_id))
     await wait_until(lambda: pane.presenter.current == order_id)
     await wait_until(lambda: page.detail.tests.rowCount() > 0)
@@ -207,7 +210,13 @@ async def test_results_are_downloaded_and_shown_in_their_window(
 
     await wait_until(lambda: result_states() == {"Results downloaded"})
     await wait_until(
-        lambda: ("Results ready", f"New results for order {order_id}.") in pane.notifications
+        lambda: (
+            (
+                "Results ready",
+                f"New results for the order submitted {when(order_row.date_submitted)}.",
+            )
+            in pane.notifications
+        )
     )
     assert detail.result_windows is None  # no window pops up by itself
     detail.view_button.click()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import pytest_asyncio
+from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
 from rupa_desk.core.models import Patient
@@ -252,6 +253,9 @@ async def test_the_detail_shows_demographics_drafts_and_orders(pane: Pane) -> No
     panel = pane.page.detail
     assert panel.name.text() == with_orders.full_name
     assert panel.values["email"].text() == with_orders.email
+    shown = [label.text() for label in panel.findChildren(QLabel) if label.isVisible()]
+    assert not any(with_orders.id in text for text in shown)  # no id in the words
+    assert f"Rupa's reference: {with_orders.id}" in panel.name.toolTip()
     assert panel.drafts.count() == 1
     assert "1 test" in panel.drafts.item(0).text()
     assert "Orders on Rupa" in panel.orders_label.text()

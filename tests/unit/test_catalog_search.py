@@ -437,8 +437,11 @@ def test_get_test_returns_everything_stored(store: Store, catalog: SyntheticCata
     assert test.lab_company is not None
     assert test.lab_company.name == "Quest Diagnostics"
     assert test.raw == original.raw
-    with pytest.raises(UnknownLabTestError):
+    with pytest.raises(UnknownLabTestError) as caught:
         store.catalog.get_test("labts_nope")
+    assert caught.value.lab_test_id == "labts_nope"  # kept for the log, not in the words
+    assert "labts_nope" not in str(caught.value)
+    assert "Sync the catalog" in str(caught.value)
 
 
 def test_filter_lists_and_catalog_date(store: Store, catalog: SyntheticCatalog) -> None:

@@ -56,3 +56,19 @@ def test_a_next_step_follows_what_happened() -> None:
     assert str(error) == error.user_message
     assert KnownError().user_message == KnownError.default_message
     assert Offline().user_message == Offline.default_message
+
+
+def test_the_words_of_errors_carry_no_ids_nor_status_codes() -> None:
+    """The desk reads these: the id and the status stay attributes, for the log."""
+    from rupa_desk.services.errors import ServerError
+    from rupa_desk.services.store import UnknownDraftError, UnknownLabTestError
+
+    server = ServerError(503)
+    assert server.status == 503
+    assert "503" not in str(server)
+    assert "Try again" in str(server)
+    for error, ident in (
+        (UnknownLabTestError("labts_0000001"), "labts_0000001"),
+        (UnknownDraftError("draft-123"), "draft-123"),
+    ):
+        assert ident not in str(error)

@@ -57,8 +57,8 @@ class UnknownLabTestError(StoreError, LookupError):
     def __init__(self, lab_test_id: str) -> None:
         self.lab_test_id = lab_test_id
         super().__init__(
-            f"The lab test {lab_test_id} is not in the local catalog. Sync the catalog to "
-            "download the latest tests."
+            "This lab test is not in the catalog on this computer. Sync the catalog to "
+            "download the latest tests, then add it again."
         )
 
 
@@ -67,7 +67,7 @@ class UnknownDraftError(StoreError, LookupError):
 
     def __init__(self, draft_id: str) -> None:
         self.draft_id = draft_id
-        super().__init__(f"The draft {draft_id} does not exist (it may have been deleted).")
+        super().__init__("This draft is no longer on this computer (it may have been deleted).")
 
 
 class StoreWriteError(StoreError):

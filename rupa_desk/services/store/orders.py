@@ -30,7 +30,9 @@ class UnknownOrderError(StoreError, LookupError):
 
     def __init__(self, order_id: str) -> None:
         self.order_id = order_id
-        super().__init__(f"The order {order_id} is not on this computer yet; refresh the orders.")
+        super().__init__(
+            "This order is not on this computer yet. Refresh the orders, then try again."
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,8 @@ class UnknownPatientError(StoreError, LookupError):
     def __init__(self, patient_id: str) -> None:
         self.patient_id = patient_id
         super().__init__(
-            f"The patient {patient_id} is not in the local list. Refresh the patients list."
+            "This patient is not in the list on this computer. Refresh the patients list "
+            "(“Refresh from Rupa”), then try again."
         )
 
 

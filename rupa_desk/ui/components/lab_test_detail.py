@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
 
 from rupa_desk.core.models import LabTest
 from rupa_desk.ui.components.catalog_model import format_price, format_turnaround
+from rupa_desk.ui.widgets.elided_text import show_cut_cells_whole
 
 
 class LabTestDetail(QWidget):
@@ -47,6 +48,7 @@ class LabTestDetail(QWidget):
         self.biomarkers = QListWidget()
         self.biomarkers.setAccessibleName("Biomarkers")
         self.biomarkers.setSelectionMode(QListWidget.SelectionMode.NoSelection)
+        show_cut_cells_whole(self.biomarkers)
         self.add_button = QPushButton("Add to draft")
         self.add_button.setAccessibleName("Add to draft")
         self.add_button.setToolTip("Add this test to the current draft order (Enter)")

@@ -35,7 +35,7 @@ class OrdersTableModel(KeyedTableModel[OrderRow]):
         return order_status_tone(item.status) if column == STATUS else None
 
     def tooltip(self, item: OrderRow, column: int) -> str | None:
-        return f"Order {item.id}" if column == SUBMITTED else None
+        return f"Rupa's reference: {item.id}" if column == SUBMITTED else None
 
     def alignment(self, column: int) -> Qt.AlignmentFlag | None:
         if column in (TOTAL, RESULTS):

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QFormLayout, QLabel, QListWidget, QVBoxLayout, QWi
 from rupa_desk.core.models import Address
 from rupa_desk.ui.components.catalog_model import format_price
 from rupa_desk.ui.presenters.patients import LOADING_ORDERS, PatientDetail
+from rupa_desk.ui.widgets.elided_text import ElidedLabel, show_cut_cells_whole
 
 
 class OrderSummary(Protocol):
@@ -56,7 +57,7 @@ class PatientDetailPanel(QWidget):
         self.empty = QLabel("Select a patient to see their details, drafts and orders.")
         self.empty.setWordWrap(True)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.name = QLabel()
+        self.name = ElidedLabel()
         self.name.setAccessibleName("Patient name")
         font = self.name.font()
         font.setPointSizeF(font.pointSizeF() * 1.25)
@@ -70,20 +71,24 @@ class PatientDetailPanel(QWidget):
             ("phone", "Phone"),
             ("gender", "Gender"),
             ("address", "Address"),
-            ("id", "Rupa id"),
         ):
-            value = QLabel()
+            # One long word (an email) would set the pane's minimum width: it is elided.
+            value = ElidedLabel() if key == "email" else QLabel()
             value.setAccessibleName(label)
-            value.setWordWrap(True)
+            value.setWordWrap(not isinstance(value, ElidedLabel))
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             form.addRow(label, value)
             self.values[key] = value
         self.drafts_label = QLabel()
+        self.drafts_label.setWordWrap(True)
         self.drafts = QListWidget()
         self.drafts.setAccessibleName("Drafts of this patient")
+        show_cut_cells_whole(self.drafts)
         self.orders_label = QLabel()
+        self.orders_label.setWordWrap(True)  # a long note never widens the pane
         self.orders = QListWidget()
         self.orders.setAccessibleName("Orders of this patient")
+        show_cut_cells_whole(self.orders)
         self._content = QWidget()
         content = QVBoxLayout(self._content)
         content.setContentsMargins(0, 0, 0, 0)
@@ -126,7 +131,7 @@ class PatientDetailPanel(QWidget):
         self.values["phone"].setText(patient.phone or "—")
         self.values["gender"].setText((patient.gender or "—").capitalize())
         self.values["address"].setText(format_address(patient.address))
-        self.values["id"].setText(patient.id)
+        self.name.setToolTip(f"Rupa's reference: {patient.id}")  # for a call to Rupa's support
         self.drafts.clear()
         for draft in detail.drafts:
             tests = "1 test" if draft.test_count == 1 else f"{draft.test_count} tests"

@@ -30,6 +30,7 @@ from rupa_desk.services.store import CatalogFilters
 from rupa_desk.ui.components.catalog_model import COLUMNS, HIT_ROLE, NAME
 from rupa_desk.ui.components.lab_test_detail import LabTestDetail
 from rupa_desk.ui.presenters.catalog import CatalogPresenter, CatalogQuery
+from rupa_desk.ui.widgets.elided_text import show_cut_cells_whole
 from rupa_desk.ui.widgets.highlight_delegate import HighlightDelegate
 from rupa_desk.ui.widgets.search_box import SearchBox
 
@@ -83,7 +84,7 @@ class CatalogPage(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
-        self.table.setWordWrap(False)
+        show_cut_cells_whole(self.table)
         self.table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         vertical = self.table.verticalHeader()
         vertical.setVisible(False)

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSplitter,
+    QStyle,
     QTableView,
     QTableWidget,
     QTableWidgetItem,
@@ -42,12 +43,16 @@ from rupa_desk.ui.components.drafts_model import STATE, DraftsTableModel, estima
 from rupa_desk.ui.formatting import money
 from rupa_desk.ui.presenters.drafts import (
     CHECKED_OUT_LISTED_DAYS,
+    SENT_AND_CHANGED,
+    SHORT_STATES,
     DraftsPresenter,
     describe_state,
     state_tooltip,
 )
 from rupa_desk.ui.theme import chip_colors
+from rupa_desk.ui.widgets.chip_delegate import PADDING_X as CHIP_PADDING_X
 from rupa_desk.ui.widgets.chip_delegate import ChipDelegate
+from rupa_desk.ui.widgets.elided_text import ElidedLabel, show_cut_cells_whole
 from rupa_desk.ui.widgets.keyed_table import ID_ROLE, read_only_table, select_key, selected_key
 from rupa_desk.ui.widgets.search_box import SearchBox
 
@@ -73,7 +78,7 @@ class DraftEditor(QWidget):
         self._lines: tuple[object, ...] = ()
         self.setAccessibleName("Draft")
 
-        self.patient_label = QLabel()
+        self.patient_label = ElidedLabel()
         self.patient_label.setAccessibleName("Patient of the draft")
         self.patient_search = SearchBox()
         self.patient_search.setPlaceholderText("Find a patient by name, email or birthday")
@@ -81,9 +86,10 @@ class DraftEditor(QWidget):
         self.patient_results = QListWidget()
         self.patient_results.setAccessibleName("Patients found")
         self.patient_results.setMaximumHeight(90)
+        show_cut_cells_whole(self.patient_results)
+        self.patient_results.hide()  # shown while there are patients to pick
 
-        self.state_label = QLabel()
-        self.state_label.setWordWrap(True)
+        self.state_label = ElidedLabel()  # one line: a longer state never moves the editor
         self.state_label.setAccessibleName("Draft state")
         self.send_button = QPushButton("Send to Rupa")
         self.send_button.setAccessibleName("Send the draft to Rupa")
@@ -109,6 +115,8 @@ class DraftEditor(QWidget):
         self.test_results = QListWidget()
         self.test_results.setAccessibleName("Tests found")
         self.test_results.setMaximumHeight(120)
+        show_cut_cells_whole(self.test_results)
+        self.test_results.hide()  # shown while there are tests to pick
 
         self.notes = QPlainTextEdit()
         self.notes.setPlaceholderText("Notes for this order (saved as you type)")
@@ -239,12 +247,14 @@ class DraftEditor(QWidget):
             item = QListWidgetItem(f"{patient.full_name} · {patient.email}{birthday}")
             item.setData(ID_ROLE, patient.id)
             self.patient_results.addItem(item)
+        self.patient_results.setVisible(self.patient_results.count() > 0)
 
     def _on_patient_results_item_activated(self, item: QListWidgetItem) -> None:
         if self.draft_id is not None:
             self._presenter.set_patient(self.draft_id, str(item.data(ID_ROLE)))
             self.patient_search.reset()
             self.patient_results.clear()
+            self.patient_results.hide()
 
     def _on_test_search_search_requested(self, text: str) -> None:
         self.test_results.clear()
@@ -256,6 +266,7 @@ class DraftEditor(QWidget):
             self.test_results.addItem(item)
         if self.test_results.count():
             self.test_results.setCurrentRow(0)
+        self.test_results.setVisible(self.test_results.count() > 0)
 
     def _on_test_search_return_pressed(self) -> None:
         item = self.test_results.currentItem()
@@ -374,7 +385,9 @@ class DraftsPage(QWidget):
         columns = PATIENT_COLUMN_WIDTH + sum(
             max(self.drafts.sizeHintForColumn(c), header.sectionSizeHint(c))
             for c in range(1, header.count())
+            if c != STATE
         )
+        columns += max(self.drafts.sizeHintForColumn(STATE), self._widest_state())
         needed = (
             columns
             + 2 * self.drafts.frameWidth()
@@ -384,6 +397,17 @@ class DraftsPage(QWidget):
         left = min(needed, int(total * LIST_SHARE_AT_MOST))
         if total > 0 and self.splitter.sizes()[0] != left:
             self.splitter.setSizes([left, total - left])
+
+    def _widest_state(self) -> int:
+        """The width of the state column with its widest words, so that a draft changing
+        state never moves the splitter."""
+        metrics = self.drafts.fontMetrics()
+        words = max(
+            metrics.horizontalAdvance(w) for w in (*SHORT_STATES.values(), SENT_AND_CHANGED)
+        )
+        style = self.drafts.style()
+        margin = style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, self.drafts)
+        return words + 2 * (margin + 1) + 2 * CHIP_PADDING_X + 8 + self.drafts.showGrid()
 
     def update_draft(self, draft_id: str) -> None:
         """Show one draft again (read by id): its row moves to its place in the list, most

@@ -39,6 +39,7 @@ from rupa_desk.ui.formatting import money, when
 from rupa_desk.ui.presenters.orders import OrdersPresenter
 from rupa_desk.ui.theme import chip_colors
 from rupa_desk.ui.widgets.chip_delegate import ChipDelegate
+from rupa_desk.ui.widgets.elided_text import ElidedLabel, show_cut_cells_whole
 from rupa_desk.ui.widgets.file_dialogs import WaysOut
 from rupa_desk.ui.widgets.keyed_table import ID_ROLE, read_only_table, select_key, selected_key
 from rupa_desk.ui.widgets.search_box import SearchBox
@@ -121,8 +122,7 @@ class OrderDetailView(QWidget):
         self.result_windows: ResultWindows | None = None
         self.setAccessibleName("Order detail")
 
-        self.header = QLabel()
-        self.header.setWordWrap(True)
+        self.header = ElidedLabel()
         self.header.setAccessibleName("Order")
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.setAccessibleName("Fetch this order from Rupa")
@@ -141,6 +141,7 @@ class OrderDetailView(QWidget):
                 column, QHeaderView.ResizeMode.ResizeToContents
             )
         self.timeline = QListWidget()
+        show_cut_cells_whole(self.timeline)
         self.timeline.setAccessibleName("Status timeline")
 
         buttons = QHBoxLayout()

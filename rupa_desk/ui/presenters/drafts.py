@@ -71,19 +71,24 @@ def describe_state(draft: Draft) -> str:
     return f"Failed to send: {draft.failure_reason}"
 
 
+#: The list's words for each state (the sent ones: unchanged, changed since).
+SHORT_STATES = {
+    DraftState.LOCAL: "Local only",
+    DraftState.SENDING: "Sending…",
+    DraftState.QUEUED: "Waiting to send",
+    DraftState.FAILED: "Failed to send",
+    DraftState.SENT: "Sent to Rupa",
+    DraftState.CHECKED_OUT: "Order placed",
+}
+SENT_AND_CHANGED = "Sent · changed"
+
+
 def short_state(draft: Draft) -> str:
     """The draft's state in a few words, for the list (the editor and the tooltip say more:
     the reason of a failed send, that it can be retried, and Rupa's reference)."""
-    if draft.state is DraftState.SENT:
-        return "Sent · changed" if draft.needs_update else "Sent to Rupa"
-    if draft.state is DraftState.CHECKED_OUT:
-        return "Order placed"
-    return {
-        DraftState.LOCAL: "Local only",
-        DraftState.SENDING: "Sending…",
-        DraftState.QUEUED: "Waiting to send",
-        DraftState.FAILED: "Failed to send",
-    }[draft.state]
+    if draft.state is DraftState.SENT and draft.needs_update:
+        return SENT_AND_CHANGED
+    return SHORT_STATES[draft.state]
 
 
 def state_tooltip(draft: Draft) -> str:
@@ -258,14 +263,13 @@ class DraftsPresenter(QObject):
         name = self._draft_name(draft)
         if draft.state is DraftState.CHECKED_OUT:
             return (
-                f"Delete the draft for {name}? It became order {draft.order_id}, which stays "
-                "in Orders and on Rupa."
+                f"Delete the draft for {name}? It became an order, which stays in Orders and "
+                "on Rupa."
             )
         if draft.intent_id is not None:
             return (
-                f"Delete the draft for {name}? It was sent to Rupa (order intent "
-                f"{draft.intent_id}): deleting it here leaves that order intent on Rupa, and "
-                "Rupa Desk can no longer update or check it out."
+                f"Delete the draft for {name}? It was sent to Rupa: deleting it here leaves "
+                "it on Rupa, and Rupa Desk can no longer update or check it out."
             )
         return f"Delete the draft for {name}? It exists only on this computer."
 

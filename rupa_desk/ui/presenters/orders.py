@@ -42,6 +42,7 @@ from rupa_desk.services.store import (
     UnknownPatientError,
 )
 from rupa_desk.ui.components.notifier import DesktopNotifier
+from rupa_desk.ui.formatting import when
 from rupa_desk.ui.messages import Level, MessageBridge
 from rupa_desk.ui.tasks import LatestTask, Superseded
 
@@ -130,6 +131,15 @@ class OrdersPresenter(QObject):
             return self._orders.detail(order_id)
         except UnknownOrderError:
             return None
+
+    def _order_words(self, order_id: str) -> str:
+        """An order as a notification names it: by when it was submitted, never by its id
+        nor its patient (notifications stay on screen and in the system's history)."""
+        try:
+            submitted = self._orders.row(order_id).date_submitted
+        except UnknownOrderError:
+            submitted = None
+        return "An order" if submitted is None else f"The order submitted {when(submitted)}"
 
     def patient_file_label(self, row: OrderRow) -> str:
         """The order's patient as file names say them: "Lovelace Ada" (family name first);
@@ -262,11 +272,14 @@ class OrdersPresenter(QObject):
         else:
             for order_id, (previous, status) in changed.items():
                 self._notifier.notify(
-                    "Order status changed", f"Order {order_id}: {previous} → {status}"
+                    "Order status changed", f"{self._order_words(order_id)}: {previous} → {status}"
                 )
         ready = list(dict.fromkeys(results))
         if len(ready) > MAX_SEPARATE_NOTIFICATIONS:
             self._notifier.notify("Results ready", f"New results for {len(ready)} orders.")
         else:
             for order_id in ready:
-                self._notifier.notify("Results ready", f"New results for order {order_id}.")
+                words = self._order_words(order_id)
+                self._notifier.notify(
+                    "Results ready", f"New results for {words[0].lower()}{words[1:]}."
+                )

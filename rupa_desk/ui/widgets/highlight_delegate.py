@@ -8,10 +8,19 @@ rows on screen.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPalette, QTextCharFormat, QTextLayout
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QRectF, QSize, Qt
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QPainter,
+    QPalette,
+    QTextCharFormat,
+    QTextLayout,
+)
 from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 #: The item data role under which a model gives the spans to highlight.
@@ -71,34 +80,65 @@ class HighlightDelegate(QStyledItemDelegate):
         margin = style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, widget) + 1
         rect = rect.adjusted(margin, 0, -margin, 0)
         font = opt.font
-        metrics = opt.fontMetrics
-        elided = metrics.elidedText(text, Qt.TextElideMode.ElideRight, rect.width())
-        formats = []
-        for start, end in spans:
-            if start >= len(elided):
-                break
-            fmt = QTextLayout.FormatRange()
-            fmt.start = start
-            fmt.length = min(end, len(elided)) - start
-            char_format = QTextCharFormat()
-            char_format.setFontWeight(700)
-            char_format.setBackground(self._background)
-            char_format.setForeground(QColor(20, 20, 20))
-            fmt.format = char_format
-            formats.append(fmt)
+        layout = self.fitted_layout(text, spans, font, rect.width())
+        line = layout.lineAt(0)
 
         selected = bool(opt.state & QStyle.StateFlag.State_Selected)
         role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
         palette = opt.palette
-        layout = QTextLayout(elided, font)
-        layout.setFormats(formats)
-        layout.beginLayout()
-        line = layout.createLine()
-        line.setLineWidth(rect.width())
-        layout.endLayout()
         painter.save()
         painter.setPen(palette.color(role))
         painter.setClipRect(rect)
         top = rect.top() + (rect.height() - line.height()) / 2
         layout.draw(painter, QPointF(rect.left(), top), [], QRectF(rect))
         painter.restore()
+
+    def sizeHint(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
+        """The plain cell's size, wider by what the bold matches add (so a view can tell
+        that a highlighted cell is cut)."""
+        size = super().sizeHint(option, index)
+        text = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
+        spans = clean_spans(index.data(HIGHLIGHT_ROLE), len(text))
+        if not spans:
+            return size
+        layout = self.fitted_layout(text, spans, option.font, 1 << 20)  # kept: owns the line
+        bold = math.ceil(layout.lineAt(0).naturalTextWidth())
+        extra = bold - QFontMetrics(option.font).horizontalAdvance(text)
+        return QSize(size.width() + max(extra, 0), size.height())
+
+    def fitted_layout(self, text: str, spans: list[Span], font: QFont, width: int) -> QTextLayout:
+        """The text laid out on one line no wider than `width`, elided with "…" when it does
+        not fit: bold matches are wider than the plain text, so it is elided until it fits."""
+        metrics = QFontMetrics(font)
+        room = width
+        while True:
+            elided = metrics.elidedText(text, Qt.TextElideMode.ElideRight, room)
+            layout = QTextLayout(elided, font)
+            layout.setFormats(self._formats(spans, len(elided)))
+            layout.beginLayout()
+            line = layout.createLine()
+            line.setLineWidth(max(width, 1) * 4)
+            layout.endLayout()
+            excess = line.naturalTextWidth() - width
+            if excess <= 0 or room <= 0:
+                return layout
+            room -= int(excess) + 1
+
+    def _formats(self, spans: list[Span], length: int) -> list[QTextLayout.FormatRange]:
+        """Bold on the highlight colour for each span inside the first `length` characters."""
+        formats = []
+        for start, end in spans:
+            if start >= length:
+                break
+            fmt = QTextLayout.FormatRange()
+            fmt.start = start
+            fmt.length = min(end, length) - start
+            char_format = QTextCharFormat()
+            char_format.setFontWeight(700)
+            char_format.setBackground(self._background)
+            char_format.setForeground(QColor(20, 20, 20))
+            fmt.format = char_format
+            formats.append(fmt)
+        return formats

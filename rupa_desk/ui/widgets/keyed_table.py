@@ -7,7 +7,8 @@ and scroll position and never rebuilds 500 rows for one status change. `put` and
 change one row. Subclasses say how a record is keyed and shown.
 
 `read_only_table` configures a `QTableView` the way every list of the app looks: whole rows
-selected one at a time, no editing, no row numbers, one column stretched.
+selected one at a time, no editing, no row numbers, one column stretched, a cell too long
+for its column ending with "…" and showing its whole text as its tooltip.
 
 Generic: knows nothing of orders or drafts.
 """
@@ -19,6 +20,8 @@ from typing import Any, Final, Generic, TypeVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
+
+from rupa_desk.ui.widgets.elided_text import show_cut_cells_whole
 
 #: The role that gives a row's key (its id).
 ID_ROLE: Final = int(Qt.ItemDataRole.UserRole)
@@ -220,11 +223,12 @@ class KeyedTableModel(QAbstractTableModel, Generic[T]):
 
 def read_only_table(view: QTableView, *, stretch: int) -> None:
     """Set a table view up as the app's lists are: one whole row selected at a time, no
-    editing, no row numbers, column `stretch` taking the spare width."""
+    editing, no row numbers, column `stretch` taking the spare width, cut cells whole in
+    their tooltips."""
+    show_cut_cells_whole(view)
     view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
     view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    view.setWordWrap(False)
     view.verticalHeader().hide()
     header = view.horizontalHeader()
     header.setHighlightSections(False)

@@ -59,6 +59,13 @@ class SearchBox(QLineEdit):
         self.textEdited.connect(self._on_self_text_edited)
         self.returnPressed.connect(self._on_self_return_pressed)
 
+    def setPlaceholderText(self, text: str) -> None:
+        """Set the hint shown while the box is empty; it is the tooltip too (unless the box
+        has another), so a hint cut in a narrow window can still be read whole."""
+        if not self.toolTip() or self.toolTip() == self.placeholderText():
+            self.setToolTip(text)
+        super().setPlaceholderText(text)
+
     @property
     def settle_ms(self) -> int:
         """The debounce interval in milliseconds."""
