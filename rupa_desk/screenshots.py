@@ -66,10 +66,19 @@ async def tour(desk: Desk, folder: Path) -> list[Path]:
         lambda: not [t for t in workspace.tasks.running if t.get_name() == "first-download"],
         "the first download",
     )
-    await _until(lambda: not workspace.catalog.syncing, "the catalog sync")
+    await _until(
+        lambda: workspace.catalog.test_count() > 0 and not workspace.catalog.syncing,
+        "the catalog sync",
+    )
     window.banner.clear()  # the download's own messages are not what the picture is about
     for key in window.pane_keys:
         window.show_pane(key)
+        if key == "catalog":  # a search, as someone at the desk would start
+            catalog = window.pane(key)
+            catalog.search_box.setText("vitamin d")  # type: ignore[attr-defined]
+            catalog.search_box.textEdited.emit("vitamin d")  # type: ignore[attr-defined]
+            await asyncio.sleep(SETTLE_S)
+            catalog.table.selectRow(0)  # type: ignore[attr-defined]
         saved.append(await _save(window, folder, f"pane-{key}"))
     settings = SettingsDialog(desk.settings, demo_running=True, parent=window)
     settings.show()
