@@ -309,14 +309,9 @@ class UserSettings:
             SettingsError: the file is unreadable, not a JSON object, or holds a value of the
                 wrong type or out of range; the message names the file and the value.
         """
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
+        raw = _json_object(path, f"the settings file {path}", "")
+        if raw is None:
             return cls()
-        except (OSError, ValueError) as exc:
-            raise SettingsError(f"Could not read the settings file {path}: {exc}") from exc
-        if not isinstance(raw, dict):
-            raise SettingsError(f"The settings file {path} does not hold a JSON object.")
         try:
             values = {
                 name: _typed_value(name, value)
@@ -419,20 +414,9 @@ class ManagedSettings:
             SettingsError: the file is unreadable, not a JSON object, or holds a value of the
                 wrong type or out of range; the message names the file and the value.
         """
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
+        raw = _json_object(path, f"the settings file {path} set by your clinic", _MANAGED_IGNORED)
+        if raw is None:
             return cls()
-        except (OSError, ValueError) as exc:
-            raise SettingsError(
-                f"Could not read the settings file {path} set by your clinic: {exc}"
-                f"{_MANAGED_IGNORED}"
-            ) from exc
-        if not isinstance(raw, dict):
-            raise SettingsError(
-                f"The settings file {path} set by your clinic does not hold a JSON object."
-                f"{_MANAGED_IGNORED}"
-            )
         locked: dict[str, Any] = {}
         shared_pc = False
         try:
@@ -568,3 +552,21 @@ def _is_integer(value: Any) -> bool:
 def _shown(value: Any) -> str:
     text = json.dumps(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _json_object(path: Path, what: str, then: str) -> dict[str, Any] | None:
+    """The JSON object in the file `path` (None: there is no such file).
+
+    Raises:
+        SettingsError: it cannot be read or holds no JSON object; the message says `what`
+            the file is, then `then` (what happens next).
+    """
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise SettingsError(f"Could not read {what}: {exc}{then}") from exc
+    if not isinstance(raw, dict):
+        raise SettingsError(f"{what[0].upper()}{what[1:]} does not hold a JSON object.{then}")
+    return raw
