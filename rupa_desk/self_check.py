@@ -3,12 +3,12 @@
 It runs the real app (`rupa_desk.app.run`, demo mode: the built-in simulator in this process)
 offscreen, with a temporary profile and an in-memory keychain, so it touches nothing of the
 user's, and drives it through the steps a bundle can get wrong (a module, a Qt plugin or a
-QtWebEngine resource left out):
+web engine resource left out):
 
 1. the main window paints;
 2. sign-in: the sign-in button, then the demo's sign-in without a browser;
 3. the catalog sync downloads the simulator's whole catalog;
-4. a draft is sent to Rupa and its checkout page opens in the embedded web view (QtWebEngine);
+4. a draft is sent to Rupa and its checkout page opens in the embedded web view (ui/web);
 5. a completed order's result PDF is downloaded and rendered in the Orders pane (QtPdf).
 
 Each step prints one PASS or FAIL line; the exit code is 0 only when every step passed. On a
@@ -46,7 +46,7 @@ class StepFailed(Exception):
 
 
 def prepare_environment(environ: dict[str, str] | os._Environ[str] = os.environ) -> None:
-    """Offscreen Qt, and Chromium flags QtWebEngine needs without a display or GPU.
+    """Offscreen Qt, and the Chromium flags the web engine needs without a display or GPU.
 
     Set here, for the self-check only (never by the app itself): `--no-sandbox` is needed
     when running as root, where Chromium refuses its sandbox.
