@@ -1,0 +1,460 @@
+"""The idle lock (automatic logoff): after some minutes without input, the window locks.
+
+`IdleWatcher` watches the whole application's input (keys, clicks, the wheel, mouse moves)
+and says when there was none for the timeout. `ScreenLock` then covers the panes with a
+`LockPage` (`MainWindow.show_lock`) and hides every other window of the app (result windows,
+dialogs), so no patient name stays on a shared PC's screen; notifications say only that there
+is an update. The panes are not closed: background work goes on and an unsaved form is kept.
+
+Unlocking asks for the account's PIN, kept as a salted hash (rupa_desk/core/pin.py) in the
+secret store under a key per environment and account. When the account has no PIN yet, the
+lock page asks to choose one. Five wrong PINs sign the account out; "Sign in again instead"
+signs out at once. A PIN is never logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Final
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QApplication,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+from shiboken6 import Shiboken
+
+from rupa_desk.core.pin import PIN_LENGTH, hash_pin, pin_problem, verify_pin
+from rupa_desk.services.errors import SecretStoreUnavailable
+from rupa_desk.services.secrets import SecretStore
+from rupa_desk.settings import Environment
+from rupa_desk.ui.components.notifier import DesktopNotifier
+from rupa_desk.ui.main_window import MainWindow
+from rupa_desk.ui.tasks import BackgroundTasks
+
+log = logging.getLogger(__name__)
+
+#: Wrong PINs in a row that sign the account out.
+MAX_WRONG_PINS: Final = 5
+#: What counts as someone using the app.
+INPUT_EVENTS: Final = frozenset(
+    {
+        QEvent.Type.KeyPress,
+        QEvent.Type.MouseButtonPress,
+        QEvent.Type.Wheel,
+        QEvent.Type.MouseMove,
+    }
+)
+
+
+def minutes_to_ms(minutes: int) -> int:
+    """The idle timeout in milliseconds for the setting `idle_lock_minutes`."""
+    return minutes * 60_000
+
+
+def unlock_pin_key(environment: Environment, account_id: str) -> str:
+    """The SecretStore key of one account's PIN hash in one environment and OAuth client."""
+    return f"unlock-pin:{environment.name}:{environment.client_id}:{account_id}"
+
+
+class IdleWatcher(QObject):
+    """Says when the application had no input for `timeout_ms` (while started).
+
+    Args:
+        timeout_ms: how long without input counts as idle.
+
+    Signals:
+        idle(): no input for the timeout (once per start).
+    """
+
+    idle = Signal()
+
+    def __init__(self, timeout_ms: int, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(timeout_ms)
+        self._timer.timeout.connect(self.idle)
+        self._filtering = False
+
+    @property
+    def timeout_ms(self) -> int:
+        """How long without input counts as idle."""
+        return self._timer.interval()
+
+    @property
+    def active(self) -> bool:
+        """True while the watcher counts down."""
+        return self._timer.isActive()
+
+    def set_timeout_ms(self, timeout_ms: int) -> None:
+        """Change the timeout (a running countdown starts again with it)."""
+        self._timer.setInterval(timeout_ms)
+        if self._timer.isActive():
+            self._timer.start()
+
+    def start(self) -> None:
+        """Start counting down, again from the full timeout at every input."""
+        if not self._filtering:
+            app = QApplication.instance()
+            if app is not None:
+                app.installEventFilter(self)
+                self._filtering = True
+        self._timer.start()
+
+    def stop(self) -> None:
+        """Stop counting down and watching input."""
+        self._timer.stop()
+        if self._filtering:
+            app = QApplication.instance()
+            if app is not None:
+                app.removeEventFilter(self)
+            self._filtering = False
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if self._timer.isActive() and event.type() in INPUT_EVENTS:
+            self._timer.start()
+        return False
+
+
+class LockPage(QWidget):
+    """What the window shows while locked: a PIN field, or choosing a PIN the first time.
+
+    Signals:
+        pin_entered(str): the user asked to unlock with this PIN.
+        pin_chosen(str): the user chose this PIN (checked: digits, typed twice alike).
+        sign_in_again_requested(): the user would rather sign in again.
+    """
+
+    pin_entered = Signal(str)
+    pin_chosen = Signal(str)
+    sign_in_again_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName("Locked")
+        self._choosing = False
+        title = QLabel("Rupa Desk is locked")
+        font = title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.6)
+        font.setBold(True)
+        title.setFont(font)
+        self.prompt = QLabel()
+        self.prompt.setWordWrap(True)
+        self.pin = QLineEdit()
+        self.pin.setEchoMode(QLineEdit.EchoMode.Password)
+        self.pin.setAccessibleName("PIN")
+        self.pin.setMaxLength(PIN_LENGTH[1])
+        self.repeat = QLineEdit()
+        self.repeat.setEchoMode(QLineEdit.EchoMode.Password)
+        self.repeat.setAccessibleName("PIN again")
+        self.repeat.setMaxLength(PIN_LENGTH[1])
+        self.unlock_button = QPushButton("Unlock")
+        self.unlock_button.setDefault(True)
+        self.problem = QLabel()
+        self.problem.setWordWrap(True)
+        self.problem.setObjectName("lockProblem")
+        self.sign_in_again_button = QPushButton("Sign in again instead")
+        self.sign_in_again_button.setAccessibleName("Sign in again instead")
+        form = QFormLayout()
+        form.addRow("&PIN", self.pin)
+        self._repeat_label = QLabel("PIN &again")
+        self._repeat_label.setBuddy(self.repeat)
+        form.addRow(self._repeat_label, self.repeat)
+        box = QWidget()
+        box.setMaximumWidth(420)
+        column = QVBoxLayout(box)
+        column.addWidget(title)
+        column.addWidget(self.prompt)
+        column.addLayout(form)
+        column.addWidget(self.problem)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.sign_in_again_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.unlock_button)
+        column.addLayout(buttons)
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        layout.addWidget(box, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addStretch(2)
+        self.unlock_button.clicked.connect(self._on_unlock_button_clicked)
+        self.pin.returnPressed.connect(self._on_unlock_button_clicked)
+        self.repeat.returnPressed.connect(self._on_unlock_button_clicked)
+        self.sign_in_again_button.clicked.connect(self.sign_in_again_requested)
+        self.ask_for_pin()
+
+    @property
+    def choosing(self) -> bool:
+        """True while the page asks to choose a PIN (none is set yet)."""
+        return self._choosing
+
+    def ask_for_pin(self) -> None:
+        """Ask for the account's PIN."""
+        self._set_mode(
+            choosing=False,
+            prompt="Enter your PIN to go on where you left off.",
+            button="Unlock",
+        )
+
+    def ask_to_choose_pin(self) -> None:
+        """Ask to choose a PIN (typed twice): it unlocks this screen from now on."""
+        low, high = PIN_LENGTH
+        self._set_mode(
+            choosing=True,
+            prompt=(
+                f"Choose a PIN to unlock this screen later ({low} to {high} digits). "
+                "You will need it each time Rupa Desk locks after a while without use."
+            ),
+            button="Set PIN and unlock",
+        )
+
+    def show_problem(self, text: str) -> None:
+        """Say what went wrong (a wrong PIN, PINs that differ); the PIN fields are emptied."""
+        self.problem.setText(text)
+        self.pin.clear()
+        self.repeat.clear()
+        self.pin.setFocus()
+
+    def set_busy(self, busy: bool) -> None:
+        """Turn the button off while a PIN is being checked."""
+        self.unlock_button.setEnabled(not busy)
+
+    def _set_mode(self, *, choosing: bool, prompt: str, button: str) -> None:
+        self._choosing = choosing
+        self.prompt.setText(prompt)
+        self.unlock_button.setText(button)
+        self.unlock_button.setAccessibleName(button)
+        self.repeat.setVisible(choosing)
+        self._repeat_label.setVisible(choosing)
+        self.problem.clear()
+        self.pin.clear()
+        self.repeat.clear()
+        self.set_busy(False)
+
+    def _on_unlock_button_clicked(self) -> None:
+        if not self.unlock_button.isEnabled():
+            return
+        pin = self.pin.text()
+        if not self._choosing:
+            if pin:
+                self.pin_entered.emit(pin)
+            return
+        problem = pin_problem(pin)
+        if not problem and self.repeat.text() != pin:
+            problem = "The two PINs are not the same. Type the PIN twice."
+        if problem:
+            self.show_problem(problem)
+            return
+        self.pin_chosen.emit(pin)
+
+
+class ScreenLock(QObject):
+    """Locks the window after the idle timeout while an account is open; unlocks with a PIN.
+
+    Args:
+        window: the main window (its lock page is `page`).
+        store: where the PIN hashes are kept.
+        tasks: where checking a PIN runs (it reads the secret store and hashes).
+        sign_out: signs the account out (five wrong PINs, "Sign in again instead").
+        timeout_ms: how long without input locks the window.
+
+    Signals:
+        locked_changed(bool): the window was locked (True) or unlocked (False).
+    """
+
+    locked_changed = Signal(bool)
+
+    def __init__(
+        self,
+        window: MainWindow,
+        store: SecretStore,
+        tasks: BackgroundTasks,
+        *,
+        sign_out: Callable[[], Awaitable[None]],
+        timeout_ms: int,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._window = window
+        self._store = store
+        self._tasks = tasks
+        self._sign_out = sign_out
+        self._pin_key = ""
+        self._notifier: DesktopNotifier | None = None
+        self._wrong = 0
+        self._hidden_windows: list[QWidget] = []
+        self.watcher = IdleWatcher(timeout_ms, self)
+        self.watcher.idle.connect(self._on_watcher_idle)
+        self.page = LockPage(window)  # the window's pages take it on the first lock
+        self.page.hide()
+        self.page.pin_entered.connect(self._on_page_pin_entered)
+        self.page.pin_chosen.connect(self._on_page_pin_chosen)
+        self.page.sign_in_again_requested.connect(self._on_page_sign_in_again_requested)
+
+    @property
+    def locked(self) -> bool:
+        """True while the window is locked."""
+        return self._window.locked
+
+    @property
+    def wrong_pins(self) -> int:
+        """Wrong PINs entered since the last unlock."""
+        return self._wrong
+
+    def set_timeout_ms(self, timeout_ms: int) -> None:
+        """Lock after this long without input from now on."""
+        self.watcher.set_timeout_ms(timeout_ms)
+
+    def arm(self, environment: Environment, account_id: str, notifier: DesktopNotifier) -> None:
+        """An account is open: lock its window after the idle timeout."""
+        self._pin_key = unlock_pin_key(environment, account_id)
+        self._notifier = notifier
+        self._wrong = 0
+        self.watcher.start()
+
+    def disarm(self) -> None:
+        """The account is closing: no more locking; what the lock hid is closed, not shown."""
+        self.watcher.stop()
+        self._pin_key = ""
+        self._wrong = 0
+        if self._notifier is not None:
+            self._notifier.set_locked(False)
+            self._notifier = None
+        hidden, self._hidden_windows = self._hidden_windows, []
+        for widget in hidden:
+            if Shiboken.isValid(widget):
+                widget.close()
+        self._window.hide_lock(show_held=False)
+        self.page.ask_for_pin()
+
+    def lock(self) -> None:
+        """Lock now: the lock page over the panes, every other window of the app hidden."""
+        if self.locked or not self._pin_key:
+            return
+        self.watcher.stop()
+        if self._notifier is not None:
+            self._notifier.set_locked(True)
+        self._hide_other_windows()
+        self.page.ask_for_pin()
+        self._window.show_lock(self.page)
+        self._tasks.spawn(self._ask_for_pin_or_choice(), name="lock-page")
+        self.locked_changed.emit(True)
+        log.info("locked after %d ms without input", self.watcher.timeout_ms)
+
+    def unlock(self) -> None:
+        """Take the lock away (after the right PIN): the panes and the hidden windows again."""
+        if not self.locked:
+            return
+        self._wrong = 0
+        if self._notifier is not None:
+            self._notifier.set_locked(False)
+        self._window.hide_lock()
+        hidden, self._hidden_windows = self._hidden_windows, []
+        for widget in hidden:
+            if Shiboken.isValid(widget):  # a window may have been deleted meanwhile
+                widget.show()
+        self.page.ask_for_pin()
+        self.watcher.start()
+        self.locked_changed.emit(False)
+        log.info("unlocked")
+
+    async def try_pin(self, pin: str) -> None:
+        """Unlock if `pin` is the account's PIN; count a wrong one (the fifth signs out)."""
+        key = self._pin_key
+        self.page.set_busy(True)
+        try:
+            stored = await self._store.get(key)
+            right = stored is not None and await asyncio.to_thread(verify_pin, pin, stored)
+        except (SecretStoreUnavailable, ValueError):
+            log.warning("the unlock PIN could not be checked")
+            self.page.show_problem(
+                "Rupa Desk cannot check your PIN on this computer now. "
+                "Choose Sign in again instead."
+            )
+            return
+        finally:
+            self.page.set_busy(False)
+        if key != self._pin_key or not self.locked:
+            return  # signed out (or unlocked) meanwhile
+        if right:
+            self.unlock()
+            return
+        self._wrong += 1
+        left = MAX_WRONG_PINS - self._wrong
+        if left <= 0:
+            log.info("too many wrong PINs: signing out")
+            await self._sign_out()
+            return
+        self.page.show_problem(
+            f"That PIN is not right. {left} more wrong "
+            f"{'try signs' if left == 1 else 'tries sign'} you out."
+            if left <= 2
+            else "That PIN is not right. Try again."
+        )
+
+    async def choose_pin(self, pin: str) -> None:
+        """Keep the chosen PIN's hash for the account, then unlock."""
+        key = self._pin_key
+        self.page.set_busy(True)
+        try:
+            stored = await asyncio.to_thread(hash_pin, pin)
+            if await self._store.get(key) is not None:
+                # A PIN was set meanwhile (another copy of the app): it is the one to enter.
+                self.page.ask_for_pin()
+                return
+            await self._store.set(key, stored)
+        except SecretStoreUnavailable:
+            log.warning("the unlock PIN could not be kept")
+            self.page.show_problem(
+                "Rupa Desk cannot keep a PIN on this computer now. Choose Sign in again instead."
+            )
+            return
+        finally:
+            self.page.set_busy(False)
+        if key == self._pin_key:
+            self.unlock()
+
+    async def sign_in_again(self) -> None:
+        """Sign the account out: the sign-in page then asks to sign in."""
+        await self._sign_out()
+
+    async def _ask_for_pin_or_choice(self) -> None:
+        try:
+            has_pin = await self._store.get(self._pin_key) is not None
+        except SecretStoreUnavailable:
+            has_pin = True  # the PIN check then says what to do
+        if self.locked and not has_pin:
+            self.page.ask_to_choose_pin()
+
+    def _hide_other_windows(self) -> None:
+        """Hide the app's other visible windows; dialogs and result windows come back on
+        unlock, menus and tooltips do not."""
+        for widget in QApplication.topLevelWidgets():
+            if widget is self._window or not widget.isVisible():
+                continue
+            kind = widget.windowType()
+            widget.hide()
+            if kind in (Qt.WindowType.Window, Qt.WindowType.Dialog):
+                self._hidden_windows.append(widget)
+
+    # -- slots ---------------------------------------------------------------------------------
+
+    def _on_watcher_idle(self) -> None:
+        self.lock()
+
+    def _on_page_pin_entered(self, pin: str) -> None:
+        self._tasks.spawn(self.try_pin(pin), name="unlock")
+
+    def _on_page_pin_chosen(self, pin: str) -> None:
+        self._tasks.spawn(self.choose_pin(pin), name="choose-pin")
+
+    def _on_page_sign_in_again_requested(self) -> None:
+        self._tasks.spawn(self.sign_in_again(), name="sign-in-again")
