@@ -4,8 +4,10 @@ unlocks with the panes as they were, five wrong PINs sign out, notifications nam
 from __future__ import annotations
 
 import asyncio
+from types import MappingProxyType
 
 import pytest
+import shiboken6
 from PySide6.QtCore import QAbstractItemModel, QAbstractListModel, QModelIndex, Qt
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -13,6 +15,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
     QDialog,
+    QDialogButtonBox,
     QLabel,
     QLineEdit,
     QVBoxLayout,
@@ -22,8 +25,9 @@ from pytestqt.qtbot import QtBot
 
 from rupa_desk.core.pin import verify_pin
 from rupa_desk.desk import Desk
-from rupa_desk.settings import Environment, production
+from rupa_desk.settings import Environment, ManagedSettings, production
 from rupa_desk.ui.components.notifier import LOCKED_TEXT
+from rupa_desk.ui.components.settings_dialog import SettingsDialog
 from rupa_desk.ui.idle_lock import MAX_WRONG_PINS, unlock_pin_key
 from rupa_desk.ui.messages import Message
 from rupa_desk.ui.pages.patients import PatientsPage
@@ -132,6 +136,9 @@ async def test_the_lock_hides_every_patient_name_and_keeps_the_typed_form(
     assert not desk.window.banner.isVisible()
     assert unnamed_controls(desk.screen_lock.page) == []
     assert desk.session.view.state is SessionState.SIGNED_IN  # locked, not signed out
+    desk.bridge.warning(f"{SURNAME} could not be saved.")  # while locked: it waits
+    assert not desk.window.banner.isVisible()
+    assert SURNAME not in visible_texts(desk)
 
     await choose_pin(desk)
     assert desk.window.pane("patients") is patients
@@ -139,6 +146,7 @@ async def test_the_lock_hides_every_patient_name_and_keeps_the_typed_form(
     assert patients.form.fields["first_name"].text() == NAME  # type: ignore[union-attr]
     assert dialog.isVisible()
     assert [t for t in desk.window.banner.texts if NAME in t]
+    assert f"{SURNAME} could not be saved." in desk.window.banner.texts
     assert desk.window.banner.isVisible()
     dialog.close()
 
@@ -248,3 +256,29 @@ async def test_a_notification_while_locked_names_nobody(
     await choose_pin(desk)
     workspace.orders.notifier.notify("Results ready", f"New results for {NAME} {SURNAME}")
     assert NAME in notified[-1][1]
+
+
+async def test_a_saved_idle_time_applies_at_once(
+    make_desk: MakeDesk, environment: Environment
+) -> None:
+    desk = await signed_in_desk(make_desk, environment, download=True)
+    assert desk.screen_lock.watcher.timeout_ms == 10 * 60_000  # the default
+    messages: list[Message] = []
+    desk.bridge.message_shown.connect(messages.append)
+    desk.window.settings_requested.emit()
+    dialogs = [d for d in desk.window.findChildren(SettingsDialog) if d.isVisible()]
+    assert len(dialogs) == 1
+    dialogs[0].idle_lock.setValue(3)
+    dialogs[0].buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    await wait_until(lambda: not shiboken6.isValid(dialogs[0]) or not dialogs[0].isVisible())
+    assert desk.screen_lock.watcher.timeout_ms == 3 * 60_000
+    assert desk.screen_lock.watcher.active
+    assert [m.text for m in messages] == [
+        "Settings saved: the window locks after 3 minutes without use."
+    ]
+
+
+async def test_the_clinics_idle_time_applies(make_desk: MakeDesk, environment: Environment) -> None:
+    managed = ManagedSettings(locked=MappingProxyType({"idle_lock_minutes": 2}))
+    desk = await signed_in_desk(make_desk, environment, managed=managed)
+    assert desk.screen_lock.watcher.timeout_ms == 2 * 60_000
