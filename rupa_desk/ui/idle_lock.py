@@ -345,6 +345,7 @@ class ScreenLock(QObject):
         self._hide_other_windows()
         self.page.ask_for_pin()
         self._window.show_lock(self.page)
+        self.page.pin.setFocus()  # typing goes to the PIN, never to a hidden pane's field
         self._tasks.spawn(self._ask_for_pin_or_choice(), name="lock-page")
         self.locked_changed.emit(True)
         log.info("locked after %d ms without input", self.watcher.timeout_ms)
