@@ -1,7 +1,10 @@
 """The idle lock (automatic logoff): after some minutes without input, the window locks.
 
 `IdleWatcher` watches the whole application's input (keys, clicks, the wheel, mouse moves)
-and says when there was none for the timeout. `ScreenLock` then covers the panes with a
+and says when there was none for the timeout. It filters the events of the app's top-level
+`QWindow`s (where the system delivers input first), not the QApplication's: a Python filter on
+the QApplication sees every event of every object, including objects being destroyed (e.g.
+QtWebEngine's), which crashed PySide. `ScreenLock` then covers the panes with a
 `LockPage` (`MainWindow.show_lock`) and hides every other window of the app (result windows,
 dialogs), so no patient name stays on a shared PC's screen; notifications say only that there
 is an update. The panes are not closed: background work goes on and an unsaved form is kept.
@@ -14,12 +17,12 @@ signs out at once. A PIN is never logged.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Final
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication, QWindow
 from PySide6.QtWidgets import (
     QApplication,
     QFormLayout,
@@ -104,9 +107,11 @@ class IdleWatcher(QObject):
     def start(self) -> None:
         """Start counting down, again from the full timeout at every input."""
         if not self._filtering:
-            app = QApplication.instance()
-            if app is not None:
-                app.installEventFilter(self)
+            app = QGuiApplication.instance()
+            if isinstance(app, QGuiApplication):
+                app.focusWindowChanged.connect(self._on_app_focus_window_changed)
+                for window in app.topLevelWindows():
+                    window.installEventFilter(self)
                 self._filtering = True
         self._timer.start()
 
@@ -114,15 +119,22 @@ class IdleWatcher(QObject):
         """Stop counting down and watching input."""
         self._timer.stop()
         if self._filtering:
-            app = QApplication.instance()
-            if app is not None:
-                app.removeEventFilter(self)
+            app = QGuiApplication.instance()
+            if isinstance(app, QGuiApplication):
+                app.focusWindowChanged.disconnect(self._on_app_focus_window_changed)
+                for window in app.topLevelWindows():
+                    window.removeEventFilter(self)
             self._filtering = False
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if self._timer.isActive() and event.type() in INPUT_EVENTS:
             self._timer.start()
         return False
+
+    def _on_app_focus_window_changed(self, window: QWindow | None) -> None:
+        """Watch a window that appeared since the start (a dialog, a result window)."""
+        if window is not None:
+            window.installEventFilter(self)  # installing again does not add a second one
 
 
 class LockPage(QWidget):
@@ -373,7 +385,7 @@ class ScreenLock(QObject):
         self.page.set_busy(True)
         try:
             stored = await self._store.get(key)
-            right = stored is not None and await asyncio.to_thread(verify_pin, pin, stored)
+            right = stored is not None and verify_pin(pin, stored)
         except (SecretStoreUnavailable, ValueError):
             log.warning("the unlock PIN could not be checked")
             self.page.show_problem(
@@ -406,7 +418,7 @@ class ScreenLock(QObject):
         key = self._pin_key
         self.page.set_busy(True)
         try:
-            stored = await asyncio.to_thread(hash_pin, pin)
+            stored = hash_pin(pin)
             if await self._store.get(key) is not None:
                 # A PIN was set meanwhile (another copy of the app): it is the one to enter.
                 self.page.ask_for_pin()
