@@ -98,6 +98,11 @@ class IdleWatcher(QObject):
         """True while the watcher counts down."""
         return self._timer.isActive()
 
+    @property
+    def remaining_ms(self) -> int:
+        """Milliseconds left before idle (-1 when not counting down)."""
+        return self._timer.remainingTime()
+
     def set_timeout_ms(self, timeout_ms: int) -> None:
         """Change the timeout (a running countdown starts again with it)."""
         self._timer.setInterval(timeout_ms)
