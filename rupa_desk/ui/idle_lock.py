@@ -10,9 +10,11 @@ dialogs), so no patient name stays on a shared PC's screen; notifications say on
 is an update. The panes are not closed: background work goes on and an unsaved form is kept.
 
 Unlocking asks for the account's PIN, kept as a salted hash (rupa_desk/core/pin.py) in the
-secret store under a key per environment and account. When the account has no PIN yet, the
-lock page asks to choose one. Five wrong PINs sign the account out; "Sign in again instead"
-signs out at once. A PIN is never logged.
+secret store under a key per environment and account. The PIN is chosen right after sign-in
+(`ChoosePinDialog`, offered when the account has none on this computer), by the person who
+just proved who they are; a locked screen never offers to choose one, since whoever stands at
+it may be someone else. Without a PIN, the lock page offers only signing in again. Five wrong
+PINs sign the account out; "Sign in again instead" signs out at once. A PIN is never logged.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QWindow
 from PySide6.QtWidgets import (
     QApplication,
+    QDialog,
+    QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -143,22 +147,20 @@ class IdleWatcher(QObject):
 
 
 class LockPage(QWidget):
-    """What the window shows while locked: a PIN field, or choosing a PIN the first time.
+    """What the window shows while locked: a PIN field, or (no PIN chosen) signing in again.
 
     Signals:
         pin_entered(str): the user asked to unlock with this PIN.
-        pin_chosen(str): the user chose this PIN (checked: digits, typed twice alike).
-        sign_in_again_requested(): the user would rather sign in again.
+        sign_in_again_requested(): the user would rather (or must) sign in again.
     """
 
     pin_entered = Signal(str)
-    pin_chosen = Signal(str)
     sign_in_again_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setAccessibleName("Locked")
-        self._choosing = False
+        self._needs_sign_in = False
         title = QLabel("Rupa Desk is locked")
         font = title.font()
         font.setPointSizeF(font.pointSizeF() * 1.6)
@@ -170,11 +172,10 @@ class LockPage(QWidget):
         self.pin.setEchoMode(QLineEdit.EchoMode.Password)
         self.pin.setAccessibleName("PIN")
         self.pin.setMaxLength(PIN_LENGTH[1])
-        self.repeat = QLineEdit()
-        self.repeat.setEchoMode(QLineEdit.EchoMode.Password)
-        self.repeat.setAccessibleName("PIN again")
-        self.repeat.setMaxLength(PIN_LENGTH[1])
+        self._pin_label = QLabel("&PIN")
+        self._pin_label.setBuddy(self.pin)
         self.unlock_button = QPushButton("Unlock")
+        self.unlock_button.setAccessibleName("Unlock")
         self.unlock_button.setDefault(True)
         self.problem = QLabel()
         self.problem.setWordWrap(True)
@@ -182,10 +183,7 @@ class LockPage(QWidget):
         self.sign_in_again_button = QPushButton("Sign in again instead")
         self.sign_in_again_button.setAccessibleName("Sign in again instead")
         form = QFormLayout()
-        form.addRow("&PIN", self.pin)
-        self._repeat_label = QLabel("PIN &again")
-        self._repeat_label.setBuddy(self.repeat)
-        form.addRow(self._repeat_label, self.repeat)
+        form.addRow(self._pin_label, self.pin)
         box = QWidget()
         box.setMaximumWidth(420)
         column = QVBoxLayout(box)
@@ -204,66 +202,125 @@ class LockPage(QWidget):
         layout.addStretch(2)
         self.unlock_button.clicked.connect(self._on_unlock_button_clicked)
         self.pin.returnPressed.connect(self._on_unlock_button_clicked)
-        self.repeat.returnPressed.connect(self._on_unlock_button_clicked)
         self.sign_in_again_button.clicked.connect(self.sign_in_again_requested)
         self.ask_for_pin()
 
     @property
-    def choosing(self) -> bool:
-        """True while the page asks to choose a PIN (none is set yet)."""
-        return self._choosing
+    def needs_sign_in(self) -> bool:
+        """True when no PIN was chosen: only signing in again unlocks."""
+        return self._needs_sign_in
 
     def ask_for_pin(self) -> None:
         """Ask for the account's PIN."""
-        self._set_mode(
-            choosing=False,
-            prompt="Enter your PIN to go on where you left off.",
-            button="Unlock",
-        )
+        self._set_mode(needs_sign_in=False, prompt="Enter your PIN to go on where you left off.")
 
-    def ask_to_choose_pin(self) -> None:
-        """Ask to choose a PIN (typed twice): it unlocks this screen from now on."""
-        low, high = PIN_LENGTH
+    def ask_to_sign_in_again(self) -> None:
+        """No PIN was chosen for this account here: whoever comes back signs in again."""
         self._set_mode(
-            choosing=True,
+            needs_sign_in=True,
             prompt=(
-                f"Choose a PIN to unlock this screen later ({low} to {high} digits). "
-                "You will need it each time Rupa Desk locks after a while without use."
+                "No unlock PIN was chosen for this account on this computer, so Rupa Desk "
+                "needs you to sign in again. Drafts are kept; a form you had not saved is not. "
+                "After signing in, choose a PIN to go on where you left off next time."
             ),
-            button="Set PIN and unlock",
         )
 
     def show_problem(self, text: str) -> None:
-        """Say what went wrong (a wrong PIN, PINs that differ); the PIN fields are emptied."""
+        """Say what went wrong (a wrong PIN); the PIN field is emptied."""
         self.problem.setText(text)
         self.pin.clear()
-        self.repeat.clear()
         self.pin.setFocus()
 
     def set_busy(self, busy: bool) -> None:
         """Turn the button off while a PIN is being checked."""
         self.unlock_button.setEnabled(not busy)
 
-    def _set_mode(self, *, choosing: bool, prompt: str, button: str) -> None:
-        self._choosing = choosing
+    def _set_mode(self, *, needs_sign_in: bool, prompt: str) -> None:
+        self._needs_sign_in = needs_sign_in
         self.prompt.setText(prompt)
-        self.unlock_button.setText(button)
-        self.unlock_button.setAccessibleName(button)
-        self.repeat.setVisible(choosing)
-        self._repeat_label.setVisible(choosing)
+        for widget in (self.pin, self._pin_label, self.unlock_button):
+            widget.setVisible(not needs_sign_in)
+        self.sign_in_again_button.setText(
+            "Sign in again" if needs_sign_in else "Sign in again instead"
+        )
+        self.sign_in_again_button.setAccessibleName(self.sign_in_again_button.text())
+        self.sign_in_again_button.setDefault(needs_sign_in)
         self.problem.clear()
         self.pin.clear()
-        self.repeat.clear()
         self.set_busy(False)
 
     def _on_unlock_button_clicked(self) -> None:
-        if not self.unlock_button.isEnabled():
+        if not self.unlock_button.isEnabled() or self._needs_sign_in:
             return
+        if pin := self.pin.text():
+            self.pin_entered.emit(pin)
+
+
+class ChoosePinDialog(QDialog):
+    """Right after sign-in, when the account has no PIN on this computer: choose one.
+
+    The person who just signed in is the one the PIN will stand for, so this is the moment to
+    choose it; at a locked screen nobody's identity is known any more.
+
+    Signals:
+        pin_chosen(str): the PIN (checked: digits, typed twice alike).
+    """
+
+    pin_chosen = Signal(str)
+
+    def __init__(self, idle_minutes: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Rupa Desk — Choose an unlock PIN")
+        self.setAccessibleName("Choose an unlock PIN")
+        low, high = PIN_LENGTH
+        prompt = QLabel(
+            f"Rupa Desk locks itself after {idle_minutes} minutes without use, so nobody "
+            f"passing by sees your patients. Choose a PIN ({low} to {high} digits) to unlock "
+            "it and go on where you left off. Without one, you sign in again each time."
+        )
+        prompt.setWordWrap(True)
+        self.pin = QLineEdit()
+        self.pin.setEchoMode(QLineEdit.EchoMode.Password)
+        self.pin.setAccessibleName("PIN")
+        self.pin.setMaxLength(high)
+        self.repeat = QLineEdit()
+        self.repeat.setEchoMode(QLineEdit.EchoMode.Password)
+        self.repeat.setAccessibleName("PIN again")
+        self.repeat.setMaxLength(high)
+        self.problem = QLabel()
+        self.problem.setAccessibleName("Problem")
+        self.problem.setWordWrap(True)
+        self.buttons = QDialogButtonBox()
+        self.set_button = self.buttons.addButton("&Set PIN", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.set_button.setAccessibleName("Set PIN")
+        self.set_button.setDefault(True)
+        self.not_now_button = self.buttons.addButton(
+            "&Not now", QDialogButtonBox.ButtonRole.RejectRole
+        )
+        self.not_now_button.setAccessibleName("Not now")
+        form = QFormLayout()
+        form.addRow("&PIN", self.pin)
+        form.addRow("PIN &again", self.repeat)
+        layout = QVBoxLayout(self)
+        layout.addWidget(prompt)
+        layout.addLayout(form)
+        layout.addWidget(self.problem)
+        layout.addWidget(self.buttons)
+        self.problem.hide()
+        self.buttons.accepted.connect(self._on_buttons_accepted)
+        self.buttons.rejected.connect(self.reject)
+        self.pin.setFocus()
+
+    def show_problem(self, text: str) -> None:
+        """Say what is wrong; the PIN fields are emptied."""
+        self.problem.setText(text)
+        self.problem.show()
+        self.pin.clear()
+        self.repeat.clear()
+        self.pin.setFocus()
+
+    def _on_buttons_accepted(self) -> None:
         pin = self.pin.text()
-        if not self._choosing:
-            if pin:
-                self.pin_entered.emit(pin)
-            return
         problem = pin_problem(pin)
         if not problem and self.repeat.text() != pin:
             problem = "The two PINs are not the same. Type the PIN twice."
@@ -313,7 +370,8 @@ class ScreenLock(QObject):
         self.page = LockPage(window)  # the window's pages take it on the first lock
         self.page.hide()
         self.page.pin_entered.connect(self._on_page_pin_entered)
-        self.page.pin_chosen.connect(self._on_page_pin_chosen)
+        #: The "Choose an unlock PIN" dialog offered after sign-in (None when not shown).
+        self.pin_dialog: ChoosePinDialog | None = None
         self.page.sign_in_again_requested.connect(self._on_page_sign_in_again_requested)
 
     @property
@@ -336,6 +394,7 @@ class ScreenLock(QObject):
         self._notifier = notifier
         self._wrong = 0
         self.watcher.start()
+        self._tasks.spawn(self._offer_pin(), name="offer-pin")
 
     def disarm(self) -> None:
         """The account is closing: no more locking; what the lock hid is closed, not shown."""
@@ -345,6 +404,7 @@ class ScreenLock(QObject):
         if self._notifier is not None:
             self._notifier.set_locked(False)
             self._notifier = None
+        self._close_pin_dialog()
         hidden, self._hidden_windows = self._hidden_windows, []
         for widget in hidden:
             if Shiboken.isValid(widget):
@@ -363,7 +423,7 @@ class ScreenLock(QObject):
         self.page.ask_for_pin()
         self._window.show_lock(self.page)
         self.page.pin.setFocus()  # typing goes to the PIN, never to a hidden pane's field
-        self._tasks.spawn(self._ask_for_pin_or_choice(), name="lock-page")
+        self._tasks.spawn(self._ask_for_pin_or_sign_in(), name="lock-page")
         self.locked_changed.emit(True)
         log.info("locked after %d ms without input", self.watcher.timeout_ms)
 
@@ -419,38 +479,59 @@ class ScreenLock(QObject):
         )
 
     async def choose_pin(self, pin: str) -> None:
-        """Keep the chosen PIN's hash for the account, then unlock."""
+        """Keep the chosen PIN's hash for the account (from the dialog offered at sign-in)."""
         key = self._pin_key
-        self.page.set_busy(True)
+        dialog = self.pin_dialog
         try:
             stored = hash_pin(pin)
-            if await self._store.get(key) is not None:
-                # A PIN was set meanwhile (another copy of the app): it is the one to enter.
-                self.page.ask_for_pin()
-                return
-            await self._store.set(key, stored)
+            if await self._store.get(key) is None:  # else another copy of the app set one
+                await self._store.set(key, stored)
         except SecretStoreUnavailable:
             log.warning("the unlock PIN could not be kept")
-            self.page.show_problem(
-                "Rupa Desk cannot keep a PIN on this computer now. Choose Sign in again instead."
-            )
+            if dialog is not None and Shiboken.isValid(dialog):
+                dialog.show_problem(
+                    "Rupa Desk cannot keep a PIN on this computer now. Choose Not now: when "
+                    "it locks, you sign in again."
+                )
             return
-        finally:
-            self.page.set_busy(False)
         if key == self._pin_key:
-            self.unlock()
+            self._close_pin_dialog()
+            log.info("an unlock PIN was chosen")
 
     async def sign_in_again(self) -> None:
         """Sign the account out: the sign-in page then asks to sign in."""
         await self._sign_out()
 
-    async def _ask_for_pin_or_choice(self) -> None:
+    async def _has_pin(self) -> bool:
         try:
-            has_pin = await self._store.get(self._pin_key) is not None
+            return await self._store.get(self._pin_key) is not None
         except SecretStoreUnavailable:
-            has_pin = True  # the PIN check then says what to do
-        if self.locked and not has_pin:
-            self.page.ask_to_choose_pin()
+            return True  # the PIN check then says what to do
+
+    async def _offer_pin(self) -> None:
+        """After sign-in: offer to choose a PIN when the account has none here."""
+        key = self._pin_key
+        if await self._has_pin() or key != self._pin_key or self.pin_dialog is not None:
+            return
+        minutes = max(1, round(self.watcher.timeout_ms / 60_000))
+        dialog = ChoosePinDialog(minutes, parent=self._window)
+        dialog.pin_chosen.connect(self._on_pin_dialog_pin_chosen)
+        dialog.finished.connect(self._on_pin_dialog_finished)
+        self.pin_dialog = dialog
+        dialog.open()
+
+    def _close_pin_dialog(self) -> None:
+        dialog, self.pin_dialog = self.pin_dialog, None
+        if dialog is not None and Shiboken.isValid(dialog):
+            dialog.finished.disconnect(self._on_pin_dialog_finished)
+            dialog.close()
+            dialog.deleteLater()
+        if dialog in self._hidden_windows:
+            self._hidden_windows.remove(dialog)
+
+    async def _ask_for_pin_or_sign_in(self) -> None:
+        if self.locked and not await self._has_pin():
+            self.page.ask_to_sign_in_again()
 
     def _hide_other_windows(self) -> None:
         """Hide the app's other visible windows; dialogs and result windows come back on
@@ -471,8 +552,11 @@ class ScreenLock(QObject):
     def _on_page_pin_entered(self, pin: str) -> None:
         self._tasks.spawn(self.try_pin(pin), name="unlock")
 
-    def _on_page_pin_chosen(self, pin: str) -> None:
+    def _on_pin_dialog_pin_chosen(self, pin: str) -> None:
         self._tasks.spawn(self.choose_pin(pin), name="choose-pin")
+
+    def _on_pin_dialog_finished(self, result: int) -> None:
+        self._close_pin_dialog()  # "Not now": unlocking will mean signing in again
 
     def _on_page_sign_in_again_requested(self) -> None:
         self._tasks.spawn(self.sign_in_again(), name="sign-in-again")

@@ -3,7 +3,6 @@ unlocks with the panes as they were, five wrong PINs sign out, notifications nam
 
 from __future__ import annotations
 
-import asyncio
 from types import MappingProxyType
 
 import pytest
@@ -29,7 +28,7 @@ from rupa_desk.desk import Desk
 from rupa_desk.settings import Environment, ManagedSettings, production
 from rupa_desk.ui.components.notifier import LOCKED_TEXT
 from rupa_desk.ui.components.settings_dialog import SettingsDialog
-from rupa_desk.ui.idle_lock import MAX_WRONG_PINS, unlock_pin_key
+from rupa_desk.ui.idle_lock import MAX_WRONG_PINS, ChoosePinDialog, unlock_pin_key
 from rupa_desk.ui.messages import Message
 from rupa_desk.ui.pages.patients import PatientsPage
 from rupa_desk.ui.presenters.session import SessionState
@@ -83,8 +82,18 @@ def visible_texts(desk: Desk) -> str:
     return "\n".join(texts)
 
 
-async def locked_desk(make_desk: MakeDesk, environment: Environment) -> Desk:
+async def locked_desk(
+    make_desk: MakeDesk, environment: Environment, *, pin: str | None = PIN
+) -> Desk:
+    """Signed in, with `pin` chosen in the dialog offered at sign-in (None: "Not now"), and
+    locking after IDLE_MS."""
     desk = await signed_in_desk(make_desk, environment)
+    if pin is None:
+        dialog = await pin_dialog(desk)
+        dialog.not_now_button.click()
+        await wait_until(lambda: desk.screen_lock.pin_dialog is None)
+    else:
+        await choose_pin(desk, pin)
     desk.screen_lock.set_timeout_ms(IDLE_MS)
     return desk
 
@@ -101,18 +110,31 @@ def type_new_patient(desk: Desk) -> PatientsPage:
     return page
 
 
+async def pin_dialog(desk: Desk) -> ChoosePinDialog:
+    """The "Choose an unlock PIN" dialog offered after sign-in."""
+    await wait_until(lambda: desk.screen_lock.pin_dialog is not None)
+    dialog = desk.screen_lock.pin_dialog
+    assert dialog is not None
+    await wait_until(dialog.isVisible)
+    return dialog
+
+
 async def choose_pin(desk: Desk, pin: str = PIN) -> None:
+    dialog = await pin_dialog(desk)
+    assert unnamed_controls(dialog) == []
+    dialog.pin.setText(pin)
+    dialog.repeat.setText(pin)
+    dialog.set_button.click()
+    await wait_until(lambda: desk.screen_lock.pin_dialog is None)
+
+
+async def unlock(desk: Desk, pin: str = PIN) -> None:
     page = desk.screen_lock.page
-    await wait_until(lambda: page.choosing)
+    await wait_until(lambda: not [t for t in desk.tasks.running if t.get_name() == "lock-page"])
+    assert not page.needs_sign_in
     page.pin.setText(pin)
-    page.repeat.setText(pin)
     page.unlock_button.click()
     await wait_until(lambda: not desk.screen_lock.locked)
-
-
-async def lock_again(desk: Desk) -> None:
-    desk.screen_lock.lock()
-    await wait_until(lambda: not [t for t in desk.tasks.running if t.get_name() == "lock-page"])
 
 
 async def test_the_lock_hides_every_patient_name_and_keeps_the_typed_form(
@@ -141,7 +163,7 @@ async def test_the_lock_hides_every_patient_name_and_keeps_the_typed_form(
     assert not desk.window.banner.isVisible()
     assert SURNAME not in visible_texts(desk)
 
-    await choose_pin(desk)
+    await unlock(desk)
     assert desk.window.pane("patients") is patients
     assert patients.showing_form
     assert patients.form.fields["first_name"].text() == NAME  # type: ignore[union-attr]
@@ -170,12 +192,10 @@ async def test_input_before_the_timeout_keeps_the_window_unlocked(
     await wait_until(lambda: desk.screen_lock.locked)  # and without input it does lock
 
 
-async def test_the_pin_is_kept_as_a_salted_hash_and_unlocks(
+async def test_the_pin_is_chosen_at_sign_in_kept_as_a_salted_hash_and_unlocks(
     make_desk: MakeDesk, environment: Environment
 ) -> None:
     desk = await locked_desk(make_desk, environment)
-    await wait_until(lambda: desk.screen_lock.locked)
-    await choose_pin(desk)
     workspace = desk.workspace
     assert workspace is not None
     stored = await desk.secrets.store.get(unlock_pin_key(environment, workspace.account.id))
@@ -183,35 +203,57 @@ async def test_the_pin_is_kept_as_a_salted_hash_and_unlocks(
     assert PIN not in stored
     assert verify_pin(PIN, stored)
 
-    await lock_again(desk)
-    page = desk.screen_lock.page
-    assert not page.choosing  # the PIN is asked for, not chosen again
-    page.pin.setText(PIN)
-    page.unlock_button.click()
-    await wait_until(lambda: not desk.screen_lock.locked)
+    await wait_until(lambda: desk.screen_lock.locked)
+    await unlock(desk)
     assert desk.window.signed_in
     assert desk.window.windowTitle() != "Rupa Desk — Locked"
+
+    # The next sign-in of the same account on this computer (Desk.open_account arms the
+    # lock) asks for no new PIN.
+    desk.screen_lock.disarm()
+    desk.screen_lock.arm(environment, workspace.account.id, workspace.orders.notifier)
+    await wait_until(lambda: not [t for t in desk.tasks.running if t.get_name() == "offer-pin"])
+    assert desk.screen_lock.pin_dialog is None
 
 
 async def test_a_pin_that_differs_when_chosen_is_refused(
     make_desk: MakeDesk, environment: Environment
 ) -> None:
-    desk = await locked_desk(make_desk, environment)
+    desk = await signed_in_desk(make_desk, environment)
+    dialog = await pin_dialog(desk)
+    dialog.pin.setText(PIN)
+    dialog.repeat.setText("4822")
+    dialog.set_button.click()
+    assert "not the same" in dialog.problem.text()
+    assert dialog.isVisible()
+    workspace = desk.workspace
+    assert workspace is not None
+    assert await desk.secrets.store.get(unlock_pin_key(environment, workspace.account.id)) is None
+
+
+async def test_without_a_pin_the_lock_only_offers_to_sign_in_again(
+    make_desk: MakeDesk, environment: Environment
+) -> None:
+    """A locked screen never lets whoever stands at it choose the PIN."""
+    desk = await locked_desk(make_desk, environment, pin=None)
     await wait_until(lambda: desk.screen_lock.locked)
     page = desk.screen_lock.page
-    await wait_until(lambda: page.choosing)
-    page.pin.setText(PIN)
-    page.repeat.setText("4822")
+    await wait_until(lambda: page.needs_sign_in)
+    assert not page.pin.isVisible()
+    assert not page.unlock_button.isVisible()
+    assert "sign in again" in page.prompt.text()
+    page.pin.setText(PIN)  # even typed into the hidden field, a PIN does nothing
     page.unlock_button.click()
-    assert "not the same" in page.problem.text()
     assert desk.screen_lock.locked
+    page.sign_in_again_button.click()
+    await wait_until(lambda: desk.session.view.state is SessionState.SIGNED_OUT)
+    assert desk.window.sign_in_page.isVisible()
 
 
 async def test_five_wrong_pins_sign_out(make_desk: MakeDesk, environment: Environment) -> None:
     desk = await locked_desk(make_desk, environment)
     await wait_until(lambda: desk.screen_lock.locked)
-    await choose_pin(desk)
-    await lock_again(desk)
+    await wait_until(lambda: not [t for t in desk.tasks.running if t.get_name() == "lock-page"])
     page = desk.screen_lock.page
     for wrong in range(1, MAX_WRONG_PINS):
         page.pin.setText("0000")
@@ -259,7 +301,7 @@ async def test_a_notification_while_locked_names_nobody(
     assert LOCKED_TEXT in messages[-1].text
     assert NAME not in visible_texts(desk)
 
-    await choose_pin(desk)
+    await unlock(desk)
     workspace.orders.notifier.notify("Results ready", f"New results for {NAME} {SURNAME}")
     assert NAME in notified[-1][1]
 
