@@ -41,6 +41,7 @@ from rupa_desk.ui.account_workspace import AccountContext, AccountWorkspace
 from rupa_desk.ui.bug_reports import BugReporter
 from rupa_desk.ui.components.settings_dialog import SettingsDialog
 from rupa_desk.ui.components.sign_out_dialog import SignOutDialog
+from rupa_desk.ui.idle_lock import ScreenLock, minutes_to_ms
 from rupa_desk.ui.main_window import MainWindow
 from rupa_desk.ui.messages import Level, MessageBridge
 from rupa_desk.ui.pages.sign_in import SignInPage
@@ -167,6 +168,13 @@ class Desk:
         self.session.signed_in.connect(self._on_session_signed_in)
         self.session.signed_out.connect(self._on_session_signed_out)
         self.settings.saved.connect(self._on_settings_saved)
+        self.screen_lock = ScreenLock(
+            window,
+            secrets.store,
+            self.tasks,
+            sign_out=self._sign_out_from_lock,
+            timeout_ms=minutes_to_ms(self.settings.current.idle_lock_minutes),
+        )
 
     @classmethod
     async def create(
@@ -245,6 +253,7 @@ class Desk:
         if not self.window.isHidden():
             self.window.close()
         self._attention_timer.stop()
+        self.screen_lock.disarm()
         await self.tasks.cancel_all()
         if self.workspace is not None:
             await self.workspace.close(remove_patient_data=False)
@@ -283,6 +292,7 @@ class Desk:
         workspace.orders.orders.orders_changed.connect(self._attention_timer.start)
         self.window.install_panes(workspace.panes)
         self.window.show_workspace()
+        self.screen_lock.arm(self.environment, account.id, workspace.orders.notifier)
         await workspace.start(first_sign_in=first_sign_in)
         self._show_attention()
 
@@ -294,6 +304,7 @@ class Desk:
         """
         self.window.banner.clear()
         self._attention_timer.stop()
+        self.screen_lock.disarm()
         workspace, self.workspace = self.workspace, None
         try:
             if workspace is not None:
@@ -339,13 +350,20 @@ class Desk:
         used from the next start, and the user is told so.
         """
         applied = []
+        if settings.idle_lock_minutes != self._settings_at_start.idle_lock_minutes:
+            self.screen_lock.set_timeout_ms(minutes_to_ms(settings.idle_lock_minutes))
+            applied.append(
+                f"the window locks after {settings.idle_lock_minutes} minutes without use"
+            )
         if settings.poll_interval_s != self._settings_at_start.poll_interval_s:
             if self.workspace is not None:
                 self.workspace.set_poll_interval(settings.poll_interval_s)
             applied.append(f"orders are checked every {settings.poll_interval_s} s from now on")
         later = _needs_restart(self._settings_at_start, settings, secret_changed=secret_changed)
         self._settings_at_start = replace(
-            self._settings_at_start, poll_interval_s=settings.poll_interval_s
+            self._settings_at_start,
+            poll_interval_s=settings.poll_interval_s,
+            idle_lock_minutes=settings.idle_lock_minutes,
         )
         if later:
             start = "starts again without --demo" if self._demo_running else "starts again"
@@ -359,6 +377,15 @@ class Desk:
             )
         else:
             self.bridge.info("Settings saved" + (f": {'; '.join(applied)}." if applied else "."))
+
+    async def _sign_out_from_lock(self) -> None:
+        """Sign out from the lock page (five wrong PINs, or "Sign in again instead").
+
+        Patient data is removed when the clinic said the PC is shared, as the sign-out
+        dialog suggests there.
+        """
+        if self.session.account is not None:
+            await self.session.sign_out(remove_patient_data=self.settings.managed.shared_pc)
 
     def _on_connectivity_online_changed(self, online: bool) -> None:
         self.status_bar.set_online(online)

@@ -9,7 +9,8 @@ nothing of what they show: when someone signs in, the account's workspace builds
 widgets from the registry and the composition root hands them to `install_panes`; on
 sign-out `remove_panes` deletes them, so nothing of one account stays on screen for the next.
 `show_pane(key)` is how the rest of the app navigates (e.g. the catalog's "Add to draft" can
-bring the drafts pane forward).
+bring the drafts pane forward). `show_lock(page)` covers the panes with the idle lock's page
+(rupa_desk/ui/idle_lock.py) without deleting them, so an unsaved form survives the lock.
 """
 
 from __future__ import annotations
@@ -126,6 +127,10 @@ class MainWindow(QMainWindow):
         self._window_state = window_state
         self._bug_dialog: BugReportDialog | None = None
         self._signed_in = False
+        self._locked = False
+        self._lock_page: QWidget | None = None
+        self._banner_was_shown = False
+        self._held_messages: list[Message] = []
         self._painted = False
         self._shortcuts_installed = False
         self.setMinimumSize(QSize(*MINIMUM_SIZE))
@@ -257,6 +262,8 @@ class MainWindow(QMainWindow):
 
     def _update_title(self) -> None:
         title = self._panes[self._stack.currentIndex()].title if self._signed_in else "Sign in"
+        if self._locked:
+            title = "Locked"
         self.setWindowTitle(f"{APP_TITLE} — {title}")
 
     @property
@@ -287,7 +294,9 @@ class MainWindow(QMainWindow):
         return self._signed_in
 
     def show_sign_in(self) -> None:
-        """Cover the panes with the sign-in page."""
+        """Cover the panes with the sign-in page (ending a lock: what it held is dropped)."""
+        if self._locked:
+            self.hide_lock(show_held=False)
         self._signed_in = False
         self._pages.setCurrentWidget(self._sign_in_page)
         self._sidebar.setEnabled(False)
@@ -325,6 +334,61 @@ class MainWindow(QMainWindow):
         for action in self._pane_actions:
             action.setEnabled(True)
         self._sign_out_action.setEnabled(True)
+        self._update_title()
+
+    # -- the idle lock ---------------------------------------------------------------------------
+
+    @property
+    def locked(self) -> bool:
+        """True while the lock page covers the panes."""
+        return self._locked
+
+    def show_lock(self, page: QWidget) -> None:
+        """Cover the panes with the lock page: nothing of the account's patients stays shown.
+
+        The panes stay alive behind it (an unsaved form keeps its text); the sidebar, the
+        pane and account menu items are off; the banner is hidden and messages that arrive
+        while locked wait for the unlock (they may name patients), the status bar's message
+        is cleared.
+        """
+        if self._locked:
+            return
+        if self._lock_page is not page:
+            if self._lock_page is not None:
+                self._pages.removeWidget(self._lock_page)
+            self._lock_page = page
+            self._pages.addWidget(page)
+        self._locked = True
+        self._banner_was_shown = not self._banner.isHidden()
+        self._banner.hide()
+        self._status_bar.clearMessage()
+        self._pages.setCurrentWidget(page)
+        self._sidebar.setEnabled(False)
+        for action in (*self._pane_actions, self._sign_out_action, self._settings_action):
+            action.setEnabled(False)
+        self._update_title()
+
+    def hide_lock(self, *, show_held: bool = True) -> None:
+        """Take the lock page away: the panes again (if signed in) and the held messages.
+
+        Args:
+            show_held: show the messages that came while locked (False when the account is
+                closing: they were about its patients).
+        """
+        if not self._locked:
+            return
+        self._locked = False
+        self._settings_action.setEnabled(True)
+        held, self._held_messages = self._held_messages, []
+        if show_held:
+            self._banner.setVisible(self._banner_was_shown)
+        else:
+            self._banner.clear()
+        if self._signed_in:
+            self.show_workspace()
+        if show_held:
+            for message in held:
+                self._on_bridge_message_shown(message)
         self._update_title()
 
     # -- menus --------------------------------------------------------------------------------
@@ -429,6 +493,9 @@ class MainWindow(QMainWindow):
         self._bridge.attach()
 
     def _on_bridge_message_shown(self, message: Message) -> None:
+        if self._locked:
+            self._held_messages.append(message)
+            return
         if message.level is Level.INFO:
             self._status_bar.showMessage(message.text, INFO_TIMEOUT_MS)
         else:

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
 from rupa_desk.paths import AppPaths
@@ -185,7 +184,8 @@ async def test_values_the_clinic_locked_are_shown_read_only_and_said_so(
     assert dialog.environment.currentData() == "production"
     assert dialog.client_id.text() == "clinic-client"
     assert dialog.redirect_ports.text() == "8765"
-    for field in (dialog.environment, dialog.client_id, dialog.redirect_ports):
+    assert dialog.idle_lock.value() == 5
+    for field in (dialog.environment, dialog.client_id, dialog.redirect_ports, dialog.idle_lock):
         assert not field.isEnabled(), field.accessibleName()
         assert field.toolTip() == SET_BY_CLINIC
     assert dialog.clinic_note.isVisible()
@@ -203,11 +203,12 @@ async def test_a_partial_lock_leaves_the_other_fields_open(
     managed = ManagedSettings(locked=MappingProxyType({"idle_lock_minutes": 3}))
     dialog, presenter = make_managed_dialog(qtbot, app_paths, managed)
     dialog.show()
+    assert not dialog.idle_lock.isEnabled()
     dialog.environment.setCurrentIndex(dialog.environment.findData("production"))
     assert dialog.environment.isEnabled()
     assert dialog.client_id.isEnabled()
     assert dialog.redirect_ports.isEnabled()
-    assert not dialog.clinic_note.isVisible()  # nothing the dialog shows is locked
+    assert dialog.clinic_note.text().endswith("Lock after idle minutes.")
     assert await presenter.save(dialog.form())
     assert UserSettings.load(app_paths.settings_file) == UserSettings(
         environment="production", client_id="own-client", poll_interval_s=30, idle_lock_minutes=3
@@ -218,21 +219,20 @@ async def test_without_a_managed_file_nothing_is_locked(qtbot: QtBot, app_paths:
     dialog, _ = make_managed_dialog(qtbot, app_paths, ManagedSettings())
     dialog.show()
     dialog.administrator.set_expanded(True)
-    for field in (dialog.environment, dialog.client_id, dialog.redirect_ports):
+    for field in (dialog.environment, dialog.client_id, dialog.redirect_ports, dialog.idle_lock):
         assert field.isEnabled(), field.accessibleName()
     assert not dialog.clinic_note.isVisible()
 
 
-async def test_the_dialog_offers_no_idle_lock_until_the_lock_exists(
+async def test_the_user_can_change_the_idle_lock_when_it_is_not_locked(
     qtbot: QtBot, app_paths: AppPaths
 ) -> None:
-    """The idle lock is not built yet: the dialog offers no setting that would do nothing,
-    and saving keeps the stored value (which a clinic's managed file may preset)."""
     dialog, presenter = make_dialog(qtbot, app_paths, MemorySecretStore())
     dialog.show()
-    assert not [w for w in dialog.findChildren(QWidget) if "idle" in w.accessibleName().lower()]
+    assert dialog.idle_lock.value() == 10
+    dialog.idle_lock.setValue(20)
     assert await presenter.save(dialog.form())
-    assert UserSettings.load(app_paths.settings_file).idle_lock_minutes == 10
+    assert UserSettings.load(app_paths.settings_file).idle_lock_minutes == 20
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,8 @@
 
 Where the desktop has no system tray (some Linux desktops, offscreen tests), the notification
 is shown through the message bridge instead, so it is never lost. Notification texts may name
-a patient: they are shown, never logged.
+a patient: they are shown, never logged. While the window is locked (rupa_desk/ui/idle_lock.py)
+a notification says only `LOCKED_TEXT`: a shared PC's screen shows no patient then.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from PySide6.QtWidgets import QApplication, QStyle, QSystemTrayIcon
 from rupa_desk.ui.messages import MessageBridge
 
 NOTIFICATION_MS = 10_000
+#: The title and text of every notification while the window is locked.
+LOCKED_TITLE = "Rupa Desk"
+LOCKED_TEXT = "Rupa Desk has an update"
 
 
 class DesktopNotifier(QObject):
@@ -37,6 +41,7 @@ class DesktopNotifier(QObject):
         super().__init__(parent)
         self._bridge = bridge
         self._tray: QSystemTrayIcon | None = None
+        self._locked = False
         if use_tray and QSystemTrayIcon.isSystemTrayAvailable():
             self._tray = QSystemTrayIcon(self._icon(), self)
             self._tray.setToolTip("Rupa Desk")
@@ -49,8 +54,19 @@ class DesktopNotifier(QObject):
         """True when notifications go to the system tray."""
         return self._tray is not None
 
+    @property
+    def locked(self) -> bool:
+        """True while notifications say only that there is an update."""
+        return self._locked
+
+    def set_locked(self, locked: bool) -> None:
+        """While the window is locked, notifications name nothing (no patient, no order)."""
+        self._locked = locked
+
     def notify(self, title: str, text: str) -> None:
-        """Show a notification."""
+        """Show a notification (a generic one while locked)."""
+        if self._locked:
+            title, text = LOCKED_TITLE, LOCKED_TEXT
         if self._tray is not None and QSystemTrayIcon.supportsMessages():
             self._tray.showMessage(
                 title, text, QSystemTrayIcon.MessageIcon.Information, NOTIFICATION_MS

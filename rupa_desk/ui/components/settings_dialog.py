@@ -26,6 +26,7 @@ from qasync import asyncSlot
 from rupa_desk.settings import (
     ENVIRONMENT_LABELS,
     ENVIRONMENT_NAMES,
+    IDLE_LOCK_MINUTES_RANGE,
     SETTING_LABELS,
     EnvironmentName,
     UserSettings,
@@ -90,6 +91,11 @@ class SettingsDialog(QDialog):
         self.poll_interval.setRange(10, 3600)
         self.poll_interval.setSuffix(" seconds")
         self.poll_interval.setValue(current.poll_interval_s)
+        self.idle_lock = QSpinBox()
+        self.idle_lock.setAccessibleName("Lock after idle minutes")
+        self.idle_lock.setRange(*IDLE_LOCK_MINUTES_RANGE)
+        self.idle_lock.setSuffix(" minutes")
+        self.idle_lock.setValue(current.idle_lock_minutes)
 
         secret_note = QLabel(
             f"The client secret is kept in the {presenter.secret_storage}"
@@ -126,6 +132,7 @@ class SettingsDialog(QDialog):
             "environment": self.environment,
             "client_id": self.client_id,
             "redirect_ports": self.redirect_ports,
+            "idle_lock_minutes": self.idle_lock,
         }
         locked = [SETTING_LABELS[name] for name in self.lockable if managed.is_locked(name)]
         self.clinic_note = QLabel(f"Set by your clinic, not changeable here: {', '.join(locked)}.")
@@ -135,6 +142,7 @@ class SettingsDialog(QDialog):
         desk_form = QFormLayout()
         desk_form.addRow("Connected to", connected)
         desk_form.addRow("Check orders &every", self.poll_interval)
+        desk_form.addRow("&Lock after idle", self.idle_lock)
 
         admin_body = QWidget()
         admin_form = QFormLayout(admin_body)
@@ -200,9 +208,7 @@ class SettingsDialog(QDialog):
             redirect_ports=self.redirect_ports.text(),
             poll_interval_s=self.poll_interval.value(),
             secret=self.secret_edit(),
-            # Kept as it is: the idle lock that will use it is not built yet, so the dialog
-            # does not offer a setting that would do nothing (a managed file may preset it).
-            idle_lock_minutes=self._presenter.current.idle_lock_minutes,
+            idle_lock_minutes=self.idle_lock.value(),
         )
 
     def secret_edit(self) -> SecretEdit:
