@@ -177,6 +177,10 @@ class SettingsDialog(QDialog):
         presenter.saved.connect(self._on_presenter_saved)
         presenter.save_failed.connect(self._on_presenter_save_failed)
 
+    def set_note(self, text: str) -> None:
+        """Replace the note under the fields (what happens once the settings are saved)."""
+        self._note.setText(text)
+
     def _on_environment_current_index_changed(self) -> None:
         name = self._environment_name()
         self.sandbox_authorize_url.setEnabled(name == "sandbox")
