@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 import shiboken6
-from PySide6.QtWidgets import QApplication, QDialogButtonBox
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QLabel
 
 from rupa_desk import app
 from rupa_desk.app import LaunchOptions
@@ -102,6 +102,9 @@ async def test_connect_asks_for_the_clinics_settings_and_uses_them_at_once(
     await wait_until(settings.isVisible)
     assert settings.environment.currentData() == "production"
     assert settings.administrator.expanded
+    assert "Connected to" not in [
+        label.text() for label in settings.findChildren(QLabel) if label.isVisible()
+    ]
     ok = settings.buttons.button(QDialogButtonBox.StandardButton.Ok)
 
     ok.click()  # no client id yet: said, and nothing starts

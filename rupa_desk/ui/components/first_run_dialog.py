@@ -53,6 +53,7 @@ class FirstRunDialog(QDialog):
         self.not_saved: str | None = None
         self.setWindowTitle("Welcome to Rupa Desk")
         self.setAccessibleName("How to start Rupa Desk")
+        self.setMinimumWidth(520)
 
         intro = QLabel(
             "<b>Welcome to Rupa Desk.</b><br>How do you want to start? You can change this "
@@ -102,10 +103,7 @@ class FirstRunDialog(QDialog):
     def _on_connect_button_clicked(self) -> None:
         self.settings_dialog = SettingsDialog(self._presenter, demo_running=False, parent=self)
         dialog = self.settings_dialog
-        dialog.environment.setCurrentIndex(dialog.environment.findData("production"))
-        dialog.administrator.set_expanded(True)
-        dialog.set_note(CONNECT_NOTE)
-        dialog.client_id.setFocus()
+        dialog.for_first_start(CONNECT_NOTE)
         dialog.finished.connect(self._on_settings_dialog_finished)
         dialog.open()
 
