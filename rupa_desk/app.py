@@ -47,7 +47,7 @@ if TYPE_CHECKING:  # imported after the first paint (see the module docstring)
     from rupa_desk.desk import Desk
     from rupa_desk.services.auth import BrowserOpener
     from rupa_desk.services.secrets import SecretStoreChoice
-    from rupa_desk.settings import Environment
+    from rupa_desk.settings import Environment, ManagedSettings, UserSettings
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +127,16 @@ async def main(
     for problem in loaded.problems:
         bridge.error(problem)
     settings = loaded.settings
+    if environment is None and not options.demo and first_start(paths, loaded.managed):
+        if secrets is None:
+            from rupa_desk.services.secrets import probe_secret_store
+
+            secrets = await probe_secret_store()
+        answered = await ask_how_to_start(paths, settings, loaded.managed, secrets, window, bridge)
+        if answered is None:
+            log.info("quit at the first start's question; nothing was saved")
+            return 0
+        settings = answered
     if environment is None and not options.demo and settings.environment != "demo":
         try:
             # validated(): a locked environment may still need the user's client id.
@@ -169,6 +179,54 @@ async def main(
             on_started(desk)
         await desk.wait_closed()
     return 0
+
+
+def first_start(paths: AppPaths, managed: ManagedSettings) -> bool:
+    """True when nobody chose yet between the demo and Rupa on this PC for this user.
+
+    A saved settings file means the question was answered (or the settings were made by
+    hand); a clinic whose managed file sets the environment has chosen for everyone.
+    """
+    return not paths.settings_file.exists() and not managed.is_locked("environment")
+
+
+async def ask_how_to_start(
+    paths: AppPaths,
+    settings: UserSettings,
+    managed: ManagedSettings,
+    secrets: SecretStoreChoice,
+    window: MainWindow | None,
+    bridge: MessageBridge,
+) -> UserSettings | None:
+    """Ask the first start's question (`FirstRunDialog`); the saved answer, or None to quit."""
+    import asyncio
+
+    from rupa_desk.ui.components.first_run_dialog import FirstRunDialog
+    from rupa_desk.ui.presenters.settings import SettingsPresenter
+
+    presenter = SettingsPresenter(
+        paths.settings_file,
+        secrets.store,
+        settings,
+        secret_storage=secrets.mode.value,
+        managed=managed,
+    )
+    dialog = FirstRunDialog(presenter, parent=window)
+    answered: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    def on_finished(result: int) -> None:
+        if not answered.done():
+            answered.set_result(result)
+
+    dialog.finished.connect(on_finished)
+    dialog.open()
+    try:
+        await answered
+    finally:
+        dialog.deleteLater()
+    if dialog.not_saved is not None:
+        bridge.warning(dialog.not_saved)
+    return dialog.chosen
 
 
 def run(

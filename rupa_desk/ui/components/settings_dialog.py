@@ -140,9 +140,10 @@ class SettingsDialog(QDialog):
         self.clinic_note.setWordWrap(True)
         self.clinic_note.setVisible(bool(locked))
         desk_form = QFormLayout()
-        desk_form.addRow("Connected to", connected)
+        desk_form.addRow("Connected to", connected)  # row 0 (see for_first_start)
         desk_form.addRow("Check orders &every", self.poll_interval)
         desk_form.addRow("&Lock after idle", self.idle_lock)
+        self._desk_form = desk_form
 
         admin_body = QWidget()
         admin_form = QFormLayout(admin_body)
@@ -184,6 +185,15 @@ class SettingsDialog(QDialog):
         self._on_environment_current_index_changed()
         presenter.saved.connect(self._on_presenter_saved)
         presenter.save_failed.connect(self._on_presenter_save_failed)
+
+    def for_first_start(self, note: str) -> None:
+        """Shown from the first start's question: Rupa chosen, the administrator section open,
+        no "Connected to" (nothing is connected yet), and `note` saying what OK does."""
+        self.environment.setCurrentIndex(self.environment.findData("production"))
+        self.administrator.set_expanded(True)
+        self._desk_form.setRowVisible(0, False)
+        self._note.setText(note)
+        self.client_id.setFocus()
 
     def _on_environment_current_index_changed(self) -> None:
         name = self._environment_name()
