@@ -272,6 +272,7 @@ class ChoosePinDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Rupa Desk — Choose an unlock PIN")
         self.setAccessibleName("Choose an unlock PIN")
+        self.setMinimumWidth(460)  # the explanation reads whole, not cut at its last line
         low, high = PIN_LENGTH
         prompt = QLabel(
             f"Rupa Desk locks itself after {idle_minutes} minutes without use, so nobody "
@@ -519,6 +520,8 @@ class ScreenLock(QObject):
         dialog.finished.connect(self._on_pin_dialog_finished)
         self.pin_dialog = dialog
         dialog.open()
+        dialog.raise_()  # above the window, which a browser sign-in has just brought forward
+        dialog.activateWindow()
 
     def _close_pin_dialog(self) -> None:
         dialog, self.pin_dialog = self.pin_dialog, None
