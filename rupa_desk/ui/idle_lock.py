@@ -185,7 +185,7 @@ class LockPage(QWidget):
         form = QFormLayout()
         form.addRow(self._pin_label, self.pin)
         box = QWidget()
-        box.setMaximumWidth(420)
+        box.setFixedWidth(440)  # wrapped text then takes the height it needs
         column = QVBoxLayout(box)
         column.addWidget(title)
         column.addWidget(self.prompt)
@@ -196,9 +196,15 @@ class LockPage(QWidget):
         buttons.addStretch(1)
         buttons.addWidget(self.unlock_button)
         column.addLayout(buttons)
+        # Centred by stretches, not by an alignment flag: an aligned item gets its size hint's
+        # height, which cuts a wrapped prompt longer than the hint's.
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(box)
+        row.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addStretch(1)
-        layout.addWidget(box, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addLayout(row)
         layout.addStretch(2)
         self.unlock_button.clicked.connect(self._on_unlock_button_clicked)
         self.pin.returnPressed.connect(self._on_unlock_button_clicked)

@@ -3,6 +3,7 @@ unlocks with the panes as they were, five wrong PINs sign out, notifications nam
 
 from __future__ import annotations
 
+import asyncio
 from types import MappingProxyType
 
 import pytest
@@ -34,6 +35,7 @@ from rupa_desk.ui.pages.patients import PatientsPage
 from rupa_desk.ui.presenters.session import SessionState
 from tests.fixtures.desk import MakeDesk, signed_in_desk
 from tests.fixtures.qt import unnamed_controls, wait_until
+from tests.gui.test_no_clipped_text import label_problem
 
 NAME = "Wilhelmina"
 SURNAME = "Quarterfield"
@@ -330,3 +332,19 @@ async def test_the_clinics_idle_time_applies(make_desk: MakeDesk, environment: E
     managed = ManagedSettings(locked=MappingProxyType({"idle_lock_minutes": 2}))
     desk = await signed_in_desk(make_desk, environment, managed=managed)
     assert desk.screen_lock.watcher.timeout_ms == 2 * 60_000
+
+
+@pytest.mark.parametrize("pin", [PIN, None], ids=["with a PIN", "without a PIN"])
+async def test_the_lock_page_reads_whole(
+    make_desk: MakeDesk, environment: Environment, pin: str | None
+) -> None:
+    desk = await locked_desk(make_desk, environment, pin=pin)
+    await wait_until(lambda: desk.screen_lock.locked)
+    page = desk.screen_lock.page
+    await wait_until(lambda: page.needs_sign_in == (pin is None))
+    desk.window.resize(desk.window.minimumSize())
+    await wait_until(lambda: page.prompt.height() > 0)
+    await asyncio.sleep(0.05)  # the layout after the resize
+    labels = [label for label in page.findChildren(QLabel) if label.isVisible()]
+    assert page.prompt in labels
+    assert [problem for label in labels if (problem := label_problem(label))] == []
