@@ -29,7 +29,8 @@ DraftChange = Callable[[Draft], Draft]
 
 _COLUMNS = (
     "id, patient_id, notes, status, order_intent_id, order_id, created_at, updated_at,"
-    " revision, sent_revision, checkout_url, failure_reason, unconfirmed_create, return_url"
+    " revision, sent_revision, checkout_url, failure_reason, unconfirmed_create, return_url,"
+    " internal_note"
 )
 _COLUMN_COUNT = len(_COLUMNS.split(","))
 
@@ -215,6 +216,16 @@ class Drafts:
             lambda d: d.edited(now, patient_id=patient_id, lab_test_ids=lab_test_ids, notes=notes),
         )
 
+    def set_internal_note(self, draft_id: str, internal_note: str) -> Draft:
+        """Change the internal note (kept here, never sent; allowed in every state).
+
+        Raises:
+            UnknownDraftError: there is no such draft.
+            InvalidInput: the note is too long; nothing was written.
+        """
+        now = self._clock()
+        return self.update(draft_id, lambda d: d.with_internal_note(now, internal_note))
+
     def add_test(
         self, draft_id: str, lab_test_id: str, *, name: str, price: Decimal | None
     ) -> bool:
@@ -379,8 +390,8 @@ class Drafts:
         self._db.execute(
             "UPDATE drafts SET patient_id = ?, notes = ?, status = ?, order_intent_id = ?,"
             " order_id = ?, created_at = ?, updated_at = ?, revision = ?, sent_revision = ?,"
-            " checkout_url = ?, failure_reason = ?, unconfirmed_create = ?, return_url = ?"
-            " WHERE id = ?",
+            " checkout_url = ?, failure_reason = ?, unconfirmed_create = ?, return_url = ?,"
+            " internal_note = ? WHERE id = ?",
             [*self._values(after)[1:], after.id],
         )
         if after.lab_test_ids != before.lab_test_ids:
@@ -452,6 +463,7 @@ class Drafts:
             draft.failure_reason,
             int(draft.unconfirmed_create),
             draft.return_url,
+            draft.internal_note,
         ]
 
     @staticmethod
@@ -473,6 +485,7 @@ class Drafts:
             failure_reason=row[11],
             unconfirmed_create=bool(row[12]),
             return_url=row[13],
+            internal_note=str(row[14]),
             lab_test_ids=lab_test_ids,
         )
 

@@ -1,7 +1,9 @@
 """The Draft orders pane: the list of drafts, and an editor for the one selected.
 
-Every edit (patient, a test added or removed, each keystroke of the notes) is saved at once;
-sending, checking out and opening in the browser are the only things that need Rupa.
+Every edit (patient, a test added or removed, each keystroke of either note) is saved at
+once; sending, checking out and opening in the browser are the only things that need Rupa.
+The two notes say who reads them: the note to the patient goes to Rupa, which shows it on
+the patient's order; the internal note stays on this computer.
 
 Keyboard: Delete removes the selected test from the draft; Enter in the test search adds
 the highlighted test.
@@ -57,6 +59,10 @@ from rupa_desk.ui.widgets.keyed_table import ID_ROLE, read_only_table, select_ke
 from rupa_desk.ui.widgets.search_box import SearchBox
 
 LEFT_CATALOG = "No longer in the catalog"
+#: The note Rupa shows the patient (the order's "notes to patient"): labelled for what it is.
+PATIENT_NOTE_LABEL = "Note to the patient (shown on their order)"
+#: The note that never leaves this computer.
+INTERNAL_NOTE_LABEL = "Internal note (this computer only, never sent)"
 #: The patient column's share of the list when the list is fitted to its columns.
 PATIENT_COLUMN_WIDTH = 130
 #: The most of the pane the list takes when fitted (the editor keeps the rest).
@@ -119,9 +125,17 @@ class DraftEditor(QWidget):
         self.test_results.hide()  # shown while there are tests to pick
 
         self.notes = QPlainTextEdit()
-        self.notes.setPlaceholderText("Notes for this order (saved as you type)")
-        self.notes.setAccessibleName("Notes")
+        self.notes.setPlaceholderText(
+            "Sent to Rupa with the order: the patient sees it (saved as you type)"
+        )
+        self.notes.setAccessibleName(PATIENT_NOTE_LABEL)
         self.notes.setMaximumHeight(110)
+        self.internal_note = QPlainTextEdit()
+        self.internal_note.setPlaceholderText(
+            "For the front desk: stays on this computer, never sent (saved as you type)"
+        )
+        self.internal_note.setAccessibleName(INTERNAL_NOTE_LABEL)
+        self.internal_note.setMaximumHeight(70)
 
         actions = QHBoxLayout()
         actions.addWidget(self.send_button)
@@ -140,8 +154,14 @@ class DraftEditor(QWidget):
         layout.addWidget(self.total_label)
         layout.addWidget(self.test_search)
         layout.addWidget(self.test_results)
-        layout.addWidget(QLabel("Notes"))
+        self.notes_label = QLabel(PATIENT_NOTE_LABEL)
+        self.notes_label.setBuddy(self.notes)
+        self.internal_note_label = QLabel(INTERNAL_NOTE_LABEL)
+        self.internal_note_label.setBuddy(self.internal_note)
+        layout.addWidget(self.notes_label)
         layout.addWidget(self.notes)
+        layout.addWidget(self.internal_note_label)
+        layout.addWidget(self.internal_note)
 
         self._delete_shortcut = QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.tests)
         self._delete_shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
@@ -153,6 +173,7 @@ class DraftEditor(QWidget):
         self.test_search.returnPressed.connect(self._on_test_search_return_pressed)
         self.test_results.itemActivated.connect(self._on_test_results_item_activated)
         self.notes.textChanged.connect(self._on_notes_text_changed)
+        self.internal_note.textChanged.connect(self._on_internal_note_text_changed)
         self.send_button.clicked.connect(self._on_send_button_clicked)
         self.checkout_button.clicked.connect(self._on_checkout_button_clicked)
         self.browser_button.clicked.connect(self._on_browser_button_clicked)
@@ -179,6 +200,7 @@ class DraftEditor(QWidget):
             self._lines = ()
             self.total_label.setText("")
             self._set_notes("")
+            self._set_text(self.internal_note, "")
             return
         draft = listing.draft
         editable = draft.is_editable and draft.state is not DraftState.SENDING
@@ -208,6 +230,8 @@ class DraftEditor(QWidget):
         self.total_label.setText(f"Estimated total: {estimate(listing)}")
         if self.notes.toPlainText() != draft.notes:
             self._set_notes(draft.notes)
+        if self.internal_note.toPlainText() != draft.internal_note:
+            self._set_text(self.internal_note, draft.internal_note)
 
     def _show_lines(self, listing: DraftListing) -> None:
         self._lines = listing.lines
@@ -226,11 +250,15 @@ class DraftEditor(QWidget):
             self.tests.setItem(row, 3, flag)
 
     def _set_notes(self, text: str) -> None:
-        self.notes.blockSignals(True)
+        self._set_text(self.notes, text)
+
+    @staticmethod
+    def _set_text(editor: QPlainTextEdit, text: str) -> None:
+        editor.blockSignals(True)
         try:
-            self.notes.setPlainText(text)
+            editor.setPlainText(text)
         finally:
-            self.notes.blockSignals(False)
+            editor.blockSignals(False)
 
     # -- slots ---------------------------------------------------------------------------------
 
@@ -281,6 +309,10 @@ class DraftEditor(QWidget):
     def _on_notes_text_changed(self) -> None:
         if self.draft_id is not None:
             self._presenter.set_notes(self.draft_id, self.notes.toPlainText())
+
+    def _on_internal_note_text_changed(self) -> None:
+        if self.draft_id is not None:
+            self._presenter.set_internal_note(self.draft_id, self.internal_note.toPlainText())
 
     def _on_send_button_clicked(self) -> None:
         if self.draft_id is not None:

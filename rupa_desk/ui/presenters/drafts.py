@@ -241,7 +241,12 @@ class DraftsPresenter(QObject):
         self._edit(draft_id, lambda: self._store.drafts.edit(draft_id, patient_id=patient_id))
 
     def set_notes(self, draft_id: str, notes: str) -> None:
+        """Change the note to the patient (sent to Rupa, shown on the patient's order)."""
         self._edit(draft_id, lambda: self._store.drafts.edit(draft_id, notes=notes))
+
+    def set_internal_note(self, draft_id: str, internal_note: str) -> None:
+        """Change the internal note (kept on this computer, never sent)."""
+        self._edit(draft_id, lambda: self._store.drafts.set_internal_note(draft_id, internal_note))
 
     def add_test(self, draft_id: str, hit: SearchHit) -> bool:
         """Add a catalog test; False when it was on the draft already (or refused)."""
