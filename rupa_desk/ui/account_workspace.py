@@ -121,6 +121,7 @@ class AccountWorkspace:
             context.bridge,
             context.connectivity,
         )
+        self.patients.selection_changed.connect(self.orders.drafts.set_selected_patient)
         self.panes: dict[str, QWidget] = {
             pane.key: pane.build(self) for pane in panes if pane.build is not None
         }

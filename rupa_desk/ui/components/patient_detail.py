@@ -11,8 +11,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFormLayout, QLabel, QListWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from rupa_desk.core.models import Address
 from rupa_desk.ui.components.catalog_model import format_price
@@ -49,7 +57,13 @@ def describe_order(order: OrderSummary) -> str:
 
 
 class PatientDetailPanel(QWidget):
-    """Shows a `PatientDetail`."""
+    """Shows a `PatientDetail`, with "New order" for the patient shown.
+
+    Signals:
+        new_order_requested(str): "New order" for this patient (her id).
+    """
+
+    new_order_requested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -63,6 +77,11 @@ class PatientDetailPanel(QWidget):
         font.setPointSizeF(font.pointSizeF() * 1.25)
         font.setBold(True)
         self.name.setFont(font)
+        self.new_order_button = QPushButton("New order")
+        self.new_order_button.setProperty("primary", True)
+        self.new_order_button.setAccessibleName("New order for this patient")
+        self.new_order_button.setToolTip("A new draft order for this patient (Ctrl+Enter)")
+        self.new_order_button.clicked.connect(self._on_new_order_button_clicked)
         self.values: dict[str, QLabel] = {}
         form = QFormLayout()
         for key, label in (
@@ -92,7 +111,10 @@ class PatientDetailPanel(QWidget):
         self._content = QWidget()
         content = QVBoxLayout(self._content)
         content.setContentsMargins(0, 0, 0, 0)
-        content.addWidget(self.name)
+        heading = QHBoxLayout()
+        heading.addWidget(self.name, 1)
+        heading.addWidget(self.new_order_button)
+        content.addLayout(heading)
         content.addLayout(form)
         content.addWidget(self.drafts_label)
         content.addWidget(self.drafts, 1)
@@ -162,3 +184,11 @@ class PatientDetailPanel(QWidget):
             )
         for order in shown:
             self.orders.addItem(describe_order(order))
+
+    def set_ordering(self, available: bool) -> None:
+        """Offer "New order" (False: nothing here can start an order)."""
+        self.new_order_button.setVisible(available)
+
+    def _on_new_order_button_clicked(self) -> None:
+        if self._detail is not None:
+            self.new_order_requested.emit(self._detail.patient.id)

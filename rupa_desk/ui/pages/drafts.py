@@ -16,7 +16,7 @@ list: placing the row and sizing the columns to their contents look at every lis
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelection, Qt
+from PySide6.QtCore import QItemSelection, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -41,6 +41,7 @@ from qasync import asyncSlot
 
 from rupa_desk.core.drafts import DraftState
 from rupa_desk.services.store import DraftListing, SearchHit, UnknownDraftError
+from rupa_desk.ui.components.draft_chooser import DialogDraftChooser
 from rupa_desk.ui.components.drafts_model import STATE, DraftsTableModel, estimate
 from rupa_desk.ui.formatting import money
 from rupa_desk.ui.presenters.drafts import (
@@ -347,6 +348,9 @@ class DraftsPage(QWidget):
         self.new_button = QPushButton("New draft")
         self.new_button.setProperty("primary", True)  # the main action here
         self.new_button.setAccessibleName("Create a new draft")
+        self.new_button.setToolTip(
+            "A new draft for the patient selected in Patients (or without a patient)"
+        )
         self.delete_button = QPushButton("Delete draft")
         self.delete_button.setAccessibleName("Delete the selected draft")
         self.model = DraftsTableModel(self)
@@ -393,6 +397,9 @@ class DraftsPage(QWidget):
         presenter.drafts_changed.connect(self._on_presenter_drafts_changed)
         presenter.draft_changed.connect(self._on_presenter_draft_changed)
         presenter.current_changed.connect(self._on_presenter_current_changed)
+        presenter.open_requested.connect(self._on_presenter_open_requested)
+        self.chooser = DialogDraftChooser(self)
+        presenter.set_chooser(self.chooser)
         self.splitter.splitterMoved.connect(self._on_splitter_splitter_moved)
         self.refresh()
 
@@ -562,6 +569,15 @@ class DraftsPage(QWidget):
 
     def _on_presenter_current_changed(self, draft_id: str) -> None:
         self._show_current()
+
+    def _on_presenter_open_requested(self, draft_id: str) -> None:
+        # Once the pane is forward (the window shows it on the same signal): the next step
+        # is adding tests.
+        QTimer.singleShot(0, self, self._focus_test_search)
+
+    def _focus_test_search(self) -> None:
+        if self.editor.test_search.isEnabled():
+            self.editor.test_search.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _on_splitter_splitter_moved(self, position: int, index: int) -> None:
         self._user_sized = True

@@ -18,8 +18,9 @@ from __future__ import annotations
 import logging
 import webbrowser
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import Final, Protocol
 
 from PySide6.QtCore import QObject, Signal
 
@@ -40,7 +41,14 @@ from rupa_desk.services.checkout_linking import (
 )
 from rupa_desk.services.errors import RupaError
 from rupa_desk.services.outbox import RESEND_WAITS_S, Outbox, QueuedDraftSender
-from rupa_desk.services.store import DraftListing, SearchHit, Store, StoreError
+from rupa_desk.services.store import (
+    DraftListing,
+    DraftSummary,
+    SearchHit,
+    Store,
+    StoreError,
+    UnknownPatientError,
+)
 from rupa_desk.ui.messages import Level, MessageBridge
 from rupa_desk.ui.presenters.connectivity import Connectivity
 from rupa_desk.ui.tasks import BackgroundTasks
@@ -102,6 +110,28 @@ def state_tooltip(draft: Draft) -> str:
     return text
 
 
+@dataclass(frozen=True)
+class DraftChoice:
+    """One answer to "Add the test to which draft?".
+
+    Attributes:
+        label: the words the person reads ("Ada Lovelace · 2 tests · changed 12:03").
+        draft_id: the open draft to add to; None: a new draft.
+        patient_id: the new draft's patient (None: chosen later); unused for an open draft.
+    """
+
+    label: str
+    draft_id: str | None = None
+    patient_id: str | None = None
+
+
+class DraftChooser(Protocol):
+    """Asks the person which draft a test goes to (the drafts pane's dialog)."""
+
+    async def choose(self, question: str, choices: Sequence[DraftChoice]) -> DraftChoice | None:
+        """The choice made, or None when the person cancelled."""
+
+
 class DraftsPresenter(QObject):
     """Drafts for the pane and for the catalog's "Add to draft".
 
@@ -119,16 +149,22 @@ class DraftsPresenter(QObject):
         open_url: opens a URL in the system browser; False when it could not.
         resend_waits_s: the backoff between automatic sends of queued drafts.
         clock: the wall clock (which checked-out drafts are old enough to leave the list).
+        chooser: asks which draft a catalog test goes to when that is not clear (the drafts
+            pane sets its dialog with `set_chooser`); without one the person is told to
+            choose the draft first.
 
     Signals:
         drafts_changed(): drafts were added or deleted (read the list again).
         draft_changed(str): one draft changed (its id): update its row and the editor.
         current_changed(str): the draft shown in the editor changed (its id).
+        open_requested(str): the person asked to work on this draft now ("New order",
+            "Order again"): bring the Draft orders pane forward, ready to add tests.
     """
 
     drafts_changed = Signal()
     draft_changed = Signal(str)
     current_changed = Signal(str)
+    open_requested = Signal(str)
 
     def __init__(
         self,
@@ -144,6 +180,7 @@ class DraftsPresenter(QObject):
         open_url: Callable[[str], bool] = webbrowser.open,
         resend_waits_s: Sequence[float] = RESEND_WAITS_S,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        chooser: DraftChooser | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -158,6 +195,8 @@ class DraftsPresenter(QObject):
         self._open_url = open_url
         self._clock = clock
         self._current: str | None = None
+        self._selected_patient: str | None = None
+        self._chooser = chooser
         self._sender = QueuedDraftSender(
             outbox, store.drafts, on_sent=self._on_sender_sent, waits_s=resend_waits_s
         )
@@ -220,22 +259,68 @@ class DraftsPresenter(QObject):
             self._current = draft_id
             self.current_changed.emit(draft_id or "")
 
+    def set_chooser(self, chooser: DraftChooser | None) -> None:
+        """Who asks which draft a catalog test goes to when that is not clear."""
+        self._chooser = chooser
+
+    @property
+    def selected_patient(self) -> str | None:
+        """The patient selected in the Patients pane (a new draft is for her)."""
+        return self._selected_patient
+
+    def set_selected_patient(self, patient_id: str | None) -> None:
+        """The Patients pane's selection changed ("" or None: nobody selected)."""
+        self._selected_patient = patient_id or None
+
+    def patient_name(self, patient_id: str) -> str:
+        """A patient's name as the panes show it (her id when she is not cached)."""
+        try:
+            return self._store.patients.get(patient_id).full_name
+        except UnknownPatientError:
+            return patient_id
+
     # -- editing: saved before anything else happens ------------------------------------------
 
-    def new_draft(self) -> bool:
-        """A new, empty draft, shown in the editor.
+    def new_draft(self, patient_id: str | None = None) -> bool:
+        """A new draft, shown in the editor: for `patient_id`, else for the patient selected
+        in the Patients pane, else without a patient yet.
 
         Returns:
             True when it was made; False when the database refused it (the user was told).
         """
         try:
-            draft_id = self._store.drafts.create()
+            draft_id = self._store.drafts.create(patient_id=patient_id or self._selected_patient)
         except StoreError as exc:
             self._bridge.known_error(exc, not_done="The new draft was not saved.")
             return False
         self.drafts_changed.emit()
         self.set_current(draft_id)
         return True
+
+    def new_order(self, patient_id: str) -> bool:
+        """ "New order" for a patient: a draft for her, opened in the Draft orders pane.
+
+        A draft of hers that is still empty (local, no tests, no notes) is opened instead of
+        making another empty one.
+
+        Returns:
+            True when a draft is open for her; False when it could not be saved (told).
+        """
+        empty = self._empty_draft_of(patient_id)
+        if empty is not None:
+            self.set_current(empty)
+        elif not self.new_draft(patient_id):
+            return False
+        self.open_requested.emit(self._current or "")
+        return True
+
+    def _empty_draft_of(self, patient_id: str) -> str | None:
+        for summary in self._store.drafts.open_drafts():
+            if summary.patient_id == patient_id and summary.test_count == 0:
+                draft = self._store.drafts.get(summary.id)
+                if draft.state is DraftState.LOCAL and not (draft.notes or draft.internal_note):
+                    return draft.id
+        return None
 
     def set_patient(self, draft_id: str, patient_id: str) -> None:
         self._edit(draft_id, lambda: self._store.drafts.edit(draft_id, patient_id=patient_id))
@@ -304,26 +389,73 @@ class DraftsPresenter(QObject):
 
     # -- "Add to draft" from the catalog (a DraftTarget) ---------------------------------------
 
-    async def add_lab_test(self, test: LabTest) -> str:
-        """Add a catalog test to the current draft (a new draft when there is none)."""
+    async def add_lab_test(self, test: LabTest) -> str | None:
+        """Add a catalog test to a draft, and say which.
+
+        The draft shown in the Draft orders pane when there is one; else the only open
+        draft, when it has a patient; else a new draft for the patient selected in the
+        Patients pane, when there is no open draft. Otherwise it is not clear, and the
+        person is asked (never a "No patient" draft made behind their back).
+
+        Returns:
+            The sentence for the person; None when nothing was added (they cancelled, or
+            were told to choose a draft first).
+        """
         draft_id = self._current
         if draft_id is not None and not self._store.drafts.get(draft_id).is_editable:
             draft_id = None
         if draft_id is None:
-            open_drafts = self._store.drafts.open_drafts()
-            if open_drafts:
-                draft_id = open_drafts[0].id
-            else:
-                draft_id = self._store.drafts.create()
+            choice = await self._choose_target(test)
+            if choice is None:
+                return None
+            draft_id = choice.draft_id
+            if draft_id is None:
+                draft_id = self._store.drafts.create(patient_id=choice.patient_id)
                 self.drafts_changed.emit()
             self.set_current(draft_id)
         added = self._store.drafts.add_test(draft_id, test.id, name=test.name, price=test.price)
         self.draft_changed.emit(draft_id)
-        count = len(self._store.drafts.get(draft_id).lab_test_ids)
+        draft = self._store.drafts.get(draft_id)
+        count = len(draft.lab_test_ids)
         tests = "1 test" if count == 1 else f"{count} tests"
+        where = self._draft_words(draft)
         if not added:
-            return f"“{test.name}” is already on the current draft ({tests})."
-        return f"Added “{test.name}” to the current draft ({tests})."
+            return f"“{test.name}” is already on {where} ({tests})."
+        return f"Added “{test.name}” to {where} ({tests})."
+
+    async def _choose_target(self, test: LabTest) -> DraftChoice | None:
+        """Where a test goes when no draft is shown: clear cases at once, else asked."""
+        open_drafts = self._store.drafts.open_drafts()
+        if len(open_drafts) == 1 and open_drafts[0].patient_id is not None:
+            return DraftChoice("", draft_id=open_drafts[0].id)
+        if not open_drafts and self._selected_patient is not None:
+            return DraftChoice("", patient_id=self._selected_patient)
+        choices = [DraftChoice(self._summary_words(d), draft_id=d.id) for d in open_drafts]
+        selected = self._selected_patient
+        if selected is not None:
+            choices.append(
+                DraftChoice(f"A new draft for {self.patient_name(selected)}", patient_id=selected)
+            )
+        choices.append(DraftChoice("A new draft (choose the patient afterwards)"))
+        if self._chooser is None:
+            self._bridge.warning(
+                f"“{test.name}” was not added: select a draft in Draft orders first, then "
+                "add the test again."
+            )
+            return None
+        return await self._chooser.choose(f"Add “{test.name}” to which draft?", choices)
+
+    def _summary_words(self, summary: DraftSummary) -> str:
+        who = self.patient_name(summary.patient_id) if summary.patient_id else "No patient yet"
+        tests = "1 test" if summary.test_count == 1 else f"{summary.test_count} tests"
+        changed = summary.updated_at.astimezone().strftime("%d %b %H:%M")
+        return f"{who} · {tests} · changed {changed}"
+
+    def _draft_words(self, draft: Draft) -> str:
+        """A draft as a sentence names it: "the draft for Ada Lovelace"."""
+        if draft.patient_id is None:
+            return "the draft without a patient"
+        return f"the draft for {self.patient_name(draft.patient_id)}"
 
     # -- Rupa ----------------------------------------------------------------------------------
 

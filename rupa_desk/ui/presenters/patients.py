@@ -154,6 +154,8 @@ class PatientsPresenter(QObject):
             Rupa already had this first+last+email).
         patient_chosen(object): show this existing patient (a `Patient`; "Use this patient").
         creating_changed(bool): a patient is being created (True) or no longer (False).
+        selection_changed(str): the patient shown in the detail changed (her id; "" for
+            nobody): a new draft is for her.
     """
 
     results_changed = Signal(list)
@@ -165,6 +167,7 @@ class PatientsPresenter(QObject):
     patient_created = Signal(object, bool)
     patient_chosen = Signal(object)
     creating_changed = Signal(bool)
+    selection_changed = Signal(str)
 
     def __init__(
         self,
@@ -188,6 +191,7 @@ class PatientsPresenter(QObject):
         self._details = LatestTask("patient-detail")
         self._refreshes = LatestTask("patient-refresh")
         self._creating = False
+        self._selected: str | None = None
         self._form_save_failed = False
         self._unsaved: PatientForm | None = None
         self._form_retry = QTimer(self)
@@ -251,8 +255,16 @@ class PatientsPresenter(QObject):
 
     # -- detail ------------------------------------------------------------------------------
 
+    @property
+    def selected_patient_id(self) -> str | None:
+        """The patient shown in the detail (None: nobody)."""
+        return self._selected
+
     async def show_detail(self, patient_id: str | None) -> None:
         """Show a patient's demographics, drafts and orders (None: clear the panel)."""
+        if patient_id != self._selected:
+            self._selected = patient_id
+            self.selection_changed.emit(patient_id or "")
         with contextlib.suppress(Superseded):
             await self._details.run(self._load_detail(patient_id))
 
