@@ -165,6 +165,11 @@ class Drafts:
         ).fetchone()
         return int(row[0])
 
+    def find_by_order(self, order_id: str) -> Draft | None:
+        """The draft that became this order, if it was made on this PC."""
+        row = self._db.execute("SELECT id FROM drafts WHERE order_id = ?", [order_id]).fetchone()
+        return None if row is None else self.get(str(row[0]))
+
     def find_by_intent(self, order_intent_id: str) -> Draft | None:
         """The draft whose order intent this is, if it was made on this PC."""
         row = self._db.execute(
@@ -287,6 +292,7 @@ class Drafts:
         draft_ids: Iterable[str] | None = None,
         *,
         checked_out_since: datetime | None = None,
+        open_only: bool = False,
     ) -> list[DraftListing]:
         """Drafts with patient names, tests (current prices, tests that left the catalog) and
         estimated totals, most recently changed first.
@@ -295,6 +301,7 @@ class Drafts:
             draft_ids: just these drafts (read by id; the others are not read at all).
             checked_out_since: leave out drafts checked out before this time (their orders
                 are in the Orders pane); None lists them all.
+            open_only: leave out every checked-out draft (each is found from its order).
         """
         conditions: list[str] = []
         params: list[Any] = []
@@ -304,6 +311,9 @@ class Drafts:
                 return []
             conditions.append(f"id IN ({','.join('?' * len(wanted))})")
             params += wanted
+        if open_only:
+            conditions.append("status != ?")
+            params.append(DraftState.CHECKED_OUT.value)
         if checked_out_since is not None:
             conditions.append("(status != ? OR updated_at >= ?)")
             params += [DraftState.CHECKED_OUT.value, to_iso(checked_out_since)]

@@ -5,8 +5,11 @@ once; sending, checking out and opening in the browser are the only things that 
 The two notes say who reads them: the note to the patient goes to Rupa, which shows it on
 the patient's order; the internal note stays on this computer.
 
-Keyboard: Delete removes the selected test from the draft; Enter in the test search adds
-the highlighted test.
+Keyboard: Delete (or "Remove test") removes the selected test from the draft; Enter in the
+test search adds the highlighted test.
+
+A draft that is checked out leaves the list (the editor goes on showing it while it is
+selected); it is found from the order it became.
 
 The list is a view of a `DraftsTableModel`: an edit updates the edited draft's row (read by
 id), never reloads the whole list. A keystroke in the notes still costs more with a longer
@@ -45,7 +48,6 @@ from rupa_desk.ui.components.draft_chooser import DialogDraftChooser
 from rupa_desk.ui.components.drafts_model import STATE, DraftsTableModel, estimate
 from rupa_desk.ui.formatting import money
 from rupa_desk.ui.presenters.drafts import (
-    CHECKED_OUT_LISTED_DAYS,
     SENT_AND_CHANGED,
     SHORT_STATES,
     DraftsPresenter,
@@ -83,6 +85,7 @@ class DraftEditor(QWidget):
         self.draft_id: str | None = None
         self._hits: dict[str, SearchHit] = {}
         self._lines: tuple[object, ...] = ()
+        self._editable = False
         self.setAccessibleName("Draft")
 
         self.patient_label = ElidedLabel()
@@ -115,6 +118,10 @@ class DraftEditor(QWidget):
             )
         self.total_label = QLabel()
         self.total_label.setAccessibleName("Estimated total")
+        self.remove_button = QPushButton("Remove test")
+        self.remove_button.setAccessibleName("Remove the selected test from the draft")
+        self.remove_button.setToolTip("Remove the selected test from the draft (Delete)")
+        self.remove_button.setEnabled(False)
 
         self.test_search = SearchBox()
         self.test_search.setPlaceholderText("Add a test: search the catalog")
@@ -152,7 +159,10 @@ class DraftEditor(QWidget):
         layout.addLayout(form)
         layout.addLayout(actions)
         layout.addWidget(self.tests, 1)
-        layout.addWidget(self.total_label)
+        below_tests = QHBoxLayout()
+        below_tests.addWidget(self.total_label, 1)
+        below_tests.addWidget(self.remove_button)
+        layout.addLayout(below_tests)
         layout.addWidget(self.test_search)
         layout.addWidget(self.test_results)
         self.notes_label = QLabel(PATIENT_NOTE_LABEL)
@@ -167,6 +177,8 @@ class DraftEditor(QWidget):
         self._delete_shortcut = QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.tests)
         self._delete_shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
         self._delete_shortcut.activated.connect(self._on_delete_shortcut_activated)
+        self.remove_button.clicked.connect(self._on_delete_shortcut_activated)
+        self.tests.itemSelectionChanged.connect(self._on_tests_item_selection_changed)
         self.patient_search.search_requested.connect(self._on_patient_search_search_requested)
         self.patient_results.itemActivated.connect(self._on_patient_results_item_activated)
         self.patient_results.itemClicked.connect(self._on_patient_results_item_activated)
@@ -202,6 +214,8 @@ class DraftEditor(QWidget):
             self.total_label.setText("")
             self._set_notes("")
             self._set_text(self.internal_note, "")
+            self._editable = False
+            self._enable_remove()
             return
         draft = listing.draft
         editable = draft.is_editable and draft.state is not DraftState.SENDING
@@ -226,8 +240,10 @@ class DraftEditor(QWidget):
         )
         self.checkout_button.setEnabled(draft.can_check_out)
         self.browser_button.setEnabled(draft.can_check_out)
+        self._editable = editable
         if listing.lines != self._lines:
             self._show_lines(listing)
+        self._enable_remove()
         self.total_label.setText(f"Estimated total: {estimate(listing)}")
         if self.notes.toPlainText() != draft.notes:
             self._set_notes(draft.notes)
@@ -263,10 +279,16 @@ class DraftEditor(QWidget):
 
     # -- slots ---------------------------------------------------------------------------------
 
+    def _enable_remove(self) -> None:
+        self.remove_button.setEnabled(self._editable and bool(self.tests.selectedItems()))
+
+    def _on_tests_item_selection_changed(self) -> None:
+        self._enable_remove()
+
     def _on_delete_shortcut_activated(self) -> None:
         row = self.tests.currentRow()
         item = self.tests.item(row, 0) if row >= 0 else None
-        if self.draft_id is not None and item is not None:
+        if self.draft_id is not None and item is not None and self._editable:
             self._presenter.remove_test(self.draft_id, str(item.data(ID_ROLE)))
 
     def _on_patient_search_search_requested(self, text: str) -> None:
@@ -367,7 +389,7 @@ class DraftsPage(QWidget):
         self.empty_hint.setAccessibleName("No drafts yet")
         self.hidden_note = QLabel()
         self.hidden_note.setWordWrap(True)
-        self.hidden_note.setAccessibleName("Older checked-out drafts")
+        self.hidden_note.setAccessibleName("Drafts that became orders")
         self.editor = DraftEditor(presenter)
 
         buttons = QHBoxLayout()
@@ -457,7 +479,16 @@ class DraftsPage(QWidget):
             self.model.take(draft_id)
             self._show_hints()
             return
-        self.model.put(listing, at=self._place_of(listing))
+        if listing.draft.state is DraftState.CHECKED_OUT:
+            # It is with its order now; the editor goes on showing it while it is current.
+            selection = self.drafts.selectionModel()
+            selection.blockSignals(True)
+            try:
+                self.model.take(draft_id)
+            finally:
+                selection.blockSignals(False)
+        else:
+            self.model.put(listing, at=self._place_of(listing))
         self._show_hints()
         self._fit_list()
         if draft_id == self.editor.draft_id:
@@ -491,10 +522,8 @@ class DraftsPage(QWidget):
         self.empty_hint.setVisible(self.model.rowCount() == 0)
         hidden = self._presenter.hidden_count()
         self.hidden_note.setVisible(hidden > 0)
-        self.hidden_note.setText(
-            f"{hidden} draft(s) checked out more than {CHECKED_OUT_LISTED_DAYS} days ago are "
-            "not listed: their orders are in Orders."
-        )
+        became = "1 draft became an order" if hidden == 1 else f"{hidden} drafts became orders"
+        self.hidden_note.setText(f"{became}: find each in Orders, and in its patient's details.")
 
     def _show_current(self) -> None:
         current = self._presenter.current

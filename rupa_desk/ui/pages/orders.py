@@ -48,6 +48,8 @@ if TYPE_CHECKING:
     from rupa_desk.ui.components.result_window import ResultWindows
 
 ALL = ""
+#: The most of a draft's notes the order detail shows (all of them in its tooltip).
+NOTE_SHOWN_CHARS = 400
 
 
 def result_state(test: StoredOrderedTest) -> str:
@@ -124,6 +126,11 @@ class OrderDetailView(QWidget):
 
         self.header = ElidedLabel()
         self.header.setAccessibleName("Order")
+        self.from_draft = QLabel()
+        self.from_draft.setWordWrap(True)
+        self.from_draft.setAccessibleName("The draft this order was made from")
+        self.from_draft.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.from_draft.hide()
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.setAccessibleName("Fetch this order from Rupa")
         self.download_button = QPushButton("Download results")
@@ -152,6 +159,7 @@ class OrderDetailView(QWidget):
         buttons.addWidget(self.print_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.header)
+        layout.addWidget(self.from_draft)
         layout.addLayout(buttons)
         layout.addWidget(self.tests, 2)
         layout.addWidget(QLabel("Timeline"))
@@ -172,6 +180,7 @@ class OrderDetailView(QWidget):
         self.setEnabled(detail is not None)
         if detail is None:
             self.header.setText("Select an order.")
+            self.from_draft.hide()
             self.tests.setRowCount(0)
             self.timeline.clear()
             self._timeline_lines = []
@@ -182,6 +191,7 @@ class OrderDetailView(QWidget):
             f"{money(row.total_price)} · submitted {when(row.date_submitted)}"
         )
         self.header.setToolTip(f"Rupa's reference: {row.id}")  # for a call to Rupa's support
+        self._show_draft(row.id)
         self.tests.setRowCount(len(detail.ordered_tests))
         for index, test in enumerate(detail.ordered_tests):
             name = QTableWidgetItem(test.name or test.lab_test_id or test.id)
@@ -206,6 +216,24 @@ class OrderDetailView(QWidget):
         has_results = any(t.has_results for t in detail.ordered_tests)
         self.download_button.setEnabled(has_results)
         self.view_button.setEnabled(any(t.results_file for t in detail.ordered_tests))
+
+    def _show_draft(self, order_id: str) -> None:
+        """The draft the order was made from on this computer, with its notes (it left the
+        drafts list at checkout: this is where it is found)."""
+        draft = self._presenter.draft_of(order_id)
+        self.from_draft.setVisible(draft is not None)
+        if draft is None:
+            return
+        made = draft.created_at.astimezone()
+        lines = [f"Made from a draft on this computer ({when(made)})."]
+        if draft.notes:
+            lines.append(f"Note to the patient: {draft.notes}")
+        if draft.internal_note:
+            lines.append(f"Internal note (this computer only): {draft.internal_note}")
+        text = "\n".join(lines)
+        shown = text if len(text) <= NOTE_SHOWN_CHARS else text[:NOTE_SHOWN_CHARS] + "…"
+        self.from_draft.setText(shown)
+        self.from_draft.setToolTip(text if shown != text else "")
 
     def show_result(self, path: Path, title: str = "", save_name: str = "") -> None:
         """Show a result PDF in its own window (raised when it is open already; QtPdf is

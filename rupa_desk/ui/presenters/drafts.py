@@ -9,8 +9,8 @@ answered.
 
 An edit changes one draft: the presenter says which (`draft_changed`), so the pane updates
 that draft's row and reads that draft alone; the whole list is read again only when drafts
-are added or deleted (`drafts_changed`). Drafts checked out more than
-`CHECKED_OUT_LISTED_DAYS` ago leave the list (their orders are in Orders).
+are added or deleted (`drafts_changed`). A draft that is checked out leaves the list: it is
+found from the order it became (Orders, the patient's detail).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import logging
 import webbrowser
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Final, Protocol
 
 from PySide6.QtCore import QObject, Signal
@@ -58,8 +57,6 @@ log = logging.getLogger(__name__)
 
 TEST_SEARCH_LIMIT: Final = 20
 PATIENT_SEARCH_LIMIT: Final = 20
-#: Checked-out drafts stay in the list this long after checkout; then only Orders shows them.
-CHECKED_OUT_LISTED_DAYS: Final = 14
 
 
 def describe_state(draft: Draft) -> str:
@@ -148,7 +145,6 @@ class DraftsPresenter(QObject):
             queued drafts are sent at once.
         open_url: opens a URL in the system browser; False when it could not.
         resend_waits_s: the backoff between automatic sends of queued drafts.
-        clock: the wall clock (which checked-out drafts are old enough to leave the list).
         chooser: asks which draft a catalog test goes to when that is not clear (the drafts
             pane sets its dialog with `set_chooser`); without one the person is told to
             choose the draft first.
@@ -179,7 +175,6 @@ class DraftsPresenter(QObject):
         *,
         open_url: Callable[[str], bool] = webbrowser.open,
         resend_waits_s: Sequence[float] = RESEND_WAITS_S,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         chooser: DraftChooser | None = None,
         parent: QObject | None = None,
     ) -> None:
@@ -193,7 +188,6 @@ class DraftsPresenter(QObject):
         self._tasks = tasks
         self._connectivity = connectivity
         self._open_url = open_url
-        self._clock = clock
         self._current: str | None = None
         self._selected_patient: str | None = None
         self._chooser = chooser
@@ -217,16 +211,13 @@ class DraftsPresenter(QObject):
     # -- reading -------------------------------------------------------------------------------
 
     def listing(self) -> list[DraftListing]:
-        """The drafts the list shows, most recently changed first (drafts checked out more
-        than `CHECKED_OUT_LISTED_DAYS` ago are left out)."""
-        return self._store.drafts.listing(checked_out_since=self._listed_since())
+        """The drafts the list shows, most recently changed first: not the checked-out
+        ones (each is found from the order it became)."""
+        return self._store.drafts.listing(open_only=True)
 
     def hidden_count(self) -> int:
-        """How many old checked-out drafts the list leaves out."""
-        return self._store.drafts.count_checked_out_before(self._listed_since())
-
-    def _listed_since(self) -> datetime:
-        return self._clock() - timedelta(days=CHECKED_OUT_LISTED_DAYS)
+        """How many checked-out drafts the list leaves out."""
+        return self._store.drafts.count_in_state(DraftState.CHECKED_OUT)
 
     def listing_of(self, draft_id: str) -> DraftListing:
         """One draft with what the editor shows.
@@ -351,6 +342,8 @@ class DraftsPresenter(QObject):
         """What deleting the draft means, for the confirmation the user answers first."""
         draft = self._store.drafts.get(draft_id)
         name = self._draft_name(draft)
+        if draft.patient_id is None:  # never sent: a patient comes first
+            return "Delete this draft? It has no patient yet and exists only on this computer."
         if draft.state is DraftState.CHECKED_OUT:
             return (
                 f"Delete the draft for {name}? It became an order, which stays in Orders and "
