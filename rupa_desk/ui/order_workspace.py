@@ -109,6 +109,7 @@ class OrderWorkspace:
             tasks,
             connectivity,
             open_url=context.open_url,
+            orders=client,
         )
         self.orders = OrdersPresenter(
             store.orders,

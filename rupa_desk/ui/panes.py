@@ -60,7 +60,7 @@ def _drafts(workspace: AccountWorkspace) -> QWidget:
 def _orders(workspace: AccountWorkspace) -> QWidget:
     from rupa_desk.ui.pages.orders import OrdersPage
 
-    return OrdersPage(workspace.orders.orders)
+    return OrdersPage(workspace.orders.orders, ordering=workspace.orders.drafts)
 
 
 PANES: Final[tuple[PaneSpec, ...]] = (

@@ -111,16 +111,32 @@ class Drafts:
 
     # -- create, read, delete ----------------------------------------------------------------
 
-    def new(self, *, patient_id: str | None = None, notes: str = "") -> Draft:
-        """Create and save a local draft."""
-        draft = Draft.new(self._clock(), patient_id=patient_id, notes=notes)
+    def new(
+        self,
+        *,
+        patient_id: str | None = None,
+        notes: str = "",
+        lab_test_ids: Sequence[str] = (),
+    ) -> Draft:
+        """Create and save a local draft (its tests keep the catalog's names and prices)."""
+        draft = Draft.new(
+            self._clock(), patient_id=patient_id, notes=notes, lab_test_ids=lab_test_ids
+        )
+        if lab_test_ids:
+            self._before_catalog_read()  # the tests' names and prices come from the catalog
         with self._db.atomic():
             self._insert(draft)
         return draft
 
-    def create(self, *, patient_id: str | None = None, notes: str = "") -> str:
+    def create(
+        self,
+        *,
+        patient_id: str | None = None,
+        notes: str = "",
+        lab_test_ids: Sequence[str] = (),
+    ) -> str:
         """Create a local draft and return its id (also put in Rupa's metadata)."""
-        return self.new(patient_id=patient_id, notes=notes).id
+        return self.new(patient_id=patient_id, notes=notes, lab_test_ids=lab_test_ids).id
 
     def get(self, draft_id: str) -> Draft:
         """One draft.

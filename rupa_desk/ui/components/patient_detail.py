@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListWidget,
+    QListWidgetItem,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -30,6 +31,9 @@ from rupa_desk.ui.widgets.elided_text import ElidedLabel, show_cut_cells_whole
 
 class OrderSummary(Protocol):
     """What a line of the orders list needs (a Rupa `Order`, or an `OrderRow` saved here)."""
+
+    @property
+    def id(self) -> str: ...
 
     @property
     def status(self) -> str: ...
@@ -61,9 +65,12 @@ class PatientDetailPanel(QWidget):
 
     Signals:
         new_order_requested(str): "New order" for this patient (her id).
+        order_again_requested(str): "Order again" for the order selected in her orders (its
+            id).
     """
 
     new_order_requested = Signal(str)
+    order_again_requested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -108,6 +115,12 @@ class PatientDetailPanel(QWidget):
         self.orders = QListWidget()
         self.orders.setAccessibleName("Orders of this patient")
         show_cut_cells_whole(self.orders)
+        self.again_button = QPushButton("Order again")
+        self.again_button.setAccessibleName("Order the selected order's tests again")
+        self.again_button.setToolTip("A new draft with the tests of the selected order")
+        self.again_button.setEnabled(False)
+        self.orders.itemSelectionChanged.connect(self._on_orders_item_selection_changed)
+        self.again_button.clicked.connect(self._on_again_button_clicked)
         self._content = QWidget()
         content = QVBoxLayout(self._content)
         content.setContentsMargins(0, 0, 0, 0)
@@ -120,6 +133,10 @@ class PatientDetailPanel(QWidget):
         content.addWidget(self.drafts, 1)
         content.addWidget(self.orders_label)
         content.addWidget(self.orders, 2)
+        again = QHBoxLayout()
+        again.addStretch(1)
+        again.addWidget(self.again_button)
+        content.addLayout(again)
         layout = QVBoxLayout(self)
         layout.addWidget(self.empty)
         layout.addWidget(self._content, 1)
@@ -183,11 +200,23 @@ class PatientDetailPanel(QWidget):
                 f"Orders on Rupa ({len(detail.orders)})" if detail.orders else "No orders on Rupa"
             )
         for order in shown:
-            self.orders.addItem(describe_order(order))
+            item = QListWidgetItem(describe_order(order))
+            item.setData(Qt.ItemDataRole.UserRole, order.id)
+            self.orders.addItem(item)
+        self._on_orders_item_selection_changed()
 
     def set_ordering(self, available: bool) -> None:
-        """Offer "New order" (False: nothing here can start an order)."""
+        """Offer "New order" and "Order again" (False: nothing here can start an order)."""
         self.new_order_button.setVisible(available)
+        self.again_button.setVisible(available)
+
+    def _on_orders_item_selection_changed(self) -> None:
+        self.again_button.setEnabled(bool(self.orders.selectedItems()))
+
+    def _on_again_button_clicked(self) -> None:
+        items = self.orders.selectedItems()
+        if items:
+            self.order_again_requested.emit(str(items[0].data(Qt.ItemDataRole.UserRole)))
 
     def _on_new_order_button_clicked(self) -> None:
         if self._detail is not None:

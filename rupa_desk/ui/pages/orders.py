@@ -3,7 +3,8 @@
 Filters: my orders or the whole clinic, a status, a patient, and a search over patient names
 and order ids. The detail shows the ordered tests with their lab company and result state and
 a status timeline (Rupa's dates and the statuses this PC saw); it opens result PDFs in their
-own large windows (closed with the account) and prints a summary of the order.
+own large windows (closed with the account), prints a summary of the order, names the draft
+it was made from on this computer, and offers "Order again" (a new draft, same tests).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import html
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QItemSelection, Qt
 from PySide6.QtWidgets import (
@@ -48,6 +49,15 @@ if TYPE_CHECKING:
     from rupa_desk.ui.components.result_window import ResultWindows
 
 ALL = ""
+
+
+class Reordering(Protocol):
+    """ "Order again" (`rupa_desk.ui.presenters.drafts.DraftsPresenter`)."""
+
+    async def order_again(self, order_id: str) -> bool:
+        """A new draft with the order's patient and tests, opened in Draft orders."""
+
+
 #: The most of a draft's notes the order detail shows (all of them in its tooltip).
 NOTE_SHOWN_CHARS = 400
 
@@ -101,12 +111,13 @@ def order_summary_html(detail: OrderDetail, timeline: list[str], *, printed: dat
 
 
 class OrderDetailView(QWidget):
-    """One order: tests, timeline; results open in their own windows.
+    """One order: tests, timeline; results open in their own windows; "Order again".
 
     Args:
         presenter: the pane's presenter.
         ways_out: the dialogs for saving, printing and opening outside (the system's by
             default; tests pass their own).
+        ordering: makes "Order again" drafts (None: the button is not offered).
     """
 
     def __init__(
@@ -115,9 +126,11 @@ class OrderDetailView(QWidget):
         parent: QWidget | None = None,
         *,
         ways_out: WaysOut | None = None,
+        ordering: Reordering | None = None,
     ) -> None:
         super().__init__(parent)
         self._presenter = presenter
+        self._ordering = ordering
         self._ways_out = ways_out or WaysOut()
         self._detail: OrderDetail | None = None
         self._timeline_lines: list[str] = []
@@ -139,6 +152,10 @@ class OrderDetailView(QWidget):
         self.view_button.setAccessibleName("Show the selected test's result PDF")
         self.print_button = QPushButton("Print summary…")
         self.print_button.setAccessibleName("Print a summary of this order")
+        self.again_button = QPushButton("Order again")
+        self.again_button.setAccessibleName("Order the same tests again for this patient")
+        self.again_button.setToolTip("A new draft for this patient with the same tests")
+        self.again_button.setVisible(ordering is not None)
         self.tests = QTableWidget(0, 3)
         self.tests.setAccessibleName("Ordered tests")
         self.tests.setHorizontalHeaderLabels(["Test", "Lab company", "Results"])
@@ -156,6 +173,7 @@ class OrderDetailView(QWidget):
         buttons.addWidget(self.download_button)
         buttons.addWidget(self.view_button)
         buttons.addStretch(1)
+        buttons.addWidget(self.again_button)
         buttons.addWidget(self.print_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.header)
@@ -169,6 +187,7 @@ class OrderDetailView(QWidget):
         self.download_button.clicked.connect(self._on_download_button_clicked)
         self.view_button.clicked.connect(self._on_view_button_clicked)
         self.print_button.clicked.connect(self._on_print_button_clicked)
+        self.again_button.clicked.connect(self._on_again_button_clicked)
         self.tests.itemDoubleClicked.connect(self._on_tests_item_double_clicked)
         presenter.detail_changed.connect(self._on_presenter_detail_changed)
         presenter.result_ready.connect(self._on_presenter_result_ready)
@@ -318,6 +337,11 @@ class OrderDetailView(QWidget):
         self.print_summary()
 
     @asyncSlot()
+    async def _on_again_button_clicked(self) -> None:
+        if self._ordering is not None and self._detail is not None:
+            await self._ordering.order_again(self._detail.row.id)
+
+    @asyncSlot()
     async def _on_refresh_button_clicked(self) -> None:
         await self._presenter.open_order(self._presenter.current)
 
@@ -338,6 +362,11 @@ class OrdersPage(QWidget):
     The table is a view of an `OrdersTableModel`: an update from the presenter changes only
     the rows of the orders it names (a status change repaints one row), and the whole list
     is read again (and changed by difference) only when it may have changed.
+
+    Args:
+        presenter: the pane's presenter.
+        ways_out: the dialogs for saving, printing and opening outside.
+        ordering: makes "Order again" drafts (None: not offered).
     """
 
     def __init__(
@@ -346,6 +375,7 @@ class OrdersPage(QWidget):
         parent: QWidget | None = None,
         *,
         ways_out: WaysOut | None = None,
+        ordering: Reordering | None = None,
     ) -> None:
         super().__init__(parent)
         self._presenter = presenter
@@ -378,7 +408,7 @@ class OrdersPage(QWidget):
         header = self.table.horizontalHeader()
         for column in (0, 2, 3, 4):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        self.detail = OrderDetailView(presenter, ways_out=ways_out)
+        self.detail = OrderDetailView(presenter, ways_out=ways_out, ordering=ordering)
 
         filters = QHBoxLayout()
         filters.addWidget(self.search_box, 1)

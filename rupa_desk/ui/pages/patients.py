@@ -2,7 +2,8 @@
 
 The new-patient form is saved as it is typed; opening it restores one that was not sent.
 Patient first: "New order" on every row, in the detail, in the row's context menu and as
-Ctrl+Enter opens a draft for that patient in the Draft orders pane.
+Ctrl+Enter opens a draft for that patient in the Draft orders pane; "Order again" on one of
+her orders opens a draft with its tests.
 
 Keyboard: Ctrl+F focuses the search; Ctrl+N opens the new-patient form; Ctrl+Enter starts
 an order for the selected patient.
@@ -55,6 +56,9 @@ class PatientOrdering(Protocol):
 
     def new_order(self, patient_id: str) -> bool:
         """Open a draft for the patient in the Draft orders pane."""
+
+    async def order_again(self, order_id: str) -> bool:
+        """A new draft with a past order's patient and tests, in the Draft orders pane."""
 
 
 class PatientsPage(QWidget):
@@ -157,6 +161,7 @@ class PatientsPage(QWidget):
         self.row_button.clicked.connect(self._on_row_button_clicked)
         self.new_order_action.triggered.connect(self._on_new_order_action_triggered)
         self.detail.new_order_requested.connect(self._on_detail_new_order_requested)
+        self.detail.order_again_requested.connect(self._on_detail_order_again_requested)
         self.form.edited.connect(self._on_form_edited)
         self.form.submitted.connect(self._on_form_submitted)
         self.form.cancelled.connect(self._on_form_cancelled)
@@ -211,6 +216,11 @@ class PatientsPage(QWidget):
 
     def _on_detail_new_order_requested(self, patient_id: str) -> None:
         self.new_order(patient_id)
+
+    @asyncSlot(str)
+    async def _on_detail_order_again_requested(self, order_id: str) -> None:
+        if self._ordering is not None:
+            await self._ordering.order_again(order_id)
 
     def _on_form_edited(self, form: PatientForm) -> None:
         self._presenter.form_edited(form)

@@ -19,6 +19,7 @@ import logging
 import webbrowser
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Final, Protocol
 
 from PySide6.QtCore import QObject, Signal
@@ -32,7 +33,7 @@ from rupa_desk.core.checkout_return import (
 )
 from rupa_desk.core.drafts import Draft, DraftNotReady, DraftState, InvalidDraftTransition
 from rupa_desk.core.errors import ActionNotAllowed, InvalidInput
-from rupa_desk.core.models import LabTest, Patient
+from rupa_desk.core.models import LabTest, Order, Patient
 from rupa_desk.services.checkout_linking import (
     CheckoutLinker,
     CheckoutReturnListener,
@@ -46,6 +47,8 @@ from rupa_desk.services.store import (
     SearchHit,
     Store,
     StoreError,
+    UnknownLabTestError,
+    UnknownOrderError,
     UnknownPatientError,
 )
 from rupa_desk.ui.messages import Level, MessageBridge
@@ -129,6 +132,18 @@ class DraftChooser(Protocol):
         """The choice made, or None when the person cancelled."""
 
 
+class OrderSource(Protocol):
+    """Where "Order again" reads a past order with its tests' names (`RupaClient`)."""
+
+    async def get_order(self, order_id: str, *, include: Sequence[str] = ...) -> Order:
+        """One order; `include` names the related resources to resolve."""
+
+
+#: What "Order again" asks Rupa for: the order's tests, each with its lab test (its name
+#: even when it has left the catalog).
+ORDER_AGAIN_INCLUDE: Final = ("ordered_tests", "ordered_tests.lab_test")
+
+
 class DraftsPresenter(QObject):
     """Drafts for the pane and for the catalog's "Add to draft".
 
@@ -148,6 +163,8 @@ class DraftsPresenter(QObject):
         chooser: asks which draft a catalog test goes to when that is not clear (the drafts
             pane sets its dialog with `set_chooser`); without one the person is told to
             choose the draft first.
+        orders: reads a past order from Rupa for "Order again" (None, or Rupa unreachable:
+            the order as saved on this computer).
 
     Signals:
         drafts_changed(): drafts were added or deleted (read the list again).
@@ -176,6 +193,7 @@ class DraftsPresenter(QObject):
         open_url: Callable[[str], bool] = webbrowser.open,
         resend_waits_s: Sequence[float] = RESEND_WAITS_S,
         chooser: DraftChooser | None = None,
+        orders: OrderSource | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -191,6 +209,7 @@ class DraftsPresenter(QObject):
         self._current: str | None = None
         self._selected_patient: str | None = None
         self._chooser = chooser
+        self._order_source = orders
         self._sender = QueuedDraftSender(
             outbox, store.drafts, on_sent=self._on_sender_sent, waits_s=resend_waits_s
         )
@@ -379,6 +398,102 @@ class DraftsPresenter(QObject):
         except StoreError as exc:
             self._bridge.known_error(exc, not_done="The change was not saved.")
         self.draft_changed.emit(draft_id)
+
+    # -- "Order again" -------------------------------------------------------------------------
+
+    async def order_again(self, order_id: str) -> bool:
+        """A new draft for the order's patient with the order's tests, opened in Draft orders.
+
+        The order is read from Rupa (its tests with their names), else as saved here. Tests
+        no longer in the catalog (or no longer orderable) are not added, and are named in
+        the message: nothing is dropped silently.
+
+        Returns:
+            True when the draft was made.
+        """
+        past = await self._past_order(order_id)
+        if past is None:
+            return False
+        patient_id, submitted, wanted = past
+        if patient_id is None:
+            self._bridge.warning("This order has no patient Rupa Desk knows: nothing to repeat.")
+            return False
+        available: list[str] = []
+        missing: list[str] = []
+        for lab_test_id, name in wanted:
+            try:
+                test = self._store.catalog.get_test(lab_test_id) if lab_test_id else None
+            except UnknownLabTestError:
+                test = None
+            if test is not None and test.is_active:
+                available.append(test.id)
+            else:
+                missing.append(name or (test.name if test else "") or "a test without a name")
+        available = list(dict.fromkeys(available))
+        who = self.patient_name(patient_id)
+        left = f"no longer in the catalog: {', '.join(missing)}." if missing else ""
+        if not available:
+            self._bridge.warning(
+                f"No draft was made for {who}: the tests of this order are {left}"
+                if left
+                else f"No draft was made for {who}: this order lists no tests."
+            )
+            return False
+        try:
+            draft_id = self._store.drafts.create(patient_id=patient_id, lab_test_ids=available)
+        except StoreError as exc:
+            self._bridge.known_error(exc, not_done="The new draft was not saved.")
+            return False
+        self.drafts_changed.emit()
+        self.set_current(draft_id)
+        self.open_requested.emit(draft_id)
+        tests = "1 test" if len(available) == 1 else f"{len(available)} tests"
+        of = f" from the order of {submitted.astimezone():%d %b %Y}" if submitted else ""
+        text = f"New draft for {who} with {tests}{of}."
+        if missing:
+            self._bridge.warning(f"{text} Not added, {left} Choose another test if needed.")
+        else:
+            self._bridge.info(f"{text} Check it, then send it to Rupa.")
+        return True
+
+    async def _past_order(
+        self, order_id: str
+    ) -> tuple[str | None, datetime | None, list[tuple[str | None, str]]] | None:
+        """(patient, submitted, [(lab test, name)]) of a past order: from Rupa (names of
+        tests that left the catalog included), else as saved here; None when neither (told)."""
+        problem: RupaError | None = None
+        if self._order_source is not None:
+            try:
+                order = await self._order_source.get_order(order_id, include=ORDER_AGAIN_INCLUDE)
+            except RupaError as exc:
+                problem = exc
+            else:
+                self._connectivity.answered()
+                wanted = [
+                    (t.lab_test_id, t.lab_test.name if t.lab_test else "")
+                    for t in order.ordered_tests
+                ]
+                return order.patient_id, order.date_submitted, wanted
+        if problem is not None:
+            self._connectivity.failed(problem)
+        try:
+            detail = self._store.orders.detail(order_id)
+        except UnknownOrderError:
+            if problem is not None:
+                self._bridge.known_error(problem, not_done="The order could not be repeated.")
+            else:
+                self._bridge.warning("This order is not on this computer: refresh Orders first.")
+            return None
+        kept: dict[str, str] = {}
+        made_from = self._store.drafts.find_by_order(order_id)
+        if made_from is not None:
+            kept = {t.lab_test_id: t.name for t in self._store.drafts.tests(made_from.id)}
+        wanted = [
+            (t.lab_test_id, t.name or kept.get(t.lab_test_id or "", ""))
+            for t in detail.ordered_tests
+        ]
+        row = detail.row
+        return row.patient_id, row.date_submitted, wanted
 
     # -- "Add to draft" from the catalog (a DraftTarget) ---------------------------------------
 
