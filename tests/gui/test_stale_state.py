@@ -68,14 +68,14 @@ async def test_a_checked_out_draft_leaves_the_list_and_her_detail_follows_her_or
     editor.send_button.click()
     await wait_until(lambda: store.drafts.get(draft_id).state is DraftState.SENT, within=30)
 
-    # The practitioner submits the checkout elsewhere (another browser); the desk presses
-    # Refresh in Orders and finds the order.
+    # The practitioner submits the checkout elsewhere (another browser); Refresh in Orders
+    # finds the order.
     checkout_url = store.drafts.get(draft_id).checkout_url
     assert checkout_url is not None
     with PractitionerBrowser(sandbox.url) as browser:
         await asyncio.to_thread(browser.submit_checkout, checkout_url)
     window.show_pane("orders")
-    orders.refresh_button.click()
+    await workspace.orders.orders.refresh_all()  # what Refresh runs (awaited: no task left)
     await wait_until(lambda: store.drafts.get(draft_id).state is DraftState.CHECKED_OUT, within=30)
     order_id = store.drafts.get(draft_id).order_id
     assert order_id is not None
@@ -102,7 +102,7 @@ async def test_a_checked_out_draft_leaves_the_list_and_her_detail_follows_her_or
 
     # A later status (the poll or a Refresh) shows in her detail too.
     sandbox_control.advance_order(order_id, to="In Progress")
-    orders.refresh_button.click()
+    await workspace.orders.orders.refresh_all()
     await wait_until(
         lambda: any(
             "In Progress" in detail.orders.item(i).text() for i in range(detail.orders.count())
