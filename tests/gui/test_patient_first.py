@@ -123,6 +123,17 @@ async def test_ctrl_enter_and_the_detail_open_her_draft_without_making_empty_one
     assert drafts_of(app, patient.id) == [draft_id]  # still empty: opened again, not a copy
     assert app.drafts.editor.draft_id == draft_id
 
+    # Her detail lists the draft; Enter (or a double-click) on it opens it again.
+    app.presenter.set_current(None)
+    window.show_pane("patients")
+    drafts_list = app.patients.detail.drafts
+    await wait_until(lambda: drafts_list.count() == 1)
+    drafts_list.setFocus()
+    drafts_list.setCurrentRow(0)
+    qtbot.keyClick(drafts_list, Qt.Key.Key_Return)
+    await wait_until(lambda: window.current_pane() == "drafts")
+    assert app.drafts.editor.draft_id == draft_id
+
 
 async def test_new_draft_is_for_the_patient_selected_in_patients(app: App) -> None:
     patient = await select_row(app, 2)

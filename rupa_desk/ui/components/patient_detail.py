@@ -67,10 +67,13 @@ class PatientDetailPanel(QWidget):
         new_order_requested(str): "New order" for this patient (her id).
         order_again_requested(str): "Order again" for the order selected in her orders (its
             id).
+        draft_open_requested(str): one of her drafts was activated (Enter, double-click):
+            open it (its id).
     """
 
     new_order_requested = Signal(str)
     order_again_requested = Signal(str)
+    draft_open_requested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -110,6 +113,8 @@ class PatientDetailPanel(QWidget):
         self.drafts = QListWidget()
         self.drafts.setAccessibleName("Drafts of this patient")
         show_cut_cells_whole(self.drafts)
+        self.drafts.setToolTip("Enter or double-click opens the draft in Draft orders")
+        self.drafts.itemActivated.connect(self._on_drafts_item_activated)
         self.orders_label = QLabel()
         self.orders_label.setWordWrap(True)  # a long note never widens the pane
         self.orders = QListWidget()
@@ -174,7 +179,9 @@ class PatientDetailPanel(QWidget):
         self.drafts.clear()
         for draft in detail.drafts:
             tests = "1 test" if draft.test_count == 1 else f"{draft.test_count} tests"
-            self.drafts.addItem(f"Draft of {draft.updated_at:%Y-%m-%d %H:%M} · {tests}")
+            item = QListWidgetItem(f"Draft of {draft.updated_at:%Y-%m-%d %H:%M} · {tests}")
+            item.setData(Qt.ItemDataRole.UserRole, draft.id)
+            self.drafts.addItem(item)
         self.drafts_label.setText(
             f"Drafts on this computer ({len(detail.drafts)})" if detail.drafts else "No drafts"
         )
@@ -209,6 +216,9 @@ class PatientDetailPanel(QWidget):
         """Offer "New order" and "Order again" (False: nothing here can start an order)."""
         self.new_order_button.setVisible(available)
         self.again_button.setVisible(available)
+
+    def _on_drafts_item_activated(self, item: QListWidgetItem) -> None:
+        self.draft_open_requested.emit(str(item.data(Qt.ItemDataRole.UserRole)))
 
     def _on_orders_item_selection_changed(self) -> None:
         self.again_button.setEnabled(bool(self.orders.selectedItems()))

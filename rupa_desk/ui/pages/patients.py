@@ -60,6 +60,9 @@ class PatientOrdering(Protocol):
     async def order_again(self, order_id: str) -> bool:
         """A new draft with a past order's patient and tests, in the Draft orders pane."""
 
+    def open_draft(self, draft_id: str) -> None:
+        """Show one of her drafts in the Draft orders pane."""
+
 
 class PatientsPage(QWidget):
     """The patients pane (a view of `PatientsPresenter`).
@@ -162,6 +165,7 @@ class PatientsPage(QWidget):
         self.new_order_action.triggered.connect(self._on_new_order_action_triggered)
         self.detail.new_order_requested.connect(self._on_detail_new_order_requested)
         self.detail.order_again_requested.connect(self._on_detail_order_again_requested)
+        self.detail.draft_open_requested.connect(self._on_detail_draft_open_requested)
         self.form.edited.connect(self._on_form_edited)
         self.form.submitted.connect(self._on_form_submitted)
         self.form.cancelled.connect(self._on_form_cancelled)
@@ -216,6 +220,10 @@ class PatientsPage(QWidget):
 
     def _on_detail_new_order_requested(self, patient_id: str) -> None:
         self.new_order(patient_id)
+
+    def _on_detail_draft_open_requested(self, draft_id: str) -> None:
+        if self._ordering is not None:
+            self._ordering.open_draft(draft_id)
 
     @asyncSlot(str)
     async def _on_detail_order_again_requested(self, order_id: str) -> None:

@@ -324,6 +324,11 @@ class DraftsPresenter(QObject):
         self.open_requested.emit(self._current or "")
         return True
 
+    def open_draft(self, draft_id: str) -> None:
+        """Show a draft in the Draft orders pane (from a patient's detail)."""
+        self.set_current(draft_id)
+        self.open_requested.emit(draft_id)
+
     def _empty_draft_of(self, patient_id: str) -> str | None:
         for summary in self._store.drafts.open_drafts():
             if summary.patient_id == patient_id and summary.test_count == 0:
