@@ -474,8 +474,13 @@ class DraftsPresenter(QObject):
                 problem = exc
             else:
                 self._connectivity.answered()
+                kept = self._kept_names(order_id)
                 wanted = [
-                    (t.lab_test_id, t.lab_test.name if t.lab_test else "")
+                    (
+                        t.lab_test_id,
+                        (t.lab_test.name if t.lab_test else "")
+                        or kept.get(t.lab_test_id or "", ""),
+                    )
                     for t in order.ordered_tests
                 ]
                 return order.patient_id, order.date_submitted, wanted
@@ -489,16 +494,20 @@ class DraftsPresenter(QObject):
             else:
                 self._bridge.warning("This order is not on this computer: refresh Orders first.")
             return None
-        kept: dict[str, str] = {}
-        made_from = self._store.drafts.find_by_order(order_id)
-        if made_from is not None:
-            kept = {t.lab_test_id: t.name for t in self._store.drafts.tests(made_from.id)}
+        kept = self._kept_names(order_id)
         wanted = [
             (t.lab_test_id, t.name or kept.get(t.lab_test_id or "", ""))
             for t in detail.ordered_tests
         ]
         row = detail.row
         return row.patient_id, row.date_submitted, wanted
+
+    def _kept_names(self, order_id: str) -> dict[str, str]:
+        """Test names the draft that became the order kept (empty: made elsewhere)."""
+        made_from = self._store.drafts.find_by_order(order_id)
+        if made_from is None:
+            return {}
+        return {t.lab_test_id: t.name for t in self._store.drafts.tests(made_from.id) if t.name}
 
     # -- "Add to draft" from the catalog (a DraftTarget) ---------------------------------------
 
