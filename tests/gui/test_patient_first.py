@@ -204,3 +204,20 @@ async def test_add_to_draft_asks_rather_than_make_a_draft_without_patient(
     await wait_until(lambda: app.store.drafts.get(draft_id).lab_test_ids == (test_id,))
     assert chooser.dialog is None
     assert drafts_of(app, None) == []
+
+
+async def test_her_detail_follows_her_draft_but_not_each_keystroke_of_a_note(
+    qtbot: QtBot, app: App
+) -> None:
+    patient = await select_row(app, 0)
+    assert app.presenter.new_order(patient.id)
+    panel = app.patients.detail
+    await wait_until(lambda: panel.drafts.count() == 1)
+    assert "0 tests" in panel.drafts.item(0).text()
+    shown: list[object] = []
+    app.workspace.patients.detail_changed.connect(shown.append)
+    qtbot.keyClicks(app.drafts.editor.notes, "Fasting")
+    qtbot.keyClicks(app.drafts.editor.internal_note, "Call first")
+    assert shown == []  # the panel is not rebuilt for every key of a note
+    await add_from_catalog(qtbot, app)
+    await wait_until(lambda: "1 test" in panel.drafts.item(0).text())

@@ -296,3 +296,13 @@ def test_migrating_to_internal_notes_keeps_each_note_as_the_note_to_the_patient(
         again = store.drafts.get(draft.id)
         assert (again.notes, again.internal_note) == ("Fast for 12 hours", "called first")
         assert not again.needs_update
+
+
+def test_open_drafts_of_one_patient(store: Store) -> None:
+    ada = store.drafts.create(patient_id="pat_0000001")
+    store.drafts.add_test(ada, "labts_0000001", name="A", price=None)
+    store.drafts.create(patient_id="pat_0000002")
+    store.drafts.create()
+    [summary] = store.drafts.open_drafts("pat_0000001")
+    assert (summary.id, summary.patient_id, summary.test_count) == (ada, "pat_0000001", 1)
+    assert len(store.drafts.open_drafts()) == 3

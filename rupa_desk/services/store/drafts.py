@@ -291,13 +291,18 @@ class Drafts:
         ).fetchall()
         return [DraftTest(str(r[0]), str(r[1]), cents_to_price(r[2])) for r in rows]
 
-    def open_drafts(self) -> list[DraftSummary]:
-        """Drafts tests can still be added to (not checked out), most recently changed first."""
+    def open_drafts(self, patient_id: str | None = None) -> list[DraftSummary]:
+        """Drafts tests can still be added to (not checked out), most recently changed first;
+        only this patient's when `patient_id` is given."""
+        mine = " AND d.patient_id = ?" if patient_id is not None else ""
+        params = [DraftState.CHECKED_OUT.value]
+        if patient_id is not None:
+            params.append(patient_id)
         rows = self._db.execute(
-            "SELECT d.id, d.patient_id, count(t.lab_test_id), d.updated_at FROM drafts d"
-            " LEFT JOIN draft_tests t ON t.draft_id = d.id WHERE d.status != ?"
-            " GROUP BY d.id ORDER BY d.updated_at DESC, d.id",
-            [DraftState.CHECKED_OUT.value],
+            "SELECT d.id, d.patient_id,"
+            " (SELECT count(*) FROM draft_tests t WHERE t.draft_id = d.id), d.updated_at"
+            f" FROM drafts d WHERE d.status != ?{mine} ORDER BY d.updated_at DESC, d.id",
+            params,
         ).fetchall()
         return [
             DraftSummary(str(r[0]), r[1], int(r[2]), from_iso(r[3]) or self._clock()) for r in rows

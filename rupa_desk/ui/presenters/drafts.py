@@ -330,8 +330,8 @@ class DraftsPresenter(QObject):
         self.open_requested.emit(draft_id)
 
     def _empty_draft_of(self, patient_id: str) -> str | None:
-        for summary in self._store.drafts.open_drafts():
-            if summary.patient_id == patient_id and summary.test_count == 0:
+        for summary in self._store.drafts.open_drafts(patient_id):
+            if summary.test_count == 0:
                 draft = self._store.drafts.get(summary.id)
                 if draft.state is DraftState.LOCAL and not (draft.notes or draft.internal_note):
                     return draft.id

@@ -290,10 +290,12 @@ class PatientsPresenter(QObject):
                     return
             except UnknownDraftError:
                 return
-        self._emit_detail(replace(shown, drafts=self._drafts_of(shown.patient.id)))
+        drafts = self._drafts_of(shown.patient.id)
+        if _as_listed(drafts) != _as_listed(shown.drafts):  # not at each keystroke of a note
+            self._emit_detail(replace(shown, drafts=drafts))
 
     def _drafts_of(self, patient_id: str) -> tuple[DraftSummary, ...]:
-        return tuple(d for d in self._drafts.open_drafts() if d.patient_id == patient_id)
+        return tuple(self._drafts.open_drafts(patient_id))
 
     def _emit_detail(self, detail: PatientDetail | None) -> None:
         self._shown = detail
@@ -523,6 +525,11 @@ class PatientsPresenter(QObject):
         self._form_retry.stop()
         if self._unsaved is not None:
             self._save_form(self._unsaved)
+
+
+def _as_listed(drafts: tuple[DraftSummary, ...]) -> list[tuple[str, int, str]]:
+    """The drafts as the detail panel lists them (to the minute)."""
+    return [(d.id, d.test_count, f"{d.updated_at:%Y-%m-%d %H:%M}") for d in drafts]
 
 
 _NOT_SAVED = (
