@@ -221,3 +221,28 @@ async def test_her_detail_follows_her_draft_but_not_each_keystroke_of_a_note(
     assert shown == []  # the panel is not rebuilt for every key of a note
     await add_from_catalog(qtbot, app)
     await wait_until(lambda: "1 test" in panel.drafts.item(0).text())
+
+
+async def test_selecting_another_patient_after_a_draft_asks_once_where_tests_go(
+    qtbot: QtBot, app: App
+) -> None:
+    ada = app.patient(0)
+    assert app.presenter.new_order(ada.id)  # her draft is shown in Draft orders
+    [ada_draft] = drafts_of(app, ada.id)
+    grace = await select_row(app, 1)  # then the desk selects Grace in Patients
+    await add_from_catalog(qtbot, app)
+    chooser = app.drafts.chooser
+    await wait_until(lambda: chooser.dialog is not None)
+    dialog = chooser.dialog
+    assert dialog is not None
+    labels = [dialog.choices.item(i).text() for i in range(dialog.choices.count())]
+    assert labels[0].startswith(ada.full_name)  # the draft shown comes first
+    assert f"A new draft for {grace.full_name}" in labels
+    dialog.choose(labels[0])
+    await wait_until(lambda: len(app.store.drafts.get(ada_draft).lab_test_ids) == 1)
+
+    # Answered: the next test goes to the same draft without asking again.
+    await add_from_catalog(qtbot, app, row=1)
+    await wait_until(lambda: len(app.store.drafts.get(ada_draft).lab_test_ids) == 2)
+    assert chooser.dialog is None
+    assert drafts_of(app, grace.id) == []

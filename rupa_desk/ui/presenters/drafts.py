@@ -208,6 +208,10 @@ class DraftsPresenter(QObject):
         self._open_url = open_url
         self._current: str | None = None
         self._selected_patient: str | None = None
+        # Which the person chose last, a draft or a patient in Patients (an order of events).
+        self._choices_made = 0
+        self._draft_chosen_at = 0
+        self._patient_chosen_at = 0
         self._chooser = chooser
         self._order_source = orders
         self._sender = QueuedDraftSender(
@@ -265,6 +269,10 @@ class DraftsPresenter(QObject):
         return self._current
 
     def set_current(self, draft_id: str | None) -> None:
+        """Show a draft in the editor (None: none); the person's latest choice of draft."""
+        if draft_id is not None:
+            self._choices_made += 1
+            self._draft_chosen_at = self._choices_made
         if draft_id != self._current:
             self._current = draft_id
             self.current_changed.emit(draft_id or "")
@@ -281,6 +289,8 @@ class DraftsPresenter(QObject):
     def set_selected_patient(self, patient_id: str | None) -> None:
         """The Patients pane's selection changed ("" or None: nobody selected)."""
         self._selected_patient = patient_id or None
+        self._choices_made += 1
+        self._patient_chosen_at = self._choices_made
 
     def patient_name(self, patient_id: str) -> str:
         """A patient's name as the panes show it (her id when she is not cached)."""
@@ -514,20 +524,30 @@ class DraftsPresenter(QObject):
     async def add_lab_test(self, test: LabTest) -> str | None:
         """Add a catalog test to a draft, and say which.
 
-        The draft shown in the Draft orders pane when there is one; else the only open
-        draft, when it has a patient; else a new draft for the patient selected in the
-        Patients pane, when there is no open draft. Otherwise it is not clear, and the
-        person is asked (never a "No patient" draft made behind their back).
+        The draft shown in the Draft orders pane, unless the person has since selected
+        another patient in Patients; with none shown, the only open draft when it has a
+        patient (and is hers, when a patient is selected), or a new draft for the selected
+        patient when there is no open draft. Otherwise it is not clear, and the person is
+        asked (never a "No patient" draft made behind their back).
 
         Returns:
             The sentence for the person; None when nothing was added (they cancelled, or
             were told to choose a draft first).
         """
         draft_id = self._current
-        if draft_id is not None and not self._store.drafts.get(draft_id).is_editable:
-            draft_id = None
+        current = None if draft_id is None else self._store.drafts.get(draft_id)
+        if current is not None and not current.is_editable:
+            current = draft_id = None
+        selected = self._selected_patient
+        if (
+            current is not None
+            and selected is not None
+            and current.patient_id != selected
+            and self._patient_chosen_at > self._draft_chosen_at
+        ):
+            draft_id = None  # another patient was selected since: ask, this draft first
         if draft_id is None:
-            choice = await self._choose_target(test)
+            choice = await self._choose_target(test, current)
             if choice is None:
                 return None
             draft_id = choice.draft_id
@@ -545,15 +565,24 @@ class DraftsPresenter(QObject):
             return f"“{test.name}” is already on {where} ({tests})."
         return f"Added “{test.name}” to {where} ({tests})."
 
-    async def _choose_target(self, test: LabTest) -> DraftChoice | None:
-        """Where a test goes when no draft is shown: clear cases at once, else asked."""
-        open_drafts = self._store.drafts.open_drafts()
-        if len(open_drafts) == 1 and open_drafts[0].patient_id is not None:
-            return DraftChoice("", draft_id=open_drafts[0].id)
-        if not open_drafts and self._selected_patient is not None:
-            return DraftChoice("", patient_id=self._selected_patient)
-        choices = [DraftChoice(self._summary_words(d), draft_id=d.id) for d in open_drafts]
+    async def _choose_target(self, test: LabTest, shown: Draft | None) -> DraftChoice | None:
+        """Where a test goes when the draft shown (if any) may not be the one meant: clear
+        cases at once, else asked (the draft shown first)."""
         selected = self._selected_patient
+        open_drafts = self._store.drafts.open_drafts()
+        if shown is None:
+            only = open_drafts[0] if len(open_drafts) == 1 else None
+            if (
+                only is not None
+                and only.patient_id is not None
+                and selected in (None, only.patient_id)
+            ):
+                return DraftChoice("", draft_id=only.id)
+            if not open_drafts and selected is not None:
+                return DraftChoice("", patient_id=selected)
+        else:
+            open_drafts.sort(key=lambda d: d.id != shown.id)  # stable: the shown one first
+        choices = [DraftChoice(self._summary_words(d), draft_id=d.id) for d in open_drafts]
         if selected is not None:
             choices.append(
                 DraftChoice(f"A new draft for {self.patient_name(selected)}", patient_id=selected)
