@@ -138,6 +138,7 @@ async def test_ctrl_enter_and_the_detail_open_her_draft_without_making_empty_one
 async def test_new_draft_is_for_the_patient_selected_in_patients(app: App) -> None:
     patient = await select_row(app, 2)
     app.desk.window.show_pane("drafts")
+    assert patient.full_name in app.drafts.new_button.toolTip()
     app.drafts.new_button.click()
     draft_id = app.presenter.current
     assert draft_id is not None

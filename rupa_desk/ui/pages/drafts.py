@@ -370,9 +370,7 @@ class DraftsPage(QWidget):
         self.new_button = QPushButton("New draft")
         self.new_button.setProperty("primary", True)  # the main action here
         self.new_button.setAccessibleName("Create a new draft")
-        self.new_button.setToolTip(
-            "A new draft for the patient selected in Patients (or without a patient)"
-        )
+        self._show_new_for()
         self.delete_button = QPushButton("Delete draft")
         self.delete_button.setAccessibleName("Delete the selected draft")
         self.model = DraftsTableModel(self)
@@ -433,9 +431,19 @@ class DraftsPage(QWidget):
         self._fit_list()
 
     def showEvent(self, event: QShowEvent) -> None:
-        """Fit the list to its columns once the pane has its size."""
+        """Fit the list to its columns once the pane has its size; say whom "New draft"
+        is for (the patient selected in Patients)."""
         super().showEvent(event)
         self._fit_list()
+        self._show_new_for()
+
+    def _show_new_for(self) -> None:
+        patient = self._presenter.selected_patient
+        self.new_button.setToolTip(
+            "A new draft without a patient (select a patient in Patients first to order for them)"
+            if patient is None
+            else f"A new draft for {self._presenter.patient_name(patient)}, selected in Patients"
+        )
 
     def _fit_list(self) -> None:
         """Give the list the width its columns need (at most `LIST_SHARE_AT_MOST` of the

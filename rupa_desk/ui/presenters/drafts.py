@@ -145,7 +145,8 @@ ORDER_AGAIN_INCLUDE: Final = ("ordered_tests", "ordered_tests.lab_test")
 
 
 class DraftsPresenter(QObject):
-    """Drafts for the pane and for the catalog's "Add to draft".
+    """Drafts for the pane, the catalog's "Add to draft", and the ways an order starts
+    elsewhere: "New order" on a patient, "Order again" on a past order.
 
     Args:
         store: the account's database.
@@ -503,6 +504,9 @@ class DraftsPresenter(QObject):
                 self._bridge.known_error(problem, not_done="The order could not be repeated.")
             else:
                 self._bridge.warning("This order is not on this computer: refresh Orders first.")
+            return None
+        if problem is not None and not detail.ordered_tests:  # its tests were never read
+            self._bridge.known_error(problem, not_done="The order could not be repeated.")
             return None
         kept = self._kept_names(order_id)
         wanted = [
