@@ -116,6 +116,19 @@ async def test_ctrl_enter_and_the_detail_open_her_draft_without_making_empty_one
     [draft_id] = drafts_of(app, patient.id)
     assert app.presenter.current == draft_id
 
+    # Ctrl+Enter also works from the search box (not from the new-patient form).
+    window.show_pane("patients")
+    app.patients.new_button.click()  # the form is shown, focus in its first field
+    form_field = app.patients.form.fields["first_name"]
+    await wait_until(lambda: form_field.hasFocus())
+    qtbot.keyClick(form_field, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert window.current_pane() == "patients"
+    app.patients.form.cancelled.emit()
+    app.patients.search_box.setFocus()
+    qtbot.keyClick(app.patients.search_box, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    await wait_until(lambda: window.current_pane() == "drafts")
+    assert drafts_of(app, patient.id) == [draft_id]
+
     window.show_pane("patients")
     assert app.patients.detail.new_order_button.isVisible()
     app.patients.detail.new_order_button.click()

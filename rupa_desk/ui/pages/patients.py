@@ -118,7 +118,8 @@ class PatientsPage(QWidget):
         self.new_order_action.setShortcuts(
             [QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")]
         )
-        self.new_order_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        # Where focus is in the list, its search or the detail: not in the new-patient form.
+        self.new_order_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.new_order_action.setEnabled(ordering is not None)
         self.table.addAction(self.new_order_action)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
@@ -141,6 +142,8 @@ class PatientsPage(QWidget):
         left_layout.addLayout(top)
         left_layout.addWidget(self.table, 1)
         left_layout.addWidget(self.summary)
+        left.addAction(self.new_order_action)
+        self.detail.addAction(self.new_order_action)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
         splitter.addWidget(self.right)
