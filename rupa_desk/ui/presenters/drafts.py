@@ -294,11 +294,12 @@ class DraftsPresenter(QObject):
         self._patient_chosen_at = self._choices_made
 
     def patient_name(self, patient_id: str) -> str:
-        """A patient's name as the panes show it (her id when she is not cached)."""
+        """A patient's name as the panes show it (no id where a person reads: words for a
+        patient this computer has not downloaded yet)."""
         try:
             return self._store.patients.get(patient_id).full_name
         except UnknownPatientError:
-            return patient_id
+            return "a patient not on this computer yet"
 
     # -- editing: saved before anything else happens ------------------------------------------
 
