@@ -290,6 +290,7 @@ class Desk:
         workspace.orders.drafts.drafts_changed.connect(self._attention_timer.start)
         workspace.orders.drafts.draft_changed.connect(self._attention_timer.start)
         workspace.orders.orders.orders_changed.connect(self._attention_timer.start)
+        workspace.orders.drafts.open_requested.connect(self._on_drafts_open_requested)
         self.window.install_panes(workspace.panes)
         self.window.show_workspace()
         self.screen_lock.arm(self.environment, account.id, workspace.orders.notifier)
@@ -405,6 +406,9 @@ class Desk:
         for key, (count, meaning) in workspace.attention().items():
             if key in self.window.pane_keys:
                 self.window.set_pane_count(key, count, meaning)
+
+    def _on_drafts_open_requested(self, draft_id: str) -> None:
+        self.window.show_pane("drafts")  # "New order", "Order again": add its tests next
 
     def _on_notifier_activated(self) -> None:
         """The user clicked the tray icon or a notification: bring the window up."""

@@ -1,8 +1,9 @@
 """Draft orders and their state machine (pure: no I/O, no clock of its own).
 
 A draft is what a front-desk user builds before Rupa knows about it: a patient, some lab
-tests and notes. It lives in the local database first (autosaved) and is sent to Rupa as an
-order intent, then checked out into an order::
+tests, a note to the patient (sent: Rupa shows it on the patient's order) and an internal
+note (kept on this computer only, never sent). It lives in the local database first
+(autosaved) and is sent to Rupa as an order intent, then checked out into an order::
 
     local ──send──▶ sending ──ok──▶ sent (intent id) ──checkout──▶ checked out (order id)
                      │  ▲  ▲               │  ▲
@@ -40,7 +41,8 @@ from rupa_desk.core.errors import ActionNotAllowed, InvalidInput
 
 _DRAFT_ID_RE: Final = re.compile(r"draft_[0-9a-f]{32}")
 
-#: The most notes text a draft keeps (Rupa's own limit is not documented; this is generous).
+#: The most text a draft keeps in each of its notes (Rupa's own limit is not documented;
+#: this is generous).
 MAX_NOTES_CHARS: Final = 10_000
 #: What `recover_interrupted` records when the app stopped while a send was in flight.
 INTERRUPTED_REASON: Final = (
@@ -87,7 +89,8 @@ class Draft:
         updated_at: when it last changed.
         patient_id: the Rupa patient (`pat_…`), or None until chosen.
         lab_test_ids: the lab tests, in the order they were added, without repeats.
-        notes: free text sent with the order intent.
+        notes: the note to the patient, sent with the order intent (Rupa shows it to the
+            patient as the order's `notes_to_patient`).
         state: see `DraftState`.
         revision: bumped by every edit.
         sent_revision: the revision Rupa last accepted, None before the first success.
@@ -100,6 +103,8 @@ class Draft:
         return_url: where Rupa's checkout returns to, as last set on the order intent by
             "Open in browser" (the app's loopback listener); None: the embedded view's
             address, the one every send uses unless the user chose the browser.
+        internal_note: the front desk's own note, kept on this computer and never sent, so
+            a change to it never makes the draft need an update on Rupa.
     """
 
     id: str
@@ -117,6 +122,7 @@ class Draft:
     failure_reason: str | None = None
     unconfirmed_create: bool = field(default=False)
     return_url: str | None = None
+    internal_note: str = ""
 
     def __post_init__(self) -> None:
         if not is_draft_id(self.id):
@@ -138,6 +144,7 @@ class Draft:
         patient_id: str | None = None,
         lab_test_ids: Iterable[str] = (),
         notes: str = "",
+        internal_note: str = "",
         draft_id: str | None = None,
     ) -> Draft:
         """A new local-only draft."""
@@ -148,6 +155,7 @@ class Draft:
             patient_id=patient_id,
             lab_test_ids=_unique(lab_test_ids),
             notes=_clean_notes(notes),
+            internal_note=_clean_notes(internal_note, "The internal note"),
         )
 
     # -- derived -------------------------------------------------------------------------------
@@ -216,6 +224,14 @@ class Draft:
             revision=self.revision + 1,
             updated_at=now,
         )
+
+    def with_internal_note(self, now: datetime, internal_note: str) -> Draft:
+        """The draft with another internal note, in any state (checked out too): the note
+        stays on this computer, so Rupa's copy is not out of date (`revision` is kept)."""
+        note = _clean_notes(internal_note, "The internal note")
+        if note == self.internal_note:
+            return self
+        return replace(self, internal_note=note, updated_at=now)
 
     def with_test_added(self, now: datetime, lab_test_id: str) -> Draft:
         """The draft with one more lab test (a test already there is not added twice)."""
@@ -359,7 +375,7 @@ def _unique(ids: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(i for i in ids if i))
 
 
-def _clean_notes(notes: str) -> str:
+def _clean_notes(notes: str, what: str = "The note to the patient") -> str:
     if len(notes) > MAX_NOTES_CHARS:
-        raise InvalidInput(f"Notes are limited to {MAX_NOTES_CHARS:,} characters.")
+        raise InvalidInput(f"{what} is limited to {MAX_NOTES_CHARS:,} characters.")
     return notes

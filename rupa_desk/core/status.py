@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Final
 
 from rupa_desk.core.models import Order
@@ -17,6 +18,20 @@ LIFECYCLE: Final[tuple[str, ...]] = (
 )
 CANCELED: Final = "Canceled"
 TERMINAL_STATUSES: Final[frozenset[str]] = frozenset({"Complete", CANCELED})
+
+
+def in_lifecycle_order(statuses: Iterable[str]) -> list[str]:
+    """Statuses in the order an order goes through them (`LIFECYCLE`), then Canceled, then
+    any other (Rupa may send statuses the simulator does not know) alphabetically."""
+
+    def place(status: str) -> tuple[int, str]:
+        folded = status.strip().casefold()
+        for index, known in enumerate((*LIFECYCLE, CANCELED)):
+            if folded == known.casefold():
+                return index, ""
+        return len(LIFECYCLE) + 1, folded
+
+    return sorted(dict.fromkeys(statuses), key=place)
 
 
 def is_terminal_status(status: str) -> bool:

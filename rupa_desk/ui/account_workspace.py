@@ -121,9 +121,27 @@ class AccountWorkspace:
             context.bridge,
             context.connectivity,
         )
+        self.patients.selection_changed.connect(self.orders.drafts.set_selected_patient)
+        self.orders.orders.orders_changed.connect(self._on_orders_changed)
+        self.orders.drafts.drafts_changed.connect(self.patients.drafts_changed)
+        self.orders.drafts.draft_changed.connect(self._on_draft_changed)
         self.panes: dict[str, QWidget] = {
             pane.key: pane.build(self) for pane in panes if pane.build is not None
         }
+
+    def _on_orders_changed(self, order_ids: frozenset[str] | None) -> None:
+        # The patient detail shown lists her orders: read them again when one may be hers.
+        shown = self.patients.selected_patient_id
+        if shown is None:
+            return
+        if order_ids is not None and not self.store.orders.listing(
+            OrderFilters(patient_id=shown), ids=order_ids
+        ):
+            return
+        self.tasks.spawn(self.patients.refresh_detail(), name="patient-detail-refresh")
+
+    def _on_draft_changed(self, draft_id: str) -> None:
+        self.patients.drafts_changed(draft_id)
 
     def attention(self) -> dict[str, tuple[int, str]]:
         """What needs the desk's attention, per pane key: (count, what it is in words)."""

@@ -109,6 +109,7 @@ class OrderWorkspace:
             tasks,
             connectivity,
             open_url=context.open_url,
+            orders=client,
         )
         self.orders = OrdersPresenter(
             store.orders,
@@ -117,6 +118,7 @@ class OrderWorkspace:
             bridge,
             practitioner_id=account_id,
             patients=store.patients,
+            drafts=store.drafts,
         )
         connectivity.online_changed.connect(self._on_connectivity_online_changed)
         self.launcher.returned.connect(self._on_launcher_checkout_ended)

@@ -40,7 +40,9 @@ class PaneSpec:
 def _patients(workspace: AccountWorkspace) -> QWidget:
     from rupa_desk.ui.pages.patients import PatientsPage
 
-    return PatientsPage(workspace.patients, saved_orders=workspace.store.orders)
+    return PatientsPage(
+        workspace.patients, saved_orders=workspace.store.orders, ordering=workspace.orders.drafts
+    )
 
 
 def _catalog(workspace: AccountWorkspace) -> QWidget:
@@ -58,7 +60,7 @@ def _drafts(workspace: AccountWorkspace) -> QWidget:
 def _orders(workspace: AccountWorkspace) -> QWidget:
     from rupa_desk.ui.pages.orders import OrdersPage
 
-    return OrdersPage(workspace.orders.orders)
+    return OrdersPage(workspace.orders.orders, ordering=workspace.orders.drafts)
 
 
 PANES: Final[tuple[PaneSpec, ...]] = (

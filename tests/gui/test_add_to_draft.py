@@ -77,7 +77,12 @@ async def test_enter_in_the_catalog_adds_the_test_to_the_draft_shown_in_the_draf
 ) -> None:
     await panes.catalog_presenter.search("lipid")
     first = await press_enter_on(qtbot, panes, 0)
-    # no draft existed: one is created, becomes the current draft and shows in the pane
+    # no draft existed and nobody is selected: the person is asked, and chooses a new draft
+    chooser = panes.drafts.chooser
+    await wait_until(lambda: chooser.dialog is not None)
+    assert chooser.dialog is not None
+    chooser.dialog.choose("A new draft (choose the patient afterwards)")
+    # one is created, becomes the current draft and shows in the pane
     await wait_until(lambda: panes.drafts.model.rowCount() == 1)
     draft_id = panes.env.presenter.current
     assert draft_id is not None

@@ -227,13 +227,16 @@ async def test_selecting_a_result_shows_its_details(pane: Pane) -> None:
 
 
 async def test_enter_adds_the_selected_test_to_the_current_draft(qtbot: QtBot, pane: Pane) -> None:
+    # The only open draft, with a patient: clearly where a test goes (tests/gui/
+    # test_patient_first.py has the cases where the person is asked).
+    only = pane.store.drafts.create(patient_id="pat_0000001")
     await pane.presenter.search("lipid")
     table = pane.page.table
     table.setFocus()
     table.selectRow(0)
     hit = pane.presenter.model.hit(0)
     qtbot.keyClick(table, Qt.Key.Key_Return)
-    await wait_until(lambda: pane.store.drafts.open_drafts())
+    await wait_until(lambda: pane.store.drafts.tests(only))
     draft = pane.store.drafts.open_drafts()[0]
     assert [t.lab_test_id for t in pane.store.drafts.tests(draft.id)] == [hit.id]
     await wait_until(lambda: pane.messages)

@@ -300,3 +300,20 @@ def test_any_sequence_of_actions_keeps_the_draft_consistent(actions: list[str]) 
         assert len(set(draft.lab_test_ids)) == len(draft.lab_test_ids)
         if draft.state in (DraftState.FAILED, DraftState.QUEUED):
             assert draft.failure_reason
+
+
+def test_the_internal_note_changes_in_any_state_without_needing_an_update() -> None:
+    sent = (
+        Draft.new(T0, patient_id="pat_1234567", notes="fasting")
+        .send_started(T1)
+        .send_succeeded(T1, intent_id="ordin_1234567", checkout_url="https://x", revision=0)
+    )
+    noted = sent.with_internal_note(T2, "called the husband")
+    assert noted.internal_note == "called the husband"
+    assert (noted.revision, noted.needs_update, noted.notes) == (0, False, "fasting")
+    assert noted.updated_at == T2
+    placed = noted.checked_out(T2, "ord_1234567").with_internal_note(T2, "paid by card")
+    assert placed.internal_note == "paid by card"
+    assert placed.with_internal_note(T2, "paid by card") is placed
+    with pytest.raises(InvalidInput, match="internal note is limited"):
+        sent.with_internal_note(T2, "x" * (MAX_NOTES_CHARS + 1))

@@ -270,3 +270,39 @@ def test_queued_drafts_are_read_by_state(store: Store) -> None:
     assert [d.id for d in store.drafts.in_state(DraftState.QUEUED)] == [queued]
     assert [d.id for d in store.drafts.in_state(DraftState.LOCAL)] == [local]
     assert store.drafts.in_state() == []
+
+
+def test_migrating_to_internal_notes_keeps_each_note_as_the_note_to_the_patient(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "before-internal-notes.sqlite3"
+    with Database(path) as old:
+        MIGRATIONS.apply(old, stop_before="m011_draft_internal_notes")
+        old.execute(
+            "INSERT INTO drafts (id, patient_id, notes, status, created_at, updated_at)"
+            " VALUES (?, 'pat_0000001', 'Fast for 12 hours', 'sent',"
+            " '2024-01-01T00:00:00+00:00', '2024-01-01T00:00:00+00:00')",
+            ["draft_" + "4" * 32],
+        )
+        old.execute(
+            "UPDATE drafts SET order_intent_id = 'ordin_AAAAAAA', sent_revision = 0,"
+            " checkout_url = 'https://x'"
+        )
+    with Store.open(path) as store:
+        [draft] = store.drafts.all()
+        assert (draft.notes, draft.internal_note) == ("Fast for 12 hours", "")
+        assert not draft.needs_update  # nothing changed on its way to Rupa
+        store.drafts.set_internal_note(draft.id, "called first")
+        again = store.drafts.get(draft.id)
+        assert (again.notes, again.internal_note) == ("Fast for 12 hours", "called first")
+        assert not again.needs_update
+
+
+def test_open_drafts_of_one_patient(store: Store) -> None:
+    ada = store.drafts.create(patient_id="pat_0000001")
+    store.drafts.add_test(ada, "labts_0000001", name="A", price=None)
+    store.drafts.create(patient_id="pat_0000002")
+    store.drafts.create()
+    [summary] = store.drafts.open_drafts("pat_0000001")
+    assert (summary.id, summary.patient_id, summary.test_count) == (ada, "pat_0000001", 1)
+    assert len(store.drafts.open_drafts()) == 3

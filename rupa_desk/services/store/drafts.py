@@ -29,7 +29,8 @@ DraftChange = Callable[[Draft], Draft]
 
 _COLUMNS = (
     "id, patient_id, notes, status, order_intent_id, order_id, created_at, updated_at,"
-    " revision, sent_revision, checkout_url, failure_reason, unconfirmed_create, return_url"
+    " revision, sent_revision, checkout_url, failure_reason, unconfirmed_create, return_url,"
+    " internal_note"
 )
 _COLUMN_COUNT = len(_COLUMNS.split(","))
 
@@ -110,16 +111,32 @@ class Drafts:
 
     # -- create, read, delete ----------------------------------------------------------------
 
-    def new(self, *, patient_id: str | None = None, notes: str = "") -> Draft:
-        """Create and save a local draft."""
-        draft = Draft.new(self._clock(), patient_id=patient_id, notes=notes)
+    def new(
+        self,
+        *,
+        patient_id: str | None = None,
+        notes: str = "",
+        lab_test_ids: Sequence[str] = (),
+    ) -> Draft:
+        """Create and save a local draft (its tests keep the catalog's names and prices)."""
+        draft = Draft.new(
+            self._clock(), patient_id=patient_id, notes=notes, lab_test_ids=lab_test_ids
+        )
+        if lab_test_ids:
+            self._before_catalog_read()  # the tests' names and prices come from the catalog
         with self._db.atomic():
             self._insert(draft)
         return draft
 
-    def create(self, *, patient_id: str | None = None, notes: str = "") -> str:
+    def create(
+        self,
+        *,
+        patient_id: str | None = None,
+        notes: str = "",
+        lab_test_ids: Sequence[str] = (),
+    ) -> str:
         """Create a local draft and return its id (also put in Rupa's metadata)."""
-        return self.new(patient_id=patient_id, notes=notes).id
+        return self.new(patient_id=patient_id, notes=notes, lab_test_ids=lab_test_ids).id
 
     def get(self, draft_id: str) -> Draft:
         """One draft.
@@ -163,6 +180,11 @@ class Drafts:
             values,
         ).fetchone()
         return int(row[0])
+
+    def find_by_order(self, order_id: str) -> Draft | None:
+        """The draft that became this order, if it was made on this PC."""
+        row = self._db.execute("SELECT id FROM drafts WHERE order_id = ?", [order_id]).fetchone()
+        return None if row is None else self.get(str(row[0]))
 
     def find_by_intent(self, order_intent_id: str) -> Draft | None:
         """The draft whose order intent this is, if it was made on this PC."""
@@ -215,6 +237,16 @@ class Drafts:
             lambda d: d.edited(now, patient_id=patient_id, lab_test_ids=lab_test_ids, notes=notes),
         )
 
+    def set_internal_note(self, draft_id: str, internal_note: str) -> Draft:
+        """Change the internal note (kept here, never sent; allowed in every state).
+
+        Raises:
+            UnknownDraftError: there is no such draft.
+            InvalidInput: the note is too long; nothing was written.
+        """
+        now = self._clock()
+        return self.update(draft_id, lambda d: d.with_internal_note(now, internal_note))
+
     def add_test(
         self, draft_id: str, lab_test_id: str, *, name: str, price: Decimal | None
     ) -> bool:
@@ -259,13 +291,18 @@ class Drafts:
         ).fetchall()
         return [DraftTest(str(r[0]), str(r[1]), cents_to_price(r[2])) for r in rows]
 
-    def open_drafts(self) -> list[DraftSummary]:
-        """Drafts tests can still be added to (not checked out), most recently changed first."""
+    def open_drafts(self, patient_id: str | None = None) -> list[DraftSummary]:
+        """Drafts tests can still be added to (not checked out), most recently changed first;
+        only this patient's when `patient_id` is given."""
+        mine = " AND d.patient_id = ?" if patient_id is not None else ""
+        params = [DraftState.CHECKED_OUT.value]
+        if patient_id is not None:
+            params.append(patient_id)
         rows = self._db.execute(
-            "SELECT d.id, d.patient_id, count(t.lab_test_id), d.updated_at FROM drafts d"
-            " LEFT JOIN draft_tests t ON t.draft_id = d.id WHERE d.status != ?"
-            " GROUP BY d.id ORDER BY d.updated_at DESC, d.id",
-            [DraftState.CHECKED_OUT.value],
+            "SELECT d.id, d.patient_id,"
+            " (SELECT count(*) FROM draft_tests t WHERE t.draft_id = d.id), d.updated_at"
+            f" FROM drafts d WHERE d.status != ?{mine} ORDER BY d.updated_at DESC, d.id",
+            params,
         ).fetchall()
         return [
             DraftSummary(str(r[0]), r[1], int(r[2]), from_iso(r[3]) or self._clock()) for r in rows
@@ -276,6 +313,7 @@ class Drafts:
         draft_ids: Iterable[str] | None = None,
         *,
         checked_out_since: datetime | None = None,
+        open_only: bool = False,
     ) -> list[DraftListing]:
         """Drafts with patient names, tests (current prices, tests that left the catalog) and
         estimated totals, most recently changed first.
@@ -284,6 +322,7 @@ class Drafts:
             draft_ids: just these drafts (read by id; the others are not read at all).
             checked_out_since: leave out drafts checked out before this time (their orders
                 are in the Orders pane); None lists them all.
+            open_only: leave out every checked-out draft (each is found from its order).
         """
         conditions: list[str] = []
         params: list[Any] = []
@@ -293,6 +332,9 @@ class Drafts:
                 return []
             conditions.append(f"id IN ({','.join('?' * len(wanted))})")
             params += wanted
+        if open_only:
+            conditions.append("status != ?")
+            params.append(DraftState.CHECKED_OUT.value)
         if checked_out_since is not None:
             conditions.append("(status != ? OR updated_at >= ?)")
             params += [DraftState.CHECKED_OUT.value, to_iso(checked_out_since)]
@@ -379,8 +421,8 @@ class Drafts:
         self._db.execute(
             "UPDATE drafts SET patient_id = ?, notes = ?, status = ?, order_intent_id = ?,"
             " order_id = ?, created_at = ?, updated_at = ?, revision = ?, sent_revision = ?,"
-            " checkout_url = ?, failure_reason = ?, unconfirmed_create = ?, return_url = ?"
-            " WHERE id = ?",
+            " checkout_url = ?, failure_reason = ?, unconfirmed_create = ?, return_url = ?,"
+            " internal_note = ? WHERE id = ?",
             [*self._values(after)[1:], after.id],
         )
         if after.lab_test_ids != before.lab_test_ids:
@@ -452,6 +494,7 @@ class Drafts:
             draft.failure_reason,
             int(draft.unconfirmed_create),
             draft.return_url,
+            draft.internal_note,
         ]
 
     @staticmethod
@@ -473,6 +516,7 @@ class Drafts:
             failure_reason=row[11],
             unconfirmed_create=bool(row[12]),
             return_url=row[13],
+            internal_note=str(row[14]),
             lab_test_ids=lab_test_ids,
         )
 

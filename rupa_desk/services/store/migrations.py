@@ -256,6 +256,16 @@ def m010_catalog_files(db: Database) -> None:
     db.execute("VACUUM")
 
 
+@MIGRATIONS()
+def m011_draft_internal_notes(db: Database) -> None:
+    """Drafts get an internal note, kept on this computer and never sent to Rupa.
+
+    The existing `notes` stay where they are: they always were what Rupa shows the patient
+    (the order's `notes_to_patient`), and the drafts pane now labels them so.
+    """
+    db.execute("ALTER TABLE drafts ADD COLUMN internal_note TEXT NOT NULL DEFAULT ''")
+
+
 def known_migration_names() -> tuple[str, ...]:
     """The migrations this version knows, in order (all are pending on an empty database)."""
     with Database(memory=True) as empty:

@@ -11,8 +11,17 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFormLayout, QLabel, QListWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from rupa_desk.core.models import Address
 from rupa_desk.ui.components.catalog_model import format_price
@@ -22,6 +31,9 @@ from rupa_desk.ui.widgets.elided_text import ElidedLabel, show_cut_cells_whole
 
 class OrderSummary(Protocol):
     """What a line of the orders list needs (a Rupa `Order`, or an `OrderRow` saved here)."""
+
+    @property
+    def id(self) -> str: ...
 
     @property
     def status(self) -> str: ...
@@ -49,7 +61,19 @@ def describe_order(order: OrderSummary) -> str:
 
 
 class PatientDetailPanel(QWidget):
-    """Shows a `PatientDetail`."""
+    """Shows a `PatientDetail`, with "New order" for the patient shown.
+
+    Signals:
+        new_order_requested(str): "New order" for this patient (her id).
+        order_again_requested(str): "Order again" for the order selected in her orders (its
+            id).
+        draft_open_requested(str): one of her drafts was activated (Enter, double-click):
+            open it (its id).
+    """
+
+    new_order_requested = Signal(str)
+    order_again_requested = Signal(str)
+    draft_open_requested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -63,6 +87,11 @@ class PatientDetailPanel(QWidget):
         font.setPointSizeF(font.pointSizeF() * 1.25)
         font.setBold(True)
         self.name.setFont(font)
+        self.new_order_button = QPushButton("New order")
+        self.new_order_button.setProperty("primary", True)
+        self.new_order_button.setAccessibleName("New order for this patient")
+        self.new_order_button.setToolTip("A new draft order for this patient (Ctrl+Enter)")
+        self.new_order_button.clicked.connect(self._on_new_order_button_clicked)
         self.values: dict[str, QLabel] = {}
         form = QFormLayout()
         for key, label in (
@@ -84,20 +113,35 @@ class PatientDetailPanel(QWidget):
         self.drafts = QListWidget()
         self.drafts.setAccessibleName("Drafts of this patient")
         show_cut_cells_whole(self.drafts)
+        self.drafts.setToolTip("Enter or double-click opens the draft in Draft orders")
+        self.drafts.itemActivated.connect(self._on_drafts_item_activated)
         self.orders_label = QLabel()
         self.orders_label.setWordWrap(True)  # a long note never widens the pane
         self.orders = QListWidget()
         self.orders.setAccessibleName("Orders of this patient")
         show_cut_cells_whole(self.orders)
+        self.again_button = QPushButton("Order again")
+        self.again_button.setAccessibleName("Order the selected order's tests again")
+        self.again_button.setToolTip("A new draft with the tests of the selected order")
+        self.again_button.setEnabled(False)
+        self.orders.itemSelectionChanged.connect(self._on_orders_item_selection_changed)
+        self.again_button.clicked.connect(self._on_again_button_clicked)
         self._content = QWidget()
         content = QVBoxLayout(self._content)
         content.setContentsMargins(0, 0, 0, 0)
-        content.addWidget(self.name)
+        heading = QHBoxLayout()
+        heading.addWidget(self.name, 1)
+        heading.addWidget(self.new_order_button)
+        content.addLayout(heading)
         content.addLayout(form)
         content.addWidget(self.drafts_label)
         content.addWidget(self.drafts, 1)
         content.addWidget(self.orders_label)
         content.addWidget(self.orders, 2)
+        again = QHBoxLayout()
+        again.addStretch(1)
+        again.addWidget(self.again_button)
+        content.addLayout(again)
         layout = QVBoxLayout(self)
         layout.addWidget(self.empty)
         layout.addWidget(self._content, 1)
@@ -135,7 +179,9 @@ class PatientDetailPanel(QWidget):
         self.drafts.clear()
         for draft in detail.drafts:
             tests = "1 test" if draft.test_count == 1 else f"{draft.test_count} tests"
-            self.drafts.addItem(f"Draft of {draft.updated_at:%Y-%m-%d %H:%M} · {tests}")
+            item = QListWidgetItem(f"Draft of {draft.updated_at:%Y-%m-%d %H:%M} · {tests}")
+            item.setData(Qt.ItemDataRole.UserRole, draft.id)
+            self.drafts.addItem(item)
         self.drafts_label.setText(
             f"Drafts on this computer ({len(detail.drafts)})" if detail.drafts else "No drafts"
         )
@@ -161,4 +207,27 @@ class PatientDetailPanel(QWidget):
                 f"Orders on Rupa ({len(detail.orders)})" if detail.orders else "No orders on Rupa"
             )
         for order in shown:
-            self.orders.addItem(describe_order(order))
+            item = QListWidgetItem(describe_order(order))
+            item.setData(Qt.ItemDataRole.UserRole, order.id)
+            self.orders.addItem(item)
+        self._on_orders_item_selection_changed()
+
+    def set_ordering(self, available: bool) -> None:
+        """Offer "New order" and "Order again" (False: nothing here can start an order)."""
+        self.new_order_button.setVisible(available)
+        self.again_button.setVisible(available)
+
+    def _on_drafts_item_activated(self, item: QListWidgetItem) -> None:
+        self.draft_open_requested.emit(str(item.data(Qt.ItemDataRole.UserRole)))
+
+    def _on_orders_item_selection_changed(self) -> None:
+        self.again_button.setEnabled(bool(self.orders.selectedItems()))
+
+    def _on_again_button_clicked(self) -> None:
+        items = self.orders.selectedItems()
+        if items:
+            self.order_again_requested.emit(str(items[0].data(Qt.ItemDataRole.UserRole)))
+
+    def _on_new_order_button_clicked(self) -> None:
+        if self._detail is not None:
+            self.new_order_requested.emit(self._detail.patient.id)

@@ -1,4 +1,4 @@
-"""The patients list as a Qt table model (name, email, birthday)."""
+"""The patients list as a Qt table model (name, email, birthday, and a "New order" button)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,10 @@ from rupa_desk.core.models import Patient
 
 #: The role that gives a row's `Patient`.
 PATIENT_ROLE: Final = int(Qt.ItemDataRole.UserRole) + 1
-COLUMNS: Final[tuple[str, ...]] = ("Name", "Email", "Birthday")
+COLUMNS: Final[tuple[str, ...]] = ("Name", "Email", "Birthday", "")
+#: The column drawn as a "New order" button on every row.
+NEW_ORDER_COLUMN: Final = 3
+NEW_ORDER = "New order"
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -65,4 +68,6 @@ class PatientListModel(QAbstractTableModel):
             return f"{patient.last_name}, {patient.first_name}"
         if index.column() == 1:
             return patient.email
+        if index.column() == NEW_ORDER_COLUMN:
+            return NEW_ORDER
         return patient.birthday.isoformat() if patient.birthday else ""

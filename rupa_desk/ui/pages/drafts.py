@@ -1,10 +1,15 @@
 """The Draft orders pane: the list of drafts, and an editor for the one selected.
 
-Every edit (patient, a test added or removed, each keystroke of the notes) is saved at once;
-sending, checking out and opening in the browser are the only things that need Rupa.
+Every edit (patient, a test added or removed, each keystroke of either note) is saved at
+once; sending, checking out and opening in the browser are the only things that need Rupa.
+The two notes say who reads them: the note to the patient goes to Rupa, which shows it on
+the patient's order; the internal note stays on this computer.
 
-Keyboard: Delete removes the selected test from the draft; Enter in the test search adds
-the highlighted test.
+Keyboard: Delete (or "Remove test") removes the selected test from the draft; Enter in the
+test search adds the highlighted test.
+
+A draft that is checked out leaves the list (the editor goes on showing it while it is
+selected); it is found from the order it became.
 
 The list is a view of a `DraftsTableModel`: an edit updates the edited draft's row (read by
 id), never reloads the whole list. A keystroke in the notes still costs more with a longer
@@ -14,7 +19,7 @@ list: placing the row and sizing the columns to their contents look at every lis
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelection, Qt
+from PySide6.QtCore import QItemSelection, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -39,10 +44,10 @@ from qasync import asyncSlot
 
 from rupa_desk.core.drafts import DraftState
 from rupa_desk.services.store import DraftListing, SearchHit, UnknownDraftError
+from rupa_desk.ui.components.draft_chooser import DialogDraftChooser
 from rupa_desk.ui.components.drafts_model import STATE, DraftsTableModel, estimate
 from rupa_desk.ui.formatting import money
 from rupa_desk.ui.presenters.drafts import (
-    CHECKED_OUT_LISTED_DAYS,
     SENT_AND_CHANGED,
     SHORT_STATES,
     DraftsPresenter,
@@ -57,6 +62,10 @@ from rupa_desk.ui.widgets.keyed_table import ID_ROLE, read_only_table, select_ke
 from rupa_desk.ui.widgets.search_box import SearchBox
 
 LEFT_CATALOG = "No longer in the catalog"
+#: The note Rupa shows the patient (the order's "notes to patient"): labelled for what it is.
+PATIENT_NOTE_LABEL = "Note to the patient (shown on their order)"
+#: The note that never leaves this computer.
+INTERNAL_NOTE_LABEL = "Internal note (this computer only, never sent)"
 #: The patient column's share of the list when the list is fitted to its columns.
 PATIENT_COLUMN_WIDTH = 130
 #: The most of the pane the list takes when fitted (the editor keeps the rest).
@@ -76,6 +85,7 @@ class DraftEditor(QWidget):
         self.draft_id: str | None = None
         self._hits: dict[str, SearchHit] = {}
         self._lines: tuple[object, ...] = ()
+        self._editable = False
         self.setAccessibleName("Draft")
 
         self.patient_label = ElidedLabel()
@@ -108,6 +118,10 @@ class DraftEditor(QWidget):
             )
         self.total_label = QLabel()
         self.total_label.setAccessibleName("Estimated total")
+        self.remove_button = QPushButton("Remove test")
+        self.remove_button.setAccessibleName("Remove the selected test from the draft")
+        self.remove_button.setToolTip("Remove the selected test from the draft (Delete)")
+        self.remove_button.setEnabled(False)
 
         self.test_search = SearchBox()
         self.test_search.setPlaceholderText("Add a test: search the catalog")
@@ -119,9 +133,17 @@ class DraftEditor(QWidget):
         self.test_results.hide()  # shown while there are tests to pick
 
         self.notes = QPlainTextEdit()
-        self.notes.setPlaceholderText("Notes for this order (saved as you type)")
-        self.notes.setAccessibleName("Notes")
+        self.notes.setPlaceholderText(
+            "Sent to Rupa with the order: the patient sees it (saved as you type)"
+        )
+        self.notes.setAccessibleName(PATIENT_NOTE_LABEL)
         self.notes.setMaximumHeight(110)
+        self.internal_note = QPlainTextEdit()
+        self.internal_note.setPlaceholderText(
+            "For the front desk: stays on this computer, never sent (saved as you type)"
+        )
+        self.internal_note.setAccessibleName(INTERNAL_NOTE_LABEL)
+        self.internal_note.setMaximumHeight(70)
 
         actions = QHBoxLayout()
         actions.addWidget(self.send_button)
@@ -137,15 +159,26 @@ class DraftEditor(QWidget):
         layout.addLayout(form)
         layout.addLayout(actions)
         layout.addWidget(self.tests, 1)
-        layout.addWidget(self.total_label)
+        below_tests = QHBoxLayout()
+        below_tests.addWidget(self.total_label, 1)
+        below_tests.addWidget(self.remove_button)
+        layout.addLayout(below_tests)
         layout.addWidget(self.test_search)
         layout.addWidget(self.test_results)
-        layout.addWidget(QLabel("Notes"))
+        self.notes_label = QLabel(PATIENT_NOTE_LABEL)
+        self.notes_label.setBuddy(self.notes)
+        self.internal_note_label = QLabel(INTERNAL_NOTE_LABEL)
+        self.internal_note_label.setBuddy(self.internal_note)
+        layout.addWidget(self.notes_label)
         layout.addWidget(self.notes)
+        layout.addWidget(self.internal_note_label)
+        layout.addWidget(self.internal_note)
 
         self._delete_shortcut = QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.tests)
         self._delete_shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
         self._delete_shortcut.activated.connect(self._on_delete_shortcut_activated)
+        self.remove_button.clicked.connect(self._on_delete_shortcut_activated)
+        self.tests.itemSelectionChanged.connect(self._on_tests_item_selection_changed)
         self.patient_search.search_requested.connect(self._on_patient_search_search_requested)
         self.patient_results.itemActivated.connect(self._on_patient_results_item_activated)
         self.patient_results.itemClicked.connect(self._on_patient_results_item_activated)
@@ -153,6 +186,7 @@ class DraftEditor(QWidget):
         self.test_search.returnPressed.connect(self._on_test_search_return_pressed)
         self.test_results.itemActivated.connect(self._on_test_results_item_activated)
         self.notes.textChanged.connect(self._on_notes_text_changed)
+        self.internal_note.textChanged.connect(self._on_internal_note_text_changed)
         self.send_button.clicked.connect(self._on_send_button_clicked)
         self.checkout_button.clicked.connect(self._on_checkout_button_clicked)
         self.browser_button.clicked.connect(self._on_browser_button_clicked)
@@ -179,6 +213,9 @@ class DraftEditor(QWidget):
             self._lines = ()
             self.total_label.setText("")
             self._set_notes("")
+            self._set_text(self.internal_note, "")
+            self._editable = False
+            self._enable_remove()
             return
         draft = listing.draft
         editable = draft.is_editable and draft.state is not DraftState.SENDING
@@ -203,11 +240,15 @@ class DraftEditor(QWidget):
         )
         self.checkout_button.setEnabled(draft.can_check_out)
         self.browser_button.setEnabled(draft.can_check_out)
+        self._editable = editable
         if listing.lines != self._lines:
             self._show_lines(listing)
+        self._enable_remove()
         self.total_label.setText(f"Estimated total: {estimate(listing)}")
         if self.notes.toPlainText() != draft.notes:
             self._set_notes(draft.notes)
+        if self.internal_note.toPlainText() != draft.internal_note:
+            self._set_text(self.internal_note, draft.internal_note)
 
     def _show_lines(self, listing: DraftListing) -> None:
         self._lines = listing.lines
@@ -226,18 +267,28 @@ class DraftEditor(QWidget):
             self.tests.setItem(row, 3, flag)
 
     def _set_notes(self, text: str) -> None:
-        self.notes.blockSignals(True)
+        self._set_text(self.notes, text)
+
+    @staticmethod
+    def _set_text(editor: QPlainTextEdit, text: str) -> None:
+        editor.blockSignals(True)
         try:
-            self.notes.setPlainText(text)
+            editor.setPlainText(text)
         finally:
-            self.notes.blockSignals(False)
+            editor.blockSignals(False)
 
     # -- slots ---------------------------------------------------------------------------------
+
+    def _enable_remove(self) -> None:
+        self.remove_button.setEnabled(self._editable and bool(self.tests.selectedItems()))
+
+    def _on_tests_item_selection_changed(self) -> None:
+        self._enable_remove()
 
     def _on_delete_shortcut_activated(self) -> None:
         row = self.tests.currentRow()
         item = self.tests.item(row, 0) if row >= 0 else None
-        if self.draft_id is not None and item is not None:
+        if self.draft_id is not None and item is not None and self._editable:
             self._presenter.remove_test(self.draft_id, str(item.data(ID_ROLE)))
 
     def _on_patient_search_search_requested(self, text: str) -> None:
@@ -282,6 +333,10 @@ class DraftEditor(QWidget):
         if self.draft_id is not None:
             self._presenter.set_notes(self.draft_id, self.notes.toPlainText())
 
+    def _on_internal_note_text_changed(self) -> None:
+        if self.draft_id is not None:
+            self._presenter.set_internal_note(self.draft_id, self.internal_note.toPlainText())
+
     def _on_send_button_clicked(self) -> None:
         if self.draft_id is not None:
             self._send(self.draft_id)
@@ -315,6 +370,7 @@ class DraftsPage(QWidget):
         self.new_button = QPushButton("New draft")
         self.new_button.setProperty("primary", True)  # the main action here
         self.new_button.setAccessibleName("Create a new draft")
+        self._show_new_for()
         self.delete_button = QPushButton("Delete draft")
         self.delete_button.setAccessibleName("Delete the selected draft")
         self.model = DraftsTableModel(self)
@@ -331,7 +387,7 @@ class DraftsPage(QWidget):
         self.empty_hint.setAccessibleName("No drafts yet")
         self.hidden_note = QLabel()
         self.hidden_note.setWordWrap(True)
-        self.hidden_note.setAccessibleName("Older checked-out drafts")
+        self.hidden_note.setAccessibleName("Drafts that became orders")
         self.editor = DraftEditor(presenter)
 
         buttons = QHBoxLayout()
@@ -361,6 +417,9 @@ class DraftsPage(QWidget):
         presenter.drafts_changed.connect(self._on_presenter_drafts_changed)
         presenter.draft_changed.connect(self._on_presenter_draft_changed)
         presenter.current_changed.connect(self._on_presenter_current_changed)
+        presenter.open_requested.connect(self._on_presenter_open_requested)
+        self.chooser = DialogDraftChooser(self)
+        presenter.set_chooser(self.chooser)
         self.splitter.splitterMoved.connect(self._on_splitter_splitter_moved)
         self.refresh()
 
@@ -372,9 +431,19 @@ class DraftsPage(QWidget):
         self._fit_list()
 
     def showEvent(self, event: QShowEvent) -> None:
-        """Fit the list to its columns once the pane has its size."""
+        """Fit the list to its columns once the pane has its size; say whom "New draft"
+        is for (the patient selected in Patients)."""
         super().showEvent(event)
         self._fit_list()
+        self._show_new_for()
+
+    def _show_new_for(self) -> None:
+        patient = self._presenter.selected_patient
+        self.new_button.setToolTip(
+            "A new draft without a patient (select a patient in Patients first to order for them)"
+            if patient is None
+            else f"A new draft for {self._presenter.patient_name(patient)}, selected in Patients"
+        )
 
     def _fit_list(self) -> None:
         """Give the list the width its columns need (at most `LIST_SHARE_AT_MOST` of the
@@ -418,7 +487,16 @@ class DraftsPage(QWidget):
             self.model.take(draft_id)
             self._show_hints()
             return
-        self.model.put(listing, at=self._place_of(listing))
+        if listing.draft.state is DraftState.CHECKED_OUT:
+            # It is with its order now; the editor goes on showing it while it is current.
+            selection = self.drafts.selectionModel()
+            selection.blockSignals(True)
+            try:
+                self.model.take(draft_id)
+            finally:
+                selection.blockSignals(False)
+        else:
+            self.model.put(listing, at=self._place_of(listing))
         self._show_hints()
         self._fit_list()
         if draft_id == self.editor.draft_id:
@@ -452,10 +530,8 @@ class DraftsPage(QWidget):
         self.empty_hint.setVisible(self.model.rowCount() == 0)
         hidden = self._presenter.hidden_count()
         self.hidden_note.setVisible(hidden > 0)
-        self.hidden_note.setText(
-            f"{hidden} draft(s) checked out more than {CHECKED_OUT_LISTED_DAYS} days ago are "
-            "not listed: their orders are in Orders."
-        )
+        became = "1 draft became an order" if hidden == 1 else f"{hidden} drafts became orders"
+        self.hidden_note.setText(f"{became}: find each in Orders, and in its patient's details.")
 
     def _show_current(self) -> None:
         current = self._presenter.current
@@ -530,6 +606,15 @@ class DraftsPage(QWidget):
 
     def _on_presenter_current_changed(self, draft_id: str) -> None:
         self._show_current()
+
+    def _on_presenter_open_requested(self, draft_id: str) -> None:
+        # Once the pane is forward (the window shows it on the same signal): the next step
+        # is adding tests.
+        QTimer.singleShot(0, self, self._focus_test_search)
+
+    def _focus_test_search(self) -> None:
+        if self.editor.test_search.isEnabled():
+            self.editor.test_search.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _on_splitter_splitter_moved(self, position: int, index: int) -> None:
         self._user_sized = True

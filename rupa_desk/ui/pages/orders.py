@@ -3,7 +3,8 @@
 Filters: my orders or the whole clinic, a status, a patient, and a search over patient names
 and order ids. The detail shows the ordered tests with their lab company and result state and
 a status timeline (Rupa's dates and the statuses this PC saw); it opens result PDFs in their
-own large windows (closed with the account) and prints a summary of the order.
+own large windows (closed with the account), prints a summary of the order, names the draft
+it was made from on this computer, and offers "Order again" (a new draft, same tests).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import html
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QItemSelection, Qt
 from PySide6.QtWidgets import (
@@ -48,6 +49,17 @@ if TYPE_CHECKING:
     from rupa_desk.ui.components.result_window import ResultWindows
 
 ALL = ""
+
+
+class Reordering(Protocol):
+    """ "Order again" (`rupa_desk.ui.presenters.drafts.DraftsPresenter`)."""
+
+    async def order_again(self, order_id: str) -> bool:
+        """A new draft with the order's patient and tests, opened in Draft orders."""
+
+
+#: The most of a draft's notes the order detail shows (all of them in its tooltip).
+NOTE_SHOWN_CHARS = 400
 
 
 def result_state(test: StoredOrderedTest) -> str:
@@ -99,12 +111,13 @@ def order_summary_html(detail: OrderDetail, timeline: list[str], *, printed: dat
 
 
 class OrderDetailView(QWidget):
-    """One order: tests, timeline; results open in their own windows.
+    """One order: tests, timeline; results open in their own windows; "Order again".
 
     Args:
         presenter: the pane's presenter.
         ways_out: the dialogs for saving, printing and opening outside (the system's by
             default; tests pass their own).
+        ordering: makes "Order again" drafts (None: the button is not offered).
     """
 
     def __init__(
@@ -113,9 +126,11 @@ class OrderDetailView(QWidget):
         parent: QWidget | None = None,
         *,
         ways_out: WaysOut | None = None,
+        ordering: Reordering | None = None,
     ) -> None:
         super().__init__(parent)
         self._presenter = presenter
+        self._ordering = ordering
         self._ways_out = ways_out or WaysOut()
         self._detail: OrderDetail | None = None
         self._timeline_lines: list[str] = []
@@ -124,6 +139,11 @@ class OrderDetailView(QWidget):
 
         self.header = ElidedLabel()
         self.header.setAccessibleName("Order")
+        self.from_draft = QLabel()
+        self.from_draft.setWordWrap(True)
+        self.from_draft.setAccessibleName("The draft this order was made from")
+        self.from_draft.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.from_draft.hide()
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.setAccessibleName("Fetch this order from Rupa")
         self.download_button = QPushButton("Download results")
@@ -132,6 +152,10 @@ class OrderDetailView(QWidget):
         self.view_button.setAccessibleName("Show the selected test's result PDF")
         self.print_button = QPushButton("Print summary…")
         self.print_button.setAccessibleName("Print a summary of this order")
+        self.again_button = QPushButton("Order again")
+        self.again_button.setAccessibleName("Order the same tests again for this patient")
+        self.again_button.setToolTip("A new draft for this patient with the same tests")
+        self.again_button.setVisible(ordering is not None)
         self.tests = QTableWidget(0, 3)
         self.tests.setAccessibleName("Ordered tests")
         self.tests.setHorizontalHeaderLabels(["Test", "Lab company", "Results"])
@@ -149,9 +173,11 @@ class OrderDetailView(QWidget):
         buttons.addWidget(self.download_button)
         buttons.addWidget(self.view_button)
         buttons.addStretch(1)
+        buttons.addWidget(self.again_button)
         buttons.addWidget(self.print_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.header)
+        layout.addWidget(self.from_draft)
         layout.addLayout(buttons)
         layout.addWidget(self.tests, 2)
         layout.addWidget(QLabel("Timeline"))
@@ -161,6 +187,7 @@ class OrderDetailView(QWidget):
         self.download_button.clicked.connect(self._on_download_button_clicked)
         self.view_button.clicked.connect(self._on_view_button_clicked)
         self.print_button.clicked.connect(self._on_print_button_clicked)
+        self.again_button.clicked.connect(self._on_again_button_clicked)
         self.tests.itemDoubleClicked.connect(self._on_tests_item_double_clicked)
         presenter.detail_changed.connect(self._on_presenter_detail_changed)
         presenter.result_ready.connect(self._on_presenter_result_ready)
@@ -172,6 +199,7 @@ class OrderDetailView(QWidget):
         self.setEnabled(detail is not None)
         if detail is None:
             self.header.setText("Select an order.")
+            self.from_draft.hide()
             self.tests.setRowCount(0)
             self.timeline.clear()
             self._timeline_lines = []
@@ -182,6 +210,7 @@ class OrderDetailView(QWidget):
             f"{money(row.total_price)} · submitted {when(row.date_submitted)}"
         )
         self.header.setToolTip(f"Rupa's reference: {row.id}")  # for a call to Rupa's support
+        self._show_draft(row.id)
         self.tests.setRowCount(len(detail.ordered_tests))
         for index, test in enumerate(detail.ordered_tests):
             name = QTableWidgetItem(test.name or test.lab_test_id or test.id)
@@ -206,6 +235,24 @@ class OrderDetailView(QWidget):
         has_results = any(t.has_results for t in detail.ordered_tests)
         self.download_button.setEnabled(has_results)
         self.view_button.setEnabled(any(t.results_file for t in detail.ordered_tests))
+
+    def _show_draft(self, order_id: str) -> None:
+        """The draft the order was made from on this computer, with its notes (it left the
+        drafts list at checkout: this is where it is found)."""
+        draft = self._presenter.draft_of(order_id)
+        self.from_draft.setVisible(draft is not None)
+        if draft is None:
+            return
+        made = draft.created_at.astimezone()
+        lines = [f"Made from a draft on this computer ({when(made)})."]
+        if draft.notes:
+            lines.append(f"Note to the patient: {draft.notes}")
+        if draft.internal_note:
+            lines.append(f"Internal note (this computer only): {draft.internal_note}")
+        text = "\n".join(lines)
+        shown = text if len(text) <= NOTE_SHOWN_CHARS else text[:NOTE_SHOWN_CHARS] + "…"
+        self.from_draft.setText(shown)
+        self.from_draft.setToolTip(text if shown != text else "")
 
     def show_result(self, path: Path, title: str = "", save_name: str = "") -> None:
         """Show a result PDF in its own window (raised when it is open already; QtPdf is
@@ -290,6 +337,11 @@ class OrderDetailView(QWidget):
         self.print_summary()
 
     @asyncSlot()
+    async def _on_again_button_clicked(self) -> None:
+        if self._ordering is not None and self._detail is not None:
+            await self._ordering.order_again(self._detail.row.id)
+
+    @asyncSlot()
     async def _on_refresh_button_clicked(self) -> None:
         await self._presenter.open_order(self._presenter.current)
 
@@ -310,6 +362,11 @@ class OrdersPage(QWidget):
     The table is a view of an `OrdersTableModel`: an update from the presenter changes only
     the rows of the orders it names (a status change repaints one row), and the whole list
     is read again (and changed by difference) only when it may have changed.
+
+    Args:
+        presenter: the pane's presenter.
+        ways_out: the dialogs for saving, printing and opening outside.
+        ordering: makes "Order again" drafts (None: not offered).
     """
 
     def __init__(
@@ -318,6 +375,7 @@ class OrdersPage(QWidget):
         parent: QWidget | None = None,
         *,
         ways_out: WaysOut | None = None,
+        ordering: Reordering | None = None,
     ) -> None:
         super().__init__(parent)
         self._presenter = presenter
@@ -350,7 +408,7 @@ class OrdersPage(QWidget):
         header = self.table.horizontalHeader()
         for column in (0, 2, 3, 4):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        self.detail = OrderDetailView(presenter, ways_out=ways_out)
+        self.detail = OrderDetailView(presenter, ways_out=ways_out, ordering=ordering)
 
         filters = QHBoxLayout()
         filters.addWidget(self.search_box, 1)

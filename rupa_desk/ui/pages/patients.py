@@ -1,16 +1,20 @@
 """The Patients pane: the cached patients (searchable offline), a patient's detail, new patient.
 
 The new-patient form is saved as it is typed; opening it restores one that was not sent.
+Patient first: "New order" on every row, in the detail, in the row's context menu and as
+Ctrl+Enter opens a draft for that patient in the Draft orders pane; "Order again" on one of
+her orders opens a draft with its tests.
 
-Keyboard: Ctrl+F focuses the search; Ctrl+N opens the new-patient form.
+Keyboard: Ctrl+F focuses the search; Ctrl+N opens the new-patient form; Ctrl+Enter starts
+an order for the selected patient.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from PySide6.QtCore import QItemSelection, Qt
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtCore import QItemSelection, QModelIndex, Qt
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
@@ -30,8 +34,13 @@ from rupa_desk.services.store import OrderFilters, OrderRow, PossibleDuplicate
 from rupa_desk.ui.components.duplicate_patient_dialog import DuplicatePatientDialog
 from rupa_desk.ui.components.new_patient_form import NewPatientForm
 from rupa_desk.ui.components.patient_detail import PatientDetailPanel
-from rupa_desk.ui.components.patient_list_model import PATIENT_ROLE, PatientListModel
+from rupa_desk.ui.components.patient_list_model import (
+    NEW_ORDER_COLUMN,
+    PATIENT_ROLE,
+    PatientListModel,
+)
 from rupa_desk.ui.presenters.patients import FormProblems, PatientDetail, PatientsPresenter
+from rupa_desk.ui.widgets.button_delegate import ButtonDelegate
 from rupa_desk.ui.widgets.keyed_table import read_only_table
 from rupa_desk.ui.widgets.search_box import SearchBox
 
@@ -42,6 +51,19 @@ class SavedOrders(Protocol):
     def listing(self, filters: OrderFilters = ...) -> list[OrderRow]: ...
 
 
+class PatientOrdering(Protocol):
+    """Starting an order for a patient (`rupa_desk.ui.presenters.drafts.DraftsPresenter`)."""
+
+    def new_order(self, patient_id: str) -> bool:
+        """Open a draft for the patient in the Draft orders pane."""
+
+    async def order_again(self, order_id: str) -> bool:
+        """A new draft with a past order's patient and tests, in the Draft orders pane."""
+
+    def open_draft(self, draft_id: str) -> None:
+        """Show one of her drafts in the Draft orders pane."""
+
+
 class PatientsPage(QWidget):
     """The patients pane (a view of `PatientsPresenter`).
 
@@ -50,6 +72,7 @@ class PatientsPage(QWidget):
         saved_orders: the orders saved on this computer; the detail panel shows a patient's
             while Rupa's are loading or cannot be loaded (offline). Kept here until the
             presenter's detail offers them itself.
+        ordering: starts orders ("New order"); None: the pane offers none.
     """
 
     def __init__(
@@ -58,10 +81,12 @@ class PatientsPage(QWidget):
         parent: QWidget | None = None,
         *,
         saved_orders: SavedOrders | None = None,
+        ordering: PatientOrdering | None = None,
     ) -> None:
         super().__init__(parent)
         self._presenter = presenter
         self._saved_orders = saved_orders
+        self._ordering = ordering
         self.setAccessibleName("Patients")
         self.duplicate_dialog: DuplicatePatientDialog | None = None
 
@@ -84,10 +109,24 @@ class PatientsPage(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(NEW_ORDER_COLUMN, QHeaderView.ResizeMode.ResizeToContents)
         self.table.setAlternatingRowColors(True)
+        self.row_button = ButtonDelegate(self.table)
+        self.table.setItemDelegateForColumn(NEW_ORDER_COLUMN, self.row_button)
+        self.table.setColumnHidden(NEW_ORDER_COLUMN, ordering is None)
+        self.new_order_action = QAction("New order", self.table)
+        self.new_order_action.setShortcuts(
+            [QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")]
+        )
+        # Where focus is in the list, its search or the detail: not in the new-patient form.
+        self.new_order_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.new_order_action.setEnabled(ordering is not None)
+        self.table.addAction(self.new_order_action)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.summary = QLabel()
         self.summary.setAccessibleName("Patients summary")
         self.detail = PatientDetailPanel()
+        self.detail.set_ordering(ordering is not None)
         self.form = NewPatientForm()
         self.right = QStackedWidget()
         self.right.addWidget(self.detail)
@@ -103,6 +142,8 @@ class PatientsPage(QWidget):
         left_layout.addLayout(top)
         left_layout.addWidget(self.table, 1)
         left_layout.addWidget(self.summary)
+        left.addAction(self.new_order_action)
+        self.detail.addAction(self.new_order_action)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
         splitter.addWidget(self.right)
@@ -123,6 +164,11 @@ class PatientsPage(QWidget):
         self.new_button.clicked.connect(self._on_new_button_clicked)
         self.refresh_button.clicked.connect(self._on_refresh_button_clicked)
         self.table.selectionModel().selectionChanged.connect(self._on_table_selection_changed)
+        self.row_button.clicked.connect(self._on_row_button_clicked)
+        self.new_order_action.triggered.connect(self._on_new_order_action_triggered)
+        self.detail.new_order_requested.connect(self._on_detail_new_order_requested)
+        self.detail.order_again_requested.connect(self._on_detail_order_again_requested)
+        self.detail.draft_open_requested.connect(self._on_detail_draft_open_requested)
         self.form.edited.connect(self._on_form_edited)
         self.form.submitted.connect(self._on_form_submitted)
         self.form.cancelled.connect(self._on_form_cancelled)
@@ -162,6 +208,30 @@ class PatientsPage(QWidget):
                 self.form.fill(restored.form)
                 self.form.show_notice(restored.notice)
                 self.form.show_problems(restored.problems.fields, restored.problems.general)
+
+    def new_order(self, patient_id: str | None) -> bool:
+        """Start an order for the patient in the Draft orders pane (False: none started)."""
+        if self._ordering is None or patient_id is None:
+            return False
+        return self._ordering.new_order(patient_id)
+
+    def _on_row_button_clicked(self, index: QModelIndex) -> None:
+        self.new_order(self.model.patient(index.row()).id)
+
+    def _on_new_order_action_triggered(self) -> None:
+        self.new_order(self.selected_patient_id())
+
+    def _on_detail_new_order_requested(self, patient_id: str) -> None:
+        self.new_order(patient_id)
+
+    def _on_detail_draft_open_requested(self, draft_id: str) -> None:
+        if self._ordering is not None:
+            self._ordering.open_draft(draft_id)
+
+    @asyncSlot(str)
+    async def _on_detail_order_again_requested(self, order_id: str) -> None:
+        if self._ordering is not None:
+            await self._ordering.order_again(order_id)
 
     def _on_form_edited(self, form: PatientForm) -> None:
         self._presenter.form_edited(form)

@@ -54,8 +54,9 @@ class CatalogQuery:
 class DraftTarget(Protocol):
     """Where "Add to draft" puts a test (the drafts pane provides the real one)."""
 
-    async def add_lab_test(self, test: LabTest) -> str:
-        """Add `test` to the current draft; returns a sentence for the user saying where."""
+    async def add_lab_test(self, test: LabTest) -> str | None:
+        """Add `test` to a draft; returns a sentence for the user saying where (None:
+        nothing was added, the person cancelled or was told why)."""
 
 
 class CatalogPresenter(QObject):
@@ -203,6 +204,8 @@ class CatalogPresenter(QObject):
             message = await self._drafts.add_lab_test(test)
         except StoreError as exc:
             self._bridge.known_error(exc, not_done="The test was not added.")
+            return False
+        if message is None:
             return False
         self._bridge.info(message)
         self.added_to_draft.emit(lab_test_id)

@@ -9,8 +9,8 @@ answered.
 
 An edit changes one draft: the presenter says which (`draft_changed`), so the pane updates
 that draft's row and reads that draft alone; the whole list is read again only when drafts
-are added or deleted (`drafts_changed`). Drafts checked out more than
-`CHECKED_OUT_LISTED_DAYS` ago leave the list (their orders are in Orders).
+are added or deleted (`drafts_changed`). A draft that is checked out leaves the list: it is
+found from the order it became (Orders, the patient's detail).
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from __future__ import annotations
 import logging
 import webbrowser
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
-from typing import Final
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final, Protocol
 
 from PySide6.QtCore import QObject, Signal
 
@@ -32,7 +33,7 @@ from rupa_desk.core.checkout_return import (
 )
 from rupa_desk.core.drafts import Draft, DraftNotReady, DraftState, InvalidDraftTransition
 from rupa_desk.core.errors import ActionNotAllowed, InvalidInput
-from rupa_desk.core.models import LabTest, Patient
+from rupa_desk.core.models import LabTest, Order, Patient
 from rupa_desk.services.checkout_linking import (
     CheckoutLinker,
     CheckoutReturnListener,
@@ -40,7 +41,16 @@ from rupa_desk.services.checkout_linking import (
 )
 from rupa_desk.services.errors import RupaError
 from rupa_desk.services.outbox import RESEND_WAITS_S, Outbox, QueuedDraftSender
-from rupa_desk.services.store import DraftListing, SearchHit, Store, StoreError
+from rupa_desk.services.store import (
+    DraftListing,
+    DraftSummary,
+    SearchHit,
+    Store,
+    StoreError,
+    UnknownLabTestError,
+    UnknownOrderError,
+    UnknownPatientError,
+)
 from rupa_desk.ui.messages import Level, MessageBridge
 from rupa_desk.ui.presenters.connectivity import Connectivity
 from rupa_desk.ui.tasks import BackgroundTasks
@@ -50,8 +60,6 @@ log = logging.getLogger(__name__)
 
 TEST_SEARCH_LIMIT: Final = 20
 PATIENT_SEARCH_LIMIT: Final = 20
-#: Checked-out drafts stay in the list this long after checkout; then only Orders shows them.
-CHECKED_OUT_LISTED_DAYS: Final = 14
 
 
 def describe_state(draft: Draft) -> str:
@@ -102,8 +110,43 @@ def state_tooltip(draft: Draft) -> str:
     return text
 
 
+@dataclass(frozen=True)
+class DraftChoice:
+    """One answer to "Add the test to which draft?".
+
+    Attributes:
+        label: the words the person reads ("Ada Lovelace · 2 tests · changed 12:03").
+        draft_id: the open draft to add to; None: a new draft.
+        patient_id: the new draft's patient (None: chosen later); unused for an open draft.
+    """
+
+    label: str
+    draft_id: str | None = None
+    patient_id: str | None = None
+
+
+class DraftChooser(Protocol):
+    """Asks the person which draft a test goes to (the drafts pane's dialog)."""
+
+    async def choose(self, question: str, choices: Sequence[DraftChoice]) -> DraftChoice | None:
+        """The choice made, or None when the person cancelled."""
+
+
+class OrderSource(Protocol):
+    """Where "Order again" reads a past order with its tests' names (`RupaClient`)."""
+
+    async def get_order(self, order_id: str, *, include: Sequence[str] = ...) -> Order:
+        """One order; `include` names the related resources to resolve."""
+
+
+#: What "Order again" asks Rupa for: the order's tests, each with its lab test (its name
+#: even when it has left the catalog).
+ORDER_AGAIN_INCLUDE: Final = ("ordered_tests", "ordered_tests.lab_test")
+
+
 class DraftsPresenter(QObject):
-    """Drafts for the pane and for the catalog's "Add to draft".
+    """Drafts for the pane, the catalog's "Add to draft", and the ways an order starts
+    elsewhere: "New order" on a patient, "Order again" on a past order.
 
     Args:
         store: the account's database.
@@ -118,17 +161,24 @@ class DraftsPresenter(QObject):
             queued drafts are sent at once.
         open_url: opens a URL in the system browser; False when it could not.
         resend_waits_s: the backoff between automatic sends of queued drafts.
-        clock: the wall clock (which checked-out drafts are old enough to leave the list).
+        chooser: asks which draft a catalog test goes to when that is not clear (the drafts
+            pane sets its dialog with `set_chooser`); without one the person is told to
+            choose the draft first.
+        orders: reads a past order from Rupa for "Order again" (None, or Rupa unreachable:
+            the order as saved on this computer).
 
     Signals:
         drafts_changed(): drafts were added or deleted (read the list again).
         draft_changed(str): one draft changed (its id): update its row and the editor.
         current_changed(str): the draft shown in the editor changed (its id).
+        open_requested(str): the person asked to work on this draft now ("New order",
+            "Order again"): bring the Draft orders pane forward, ready to add tests.
     """
 
     drafts_changed = Signal()
     draft_changed = Signal(str)
     current_changed = Signal(str)
+    open_requested = Signal(str)
 
     def __init__(
         self,
@@ -143,7 +193,8 @@ class DraftsPresenter(QObject):
         *,
         open_url: Callable[[str], bool] = webbrowser.open,
         resend_waits_s: Sequence[float] = RESEND_WAITS_S,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        chooser: DraftChooser | None = None,
+        orders: OrderSource | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -156,8 +207,14 @@ class DraftsPresenter(QObject):
         self._tasks = tasks
         self._connectivity = connectivity
         self._open_url = open_url
-        self._clock = clock
         self._current: str | None = None
+        self._selected_patient: str | None = None
+        # Which the person chose last, a draft or a patient in Patients (an order of events).
+        self._choices_made = 0
+        self._draft_chosen_at = 0
+        self._patient_chosen_at = 0
+        self._chooser = chooser
+        self._order_source = orders
         self._sender = QueuedDraftSender(
             outbox, store.drafts, on_sent=self._on_sender_sent, waits_s=resend_waits_s
         )
@@ -178,16 +235,13 @@ class DraftsPresenter(QObject):
     # -- reading -------------------------------------------------------------------------------
 
     def listing(self) -> list[DraftListing]:
-        """The drafts the list shows, most recently changed first (drafts checked out more
-        than `CHECKED_OUT_LISTED_DAYS` ago are left out)."""
-        return self._store.drafts.listing(checked_out_since=self._listed_since())
+        """The drafts the list shows, most recently changed first: not the checked-out
+        ones (each is found from the order it became)."""
+        return self._store.drafts.listing(open_only=True)
 
     def hidden_count(self) -> int:
-        """How many old checked-out drafts the list leaves out."""
-        return self._store.drafts.count_checked_out_before(self._listed_since())
-
-    def _listed_since(self) -> datetime:
-        return self._clock() - timedelta(days=CHECKED_OUT_LISTED_DAYS)
+        """How many checked-out drafts the list leaves out."""
+        return self._store.drafts.count_in_state(DraftState.CHECKED_OUT)
 
     def listing_of(self, draft_id: str) -> DraftListing:
         """One draft with what the editor shows.
@@ -216,20 +270,48 @@ class DraftsPresenter(QObject):
         return self._current
 
     def set_current(self, draft_id: str | None) -> None:
+        """Show a draft in the editor (None: none); the person's latest choice of draft."""
+        if draft_id is not None:
+            self._choices_made += 1
+            self._draft_chosen_at = self._choices_made
         if draft_id != self._current:
             self._current = draft_id
             self.current_changed.emit(draft_id or "")
 
+    def set_chooser(self, chooser: DraftChooser | None) -> None:
+        """Who asks which draft a catalog test goes to when that is not clear."""
+        self._chooser = chooser
+
+    @property
+    def selected_patient(self) -> str | None:
+        """The patient selected in the Patients pane (a new draft is for her)."""
+        return self._selected_patient
+
+    def set_selected_patient(self, patient_id: str | None) -> None:
+        """The Patients pane's selection changed ("" or None: nobody selected)."""
+        self._selected_patient = patient_id or None
+        self._choices_made += 1
+        self._patient_chosen_at = self._choices_made
+
+    def patient_name(self, patient_id: str) -> str:
+        """A patient's name as the panes show it (no id where a person reads: words for a
+        patient this computer has not downloaded yet)."""
+        try:
+            return self._store.patients.get(patient_id).full_name
+        except UnknownPatientError:
+            return "a patient not on this computer yet"
+
     # -- editing: saved before anything else happens ------------------------------------------
 
-    def new_draft(self) -> bool:
-        """A new, empty draft, shown in the editor.
+    def new_draft(self, patient_id: str | None = None) -> bool:
+        """A new draft, shown in the editor: for `patient_id`, else for the patient selected
+        in the Patients pane, else without a patient yet.
 
         Returns:
             True when it was made; False when the database refused it (the user was told).
         """
         try:
-            draft_id = self._store.drafts.create()
+            draft_id = self._store.drafts.create(patient_id=patient_id or self._selected_patient)
         except StoreError as exc:
             self._bridge.known_error(exc, not_done="The new draft was not saved.")
             return False
@@ -237,11 +319,46 @@ class DraftsPresenter(QObject):
         self.set_current(draft_id)
         return True
 
+    def new_order(self, patient_id: str) -> bool:
+        """ "New order" for a patient: a draft for her, opened in the Draft orders pane.
+
+        A draft of hers that is still empty (local, no tests, no notes) is opened instead of
+        making another empty one.
+
+        Returns:
+            True when a draft is open for her; False when it could not be saved (told).
+        """
+        empty = self._empty_draft_of(patient_id)
+        if empty is not None:
+            self.set_current(empty)
+        elif not self.new_draft(patient_id):
+            return False
+        self.open_requested.emit(self._current or "")
+        return True
+
+    def open_draft(self, draft_id: str) -> None:
+        """Show a draft in the Draft orders pane (from a patient's detail)."""
+        self.set_current(draft_id)
+        self.open_requested.emit(draft_id)
+
+    def _empty_draft_of(self, patient_id: str) -> str | None:
+        for summary in self._store.drafts.open_drafts(patient_id):
+            if summary.test_count == 0:
+                draft = self._store.drafts.get(summary.id)
+                if draft.state is DraftState.LOCAL and not (draft.notes or draft.internal_note):
+                    return draft.id
+        return None
+
     def set_patient(self, draft_id: str, patient_id: str) -> None:
         self._edit(draft_id, lambda: self._store.drafts.edit(draft_id, patient_id=patient_id))
 
     def set_notes(self, draft_id: str, notes: str) -> None:
+        """Change the note to the patient (sent to Rupa, shown on the patient's order)."""
         self._edit(draft_id, lambda: self._store.drafts.edit(draft_id, notes=notes))
+
+    def set_internal_note(self, draft_id: str, internal_note: str) -> None:
+        """Change the internal note (kept on this computer, never sent)."""
+        self._edit(draft_id, lambda: self._store.drafts.set_internal_note(draft_id, internal_note))
 
     def add_test(self, draft_id: str, hit: SearchHit) -> bool:
         """Add a catalog test; False when it was on the draft already (or refused)."""
@@ -261,6 +378,8 @@ class DraftsPresenter(QObject):
         """What deleting the draft means, for the confirmation the user answers first."""
         draft = self._store.drafts.get(draft_id)
         name = self._draft_name(draft)
+        if draft.patient_id is None:  # never sent: a patient comes first
+            return "Delete this draft? It has no patient yet and exists only on this computer."
         if draft.state is DraftState.CHECKED_OUT:
             return (
                 f"Delete the draft for {name}? It became an order, which stays in Orders and "
@@ -297,28 +416,202 @@ class DraftsPresenter(QObject):
             self._bridge.known_error(exc, not_done="The change was not saved.")
         self.draft_changed.emit(draft_id)
 
+    # -- "Order again" -------------------------------------------------------------------------
+
+    async def order_again(self, order_id: str) -> bool:
+        """A new draft for the order's patient with the order's tests, opened in Draft orders.
+
+        The order is read from Rupa (its tests with their names), else as saved here. Tests
+        no longer in the catalog (or no longer orderable) are not added, and are named in
+        the message: nothing is dropped silently.
+
+        Returns:
+            True when the draft was made.
+        """
+        past = await self._past_order(order_id)
+        if past is None:
+            return False
+        patient_id, submitted, wanted = past
+        if patient_id is None:
+            self._bridge.warning("This order has no patient Rupa Desk knows: nothing to repeat.")
+            return False
+        available: list[str] = []
+        missing: list[str] = []
+        for lab_test_id, name in wanted:
+            try:
+                test = self._store.catalog.get_test(lab_test_id) if lab_test_id else None
+            except UnknownLabTestError:
+                test = None
+            if test is not None and test.is_active:
+                available.append(test.id)
+            else:
+                missing.append(name or (test.name if test else "") or "a test without a name")
+        available = list(dict.fromkeys(available))
+        who = self.patient_name(patient_id)
+        left = f"no longer in the catalog: {', '.join(missing)}." if missing else ""
+        if not available:
+            self._bridge.warning(
+                f"No draft was made for {who}: the tests of this order are {left}"
+                if left
+                else f"No draft was made for {who}: this order lists no tests."
+            )
+            return False
+        try:
+            draft_id = self._store.drafts.create(patient_id=patient_id, lab_test_ids=available)
+        except StoreError as exc:
+            self._bridge.known_error(exc, not_done="The new draft was not saved.")
+            return False
+        self.drafts_changed.emit()
+        self.set_current(draft_id)
+        self.open_requested.emit(draft_id)
+        tests = "1 test" if len(available) == 1 else f"{len(available)} tests"
+        of = f" from the order of {submitted.astimezone():%d %b %Y}" if submitted else ""
+        text = f"New draft for {who} with {tests}{of}."
+        if missing:
+            self._bridge.warning(f"{text} Not added, {left} Choose another test if needed.")
+        else:
+            self._bridge.info(f"{text} Check it, then send it to Rupa.")
+        return True
+
+    async def _past_order(
+        self, order_id: str
+    ) -> tuple[str | None, datetime | None, list[tuple[str | None, str]]] | None:
+        """(patient, submitted, [(lab test, name)]) of a past order: from Rupa (names of
+        tests that left the catalog included), else as saved here; None when neither (told)."""
+        problem: RupaError | None = None
+        if self._order_source is not None:
+            try:
+                order = await self._order_source.get_order(order_id, include=ORDER_AGAIN_INCLUDE)
+            except RupaError as exc:
+                problem = exc
+            else:
+                self._connectivity.answered()
+                kept = self._kept_names(order_id)
+                wanted = [
+                    (
+                        t.lab_test_id,
+                        (t.lab_test.name if t.lab_test else "")
+                        or kept.get(t.lab_test_id or "", ""),
+                    )
+                    for t in order.ordered_tests
+                ]
+                return order.patient_id, order.date_submitted, wanted
+        if problem is not None:
+            self._connectivity.failed(problem)
+        try:
+            detail = self._store.orders.detail(order_id)
+        except UnknownOrderError:
+            if problem is not None:
+                self._bridge.known_error(problem, not_done="The order could not be repeated.")
+            else:
+                self._bridge.warning("This order is not on this computer: refresh Orders first.")
+            return None
+        if problem is not None and not detail.ordered_tests:  # its tests were never read
+            self._bridge.known_error(problem, not_done="The order could not be repeated.")
+            return None
+        kept = self._kept_names(order_id)
+        wanted = [
+            (t.lab_test_id, t.name or kept.get(t.lab_test_id or "", ""))
+            for t in detail.ordered_tests
+        ]
+        row = detail.row
+        return row.patient_id, row.date_submitted, wanted
+
+    def _kept_names(self, order_id: str) -> dict[str, str]:
+        """Test names the draft that became the order kept (empty: made elsewhere)."""
+        made_from = self._store.drafts.find_by_order(order_id)
+        if made_from is None:
+            return {}
+        return {t.lab_test_id: t.name for t in self._store.drafts.tests(made_from.id) if t.name}
+
     # -- "Add to draft" from the catalog (a DraftTarget) ---------------------------------------
 
-    async def add_lab_test(self, test: LabTest) -> str:
-        """Add a catalog test to the current draft (a new draft when there is none)."""
+    async def add_lab_test(self, test: LabTest) -> str | None:
+        """Add a catalog test to a draft, and say which.
+
+        The draft shown in the Draft orders pane, unless the person has since selected
+        another patient in Patients; with none shown, the only open draft when it has a
+        patient (and is hers, when a patient is selected), or a new draft for the selected
+        patient when there is no open draft. Otherwise it is not clear, and the person is
+        asked (never a "No patient" draft made behind their back).
+
+        Returns:
+            The sentence for the person; None when nothing was added (they cancelled, or
+            were told to choose a draft first).
+        """
         draft_id = self._current
-        if draft_id is not None and not self._store.drafts.get(draft_id).is_editable:
-            draft_id = None
+        current = None if draft_id is None else self._store.drafts.get(draft_id)
+        if current is not None and not current.is_editable:
+            current = draft_id = None
+        selected = self._selected_patient
+        if (
+            current is not None
+            and selected is not None
+            and current.patient_id != selected
+            and self._patient_chosen_at > self._draft_chosen_at
+        ):
+            draft_id = None  # another patient was selected since: ask, this draft first
         if draft_id is None:
-            open_drafts = self._store.drafts.open_drafts()
-            if open_drafts:
-                draft_id = open_drafts[0].id
-            else:
-                draft_id = self._store.drafts.create()
+            choice = await self._choose_target(test, current)
+            if choice is None:
+                return None
+            draft_id = choice.draft_id
+            if draft_id is None:
+                draft_id = self._store.drafts.create(patient_id=choice.patient_id)
                 self.drafts_changed.emit()
             self.set_current(draft_id)
         added = self._store.drafts.add_test(draft_id, test.id, name=test.name, price=test.price)
         self.draft_changed.emit(draft_id)
-        count = len(self._store.drafts.get(draft_id).lab_test_ids)
+        draft = self._store.drafts.get(draft_id)
+        count = len(draft.lab_test_ids)
         tests = "1 test" if count == 1 else f"{count} tests"
+        where = self._draft_words(draft)
         if not added:
-            return f"“{test.name}” is already on the current draft ({tests})."
-        return f"Added “{test.name}” to the current draft ({tests})."
+            return f"“{test.name}” is already on {where} ({tests})."
+        return f"Added “{test.name}” to {where} ({tests})."
+
+    async def _choose_target(self, test: LabTest, shown: Draft | None) -> DraftChoice | None:
+        """Where a test goes when the draft shown (if any) may not be the one meant: clear
+        cases at once, else asked (the draft shown first)."""
+        selected = self._selected_patient
+        open_drafts = self._store.drafts.open_drafts()
+        if shown is None:
+            only = open_drafts[0] if len(open_drafts) == 1 else None
+            if (
+                only is not None
+                and only.patient_id is not None
+                and selected in (None, only.patient_id)
+            ):
+                return DraftChoice("", draft_id=only.id)
+            if not open_drafts and selected is not None:
+                return DraftChoice("", patient_id=selected)
+        else:
+            open_drafts.sort(key=lambda d: d.id != shown.id)  # stable: the shown one first
+        choices = [DraftChoice(self._summary_words(d), draft_id=d.id) for d in open_drafts]
+        if selected is not None:
+            choices.append(
+                DraftChoice(f"A new draft for {self.patient_name(selected)}", patient_id=selected)
+            )
+        choices.append(DraftChoice("A new draft (choose the patient afterwards)"))
+        if self._chooser is None:
+            self._bridge.warning(
+                f"“{test.name}” was not added: select a draft in Draft orders first, then "
+                "add the test again."
+            )
+            return None
+        return await self._chooser.choose(f"Add “{test.name}” to which draft?", choices)
+
+    def _summary_words(self, summary: DraftSummary) -> str:
+        who = self.patient_name(summary.patient_id) if summary.patient_id else "No patient yet"
+        tests = "1 test" if summary.test_count == 1 else f"{summary.test_count} tests"
+        changed = summary.updated_at.astimezone().strftime("%d %b %H:%M")
+        return f"{who} · {tests} · changed {changed}"
+
+    def _draft_words(self, draft: Draft) -> str:
+        """A draft as a sentence names it: "the draft for Ada Lovelace"."""
+        if draft.patient_id is None:
+            return "the draft without a patient"
+        return f"the draft for {self.patient_name(draft.patient_id)}"
 
     # -- Rupa ----------------------------------------------------------------------------------
 

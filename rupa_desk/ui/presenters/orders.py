@@ -20,7 +20,9 @@ from typing import Final
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from rupa_desk.core.drafts import Draft
 from rupa_desk.core.file_names import patient_file_label
+from rupa_desk.core.status import in_lifecycle_order
 from rupa_desk.services.errors import RupaError
 from rupa_desk.services.order_tracking import (
     ConnectionChanged,
@@ -33,11 +35,13 @@ from rupa_desk.services.order_tracking import (
     TrackingStopped,
 )
 from rupa_desk.services.store import (
+    Drafts,
     OrderDetail,
     OrderFilters,
     OrderRow,
     Orders,
     PatientCache,
+    UnknownDraftError,
     UnknownOrderError,
     UnknownPatientError,
 )
@@ -65,6 +69,8 @@ class OrdersPresenter(QObject):
         practitioner_id: the signed-in practitioner ("my orders").
         patients: the patients cache, for the names saved files are named after (without
             it, files take the name the list shows).
+        drafts: the drafts on this computer: an order shows the draft it was made from (its
+            notes; checked-out drafts are no longer in the drafts list).
 
     Signals:
         orders_changed(object): rows to show again: a frozenset of the ids of orders that
@@ -88,10 +94,12 @@ class OrdersPresenter(QObject):
         *,
         practitioner_id: str,
         patients: PatientCache | None = None,
+        drafts: Drafts | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._orders = orders
+        self._drafts = drafts
         self._patients = patients
         self._tracker = tracker
         self._notifier = notifier
@@ -115,7 +123,17 @@ class OrdersPresenter(QObject):
         return self._orders.listing(filters, ids=ids)
 
     def statuses(self) -> list[str]:
-        return self._orders.statuses()
+        """The statuses of the saved orders in lifecycle order (Pending Payment first)."""
+        return in_lifecycle_order(self._orders.statuses())
+
+    def draft_of(self, order_id: str) -> Draft | None:
+        """The draft made on this computer that became the order (None: made elsewhere)."""
+        if self._drafts is None:
+            return None
+        try:
+            return self._drafts.find_by_order(order_id)
+        except UnknownDraftError:
+            return None
 
     def patients(self) -> list[tuple[str, str]]:
         return self._orders.patients()

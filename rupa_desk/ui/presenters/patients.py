@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Protocol, TypeVar
 
@@ -46,6 +46,7 @@ from rupa_desk.services.store import (
     PatientFormStatus,
     PossibleDuplicate,
     StoreError,
+    UnknownDraftError,
 )
 from rupa_desk.services.store.patient_forms import SavedPatientForm
 from rupa_desk.ui.messages import MessageBridge
@@ -154,6 +155,8 @@ class PatientsPresenter(QObject):
             Rupa already had this first+last+email).
         patient_chosen(object): show this existing patient (a `Patient`; "Use this patient").
         creating_changed(bool): a patient is being created (True) or no longer (False).
+        selection_changed(str): the patient shown in the detail changed (her id; "" for
+            nobody): a new draft is for her.
     """
 
     results_changed = Signal(list)
@@ -165,6 +168,7 @@ class PatientsPresenter(QObject):
     patient_created = Signal(object, bool)
     patient_chosen = Signal(object)
     creating_changed = Signal(bool)
+    selection_changed = Signal(str)
 
     def __init__(
         self,
@@ -188,6 +192,8 @@ class PatientsPresenter(QObject):
         self._details = LatestTask("patient-detail")
         self._refreshes = LatestTask("patient-refresh")
         self._creating = False
+        self._selected: str | None = None
+        self._shown: PatientDetail | None = None
         self._form_save_failed = False
         self._unsaved: PatientForm | None = None
         self._form_retry = QTimer(self)
@@ -251,19 +257,58 @@ class PatientsPresenter(QObject):
 
     # -- detail ------------------------------------------------------------------------------
 
+    @property
+    def selected_patient_id(self) -> str | None:
+        """The patient shown in the detail (None: nobody)."""
+        return self._selected
+
     async def show_detail(self, patient_id: str | None) -> None:
         """Show a patient's demographics, drafts and orders (None: clear the panel)."""
+        if patient_id != self._selected:
+            self._selected = patient_id
+            self.selection_changed.emit(patient_id or "")
         with contextlib.suppress(Superseded):
             await self._details.run(self._load_detail(patient_id))
 
-    async def _load_detail(self, patient_id: str | None) -> None:
+    async def refresh_detail(self) -> None:
+        """Her orders changed (a poll, a checkout): read the detail shown again, keeping
+        what is shown until Rupa's answer is in (no "loading" in between)."""
+        if self._selected is None:
+            return
+        with contextlib.suppress(Superseded):
+            await self._details.run(self._load_detail(self._selected, quietly=True))
+
+    def drafts_changed(self, draft_id: str | None = None) -> None:
+        """Drafts changed (None: any; else this one): the detail shown lists the patient's
+        drafts again when it may be one of hers (local only, no request)."""
+        shown = self._shown
+        if shown is None or shown.patient.id != self._selected:
+            return
+        if draft_id is not None and all(d.id != draft_id for d in shown.drafts):
+            try:
+                if self._drafts.get(draft_id).patient_id != shown.patient.id:
+                    return
+            except UnknownDraftError:
+                return
+        drafts = self._drafts_of(shown.patient.id)
+        if _as_listed(drafts) != _as_listed(shown.drafts):  # not at each keystroke of a note
+            self._emit_detail(replace(shown, drafts=drafts))
+
+    def _drafts_of(self, patient_id: str) -> tuple[DraftSummary, ...]:
+        return tuple(self._drafts.open_drafts(patient_id))
+
+    def _emit_detail(self, detail: PatientDetail | None) -> None:
+        self._shown = detail
+        self.detail_changed.emit(detail)
+
+    async def _load_detail(self, patient_id: str | None, *, quietly: bool = False) -> None:
         if patient_id is None:
-            self.detail_changed.emit(None)
+            self._emit_detail(None)
             return
         patient = self._cache.get(patient_id)
-        drafts = tuple(d for d in self._drafts.open_drafts() if d.patient_id == patient_id)
-        detail = PatientDetail(patient, drafts, orders_problem=LOADING_ORDERS)
-        self.detail_changed.emit(detail)
+        drafts = self._drafts_of(patient_id)
+        if not quietly:
+            self._emit_detail(PatientDetail(patient, drafts, orders_problem=LOADING_ORDERS))
         try:
             page = await self._source.first_page(listings.orders(patient=patient_id))
         except RupaError as exc:
@@ -273,10 +318,10 @@ class PatientsPresenter(QObject):
                 if isinstance(exc, NetworkError)
                 else f"Orders could not be loaded. {exc.user_message}"
             )
-            self.detail_changed.emit(PatientDetail(patient, drafts, orders_problem=problem))
+            self._emit_detail(PatientDetail(patient, drafts, orders_problem=problem))
             return
         self._connectivity.answered()
-        self.detail_changed.emit(PatientDetail(patient, drafts, page.items))
+        self._emit_detail(PatientDetail(patient, self._drafts_of(patient_id), page.items))
 
     # -- the new-patient form: saved as it is typed ---------------------------------------------
 
@@ -480,6 +525,11 @@ class PatientsPresenter(QObject):
         self._form_retry.stop()
         if self._unsaved is not None:
             self._save_form(self._unsaved)
+
+
+def _as_listed(drafts: tuple[DraftSummary, ...]) -> list[tuple[str, int, str]]:
+    """The drafts as the detail panel lists them (to the minute)."""
+    return [(d.id, d.test_count, f"{d.updated_at:%Y-%m-%d %H:%M}") for d in drafts]
 
 
 _NOT_SAVED = (
