@@ -58,6 +58,7 @@ class AccountContext:
         status_bar: shows sync progress and the catalog's age.
         tasks: the account's background tasks (cancelled when the account closes).
         poll_interval_s: the user's order polling interval.
+        preferred_labs: the clinic's preferred labs (first among a test's labs in search).
         open_url: opens the system browser.
     """
 
@@ -71,6 +72,7 @@ class AccountContext:
     tasks: BackgroundTasks
     poll_interval_s: float = 60.0
     open_url: Callable[[str], bool] = webbrowser.open
+    preferred_labs: tuple[str, ...] = ()
 
 
 class AccountWorkspace:
@@ -107,6 +109,7 @@ class AccountWorkspace:
             self.orders.drafts,
             context.bridge,
             context.connectivity,
+            preferred_labs=context.preferred_labs,
         )
         status_bar = context.status_bar
         self.catalog.sync_progress.connect(status_bar.set_sync_progress)

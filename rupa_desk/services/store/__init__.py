@@ -23,6 +23,7 @@ from rupa_desk.services.store.catalog import (
     SearchPage,
 )
 from rupa_desk.services.store.catalog_build import CatalogBuilder
+from rupa_desk.services.store.catalog_query import PreferredLabs
 from rupa_desk.services.store.database import (
     RemovedPatientData,
     Store,
@@ -104,6 +105,7 @@ __all__ = [
     "PatientFormStatus",
     "PatientForms",
     "PossibleDuplicate",
+    "PreferredLabs",
     "PriceRange",
     "RemovedPatientData",
     "SampleTypeCount",

@@ -1,7 +1,10 @@
 """The Catalog pane: type-ahead search with filters, lazy results, details and "Add to draft".
 
 Keyboard: Ctrl+F focuses the search box; Down moves into the results; Enter on a result adds
-it to the current draft. Everything works offline on the local catalog; "Sync now" updates it.
+it to the current draft. Each row names its lab company first, so the same test from several
+labs is told apart, and Enter adds only a row the person can see selected: a row that is not
+selected, or not in view, is selected and shown first (the next Enter adds it).
+Everything works offline on the local catalog; "Sync now" updates it.
 """
 
 from __future__ import annotations
@@ -27,7 +30,14 @@ from qasync import asyncSlot
 
 from rupa_desk.core.models import LabTest
 from rupa_desk.services.store import CatalogFilters
-from rupa_desk.ui.components.catalog_model import COLUMNS, HIT_ROLE, NAME
+from rupa_desk.ui.components.catalog_model import (
+    COMPANY,
+    HIT_ROLE,
+    NAME,
+    PRICE,
+    SAMPLES,
+    TURNAROUND,
+)
 from rupa_desk.ui.components.lab_test_detail import LabTestDetail
 from rupa_desk.ui.presenters.catalog import CatalogPresenter, CatalogQuery
 from rupa_desk.ui.widgets.elided_text import show_cut_cells_whole
@@ -38,20 +48,41 @@ ROW_HEIGHT = 26
 
 
 class ResultsTable(QTableView):
-    """The results view: Enter asks to add the selected test.
+    """The results view: Enter asks to add the selected test, when it is in view.
+
+    Enter never adds a test the person has not seen selected: with no current row it selects
+    the first one; on a current row that is not selected, or not wholly in view, it selects
+    it and scrolls it into view; only then does Enter ask to add it.
 
     Signals:
-        add_requested(): Enter (or Return) was pressed on a selected row.
+        add_requested(): Enter (or Return) was pressed on a selected row in view.
     """
 
     add_requested = Signal()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
-            self.add_requested.emit()
-            event.accept()
+        if event.key() not in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            super().keyPressEvent(event)
             return
-        super().keyPressEvent(event)
+        event.accept()
+        model = self.model()
+        if model is None or model.rowCount() == 0:
+            return
+        current = self.currentIndex()
+        if not current.isValid():
+            self.selectRow(0)
+            self.scrollToTop()
+            return
+        if self.row_in_view(current.row()) and self.selectionModel().isRowSelected(current.row()):
+            self.add_requested.emit()
+            return
+        self.selectRow(current.row())
+        self.scrollTo(current)
+
+    def row_in_view(self, row: int) -> bool:
+        """True when the whole of `row` shows in the viewport."""
+        rect = self.visualRect(self.model().index(row, 0))
+        return rect.isValid() and self.viewport().rect().contains(rect.adjusted(0, 0, 0, -1))
 
 
 class CatalogPage(QWidget):
@@ -94,7 +125,7 @@ class CatalogPage(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
         header.setHighlightSections(False)
-        for column, width in zip(range(1, len(COLUMNS)), (170, 80, 150, 90), strict=True):
+        for column, width in ((COMPANY, 170), (PRICE, 80), (SAMPLES, 150), (TURNAROUND, 90)):
             header.resizeSection(column, width)
 
         self.detail = LabTestDetail()
