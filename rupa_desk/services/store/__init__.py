@@ -1,5 +1,5 @@
 """The local SQLite database (sqlite-utils): migrations, catalog, patients, drafts, orders,
-the unsent new-patient form.
+the unsent new-patient form, saved panels.
 
 The app opens one `Store` per environment and signed-in account:
 
@@ -62,6 +62,7 @@ from rupa_desk.services.store.orders import (
     TrackedOrder,
     UnknownOrderError,
 )
+from rupa_desk.services.store.panels import ImportedPanels, Panels, UnknownPanelError
 from rupa_desk.services.store.patient_forms import (
     PatientFormBusyError,
     PatientFormNotSavedError,
@@ -93,12 +94,14 @@ __all__ = [
     "DraftTest",
     "Drafts",
     "DuplicateReason",
+    "ImportedPanels",
     "MatchField",
     "OrderDetail",
     "OrderFilters",
     "OrderRow",
     "OrderUpdate",
     "Orders",
+    "Panels",
     "PatientCache",
     "PatientFormBusyError",
     "PatientFormNotSavedError",
@@ -125,6 +128,7 @@ __all__ = [
     "UnknownDraftError",
     "UnknownLabTestError",
     "UnknownOrderError",
+    "UnknownPanelError",
     "UnknownPatientError",
     "connect",
     "typed_sqlite_errors",
