@@ -2,7 +2,7 @@
 
 `AccountContext` is what an account's services and panes need, as one frozen value (built by
 the composition root, `rupa_desk.desk.Desk`, at each sign-in). `AccountWorkspace` opens the
-account's database and builds on it the presenters of Patients and Catalog, the
+account's database and builds on it the presenters of Patients, Catalog and Panels, the
 `OrderWorkspace` (drafts, checkout, order tracking) and then every pane of the registry
 (`rupa_desk.ui.panes.PANES`); it is closed at sign-out, removing the account's patient data
 when asked. The two workspaces live side by side here in `ui/`.
@@ -32,6 +32,7 @@ from rupa_desk.ui.order_workspace import OrderWorkspace
 from rupa_desk.ui.panes import PANES, PaneSpec
 from rupa_desk.ui.presenters.catalog import CatalogPresenter
 from rupa_desk.ui.presenters.connectivity import Connectivity
+from rupa_desk.ui.presenters.panels import PanelsPresenter
 from rupa_desk.ui.presenters.patients import PatientsPresenter
 from rupa_desk.ui.presenters.session import Account, AccountUnavailable
 from rupa_desk.ui.tasks import BackgroundTasks
@@ -123,6 +124,14 @@ class AccountWorkspace:
             context.client,
             context.bridge,
             context.connectivity,
+        )
+        self.panels = PanelsPresenter(
+            store.panels,
+            store.catalog,
+            store.drafts,
+            self.orders.drafts,
+            self.orders.drafts,
+            context.bridge,
         )
         self.panes: dict[str, QWidget] = {
             pane.key: pane.build(self) for pane in panes if pane.build is not None

@@ -24,7 +24,8 @@ class PaneSpec:
     """One pane of the main window.
 
     Attributes:
-        key: a stable name ("patients", "catalog", "drafts", "orders"), remembered between runs.
+        key: a stable name ("patients", "catalog", "drafts", "orders", "panels"), remembered
+            between runs.
         title: shown in the sidebar and the window title ("Draft orders").
         build: makes the pane's widget for a signed-in account (called once per sign-in; the
             widget is deleted at sign-out). None for a pane that only tests install by hand.
@@ -61,9 +62,16 @@ def _orders(workspace: AccountWorkspace) -> QWidget:
     return OrdersPage(workspace.orders.orders)
 
 
+def _panels(workspace: AccountWorkspace) -> QWidget:
+    from rupa_desk.ui.pages.panels import PanelsPage
+
+    return PanelsPage(workspace.panels)
+
+
 PANES: Final[tuple[PaneSpec, ...]] = (
     PaneSpec("patients", "Patients", _patients, "mdi6.account-multiple-outline"),
     PaneSpec("catalog", "Catalog", _catalog, "mdi6.flask-outline"),
     PaneSpec("drafts", "Draft orders", _drafts, "mdi6.file-document-edit-outline"),
     PaneSpec("orders", "Orders", _orders, "mdi6.clipboard-text-clock-outline"),
+    PaneSpec("panels", "Panels", _panels, "mdi6.format-list-checks"),
 )
