@@ -47,7 +47,7 @@ def _patients(workspace: AccountWorkspace) -> QWidget:
 def _catalog(workspace: AccountWorkspace) -> QWidget:
     from rupa_desk.ui.pages.catalog import CatalogPage
 
-    return CatalogPage(workspace.catalog)
+    return CatalogPage(workspace.catalog, workspace.panels)
 
 
 def _drafts(workspace: AccountWorkspace) -> QWidget:

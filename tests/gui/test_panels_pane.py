@@ -19,10 +19,14 @@ from rupa_desk.core.models import LabTest
 from rupa_desk.core.panels import NewPanel, PanelTest, export_panels, read_panels_file
 from rupa_desk.paths import AppPaths
 from rupa_desk.services.store import Store
+from rupa_desk.services.sync import CatalogSync
 from rupa_desk.ui.messages import Level
+from rupa_desk.ui.pages.catalog import CatalogPage
 from rupa_desk.ui.pages.panels import PanelsPage
+from rupa_desk.ui.presenters.catalog import CatalogPresenter
 from rupa_desk.ui.presenters.panels import PanelsPresenter
 from tests.fixtures.catalog_data import iter_tests, load_catalog, synthetic_companies
+from tests.fixtures.catalog_sources import OfflineSource
 from tests.fixtures.drafts_env import DraftsEnv, drafts_env
 from tests.fixtures.qt import unnamed_controls, wait_until
 
@@ -95,8 +99,12 @@ async def test_the_current_draft_is_saved_as_a_panel_then_named(qtbot: QtBot, pa
     tests = pane.tests(3)
     for test in tests:
         await pane.env.presenter.add_lab_test(test)
+    pane.env.messages.clear()
     pane.page.from_draft_button.click()
     assert listed(pane) == ["New panel · 3 tests"]
+    assert [m.text for m in pane.env.messages] == [
+        "Saved the panel “New panel” (3 tests): give it a name in Panels."
+    ]
     assert [name for _, name, _ in shown_tests(pane)] == [t.name for t in tests]
     assert shown_tests(pane)[0][0] == tests[0].lab_company.name  # type: ignore[union-attr]
     assert pane.page.name.hasFocus()  # type the name at once
@@ -121,6 +129,7 @@ async def test_without_a_draft_nothing_is_saved_and_the_pane_says_what_to_do(pan
 async def test_a_panel_goes_on_the_draft_in_one_action(pane: Pane) -> None:
     tests = pane.tests(3)
     pane.presenter.save_tests([t.id for t in tests])
+    pane.env.messages.clear()
     assert pane.store.drafts.all() == []
     pane.page.add_to_draft_button.click()
     await wait_until(lambda: pane.env.messages)
@@ -213,6 +222,7 @@ async def test_a_name_another_panel_has_is_refused_and_the_old_name_comes_back(
 async def test_panels_are_exported_to_the_chosen_file(pane: Pane, tmp_path: Path) -> None:
     tests = pane.tests(3)
     pane.presenter.save_tests([t.id for t in tests])
+    pane.env.messages.clear()
     pane.files.answer = None
     pane.page.export_button.click()  # cancelled: nothing written
     assert pane.files.asked == 1
@@ -262,3 +272,41 @@ async def test_an_import_adds_and_updates_panels_by_name(pane: Pane, tmp_path: P
         "Imported the panels: added “Adrenal”; updated “thyroid”."
     )
     assert listed(pane) == ["Adrenal · 1 test", "thyroid · 2 tests"]
+
+
+async def test_catalog_tests_are_added_to_a_new_or_a_saved_panel(qtbot: QtBot, pane: Pane) -> None:
+    assert pane.store.path is not None
+    catalog = CatalogPresenter(
+        pane.store.catalog,
+        CatalogSync(OfflineSource(), pane.store.path, account_db=pane.store.db),
+        pane.env.presenter,
+        pane.env.bridge,
+        pane.env.connectivity,
+    )
+    page = CatalogPage(catalog, pane.presenter)
+    qtbot.addWidget(page)
+    page.show()
+    try:
+        await catalog.search("vitamin d")
+        assert not page.panel_button.isEnabled()  # nothing selected
+        page.table.selectRow(0)
+        first = catalog.model.hit(0)
+        await wait_until(page.panel_button.isEnabled)
+        page.panel_menu.aboutToShow.emit()
+        [new] = page.panel_menu.actions()
+        assert new.text() == "New panel with this test"
+        new.trigger()
+        assert listed(pane) == ["New panel · 1 test"]  # the Panels pane follows
+
+        page.table.selectRow(1)
+        second = catalog.model.hit(1)
+        page.panel_menu.aboutToShow.emit()
+        texts = [action.text() for action in page.panel_menu.actions()]
+        assert texts == ["New panel with this test", "", "Add to “New panel”"]
+        page.panel_menu.actions()[2].trigger()
+        [panel] = pane.store.panels.all()
+        assert [t.lab_test_id for t in panel.tests] == [first.id, second.id]
+        assert pane.env.messages[-1].text == f"Added “{second.name}” to the panel “New panel”."
+        assert unnamed_controls(page) == []
+    finally:
+        await catalog.close()

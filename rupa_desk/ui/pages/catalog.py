@@ -9,6 +9,7 @@ Everything works offline on the local catalog; "Sync now" updates it.
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 
 from PySide6.QtCore import QItemSelection, Qt, Signal
@@ -19,10 +20,13 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMenu,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QSplitter,
     QTableView,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -40,6 +44,7 @@ from rupa_desk.ui.components.catalog_model import (
 )
 from rupa_desk.ui.components.lab_test_detail import LabTestDetail
 from rupa_desk.ui.presenters.catalog import CatalogPresenter, CatalogQuery
+from rupa_desk.ui.presenters.panels import PanelsPresenter
 from rupa_desk.ui.widgets.elided_text import show_cut_cells_whole
 from rupa_desk.ui.widgets.highlight_delegate import HighlightDelegate
 from rupa_desk.ui.widgets.search_box import SearchBox
@@ -86,11 +91,23 @@ class ResultsTable(QTableView):
 
 
 class CatalogPage(QWidget):
-    """The catalog pane (a view of `CatalogPresenter`)."""
+    """The catalog pane (a view of `CatalogPresenter`).
 
-    def __init__(self, presenter: CatalogPresenter, parent: QWidget | None = None) -> None:
+    Args:
+        presenter: runs the pane's requests.
+        panels: the saved panels, for "Add to panel" (None: the pane offers no panels).
+        parent: the widget it belongs to.
+    """
+
+    def __init__(
+        self,
+        presenter: CatalogPresenter,
+        panels: PanelsPresenter | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self._presenter = presenter
+        self._panels = panels
         self.setAccessibleName("Catalog")
 
         self.search_box = SearchBox(paced_by_search=True)  # results follow the last key
@@ -130,6 +147,27 @@ class CatalogPage(QWidget):
 
         self.detail = LabTestDetail()
         self.detail.setMinimumWidth(260)
+        self.panel_menu = QMenu(self)
+        self.panel_menu.setAccessibleName("Saved panels")
+        self.panel_button = QToolButton()
+        self.panel_button.setText("Add to panel")
+        self.panel_button.setAccessibleName("Add the selected test to a saved panel")
+        self.panel_button.setToolTip("Add this test to a saved panel, or start a new panel")
+        self.panel_button.setMenu(self.panel_menu)
+        self.panel_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.panel_button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.panel_button.setVisible(panels is not None)
+        self.panel_button.setEnabled(False)
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        detail_layout = self.detail.layout()
+        if detail_layout is not None:  # the button lines up with the detail's own
+            margins = detail_layout.contentsMargins()
+            side_layout.setContentsMargins(margins.left(), 0, margins.right(), margins.bottom())
+        else:
+            side_layout.setContentsMargins(0, 0, 0, 0)
+        side_layout.addWidget(self.detail, 1)
+        side_layout.addWidget(self.panel_button)
         self.summary = QLabel()
         self.summary.setAccessibleName("Result summary")
 
@@ -146,7 +184,7 @@ class CatalogPage(QWidget):
         filters.addWidget(self.price_max)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.table)
-        splitter.addWidget(self.detail)
+        splitter.addWidget(side)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
@@ -171,6 +209,7 @@ class CatalogPage(QWidget):
         selection = self.table.selectionModel()
         selection.selectionChanged.connect(self._on_table_selection_changed)
         self.detail.add_requested.connect(self._on_detail_add_requested)
+        self.panel_menu.aboutToShow.connect(self._on_panel_menu_about_to_show)
         presenter.results_changed.connect(self._on_presenter_results_changed)
         presenter.model.rows_fetched.connect(self._on_model_rows_fetched)
         presenter.detail_changed.connect(self._on_presenter_detail_changed)
@@ -247,7 +286,24 @@ class CatalogPage(QWidget):
     async def _on_table_selection_changed(
         self, selected: QItemSelection, deselected: QItemSelection
     ) -> None:
+        self.panel_button.setEnabled(self.selected_test_id() is not None)
         await self._presenter.show_detail(self.selected_test_id())
+
+    def _on_panel_menu_about_to_show(self) -> None:
+        """The panels as they are now: a new panel, or one of the saved ones."""
+        self.panel_menu.clear()
+        panels = self._panels
+        test_id = self.selected_test_id()
+        if panels is None or test_id is None:
+            return
+        new = self.panel_menu.addAction("New panel with this test")
+        new.triggered.connect(functools.partial(panels.save_tests, [test_id]))
+        saved = panels.panels()
+        if saved:
+            self.panel_menu.addSeparator()
+        for panel in saved:
+            add = self.panel_menu.addAction(f"Add to “{panel.name}”")
+            add.triggered.connect(functools.partial(panels.add_test, panel.id, test_id))
 
     def _on_find_activated(self) -> None:
         self.search_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
@@ -282,6 +338,7 @@ class CatalogPage(QWidget):
             # New results clear the selection (no signal for that): the detail panel must
             # not go on showing, and offering to add, a test that is not selected (or listed).
             self.detail.show_test(None)
+            self.panel_button.setEnabled(False)
 
     def _on_model_rows_fetched(self, count: int) -> None:
         self._update_summary()

@@ -37,7 +37,6 @@ from qasync import asyncSlot
 from rupa_desk.core.panels import Panel
 from rupa_desk.ui.components.catalog_model import format_price
 from rupa_desk.ui.presenters.panels import EXPORT_FILE_NAME, PanelsPresenter
-from rupa_desk.ui.widgets.placeholder import PlaceholderPane
 
 #: Asks which file to write (parent, suggested name) or read (parent); "" when cancelled.
 ChooseExportPath = Callable[[QWidget, str], str]
@@ -75,6 +74,8 @@ class PanelsPage(QWidget):
 
     Attributes:
         confirm_box: the "Delete panel?" question while it is open (None otherwise).
+        choose_export_path: as given (replaceable, e.g. by a test of the whole app).
+        choose_import_path: as given.
     """
 
     def __init__(
@@ -87,8 +88,8 @@ class PanelsPage(QWidget):
     ) -> None:
         super().__init__(parent)
         self._presenter = presenter
-        self._choose_export_path = choose_export_path
-        self._choose_import_path = choose_import_path
+        self.choose_export_path = choose_export_path
+        self.choose_import_path = choose_import_path
         self.confirm_box: QMessageBox | None = None
         self.setAccessibleName("Panels")
 
@@ -142,11 +143,15 @@ class PanelsPage(QWidget):
         editor_layout.addWidget(self.name)
         editor_layout.addWidget(self.tests, 1)
         editor_layout.addLayout(buttons)
-        self.placeholder = PlaceholderPane(
-            "No panel chosen",
-            "Choose a panel on the left. To make one, open a draft in Draft orders and choose "
-            "“Save current draft as panel”, or import your clinic's panels file.",
+        self.placeholder = QLabel(
+            "<h3>No panel chosen</h3><p>Choose a panel on the left. To make one, open a draft "
+            "in Draft orders and choose “Save current draft as panel”, add a test from the "
+            "Catalog with “Add to panel”, or import your clinic's panels file.</p>"
         )
+        self.placeholder.setAccessibleName("No panel chosen")
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setMargin(24)
         self.right = QStackedWidget()
         self.right.addWidget(self.placeholder)
         self.right.addWidget(editor)
@@ -278,12 +283,12 @@ class PanelsPage(QWidget):
             self._presenter.remove_test(panel_id, test_id)
 
     def _on_export_button_clicked(self) -> None:
-        path = self._choose_export_path(self, EXPORT_FILE_NAME)
+        path = self.choose_export_path(self, EXPORT_FILE_NAME)
         if path:
             self._export(Path(path))
 
     def _on_import_button_clicked(self) -> None:
-        path = self._choose_import_path(self)
+        path = self.choose_import_path(self)
         if path:
             self._import(Path(path))
 

@@ -316,6 +316,8 @@ class PanelsPresenter(QObject):
             return None
         self.panels_changed.emit()
         self.set_current(panel.id)
+        count = "1 test" if len(panel.tests) == 1 else f"{len(panel.tests)} tests"
+        self._bridge.info(f"Saved the panel “{panel.name}” ({count}): give it a name in Panels.")
         return panel
 
     def _free_name(self) -> str:
