@@ -310,3 +310,14 @@ async def test_catalog_tests_are_added_to_a_new_or_a_saved_panel(qtbot: QtBot, p
         assert unnamed_controls(page) == []
     finally:
         await catalog.close()
+
+
+async def test_enter_on_a_panel_in_the_list_adds_it_to_the_draft(qtbot: QtBot, pane: Pane) -> None:
+    tests = pane.tests(2)
+    pane.presenter.save_tests([t.id for t in tests])
+    pane.page.list.setFocus()
+    pane.page.list.setCurrentRow(0)
+    qtbot.keyClick(pane.page.list, Qt.Key.Key_Return)
+    await wait_until(lambda: pane.store.drafts.all())
+    [draft] = pane.store.drafts.all()
+    assert draft.lab_test_ids == tuple(t.id for t in tests)

@@ -1,9 +1,10 @@
 """The Panels pane: saved panels (Rupa's "custom bundles") to add to a draft in one action.
 
-The list of panels on the left; on the right the chosen panel's name (edited in place) and
-its tests as saved, with "Add panel to draft", "Remove test" and "Delete panel…" (asked
-first). "Save current draft as panel" makes a panel of the draft open in Draft orders;
-"Export…" and "Import…" share the panels with the clinic's other computers as a file.
+The list of panels on the left (Enter on one adds it to the draft); on the right the chosen
+panel's name (edited in place) and its tests as saved, with "Add panel to draft", "Remove
+test" and "Delete panel…" (asked first). "Save current draft as panel" makes a panel of the
+draft open in Draft orders; "Export…" and "Import…" share the panels with the clinic's other
+computers as a file.
 """
 
 from __future__ import annotations
@@ -175,6 +176,7 @@ class PanelsPage(QWidget):
         self.import_button.clicked.connect(self._on_import_button_clicked)
         self.export_button.clicked.connect(self._on_export_button_clicked)
         self.list.currentItemChanged.connect(self._on_list_current_item_changed)
+        self.list.itemActivated.connect(self._on_list_item_activated)
         self.name.editingFinished.connect(self._on_name_editing_finished)
         self.add_to_draft_button.clicked.connect(self._on_add_to_draft_button_clicked)
         self.remove_test_button.clicked.connect(self._on_remove_test_button_clicked)
@@ -261,6 +263,11 @@ class PanelsPage(QWidget):
         self, current: QListWidgetItem | None, previous: QListWidgetItem | None
     ) -> None:
         self._presenter.set_current(current.data(_ID_ROLE) if current is not None else None)
+
+    @asyncSlot(QListWidgetItem)
+    async def _on_list_item_activated(self, item: QListWidgetItem) -> None:
+        """Enter (or a double click) on a panel adds it to the draft, like the button."""
+        await self._presenter.add_to_draft(str(item.data(_ID_ROLE)))
 
     def _on_name_editing_finished(self) -> None:
         panel_id = self._presenter.current
