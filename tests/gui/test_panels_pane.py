@@ -321,3 +321,17 @@ async def test_enter_on_a_panel_in_the_list_adds_it_to_the_draft(qtbot: QtBot, p
     await wait_until(lambda: pane.store.drafts.all())
     [draft] = pane.store.drafts.all()
     assert draft.lab_test_ids == tuple(t.id for t in tests)
+
+
+async def test_tests_on_the_draft_already_are_said_so(pane: Pane) -> None:
+    tests = pane.tests(3)
+    await pane.env.presenter.add_lab_test(tests[1])
+    pane.presenter.save_tests([t.id for t in tests])
+    pane.env.messages.clear()
+    pane.page.add_to_draft_button.click()
+    await wait_until(lambda: pane.env.messages)
+    [draft] = pane.store.drafts.all()
+    assert draft.lab_test_ids == (tests[1].id, tests[0].id, tests[2].id)  # each once
+    assert pane.env.messages[-1].text == (
+        "Added the panel “New panel” to the current draft (3 tests, 1 of them on it already)."
+    )

@@ -236,6 +236,8 @@ class PanelsPresenter(QObject):
             with contextlib.suppress(UnknownLabTestError):  # named in the check's notes
                 found[saved.lab_test_id] = self._catalog.get_test(saved.lab_test_id)
         check = check_panel(panel.tests, found)
+        draft_before = self._current_draft.current
+        on_it_before = set(self._draft_test_ids(draft_before))
         added = 0
         try:
             for test in check.available:
@@ -247,7 +249,12 @@ class PanelsPresenter(QObject):
                 not_done=f"{added} of the panel's {len(check.available)} tests were added.",
             )
             return added > 0
+        if self._current_draft.current != draft_before:
+            on_it_before = set()  # a new draft (or another one: the current was checked out)
+        already = sum(test.id in on_it_before for test in check.available)
         tests = "1 test" if added == 1 else f"{added} tests"
+        if already:
+            tests += f", {already} of them on it already"
         text = (
             f"Added the panel “{panel.name}” to the current draft ({tests})."
             if added
@@ -319,6 +326,14 @@ class PanelsPresenter(QObject):
         count = "1 test" if len(panel.tests) == 1 else f"{len(panel.tests)} tests"
         self._bridge.info(f"Saved the panel “{panel.name}” ({count}): give it a name in Panels.")
         return panel
+
+    def _draft_test_ids(self, draft_id: str | None) -> list[str]:
+        if draft_id is None:
+            return []
+        try:
+            return [test.lab_test_id for test in self._drafts.tests(draft_id)]
+        except UnknownDraftError:
+            return []
 
     def _free_name(self) -> str:
         taken = {panel.name.casefold() for panel in self._panels.all()}
