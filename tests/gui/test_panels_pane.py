@@ -335,3 +335,14 @@ async def test_tests_on_the_draft_already_are_said_so(pane: Pane) -> None:
     assert pane.env.messages[-1].text == (
         "Added the panel “New panel” to the current draft (3 tests, 1 of them on it already)."
     )
+
+
+async def test_a_huge_file_chosen_by_mistake_is_refused(pane: Pane, tmp_path: Path) -> None:
+    huge = tmp_path / "video.json"
+    with huge.open("wb") as handle:
+        handle.truncate(64 * 1024 * 1024)  # sparse: nothing is written
+    pane.files.answer = huge
+    pane.page.import_button.click()
+    await wait_until(lambda: pane.env.messages)
+    assert "too large to be a file of saved panels" in pane.env.messages[-1].text
+    assert pane.store.panels.all() == []

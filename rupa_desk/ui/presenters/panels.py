@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, Signal
 from rupa_desk.core.errors import InvalidInput
 from rupa_desk.core.models import LabTest
 from rupa_desk.core.panels import (
+    MAX_FILE_BYTES,
     Panel,
     PanelFileError,
     PanelTest,
@@ -287,7 +288,7 @@ class PanelsPresenter(QObject):
     async def import_from(self, path: Path) -> bool:
         """Read a panels file and save its panels (a panel of the same name is replaced)."""
         try:
-            data = await asyncio.to_thread(path.read_bytes)
+            data = await asyncio.to_thread(_read_head, path)
         except OSError as exc:
             self._bridge.error(f"The file could not be read: {exc.strerror or exc}.")
             return False
@@ -352,6 +353,13 @@ class PanelsPresenter(QObject):
             return PanelTest(
                 test.lab_test_id, test.name or "A test no longer listed", "", test.price
             )
+
+
+def _read_head(path: Path) -> bytes:
+    """The file's bytes, up to one more than a panels file may hold (a huge file chosen by
+    mistake is refused as too large without being read whole)."""
+    with path.open("rb") as handle:
+        return handle.read(MAX_FILE_BYTES + 1)
 
 
 def _write_text(path: Path, text: str) -> None:
