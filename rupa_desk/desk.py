@@ -281,6 +281,7 @@ class Desk:
                 BackgroundTasks(self.reporter.on_task_failed),
                 poll_interval_s=self.settings.current.poll_interval_s,
                 open_url=self._open_url,
+                preferred_labs=self.settings.current.preferred_labs,
             ),
             self.window.pane_specs,
         )
@@ -322,7 +323,10 @@ class Desk:
             self._closed.set_result(None)
 
     def _on_window_settings_requested(self) -> None:
-        dialog = SettingsDialog(self.settings, demo_running=self._demo_running, parent=self.window)
+        labs = [c.name for c in self.workspace.catalog.companies()] if self.workspace else []
+        dialog = SettingsDialog(
+            self.settings, demo_running=self._demo_running, lab_names=labs, parent=self.window
+        )
         dialog.finished.connect(dialog.deleteLater)
         dialog.open()
 
@@ -343,10 +347,11 @@ class Desk:
         """Apply what can be applied now; say plainly what waits for a restart.
 
         The polling interval applies at once (to the signed-in account's order polling, and
-        to every later sign-in). The environment, client id, client secret, sandbox sign-in
-        page and redirect ports make up the `Environment` this Desk was built for: its session
-        (keychain entries per environment and client), its HTTP clients, its accounts' folders
-        and, in demo mode, the simulator. Swapping them under a signed-in user would end the
+        to every later sign-in), and so do the preferred labs (the catalog searches again).
+        The environment, client id, client secret, sandbox sign-in page and redirect ports
+        make up the `Environment` this Desk was built for: its session (keychain entries per
+        environment and client), its HTTP clients, its accounts' folders and, in demo mode,
+        the simulator. Swapping them under a signed-in user would end the
         session without asking and could mix two environments in the open panes, so they are
         used from the next start, and the user is told so.
         """
@@ -360,11 +365,19 @@ class Desk:
             if self.workspace is not None:
                 self.workspace.set_poll_interval(settings.poll_interval_s)
             applied.append(f"orders are checked every {settings.poll_interval_s} s from now on")
+        if settings.preferred_labs != self._settings_at_start.preferred_labs:
+            if self.workspace is not None:
+                self.workspace.tasks.spawn(
+                    self.workspace.catalog.set_preferred_labs(settings.preferred_labs),
+                    name="preferred-labs",
+                )
+            applied.append("your preferred labs are listed first from now on")
         later = _needs_restart(self._settings_at_start, settings, secret_changed=secret_changed)
         self._settings_at_start = replace(
             self._settings_at_start,
             poll_interval_s=settings.poll_interval_s,
             idle_lock_minutes=settings.idle_lock_minutes,
+            preferred_labs=settings.preferred_labs,
         )
         if later:
             start = "starts again without --demo" if self._demo_running else "starts again"

@@ -80,7 +80,8 @@ async def tour(desk: Desk, folder: Path) -> list[Path]:
             await asyncio.sleep(SETTLE_S)
             catalog.table.selectRow(0)  # type: ignore[attr-defined]
         saved.append(await _save(window, folder, f"pane-{key}"))
-    settings = SettingsDialog(desk.settings, demo_running=True, parent=window)
+    labs = [c.name for c in desk.workspace.catalog.companies()] if desk.workspace else []
+    settings = SettingsDialog(desk.settings, demo_running=True, lab_names=labs, parent=window)
     settings.show()
     saved.append(await _save(settings, folder, "dialog-settings"))
     settings.administrator.set_expanded(True)

@@ -273,6 +273,8 @@ class UserSettings:
     redirect_ports: tuple[int, ...] = ()
     poll_interval_s: int = 60
     idle_lock_minutes: int = 10
+    #: The clinic's preferred lab companies, by name: first among a test's labs in search.
+    preferred_labs: tuple[str, ...] = ()
 
     def validated(self) -> UserSettings:
         """Return self, or raise `SettingsError` naming the first bad value."""
@@ -282,6 +284,7 @@ class UserSettings:
         _check_range("redirect_ports", self.redirect_ports)
         _check_range("poll_interval_s", self.poll_interval_s)
         _check_range("idle_lock_minutes", self.idle_lock_minutes)
+        _check_range("preferred_labs", self.preferred_labs)
         return self
 
     def environment_for(self, *, demo_url: str | None = None) -> Environment:
@@ -330,6 +333,7 @@ class UserSettings:
         path.parent.mkdir(parents=True, exist_ok=True)
         data = asdict(self)
         data["redirect_ports"] = list(self.redirect_ports)
+        data["preferred_labs"] = list(self.preferred_labs)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".settings-", suffix=".json")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -344,6 +348,9 @@ class UserSettings:
 
 #: The least and most idle minutes before the desk locks itself.
 IDLE_LOCK_MINUTES_RANGE: Final = (1, 480)
+#: The most preferred labs, and the longest name of one (a lab company's name).
+MAX_PREFERRED_LABS: Final = 50
+MAX_LAB_NAME_CHARS: Final = 200
 
 
 def _check_range(name: str, value: Any) -> None:
@@ -359,16 +366,31 @@ def _check_range(name: str, value: Any) -> None:
     low, high = IDLE_LOCK_MINUTES_RANGE
     if name == "idle_lock_minutes" and not low <= value <= high:
         raise SettingsError(f"The idle lock must be between {low} and {high} minutes.")
+    if name == "preferred_labs":
+        if len(value) > MAX_PREFERRED_LABS:
+            raise SettingsError(f"At most {MAX_PREFERRED_LABS} preferred labs can be set.")
+        for lab in value:
+            if not lab.strip() or len(lab) > MAX_LAB_NAME_CHARS:
+                raise SettingsError(
+                    f"A preferred lab must be a lab company's name, not {_shown(lab)}."
+                )
 
 
 #: The settings the clinic's managed file may preset; each one it holds is locked.
-LOCKABLE_SETTINGS: Final = ("environment", "client_id", "redirect_ports", "idle_lock_minutes")
+LOCKABLE_SETTINGS: Final = (
+    "environment",
+    "client_id",
+    "redirect_ports",
+    "idle_lock_minutes",
+    "preferred_labs",
+)
 #: How each lockable setting is named to the user ("set by your clinic").
 SETTING_LABELS: Final[dict[str, str]] = {
     "environment": "Environment",
     "client_id": "Client id",
     "redirect_ports": "Redirect ports",
     "idle_lock_minutes": "Lock after idle minutes",
+    "preferred_labs": "Preferred labs",
 }
 
 
@@ -539,6 +561,13 @@ def _typed_value(name: str, value: Any) -> Any:
         if not isinstance(value, list) or not all(_is_integer(item) for item in value):
             raise SettingsError(
                 f'"{name}" must be a list of whole numbers such as [8080, 8081], '
+                f"not {_shown(value)}."
+            )
+        return tuple(value)
+    if hint == tuple[str, ...]:
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise SettingsError(
+                f'"{name}" must be a list of names in quotes such as ["ZRT Laboratory"], '
                 f"not {_shown(value)}."
             )
         return tuple(value)

@@ -2,7 +2,7 @@
 
 `AccountContext` is what an account's services and panes need, as one frozen value (built by
 the composition root, `rupa_desk.desk.Desk`, at each sign-in). `AccountWorkspace` opens the
-account's database and builds on it the presenters of Patients and Catalog, the
+account's database and builds on it the presenters of Patients, Catalog and Panels, the
 `OrderWorkspace` (drafts, checkout, order tracking) and then every pane of the registry
 (`rupa_desk.ui.panes.PANES`); it is closed at sign-out, removing the account's patient data
 when asked. The two workspaces live side by side here in `ui/`.
@@ -32,6 +32,7 @@ from rupa_desk.ui.order_workspace import OrderWorkspace
 from rupa_desk.ui.panes import PANES, PaneSpec
 from rupa_desk.ui.presenters.catalog import CatalogPresenter
 from rupa_desk.ui.presenters.connectivity import Connectivity
+from rupa_desk.ui.presenters.panels import PanelsPresenter
 from rupa_desk.ui.presenters.patients import PatientsPresenter
 from rupa_desk.ui.presenters.session import Account, AccountUnavailable
 from rupa_desk.ui.tasks import BackgroundTasks
@@ -58,6 +59,7 @@ class AccountContext:
         status_bar: shows sync progress and the catalog's age.
         tasks: the account's background tasks (cancelled when the account closes).
         poll_interval_s: the user's order polling interval.
+        preferred_labs: the clinic's preferred labs (first among a test's labs in search).
         open_url: opens the system browser.
     """
 
@@ -71,6 +73,7 @@ class AccountContext:
     tasks: BackgroundTasks
     poll_interval_s: float = 60.0
     open_url: Callable[[str], bool] = webbrowser.open
+    preferred_labs: tuple[str, ...] = ()
 
 
 class AccountWorkspace:
@@ -107,6 +110,7 @@ class AccountWorkspace:
             self.orders.drafts,
             context.bridge,
             context.connectivity,
+            preferred_labs=context.preferred_labs,
         )
         status_bar = context.status_bar
         self.catalog.sync_progress.connect(status_bar.set_sync_progress)
@@ -125,6 +129,14 @@ class AccountWorkspace:
         self.orders.orders.orders_changed.connect(self._on_orders_changed)
         self.orders.drafts.drafts_changed.connect(self.patients.drafts_changed)
         self.orders.drafts.draft_changed.connect(self._on_draft_changed)
+        self.panels = PanelsPresenter(
+            store.panels,
+            store.catalog,
+            store.drafts,
+            self.orders.drafts,
+            self.orders.drafts,
+            context.bridge,
+        )
         self.panes: dict[str, QWidget] = {
             pane.key: pane.build(self) for pane in panes if pane.build is not None
         }

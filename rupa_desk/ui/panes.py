@@ -24,7 +24,8 @@ class PaneSpec:
     """One pane of the main window.
 
     Attributes:
-        key: a stable name ("patients", "catalog", "drafts", "orders"), remembered between runs.
+        key: a stable name ("patients", "catalog", "drafts", "orders", "panels"), remembered
+            between runs.
         title: shown in the sidebar and the window title ("Draft orders").
         build: makes the pane's widget for a signed-in account (called once per sign-in; the
             widget is deleted at sign-out). None for a pane that only tests install by hand.
@@ -48,7 +49,7 @@ def _patients(workspace: AccountWorkspace) -> QWidget:
 def _catalog(workspace: AccountWorkspace) -> QWidget:
     from rupa_desk.ui.pages.catalog import CatalogPage
 
-    return CatalogPage(workspace.catalog)
+    return CatalogPage(workspace.catalog, workspace.panels)
 
 
 def _drafts(workspace: AccountWorkspace) -> QWidget:
@@ -63,9 +64,16 @@ def _orders(workspace: AccountWorkspace) -> QWidget:
     return OrdersPage(workspace.orders.orders, ordering=workspace.orders.drafts)
 
 
+def _panels(workspace: AccountWorkspace) -> QWidget:
+    from rupa_desk.ui.pages.panels import PanelsPage
+
+    return PanelsPage(workspace.panels)
+
+
 PANES: Final[tuple[PaneSpec, ...]] = (
     PaneSpec("patients", "Patients", _patients, "mdi6.account-multiple-outline"),
     PaneSpec("catalog", "Catalog", _catalog, "mdi6.flask-outline"),
     PaneSpec("drafts", "Draft orders", _drafts, "mdi6.file-document-edit-outline"),
     PaneSpec("orders", "Orders", _orders, "mdi6.clipboard-text-clock-outline"),
+    PaneSpec("panels", "Panels", _panels, "mdi6.format-list-checks"),
 )

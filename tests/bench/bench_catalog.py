@@ -49,7 +49,7 @@ from typing import Any
 import httpx
 import psutil
 
-from rupa_desk.services.store import CatalogFilters, SearchCursor, Store
+from rupa_desk.services.store import CatalogFilters, PreferredLabs, SearchCursor, Store
 from rupa_desk.services.store.catalog_files import CatalogFiles
 from rupa_desk.services.store.catalog_query import parse_query
 from rupa_desk.services.store.catalog_schema import company_tag, sample_type_tag
@@ -447,6 +447,46 @@ def print_count_table(store: Store, runs: int) -> None:
         )
 
 
+#: Queries timed with and without preferred labs (the first page, and the page after it).
+PREFERRED_QUERIES: tuple[str, ...] = ("a", "vit", "vitamin d", "cortisol saliva", "a1c")
+#: How many lab companies (the first, by name) the preferred-labs table prefers.
+PREFERRED_COUNT = 3
+
+
+def print_preferred_table(store: Store, runs: int) -> None:
+    """The first two pages of a few queries, without and with the clinic's preferred labs
+    (which read one more row per page and reorder the page's runs of one test)."""
+    labs = PreferredLabs([c.name for c in store.catalog.companies()[:PREFERRED_COUNT]])
+    print(
+        f"\nPreferred labs ({PREFERRED_COUNT} labs): the first page and the next one"
+        f" (ms, {runs} runs a query, in turn), without and with them"
+    )
+    print(f"  {'query':<20} {'p50':>7} {'p95':>7}   {'pref p50':>8} {'pref p95':>8}")
+    plain_all: list[float] = []
+    preferred_all: list[float] = []
+
+    def two_pages(text: str, preferred: PreferredLabs | None) -> None:
+        page = store.catalog.search(text, preferred=preferred)
+        if page.next_cursor is not None:
+            store.catalog.search(text, after=page.next_cursor, preferred=preferred)
+
+    for text in PREFERRED_QUERIES:
+        plain_ms: list[float] = []
+        preferred_ms: list[float] = []
+        for _ in range(runs):
+            for preferred, times in ((None, plain_ms), (labs, preferred_ms)):
+                started = time.perf_counter()
+                two_pages(text, preferred)
+                times.append((time.perf_counter() - started) * 1000)
+        plain_all += plain_ms
+        preferred_all += preferred_ms
+        print(
+            f"  {text!r:<20} {statistics.median(plain_ms):7.2f} {p95(plain_ms):7.2f}"
+            f"   {statistics.median(preferred_ms):8.2f} {p95(preferred_ms):8.2f}"
+        )
+    print(f"  {'p95 ALL':<20} {'':>7} {p95(plain_all):7.2f}   {'':>8} {p95(preferred_all):8.2f}")
+
+
 def print_sync(size: int, figures: SyncFigures, database: Path) -> None:
     result = figures.result
     seconds = result.download_s
@@ -530,6 +570,7 @@ def main(argv: list[str] | None = None) -> int:
                 rows, deep = bench_search(store, args.runs)
                 print_search_table(size, rows, deep, args.runs)
                 print_count_table(store, args.runs)
+                print_preferred_table(store, args.runs)
     return 0
 
 

@@ -17,7 +17,7 @@ from rupa_desk.paths import AppPaths
 from rupa_desk.sandbox.server import SandboxServer
 from rupa_desk.services.store import CatalogFilters, SearchCursor, SearchPage, Store
 from rupa_desk.services.sync import CatalogSync
-from rupa_desk.ui.components.catalog_model import HIT_ROLE, CatalogResultsModel
+from rupa_desk.ui.components.catalog_model import HIT_ROLE, NAME, CatalogResultsModel
 from rupa_desk.ui.messages import Level, Message, MessageBridge
 from rupa_desk.ui.pages.catalog import CatalogPage
 from rupa_desk.ui.presenters.catalog import CatalogPresenter, CatalogQuery
@@ -96,7 +96,7 @@ async def test_typing_searches_and_highlights_the_match(qtbot: QtBot, pane: Pane
     await wait_until(lambda: shown(pane).text == "a1c")
     await wait_until(lambda: names(pane) and "A1c" in names(pane)[0])
     model = pane.presenter.model
-    top = model.index(0, 0)
+    top = model.index(0, NAME)
     spans = top.data(HIGHLIGHT_ROLE)
     name = top.data(Qt.ItemDataRole.DisplayRole)
     assert spans

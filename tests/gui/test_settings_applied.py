@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import shiboken6
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox
 from pytestqt.qtbot import QtBot
 
@@ -13,6 +14,7 @@ from rupa_desk.settings import Environment, UserSettings, production
 from rupa_desk.ui.components.settings_dialog import SettingsDialog
 from rupa_desk.ui.messages import Level, Message
 from rupa_desk.ui.presenters.session import SessionState
+from tests.fixtures.catalog_data import iter_tests, load_catalog, synthetic_companies
 from tests.fixtures.desk import MakeDesk, signed_in_desk
 from tests.fixtures.qt import unnamed_controls, wait_until
 
@@ -86,3 +88,39 @@ async def test_a_new_client_id_is_said_to_wait_for_a_restart(
     assert "keeps using Production" in text
     assert desk.status_bar.texts()["Environment"] == "Production"
     assert desk.session.view.state is SessionState.SIGNED_IN  # nobody was signed out
+
+
+async def test_new_preferred_labs_apply_to_the_catalog_at_once(
+    qtbot: QtBot, make_desk: MakeDesk, environment: Environment
+) -> None:
+    desk = await signed_in_desk(make_desk, environment, download=True)
+    workspace = desk.workspace
+    assert workspace is not None
+    await wait_until(lambda: not workspace.catalog.syncing)  # this fake Rupa has no catalog
+    load_catalog(workspace.store, synthetic_companies(), iter_tests(300))
+    await workspace.catalog.refresh()
+    labs = [company.name for company in workspace.catalog.companies()]
+    messages: list[Message] = []
+    desk.bridge.message_shown.connect(messages.append)
+
+    dialog = open_settings(desk)
+    offered = [dialog.preferred_labs.item(i).text() for i in range(dialog.preferred_labs.count())]
+    assert offered == sorted(labs, key=str.casefold)  # the catalog's labs to tick
+    dialog.preferred_labs.item(len(labs) - 1).setCheckState(Qt.CheckState.Checked)
+    await save(dialog)
+
+    chosen = sorted(labs, key=str.casefold)[-1]
+    assert desk.settings.current.preferred_labs == (chosen,)
+    assert "preferred labs are listed first" in messages[-1].text
+    model = workspace.catalog.model
+    await wait_until(
+        lambda: (
+            model.rowCount() > 0
+            and any(model.hit(row).preferred for row in range(model.rowCount()))
+        )
+    )
+    assert all(
+        model.hit(row).lab_company_name == chosen
+        for row in range(model.rowCount())
+        if model.hit(row).preferred
+    )

@@ -264,3 +264,60 @@ async def test_the_presenter_refuses_to_save_a_changed_locked_value(
         idle_lock_minutes=5,
         poll_interval_s=30,
     )
+
+
+def lab_items(dialog: SettingsDialog) -> dict[str, bool]:
+    labs = dialog.preferred_labs
+    return {
+        labs.item(row).text(): labs.item(row).checkState() == Qt.CheckState.Checked
+        for row in range(labs.count())
+    }
+
+
+async def test_preferred_labs_are_ticked_from_the_catalogs_labs_and_saved_in_order(
+    qtbot: QtBot, app_paths: AppPaths
+) -> None:
+    presenter = SettingsPresenter(
+        app_paths.settings_file,
+        MemorySecretStore(),
+        UserSettings(preferred_labs=("ZRT Laboratory",)),
+        secret_storage="this session only",
+    )
+    dialog = SettingsDialog(
+        presenter, demo_running=False, lab_names=["Genova", "Doctor's Data", "ZRT Laboratory"]
+    )
+    qtbot.addWidget(dialog)
+    dialog.show()
+    # The ones already preferred first, then the others alphabetically, each once.
+    assert lab_items(dialog) == {"ZRT Laboratory": True, "Doctor's Data": False, "Genova": False}
+    assert list(lab_items(dialog)) == ["ZRT Laboratory", "Doctor's Data", "Genova"]
+    dialog.preferred_labs.item(2).setCheckState(Qt.CheckState.Checked)
+    assert await presenter.save(dialog.form())
+    saved = UserSettings.load(app_paths.settings_file)
+    assert saved.preferred_labs == ("ZRT Laboratory", "Genova")
+    assert unnamed_controls(dialog) == []
+
+
+async def test_without_a_catalog_the_preferred_labs_list_says_how_to_fill_it(
+    qtbot: QtBot, app_paths: AppPaths
+) -> None:
+    dialog, presenter = make_dialog(qtbot, app_paths, MemorySecretStore())
+    assert dialog.preferred_labs.count() == 1
+    assert "Download the catalog" in dialog.preferred_labs.item(0).text()
+    assert dialog.chosen_labs() == ()
+    assert await presenter.save(dialog.form())
+    assert UserSettings.load(app_paths.settings_file).preferred_labs == ()
+
+
+async def test_preferred_labs_the_clinic_set_are_read_only(
+    qtbot: QtBot, app_paths: AppPaths
+) -> None:
+    managed = ManagedSettings(locked=MappingProxyType({"preferred_labs": ("ZRT Laboratory",)}))
+    dialog, presenter = make_managed_dialog(qtbot, app_paths, managed)
+    dialog.show()
+    assert not dialog.preferred_labs.isEnabled()
+    assert dialog.preferred_labs.toolTip() == SET_BY_CLINIC
+    assert "Preferred labs" in dialog.clinic_note.text()
+    assert dialog.chosen_labs() == ("ZRT Laboratory",)
+    assert not await presenter.save(replace(dialog.form(), preferred_labs=("Genova",)))
+    assert await presenter.save(dialog.form())

@@ -89,6 +89,31 @@ def test_a_partly_filled_managed_file_locks_only_what_it_holds(tmp_path: Path) -
     assert not loaded.managed.shared_pc
 
 
+def test_the_clinic_can_preset_and_lock_its_preferred_labs(tmp_path: Path) -> None:
+    UserSettings(preferred_labs=("Genova Diagnostics",)).save(tmp_path / "settings.json")
+    write(tmp_path / "managed.json", {"preferred_labs": ["ZRT Laboratory", "Doctor's Data"]})
+    loaded = load_settings(tmp_path / "settings.json", tmp_path / "managed.json")
+    assert loaded.problems == ()
+    assert loaded.settings.preferred_labs == ("ZRT Laboratory", "Doctor's Data")
+    assert loaded.managed.is_locked("preferred_labs")
+    assert loaded.managed.changed_locked(UserSettings(preferred_labs=("ZRT Laboratory",))) == [
+        "Preferred labs"
+    ]
+
+
+def test_the_users_preferred_labs_are_saved_and_read_back(tmp_path: Path) -> None:
+    assert UserSettings().preferred_labs == ()
+    UserSettings(preferred_labs=("ZRT Laboratory", "Doctor's Data")).save(tmp_path / "s.json")
+    assert json.loads((tmp_path / "s.json").read_text("utf-8"))["preferred_labs"] == [
+        "ZRT Laboratory",
+        "Doctor's Data",
+    ]
+    assert UserSettings.load(tmp_path / "s.json").preferred_labs == (
+        "ZRT Laboratory",
+        "Doctor's Data",
+    )
+
+
 def test_the_idle_lock_defaults_to_ten_minutes_and_is_checked(tmp_path: Path) -> None:
     assert UserSettings().idle_lock_minutes == 10
     path = write(tmp_path / "settings.json", {"idle_lock_minutes": 0})
@@ -118,6 +143,13 @@ def test_the_idle_lock_defaults_to_ten_minutes_and_is_checked(tmp_path: Path) ->
         ({"idle_lock_minutes": "10"}, '"idle_lock_minutes" must be a whole number, not "10"'),
         ({"idle_lock_minutes": 0}, "idle lock must be between 1 and 480 minutes"),
         ({"idle_lock_minutes": 481}, "idle lock must be between 1 and 480 minutes"),
+        (
+            {"preferred_labs": "ZRT Laboratory"},
+            '"preferred_labs" must be a list of names in quotes such as ["ZRT Laboratory"]',
+        ),
+        ({"preferred_labs": ["ZRT", 3]}, '"preferred_labs" must be a list of names'),
+        ({"preferred_labs": ["  "]}, 'A preferred lab must be a lab company\'s name, not "  "'),
+        ({"preferred_labs": ["Lab"] * 51}, "At most 50 preferred labs can be set"),
         ({"shared_pc": "yes"}, '"shared_pc" must be true or false, not "yes"'),
         ({"shared_pc": 1}, '"shared_pc" must be true or false, not 1'),
     ],

@@ -1,5 +1,5 @@
 """The local SQLite database (sqlite-utils): migrations, catalog, patients, drafts, orders,
-the unsent new-patient form.
+the unsent new-patient form, saved panels.
 
 The app opens one `Store` per environment and signed-in account:
 
@@ -23,6 +23,7 @@ from rupa_desk.services.store.catalog import (
     SearchPage,
 )
 from rupa_desk.services.store.catalog_build import CatalogBuilder
+from rupa_desk.services.store.catalog_query import PreferredLabs
 from rupa_desk.services.store.database import (
     RemovedPatientData,
     Store,
@@ -61,6 +62,7 @@ from rupa_desk.services.store.orders import (
     TrackedOrder,
     UnknownOrderError,
 )
+from rupa_desk.services.store.panels import ImportedPanels, Panels, UnknownPanelError
 from rupa_desk.services.store.patient_forms import (
     PatientFormBusyError,
     PatientFormNotSavedError,
@@ -92,18 +94,21 @@ __all__ = [
     "DraftTest",
     "Drafts",
     "DuplicateReason",
+    "ImportedPanels",
     "MatchField",
     "OrderDetail",
     "OrderFilters",
     "OrderRow",
     "OrderUpdate",
     "Orders",
+    "Panels",
     "PatientCache",
     "PatientFormBusyError",
     "PatientFormNotSavedError",
     "PatientFormStatus",
     "PatientForms",
     "PossibleDuplicate",
+    "PreferredLabs",
     "PriceRange",
     "RemovedPatientData",
     "SampleTypeCount",
@@ -123,6 +128,7 @@ __all__ = [
     "UnknownDraftError",
     "UnknownLabTestError",
     "UnknownOrderError",
+    "UnknownPanelError",
     "UnknownPatientError",
     "connect",
     "typed_sqlite_errors",

@@ -17,6 +17,12 @@ alphabetically. `tier_queries` builds the tiers of a search, one function per ti
 `_name_starts` to `_words_anywhere`) over one read-only value holding the search's SQL
 fragments and parameters; tests/unit/test_catalog_sql.py shows the SQL of each query shape.
 
+Preferred labs: the same test from several lab companies has the same name, so its rows are
+neighbours in every tier's order. With the clinic's preferred labs given, a page ends before
+such a run that the page limit would cut (unless the run fills the whole page), and within
+each run the preferred labs come first, in the order they were named: the SQL and its order do
+not change, only the order of equal names on a page.
+
 Paging: every page carries a `SearchCursor` (the tier and the sort key of its last row); the
 next page continues from there with a range condition on the tier's own order, so a page deep
 in the results costs about as much as the first. `offset` paging still works, but it counts
@@ -25,6 +31,7 @@ and skips rows, so it slows down the deeper it goes.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from collections.abc import Mapping, Sequence
@@ -42,10 +49,16 @@ from rupa_desk.services.store.catalog_files import CatalogAttachment
 from rupa_desk.services.store.catalog_query import (
     Highlighter,
     ParsedQuery,
+    PreferredLabs,
     parse_query,
     prefix_upper_bound,
 )
-from rupa_desk.services.store.catalog_schema import company_tag, sample_type_key, sample_type_tag
+from rupa_desk.services.store.catalog_schema import (
+    company_tag,
+    name_key,
+    sample_type_key,
+    sample_type_tag,
+)
 from rupa_desk.services.store.errors import UnknownLabTestError
 from rupa_desk.services.store.sync_state import CATALOG, SyncState
 
@@ -91,6 +104,7 @@ class SearchHit:
     Attributes:
         name_spans: (start, end) offsets in `name` to highlight, sorted and not overlapping.
         matched_biomarkers: the biomarkers the text matched (for a "matches: …" hint).
+        preferred: its lab company is one of the clinic's preferred labs.
     """
 
     id: str
@@ -104,6 +118,7 @@ class SearchHit:
     matched: MatchField
     name_spans: tuple[tuple[int, int], ...] = ()
     matched_biomarkers: tuple[str, ...] = ()
+    preferred: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,12 +336,14 @@ class Catalog:
         after: SearchCursor | None = None,
         offset: int = 0,
         limit: int = DEFAULT_PAGE_SIZE,
+        preferred: PreferredLabs | None = None,
     ) -> SearchPage:
         """One page of the tests matching `text` and `filters`, best first.
 
         The first page: no `after` and no `offset`. The next: `after=page.next_cursor` (as
         fast deep in the results as at the top), or `offset=page.next_offset` (slower the
-        deeper it goes).
+        deeper it goes). With `preferred` labs, the same test from several labs lists the
+        preferred ones first (see the module docstring); give the same labs for every page.
 
         Never raises on any text: it is escaped, never parsed as FTS5 syntax.
 
@@ -375,8 +392,14 @@ class Catalog:
                     complete[tier.matched] = [row_no for row_no, _ in rows]
                 skip = 0
         has_more = len(picked) > limit
-        page = picked[:limit]
-        hits = self._hits([(row[0], tiers[index].matched) for row, index in page], query)
+        if preferred:  # None or no lab: the page as the tiers found it
+            hits = self._hits([(row[0], tiers[index].matched) for row, index in picked], query)
+            kept = _whole_runs(hits, limit)
+            page = picked[:kept]
+            hits = _preferred_first(hits[:kept], preferred)
+        else:
+            page = picked[:limit]
+            hits = self._hits([(row[0], tiers[index].matched) for row, index in page], query)
         next_cursor = None
         if has_more:
             (row_no, key), index = page[-1]
@@ -523,6 +546,44 @@ class Catalog:
                 )
             )
         return tuple(hits)
+
+
+def _same_test(a: SearchHit, b: SearchHit) -> bool:
+    """Two hits of one run: the same name found by the same tier (a test from two labs)."""
+    return a.matched == b.matched and name_key(a.name) == name_key(b.name)
+
+
+def _whole_runs(hits: Sequence[SearchHit], limit: int) -> int:
+    """How many of `hits` (up to `limit + 1`, in the tiers' order) make a page of `limit` at
+    most that cuts no run of one test from several labs (a run that fills the page stays)."""
+    if len(hits) <= limit:
+        return len(hits)
+    start = limit
+    while start > 0 and _same_test(hits[start - 1], hits[limit]):
+        start -= 1
+    return start or limit
+
+
+def _preferred_first(hits: Sequence[SearchHit], preferred: PreferredLabs) -> tuple[SearchHit, ...]:
+    """`hits` marked preferred or not, each run of one test with the preferred labs first."""
+    ranked: list[SearchHit] = []
+    run: list[tuple[tuple[int, int], SearchHit]] = []  # ((0, rank) or (1, 0), hit)
+
+    def close_run() -> None:
+        run.sort(key=lambda item: item[0])  # stable: the others keep their order
+        ranked.extend(hit for _, hit in run)
+        run.clear()
+
+    for hit in hits:
+        if run and not _same_test(run[-1][1], hit):
+            close_run()
+        rank = preferred.rank(hit.lab_company_name)
+        if rank is None:
+            run.append(((1, 0), hit))
+        else:
+            run.append(((0, rank), dataclasses.replace(hit, preferred=True)))
+    close_run()
+    return tuple(ranked)
 
 
 @functools.lru_cache(maxsize=TEXT_LISTS_CACHED)

@@ -1,4 +1,5 @@
-"""Turning what a user types into safe FTS5 query strings, and finding what to highlight.
+"""Turning what a user types into safe FTS5 query strings, finding what to highlight, and
+knowing the clinic's preferred labs.
 
 User text never reaches FTS5 as syntax: it is cut into words (letters and digits, as the
 unicode61 tokenizer sees them) and every word is put inside a double-quoted phrase, so `"`,
@@ -12,6 +13,7 @@ letter D, not every word that starts with d).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -194,3 +196,29 @@ def _merged(spans: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
         else:
             merged.append((begin, end))
     return tuple(merged)
+
+
+class PreferredLabs:
+    """The clinic's preferred lab companies, by name, first named first.
+
+    A name matches whatever its case and spacing ("ZRT  laboratory" is "ZRT Laboratory"), so
+    a hand-written managed settings file still matches the catalog's names.
+    """
+
+    def __init__(self, names: Sequence[str] = ()) -> None:
+        self._rank: dict[str, int] = {}
+        for name in names:
+            if key := lab_key(name):
+                self._rank.setdefault(key, len(self._rank))
+
+    def __bool__(self) -> bool:
+        return bool(self._rank)
+
+    def rank(self, lab_company_name: str) -> int | None:
+        """The lab's place among the preferred ones (0 first), or None when not preferred."""
+        return self._rank.get(lab_key(lab_company_name))
+
+
+def lab_key(name: str) -> str:
+    """How lab company names are compared: case-folded, spaces collapsed."""
+    return " ".join(name.split()).casefold()

@@ -51,6 +51,7 @@ from rupa_desk.services.store.errors import (
 )
 from rupa_desk.services.store.migrations import MIGRATIONS, known_migration_names
 from rupa_desk.services.store.orders import Orders
+from rupa_desk.services.store.panels import Panels
 from rupa_desk.services.store.patient_forms import PatientForms
 from rupa_desk.services.store.patients import PatientCache
 from rupa_desk.services.store.sync_state import SyncState
@@ -302,6 +303,7 @@ class Store:
         self.drafts = Drafts(db, before_catalog_read=switch)
         self.orders = Orders(db, before_catalog_read=switch)
         self.patient_forms = PatientForms(db)
+        self.panels = Panels(db)
         self.sync_state = SyncState(db)
 
     @classmethod

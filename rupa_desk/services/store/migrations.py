@@ -266,6 +266,32 @@ def m011_draft_internal_notes(db: Database) -> None:
     db.execute("ALTER TABLE drafts ADD COLUMN internal_note TEXT NOT NULL DEFAULT ''")
 
 
+@MIGRATIONS()
+def m012_panels(db: Database) -> None:
+    """Saved panels (Rupa's "custom bundles"): a name, unique in any case, and the tests as
+    they were saved (name, lab company, price), so that a panel used later says what changed."""
+    db.executescript(
+        """
+        CREATE TABLE panels (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX panels_by_name ON panels (name COLLATE NOCASE);
+        CREATE TABLE panel_tests (
+            panel_id TEXT NOT NULL REFERENCES panels (id),
+            position INTEGER NOT NULL,
+            lab_test_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            lab_company TEXT NOT NULL DEFAULT '',
+            price_cents INTEGER,
+            PRIMARY KEY (panel_id, lab_test_id)
+        ) WITHOUT ROWID;
+        """
+    )
+
+
 def known_migration_names() -> tuple[str, ...]:
     """The migrations this version knows, in order (all are pending on an empty database)."""
     with Database(memory=True) as empty:

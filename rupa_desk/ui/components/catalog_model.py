@@ -30,8 +30,12 @@ HIT_ROLE: Final = int(Qt.ItemDataRole.UserRole) + 1
 #: Loads the page of results that follows the given cursor (`SearchPage.next_cursor`).
 PageSource = Callable[[SearchCursor], SearchPage]
 
-COLUMNS: Final[tuple[str, ...]] = ("Test", "Lab company", "Price", "Sample types", "Turnaround")
-NAME, COMPANY, PRICE, SAMPLES, TURNAROUND = range(len(COLUMNS))
+#: The lab company comes first: the same test from several labs reads as one row per lab.
+COLUMNS: Final[tuple[str, ...]] = ("Lab company", "Test", "Price", "Sample types", "Turnaround")
+COMPANY, NAME, PRICE, SAMPLES, TURNAROUND = range(len(COLUMNS))
+#: Marks the clinic's preferred labs in the lab company column.
+PREFERRED_MARK: Final = "★ "
+PREFERRED_TIP: Final = "One of your clinic's preferred labs (Settings)"
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -138,6 +142,8 @@ class CatalogResultsModel(QAbstractTableModel):
             return hit
         if role == Qt.ItemDataRole.ToolTipRole and column == NAME and hit.matched_biomarkers:
             return "Matches: " + ", ".join(hit.matched_biomarkers)
+        if role == Qt.ItemDataRole.ToolTipRole and column == COMPANY and hit.preferred:
+            return f"{hit.lab_company_name}: {PREFERRED_TIP}"
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (PRICE, TURNAROUND):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
@@ -147,7 +153,7 @@ def _display(hit: SearchHit, column: int) -> str:
     if column == NAME:
         return hit.name
     if column == COMPANY:
-        return hit.lab_company_name
+        return PREFERRED_MARK + hit.lab_company_name if hit.preferred else hit.lab_company_name
     if column == PRICE:
         return format_price(hit.price)
     if column == SAMPLES:

@@ -1,7 +1,8 @@
 """The Settings dialog: what the front desk may change, and the clinic IT's connection settings.
 
-The front desk sees what is theirs to change (how often orders are checked) and which Rupa
-they are connected to. The connection itself (environment, client id, client secret, sandbox
+The front desk sees what is theirs to change (how often orders are checked, the clinic's
+preferred labs, listed first when a test comes from several labs) and which Rupa they are
+connected to. The connection itself (environment, client id, client secret, sandbox
 sign-in page, redirect ports) is in an "Administrator settings" section that starts closed and
 says it is for the clinic's IT; it opens by itself when one of its values is the problem.
 Values the clinic's managed file locks are shown disabled, "set by your clinic".
@@ -9,6 +10,9 @@ Values the clinic's managed file locks are shown disabled, "set by your clinic".
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -17,6 +21,8 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -43,6 +49,8 @@ from rupa_desk.ui.widgets.collapsible_section import CollapsibleSection
 FIELD_MIN_WIDTH = 340
 #: Wide enough for the fields and their labels whether the administrator section is open.
 DIALOG_MIN_WIDTH = 520
+#: The preferred labs list shows about five labs at a time (it scrolls for more).
+PREFERRED_LABS_HEIGHT = 120
 #: Said on every field the clinic's managed file locks (its tooltip) and in the dialog's note.
 SET_BY_CLINIC = "Set by your clinic: it cannot be changed here."
 
@@ -55,10 +63,22 @@ class SettingsDialog(QDialog):
     """Edits the user settings; OK validates, saves, and closes only when all is well.
 
     Problems are shown inside the dialog, above the buttons, and nothing is saved.
+
+    Args:
+        presenter: saves the settings.
+        demo_running: the app runs the built-in simulator (`--demo`).
+        lab_names: the catalog's lab companies, to choose the preferred ones from (none
+            before a catalog is downloaded: the preferred ones already set are listed).
+        parent: the window it belongs to.
     """
 
     def __init__(
-        self, presenter: SettingsPresenter, *, demo_running: bool, parent: QWidget | None = None
+        self,
+        presenter: SettingsPresenter,
+        *,
+        demo_running: bool,
+        lab_names: Sequence[str] = (),
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self._presenter = presenter
@@ -96,6 +116,26 @@ class SettingsDialog(QDialog):
         self.idle_lock.setRange(*IDLE_LOCK_MINUTES_RANGE)
         self.idle_lock.setSuffix(" minutes")
         self.idle_lock.setValue(current.idle_lock_minutes)
+        self.preferred_labs = QListWidget()
+        self.preferred_labs.setAccessibleName("Preferred labs")
+        self.preferred_labs.setToolTip(
+            "Tick the labs your clinic orders from: when a test comes from several labs, "
+            "these are listed first."
+        )
+        self.preferred_labs.setMaximumHeight(PREFERRED_LABS_HEIGHT)
+        chosen = {lab.casefold() for lab in current.preferred_labs}
+        others = sorted(
+            {lab for lab in lab_names if lab.casefold() not in chosen}, key=str.casefold
+        )
+        for lab in (*current.preferred_labs, *others):
+            item = QListWidgetItem(lab, self.preferred_labs)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            checked = lab.casefold() in chosen
+            item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
+        if not self.preferred_labs.count():
+            QListWidgetItem("Download the catalog to choose labs", self.preferred_labs).setFlags(
+                Qt.ItemFlag.NoItemFlags
+            )
 
         secret_note = QLabel(
             f"The client secret is kept in the {presenter.secret_storage}"
@@ -133,6 +173,7 @@ class SettingsDialog(QDialog):
             "client_id": self.client_id,
             "redirect_ports": self.redirect_ports,
             "idle_lock_minutes": self.idle_lock,
+            "preferred_labs": self.preferred_labs,
         }
         locked = [SETTING_LABELS[name] for name in self.lockable if managed.is_locked(name)]
         self.clinic_note = QLabel(f"Set by your clinic, not changeable here: {', '.join(locked)}.")
@@ -144,6 +185,7 @@ class SettingsDialog(QDialog):
         desk_form.addRow("Check orders &every", self.poll_interval)
         desk_form.addRow("&Lock after idle", self.idle_lock)
         self._desk_form = desk_form
+        desk_form.addRow("Preferred &labs", self.preferred_labs)
 
         admin_body = QWidget()
         admin_form = QFormLayout(admin_body)
@@ -219,6 +261,17 @@ class SettingsDialog(QDialog):
             poll_interval_s=self.poll_interval.value(),
             secret=self.secret_edit(),
             idle_lock_minutes=self.idle_lock.value(),
+            preferred_labs=self.chosen_labs(),
+        )
+
+    def chosen_labs(self) -> tuple[str, ...]:
+        """The ticked labs, in the list's order (the ones already preferred first)."""
+        items = (self.preferred_labs.item(row) for row in range(self.preferred_labs.count()))
+        return tuple(
+            item.text()
+            for item in items
+            if item.flags() & Qt.ItemFlag.ItemIsUserCheckable
+            and item.checkState() == Qt.CheckState.Checked
         )
 
     def secret_edit(self) -> SecretEdit:

@@ -1,11 +1,15 @@
 """The Catalog pane: type-ahead search with filters, lazy results, details and "Add to draft".
 
 Keyboard: Ctrl+F focuses the search box; Down moves into the results; Enter on a result adds
-it to the current draft. Everything works offline on the local catalog; "Sync now" updates it.
+it to the current draft. Each row names its lab company first, so the same test from several
+labs is told apart, and Enter adds only a row the person can see selected: a row that is not
+selected, or not in view, is selected and shown first (the next Enter adds it).
+Everything works offline on the local catalog; "Sync now" updates it.
 """
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 
 from PySide6.QtCore import QItemSelection, Qt, Signal
@@ -16,10 +20,13 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMenu,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QSplitter,
     QTableView,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -27,9 +34,17 @@ from qasync import asyncSlot
 
 from rupa_desk.core.models import LabTest
 from rupa_desk.services.store import CatalogFilters
-from rupa_desk.ui.components.catalog_model import COLUMNS, HIT_ROLE, NAME
+from rupa_desk.ui.components.catalog_model import (
+    COMPANY,
+    HIT_ROLE,
+    NAME,
+    PRICE,
+    SAMPLES,
+    TURNAROUND,
+)
 from rupa_desk.ui.components.lab_test_detail import LabTestDetail
 from rupa_desk.ui.presenters.catalog import CatalogPresenter, CatalogQuery
+from rupa_desk.ui.presenters.panels import PanelsPresenter
 from rupa_desk.ui.widgets.elided_text import show_cut_cells_whole
 from rupa_desk.ui.widgets.highlight_delegate import HighlightDelegate
 from rupa_desk.ui.widgets.search_box import SearchBox
@@ -38,28 +53,61 @@ ROW_HEIGHT = 26
 
 
 class ResultsTable(QTableView):
-    """The results view: Enter asks to add the selected test.
+    """The results view: Enter asks to add the selected test, when it is in view.
+
+    Enter never adds a test the person has not seen selected: with no current row it selects
+    the first one; on a current row that is not selected, or not wholly in view, it selects
+    it and scrolls it into view; only then does Enter ask to add it.
 
     Signals:
-        add_requested(): Enter (or Return) was pressed on a selected row.
+        add_requested(): Enter (or Return) was pressed on a selected row in view.
     """
 
     add_requested = Signal()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
-            self.add_requested.emit()
-            event.accept()
+        if event.key() not in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            super().keyPressEvent(event)
             return
-        super().keyPressEvent(event)
+        event.accept()
+        model = self.model()
+        if model is None or model.rowCount() == 0:
+            return
+        current = self.currentIndex()
+        if not current.isValid():
+            self.selectRow(0)
+            self.scrollToTop()
+            return
+        if self.row_in_view(current.row()) and self.selectionModel().isRowSelected(current.row()):
+            self.add_requested.emit()
+            return
+        self.selectRow(current.row())
+        self.scrollTo(current)
+
+    def row_in_view(self, row: int) -> bool:
+        """True when the whole of `row` shows in the viewport."""
+        rect = self.visualRect(self.model().index(row, 0))
+        return rect.isValid() and self.viewport().rect().contains(rect.adjusted(0, 0, 0, -1))
 
 
 class CatalogPage(QWidget):
-    """The catalog pane (a view of `CatalogPresenter`)."""
+    """The catalog pane (a view of `CatalogPresenter`).
 
-    def __init__(self, presenter: CatalogPresenter, parent: QWidget | None = None) -> None:
+    Args:
+        presenter: runs the pane's requests.
+        panels: the saved panels, for "Add to panel" (None: the pane offers no panels).
+        parent: the widget it belongs to.
+    """
+
+    def __init__(
+        self,
+        presenter: CatalogPresenter,
+        panels: PanelsPresenter | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self._presenter = presenter
+        self._panels = panels
         self.setAccessibleName("Catalog")
 
         self.search_box = SearchBox(paced_by_search=True)  # results follow the last key
@@ -94,11 +142,32 @@ class CatalogPage(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
         header.setHighlightSections(False)
-        for column, width in zip(range(1, len(COLUMNS)), (170, 80, 150, 90), strict=True):
+        for column, width in ((COMPANY, 170), (PRICE, 80), (SAMPLES, 150), (TURNAROUND, 90)):
             header.resizeSection(column, width)
 
         self.detail = LabTestDetail()
         self.detail.setMinimumWidth(260)
+        self.panel_menu = QMenu(self)
+        self.panel_menu.setAccessibleName("Saved panels")
+        self.panel_button = QToolButton()
+        self.panel_button.setText("Add to panel")
+        self.panel_button.setAccessibleName("Add the selected test to a saved panel")
+        self.panel_button.setToolTip("Add this test to a saved panel, or start a new panel")
+        self.panel_button.setMenu(self.panel_menu)
+        self.panel_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.panel_button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.panel_button.setVisible(panels is not None)
+        self.panel_button.setEnabled(False)
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        detail_layout = self.detail.layout()
+        if detail_layout is not None:  # the button lines up with the detail's own
+            margins = detail_layout.contentsMargins()
+            side_layout.setContentsMargins(margins.left(), 0, margins.right(), margins.bottom())
+        else:
+            side_layout.setContentsMargins(0, 0, 0, 0)
+        side_layout.addWidget(self.detail, 1)
+        side_layout.addWidget(self.panel_button)
         self.summary = QLabel()
         self.summary.setAccessibleName("Result summary")
 
@@ -115,7 +184,7 @@ class CatalogPage(QWidget):
         filters.addWidget(self.price_max)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.table)
-        splitter.addWidget(self.detail)
+        splitter.addWidget(side)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
@@ -140,6 +209,7 @@ class CatalogPage(QWidget):
         selection = self.table.selectionModel()
         selection.selectionChanged.connect(self._on_table_selection_changed)
         self.detail.add_requested.connect(self._on_detail_add_requested)
+        self.panel_menu.aboutToShow.connect(self._on_panel_menu_about_to_show)
         presenter.results_changed.connect(self._on_presenter_results_changed)
         presenter.model.rows_fetched.connect(self._on_model_rows_fetched)
         presenter.detail_changed.connect(self._on_presenter_detail_changed)
@@ -216,7 +286,24 @@ class CatalogPage(QWidget):
     async def _on_table_selection_changed(
         self, selected: QItemSelection, deselected: QItemSelection
     ) -> None:
+        self.panel_button.setEnabled(self.selected_test_id() is not None)
         await self._presenter.show_detail(self.selected_test_id())
+
+    def _on_panel_menu_about_to_show(self) -> None:
+        """The panels as they are now: a new panel, or one of the saved ones."""
+        self.panel_menu.clear()
+        panels = self._panels
+        test_id = self.selected_test_id()
+        if panels is None or test_id is None:
+            return
+        new = self.panel_menu.addAction("New panel with this test")
+        new.triggered.connect(functools.partial(panels.save_tests, [test_id]))
+        saved = panels.panels()
+        if saved:
+            self.panel_menu.addSeparator()
+        for panel in saved:
+            add = self.panel_menu.addAction(f"Add to “{panel.name}”")
+            add.triggered.connect(functools.partial(panels.add_test, panel.id, test_id))
 
     def _on_find_activated(self) -> None:
         self.search_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
@@ -251,6 +338,7 @@ class CatalogPage(QWidget):
             # New results clear the selection (no signal for that): the detail panel must
             # not go on showing, and offering to add, a test that is not selected (or listed).
             self.detail.show_test(None)
+            self.panel_button.setEnabled(False)
 
     def _on_model_rows_fetched(self, count: int) -> None:
         self._update_summary()

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Final, Protocol
@@ -24,6 +25,7 @@ from rupa_desk.services.store import (
     Catalog,
     CatalogCompany,
     CatalogFilters,
+    PreferredLabs,
     PriceRange,
     SampleTypeCount,
     SearchCursor,
@@ -68,6 +70,7 @@ class CatalogPresenter(QObject):
         drafts: where "Add to draft" puts a test.
         bridge: messages to the user.
         connectivity: told whether Rupa answered a sync.
+        preferred_labs: the clinic's preferred labs, first among a test's labs.
 
     Signals:
         results_changed(CatalogQuery): the model now shows this query's first page.
@@ -94,9 +97,12 @@ class CatalogPresenter(QObject):
         drafts: DraftTarget,
         bridge: MessageBridge,
         connectivity: Connectivity,
+        *,
+        preferred_labs: Sequence[str] = (),
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
+        self._preferred = PreferredLabs(preferred_labs)
         self._catalog = catalog
         self._sync = sync
         self._drafts = drafts
@@ -158,20 +164,31 @@ class CatalogPresenter(QObject):
         self._query = replace(self._query, filters=filters)
         await self.refresh()
 
+    async def set_preferred_labs(self, names: Sequence[str]) -> None:
+        """Rank the labs `names` first from now on, and search again with them."""
+        self._preferred = PreferredLabs(names)
+        await self.refresh()
+
     async def refresh(self) -> None:
         """Run the current query again (after a sync, or to show the first results)."""
-        query = self._query
+        query, preferred = self._query, self._preferred
         with contextlib.suppress(Superseded):
-            page = await self._searches.run(self._first_page(query))
-            self.model.reset_results(page, functools.partial(self._page, query))
+            page = await self._searches.run(self._first_page(query, preferred))
+            self.model.reset_results(
+                page, functools.partial(self._page, query, preferred=preferred)
+            )
             self._shown = query
             self.results_changed.emit(query)
 
-    async def _first_page(self, query: CatalogQuery) -> SearchPage:
-        return self._page(query, None)
+    async def _first_page(self, query: CatalogQuery, preferred: PreferredLabs) -> SearchPage:
+        return self._page(query, None, preferred=preferred)
 
-    def _page(self, query: CatalogQuery, after: SearchCursor | None) -> SearchPage:
-        return self._catalog.search(query.text, query.filters, after=after)
+    def _page(
+        self, query: CatalogQuery, after: SearchCursor | None, *, preferred: PreferredLabs
+    ) -> SearchPage:
+        # Every page of a search ranks with the labs its first page did (a cursor's pages
+        # end at the same runs of one test only with the same labs).
+        return self._catalog.search(query.text, query.filters, after=after, preferred=preferred)
 
     # -- details and drafts --------------------------------------------------------------------
 

@@ -56,6 +56,7 @@ class SettingsForm:
     poll_interval_s: int
     secret: SecretEdit = SecretEdit()
     idle_lock_minutes: int = 10
+    preferred_labs: tuple[str, ...] = ()
 
 
 class SettingsPresenter(QObject):
@@ -120,6 +121,7 @@ class SettingsPresenter(QObject):
                 redirect_ports=parse_port_list(form.redirect_ports),
                 poll_interval_s=form.poll_interval_s,
                 idle_lock_minutes=form.idle_lock_minutes,
+                preferred_labs=form.preferred_labs,
             )
             saved = await self.save_settings(settings, form.secret)
         except (SettingsError, PortListError) as exc:
