@@ -65,6 +65,7 @@ async def test_panels_exported_on_one_computer_are_ordered_from_on_another(
     assert workspace is not None
     hits = workspace.store.catalog.search("vitamin d").hits[:3]
     assert len(hits) == 3
+    assert workspace.orders.drafts.new_draft()  # New draft, then its tests
     for hit in hits:
         await workspace.orders.drafts.add_lab_test(workspace.store.catalog.get_test(hit.id))
     page = panels_page(first)
@@ -99,8 +100,9 @@ async def test_panels_exported_on_one_computer_are_ordered_from_on_another(
     assert messages[-1].text == "Imported the panels: added “Vitamin D trio”."
 
     page.list.setCurrentRow(0)
+    assert other.orders.drafts.new_draft()  # New draft, then the panel on it
     page.add_to_draft_button.click()
-    await wait_until(lambda: other.store.drafts.all())
+    await wait_until(lambda: other.store.drafts.all()[0].lab_test_ids)
     [draft] = other.store.drafts.all()
     assert draft.lab_test_ids == tuple(hit.id for hit in hits)
     await wait_until(lambda: "Added the panel" in messages[-1].text)
