@@ -49,6 +49,7 @@ from rupa_desk.ui.presenters.session import Account, NoBrowserHelper, SessionPre
 from rupa_desk.ui.presenters.settings import SettingsPresenter
 from rupa_desk.ui.tasks import BackgroundTasks
 from rupa_desk.ui.window_state import WindowState
+from rupa_desk.ui.workspace_commands import WorkspaceCommands
 
 log = logging.getLogger(__name__)
 
@@ -282,6 +283,9 @@ class Desk:
         workspace.orders.drafts.draft_changed.connect(self._attention_timer.start)
         workspace.orders.orders.orders_changed.connect(self._attention_timer.start)
         self.window.install_panes(workspace.panes)
+        self.window.set_command_handlers(
+            WorkspaceCommands(workspace, self.window, self.bridge).handlers()
+        )
         self.window.show_workspace()
         await workspace.start(first_sign_in=first_sign_in)
         self._show_attention()

@@ -2,7 +2,7 @@
 
 The new-patient form is saved as it is typed; opening it restores one that was not sent.
 
-Keyboard: Ctrl+F focuses the search; Ctrl+N opens the new-patient form.
+Keyboard: Ctrl+F focuses the search; Ctrl+N (the window's New patient) opens the form.
 """
 
 from __future__ import annotations
@@ -111,10 +111,7 @@ class PatientsPage(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
 
-        for keys, slot in (
-            (QKeySequence.StandardKey.Find, self._on_find_activated),
-            (QKeySequence.StandardKey.New, self._on_new_button_clicked),
-        ):
+        for keys, slot in ((QKeySequence.StandardKey.Find, self._on_find_activated),):
             shortcut = QShortcut(QKeySequence(keys), self)
             shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
             shortcut.activated.connect(slot)
