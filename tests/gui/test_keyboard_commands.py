@@ -5,15 +5,10 @@ widget), so a shortcut that clashes or is not bound fails here."""
 
 from __future__ import annotations
 
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
-from rupa_desk.core.models import Patient
-from rupa_desk.desk import Desk
-from rupa_desk.settings import Environment, production
 from rupa_desk.ui import commands
 from rupa_desk.ui.commands import COMMANDS
 from rupa_desk.ui.components.keyboard_shortcuts import KeyboardShortcutsDialog
@@ -21,48 +16,15 @@ from rupa_desk.ui.messages import Message
 from rupa_desk.ui.pages.catalog import CatalogPage
 from rupa_desk.ui.pages.drafts import DraftsPage
 from rupa_desk.ui.pages.patients import PatientsPage
-from tests.fixtures.catalog_data import iter_tests, load_catalog, synthetic_companies
-from tests.fixtures.desk import MakeDesk, signed_in_desk
+from tests.fixtures.desk import MakeDesk
+from tests.fixtures.keyboard import ADA, CTRL, SHIFT, keyboard_desk, press
 from tests.fixtures.qt import wait_until
-
-CTRL = Qt.KeyboardModifier.ControlModifier
-SHIFT = Qt.KeyboardModifier.ShiftModifier
-ADA = Patient("pat_ada00001", "Ada", "Lovelace", "ada@example.test")
-
-
-@pytest.fixture
-def environment() -> Environment:
-    return production("desk-client")
-
-
-async def keyboard_desk(make_desk: MakeDesk, environment: Environment) -> Desk:
-    """The app signed in, a small catalog and one patient on this computer, the window
-    active (shortcuts go to the active window only)."""
-    desk = await signed_in_desk(make_desk, environment, download=True)
-    workspace = desk.workspace
-    assert workspace is not None
-    load_catalog(workspace.store, synthetic_companies(), iter_tests(200))
-    workspace.store.patients.upsert([ADA])
-    await workspace.catalog.refresh()
-    await workspace.patients.search("")
-    window = desk.window
-    window.activateWindow()
-    await wait_until(window.isActiveWindow)
-    await wait_until(lambda: bool(window.command_action(commands.SEND).shortcuts()))
-    return desk
-
-
-def press(qtbot: QtBot, key: Qt.Key, modifiers: Qt.KeyboardModifier = CTRL) -> None:
-    """Press a key on whatever has the focus (the window when nothing has)."""
-    target = QApplication.focusWidget() or QApplication.activeWindow()
-    assert isinstance(target, QWidget)
-    qtbot.keyClick(target, key, modifiers)
 
 
 async def test_new_order_add_test_and_the_pane_keys_work_from_the_keyboard(
-    qtbot: QtBot, make_desk: MakeDesk, environment: Environment
+    qtbot: QtBot, make_desk: MakeDesk
 ) -> None:
-    desk = await keyboard_desk(make_desk, environment)
+    desk = await keyboard_desk(make_desk)
     window = desk.window
     drafts = window.pane("drafts")
     catalog = window.pane("catalog")
@@ -93,10 +55,8 @@ async def test_new_order_add_test_and_the_pane_keys_work_from_the_keyboard(
     assert window.current_pane() == "orders"
 
 
-async def test_new_patient_opens_the_form_from_any_pane(
-    qtbot: QtBot, make_desk: MakeDesk, environment: Environment
-) -> None:
-    desk = await keyboard_desk(make_desk, environment)
+async def test_new_patient_opens_the_form_from_any_pane(qtbot: QtBot, make_desk: MakeDesk) -> None:
+    desk = await keyboard_desk(make_desk)
     window = desk.window
     patients = window.pane("patients")
     assert isinstance(patients, PatientsPage)
@@ -108,9 +68,9 @@ async def test_new_patient_opens_the_form_from_any_pane(
 
 
 async def test_send_without_a_ready_draft_says_what_to_do_and_with_one_sends_it(
-    qtbot: QtBot, make_desk: MakeDesk, environment: Environment
+    qtbot: QtBot, make_desk: MakeDesk
 ) -> None:
-    desk = await keyboard_desk(make_desk, environment)
+    desk = await keyboard_desk(make_desk)
     window = desk.window
     messages: list[Message] = []
     desk.bridge.message_shown.connect(messages.append)
@@ -140,9 +100,9 @@ async def test_send_without_a_ready_draft_says_what_to_do_and_with_one_sends_it(
 
 
 async def test_help_lists_every_command_with_the_keys_that_are_bound(
-    qtbot: QtBot, make_desk: MakeDesk, environment: Environment
+    qtbot: QtBot, make_desk: MakeDesk
 ) -> None:
-    desk = await keyboard_desk(make_desk, environment)
+    desk = await keyboard_desk(make_desk)
     window = desk.window
     press(qtbot, Qt.Key.Key_F1, Qt.KeyboardModifier.NoModifier)
     dialog = window.shortcuts_dialog
@@ -176,10 +136,8 @@ async def test_help_lists_every_command_with_the_keys_that_are_bound(
     await wait_until(lambda: not dialog.isVisible())
 
 
-async def test_menus_show_each_command_with_its_key_and_tooltip(
-    make_desk: MakeDesk, environment: Environment
-) -> None:
-    desk = await keyboard_desk(make_desk, environment)
+async def test_menus_show_each_command_with_its_key_and_tooltip(make_desk: MakeDesk) -> None:
+    desk = await keyboard_desk(make_desk)
     window = desk.window
     menus = {a.text().replace("&", ""): a.menu() for a in window.menuBar().actions()}
     order = [a.objectName() for a in menus["Order"].actions() if a.objectName()]

@@ -117,6 +117,7 @@ class PatientsPage(QWidget):
             shortcut.activated.connect(slot)
 
         self.search_box.search_requested.connect(self._on_search_box_search_requested)
+        self.search_box.pick_only_match_in(self.table)
         self.new_button.clicked.connect(self._on_new_button_clicked)
         self.refresh_button.clicked.connect(self._on_refresh_button_clicked)
         self.table.selectionModel().selectionChanged.connect(self._on_table_selection_changed)
@@ -172,7 +173,10 @@ class PatientsPage(QWidget):
 
     @asyncSlot(str)
     async def _on_search_box_search_requested(self, text: str) -> None:
-        await self._presenter.search(text)
+        try:
+            await self._presenter.search(text)
+        finally:
+            self.search_box.search_finished()  # Enter then picks the only match
 
     @asyncSlot()
     async def _on_refresh_button_clicked(self) -> None:
