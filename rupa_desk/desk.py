@@ -127,6 +127,7 @@ class Desk:
         self.client = RupaClient(environment, self.auth, transport=transport)
         self.connectivity = Connectivity()
         self.workspace: AccountWorkspace | None = None
+        self.commands: WorkspaceCommands | None = None
         self._attention_timer = QTimer()
         self._attention_timer.setSingleShot(True)
         self._attention_timer.setInterval(ATTENTION_DELAY_MS)
@@ -283,9 +284,8 @@ class Desk:
         workspace.orders.drafts.draft_changed.connect(self._attention_timer.start)
         workspace.orders.orders.orders_changed.connect(self._attention_timer.start)
         self.window.install_panes(workspace.panes)
-        self.window.set_command_handlers(
-            WorkspaceCommands(workspace, self.window, self.bridge).handlers()
-        )
+        self.commands = WorkspaceCommands(workspace, self.window, self.bridge)
+        self.window.set_command_handlers(self.commands.handlers())
         self.window.show_workspace()
         await workspace.start(first_sign_in=first_sign_in)
         self._show_attention()
@@ -298,6 +298,9 @@ class Desk:
         """
         self.window.banner.clear()
         self._attention_timer.stop()
+        if self.commands is not None:
+            self.commands.close()  # the palette lists the account's patients
+            self.commands = None
         workspace, self.workspace = self.workspace, None
         try:
             if workspace is not None:

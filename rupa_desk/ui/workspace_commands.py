@@ -13,15 +13,29 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QAbstractButton, QWidget
 
+from rupa_desk.core.models import Patient
+from rupa_desk.services.store import DraftListing, OrderFilters, OrderRow, SearchHit
 from rupa_desk.ui import commands
+from rupa_desk.ui.command_palette import (
+    CommandPalette,
+    CommandSource,
+    DraftSource,
+    OrderSource,
+    PaletteSource,
+    PatientSource,
+    TestSource,
+)
+from rupa_desk.ui.commands import Command
 from rupa_desk.ui.messages import MessageBridge
 
 if TYPE_CHECKING:
     from rupa_desk.ui.account_workspace import AccountWorkspace
     from rupa_desk.ui.pages.catalog import CatalogPage
     from rupa_desk.ui.pages.drafts import DraftsPage
+    from rupa_desk.ui.pages.orders import OrdersPage
     from rupa_desk.ui.pages.patients import PatientsPage
 
 P = TypeVar("P", bound=QWidget)
@@ -32,7 +46,8 @@ class PaneWindow(Protocol):
 
     def show_pane(self, key: str) -> None: ...
 
-    def pane(self, key: str) -> QWidget: ...
+    @property
+    def commands(self) -> list[tuple[Command, QAction]]: ...
 
 
 class WorkspaceCommands:
@@ -50,6 +65,7 @@ class WorkspaceCommands:
         self._workspace = workspace
         self._window = window
         self._bridge = bridge
+        self.palette: CommandPalette | None = None
 
     def handlers(self) -> dict[str, Callable[[], object]]:
         """The handler of each account command the panes shown can do."""
@@ -64,6 +80,8 @@ class WorkspaceCommands:
             handlers[commands.CHECK_OUT_IN_BROWSER] = self.check_out_in_browser
         if "catalog" in keys:
             handlers[commands.ADD_TEST] = self.add_test
+        if isinstance(self._window, QWidget):
+            handlers[commands.GO_TO] = self.go_to
         return handlers
 
     # -- panes ---------------------------------------------------------------------------------
@@ -82,6 +100,11 @@ class WorkspaceCommands:
         from rupa_desk.ui.pages.drafts import DraftsPage
 
         return self._page("drafts", DraftsPage)
+
+    def _orders(self) -> OrdersPage:
+        from rupa_desk.ui.pages.orders import OrdersPage
+
+        return self._page("orders", OrdersPage)
 
     def _page(self, key: str, kind: type[P]) -> P:
         page = self._workspace.panes[key]
@@ -137,3 +160,112 @@ class WorkspaceCommands:
             button.click()
         else:
             self._bridge.info(why_not)
+
+    # -- the command palette -----------------------------------------------------------------
+
+    def palette_sources(self) -> list[PaletteSource]:
+        """The palette's sources: the local database's patients, tests, drafts and orders,
+        and the window's commands (a new kind is one more source here)."""
+        from rupa_desk.ui.presenters.drafts import describe_state
+
+        workspace = self._workspace
+        store = workspace.store
+        keys = set(workspace.panes)
+        sources: list[PaletteSource] = []
+        if "patients" in keys:
+            sources.append(
+                PatientSource(lambda t, n: store.patients.search(t, limit=n), self.open_patient)
+            )
+        if "catalog" in keys:
+            sources.append(
+                TestSource(lambda t, n: store.catalog.search(t, limit=n).hits, self.open_test)
+            )
+        if "drafts" in keys:
+            drafts = workspace.orders.drafts
+            sources.append(
+                DraftSource(drafts.listing, self.open_draft, lambda d: describe_state(d.draft))
+            )
+        if "orders" in keys:
+
+            def orders(text: str) -> list[OrderRow]:
+                # The database matches names (and ids) only; words like "pending" or "order"
+                # are matched by the source, over every order saved here.
+                return store.orders.listing(OrderFilters(text=text)) or store.orders.listing()
+
+            sources.append(OrderSource(orders, self.open_order))
+        sources.append(CommandSource(lambda: self._window.commands, skip=commands.GO_TO))
+        return sources
+
+    def go_to(self) -> None:
+        """Open the command palette over the window."""
+        window = self._window
+        if not isinstance(window, QWidget):
+            return
+        if self.palette is not None:
+            self.palette.close()
+        palette = CommandPalette(self.palette_sources(), window)
+        palette.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        palette.destroyed.connect(self._on_palette_destroyed)
+        palette.finished.connect(self._on_palette_finished)
+        self.palette = palette
+        palette.open()
+        palette.search.setFocus(Qt.FocusReason.PopupFocusReason)
+
+    def _on_palette_destroyed(self) -> None:
+        self.palette = None
+
+    def _on_palette_finished(self, result: int) -> None:
+        if isinstance(self._window, QWidget):
+            self._window.activateWindow()  # the keys go back to the window, where it opened
+
+    def close(self) -> None:
+        """Close the palette (the account is closing)."""
+        if self.palette is not None:
+            self.palette.close()
+
+    def open_patient(self, patient: Patient) -> None:
+        """The Patients pane, listing her (searched by name), selected, her detail shown."""
+        page = self._patients()
+        page.search_box.setText(patient.full_name)
+        self._workspace.tasks.spawn(self._show_patient(page, patient), name="go-to-patient")
+
+    async def _show_patient(self, page: PatientsPage, patient: Patient) -> None:
+        await self._workspace.patients.search(patient.full_name)
+        page.select_patient(patient.id)
+        if page.selected_patient_id() == patient.id:
+            page.table.setFocus(Qt.FocusReason.OtherFocusReason)
+        else:
+            await self._workspace.patients.show_detail(patient.id)
+
+    def open_test(self, hit: SearchHit) -> None:
+        """The Catalog pane, searched for the test's name, its row (this lab's) selected."""
+        page = self._catalog()
+        page.search_box.setText(hit.name)
+        self._workspace.tasks.spawn(self._show_test(page, hit), name="go-to-test")
+
+    async def _show_test(self, page: CatalogPage, hit: SearchHit) -> None:
+        presenter = self._workspace.catalog
+        await presenter.search(hit.name)
+        model = presenter.model
+        for row in range(model.rowCount()):
+            if model.hit(row).id == hit.id:
+                page.table.setFocus(Qt.FocusReason.OtherFocusReason)
+                page.table.selectRow(row)
+                return
+
+    def open_draft(self, listing: DraftListing) -> None:
+        """The Draft orders pane with the draft in the editor."""
+        page = self._drafts()
+        self._workspace.orders.drafts.set_current(listing.draft.id)
+        page.drafts.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def open_order(self, row: OrderRow) -> None:
+        """The Orders pane with the order shown (and selected when the filters list it)."""
+        page = self._orders()
+        if page.row_of(row.id) < 0 and not page.whole_clinic.isChecked():
+            page.whole_clinic.setChecked(True)  # another practitioner's order
+        self._workspace.tasks.spawn(self._show_order(page, row), name="go-to-order")
+
+    async def _show_order(self, page: OrdersPage, row: OrderRow) -> None:
+        await self._workspace.orders.orders.open_order(row.id)
+        page.refresh()  # selects it (the current order) when the filters list it
