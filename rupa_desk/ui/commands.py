@@ -9,7 +9,8 @@ this module is read before the first paint and imports nothing heavy.
 
 Keys are `QKeySequence` strings ("Ctrl" is Cmd on macOS). They must not clash with a key a
 pane binds for itself (Ctrl+F searches the pane shown, Ctrl+Enter is the patients list's):
-two bindings of one key in one window cancel each other out.
+two bindings of one key in one window cancel each other out. A text field keeps the keys it
+edits with (on Linux desktops Ctrl+K deletes to the end of the line), so Go to… has Ctrl+G too.
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ COMMANDS: Final[tuple[Command, ...]] = (
     Command(
         GO_TO,
         "&Go to…",
-        ("Ctrl+K",),
+        ("Ctrl+K", "Ctrl+G"),
         "View",
         "Find a patient, test, draft, order or command by typing",
     ),

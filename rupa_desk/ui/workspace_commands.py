@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QAbstractButton, QWidget
 
 from rupa_desk.core.models import Patient
@@ -66,6 +66,7 @@ class WorkspaceCommands:
         self._window = window
         self._bridge = bridge
         self.palette: CommandPalette | None = None
+        self._show_keys_on_buttons()
 
     def handlers(self) -> dict[str, Callable[[], object]]:
         """The handler of each account command the panes shown can do."""
@@ -83,6 +84,28 @@ class WorkspaceCommands:
         if isinstance(self._window, QWidget):
             handlers[commands.GO_TO] = self.go_to
         return handlers
+
+    def _show_keys_on_buttons(self) -> None:
+        """The panes' buttons for a command say its key in their tooltips ("Send the current
+        draft to Rupa (Ctrl+Shift+S)"), as the menus do."""
+        panes = self._workspace.panes
+        buttons: list[tuple[str, str, str]] = [
+            ("patients", "new_button", commands.NEW_PATIENT),
+            ("drafts", "new_button", commands.NEW_ORDER),
+        ]
+        for key, name, command_key in buttons:
+            button = getattr(panes.get(key), name, None)
+            if isinstance(button, QAbstractButton):
+                _show_keys(button, commands.command(command_key))
+        editor = getattr(panes.get("drafts"), "editor", None)
+        for name, command_key in (
+            ("send_button", commands.SEND),
+            ("checkout_button", commands.CHECK_OUT),
+            ("browser_button", commands.CHECK_OUT_IN_BROWSER),
+        ):
+            button = getattr(editor, name, None)
+            if isinstance(button, QAbstractButton):
+                _show_keys(button, commands.command(command_key))
 
     # -- panes ---------------------------------------------------------------------------------
 
@@ -269,3 +292,8 @@ class WorkspaceCommands:
     async def _show_order(self, page: OrdersPage, row: OrderRow) -> None:
         await self._workspace.orders.orders.open_order(row.id)
         page.refresh()  # selects it (the current order) when the filters list it
+
+
+def _show_keys(button: QAbstractButton, command: Command) -> None:
+    keys = QKeySequence(command.keys[0]).toString(QKeySequence.SequenceFormat.NativeText)
+    button.setToolTip(f"{command.tip} ({keys})")

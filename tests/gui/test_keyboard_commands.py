@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
 from rupa_desk.ui import commands
+from rupa_desk.ui.command_palette import CommandPalette
 from rupa_desk.ui.commands import COMMANDS
 from rupa_desk.ui.components.keyboard_shortcuts import KeyboardShortcutsDialog
 from rupa_desk.ui.messages import Message
@@ -151,7 +153,53 @@ async def test_menus_show_each_command_with_its_key_and_tooltip(make_desk: MakeD
     ]
     send = window.command_action(commands.SEND)
     assert send.isEnabled()
-    assert "Ctrl+Shift+S" in send.toolTip() or "⇧" in send.toolTip()
+    keys = QKeySequence("Ctrl+Shift+S").toString(QKeySequence.SequenceFormat.NativeText)
+    assert keys in send.toolTip()
+    drafts = window.pane("drafts")
+    assert isinstance(drafts, DraftsPage)
+    assert keys in drafts.editor.send_button.toolTip()  # the pane's button says it too
+    new_order = QKeySequence("Ctrl+Shift+N").toString(QKeySequence.SequenceFormat.NativeText)
+    assert new_order in drafts.new_button.toolTip()
     await desk.session.sign_out(remove_patient_data=False)
     await wait_until(lambda: not send.isEnabled())
     assert window.command_action(commands.KEYBOARD_SHORTCUTS).isEnabled()  # help stays
+
+
+async def test_the_step_keys_work_while_typing_in_a_field(
+    qtbot: QtBot, make_desk: MakeDesk
+) -> None:
+    desk = await keyboard_desk(make_desk)
+    window = desk.window
+    drafts = window.pane("drafts")
+    catalog = window.pane("catalog")
+    assert isinstance(drafts, DraftsPage)
+    assert isinstance(catalog, CatalogPage)
+    press(qtbot, Qt.Key.Key_N, CTRL | SHIFT)
+    await wait_until(lambda: drafts.editor.draft_id is not None)
+    fields: list[QWidget] = [drafts.editor.notes, drafts.editor.patient_search]
+    for field in fields:
+        window.show_pane("drafts")
+        field.setFocus()
+        await wait_until(field.hasFocus)
+        press(qtbot, Qt.Key.Key_T)  # Add a test
+        assert window.current_pane() == "catalog", type(field).__name__
+        window.show_pane("drafts")
+        field.setFocus()
+        await wait_until(field.hasFocus)
+        press(qtbot, Qt.Key.Key_PageDown)  # Next pane
+        assert window.current_pane() == "orders", type(field).__name__
+        window.show_pane("drafts")
+        field.setFocus()
+        await wait_until(field.hasFocus)
+        press(qtbot, Qt.Key.Key_Tab)  # Next pane (Ctrl+Tab)
+        assert window.current_pane() == "orders", type(field).__name__
+    catalog.search_box.setFocus()
+    window.show_pane("catalog")
+    await wait_until(catalog.search_box.hasFocus)
+    for key in (Qt.Key.Key_K, Qt.Key.Key_G):  # Go to…, from a search box
+        press(qtbot, key)
+        palette = window.findChild(CommandPalette)
+        assert isinstance(palette, CommandPalette)
+        qtbot.keyClick(palette.search, Qt.Key.Key_Escape)
+        await wait_until(lambda: window.findChild(CommandPalette) is None)
+        await wait_until(window.isActiveWindow)
