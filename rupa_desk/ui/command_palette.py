@@ -139,7 +139,11 @@ class TestSource:
 
 
 class DraftSource:
-    """Draft orders, found by their patient's name or their tests."""
+    """Draft orders, found by their patient's name or their tests.
+
+    The drafts are read once, at the first key (a palette is open for a few keys, over a
+    modal dialog: they do not change meanwhile), then matched at each key.
+    """
 
     kind = "Draft"
 
@@ -150,12 +154,15 @@ class DraftSource:
         describe: Callable[[DraftListing], str],
     ) -> None:
         self._listing = listing
+        self._read: list[DraftListing] | None = None
         self._open = open
         self._describe = describe
 
     def find(self, text: str, limit: int) -> list[PaletteEntry]:
+        if self._read is None:
+            self._read = list(self._listing())
         found: list[PaletteEntry] = []
-        for listing in self._listing():
+        for listing in self._read:
             name = listing.patient_name or "No patient yet"
             tests = [line.name or "" for line in listing.lines]
             if not words_match(text, self.kind, name, *tests):
@@ -175,22 +182,28 @@ class DraftSource:
 
 
 class OrderSource:
-    """Orders saved on this computer, found by their patient's name."""
+    """Orders saved on this computer, newest first, found by their patient's name or status.
+
+    Read once, at the first key, like the drafts (`DraftSource`).
+    """
 
     kind = "Order"
 
     def __init__(
-        self, search: Callable[[str], Sequence[OrderRow]], open: Callable[[OrderRow], object]
+        self, orders: Callable[[], Iterable[OrderRow]], open: Callable[[OrderRow], object]
     ) -> None:
-        self._search = search
+        self._orders = orders
+        self._read: list[OrderRow] | None = None
         self._open = open
 
     def find(self, text: str, limit: int) -> list[PaletteEntry]:
+        if self._read is None:
+            self._read = list(self._orders())
         found: list[PaletteEntry] = []
-        for row in self._search(text):
+        for row in self._read:
             name = row.patient_name or "a patient not on this computer"
             if not words_match(text, self.kind, name, row.status):
-                continue  # matched by its id only: ids are not shown, so not found either
+                continue  # ids are not shown, so they are not searched either
             found.append(
                 PaletteEntry(
                     self.kind,

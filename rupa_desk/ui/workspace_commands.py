@@ -17,7 +17,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QAbstractButton, QWidget
 
 from rupa_desk.core.models import Patient
-from rupa_desk.services.store import DraftListing, OrderFilters, OrderRow, SearchHit
+from rupa_desk.services.store import DraftListing, OrderRow, SearchHit
 from rupa_desk.ui import commands
 from rupa_desk.ui.command_palette import (
     CommandPalette,
@@ -209,13 +209,7 @@ class WorkspaceCommands:
                 DraftSource(drafts.listing, self.open_draft, lambda d: describe_state(d.draft))
             )
         if "orders" in keys:
-
-            def orders(text: str) -> list[OrderRow]:
-                # The database matches names (and ids) only; words like "pending" or "order"
-                # are matched by the source, over every order saved here.
-                return store.orders.listing(OrderFilters(text=text)) or store.orders.listing()
-
-            sources.append(OrderSource(orders, self.open_order))
+            sources.append(OrderSource(store.orders.listing, self.open_order))
         sources.append(CommandSource(lambda: self._window.commands, skip=commands.GO_TO))
         return sources
 
