@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QAbstractButton, QWidget
+from PySide6.QtWidgets import QAbstractButton, QPlainTextEdit, QWidget
 
 from rupa_desk.core.models import Patient
 from rupa_desk.services.store import DraftListing, OrderRow, SearchHit
@@ -67,6 +67,7 @@ class WorkspaceCommands:
         self._bridge = bridge
         self.palette: CommandPalette | None = None
         self._show_keys_on_buttons()
+        self._let_tab_leave_text_fields()
 
     def handlers(self) -> dict[str, Callable[[], object]]:
         """The handler of each account command the panes shown can do."""
@@ -106,6 +107,13 @@ class WorkspaceCommands:
             button = getattr(editor, name, None)
             if isinstance(button, QAbstractButton):
                 _show_keys(button, commands.command(command_key))
+
+    def _let_tab_leave_text_fields(self) -> None:
+        """Tab moves on from the panes' multi-line fields (a draft's notes…) instead of typing
+        a tab character into them: a receptionist tabs through a form and would be trapped."""
+        for page in self._workspace.panes.values():
+            for field in page.findChildren(QPlainTextEdit):
+                field.setTabChangesFocus(True)
 
     # -- panes ---------------------------------------------------------------------------------
 

@@ -4,11 +4,13 @@ box that picks the only match, and Down then Enter in the catalog that adds the 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor, QImage
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -213,3 +215,66 @@ async def test_enter_in_the_catalog_search_picks_the_only_match(
     press(qtbot, Qt.Key.Key_Return, NONE)
     await wait_until(lambda: catalog.selected_test_id() == only.id)
     assert catalog.table.hasFocus()
+
+
+def tab_chain(pane: QWidget, first: QWidget, limit: int = 60) -> list[QWidget]:
+    """The controls of `pane` that Tab visits from `first`, in order, until it leaves the
+    pane or comes back to `first`."""
+    first.setFocus(Qt.FocusReason.TabFocusReason)
+    chain = [first]
+    for _ in range(limit):
+        focused = QApplication.focusWidget()
+        assert focused is not None
+        QTest.keyClick(focused, Qt.Key.Key_Tab)
+        now = QApplication.focusWidget()
+        if now is None or now is first or not pane.isAncestorOf(now):
+            break
+        chain.append(now)
+    return chain
+
+
+def out_of_order(pane: QWidget, chain: list[QWidget]) -> list[str]:
+    """The steps of `chain` that go against reading order: leftwards along a row, or upwards
+    in a column."""
+    problems = []
+    for a, b in itertools.pairwise(chain):
+        ra = a.rect().translated(a.mapTo(pane, QPoint(0, 0)))
+        rb = b.rect().translated(b.mapTo(pane, QPoint(0, 0)))
+        same_row = ra.top() < rb.bottom() and rb.top() < ra.bottom()
+        same_column = ra.left() < rb.right() and rb.left() < ra.right()
+        if (same_row and rb.left() < ra.left()) or (
+            not same_row and same_column and rb.top() < ra.top()
+        ):
+            problems.append(f"{a.accessibleName() or a!r} → {b.accessibleName() or b!r}")
+    return problems
+
+
+async def test_tab_follows_the_reading_order_in_every_pane_and_leaves_every_field(
+    qtbot: QtBot, make_desk: MakeDesk
+) -> None:
+    desk = await keyboard_desk(make_desk)
+    workspace = desk.workspace
+    assert workspace is not None
+    draft_id = workspace.store.drafts.create(patient_id=ADA.id)
+    workspace.orders.drafts.drafts_changed.emit()
+    workspace.orders.drafts.set_current(draft_id)
+    window = desk.window
+    firsts = {
+        "patients": lambda p: p.search_box,
+        "catalog": lambda p: p.search_box,
+        "drafts": lambda p: p.new_button,
+        "orders": lambda p: p.search_box,
+    }
+    problems: dict[str, list[str]] = {}
+    for key, first in firsts.items():
+        window.show_pane(key)
+        pane = window.pane(key)
+        await wait_until(pane.isVisible)
+        chain = tab_chain(pane, first(pane))
+        assert len(chain) > 2, key
+        names = [w.accessibleName() or type(w).__name__ for w in chain]
+        assert len(set(chain)) == len(chain), f"Tab is trapped in the {key} pane: {names}"
+        found = out_of_order(pane, chain)
+        if found:
+            problems[key] = found
+    assert problems == {}
