@@ -218,19 +218,28 @@ class OrderSource:
 
 
 class CommandSource:
-    """The window's commands that can run now (New order, Send to Rupa, …), with their keys."""
+    """The window's commands that can run now (New order, Send to Rupa, …), with their keys;
+    the ordering steps first (the File menu's Quit is not what an empty palette offers)."""
 
     kind = "Command"
 
     def __init__(
-        self, commands: Callable[[], Sequence[tuple[Command, QAction]]], skip: str = ""
+        self,
+        commands: Callable[[], Sequence[tuple[Command, QAction]]],
+        skip: str = "",
+        first: Sequence[str] = ("Order", "View"),
     ) -> None:
         self._commands = commands
         self._skip = skip
+        self._first = list(first)
+
+    def _rank(self, entry: tuple[Command, QAction]) -> int:
+        menu = entry[0].menu
+        return self._first.index(menu) if menu in self._first else len(self._first)
 
     def find(self, text: str, limit: int) -> list[PaletteEntry]:
         found: list[PaletteEntry] = []
-        for command, action in self._commands():
+        for command, action in sorted(self._commands(), key=self._rank):
             if command.key == self._skip or not action.isEnabled():
                 continue
             if not words_match(text, command.label, command.tip):

@@ -393,9 +393,9 @@ class MainWindow(QMainWindow):
 
     @property
     def commands(self) -> list[tuple[Command, QAction]]:
-        """Every command of the window with its action, in menu order (Help and the command
-        palette list these)."""
-        return list(self._commands)
+        """Every command of the window with its action, menu by menu as the menu bar shows
+        them (Help and the command palette list these)."""
+        return sorted(self._commands, key=lambda entry: MENUS.index(entry[0].menu))
 
     def command_action(self, key: str) -> QAction:
         """The action of the command `key` (e.g. `rupa_desk.ui.commands.SEND`)."""

@@ -117,6 +117,7 @@ async def test_commands_run_from_the_palette_and_escape_closes_it(
     assert palette.entries
     assert {e.kind for e in palette.entries} == {"Command"}
     assert "Go to…" not in [e.title for e in palette.entries]
+    assert palette.entries[0].title == "New patient"  # the ordering steps first
     press(qtbot, Qt.Key.Key_Escape, NONE)
     await wait_until(lambda: window.findChild(CommandPalette) is None)
     await wait_until(window.isActiveWindow)
