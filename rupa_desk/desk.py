@@ -50,6 +50,7 @@ from rupa_desk.ui.presenters.session import Account, NoBrowserHelper, SessionPre
 from rupa_desk.ui.presenters.settings import SettingsPresenter
 from rupa_desk.ui.tasks import BackgroundTasks
 from rupa_desk.ui.window_state import WindowState
+from rupa_desk.ui.workspace_commands import WorkspaceCommands
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +128,7 @@ class Desk:
         self.client = RupaClient(environment, self.auth, transport=transport)
         self.connectivity = Connectivity()
         self.workspace: AccountWorkspace | None = None
+        self.commands: WorkspaceCommands | None = None
         self._attention_timer = QTimer()
         self._attention_timer.setSingleShot(True)
         self._attention_timer.setInterval(ATTENTION_DELAY_MS)
@@ -293,6 +295,8 @@ class Desk:
         workspace.orders.orders.orders_changed.connect(self._attention_timer.start)
         workspace.orders.drafts.open_requested.connect(self._on_drafts_open_requested)
         self.window.install_panes(workspace.panes)
+        self.commands = WorkspaceCommands(workspace, self.window, self.bridge)
+        self.window.set_command_handlers(self.commands.handlers())
         self.window.show_workspace()
         self.screen_lock.arm(self.environment, account.id, workspace.orders.notifier)
         await workspace.start(first_sign_in=first_sign_in)
@@ -307,6 +311,9 @@ class Desk:
         self.window.banner.clear()
         self._attention_timer.stop()
         self.screen_lock.disarm()
+        if self.commands is not None:
+            self.commands.close()  # the palette lists the account's patients
+            self.commands = None
         workspace, self.workspace = self.workspace, None
         try:
             if workspace is not None:

@@ -11,11 +11,14 @@ sign-out `remove_panes` deletes them, so nothing of one account stays on screen 
 `show_pane(key)` is how the rest of the app navigates (e.g. the catalog's "Add to draft" can
 bring the drafts pane forward). `show_lock(page)` covers the panes with the idle lock's page
 (rupa_desk/ui/idle_lock.py) without deleting them, so an unsaved form survives the lock.
+
+Its menus are the command table (`rupa_desk.ui.commands`): one action per command, with the
+command's keys; what the account's commands do is given at sign-in (`set_command_handlers`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QEvent, QSize, Qt, QTimer, Signal
@@ -26,20 +29,34 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMainWindow,
+    QMenu,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from rupa_desk.paths import APP_ICON, resource_file
+from rupa_desk.ui.commands import (
+    COMMANDS,
+    KEYBOARD_SHORTCUTS,
+    MENUS,
+    NEXT_PANE,
+    PREVIOUS_PANE,
+    QUIT,
+    SETTINGS,
+    SIGN_OUT,
+    Command,
+    pane_command,
+)
 from rupa_desk.ui.components.status_bar import StatusBar
 from rupa_desk.ui.messages import BugReport, Level, Message, MessageBridge
 from rupa_desk.ui.panes import PANES, PaneSpec
 from rupa_desk.ui.widgets.message_banner import MessageBanner
 from rupa_desk.ui.window_state import WindowState
 
-if TYPE_CHECKING:  # loaded when the first bug is reported, not before the first paint
+if TYPE_CHECKING:  # loaded when first shown, not before the first paint
     from rupa_desk.ui.components.bug_report_dialog import BugReportDialog
+    from rupa_desk.ui.components.keyboard_shortcuts import KeyboardShortcutsDialog
 
 APP_TITLE = "Rupa Desk"
 #: The smallest window in which every pane is usable (the panes adapt down to it; checked by
@@ -126,6 +143,8 @@ class MainWindow(QMainWindow):
         self._bridge = bridge
         self._window_state = window_state
         self._bug_dialog: BugReportDialog | None = None
+        self._shortcuts_dialog: KeyboardShortcutsDialog | None = None
+        self._account_handlers: dict[str, Callable[[], object]] = {}
         self._signed_in = False
         self._locked = False
         self._lock_page: QWidget | None = None
@@ -239,6 +258,7 @@ class MainWindow(QMainWindow):
         """Delete the pane widgets and their counts (after sign-out); empty widgets take
         their place."""
         widgets = {pane.key: QWidget() for pane in self._panes}
+        self.set_command_handlers({})  # they act on the panes going now
         self.install_panes(widgets)
         for pane in self._panes:
             self.set_pane_count(pane.key, 0)
@@ -300,9 +320,7 @@ class MainWindow(QMainWindow):
         self._signed_in = False
         self._pages.setCurrentWidget(self._sign_in_page)
         self._sidebar.setEnabled(False)
-        for action in self._pane_actions:
-            action.setEnabled(False)
-        self._sign_out_action.setEnabled(False)
+        self._update_actions()
         self._update_title()
 
     def set_pane_count(self, key: str, count: int, meaning: str = "") -> None:
@@ -331,9 +349,7 @@ class MainWindow(QMainWindow):
         self._signed_in = True
         self._pages.setCurrentWidget(self._workspace)
         self._sidebar.setEnabled(True)
-        for action in self._pane_actions:
-            action.setEnabled(True)
-        self._sign_out_action.setEnabled(True)
+        self._update_actions()
         self._update_title()
 
     # -- the idle lock ---------------------------------------------------------------------------
@@ -394,34 +410,130 @@ class MainWindow(QMainWindow):
     # -- menus --------------------------------------------------------------------------------
 
     def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        self._settings_action = QAction("&Settings…", self)
-        self._settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
-        self._settings_action.triggered.connect(self._on_settings_action_triggered)
-        file_menu.addAction(self._settings_action)
-        self._sign_out_action = QAction("Sign &out…", self)
-        self._sign_out_action.triggered.connect(self._on_sign_out_action_triggered)
-        file_menu.addAction(self._sign_out_action)
-        file_menu.addSeparator()
-        quit_action = QAction("&Quit", self)
-        self._quit_action = quit_action
-        quit_action.setMenuRole(QAction.MenuRole.QuitRole)
-        quit_action.triggered.connect(self.close)
-        file_menu.addAction(quit_action)
-
-        view_menu = self.menuBar().addMenu("&View")
+        """One action per command of the table (`rupa_desk.ui.commands`), in its menu; the
+        panes' actions first in View. Their keys come after the first paint."""
+        menus = {name: self.menuBar().addMenu(f"&{name}") for name in MENUS}
+        self._commands: list[tuple[Command, QAction]] = []
+        self._actions: dict[str, QAction] = {}
+        self._handlers: dict[str, Callable[[], object]] = {
+            SETTINGS: self.settings_requested.emit,
+            SIGN_OUT: self.sign_out_requested.emit,
+            QUIT: self.close,
+            NEXT_PANE: self._on_next_pane,
+            PREVIOUS_PANE: self._on_previous_pane,
+            KEYBOARD_SHORTCUTS: self.show_keyboard_shortcuts,
+        }
         self._pane_actions: list[QAction] = []
-        for pane in self._panes:
-            action = QAction(pane.title, self)
+        for number, pane in enumerate(self._panes, start=1):
+            action = self._add_command(pane_command(number, pane.key, pane.title), menus)
             action.setData(pane.key)
-            action.triggered.connect(self._on_pane_action_triggered)
-            view_menu.addAction(action)
             self._pane_actions.append(action)
+        menus["View"].addSeparator()
+        for entry in COMMANDS:
+            if entry.key == QUIT:
+                menus["File"].addSeparator()
+            action = self._add_command(entry, menus)
+            if entry.key == SETTINGS:
+                action.setMenuRole(QAction.MenuRole.PreferencesRole)
+            elif entry.key == QUIT:
+                action.setMenuRole(QAction.MenuRole.QuitRole)
+        self._settings_action = self._actions[SETTINGS]
+        self._sign_out_action = self._actions[SIGN_OUT]
+        self._quit_action = self._actions[QUIT]
         # Shortcuts work while the menu bar is hidden or native, too.
-        self.addActions(self._pane_actions)
+        self.addActions([action for _, action in self._commands])
+        self._update_actions()
+
+    def _add_command(self, entry: Command, menus: Mapping[str, QMenu]) -> QAction:
+        action = QAction(entry.title, self)
+        action.setStatusTip(entry.tip)
+        action.setToolTip(entry.tip)
+        action.setObjectName(entry.key)
+        action.triggered.connect(self._on_command_action_triggered)
+        menus[entry.menu].addAction(action)
+        self._commands.append((entry, action))
+        self._actions[entry.key] = action
+        return action
+
+    @property
+    def commands(self) -> list[tuple[Command, QAction]]:
+        """Every command of the window with its action, menu by menu as the menu bar shows
+        them (Help and the command palette list these)."""
+        return sorted(self._commands, key=lambda entry: MENUS.index(entry[0].menu))
+
+    def command_action(self, key: str) -> QAction:
+        """The action of the command `key` (e.g. `rupa_desk.ui.commands.SEND`)."""
+        return self._actions[key]
+
+    def set_command_handlers(self, handlers: Mapping[str, Callable[[], object]]) -> None:
+        """What the account's commands do (new order, send, …), given at sign-in; they are
+        enabled while someone is signed in. `remove_panes` takes them away again."""
+        unknown = set(handlers) - set(self._actions)
+        if unknown:
+            raise ValueError(f"no commands {sorted(unknown)}")
+        self._account_handlers = dict(handlers)
+        self._update_actions()
+
+    def run_command(self, key: str) -> None:
+        """Do what the command `key` does (as its shortcut would); nothing when disabled."""
+        action = self._actions[key]
+        if action.isEnabled():
+            action.trigger()
+
+    def _handler(self, key: str) -> Callable[[], object] | None:
+        if key.startswith("pane:"):
+            return None
+        return self._account_handlers.get(key) or self._handlers.get(key)
+
+    def _update_actions(self) -> None:
+        for entry, action in self._commands:
+            if entry.key.startswith("pane:"):
+                action.setEnabled(self._signed_in)
+            elif entry.account:
+                action.setEnabled(self._signed_in and self._handler(entry.key) is not None)
+            else:
+                action.setEnabled(self._handler(entry.key) is not None)
+
+    def _on_command_action_triggered(self) -> None:
+        action = self.sender()
+        if not isinstance(action, QAction):
+            return
+        key = action.objectName()
+        if key.startswith("pane:"):
+            self.show_pane(str(action.data()))
+            return
+        handler = self._handler(key)
+        if handler is not None:
+            handler()
+
+    def _on_next_pane(self) -> None:
+        self._step_pane(1)
+
+    def _on_previous_pane(self) -> None:
+        self._step_pane(-1)
+
+    def _step_pane(self, step: int) -> None:
+        if self._signed_in:
+            row = (self._stack.currentIndex() + step) % len(self._panes)
+            self._sidebar.setCurrentRow(row)
+
+    def show_keyboard_shortcuts(self) -> None:
+        """Help › Keyboard shortcuts: every command and its keys (from the same actions)."""
+        from rupa_desk.ui.components.keyboard_shortcuts import KeyboardShortcutsDialog
+
+        if self._shortcuts_dialog is None:
+            self._shortcuts_dialog = KeyboardShortcutsDialog(self.commands, self)
+        self._shortcuts_dialog.show()
+        self._shortcuts_dialog.raise_()
+        self._shortcuts_dialog.activateWindow()
+
+    @property
+    def shortcuts_dialog(self) -> KeyboardShortcutsDialog | None:
+        """The Keyboard shortcuts view, once opened."""
+        return self._shortcuts_dialog
 
     def _install_keys_and_icon(self) -> None:
-        """Give the menu actions their keys, and the window its icon, once it has painted.
+        """Give the actions their keys, and the window its icon, once it has painted.
 
         `setShortcut` makes PySide build a hundred key enums (slow), so it waits until
         the window is on screen. Key strings, not `QKeySequence.StandardKey`; "Ctrl" is Cmd
@@ -435,11 +547,11 @@ class MainWindow(QMainWindow):
 
         # The icon waits for the paint too: the SVG image plugin loads with it.
         self.setWindowIcon(QIcon(str(resource_file(APP_ICON))))
-        self._settings_action.setShortcut(QKeySequence("Ctrl+,"))
-        self._quit_action.setShortcut(QKeySequence("Ctrl+Q"))
-        for number, action in enumerate(self._pane_actions, start=1):
-            if number <= 9:
-                action.setShortcut(QKeySequence(f"Ctrl+{number}"))
+        for entry, action in self._commands:
+            if entry.keys:
+                action.setShortcuts([QKeySequence(keys) for keys in entry.keys])
+                shown = QKeySequence(entry.keys[0]).toString(QKeySequence.SequenceFormat.NativeText)
+                action.setToolTip(f"{entry.tip} ({shown})")
 
     def _load_icons(self) -> None:
         """The sidebar's icons (qtawesome loads its fonts now, once the panes are usable)."""
@@ -451,17 +563,6 @@ class MainWindow(QMainWindow):
         for index, pane in enumerate(self._panes):
             if pane.icon:
                 self._sidebar.item(index).setIcon(icon(pane.icon))
-
-    def _on_pane_action_triggered(self) -> None:
-        action = self.sender()
-        if isinstance(action, QAction):
-            self.show_pane(str(action.data()))
-
-    def _on_settings_action_triggered(self) -> None:
-        self.settings_requested.emit()
-
-    def _on_sign_out_action_triggered(self) -> None:
-        self.sign_out_requested.emit()
 
     # -- messages -----------------------------------------------------------------------------
 
@@ -551,7 +652,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_state()
         self._bridge.detach()
-        if self._bug_dialog is not None:
-            self._bug_dialog.close()
+        for dialog in (self._bug_dialog, self._shortcuts_dialog):
+            if dialog is not None:
+                dialog.close()
         super().closeEvent(event)
         self.closed.emit()

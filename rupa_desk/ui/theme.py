@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 ACCENT: Final = "#2f6fb3"
 
-#: A few rules over Fusion: roomier controls, the primary action, a visible keyboard focus.
+#: A few rules over Fusion: roomier controls, the primary action, a keyboard focus ring on
+#: every control (a dark ring on the primary button, whose own colour is the highlight).
 STYLESHEET: Final = """
 QPushButton { padding: 4px 12px; }
 QPushButton[primary="true"] {
@@ -34,7 +35,18 @@ QPushButton[primary="true"]:disabled { background: palette(button); color: palet
 QPushButton:focus, QToolButton:focus, QComboBox:focus, QCheckBox:focus {
     outline: none; border: 2px solid palette(highlight); border-radius: 3px;
 }
-QListWidget#sidebar { font-size: 11pt; border: none; background: palette(window); }
+QPushButton[primary="true"]:focus { border: 2px solid palette(window-text); }
+QLineEdit:focus, QAbstractSpinBox:focus {
+    border: 2px solid palette(highlight); border-radius: 3px;
+}
+QPlainTextEdit, QTextEdit, QAbstractItemView { border: 1px solid palette(mid); padding: 1px; }
+QPlainTextEdit:focus, QTextEdit:focus, QAbstractItemView:focus {
+    border: 2px solid palette(highlight); padding: 0px;
+}
+QListWidget#sidebar {
+    font-size: 11pt; border: none; padding: 2px; background: palette(window);
+}
+QListWidget#sidebar:focus { border: 2px solid palette(highlight); padding: 0px; }
 QListWidget#sidebar::item { padding: 6px 8px; border-radius: 4px; }
 QListWidget#sidebar::item:selected {
     background: palette(highlight); color: palette(highlighted-text);

@@ -2,9 +2,10 @@
 
 Keyboard: Ctrl+F focuses the search box; Down moves into the results; Enter on a result adds
 it to the current draft. Each row names its lab company first, so the same test from several
-labs is told apart, and Enter adds only a row the person can see selected: a row that is not
-selected, or not in view, is selected and shown first (the next Enter adds it).
-Everything works offline on the local catalog; "Sync now" updates it.
+labs is told apart; the row with the focus is always the selected one, and Enter adds only a
+row the person can see selected: a row that is not in view is shown first (the next Enter
+adds it). Enter in the search box picks the only match. Everything works offline on the
+local catalog; "Sync now" updates it.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from rupa_desk.ui.presenters.catalog import CatalogPresenter, CatalogQuery
 from rupa_desk.ui.presenters.panels import PanelsPresenter
 from rupa_desk.ui.widgets.elided_text import show_cut_cells_whole
 from rupa_desk.ui.widgets.highlight_delegate import HighlightDelegate
+from rupa_desk.ui.widgets.keyed_table import one_tab_stop
 from rupa_desk.ui.widgets.search_box import SearchBox
 
 ROW_HEIGHT = 26
@@ -132,6 +134,7 @@ class CatalogPage(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
+        one_tab_stop(self.table)
         show_cut_cells_whole(self.table)
         self.table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         vertical = self.table.verticalHeader()
@@ -200,6 +203,7 @@ class CatalogPage(QWidget):
         self._reload_filters()
         self.search_box.search_requested.connect(self._on_search_box_search_requested)
         self.search_box.returnPressed.connect(self._on_search_box_return_pressed)
+        self.search_box.pick_only_match_in(self.table)
         self.company.currentIndexChanged.connect(self._on_filter_changed)
         self.sample_type.currentIndexChanged.connect(self._on_filter_changed)
         self.price_min.valueChanged.connect(self._on_filter_changed)
@@ -276,6 +280,7 @@ class CatalogPage(QWidget):
 
     @asyncSlot()
     async def _on_table_add_requested(self) -> None:
+        self._select_current_row()  # the focused row is the one added, and shown
         await self._presenter.add_to_draft(self.selected_test_id() or "")
 
     @asyncSlot(str)
@@ -310,17 +315,29 @@ class CatalogPage(QWidget):
         self.search_box.selectAll()
 
     def _on_search_box_return_pressed(self) -> None:
-        if self._presenter.model.rowCount() and not self.table.currentIndex().isValid():
-            self.table.selectRow(0)
-        self.table.setFocus(Qt.FocusReason.OtherFocusReason)
+        self._enter_results()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Down and self.search_box.hasFocus():
-            self.table.setFocus(Qt.FocusReason.OtherFocusReason)
-            if not self.table.currentIndex().isValid() and self._presenter.model.rowCount():
-                self.table.selectRow(0)
+            self._enter_results()
             return
         super().keyPressEvent(event)
+
+    def _enter_results(self) -> None:
+        """Move the focus into the results, the focused row selected (the first row when
+        none is focused)."""
+        self.table.setFocus(Qt.FocusReason.OtherFocusReason)
+        self._select_current_row()
+
+    def _select_current_row(self) -> None:
+        """Select the focused row (the first when none is): new results clear the selection
+        but may leave a row focused, and Enter must add the row the person sees focused."""
+        if not self._presenter.model.rowCount():
+            return
+        current = self.table.currentIndex()
+        row = current.row() if current.isValid() else 0
+        if not self.table.selectionModel().isRowSelected(row):
+            self.table.selectRow(row)
 
     def selected_test_id(self) -> str | None:
         """The id of the selected result (None: no selection)."""

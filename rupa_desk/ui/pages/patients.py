@@ -5,8 +5,8 @@ Patient first: "New order" on every row, in the detail, in the row's context men
 Ctrl+Enter opens a draft for that patient in the Draft orders pane; "Order again" on one of
 her orders opens a draft with its tests.
 
-Keyboard: Ctrl+F focuses the search; Ctrl+N opens the new-patient form; Ctrl+Enter starts
-an order for the selected patient.
+Keyboard: Ctrl+F focuses the search; Ctrl+N (the window's New patient) opens the form;
+Ctrl+Enter starts an order for the selected patient.
 """
 
 from __future__ import annotations
@@ -152,15 +152,13 @@ class PatientsPage(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
 
-        for keys, slot in (
-            (QKeySequence.StandardKey.Find, self._on_find_activated),
-            (QKeySequence.StandardKey.New, self._on_new_button_clicked),
-        ):
+        for keys, slot in ((QKeySequence.StandardKey.Find, self._on_find_activated),):
             shortcut = QShortcut(QKeySequence(keys), self)
             shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
             shortcut.activated.connect(slot)
 
         self.search_box.search_requested.connect(self._on_search_box_search_requested)
+        self.search_box.pick_only_match_in(self.table)
         self.new_button.clicked.connect(self._on_new_button_clicked)
         self.refresh_button.clicked.connect(self._on_refresh_button_clicked)
         self.table.selectionModel().selectionChanged.connect(self._on_table_selection_changed)
@@ -245,7 +243,10 @@ class PatientsPage(QWidget):
 
     @asyncSlot(str)
     async def _on_search_box_search_requested(self, text: str) -> None:
-        await self._presenter.search(text)
+        try:
+            await self._presenter.search(text)
+        finally:
+            self.search_box.search_finished()  # Enter then picks the only match
 
     @asyncSlot()
     async def _on_refresh_button_clicked(self) -> None:

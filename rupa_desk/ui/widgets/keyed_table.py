@@ -8,7 +8,9 @@ change one row. Subclasses say how a record is keyed and shown.
 
 `read_only_table` configures a `QTableView` the way every list of the app looks: whole rows
 selected one at a time, no editing, no row numbers, one column stretched, a cell too long
-for its column ending with "…" and showing its whole text as its tooltip.
+for its column ending with "…" and showing its whole text as its tooltip; and one Tab stop
+(`one_tab_stop`): Tab leaves the table, the arrow keys move between rows, and a typed letter
+leaves the selection alone.
 
 Generic: knows nothing of orders or drafts.
 """
@@ -18,7 +20,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final, Generic, TypeVar
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+)
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 from rupa_desk.ui.widgets.elided_text import show_cut_cells_whole
@@ -230,10 +240,37 @@ def read_only_table(view: QTableView, *, stretch: int) -> None:
     view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
     view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     view.verticalHeader().hide()
+    one_tab_stop(view)
     header = view.horizontalHeader()
     header.setHighlightSections(False)
     header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
     fit_columns_to_visible_rows(header)
+
+
+class _TypedLettersIgnored(QObject):
+    """Drops the letters typed into a list (Qt's type-ahead would move the selection)."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
+            plain = not event.modifiers() & ~(
+                Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.KeypadModifier
+            )
+            text = event.text()
+            if plain and text and text.isprintable() and not text.isspace():
+                return True
+        return False
+
+
+def one_tab_stop(view: QAbstractItemView) -> None:
+    """Make a list one stop of the Tab chain, as the receptionist expects.
+
+    Qt's tables take Tab to move from cell to cell (and, whole rows selected, from row to row,
+    changing what is selected): here Tab and Shift+Tab leave the table, the arrow keys move
+    between rows, and a typed letter does nothing (Qt's type-ahead would jump the selection
+    to another row, showing another draft or patient without being asked).
+    """
+    view.setTabKeyNavigation(False)
+    view.installEventFilter(_TypedLettersIgnored(view))
 
 
 def fit_columns_to_visible_rows(header: QHeaderView) -> None:

@@ -9,14 +9,18 @@ A box `paced_by_search` waits for no pause: it reports a key at once when no sea
 folds the keys typed while one runs into one report when the receiver says it has finished
 (`search_finished`), the newest text winning. Results then follow the last key after one
 search, not after a fixed delay, and a slow search folds more keys than a quick one.
+
+A box that `pick_only_match_in(view)` picks on Enter: once the results of the text typed are
+shown (the receiver says so with `search_finished`), a single result is selected in the view
+and the focus moves there, so Enter after a name that matches one patient is that patient.
 """
 
 from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QLineEdit, QWidget
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
+from PySide6.QtWidgets import QAbstractItemView, QLineEdit, QWidget
 
 DEFAULT_SETTLE_MS = 120
 
@@ -33,9 +37,11 @@ class SearchBox(QLineEdit):
 
     Signals:
         search_requested(str): search for this text now (empty: show everything).
+        picked(): Enter picked the only result (see `pick_only_match_in`).
     """
 
     search_requested = Signal(str)
+    picked = Signal()
 
     def __init__(
         self,
@@ -52,6 +58,9 @@ class SearchBox(QLineEdit):
         self._last_report = 0.0
         self._pending: str | None = None
         self._reported: str | None = None
+        self._pick_view: QAbstractItemView | None = None
+        self._pick_armed = False
+        self._outstanding = 0  # searches reported and not finished (with a pick view)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(settle_ms)
@@ -89,9 +98,37 @@ class SearchBox(QLineEdit):
         if self._pending is not None:
             text, self._pending = self._pending, None
             self._report(text)
+        self._pick()
 
     def _on_self_return_pressed(self) -> None:
         self.flush()
+        if self._pick_view is not None:
+            self._pick_armed = True
+            self._pick()
+
+    def pick_only_match_in(self, view: QAbstractItemView) -> None:
+        """On Enter, select the only result of `view` and give it the focus, once the
+        results of the text typed are shown. The receiver must then call `search_finished`
+        when each search ends, however it ends (results shown, failed or superseded)."""
+        self._pick_view = view
+
+    def _pick(self) -> None:
+        view = self._pick_view
+        searching = self._outstanding or self._pending is not None or self._timer.isActive()
+        if view is None or not self._pick_armed or searching:
+            return  # the results of the text typed are not shown yet: when they are
+        self._pick_armed = False
+        model = view.model()
+        if model is None or model.rowCount() != 1:
+            return
+        index = model.index(0, 0)
+        view.selectionModel().setCurrentIndex(
+            index,
+            QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows,
+        )
+        view.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.picked.emit()
 
     def reset(self) -> None:
         """Clear the box and forget what was searched, so that typing the same text again
@@ -110,11 +147,14 @@ class SearchBox(QLineEdit):
 
     def search_finished(self) -> None:
         """The search last reported has ended (shown, failed or superseded): report the text
-        typed while it ran, if any (`paced_by_search` only)."""
+        typed while it ran, if any (`paced_by_search`); pick the only result if Enter asked
+        for it (`pick_only_match_in`)."""
         self._searching = False
-        if self._pending is not None:
+        self._outstanding = max(self._outstanding - 1, 0)
+        if self._paced_by_search and self._pending is not None:
             text, self._pending = self._pending, None
             self._report(text)
+        self._pick()
 
     def _report(self, text: str) -> None:
         self._last_report = time.monotonic()
@@ -122,4 +162,6 @@ class SearchBox(QLineEdit):
             return
         self._reported = text
         self._searching = self._paced_by_search  # before the signal: a receiver may finish
+        if self._pick_view is not None:
+            self._outstanding += 1
         self.search_requested.emit(text)
