@@ -98,6 +98,7 @@ class OrderWorkspace:
             self.schedule,
             results_dir=paths.results_dir(environment.name, account_id),
             on_event=self._on_tracker_event,
+            lab_results=store.lab_results,
         )
         self.drafts = DraftsPresenter(
             store,
