@@ -556,6 +556,10 @@ def _checked(text: str, limit: int) -> str:
 # -- what the desk reads --------------------------------------------------------------------------
 
 
+#: The columns of a results table, in order (the pane's headers and the CLI's).
+COLUMNS: Final = ("Analyte", "Value", "Units", "Range", "Flag", "Status")
+
+
 @dataclass(frozen=True, slots=True)
 class ResultRow:
     """One row of a results table, as shown (the Orders pane and the command line).
@@ -581,6 +585,17 @@ class ResultRow:
     flag_codes: tuple[str, ...]
     status: str
     comments: str
+
+    def cells(self) -> tuple[str, str, str, str, str, str]:
+        """The row's cells under `COLUMNS`, as shown (flags in words)."""
+        return (
+            self.analyte,
+            self.value,
+            self.units,
+            self.reference_range,
+            ", ".join(self.flags),
+            self.status,
+        )
 
     def as_dict(self) -> dict[str, object]:
         """The row as JSON-ready values (`rupa-desk results show --json`)."""

@@ -3,12 +3,17 @@ real loopback HTTP, read where they are stored, replaced by newer versions, and 
 
 from __future__ import annotations
 
+import io
+import json
 import random
 import time
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from rupa_desk.__main__ import build_parser
+from rupa_desk.cli.results import show_results
+from rupa_desk.core.hl7_results import COLUMNS
 from rupa_desk.core.polling import PollingPolicy, PollSchedule
 from rupa_desk.paths import AppPaths
 from rupa_desk.sandbox.server import SandboxServer
@@ -146,3 +151,38 @@ async def test_the_inbox_lists_abnormal_results_not_told_and_counts_what_is_new(
     [marked] = [i for i in store.lab_results.inbox() if i.id == abnormal[0].id]
     assert (marked.reviewed_by, marked.told_by) == ("Dr. Ada", "Front desk")
     assert marked.told_at is not None
+
+
+async def test_the_command_line_prints_the_results_as_the_pane_shows_them(
+    tracking: Tracking, store: Store, sandbox_control: SandboxControl
+) -> None:
+    order_id = sandbox_control.create_order()["id"]
+    sandbox_control.advance_order(order_id, to="Partial Results")
+    await tracking.tracker.refresh_order(order_id)
+    [test] = store.orders.ordered_tests(order_id)
+    results = store.lab_results.results(test.id)
+    assert results is not None
+
+    as_json = io.StringIO()
+    assert show_results(store, order_id, as_json=True, out=as_json) == 0
+    [printed] = [json.loads(line) for line in as_json.getvalue().splitlines()]
+    assert printed["rows"] == [row.as_dict() for row in results.rows]
+    assert printed["summary"] == results.summary
+    assert "still to come" in printed["summary"]
+
+    table = io.StringIO()
+    show_results(store, order_id, as_json=False, out=table)
+    lines = table.getvalue().splitlines()
+    assert lines[1].strip() == results.summary
+    assert lines[2].split() == list(COLUMNS)
+    for row, line in zip(results.rows, lines[3:], strict=False):
+        for cell in row.cells():
+            assert cell.replace("\n", " / ") in line
+
+    args = build_parser().parse_args(["results", "show", order_id, "--json"])
+    assert (args.command, args.results_command, args.order_id, args.json) == (
+        "results",
+        "show",
+        order_id,
+        True,
+    )

@@ -77,6 +77,25 @@ class TestResults:
     corrected: bool
     received: datetime | None
 
+    @property
+    def summary(self) -> str:
+        """One sentence above the table: where the results stand, what is still to come."""
+        if self.error and not self.rows:
+            return self.error
+        parts = []
+        if self.status == "Corrected" or self.corrected:
+            parts.append("The lab corrected results after reporting them; corrected rows say so.")
+        elif self.status == "Final":
+            parts.append("Final results.")
+        else:
+            parts.append("Preliminary results: they may still change.")
+        if self.pending:
+            count = len(self.pending)
+            parts.append(f"{count} result{'s' if count > 1 else ''} still to come.")
+        if self.error:
+            parts.append(self.error)
+        return " ".join(parts)
+
 
 @dataclass(frozen=True, slots=True)
 class InboxItem:
