@@ -118,6 +118,7 @@ class OrderWorkspace:
             bridge,
             practitioner_id=account_id,
             patients=store.patients,
+            lab_results=store.lab_results,
         )
         connectivity.online_changed.connect(self._on_connectivity_online_changed)
         self.launcher.returned.connect(self._on_launcher_checkout_ended)

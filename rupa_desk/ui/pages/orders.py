@@ -35,6 +35,7 @@ from rupa_desk.core.file_names import result_file_name, safe_file_stem
 from rupa_desk.core.order_timeline import Source, order_timeline
 from rupa_desk.services.store import OrderDetail, OrderFilters, StoredOrderedTest
 from rupa_desk.ui.components.orders_model import STATUS, OrdersTableModel
+from rupa_desk.ui.components.results_table import ResultsTable
 from rupa_desk.ui.formatting import money, when
 from rupa_desk.ui.presenters.orders import OrdersPresenter
 from rupa_desk.ui.theme import chip_colors
@@ -140,6 +141,7 @@ class OrderDetailView(QWidget):
             self.tests.horizontalHeader().setSectionResizeMode(
                 column, QHeaderView.ResizeMode.ResizeToContents
             )
+        self.results = ResultsTable()
         self.timeline = QListWidget()
         show_cut_cells_whole(self.timeline)
         self.timeline.setAccessibleName("Status timeline")
@@ -154,6 +156,7 @@ class OrderDetailView(QWidget):
         layout.addWidget(self.header)
         layout.addLayout(buttons)
         layout.addWidget(self.tests, 2)
+        layout.addWidget(self.results, 3)
         layout.addWidget(QLabel("Timeline"))
         layout.addWidget(self.timeline, 1)
 
@@ -162,6 +165,7 @@ class OrderDetailView(QWidget):
         self.view_button.clicked.connect(self._on_view_button_clicked)
         self.print_button.clicked.connect(self._on_print_button_clicked)
         self.tests.itemDoubleClicked.connect(self._on_tests_item_double_clicked)
+        self.tests.itemSelectionChanged.connect(self._on_tests_item_selection_changed)
         presenter.detail_changed.connect(self._on_presenter_detail_changed)
         presenter.result_ready.connect(self._on_presenter_result_ready)
         presenter.closing.connect(self._on_presenter_closing)
@@ -203,6 +207,7 @@ class OrderDetailView(QWidget):
             seen = " (seen by Rupa Desk)" if entry.source is Source.SEEN else ""
             self._timeline_lines.append(f"{when(entry.at)}  {entry.label}{seen}")
             self.timeline.addItem(self._timeline_lines[-1])
+        self._show_selected_values()
         has_results = any(t.has_results for t in detail.ordered_tests)
         self.download_button.setEnabled(has_results)
         self.view_button.setEnabled(any(t.results_file for t in detail.ordered_tests))
@@ -253,6 +258,11 @@ class OrderDetailView(QWidget):
                 return test
         return None
 
+    def _show_selected_values(self) -> None:
+        test = self._selected_test()
+        values = None if test is None else self._presenter.test_results(test.id)
+        self.results.show_results(values, has_pdf=test is not None and test.has_results)
+
     def _show_selected(self) -> None:
         test = self._selected_test()
         if self._detail is None or test is None or test.results_file is None:
@@ -302,6 +312,9 @@ class OrderDetailView(QWidget):
 
     def _on_tests_item_double_clicked(self, item: QTableWidgetItem) -> None:
         self._show_selected()
+
+    def _on_tests_item_selection_changed(self) -> None:
+        self._show_selected_values()
 
 
 class OrdersPage(QWidget):

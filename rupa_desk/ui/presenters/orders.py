@@ -29,6 +29,7 @@ from rupa_desk.services.order_tracking import (
     PatientNamesCached,
     ResultsDownloaded,
     StatusChanged,
+    StructuredResultsArrived,
     TrackingEvent,
     TrackingStopped,
 )
@@ -41,6 +42,7 @@ from rupa_desk.services.store import (
     UnknownOrderError,
     UnknownPatientError,
 )
+from rupa_desk.services.store.lab_results import LabResults, SavedResults, TestResults
 from rupa_desk.ui.components.notifier import DesktopNotifier
 from rupa_desk.ui.formatting import when
 from rupa_desk.ui.messages import Level, MessageBridge
@@ -65,6 +67,7 @@ class OrdersPresenter(QObject):
         practitioner_id: the signed-in practitioner ("my orders").
         patients: the patients cache, for the names saved files are named after (without
             it, files take the name the list shows).
+        lab_results: the structured results (without it, none are shown).
 
     Signals:
         orders_changed(object): rows to show again: a frozenset of the ids of orders that
@@ -88,9 +91,11 @@ class OrdersPresenter(QObject):
         *,
         practitioner_id: str,
         patients: PatientCache | None = None,
+        lab_results: LabResults | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
+        self._lab_results = lab_results
         self._orders = orders
         self._patients = patients
         self._tracker = tracker
@@ -103,6 +108,7 @@ class OrdersPresenter(QObject):
         self._list_changed = False
         self._status_changes: dict[str, tuple[str, str]] = {}
         self._new_results: list[str] = []
+        self._new_values: list[SavedResults] = []
         self._update_timer = QTimer(self)
         self._update_timer.setSingleShot(True)
         self._update_timer.setInterval(UPDATE_DELAY_MS)
@@ -131,6 +137,10 @@ class OrdersPresenter(QObject):
             return self._orders.detail(order_id)
         except UnknownOrderError:
             return None
+
+    def test_results(self, ordered_test_id: str) -> TestResults | None:
+        """An ordered test's result values as saved (None: none came yet)."""
+        return None if self._lab_results is None else self._lab_results.results(ordered_test_id)
 
     def _order_words(self, order_id: str) -> str:
         """An order as a notification names it: by when it was submitted, never by its id
@@ -231,6 +241,10 @@ class OrdersPresenter(QObject):
             self._changed_ids.add(event.order_id)
             if event.order_id == self._current:
                 self.result_ready.emit(str(event.path))
+        elif isinstance(event, StructuredResultsArrived):
+            self._changed_ids.add(event.saved.order_id)
+            if event.saved.changed or event.saved.error:
+                self._new_values.append(event.saved)
         elif isinstance(event, OrderArrived | PatientNamesCached):
             self._list_changed = True
         elif isinstance(event, TrackingStopped):
@@ -250,6 +264,8 @@ class OrdersPresenter(QObject):
         self._changed_ids, self._list_changed = set(), False
         self._status_changes, self._new_results = {}, []
         self._notify(statuses, results)
+        self._notify_values(self._new_values)
+        self._new_values = []
         if not whole and not changed:
             return
         self.orders_changed.emit(None if whole else changed)
@@ -262,6 +278,28 @@ class OrdersPresenter(QObject):
 
     def _on_update_timer_timeout(self) -> None:
         self.show_updates()
+
+    def _notify_values(self, arrived: list[SavedResults]) -> None:
+        """Say which orders got result values and how many are flagged: the order by its
+        date and a count, never the patient nor a value."""
+        by_order: dict[str, list[SavedResults]] = {}
+        for saved in arrived:
+            by_order.setdefault(saved.order_id, []).append(saved)
+        for order_id, saved_list in list(by_order.items())[:MAX_SEPARATE_NOTIFICATIONS]:
+            words = self._order_words(order_id)
+            abnormal = sum(s.abnormal for s in saved_list)
+            corrected = sum(s.corrected for s in saved_list)
+            unreadable = any(s.error for s in saved_list)
+            text = f"{words}: result values came in"
+            text += f", {abnormal} flagged by the lab" if abnormal else ", none flagged"
+            if corrected:
+                text += f"; {corrected} corrected"
+            if unreadable:
+                text += "; some could not be read (see the PDF)"
+            self._notifier.notify("Result values", text + ".")
+        if len(by_order) > MAX_SEPARATE_NOTIFICATIONS:
+            more = len(by_order) - MAX_SEPARATE_NOTIFICATIONS
+            self._notifier.notify("Result values", f"Result values for {more} more orders.")
 
     def _notify(self, statuses: dict[str, tuple[str, str]], results: list[str]) -> None:
         changed = {k: v for k, v in statuses.items() if v[0] != v[1]}
