@@ -61,9 +61,21 @@ def _orders(workspace: AccountWorkspace) -> QWidget:
     return OrdersPage(workspace.orders.orders)
 
 
+def _results(workspace: AccountWorkspace) -> QWidget:
+    from rupa_desk.ui.pages.results_inbox import ResultsInboxPage
+    from rupa_desk.ui.presenters.results_inbox import ResultsInboxPresenter
+
+    presenter = ResultsInboxPresenter(
+        workspace.store.lab_results, who=workspace.account.display_name
+    )
+    workspace.orders.orders.orders_changed.connect(presenter.results_arrived)
+    return ResultsInboxPage(presenter)
+
+
 PANES: Final[tuple[PaneSpec, ...]] = (
     PaneSpec("patients", "Patients", _patients, "mdi6.account-multiple-outline"),
     PaneSpec("catalog", "Catalog", _catalog, "mdi6.flask-outline"),
     PaneSpec("drafts", "Draft orders", _drafts, "mdi6.file-document-edit-outline"),
     PaneSpec("orders", "Orders", _orders, "mdi6.clipboard-text-clock-outline"),
+    PaneSpec("results", "Results inbox", _results, "mdi6.inbox-arrow-down-outline"),
 )

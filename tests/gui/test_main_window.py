@@ -25,14 +25,7 @@ def make_window(qtbot: QtBot, paths: AppPaths, bridge: MessageBridge | None = No
         bridge=bridge or MessageBridge(),
         window_state=WindowState(paths.config_dir),
     )
-    window.install_panes(
-        {
-            "patients": QLabel("patients"),
-            "catalog": QLabel("catalog"),
-            "drafts": QLabel("drafts"),
-            "orders": QLabel("orders"),
-        }
-    )
+    window.install_panes({key: QLabel(key) for key in window.pane_keys})
     qtbot.addWidget(window)
     return window
 

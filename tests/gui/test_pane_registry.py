@@ -21,12 +21,13 @@ from rupa_desk.ui.window_state import WindowState
 from tests.fixtures.orders_env import client_for
 
 
-def test_the_registry_names_the_four_panes_in_sidebar_order() -> None:
+def test_the_registry_names_the_panes_in_sidebar_order() -> None:
     assert [(p.key, p.title) for p in PANES] == [
         ("patients", "Patients"),
         ("catalog", "Catalog"),
         ("drafts", "Draft orders"),
         ("orders", "Orders"),
+        ("results", "Results inbox"),
     ]
     assert all(p.build is not None for p in PANES)
 
@@ -59,7 +60,14 @@ async def test_a_new_pane_is_one_registry_entry(
         )
         workspace = AccountWorkspace.open(context, window.pane_specs)
         try:
-            assert list(workspace.panes) == ["patients", "catalog", "drafts", "orders", "reports"]
+            assert list(workspace.panes) == [
+                "patients",
+                "catalog",
+                "drafts",
+                "orders",
+                "results",
+                "reports",
+            ]
             assert built_for == ["pra_registry"]
             assert isinstance(workspace.panes["catalog"], CatalogPage)
             window.install_panes(workspace.panes)

@@ -105,6 +105,8 @@ class InboxItem:
         id: the row's local id (for the marks).
         order_id: its order.
         ordered_test_id: its ordered test.
+        patient_name: the order's patient, when cached ("" when not).
+        test: the ordered test (the lab's panel name).
         analyte: what was measured.
         flags: the flags' codes ("H", "LL"), empty when normal.
         status: the result's status in words.
@@ -116,6 +118,8 @@ class InboxItem:
     id: int
     order_id: str
     ordered_test_id: str
+    patient_name: str
+    test: str
     analyte: str
     flags: tuple[str, ...]
     status: str
@@ -187,7 +191,7 @@ class LabResults:
             self._db.execute("DELETE FROM lab_results WHERE ordered_test_id = ?", [ordered_test_id])
             changed = 0
             rows = _indexed(report)
-            for position, (key, observation_value, flags, abnormal, status, analyte) in rows:
+            for position, (key, panel, observation_value, flags, abnormal, status, analyte) in rows:
                 before = earlier.get(key)
                 same = before is not None and (before[0], before[1]) == (observation_value, flags)
                 if not same:
@@ -197,10 +201,10 @@ class LabResults:
                 )
                 self._db.execute(
                     "INSERT INTO lab_results (ordered_test_id, order_id, position, analyte_key,"
-                    " analyte, value, flags, abnormal, status, arrived_at, reviewed_by,"
+                    " panel, analyte, value, flags, abnormal, status, arrived_at, reviewed_by,"
                     " reviewed_at, told_by, told_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-                    " ?, ?, ?)",
-                    [ordered_test_id, order_id, position, key, analyte, observation_value,
+                    " ?, ?, ?, ?)",
+                    [ordered_test_id, order_id, position, key, panel, analyte, observation_value,
                      flags, int(abnormal), status, *kept],
                 )  # fmt: skip
             corrected = sum(1 for o in report.observations() if o.status is ResultStatus.CORRECTED)
@@ -310,13 +314,15 @@ class LabResults:
     def inbox(self, *, abnormal_not_told: bool = False, limit: int = 10_000) -> list[InboxItem]:
         """Results that arrived, newest first and, among those of one moment, abnormal
         first; only abnormal ones whose patient was not told yet when asked."""
-        where = "WHERE status != 'Pending'"
+        where = "WHERE r.status != 'Pending'"
         if abnormal_not_told:
-            where += " AND abnormal = 1 AND told_at IS NULL"
+            where += " AND r.abnormal = 1 AND r.told_at IS NULL"
         rows = self._db.execute(
-            "SELECT id, order_id, ordered_test_id, analyte, flags, status, arrived_at,"
-            " reviewed_by, reviewed_at, told_by, told_at FROM lab_results"
-            f" {where} ORDER BY arrived_at DESC, abnormal DESC, ordered_test_id, position"
+            "SELECT r.id, r.order_id, r.ordered_test_id, coalesce(p.first_name || ' ' ||"
+            " p.last_name, ''), r.panel, r.analyte, r.flags, r.status, r.arrived_at,"
+            " r.reviewed_by, r.reviewed_at, r.told_by, r.told_at FROM lab_results r"
+            " LEFT JOIN orders o ON o.id = r.order_id LEFT JOIN patients p ON p.id = o.patient_id"
+            f" {where} ORDER BY r.arrived_at DESC, r.abnormal DESC, r.ordered_test_id, r.position"
             " LIMIT ?",
             [limit],
         ).fetchall()
@@ -325,14 +331,16 @@ class LabResults:
                 id=int(r[0]),
                 order_id=str(r[1]),
                 ordered_test_id=str(r[2]),
-                analyte=str(r[3]),
-                flags=tuple(f for f in str(r[4]).split(",") if f),
-                status=str(r[5]),
-                arrived_at=from_iso(r[6]) or self._clock(),
-                reviewed_by=r[7],
-                reviewed_at=from_iso(r[8]),
-                told_by=r[9],
-                told_at=from_iso(r[10]),
+                patient_name=str(r[3]),
+                test=str(r[4]),
+                analyte=str(r[5]),
+                flags=tuple(f for f in str(r[6]).split(",") if f),
+                status=str(r[7]),
+                arrived_at=from_iso(r[8]) or self._clock(),
+                reviewed_by=r[9],
+                reviewed_at=from_iso(r[10]),
+                told_by=r[11],
+                told_at=from_iso(r[12]),
             )
             for r in rows
         ]
@@ -346,11 +354,13 @@ class LabResults:
         return int(self._db.execute(query + " AND arrived_at > ?", [seen[0]]).fetchone()[0])
 
 
-def _indexed(report: ResultsReport) -> list[tuple[int, tuple[str, str, str, bool, str, str]]]:
+def _indexed(
+    report: ResultsReport,
+) -> list[tuple[int, tuple[str, str, str, str, bool, str, str]]]:
     """Each result with a key that finds it again in a later message (panel, code or name,
     units, and which occurrence), and what the inbox keeps of it."""
     seen: dict[str, int] = {}
-    indexed: list[tuple[int, tuple[str, str, str, bool, str, str]]] = []
+    indexed: list[tuple[int, tuple[str, str, str, str, bool, str, str]]] = []
     for panel in report.panels:
         for observation in panel.observations:
             base = "\x1f".join(
@@ -364,6 +374,7 @@ def _indexed(report: ResultsReport) -> list[tuple[int, tuple[str, str, str, bool
                     len(indexed),
                     (
                         f"{base}\x1f{seen[base]}",
+                        panel.name,
                         observation.value,
                         flags,
                         observation.abnormal,

@@ -280,6 +280,7 @@ def m013_structured_results(db: Database) -> None:
             order_id TEXT NOT NULL,
             position INTEGER NOT NULL,
             analyte_key TEXT NOT NULL,
+            panel TEXT NOT NULL,
             analyte TEXT NOT NULL,
             value TEXT NOT NULL,
             flags TEXT NOT NULL,

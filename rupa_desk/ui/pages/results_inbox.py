@@ -1,0 +1,157 @@
+"""The results inbox pane: result values that arrived, newest and flagged first, with the
+marks the desk keeps ("Reviewed by practitioner", "Patient told": who and when).
+
+The list is a `KeyedTableModel` (rows changed by difference), so ten thousand values open
+and update without rebuilding a widget per cell. Flags are chips with words.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Final
+
+from PySide6.QtCore import QItemSelectionModel
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from rupa_desk.core.hl7_results import abnormal_flag
+from rupa_desk.services.store.lab_results import InboxItem
+from rupa_desk.ui.formatting import when
+from rupa_desk.ui.presenters.results_inbox import ResultsInboxPresenter
+from rupa_desk.ui.theme import Tone, chip_colors
+from rupa_desk.ui.widgets.chip_delegate import ChipDelegate
+from rupa_desk.ui.widgets.keyed_table import KeyedTableModel, read_only_table
+
+ARRIVED, PATIENT, TEST, ANALYTE, FLAG, STATUS, REVIEWED, TOLD = range(8)
+_CRITICAL: Final = frozenset({"HH", "LL", "AA"})
+
+
+def _mark(who: str | None, at: datetime | None) -> str:
+    return "" if who is None else f"{who}, {when(at)}"
+
+
+class InboxModel(KeyedTableModel[InboxItem]):
+    """Result values: arrived, patient, test, analyte, flag, status and the two marks."""
+
+    COLUMNS = ("Arrived", "Patient", "Test", "Analyte", "Flag", "Status", "Reviewed", "Told")
+
+    def key(self, item: InboxItem) -> str:
+        return str(item.id)
+
+    def display(self, item: InboxItem, column: int) -> str:
+        if column == ARRIVED:
+            return when(item.arrived_at)
+        if column == PATIENT:
+            return item.patient_name or "Patient not known on this computer"
+        if column == TEST:
+            return item.test
+        if column == ANALYTE:
+            return item.analyte
+        if column == FLAG:
+            return ", ".join(abnormal_flag(code).words for code in item.flags)
+        if column == STATUS:
+            return item.status
+        if column == REVIEWED:
+            return _mark(item.reviewed_by, item.reviewed_at)
+        return _mark(item.told_by, item.told_at)
+
+    def chip(self, item: InboxItem, column: int) -> Tone | None:
+        if column != FLAG or not item.flags:
+            return None
+        return Tone.DANGER if _CRITICAL & set(item.flags) else Tone.WARNING
+
+
+class ResultsInboxPage(QWidget):
+    """The results inbox (a view of `ResultsInboxPresenter`)."""
+
+    def __init__(self, presenter: ResultsInboxPresenter, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._presenter = presenter
+        self.setAccessibleName("Results inbox")
+        self.not_told = QCheckBox("Flagged, patient not told")
+        self.not_told.setAccessibleName("Show only flagged values not told to the patient")
+        self.reviewed_button = QPushButton("Reviewed by practitioner")
+        self.reviewed_button.setAccessibleName("Mark the selected values reviewed")
+        self.told_button = QPushButton("Patient told")
+        self.told_button.setAccessibleName("Mark the selected values told to the patient")
+        self.count_label = QLabel()
+        self.model = InboxModel(self)
+        self.table = QTableView()
+        self.table.setAccessibleName("Result values that arrived")
+        self.table.setModel(self.model)
+        read_only_table(self.table, stretch=ANALYTE)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setItemDelegateForColumn(FLAG, ChipDelegate(chip_colors, self.table))
+        header = self.table.horizontalHeader()
+        for column in (ARRIVED, FLAG, STATUS):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+
+        bar = QHBoxLayout()
+        bar.addWidget(self.not_told)
+        bar.addStretch(1)
+        bar.addWidget(self.reviewed_button)
+        bar.addWidget(self.told_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.count_label)
+
+        self.not_told.toggled.connect(self._on_not_told_toggled)
+        self.reviewed_button.clicked.connect(self._on_reviewed_button_clicked)
+        self.told_button.clicked.connect(self._on_told_button_clicked)
+        presenter.changed.connect(self._on_presenter_changed)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Show the values as they are in the database (rows changed by difference)."""
+        items = self._presenter.items(abnormal_not_told=self.not_told.isChecked())
+        self.model.set_rows(items)
+        flagged = sum(1 for item in items if item.abnormal)
+        self.count_label.setText(
+            f"{len(items)} value{'s' if len(items) != 1 else ''}, {flagged} flagged by the lab."
+        )
+
+    def selected_ids(self) -> list[int]:
+        """The ids of the selected values."""
+        rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
+        return [self.model.item(row).id for row in rows]
+
+    def select_rows(self, rows: list[int]) -> None:
+        """Select these rows (for tests and keyboard users' scripts)."""
+        selection = self.table.selectionModel()
+        selection.clearSelection()
+        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+        for row in rows:
+            selection.select(self.model.index(row, 0), flags)
+
+    def cell(self, row: int, column: int) -> str:
+        """The text of a cell."""
+        return str(self.model.index(row, column).data() or "")
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._presenter.mark_seen()
+
+    # -- slots ---------------------------------------------------------------------------------
+
+    def _on_not_told_toggled(self, checked: bool) -> None:
+        self.refresh()
+
+    def _on_reviewed_button_clicked(self) -> None:
+        self._presenter.mark_reviewed(self.selected_ids())
+
+    def _on_told_button_clicked(self) -> None:
+        self._presenter.mark_told(self.selected_ids())
+
+    def _on_presenter_changed(self) -> None:
+        self.refresh()

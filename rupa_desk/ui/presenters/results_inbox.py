@@ -1,0 +1,64 @@
+"""The results inbox's presenter: result values that arrived, and the marks kept on this PC.
+
+Newest first and, among those that came together, the flagged ones first; a filter shows
+only flagged values whose patient was not told yet. "Reviewed by practitioner" and "Patient
+told" are kept locally with who and when (never sent to Rupa). Opening the inbox counts as
+having looked: the sidebar then counts only what arrives after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import QObject, Signal
+
+from rupa_desk.services.store.lab_results import InboxItem, LabResults
+
+#: The inbox shows at most this many values (the newest).
+INBOX_LIMIT = 10_000
+
+
+class ResultsInboxPresenter(QObject):
+    """Result values for the inbox pane.
+
+    Args:
+        lab_results: the structured results in the database.
+        who: the name the marks are made under (the signed-in account's).
+
+    Signals:
+        changed(): the values or their marks changed (show them again).
+        seen(): the inbox was looked at (the sidebar's count changes).
+    """
+
+    changed = Signal()
+    seen = Signal()
+
+    def __init__(self, lab_results: LabResults, *, who: str, parent: QObject | None = None):
+        super().__init__(parent)
+        self._lab_results = lab_results
+        self.who = who
+
+    def items(self, *, abnormal_not_told: bool = False) -> list[InboxItem]:
+        """The values to list, newest first, flagged first among those of one arrival."""
+        return self._lab_results.inbox(abnormal_not_told=abnormal_not_told, limit=INBOX_LIMIT)
+
+    def mark_reviewed(self, ids: Sequence[int]) -> None:
+        """Mark these values "Reviewed by practitioner" (by `who`, now)."""
+        if ids:
+            self._lab_results.mark_reviewed(ids, self.who)
+            self.changed.emit()
+
+    def mark_told(self, ids: Sequence[int]) -> None:
+        """Mark these values "Patient told" (by `who`, now)."""
+        if ids:
+            self._lab_results.mark_told(ids, self.who)
+            self.changed.emit()
+
+    def mark_seen(self) -> None:
+        """The inbox is on screen: what arrived so far has been seen."""
+        self._lab_results.mark_inbox_seen()
+        self.seen.emit()
+
+    def results_arrived(self) -> None:
+        """New values may have arrived (the tracker saved some): show them."""
+        self.changed.emit()
