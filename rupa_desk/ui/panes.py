@@ -68,7 +68,7 @@ def _results(workspace: AccountWorkspace) -> QWidget:
     presenter = ResultsInboxPresenter(
         workspace.store.lab_results, who=workspace.account.display_name
     )
-    workspace.orders.orders.orders_changed.connect(presenter.results_arrived)
+    workspace.orders.orders.values_arrived.connect(presenter.results_arrived)
     return ResultsInboxPage(presenter)
 
 

@@ -10,13 +10,14 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from rupa_desk.paths import AppPaths
-from rupa_desk.sandbox.results_hl7 import HL7Facts, render_oru
+from rupa_desk.sandbox.results_hl7 import NUMERIC, HL7Facts, render_oru
 from rupa_desk.services.store import Store
 from rupa_desk.services.store.lab_results import LabResults
 from rupa_desk.ui.pages.results_inbox import ANALYTE, FLAG, TOLD, ResultsInboxPage
-from rupa_desk.ui.presenters.results_inbox import ResultsInboxPresenter
+from rupa_desk.ui.presenters.results_inbox import PART_SIZE, ResultsInboxPresenter
 from rupa_desk.ui.theme import Tone
 from rupa_desk.ui.widgets.keyed_table import CHIP_ROLE
+from tests.fixtures.qt import wait_until
 
 COLLECTED = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -114,3 +115,23 @@ async def test_showing_the_inbox_counts_as_having_looked(qtbot: QtBot, store: St
     page.show()
     assert seen == [True]
     assert store.lab_results.unseen_count() == 0
+
+
+async def test_a_long_inbox_is_read_in_parts_and_lists_every_value(
+    qtbot: QtBot, store: Store
+) -> None:
+    markers = tuple(NUMERIC)[:49]
+    for index in range(8):  # 8 x 50 values: more than one part
+        test_id = f"ordts_Long{index:02d}"
+        store.lab_results.save("ord_Inbox01", test_id, COLLECTED, message(test_id, markers))
+    expected = [str(item.id) for item in store.lab_results.inbox()]
+    assert len(expected) > PART_SIZE
+    presenter = ResultsInboxPresenter(store.lab_results, who="Front Desk")
+    page = ResultsInboxPage(presenter)
+    qtbot.addWidget(page)
+    assert page.model.rowCount() == PART_SIZE, "the first part at once"
+    assert page.loading
+    assert "reading more" in page.count_label.text()
+    await wait_until(lambda: not page.loading)
+    assert page.model.keys() == expected
+    assert page.count_label.text().startswith(f"{len(expected)} values, ")

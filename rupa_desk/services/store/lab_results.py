@@ -311,20 +311,32 @@ class LabResults:
             received=from_iso(received),
         )
 
-    def inbox(self, *, abnormal_not_told: bool = False, limit: int = 10_000) -> list[InboxItem]:
+    def inbox(
+        self,
+        *,
+        abnormal_not_told: bool = False,
+        limit: int = 10_000,
+        offset: int = 0,
+        ids: Sequence[int] | None = None,
+    ) -> list[InboxItem]:
         """Results that arrived, newest first and, among those of one moment, abnormal
-        first; only abnormal ones whose patient was not told yet when asked."""
+        first; only abnormal ones whose patient was not told yet when asked; `limit` of
+        them from `offset` on (a long inbox is read in parts); only `ids` when given."""
         where = "WHERE r.status != 'Pending'"
+        params: list[Any] = []
         if abnormal_not_told:
             where += " AND r.abnormal = 1 AND r.told_at IS NULL"
+        if ids is not None:
+            where += f" AND r.id IN ({','.join('?' * len(ids))})"
+            params.extend(int(i) for i in ids)
         rows = self._db.execute(
             "SELECT r.id, r.order_id, r.ordered_test_id, coalesce(p.first_name || ' ' ||"
             " p.last_name, ''), r.panel, r.analyte, r.flags, r.status, r.arrived_at,"
             " r.reviewed_by, r.reviewed_at, r.told_by, r.told_at FROM lab_results r"
             " LEFT JOIN orders o ON o.id = r.order_id LEFT JOIN patients p ON p.id = o.patient_id"
             f" {where} ORDER BY r.arrived_at DESC, r.abnormal DESC, r.ordered_test_id, r.position"
-            " LIMIT ?",
-            [limit],
+            " LIMIT ? OFFSET ?",
+            [*params, limit, offset],
         ).fetchall()
         return [
             InboxItem(
@@ -343,6 +355,21 @@ class LabResults:
                 told_at=from_iso(r[12]),
             )
             for r in rows
+        ]
+
+    def inbox_ids(self, *, abnormal_not_told: bool = False, limit: int = 10_000) -> list[int]:
+        """The ids of `inbox`'s values in its order (cheap: a long inbox reads its values
+        in parts by these)."""
+        where = "WHERE status != 'Pending'"
+        if abnormal_not_told:
+            where += " AND abnormal = 1 AND told_at IS NULL"
+        return [
+            int(r[0])
+            for r in self._db.execute(
+                f"SELECT id FROM lab_results {where}"
+                " ORDER BY arrived_at DESC, abnormal DESC, ordered_test_id, position LIMIT ?",
+                [limit],
+            )
         ]
 
     def unseen_count(self) -> int:

@@ -293,7 +293,9 @@ def m013_structured_results(db: Database) -> None:
             told_at TEXT,
             UNIQUE (ordered_test_id, position)
         );
-        CREATE INDEX lab_results_inbox ON lab_results (arrived_at, abnormal);
+        CREATE INDEX lab_results_inbox
+            ON lab_results (arrived_at DESC, abnormal DESC, ordered_test_id, position);
+        CREATE INDEX lab_results_test ON lab_results (ordered_test_id);
         CREATE TABLE result_inbox (
             id INTEGER PRIMARY KEY CHECK (id = 1),
             seen_at TEXT NOT NULL

@@ -1,8 +1,9 @@
 """The results inbox pane: result values that arrived, newest and flagged first, with the
 marks the desk keeps ("Reviewed by practitioner", "Patient told": who and when).
 
-The list is a `KeyedTableModel` (rows changed by difference), so ten thousand values open
-and update without rebuilding a widget per cell. Flags are chips with words.
+The list is a `KeyedTableModel` filled part by part (one part per turn of the event loop),
+so ten thousand values open without the window freezing; a mark repaints only its rows.
+Flags are chips with words.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final
 
-from PySide6.QtCore import QItemSelectionModel
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QTimer
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -27,7 +28,7 @@ from PySide6.QtWidgets import (
 from rupa_desk.core.hl7_results import abnormal_flag
 from rupa_desk.services.store.lab_results import InboxItem
 from rupa_desk.ui.formatting import when
-from rupa_desk.ui.presenters.results_inbox import ResultsInboxPresenter
+from rupa_desk.ui.presenters.results_inbox import PART_SIZE, ResultsInboxPresenter
 from rupa_desk.ui.theme import Tone, chip_colors
 from rupa_desk.ui.widgets.chip_delegate import ChipDelegate
 from rupa_desk.ui.widgets.keyed_table import KeyedTableModel, read_only_table
@@ -70,6 +71,23 @@ class InboxModel(KeyedTableModel[InboxItem]):
             return None
         return Tone.DANGER if _CRITICAL & set(item.flags) else Tone.WARNING
 
+    def reset(self, items: list[InboxItem]) -> None:
+        """Show these values instead of all others (one reset, not a row per value)."""
+        self.beginResetModel()
+        self._items = list(items)
+        self._reindex()
+        self.endResetModel()
+
+    def extend(self, items: list[InboxItem]) -> None:
+        """Add these values at the end (the next part of the list)."""
+        if not items:
+            return
+        start = len(self._items)
+        self.beginInsertRows(QModelIndex(), start, start + len(items) - 1)
+        self._items.extend(items)
+        self._rows.update((self.key(item), start + i) for i, item in enumerate(items))
+        self.endInsertRows()
+
 
 class ResultsInboxPage(QWidget):
     """The results inbox (a view of `ResultsInboxPresenter`)."""
@@ -106,19 +124,50 @@ class ResultsInboxPage(QWidget):
         layout.addWidget(self.table, 1)
         layout.addWidget(self.count_label)
 
+        self._loading = QTimer(self)
+        self._loading.setSingleShot(True)
+        self._loading.setInterval(0)
+        self._flagged = 0
+        self._ids: list[int] = []
+        self._read = 0
+
         self.not_told.toggled.connect(self._on_not_told_toggled)
         self.reviewed_button.clicked.connect(self._on_reviewed_button_clicked)
         self.told_button.clicked.connect(self._on_told_button_clicked)
+        self._loading.timeout.connect(self._on_loading_timeout)
         presenter.changed.connect(self._on_presenter_changed)
+        presenter.marked.connect(self._on_presenter_marked)
         self.refresh()
 
+    @property
+    def loading(self) -> bool:
+        """True while parts of the list are still to be read."""
+        return self._loading.isActive()
+
     def refresh(self) -> None:
-        """Show the values as they are in the database (rows changed by difference)."""
-        items = self._presenter.items(abnormal_not_told=self.not_told.isChecked())
-        self.model.set_rows(items)
-        flagged = sum(1 for item in items if item.abnormal)
+        """Read the list again: its first part now, the others at the next turns of the
+        event loop."""
+        self._ids = self._presenter.listed_ids(abnormal_not_told=self.not_told.isChecked())
+        self._read = 0
+        first = self._next_part(0)
+        self.model.reset(first)
+        self._flagged = sum(1 for item in first if item.abnormal)
+        if len(first) < len(self._ids):
+            self._loading.start()
+        else:
+            self._loading.stop()
+        self._show_count()
+
+    def _next_part(self, start: int) -> list[InboxItem]:
+        """The values listed from `start` on, `PART_SIZE` of them, as they are now."""
+        ids = self._ids[start : start + PART_SIZE]
+        return self._presenter.items(ids, abnormal_not_told=self.not_told.isChecked())
+
+    def _show_count(self) -> None:
+        count = self.model.rowCount()
+        more = " (reading more…)" if self.loading else ""
         self.count_label.setText(
-            f"{len(items)} value{'s' if len(items) != 1 else ''}, {flagged} flagged by the lab."
+            f"{count} value{'s' if count != 1 else ''}, {self._flagged} flagged by the lab{more}."
         )
 
     def selected_ids(self) -> list[int]:
@@ -155,3 +204,27 @@ class ResultsInboxPage(QWidget):
 
     def _on_presenter_changed(self) -> None:
         self.refresh()
+
+    def _on_loading_timeout(self) -> None:
+        self._read += PART_SIZE
+        part = [p for p in self._next_part(self._read) if self.model.row_of(str(p.id)) < 0]
+        self.model.extend(part)
+        self._flagged += sum(1 for item in part if item.abnormal)
+        if self._read + PART_SIZE < len(self._ids):
+            self._loading.start()
+        self._show_count()
+
+    def _on_presenter_marked(self, ids: list[int]) -> None:
+        """Repaint the marked values; those the filter no longer shows leave the list."""
+        now = {
+            str(item.id): item
+            for item in self._presenter.items(ids, abnormal_not_told=self.not_told.isChecked())
+        }
+        for result_id in ids:
+            key = str(result_id)
+            if key in now:
+                self.model.put(now[key])
+            elif self.model.row_of(key) >= 0:
+                self._flagged -= int(self.model.item(self.model.row_of(key)).abnormal)
+                self.model.take(key)
+        self._show_count()

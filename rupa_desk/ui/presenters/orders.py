@@ -75,12 +75,14 @@ class OrdersPresenter(QObject):
         detail_changed(object): the `OrderDetail` of the order shown (None: nothing shown).
         result_ready(str): a downloaded result PDF of the order shown (its path).
         closing(): the account closes: what shows its patients (result windows) must go.
+        values_arrived(): structured result values were saved (the inbox reads them).
     """
 
     orders_changed = Signal(object)
     detail_changed = Signal(object)
     result_ready = Signal(str)
     closing = Signal()
+    values_arrived = Signal()
 
     def __init__(
         self,
@@ -264,8 +266,10 @@ class OrdersPresenter(QObject):
         self._changed_ids, self._list_changed = set(), False
         self._status_changes, self._new_results = {}, []
         self._notify(statuses, results)
-        self._notify_values(self._new_values)
-        self._new_values = []
+        if self._new_values:
+            self._notify_values(self._new_values)
+            self._new_values = []
+            self.values_arrived.emit()
         if not whole and not changed:
             return
         self.orders_changed.emit(None if whole else changed)
