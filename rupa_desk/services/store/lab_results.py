@@ -357,6 +357,23 @@ class LabResults:
             for r in rows
         ]
 
+    def patient_reports(self, patient_id: str) -> list[tuple[datetime, ResultsReport]]:
+        """Every readable message of a patient's orders, with when its results came (for
+        trends)."""
+        rows = self._db.execute(
+            "SELECT r.message, r.date_results_received, r.fetched_at FROM result_reports r"
+            " JOIN orders o ON o.id = r.order_id WHERE o.patient_id = ? AND r.message IS NOT NULL",
+            [patient_id],
+        ).fetchall()
+        reports = []
+        for message, received, fetched in rows:
+            try:
+                report = read_results(bytes(message))
+            except UnreadableResults:
+                continue
+            reports.append((from_iso(received) or from_iso(fetched) or self._clock(), report))
+        return reports
+
     def inbox_ids(self, *, abnormal_not_told: bool = False, limit: int = 10_000) -> list[int]:
         """The ids of `inbox`'s values in its order (cheap: a long inbox reads its values
         in parts by these)."""

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QFormLayout, QLabel, QListWidget, QVBoxLayout, QWi
 
 from rupa_desk.core.models import Address
 from rupa_desk.ui.components.catalog_model import format_price
+from rupa_desk.ui.components.result_trends import TrendsView
 from rupa_desk.ui.presenters.patients import LOADING_ORDERS, PatientDetail
 from rupa_desk.ui.widgets.elided_text import ElidedLabel, show_cut_cells_whole
 
@@ -98,6 +99,8 @@ class PatientDetailPanel(QWidget):
         content.addWidget(self.drafts, 1)
         content.addWidget(self.orders_label)
         content.addWidget(self.orders, 2)
+        self.trends = TrendsView()
+        content.addWidget(self.trends, 2)
         layout = QVBoxLayout(self)
         layout.addWidget(self.empty)
         layout.addWidget(self._content, 1)
