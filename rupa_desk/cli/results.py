@@ -2,7 +2,7 @@
 
 Reads the local database only (what the tracker fetched; no network), and prints each
 ordered test's results with the same words, rows and cells the Orders pane shows
-(`TestResults.summary`, `ResultRow.cells`, `COLUMNS`): a table, or with `--json` one JSON
+(`OrderedTestResults.summary`, `ResultRow.cells`, `COLUMNS`): a table, or with `--json` one JSON
 object per ordered test. Exit codes: see `rupa_desk.cli.exit_codes`.
 """
 
@@ -20,7 +20,7 @@ from rupa_desk.core.jsonapi import is_safe_id
 from rupa_desk.paths import AppPaths
 from rupa_desk.services.errors import NotSignedIn
 from rupa_desk.services.store import Store, StoreError
-from rupa_desk.services.store.lab_results import TestResults
+from rupa_desk.services.store.lab_results import OrderedTestResults
 
 
 def run(
@@ -66,7 +66,7 @@ def show_results(store: Store, order_id: str, *, as_json: bool, out: TextIO) -> 
     return EXIT_OK
 
 
-def _as_json(name: str, results: TestResults | None) -> dict[str, object]:
+def _as_json(name: str, results: OrderedTestResults | None) -> dict[str, object]:
     if results is None:
         return {"test": name, "summary": "No result values yet.", "rows": []}
     return {
@@ -80,7 +80,7 @@ def _as_json(name: str, results: TestResults | None) -> dict[str, object]:
     }
 
 
-def _print_table(results: TestResults, out: TextIO) -> None:
+def _print_table(results: OrderedTestResults, out: TextIO) -> None:
     table = [COLUMNS, *(tuple(c.replace("\n", " / ") for c in r.cells()) for r in results.rows)]
     widths = [max(len(line[i]) for line in table) for i in range(len(COLUMNS))]
     for line in table:

@@ -4,10 +4,12 @@ order and how many values are flagged, never the patient nor a value."""
 
 from __future__ import annotations
 
+import csv
 import random
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -28,7 +30,9 @@ from rupa_desk.ui.messages import MessageBridge
 from rupa_desk.ui.pages.orders import OrdersPage
 from rupa_desk.ui.presenters.orders import OrdersPresenter
 from rupa_desk.ui.theme import Tone
+from rupa_desk.ui.widgets.file_dialogs import WaysOut
 from rupa_desk.ui.widgets.keyed_table import CHIP_ROLE
+from tests.fixtures.file_dialogs import FakeDesktop, FakePrintDialog, FakeSaveDialog, read_pdf
 from tests.fixtures.orders_env import client_for
 from tests.fixtures.qt import wait_until
 from tests.fixtures.sandbox import SandboxControl
@@ -41,6 +45,8 @@ class Pane:
     tracker: OrderTracker
     store: Store
     notifications: list[tuple[str, str]]
+    save_dialog: FakeSaveDialog
+    print_dialog: FakePrintDialog
 
 
 @pytest.fixture
@@ -85,11 +91,12 @@ async def pane(
         patients=store.patients,
         lab_results=store.lab_results,
     )
-    page = OrdersPage(presenter)
+    save_dialog, print_dialog = FakeSaveDialog(""), FakePrintDialog(None)
+    page = OrdersPage(presenter, ways_out=WaysOut(FakeDesktop(), save_dialog, print_dialog))
     qtbot.addWidget(page)
     page.resize(1100, 900)
     page.show()
-    yield Pane(page, presenter, tracker, store, notifications)
+    yield Pane(page, presenter, tracker, store, notifications, save_dialog, print_dialog)
     presenter.close()
     notifier.close()
 
@@ -162,3 +169,41 @@ async def test_pending_values_say_so_and_a_correction_is_marked(
     [corrected] = [i for i, row in enumerate(shown_rows(pane)) if row[STATUS] == "Corrected"]
     assert detail.results.table.item(corrected, STATUS).data(CHIP_ROLE) is Tone.INFO
     assert "previously reported" in detail.results.table.item(corrected, 0).toolTip()
+
+
+async def test_the_order_s_values_print_and_export_as_csv(
+    pane: Pane, sandbox_control: SandboxControl, tmp_path: Path
+) -> None:
+    order_id = sandbox_control.create_order(status="Complete")["id"]
+    await pane.tracker.refresh_list()
+    await pane.presenter.open_order(order_id)
+    results_view = pane.page.detail.results
+    await wait_until(results_view.export_button.isEnabled)
+    [test] = pane.store.orders.ordered_tests(order_id)
+    results = pane.store.lab_results.results(test.id)
+    assert results is not None
+    patient = pane.store.orders.row(order_id).patient_name or ""
+
+    exported = tmp_path / "values.csv"
+    pane.save_dialog.answer = str(exported)
+    results_view.export_button.click()
+    assert pane.save_dialog.suggested[-1].endswith(".csv")
+    with exported.open(encoding="utf-8-sig", newline="") as file:
+        lines = list(csv.reader(file))
+    assert lines[0] == ["Patient", "Order", "Test", *COLUMNS, "Comments"]
+    assert [line[3:9] for line in lines[1:]] == [list(r.cells()) for r in results.rows]
+    assert {line[0] for line in lines[1:]} == {patient}
+
+    printed = tmp_path / "values.pdf"
+    pane.print_dialog.output = printed
+    results_view.print_button.click()
+    pages, texts, inks = read_pdf(printed)
+    text = " ".join(" ".join(t.split()) for t in texts)
+    assert pages >= 1
+    assert all(inks)
+    assert "Results summary" in text
+    assert patient in text
+    flagged = [r for r in results.rows if r.flags]
+    assert flagged
+    assert flagged[0].flags[0] in text
+    assert all(r.analyte in text for r in results.rows[:5])

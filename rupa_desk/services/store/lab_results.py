@@ -56,7 +56,7 @@ class SavedResults:
 
 
 @dataclass(frozen=True, slots=True)
-class TestResults:
+class OrderedTestResults:
     """One ordered test's structured results, as the desk reads them.
 
     Attributes:
@@ -285,7 +285,7 @@ class LabResults:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def results(self, ordered_test_id: str) -> TestResults | None:
+    def results(self, ordered_test_id: str) -> OrderedTestResults | None:
         """An ordered test's results as the desk reads them; None when none came yet."""
         row = self._db.execute(
             "SELECT message, error, corrected, date_results_received FROM result_reports"
@@ -301,7 +301,7 @@ class LabResults:
                 report = read_results(bytes(message))
             except UnreadableResults as exc:  # read before; a newer reader may refuse it
                 error = error or exc.user_message
-        return TestResults(
+        return OrderedTestResults(
             ordered_test_id=ordered_test_id,
             rows=tuple(result_rows(report)) if report else (),
             status=report.status.value if report else "",

@@ -141,7 +141,8 @@ class OrderDetailView(QWidget):
             self.tests.horizontalHeader().setSectionResizeMode(
                 column, QHeaderView.ResizeMode.ResizeToContents
             )
-        self.results = ResultsTable()
+        self.results = ResultsTable(ways_out=self._ways_out)
+        self.results.action_failed.connect(self._on_result_windows_action_failed)
         self.timeline = QListWidget()
         show_cut_cells_whole(self.timeline)
         self.timeline.setAccessibleName("Status timeline")
@@ -262,6 +263,13 @@ class OrderDetailView(QWidget):
         test = self._selected_test()
         values = None if test is None else self._presenter.test_results(test.id)
         self.results.show_results(values, has_pdf=test is not None and test.has_results)
+        if self._detail is not None:
+            row = self._detail.row
+            self.results.set_order(
+                row.patient_name or "Unknown patient",
+                f"Submitted {when(row.date_submitted)} · {row.status}",
+                self._presenter.order_results(self._detail),
+            )
 
     def _show_selected(self) -> None:
         test = self._selected_test()

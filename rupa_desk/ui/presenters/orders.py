@@ -21,6 +21,7 @@ from typing import Final
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from rupa_desk.core.file_names import patient_file_label
+from rupa_desk.core.results_summary import OrderedTestSummary
 from rupa_desk.services.errors import RupaError
 from rupa_desk.services.order_tracking import (
     ConnectionChanged,
@@ -42,7 +43,7 @@ from rupa_desk.services.store import (
     UnknownOrderError,
     UnknownPatientError,
 )
-from rupa_desk.services.store.lab_results import LabResults, SavedResults, TestResults
+from rupa_desk.services.store.lab_results import LabResults, OrderedTestResults, SavedResults
 from rupa_desk.ui.components.notifier import DesktopNotifier
 from rupa_desk.ui.formatting import when
 from rupa_desk.ui.messages import Level, MessageBridge
@@ -140,9 +141,21 @@ class OrdersPresenter(QObject):
         except UnknownOrderError:
             return None
 
-    def test_results(self, ordered_test_id: str) -> TestResults | None:
+    def test_results(self, ordered_test_id: str) -> OrderedTestResults | None:
         """An ordered test's result values as saved (None: none came yet)."""
         return None if self._lab_results is None else self._lab_results.results(ordered_test_id)
+
+    def order_results(self, detail: OrderDetail) -> list[OrderedTestSummary]:
+        """Every ordered test's values, for the order's results summary."""
+        summaries = []
+        for test in detail.ordered_tests:
+            values = self.test_results(test.id)
+            name = test.name or "Lab test"
+            if values is None:
+                summaries.append(OrderedTestSummary(name, "No result values yet.", ()))
+            else:
+                summaries.append(OrderedTestSummary(name, values.summary, values.rows))
+        return summaries
 
     def _order_words(self, order_id: str) -> str:
         """An order as a notification names it: by when it was submitted, never by its id
