@@ -56,6 +56,9 @@ _LOINC: Final = re.compile(r"[0-9]{1,7}-[0-9]")
 _NUMBER: Final = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 _FLAG_CODE: Final = re.compile(r"[A-Za-z<>]{1,5}")
 _NUMERIC_LIMIT: Final = Decimal("1e15")
+#: python-hl7's containers are lists; an index reads them as lists (their own `__getitem__`
+#: only adds wrapping of slices, which this reader never takes, at a cost per call).
+_item: Final = list.__getitem__
 #: The escape sequences python-hl7 undoes cleanly (HL7 2.5.1, 2.7): separators, highlighting,
 #: formatting with a small count, hex bytes. python-hl7 logs the field (patient data) for
 #: others and raises on a bad count, so any other use of the escape character is refused.
@@ -453,13 +456,13 @@ def _number(text: str) -> Decimal | None:
 
 def _coded_name(segment: hl7.Segment, index: int) -> tuple[str, str, str | None]:
     """(code, name, LOINC code or None) of a coded element (CE/CWE: id^text^system^alt…)."""
-    code = _text(segment, index, component=1)
-    name = _text(segment, index, component=2) or _text(segment, index, component=5)
+    parts = [_text(segment, index, component=c) for c in range(1, 7)]
+    code = parts[0]
+    name = parts[1] or parts[4]
     loinc = None
-    for code_at, system_at in ((1, 3), (4, 6)):
-        system = _text(segment, index, component=system_at).upper()
-        candidate = _text(segment, index, component=code_at)
-        if system in ("LN", "LOINC") and _LOINC.fullmatch(candidate):
+    for code_at, system_at in ((0, 2), (3, 5)):
+        candidate = parts[code_at]
+        if parts[system_at].upper() in ("LN", "LOINC") and _LOINC.fullmatch(candidate):
             loinc = candidate
             break
     return code, _checked(name, MAX_NAME_LENGTH), loinc
@@ -521,19 +524,19 @@ def _text(
     as "\\n"; "" when the field, repetition or component is not there (optional)."""
     if index >= len(segment):
         return ""
-    value = segment[index]
+    value = _item(segment, index)
     if index == 0 or not value:
         return str(value)
-    first = value[0]
+    first = _item(value, 0)
     if isinstance(first, hl7.Repetition):
         if repetition > len(value):
             return ""
-        part = value[repetition - 1]
+        part = _item(value, repetition - 1)
         if component > len(part):
             return ""
-        leaf = part[component - 1]
+        leaf = _item(part, component - 1)
         if isinstance(leaf, hl7.Component):
-            leaf = leaf[0] if leaf else ""
+            leaf = _item(leaf, 0) if leaf else ""
     elif repetition == 1 and component == 1:
         leaf = first
     else:
