@@ -252,5 +252,8 @@ def fault_problems(settings: FaultSettings) -> list[str]:
 
 
 def demo_config(**changes: Any) -> SandboxConfig:
-    """The configuration for demo mode: default data, orders moving on their own."""
-    return SandboxConfig(clock_speed=DEMO_CLOCK_SPEED).with_changes(**changes)
+    """The configuration for demo mode: default data, orders moving on their own, and now
+    and then a corrected result after an order completed."""
+    return SandboxConfig(clock_speed=DEMO_CLOCK_SPEED, hl7_correction_rate=0.2).with_changes(
+        **changes
+    )

@@ -12,6 +12,7 @@ from hl7apy.core import Message, Segment
 from hl7apy.parser import parse_message
 
 from rupa_desk.core.hl7_results import UnreadableResults, read_results, result_rows
+from rupa_desk.sandbox.config import demo_config
 from tests.fixtures.sandbox import SandboxControl
 from tests.sandbox.test_lifecycle import fetch, order_with_tests
 
@@ -210,3 +211,9 @@ def test_fault_messages_the_app_cannot_read_are_refused_with_words(
     _, (test,) = fetch(api, order["id"])
     with pytest.raises(UnreadableResults, match=words):
         read_results(hl7_of(api, test))
+
+
+def test_demo_mode_corrects_some_results_after_completion() -> None:
+    config = demo_config()
+    assert 0 < config.hl7_correction_rate < 1
+    assert config.fault_settings().hl7_correction_rate == config.hl7_correction_rate
