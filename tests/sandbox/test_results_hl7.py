@@ -12,6 +12,7 @@ from hl7apy.core import Message, Segment
 from hl7apy.parser import parse_message
 
 from rupa_desk.core.hl7_results import UnreadableResults, read_results, result_rows
+from rupa_desk.sandbox.__main__ import config_from, parse_args
 from rupa_desk.sandbox.config import demo_config
 from tests.fixtures.sandbox import SandboxControl
 from tests.sandbox.test_lifecycle import fetch, order_with_tests
@@ -217,3 +218,14 @@ def test_demo_mode_corrects_some_results_after_completion() -> None:
     config = demo_config()
     assert 0 < config.hl7_correction_rate < 1
     assert config.fault_settings().hl7_correction_rate == config.hl7_correction_rate
+
+
+def test_the_command_line_sets_the_hl7_switches() -> None:
+    config = config_from(
+        parse_args(["--hl7-malformed", "--hl7-wrong-charset", "--hl7-correction-rate", "0.5"])
+    )
+    assert (config.hl7_malformed, config.hl7_wrong_charset) == (True, True)
+    assert config.hl7_unknown_segments is False
+    assert config.hl7_correction_rate == 0.5
+    with pytest.raises(ValueError, match="hl7_correction_rate"):
+        config_from(parse_args(["--hl7-correction-rate", "2"]))
