@@ -3,15 +3,18 @@ real loopback HTTP, read where they are stored, replaced by newer versions, and 
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import random
 import time
 from collections.abc import AsyncIterator, Iterator
 
+import keyring
 import pytest
 
 from rupa_desk.__main__ import build_parser
+from rupa_desk.cli import account, results
 from rupa_desk.cli.results import show_results
 from rupa_desk.core.hl7_results import COLUMNS
 from rupa_desk.core.polling import PollingPolicy, PollSchedule
@@ -25,7 +28,10 @@ from rupa_desk.services.order_tracking import (
     TrackingEvent,
 )
 from rupa_desk.services.store import Store
+from tests.fixtures.browser import PractitionerBrowser
+from tests.fixtures.fake_keyring import DictKeyring, installed_keyring  # noqa: F401
 from tests.fixtures.orders_env import client_for
+from tests.fixtures.rupa_client import PlayedBrowser
 from tests.fixtures.sandbox import SandboxControl
 
 
@@ -186,3 +192,45 @@ async def test_the_command_line_prints_the_results_as_the_pane_shows_them(
         order_id,
         True,
     )
+
+
+@pytest.mark.usefixtures("installed_keyring")
+def test_results_show_end_to_end_after_signin(
+    sandbox: SandboxServer,
+    practitioner_browser: PractitionerBrowser,
+    sandbox_control: SandboxControl,
+    app_paths: AppPaths,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    keyring.set_keyring(DictKeyring())
+    parse = build_parser().parse_args
+    demo = ["--env", "demo", "--demo-url", sandbox.url]
+    signed_in = account.run(
+        parse(["signin", *demo]),
+        paths=app_paths,
+        opener=PlayedBrowser(practitioner_browser),
+        out=io.StringIO(),
+    )
+    assert signed_in == 0, capsys.readouterr().err
+    order_id = sandbox_control.create_order(status="Complete")["id"]
+
+    async def fetch_as_the_app_does() -> None:
+        async with client_for(sandbox.url) as client:
+            me = await client.me()
+            with Store.for_account(app_paths, "demo", me.id) as store:
+                await Tracking(client, store, app_paths).tracker.refresh_order(order_id)
+
+    asyncio.run(fetch_as_the_app_does())
+    out = io.StringIO()
+    assert results.run(parse(["results", "show", order_id, "--json", *demo]), paths=app_paths,
+                       out=out) == 0  # fmt: skip
+    [printed] = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert printed["status"] == "Final"
+    assert printed["rows"]
+    assert all(row["status"] == "Final" for row in printed["rows"])
+
+    unknown = parse(["results", "show", "ord_Nowhere1", *demo])
+    assert results.run(unknown, paths=app_paths, out=io.StringIO()) == 2
+    assert "not on this computer" in capsys.readouterr().err
+    refused = parse(["results", "show", "../etc", *demo])
+    assert results.run(refused, paths=app_paths, out=io.StringIO()) == 2
