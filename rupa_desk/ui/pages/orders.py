@@ -2,8 +2,9 @@
 
 Filters: my orders or the whole clinic, a status, a patient, and a search over patient names
 and order ids. The detail shows the ordered tests with their lab company and result state and
-a status timeline (Rupa's dates and the statuses this PC saw); it opens result PDFs in their
-own large windows (closed with the account) and prints a summary of the order.
+a status timeline (Rupa's dates and the statuses this PC saw), and the selected test's result
+values (`ResultsTable`); it opens result PDFs in their own large windows (closed with the
+account) and prints a summary of the order.
 """
 
 from __future__ import annotations
