@@ -14,7 +14,11 @@ from rupa_desk.sandbox.results_hl7 import NUMERIC, HL7Facts, render_oru
 from rupa_desk.services.store import Store
 from rupa_desk.services.store.lab_results import LabResults
 from rupa_desk.ui.pages.results_inbox import ANALYTE, FLAG, TOLD, ResultsInboxPage
-from rupa_desk.ui.presenters.results_inbox import PART_SIZE, ResultsInboxPresenter
+from rupa_desk.ui.presenters.results_inbox import (
+    FIRST_PART_SIZE,
+    PART_SIZE,
+    ResultsInboxPresenter,
+)
 from rupa_desk.ui.theme import Tone
 from rupa_desk.ui.widgets.keyed_table import CHIP_ROLE
 from tests.fixtures.qt import wait_until
@@ -121,15 +125,15 @@ async def test_a_long_inbox_is_read_in_parts_and_lists_every_value(
     qtbot: QtBot, store: Store
 ) -> None:
     markers = tuple(NUMERIC)[:49]
-    for index in range(8):  # 8 x 50 values: more than one part
+    for index in range(10):  # 10 x 50 values: more than two parts
         test_id = f"ordts_Long{index:02d}"
         store.lab_results.save("ord_Inbox01", test_id, COLLECTED, message(test_id, markers))
     expected = [str(item.id) for item in store.lab_results.inbox()]
-    assert len(expected) > PART_SIZE
+    assert len(expected) > FIRST_PART_SIZE + PART_SIZE
     presenter = ResultsInboxPresenter(store.lab_results, who="Front Desk")
     page = ResultsInboxPage(presenter)
     qtbot.addWidget(page)
-    assert page.model.rowCount() == PART_SIZE, "the first part at once"
+    assert page.model.rowCount() == FIRST_PART_SIZE, "the first part at once"
     assert page.loading
     assert "reading more" in page.count_label.text()
     await wait_until(lambda: not page.loading)

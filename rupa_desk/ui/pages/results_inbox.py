@@ -28,7 +28,11 @@ from PySide6.QtWidgets import (
 from rupa_desk.core.hl7_results import abnormal_flag
 from rupa_desk.services.store.lab_results import InboxItem
 from rupa_desk.ui.formatting import when
-from rupa_desk.ui.presenters.results_inbox import PART_SIZE, ResultsInboxPresenter
+from rupa_desk.ui.presenters.results_inbox import (
+    FIRST_PART_SIZE,
+    PART_SIZE,
+    ResultsInboxPresenter,
+)
 from rupa_desk.ui.theme import Tone, chip_colors
 from rupa_desk.ui.widgets.chip_delegate import ChipDelegate
 from rupa_desk.ui.widgets.keyed_table import KeyedTableModel, read_only_table
@@ -149,18 +153,19 @@ class ResultsInboxPage(QWidget):
         event loop."""
         self._ids = self._presenter.listed_ids(abnormal_not_told=self.not_told.isChecked())
         self._read = 0
-        first = self._next_part(0)
+        first = self._next_part(FIRST_PART_SIZE)
         self.model.reset(first)
         self._flagged = sum(1 for item in first if item.abnormal)
-        if len(first) < len(self._ids):
+        if self._read < len(self._ids):
             self._loading.start()
         else:
             self._loading.stop()
         self._show_count()
 
-    def _next_part(self, start: int) -> list[InboxItem]:
-        """The values listed from `start` on, `PART_SIZE` of them, as they are now."""
-        ids = self._ids[start : start + PART_SIZE]
+    def _next_part(self, size: int) -> list[InboxItem]:
+        """The next `size` values not read yet, as they are now."""
+        ids = self._ids[self._read : self._read + size]
+        self._read += len(ids)
         return self._presenter.items(ids, abnormal_not_told=self.not_told.isChecked())
 
     def _show_count(self) -> None:
@@ -206,11 +211,10 @@ class ResultsInboxPage(QWidget):
         self.refresh()
 
     def _on_loading_timeout(self) -> None:
-        self._read += PART_SIZE
-        part = [p for p in self._next_part(self._read) if self.model.row_of(str(p.id)) < 0]
+        part = [p for p in self._next_part(PART_SIZE) if self.model.row_of(str(p.id)) < 0]
         self.model.extend(part)
         self._flagged += sum(1 for item in part if item.abnormal)
-        if self._read + PART_SIZE < len(self._ids):
+        if self._read < len(self._ids):
             self._loading.start()
         self._show_count()
 

@@ -20,7 +20,9 @@ from rupa_desk.services.store.lab_results import InboxItem, LabResults
 
 #: The inbox shows at most this many values (the newest).
 INBOX_LIMIT: Final = 10_000
-#: Values read at a time.
+#: Values read at once when the list is (re)read: a screenful and more.
+FIRST_PART_SIZE: Final = 100
+#: Values read at each later turn of the event loop.
 PART_SIZE: Final = 300
 
 
