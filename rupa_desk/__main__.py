@@ -7,6 +7,7 @@
                                     catalog sync, checkout and a result PDF (an install's test)
     rupa-desk signin|whoami|signout [--env ENV] [--demo-url URL]
     rupa-desk catalog sync|search ...
+    rupa-desk results show ORDER_ID [--json]
 
 Each command's module is imported only when that command runs, so `rupa-desk whoami` never
 loads Qt and the app never loads what only the command line needs.
@@ -84,6 +85,16 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--sample-type", default=None, help="only tests with this sample type")
     search.add_argument("--limit", type=int, default=20, help="how many results (default 20)")
     search.add_argument("--json", action="store_true", help="print JSON lines")
+
+    results = commands.add_parser("results", help="structured results on this computer")
+    results_commands = results.add_subparsers(dest="results_command", metavar="ACTION")
+    results_commands.required = True
+    show = results_commands.add_parser(
+        "show", help="an order's result values, as the Orders pane shows them"
+    )
+    add_env_options(show)
+    show.add_argument("order_id", help="the order's id (ord_…)")
+    show.add_argument("--json", action="store_true", help="one JSON object per ordered test")
     return parser
 
 
@@ -119,6 +130,10 @@ def _run(argv: Sequence[str] | None) -> int:
         from rupa_desk.cli import catalog
 
         return catalog.run(args)
+    if args.command == "results":
+        from rupa_desk.cli import results
+
+        return results.run(args)
     from rupa_desk import app
     from rupa_desk.cli.exit_codes import EXIT_FAILED
     from rupa_desk.paths import AppPaths

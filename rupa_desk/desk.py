@@ -164,6 +164,7 @@ class Desk:
         self.status_bar.set_environment(environment.label)
         self.status_bar.set_token_storage(secrets.mode.value)
         self.window.closed.connect(self._on_window_closed)
+        self.window.pane_changed.connect(self._attention_timer.start)  # the inbox was seen
         self.window.settings_requested.connect(self._on_window_settings_requested)
         self.window.sign_out_requested.connect(self._on_window_sign_out_requested)
         self.connectivity.online_changed.connect(self._on_connectivity_online_changed)

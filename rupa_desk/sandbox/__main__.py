@@ -82,6 +82,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=defaults.oauth_redirect_status,
         help="answer token and revoke POSTs with this 3xx to the path plus a slash (0: off)",
     )
+    parser.add_argument(
+        "--hl7-correction-rate",
+        type=float,
+        default=defaults.hl7_correction_rate,
+        help="share of completed tests whose results are corrected a simulated day later",
+    )
+    for flag, text in (
+        ("--hl7-malformed", "results_hl7 messages have no MSH header"),
+        ("--hl7-unknown-segments", "results_hl7 messages carry Z-segments"),
+        ("--hl7-wrong-charset", "results_hl7 messages are Latin-1 under a UTF-8 header"),
+    ):
+        parser.add_argument(flag, action="store_true", help=text)
     return parser.parse_args(argv)
 
 
@@ -107,6 +119,10 @@ def config_from(args: argparse.Namespace) -> SandboxConfig:
         code_ttl_s=args.code_ttl,
         refresh_token_reuse_protection=args.refresh_token_reuse_protection,
         oauth_redirect_status=args.oauth_redirect_status,
+        hl7_correction_rate=args.hl7_correction_rate,
+        hl7_malformed=args.hl7_malformed,
+        hl7_unknown_segments=args.hl7_unknown_segments,
+        hl7_wrong_charset=args.hl7_wrong_charset,
         port=args.port,
     )
 

@@ -32,6 +32,7 @@ from rupa_desk.sandbox.jsonapi import (
     parse_filters,
     parse_include,
 )
+from rupa_desk.sandbox.results_hl7 import HL7Facts, HL7Faults, render_oru
 from rupa_desk.sandbox.results_pdf import ReportFacts, render_requisition, render_results
 from rupa_desk.sandbox.state import (
     ALL_STATUSES,
@@ -101,6 +102,7 @@ class ApiEndpoints:
             Route("/orders", e(self.list_orders), methods=["GET"]),
             Route("/orders/{id}", e(self.get_order), methods=["GET"]),
             Route("/ordered_tests/{id}/results.pdf", e(self.results_pdf), methods=["GET"]),
+            Route("/ordered_tests/{id}/results.hl7", e(self.results_hl7), methods=["GET"]),
             Route("/ordered_tests/{id}/requisition.pdf", e(self.requisition_pdf), methods=["GET"]),
         ]
 
@@ -509,6 +511,37 @@ class ApiEndpoints:
         if not ordered.has_results:
             raise ApiError(404, "not_found", "This ordered test has no results yet.")
         return _pdf(render_results(facts), f"results-{ordered.id}.pdf")
+
+    def results_hl7(self, call: Call) -> Response:
+        ordered, facts = self._ordered_test(call)
+        if not ordered.has_results:
+            raise ApiError(404, "not_found", "This ordered test has no results yet.")
+        order = self.state.orders[ordered.order_id]
+        patient = self.state.patients[order.patient_id]
+        faults = self.state.faults
+        message = render_oru(
+            HL7Facts(
+                ordered_test_id=ordered.id,
+                order_id=order.id,
+                test_name=facts.test_name,
+                lab_name=facts.lab_name,
+                biomarkers=facts.biomarkers,
+                patient_id=patient.id,
+                patient_first_name=patient.first_name,
+                patient_last_name=patient.last_name,
+                patient_birthday=patient.birthday,
+                collected=order.date_paid or order.date_submitted,
+                reported=ordered.date_results_received_from_lab,
+                final=ordered.results_final,
+                corrected=ordered.results_corrected,
+            ),
+            HL7Faults(
+                malformed=faults.hl7_malformed,
+                unknown_segments=faults.hl7_unknown_segments,
+                wrong_charset=faults.hl7_wrong_charset,
+            ),
+        )
+        return Response(message, media_type="x-application/hl7-v2+er7")
 
     def requisition_pdf(self, call: Call) -> Response:
         ordered, facts = self._ordered_test(call)

@@ -85,6 +85,11 @@ class SandboxConfig:
         oauth_redirect_status: 0, or a 3xx status that POST /oauth/token and revoke answer
             with, redirecting to the path with a trailing slash (a Django server with
             APPEND_SLASH whose OAuth URLs end in a slash).
+        hl7_malformed: `results_hl7` messages have no MSH header (not HL7 at all).
+        hl7_unknown_segments: `results_hl7` messages carry Z-segments among the others.
+        hl7_wrong_charset: `results_hl7` messages are Latin-1 bytes under a UTF-8 header.
+        hl7_correction_rate: share of ordered tests (0..1) whose results are corrected a
+            simulated day after their order completes (a new result event).
         ignore_company_filter: `GET /lab_tests` ignores `filter[lab_company]` and lists every
             test (as an API may silently ignore a filter it does not know).
         unlisted_lab_companies: `GET /lab_companies` leaves out this many lab companies (the
@@ -133,6 +138,10 @@ class SandboxConfig:
     hostile_checkout_url: str = ""
     refresh_token_reuse_protection: bool = False
     oauth_redirect_status: int = 0
+    hl7_malformed: bool = False
+    hl7_unknown_segments: bool = False
+    hl7_wrong_charset: bool = False
+    hl7_correction_rate: float = 0.0
     access_token_ttl_s: int = 36000
     code_ttl_s: int = 60
     clock_speed: float = 0.0
@@ -208,6 +217,10 @@ class FaultSettings:
     hostile_checkout_url: str = ""
     refresh_token_reuse_protection: bool = False
     oauth_redirect_status: int = 0
+    hl7_malformed: bool = False
+    hl7_unknown_segments: bool = False
+    hl7_wrong_charset: bool = False
+    hl7_correction_rate: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -231,11 +244,16 @@ def fault_problems(settings: FaultSettings) -> list[str]:
         problems.append("unlisted_lab_companies must not be negative")
     if settings.hostile_values < 0 or settings.hostile_lab_companies < 0:
         problems.append("hostile_values and hostile_lab_companies must not be negative")
+    if not 0.0 <= settings.hl7_correction_rate <= 1.0:
+        problems.append("hl7_correction_rate must be between 0 and 1")
     if settings.oauth_redirect_status and not 300 <= settings.oauth_redirect_status <= 399:
         problems.append("oauth_redirect_status must be 0 or a 3xx status")
     return problems
 
 
 def demo_config(**changes: Any) -> SandboxConfig:
-    """The configuration for demo mode: default data, orders moving on their own."""
-    return SandboxConfig(clock_speed=DEMO_CLOCK_SPEED).with_changes(**changes)
+    """The configuration for demo mode: default data, orders moving on their own, and now
+    and then a corrected result after an order completed."""
+    return SandboxConfig(clock_speed=DEMO_CLOCK_SPEED, hl7_correction_rate=0.2).with_changes(
+        **changes
+    )

@@ -16,6 +16,8 @@ and an `Origin` header, when there is one, must be the simulator's own; otherwis
 - `POST /_sim/orders` with `{patient?, lab_tests?, practitioner?, status?}` → `{data: order}`.
 - `POST /_sim/orders/{id}/advance` with `{}` (one step) or `{to: "Complete"}` (or any later
   status, or "Canceled") → `{data: order, previous_status}`.
+- `POST /_sim/ordered_tests/{id}/correct` with `{}` → `{corrected: id}`: a corrected result
+  for a test whose results are final (a new result event, `results_hl7` marks it C).
 - `POST /_sim/clock` with `{speed?, advance_s?}` → `{speed, sim_time_s, steps}`.
 - `POST /_sim/tokens` with `{practitioner?: id or email, client_id?}` → a token response.
 - `POST /_sim/tokens/expire` → `{expired: N}`.
@@ -140,6 +142,7 @@ class ControlEndpoints:
             Route("/_sim/catalog", self._guard(self.catalog), methods=["POST"]),
             Route("/_sim/orders", self._guard(self.create_order), methods=["POST"]),
             Route("/_sim/orders/{id}/advance", self._guard(self.advance), methods=["POST"]),
+            Route("/_sim/ordered_tests/{id}/correct", self._guard(self.correct), methods=["POST"]),
             Route("/_sim/clock", self._guard(self.clock), methods=["GET", "POST"]),
             Route("/_sim/tokens", self._guard(self.issue_tokens), methods=["POST"]),
             Route("/_sim/tokens/expire", self._guard(self.expire_tokens), methods=["POST"]),
@@ -415,6 +418,19 @@ class ControlEndpoints:
                 "data": Serializer(state, _base_url(request)).resource(order),
                 "previous_status": previous,
             }
+
+    def correct(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:
+        state = self.state
+        test_id = str(request.path_params["id"])
+        with state.lock:
+            test = state.ordered_tests.get(test_id)
+            if test is None:
+                raise ControlError(404, "not_found", f"Unknown ordered test {test_id!r}.")
+            try:
+                lifecycle.correct(test)
+            except lifecycle.LifecycleError as exc:
+                raise ControlError(400, "invalid_transition", str(exc)) from exc
+            return {"corrected": test.id}
 
     def clock(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:
         state = self.state

@@ -163,6 +163,9 @@ class Serializer:
     def results_url(self, ordered_test_id: str) -> str:
         return f"{self.base_url}/ordered_tests/{ordered_test_id}/results.pdf"
 
+    def results_hl7_url(self, ordered_test_id: str) -> str:
+        return f"{self.base_url}/ordered_tests/{ordered_test_id}/results.hl7"
+
     def requisition_url(self, ordered_test_id: str) -> str:
         return f"{self.base_url}/ordered_tests/{ordered_test_id}/requisition.pdf"
 
@@ -272,7 +275,7 @@ class Serializer:
             {
                 "requisition": self.requisition_url(e.id) if e.has_requisition else None,
                 "results_pdf": self.results_url(e.id) if e.has_results else None,
-                "results_hl7": None,
+                "results_hl7": self.results_hl7_url(e.id) if e.has_results else None,
                 "date_results_received_from_lab": iso(e.date_results_received_from_lab),
             },
             {"lab_test": to_one("lab_test", e.lab_test_id)},

@@ -3,7 +3,8 @@
 `Pending Payment → Paid → In Progress → Sample Received → Partial Results → Complete`, and
 `Canceled` from any step before Complete. Dates are set as steps happen; at Paid the tests get
 requisitions, at Partial Results some tests get results, at Complete all of them (a result
-that was preliminary is re-issued as final, with a new received date).
+that was preliminary is re-issued as final, with a new received date). A share of completed
+tests (`hl7_correction_rate`) gets a corrected result a simulated day later (`correct`).
 
 Callers hold `state.lock`.
 """
@@ -11,6 +12,7 @@ Callers hold `state.lock`.
 from __future__ import annotations
 
 import math
+import zlib
 from datetime import datetime
 from typing import Final
 
@@ -116,6 +118,8 @@ def advance(state: SandboxState, order: Order, at: datetime | None = None) -> st
                 test.date_results_received_from_lab = moment
             test.has_results = True
             test.results_final = True
+            if _will_be_corrected(test, state.faults.hl7_correction_rate):
+                test.correction_due_sim = state.clock.now() + DAY * order.pace
         order.date_completed = moment
     order.status_since_sim = state.clock.now()
     return status
@@ -132,6 +136,20 @@ def _give_partial_results(tests: list[OrderedTest], moment: datetime) -> None:
         test.has_results = True
         test.results_final = True
         test.date_results_received_from_lab = moment
+
+
+def _will_be_corrected(test: OrderedTest, rate: float) -> bool:
+    """Whether a completed test's results are corrected later (stable per test)."""
+    return rate > 0 and zlib.crc32(test.id.encode()) % 1000 < rate * 1000
+
+
+def correct(test: OrderedTest, at: datetime | None = None) -> None:
+    """A corrected result for a completed test: a new result event, with a new date."""
+    if not (test.has_results and test.results_final):
+        raise LifecycleError("Only final results can be corrected.")
+    test.results_corrected = True
+    test.correction_due_sim = None
+    test.date_results_received_from_lab = at or wall_now()
 
 
 def cancel(state: SandboxState, order: Order, at: datetime | None = None) -> None:
@@ -177,6 +195,9 @@ def catch_up(state: SandboxState, *, force: bool = False) -> int:
             advance(state, order, clock.wall_time_of(due))
             order.status_since_sim = due
             steps += 1
+    for test in state.ordered_tests.values():
+        if test.correction_due_sim is not None and test.correction_due_sim <= now:
+            correct(test, clock.wall_time_of(test.correction_due_sim))
     return steps
 
 

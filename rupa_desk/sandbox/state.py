@@ -130,6 +130,10 @@ class OrderedTest:
     has_results: bool = False
     results_final: bool = False
     date_results_received_from_lab: datetime | None = None
+    #: a result was corrected after the order was complete (a new result event)
+    results_corrected: bool = False
+    #: simulated time at which a correction is due (`hl7_correction_rate`), if one is
+    correction_due_sim: float | None = None
 
 
 @dataclass(slots=True)

@@ -4,8 +4,8 @@ A desktop app has no public endpoint for Rupa's webhooks, so `OrderTracker` poll
 next is decided by the pure `rupa_desk.core.polling.PollSchedule`; this module performs it:
 
 - `PollOrder`: fetch the order (with its ordered tests and patient), save it, record a status
-  change in its history, download new or re-issued result PDFs, stop following it once it is
-  finished;
+  change in its history, download new or re-issued result PDFs and structured results
+  (`results_hl7`, read where they are stored), stop following it once it is finished;
 - `RefreshList`: read the clinic's order list page by page, save it, start following new
   orders (placed on Rupa's website or another PC), poll at once those whose status changed,
   and link orders to drafts whose checkout never came back to the app;
@@ -31,7 +31,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Final, Protocol, TypeVar
 
-from rupa_desk.core.jsonapi import is_safe_id
+from rupa_desk.core.jsonapi import is_safe_id, is_web_url
 from rupa_desk.core.models import Order, Page, Patient
 from rupa_desk.core.polling import PollOrder, PollSchedule, RefreshList, Wait
 from rupa_desk.services import listings
@@ -46,6 +46,7 @@ from rupa_desk.services.errors import (
 )
 from rupa_desk.services.listings import Listing
 from rupa_desk.services.store.errors import StoreWriteError
+from rupa_desk.services.store.lab_results import LabResults, SavedResults
 from rupa_desk.services.store.orders import Orders, OrderUpdate
 from rupa_desk.services.store.sync_state import utc_now
 
@@ -108,6 +109,14 @@ class ResultsDownloaded:
 
 
 @dataclass(frozen=True, slots=True)
+class StructuredResultsArrived:
+    """Structured results of an ordered test came (new, final, corrected, or unreadable:
+    `saved.error` says so)."""
+
+    saved: SavedResults
+
+
+@dataclass(frozen=True, slots=True)
 class PatientNamesCached:
     """The names of patients of listed orders were fetched (rows can show names, not ids)."""
 
@@ -132,6 +141,7 @@ TrackingEvent = (
     StatusChanged
     | OrderArrived
     | ResultsDownloaded
+    | StructuredResultsArrived
     | PatientNamesCached
     | ConnectionChanged
     | TrackingStopped
@@ -151,6 +161,7 @@ class OrderTracker:
         on_event: called with each `TrackingEvent`.
         clock: the wall clock (for the age of orders).
         offline_probe_waits_s: waits between network probes while offline.
+        lab_results: where structured results are kept (None: they are not fetched).
     """
 
     def __init__(
@@ -165,7 +176,9 @@ class OrderTracker:
         on_event: Callable[[TrackingEvent], None],
         clock: Callable[[], datetime] = utc_now,
         offline_probe_waits_s: Sequence[float] = OFFLINE_PROBE_WAITS_S,
+        lab_results: LabResults | None = None,
     ) -> None:
+        self._lab_results = lab_results
         self._client = client
         self._orders = orders
         self._patients = patients
@@ -322,6 +335,37 @@ class OrderTracker:
             self._on_event(ResultsDownloaded(order_id, test.id, path))
         return saved
 
+    async def fetch_structured_results(self, order_id: str) -> list[SavedResults]:
+        """Fetch and keep the structured results (`results_hl7`) that are missing or out of
+        date: a URL is downloaded like a result PDF (size-capped, the token only to Rupa),
+        anything else is the message itself. A message that cannot be read is kept with
+        its error (the order says so); the PDF is not affected.
+
+        Raises:
+            MalformedResponse: an id would not make a file in the results folder.
+            RupaError: a download failed (the results saved before it are kept).
+        """
+        if self._lab_results is None:
+            return []
+        saved = []
+        for test_id, results_hl7, received in self._lab_results.to_fetch(order_id):
+            if is_web_url(results_hl7):
+                path = self._results_path(order_id, test_id).with_suffix(".hl7")
+                self._results_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+                await self._request(self._client.download(results_hl7, path))
+                try:
+                    data: bytes | str = await asyncio.to_thread(path.read_bytes)
+                finally:
+                    path.unlink(missing_ok=True)
+            else:
+                data = results_hl7
+            result = self._lab_results.save(order_id, test_id, received, data)
+            if result.error:
+                log.warning("structured results could not be read; the PDF still shows them")
+            saved.append(result)
+            self._on_event(StructuredResultsArrived(result))
+        return saved
+
     def _results_path(self, order_id: str, ordered_test_id: str) -> Path:
         """Where a result PDF is saved: a file directly in the results folder, whatever the ids.
 
@@ -378,6 +422,12 @@ class OrderTracker:
             raise
         except RupaError as exc:  # e.g. the disk is full: tried again at the next poll
             log.warning("downloading results failed: %s", type(exc).__name__)
+        try:
+            await self.fetch_structured_results(order_id)
+        except (NetworkError, NotSignedIn, RateLimited):
+            raise
+        except RupaError as exc:  # tried again at the next poll
+            log.warning("fetching structured results failed: %s", type(exc).__name__)
         return update
 
     def _take_list_page(self, orders: Sequence[Order]) -> None:

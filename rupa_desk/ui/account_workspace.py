@@ -169,9 +169,11 @@ class AccountWorkspace:
                 OrderFilters(practitioner_id=self.account.id, status=PENDING_PAYMENT)
             )
         )
+        arrived = self.store.lab_results.unseen_count()
         return {
             "drafts": (waiting, f"{waiting} draft(s) not ordered yet"),
             "orders": (unpaid, f"{unpaid} order(s) waiting for the patient's payment"),
+            "results": (arrived, f"{arrived} result value(s) arrived since you last looked"),
         }
 
     @classmethod

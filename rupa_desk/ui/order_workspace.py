@@ -98,6 +98,7 @@ class OrderWorkspace:
             self.schedule,
             results_dir=paths.results_dir(environment.name, account_id),
             on_event=self._on_tracker_event,
+            lab_results=store.lab_results,
         )
         self.drafts = DraftsPresenter(
             store,
@@ -119,6 +120,7 @@ class OrderWorkspace:
             practitioner_id=account_id,
             patients=store.patients,
             drafts=store.drafts,
+            lab_results=store.lab_results,
         )
         connectivity.online_changed.connect(self._on_connectivity_online_changed)
         self.launcher.returned.connect(self._on_launcher_checkout_ended)

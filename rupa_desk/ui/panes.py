@@ -42,7 +42,10 @@ def _patients(workspace: AccountWorkspace) -> QWidget:
     from rupa_desk.ui.pages.patients import PatientsPage
 
     return PatientsPage(
-        workspace.patients, saved_orders=workspace.store.orders, ordering=workspace.orders.drafts
+        workspace.patients,
+        saved_orders=workspace.store.orders,
+        ordering=workspace.orders.drafts,
+        results=workspace.store.lab_results,
     )
 
 
@@ -70,10 +73,22 @@ def _panels(workspace: AccountWorkspace) -> QWidget:
     return PanelsPage(workspace.panels)
 
 
+def _results(workspace: AccountWorkspace) -> QWidget:
+    from rupa_desk.ui.pages.results_inbox import ResultsInboxPage
+    from rupa_desk.ui.presenters.results_inbox import ResultsInboxPresenter
+
+    presenter = ResultsInboxPresenter(
+        workspace.store.lab_results, who=workspace.account.display_name
+    )
+    workspace.orders.orders.values_arrived.connect(presenter.results_arrived)
+    return ResultsInboxPage(presenter)
+
+
 PANES: Final[tuple[PaneSpec, ...]] = (
     PaneSpec("patients", "Patients", _patients, "mdi6.account-multiple-outline"),
     PaneSpec("catalog", "Catalog", _catalog, "mdi6.flask-outline"),
     PaneSpec("drafts", "Draft orders", _drafts, "mdi6.file-document-edit-outline"),
     PaneSpec("orders", "Orders", _orders, "mdi6.clipboard-text-clock-outline"),
     PaneSpec("panels", "Panels", _panels, "mdi6.format-list-checks"),
+    PaneSpec("results", "Results inbox", _results, "mdi6.inbox-arrow-down-outline"),
 )

@@ -21,13 +21,14 @@ from rupa_desk.ui.window_state import WindowState
 from tests.fixtures.orders_env import client_for
 
 
-def test_the_registry_names_the_five_panes_in_sidebar_order() -> None:
+def test_the_registry_names_the_panes_in_sidebar_order() -> None:
     assert [(p.key, p.title) for p in PANES] == [
         ("patients", "Patients"),
         ("catalog", "Catalog"),
         ("drafts", "Draft orders"),
         ("orders", "Orders"),
         ("panels", "Panels"),
+        ("results", "Results inbox"),
     ]
     assert all(p.build is not None for p in PANES)
 

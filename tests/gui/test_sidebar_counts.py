@@ -13,6 +13,13 @@ from rupa_desk.settings import Environment, production
 from tests.fixtures.desk import MakeDesk, first_download_done, signed_in_desk
 from tests.fixtures.qt import wait_until
 
+RESULTS_MESSAGE = (
+    "MSH|^~\\&|LAB|ACME|||20261201||ORU^R01|1|P|2.5.1\r"
+    "OBR|1|||X^Lipid Panel\r"
+    "OBX|1|NM|2093-3^Total Cholesterol^LN||240|mg/dL|125-200|H|||F\r"
+    "OBX|2|NM|2571-8^Triglycerides^LN||90|mg/dL|0-150||||F"
+)
+
 
 @pytest.fixture
 def environment() -> Environment:
@@ -50,6 +57,12 @@ async def test_the_counts_follow_drafts_and_orders_and_leave_with_the_account(
     workspace.orders.orders.order_linked("ord_Unpaid1")  # as when a checkout placed it
     await wait_until(lambda: window.pane_title("orders") == "Orders (1)")
 
+    workspace.store.lab_results.save("ord_Unpaid1", "ordts_Count01", None, RESULTS_MESSAGE)
+    workspace.orders.orders.order_linked("ord_Unpaid1")  # as when the tracker saved them
+    await wait_until(lambda: window.pane_title("results") == "Results inbox (2)")
+    window.show_pane("results")  # looked at: counted no more
+    await wait_until(lambda: window.pane_title("results") == "Results inbox")
+
     first = drafts.current
     assert first is not None
     drafts.delete_draft(first)
@@ -58,3 +71,4 @@ async def test_the_counts_follow_drafts_and_orders_and_leave_with_the_account(
     await desk.session.sign_out(remove_patient_data=False)
     await wait_until(lambda: window.pane_title("drafts") == "Draft orders")
     assert window.pane_title("orders") == "Orders"
+    assert window.pane_title("results") == "Results inbox"

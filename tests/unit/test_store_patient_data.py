@@ -62,6 +62,14 @@ def fill(store: Store) -> dict[str, str]:
     store.orders.save(an_order("ord_AAA0001", "Pending Payment"))
     store.orders.save(an_order("ord_AAA0001", "In Progress"))  # a status change: history
     store.orders.save(an_order("ord_BBB0002"))
+    store.lab_results.save(  # structured results: the message names the patient
+        "ord_BBB0002",
+        "ordt_002",
+        SUBMITTED,
+        "MSH|^~\\&|LAB|ACME|||20240613||ORU^R01|1|P|2.5.1\r"
+        "PID|1||pat_Secr001||Quarterfield^Wilhelmina||19310217\r"
+        "OBR|1|||X^Lipid Panel\rOBX|1|NM|2093-3^Total Cholesterol^LN||240|mg/dL|125-200|H|||F",
+    )
     drafts = {
         "local": store.drafts.create(patient_id=PATIENT.id, notes="fasting, morning draw"),
         "no patient": store.drafts.create(notes="for the next walk-in"),
@@ -99,6 +107,7 @@ def test_every_patient_row_goes_and_unsent_drafts_stay(path: Path) -> None:
         load_catalog(store, synthetic_companies(), iter_tests(50))
         drafts = fill(store)
         assert count(store, "order_status_history") == 3
+        assert count(store, "lab_results") == 1
 
         removed = store.remove_patient_data()
 
@@ -110,6 +119,8 @@ def test_every_patient_row_goes_and_unsent_drafts_stay(path: Path) -> None:
             "orders",
             "ordered_tests",
             "order_status_history",
+            "result_reports",
+            "lab_results",
         ):
             assert count(store, table) == 0, table
         kept = {d.id: d for d in store.drafts.all()}

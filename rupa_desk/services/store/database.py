@@ -49,6 +49,7 @@ from rupa_desk.services.store.errors import (
     StoreDiskFullError,
     StoreWriteError,
 )
+from rupa_desk.services.store.lab_results import LabResults
 from rupa_desk.services.store.migrations import MIGRATIONS, known_migration_names
 from rupa_desk.services.store.orders import Orders
 from rupa_desk.services.store.panels import Panels
@@ -302,6 +303,7 @@ class Store:
         switch = self._catalog_attachment.ensure_current
         self.drafts = Drafts(db, before_catalog_read=switch)
         self.orders = Orders(db, before_catalog_read=switch)
+        self.lab_results = LabResults(db)
         self.patient_forms = PatientForms(db)
         self.panels = Panels(db)
         self.sync_state = SyncState(db)
@@ -372,6 +374,8 @@ class Store:
             self.db.execute("DELETE FROM patient_forms")  # the unsent new-patient form
             self.db.execute("DELETE FROM order_status_history")
             self.db.execute("DELETE FROM ordered_tests")
+            for table in ("lab_results", "result_reports", "result_inbox"):
+                self.db.execute(f"DELETE FROM {table}")
             orders = self.db.execute("DELETE FROM orders").rowcount
             drafts = self.db.execute(
                 "DELETE FROM drafts WHERE status = ?", [DraftState.CHECKED_OUT.value]

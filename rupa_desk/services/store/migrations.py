@@ -292,6 +292,54 @@ def m012_panels(db: Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m013_structured_results(db: Database) -> None:
+    """Structured results (`results_hl7`): each ordered test's latest message as received,
+    its results one row each, and the marks only this PC keeps ("Reviewed by practitioner",
+    "Patient told": who and when, never sent to Rupa)."""
+    db.executescript(
+        """
+        CREATE TABLE result_reports (
+            ordered_test_id TEXT PRIMARY KEY,
+            order_id TEXT NOT NULL,
+            date_results_received TEXT,
+            message BLOB,
+            error TEXT,
+            status TEXT NOT NULL,
+            corrected INTEGER NOT NULL DEFAULT 0,
+            fetched_at TEXT NOT NULL
+        );
+        CREATE INDEX result_reports_order ON result_reports (order_id);
+        CREATE TABLE lab_results (
+            id INTEGER PRIMARY KEY,
+            ordered_test_id TEXT NOT NULL,
+            order_id TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            analyte_key TEXT NOT NULL,
+            panel TEXT NOT NULL,
+            analyte TEXT NOT NULL,
+            value TEXT NOT NULL,
+            flags TEXT NOT NULL,
+            abnormal INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            arrived_at TEXT NOT NULL,
+            reviewed_by TEXT,
+            reviewed_at TEXT,
+            told_by TEXT,
+            told_at TEXT,
+            UNIQUE (ordered_test_id, position)
+        );
+        CREATE INDEX lab_results_inbox
+            ON lab_results (arrived_at DESC, abnormal DESC, ordered_test_id, position);
+        CREATE INDEX lab_results_test ON lab_results (ordered_test_id);
+        CREATE TABLE result_inbox (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            seen_at TEXT NOT NULL
+        );
+        """
+    )
+
+
 def known_migration_names() -> tuple[str, ...]:
     """The migrations this version knows, in order (all are pending on an empty database)."""
     with Database(memory=True) as empty:

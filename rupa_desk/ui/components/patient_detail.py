@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from rupa_desk.core.models import Address
 from rupa_desk.ui.components.catalog_model import format_price
+from rupa_desk.ui.components.result_trends import TrendsView
 from rupa_desk.ui.presenters.patients import LOADING_ORDERS, PatientDetail
 from rupa_desk.ui.widgets.elided_text import ElidedLabel, show_cut_cells_whole
 
@@ -142,6 +143,8 @@ class PatientDetailPanel(QWidget):
         again.addStretch(1)
         again.addWidget(self.again_button)
         content.addLayout(again)
+        self.trends = TrendsView()
+        content.addWidget(self.trends, 2)
         layout = QVBoxLayout(self)
         layout.addWidget(self.empty)
         layout.addWidget(self._content, 1)

@@ -2,9 +2,10 @@
 
 Filters: my orders or the whole clinic, a status, a patient, and a search over patient names
 and order ids. The detail shows the ordered tests with their lab company and result state and
-a status timeline (Rupa's dates and the statuses this PC saw); it opens result PDFs in their
-own large windows (closed with the account), prints a summary of the order, names the draft
-it was made from on this computer, and offers "Order again" (a new draft, same tests).
+a status timeline (Rupa's dates and the statuses this PC saw), and the selected test's result
+values (`ResultsTable`); it opens result PDFs in their own large windows (closed with the
+account), prints a summary of the order, names the draft it was made from on this computer,
+and offers "Order again" (a new draft, same tests).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from rupa_desk.core.file_names import result_file_name, safe_file_stem
 from rupa_desk.core.order_timeline import Source, order_timeline
 from rupa_desk.services.store import OrderDetail, OrderFilters, StoredOrderedTest
 from rupa_desk.ui.components.orders_model import STATUS, OrdersTableModel
+from rupa_desk.ui.components.results_table import ResultsTable
 from rupa_desk.ui.formatting import money, when
 from rupa_desk.ui.presenters.orders import OrdersPresenter
 from rupa_desk.ui.theme import chip_colors
@@ -164,6 +166,8 @@ class OrderDetailView(QWidget):
             self.tests.horizontalHeader().setSectionResizeMode(
                 column, QHeaderView.ResizeMode.ResizeToContents
             )
+        self.results = ResultsTable(ways_out=self._ways_out)
+        self.results.action_failed.connect(self._on_result_windows_action_failed)
         self.timeline = QListWidget()
         show_cut_cells_whole(self.timeline)
         self.timeline.setAccessibleName("Status timeline")
@@ -180,6 +184,7 @@ class OrderDetailView(QWidget):
         layout.addWidget(self.from_draft)
         layout.addLayout(buttons)
         layout.addWidget(self.tests, 2)
+        layout.addWidget(self.results, 3)
         layout.addWidget(QLabel("Timeline"))
         layout.addWidget(self.timeline, 1)
 
@@ -189,6 +194,7 @@ class OrderDetailView(QWidget):
         self.print_button.clicked.connect(self._on_print_button_clicked)
         self.again_button.clicked.connect(self._on_again_button_clicked)
         self.tests.itemDoubleClicked.connect(self._on_tests_item_double_clicked)
+        self.tests.itemSelectionChanged.connect(self._on_tests_item_selection_changed)
         presenter.detail_changed.connect(self._on_presenter_detail_changed)
         presenter.result_ready.connect(self._on_presenter_result_ready)
         presenter.closing.connect(self._on_presenter_closing)
@@ -232,6 +238,7 @@ class OrderDetailView(QWidget):
             seen = " (seen by Rupa Desk)" if entry.source is Source.SEEN else ""
             self._timeline_lines.append(f"{when(entry.at)}  {entry.label}{seen}")
             self.timeline.addItem(self._timeline_lines[-1])
+        self._show_selected_values()
         has_results = any(t.has_results for t in detail.ordered_tests)
         self.download_button.setEnabled(has_results)
         self.view_button.setEnabled(any(t.results_file for t in detail.ordered_tests))
@@ -300,6 +307,18 @@ class OrderDetailView(QWidget):
                 return test
         return None
 
+    def _show_selected_values(self) -> None:
+        test = self._selected_test()
+        values = None if test is None else self._presenter.test_results(test.id)
+        self.results.show_results(values, has_pdf=test is not None and test.has_results)
+        if self._detail is not None:
+            row = self._detail.row
+            self.results.set_order(
+                row.patient_name or "Unknown patient",
+                f"Submitted {when(row.date_submitted)} · {row.status}",
+                self._presenter.order_results(self._detail),
+            )
+
     def _show_selected(self) -> None:
         test = self._selected_test()
         if self._detail is None or test is None or test.results_file is None:
@@ -354,6 +373,9 @@ class OrderDetailView(QWidget):
 
     def _on_tests_item_double_clicked(self, item: QTableWidgetItem) -> None:
         self._show_selected()
+
+    def _on_tests_item_selection_changed(self) -> None:
+        self._show_selected_values()
 
 
 class OrdersPage(QWidget):

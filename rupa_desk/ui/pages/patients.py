@@ -11,6 +11,7 @@ Ctrl+Enter starts an order for the selected patient.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
 from PySide6.QtCore import QItemSelection, QModelIndex, Qt
@@ -28,7 +29,9 @@ from PySide6.QtWidgets import (
 )
 from qasync import asyncSlot
 
+from rupa_desk.core.hl7_results import ResultsReport
 from rupa_desk.core.models import Patient
+from rupa_desk.core.result_trends import trends
 from rupa_desk.core.validation import PatientForm
 from rupa_desk.services.store import OrderFilters, OrderRow, PossibleDuplicate
 from rupa_desk.ui.components.duplicate_patient_dialog import DuplicatePatientDialog
@@ -64,6 +67,12 @@ class PatientOrdering(Protocol):
         """Show one of her drafts in the Draft orders pane."""
 
 
+class PatientResults(Protocol):
+    """The result values saved on this computer (`rupa_desk.services.store.LabResults`)."""
+
+    def patient_reports(self, patient_id: str) -> list[tuple[datetime, ResultsReport]]: ...
+
+
 class PatientsPage(QWidget):
     """The patients pane (a view of `PatientsPresenter`).
 
@@ -73,6 +82,8 @@ class PatientsPage(QWidget):
             while Rupa's are loading or cannot be loaded (offline). Kept here until the
             presenter's detail offers them itself.
         ordering: starts orders ("New order"); None: the pane offers none.
+        results: the result values saved on this computer (the detail shows the patient's
+            trends).
     """
 
     def __init__(
@@ -82,11 +93,13 @@ class PatientsPage(QWidget):
         *,
         saved_orders: SavedOrders | None = None,
         ordering: PatientOrdering | None = None,
+        results: PatientResults | None = None,
     ) -> None:
         super().__init__(parent)
         self._presenter = presenter
         self._saved_orders = saved_orders
         self._ordering = ordering
+        self._results = results
         self.setAccessibleName("Patients")
         self.duplicate_dialog: DuplicatePatientDialog | None = None
 
@@ -298,6 +311,8 @@ class PatientsPage(QWidget):
         if detail is not None and detail.orders_problem and self._saved_orders is not None:
             saved = self._saved_orders.listing(OrderFilters(patient_id=detail.patient.id))
         self.detail.show_detail(detail, saved)
+        if detail is not None and self._results is not None:
+            self.detail.trends.show_trends(trends(self._results.patient_reports(detail.patient.id)))
 
     def _on_presenter_refresh_started(self) -> None:
         self.refresh_button.setEnabled(False)

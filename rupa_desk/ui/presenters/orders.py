@@ -22,6 +22,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from rupa_desk.core.drafts import Draft
 from rupa_desk.core.file_names import patient_file_label
+from rupa_desk.core.results_summary import OrderedTestSummary
 from rupa_desk.core.status import in_lifecycle_order
 from rupa_desk.services.errors import RupaError
 from rupa_desk.services.order_tracking import (
@@ -31,6 +32,7 @@ from rupa_desk.services.order_tracking import (
     PatientNamesCached,
     ResultsDownloaded,
     StatusChanged,
+    StructuredResultsArrived,
     TrackingEvent,
     TrackingStopped,
 )
@@ -45,6 +47,7 @@ from rupa_desk.services.store import (
     UnknownOrderError,
     UnknownPatientError,
 )
+from rupa_desk.services.store.lab_results import LabResults, OrderedTestResults, SavedResults
 from rupa_desk.ui.components.notifier import DesktopNotifier
 from rupa_desk.ui.formatting import when
 from rupa_desk.ui.messages import Level, MessageBridge
@@ -71,6 +74,7 @@ class OrdersPresenter(QObject):
             it, files take the name the list shows).
         drafts: the drafts on this computer: an order shows the draft it was made from (its
             notes; checked-out drafts are no longer in the drafts list).
+        lab_results: the structured results (without it, none are shown).
 
     Signals:
         orders_changed(object): rows to show again: a frozenset of the ids of orders that
@@ -78,12 +82,14 @@ class OrdersPresenter(QObject):
         detail_changed(object): the `OrderDetail` of the order shown (None: nothing shown).
         result_ready(str): a downloaded result PDF of the order shown (its path).
         closing(): the account closes: what shows its patients (result windows) must go.
+        values_arrived(): structured result values were saved (the inbox reads them).
     """
 
     orders_changed = Signal(object)
     detail_changed = Signal(object)
     result_ready = Signal(str)
     closing = Signal()
+    values_arrived = Signal()
 
     def __init__(
         self,
@@ -95,9 +101,11 @@ class OrdersPresenter(QObject):
         practitioner_id: str,
         patients: PatientCache | None = None,
         drafts: Drafts | None = None,
+        lab_results: LabResults | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
+        self._lab_results = lab_results
         self._orders = orders
         self._drafts = drafts
         self._patients = patients
@@ -111,6 +119,7 @@ class OrdersPresenter(QObject):
         self._list_changed = False
         self._status_changes: dict[str, tuple[str, str]] = {}
         self._new_results: list[str] = []
+        self._new_values: list[SavedResults] = []
         self._update_timer = QTimer(self)
         self._update_timer.setSingleShot(True)
         self._update_timer.setInterval(UPDATE_DELAY_MS)
@@ -149,6 +158,22 @@ class OrdersPresenter(QObject):
             return self._orders.detail(order_id)
         except UnknownOrderError:
             return None
+
+    def test_results(self, ordered_test_id: str) -> OrderedTestResults | None:
+        """An ordered test's result values as saved (None: none came yet)."""
+        return None if self._lab_results is None else self._lab_results.results(ordered_test_id)
+
+    def order_results(self, detail: OrderDetail) -> list[OrderedTestSummary]:
+        """Every ordered test's values, for the order's results summary."""
+        summaries = []
+        for test in detail.ordered_tests:
+            values = self.test_results(test.id)
+            name = test.name or "Lab test"
+            if values is None:
+                summaries.append(OrderedTestSummary(name, "No result values yet.", ()))
+            else:
+                summaries.append(OrderedTestSummary(name, values.summary, values.rows))
+        return summaries
 
     def _order_words(self, order_id: str) -> str:
         """An order as a notification names it: by when it was submitted, never by its id
@@ -249,6 +274,10 @@ class OrdersPresenter(QObject):
             self._changed_ids.add(event.order_id)
             if event.order_id == self._current:
                 self.result_ready.emit(str(event.path))
+        elif isinstance(event, StructuredResultsArrived):
+            self._changed_ids.add(event.saved.order_id)
+            if event.saved.changed or event.saved.error:
+                self._new_values.append(event.saved)
         elif isinstance(event, OrderArrived | PatientNamesCached):
             self._list_changed = True
         elif isinstance(event, TrackingStopped):
@@ -268,6 +297,10 @@ class OrdersPresenter(QObject):
         self._changed_ids, self._list_changed = set(), False
         self._status_changes, self._new_results = {}, []
         self._notify(statuses, results)
+        if self._new_values:
+            self._notify_values(self._new_values)
+            self._new_values = []
+            self.values_arrived.emit()
         if not whole and not changed:
             return
         self.orders_changed.emit(None if whole else changed)
@@ -280,6 +313,28 @@ class OrdersPresenter(QObject):
 
     def _on_update_timer_timeout(self) -> None:
         self.show_updates()
+
+    def _notify_values(self, arrived: list[SavedResults]) -> None:
+        """Say which orders got result values and how many are flagged: the order by its
+        date and a count, never the patient nor a value."""
+        by_order: dict[str, list[SavedResults]] = {}
+        for saved in arrived:
+            by_order.setdefault(saved.order_id, []).append(saved)
+        for order_id, saved_list in list(by_order.items())[:MAX_SEPARATE_NOTIFICATIONS]:
+            words = self._order_words(order_id)
+            abnormal = sum(s.abnormal for s in saved_list)
+            corrected = sum(s.corrected for s in saved_list)
+            unreadable = any(s.error for s in saved_list)
+            text = f"{words}: result values came in"
+            text += f", {abnormal} flagged by the lab" if abnormal else ", none flagged"
+            if corrected:
+                text += f"; {corrected} corrected"
+            if unreadable:
+                text += "; some could not be read (see the PDF)"
+            self._notifier.notify("Result values", text + ".")
+        if len(by_order) > MAX_SEPARATE_NOTIFICATIONS:
+            more = len(by_order) - MAX_SEPARATE_NOTIFICATIONS
+            self._notifier.notify("Result values", f"Result values for {more} more orders.")
 
     def _notify(self, statuses: dict[str, tuple[str, str]], results: list[str]) -> None:
         changed = {k: v for k, v in statuses.items() if v[0] != v[1]}

@@ -34,15 +34,16 @@ def open_externally(url: QUrl) -> bool:
 
 
 def choose_save_path(parent: QWidget, suggested: str) -> str:
-    """The system's Save dialog, for a PDF; a bare file name starts in the Documents folder
-    (not wherever the app was started from)."""
+    """The system's Save dialog, for a PDF (or a CSV file when `suggested` ends in .csv); a
+    bare file name starts in the Documents folder (not wherever the app was started from)."""
     if not Path(suggested).is_absolute():
         documents = QStandardPaths.writableLocation(
             QStandardPaths.StandardLocation.DocumentsLocation
         )
         if documents:
             suggested = str(Path(documents) / suggested)
-    path, _ = QFileDialog.getSaveFileName(parent, "Save as", suggested, "PDF files (*.pdf)")
+    kind = "CSV files (*.csv)" if suggested.lower().endswith(".csv") else "PDF files (*.pdf)"
+    path, _ = QFileDialog.getSaveFileName(parent, "Save as", suggested, kind)
     return path
 
 

@@ -1,0 +1,109 @@
+"""Result values from order to inbox: the whole app against the simulator over real HTTP.
+
+An order's results arrive preliminary (some still to come), then final, then corrected after
+completion; the Orders pane's table and the results inbox follow, the sidebar counts what
+arrived, and "Patient told" marks survive quitting and starting the app again.
+"""
+
+from __future__ import annotations
+
+from rupa_desk.desk import Desk
+from rupa_desk.sandbox.server import SandboxServer
+from rupa_desk.ui.pages.orders import OrdersPage
+from rupa_desk.ui.pages.results_inbox import ANALYTE, STATUS, TOLD, ResultsInboxPage
+from tests.e2e.test_order_flow import signed_in_desk
+from tests.fixtures.desk import MakeDesk
+from tests.fixtures.qt import wait_until
+from tests.fixtures.sandbox import SandboxControl
+
+
+def inbox_rows(inbox: ResultsInboxPage, order_id: str) -> dict[str, tuple[str, str, int]]:
+    """The inbox's rows of one order: analyte → (status, told, row)."""
+    rows = {}
+    for row in range(inbox.model.rowCount()):
+        if inbox.model.item(row).order_id == order_id:
+            rows[inbox.cell(row, ANALYTE)] = (inbox.cell(row, STATUS), inbox.cell(row, TOLD), row)
+    return rows
+
+
+async def open_order(desk: Desk, order_id: str) -> OrdersPage:
+    workspace = desk.workspace
+    assert workspace is not None
+    desk.window.show_pane("orders")
+    orders = desk.window.pane("orders")
+    assert isinstance(orders, OrdersPage)
+    await workspace.orders.orders.open_order(order_id)
+    return orders
+
+
+async def test_preliminary_final_corrected_and_told_survives_a_restart(
+    make_desk: MakeDesk, sandbox: SandboxServer, sandbox_control: SandboxControl
+) -> None:
+    desk = await signed_in_desk(make_desk, sandbox)
+    workspace = desk.workspace
+    assert workspace is not None
+    notifications: list[tuple[str, str]] = []
+    workspace.orders.notifier.notified.connect(lambda t, x: notifications.append((t, x)))
+    order_id = sandbox_control.create_order()["id"]
+    sandbox_control.advance_order(order_id, to="Partial Results")
+
+    # Preliminary: the table says what is still to come; the inbox lists what came.
+    await workspace.orders.orders.refresh_all()
+    orders = await open_order(desk, order_id)
+    detail = orders.detail
+    await wait_until(lambda: "still to come" in detail.results.summary.text(), within=30)
+    [test] = workspace.store.orders.ordered_tests(order_id)
+    preliminary = workspace.store.lab_results.results(test.id)
+    assert preliminary is not None
+    await wait_until(lambda: desk.window.pane_title("results").startswith("Results inbox ("))
+    desk.window.show_pane("results")
+    inbox = desk.window.pane("results")
+    assert isinstance(inbox, ResultsInboxPage)
+    await wait_until(lambda: desk.window.pane_title("results") == "Results inbox")
+    came = inbox_rows(inbox, order_id)
+    assert set(came) == {r.analyte for r in preliminary.rows if r.status != "Pending"}
+    assert {status for status, _, _ in came.values()} == {"Preliminary"}
+
+    # Final: every value came; the inbox shows them final.
+    sandbox_control.advance_order(order_id, to="Complete")
+    orders = await open_order(desk, order_id)
+    await wait_until(lambda: detail.results.summary.text() == "Final results.", within=30)
+    await wait_until(lambda: {s for s, _, _ in inbox_rows(inbox, order_id).values()} == {"Final"})
+    final = inbox_rows(inbox, order_id)
+    assert set(final) == {r.analyte for r in preliminary.rows}
+    assert any(title == "Result values" for title, _ in notifications)
+    patient = workspace.store.orders.row(order_id).patient_name or ""
+    assert patient
+    assert not any(patient.split()[-1] in text for _, text in notifications)
+
+    # The patient is told about every value.
+    desk.window.show_pane("results")
+    inbox.select_rows([row for _, _, row in final.values()])
+    inbox.told_button.click()
+    await wait_until(lambda: all(t for _, t, _ in inbox_rows(inbox, order_id).values()))
+
+    # Corrected after completion: the changed value comes again, without "told".
+    sandbox_control.correct_results(test.id)
+    orders = await open_order(desk, order_id)
+    await wait_until(lambda: "corrected" in detail.results.summary.text(), within=30)
+    table = orders.detail.results
+    [corrected] = [
+        table.cell(r, 0) for r in range(table.table.rowCount()) if table.cell(r, 5) == "Corrected"
+    ]
+    await wait_until(lambda: inbox_rows(inbox, order_id)[corrected][0] == "Corrected")
+    after = inbox_rows(inbox, order_id)
+    assert after[corrected][1] == "", "a corrected value must be told again"
+    told_before_restart = {a: t for a, (_, t, _) in after.items() if t}
+    assert set(told_before_restart) == set(final) - {corrected}
+
+    # Quit and start again: the marks were kept on this computer.
+    paths = desk.paths
+    await desk.close()
+    again = await signed_in_desk(make_desk, sandbox)
+    assert again.paths == paths
+    again.window.show_pane("results")
+    reopened = again.window.pane("results")
+    assert isinstance(reopened, ResultsInboxPage)
+    await wait_until(lambda: bool(inbox_rows(reopened, order_id)))
+    kept = {a: t for a, (_, t, _) in inbox_rows(reopened, order_id).items() if t}
+    assert kept == told_before_restart
