@@ -50,6 +50,7 @@ from rupa_desk.services.store.errors import (
     StoreWriteError,
 )
 from rupa_desk.services.store.migrations import MIGRATIONS, known_migration_names
+from rupa_desk.services.store.order_history import OrderHistoryState
 from rupa_desk.services.store.orders import Orders
 from rupa_desk.services.store.patient_forms import PatientForms
 from rupa_desk.services.store.patients import PatientCache
@@ -277,6 +278,7 @@ class Store:
         orders: orders, their tests and results, and the statuses seen.
         patient_forms: the unsent new-patient form, saved as it is typed.
         sync_state: when each resource was last synced.
+        order_history: the order history download's cursor, and the follow-ups.
     """
 
     def __init__(
@@ -301,6 +303,7 @@ class Store:
         switch = self._catalog_attachment.ensure_current
         self.drafts = Drafts(db, before_catalog_read=switch)
         self.orders = Orders(db, before_catalog_read=switch)
+        self.order_history = OrderHistoryState(db)
         self.patient_forms = PatientForms(db)
         self.sync_state = SyncState(db)
 
@@ -369,6 +372,8 @@ class Store:
             patients = self.db.execute("DELETE FROM patients").rowcount
             self.db.execute("DELETE FROM patient_forms")  # the unsent new-patient form
             self.db.execute("DELETE FROM order_status_history")
+            self.db.execute("DELETE FROM order_follow_ups")
+            self.db.execute("DELETE FROM order_history")  # the next download starts over
             self.db.execute("DELETE FROM ordered_tests")
             orders = self.db.execute("DELETE FROM orders").rowcount
             drafts = self.db.execute(

@@ -256,6 +256,35 @@ def m010_catalog_files(db: Database) -> None:
     db.execute("VACUUM")
 
 
+@MIGRATIONS()
+def m014_order_history(db: Database) -> None:
+    """The order history download's cursor (resumable, incremental) and the follow-ups.
+
+    `order_history` has one row: the next page of an unfinished download (a link Rupa sent),
+    the newest order of the run under way, and how far back the last complete run reached.
+    `order_follow_ups` holds who marked a late order as followed up, and when (local only).
+    """
+    db.executescript(
+        """
+        CREATE TABLE order_history (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            next_url TEXT,
+            run_newest_submitted TEXT,
+            complete_through TEXT,
+            completed_at TEXT,
+            orders_seen INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE order_follow_ups (
+            order_id TEXT PRIMARY KEY,
+            followed_up_by TEXT NOT NULL,
+            followed_up_at TEXT NOT NULL
+        );
+        CREATE INDEX orders_status ON orders (status);
+        CREATE INDEX orders_paid ON orders (date_paid);
+        """
+    )
+
+
 def known_migration_names() -> tuple[str, ...]:
     """The migrations this version knows, in order (all are pending on an empty database)."""
     with Database(memory=True) as empty:
