@@ -54,6 +54,7 @@ from rupa_desk.services.store.order_history import OrderHistoryState
 from rupa_desk.services.store.orders import Orders
 from rupa_desk.services.store.patient_forms import PatientForms
 from rupa_desk.services.store.patients import PatientCache
+from rupa_desk.services.store.reports import ReportQueries
 from rupa_desk.services.store.sync_state import SyncState
 
 log = logging.getLogger(__name__)
@@ -279,6 +280,7 @@ class Store:
         patient_forms: the unsent new-patient form, saved as it is typed.
         sync_state: when each resource was last synced.
         order_history: the order history download's cursor, and the follow-ups.
+        reports: the practice reports' queries.
     """
 
     def __init__(
@@ -304,6 +306,7 @@ class Store:
         self.drafts = Drafts(db, before_catalog_read=switch)
         self.orders = Orders(db, before_catalog_read=switch)
         self.order_history = OrderHistoryState(db)
+        self.reports = ReportQueries(db, before_catalog_read=switch)
         self.patient_forms = PatientForms(db)
         self.sync_state = SyncState(db)
 
