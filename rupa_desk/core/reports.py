@@ -58,6 +58,11 @@ class OffsetSpans:
             found = offset
         return found
 
+    def midnight(self, day: int) -> int:
+        """The Unix second the local day number `day` starts at."""
+        guess = day * DAY_S - self.offset_at(day * DAY_S)
+        return day * DAY_S - self.offset_at(guess)
+
     def local_day(self, moment: datetime) -> int:
         """The local day number of an aware moment."""
         epoch = moment.timestamp()

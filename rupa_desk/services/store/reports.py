@@ -2,17 +2,20 @@
 
 Each report is one SQL pass that groups in SQLite, so that it stays fast with tens of
 thousands of orders; Python only finishes the small grouped result (percentiles from day
-histograms, months from days). Local days come from `OffsetSpans` as a CASE over Unix
-seconds (`unixepoch` reads Rupa's ISO timestamps with their offsets).
+histograms, months from days, names from the catalog). The dates come as the Unix seconds
+m014 keeps beside them (read from covering indexes; the reports over tests read only the
+tests, on which m014 keeps what they need of their order), and local days from `OffsetSpans` as a
+CASE over those seconds.
 
 The start of a test's wait is when this PC saw the order reach Sample Received (a change it
-saw, not its first sighting, which may be long after), or else when the order was paid.
+saw, not its first sighting, which may be long after), or else when the order was paid
+(m014's `received_seen_s`, and `start_s` on the tests).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any, Final
 
@@ -33,37 +36,29 @@ from rupa_desk.core.reports import (
 )
 from rupa_desk.core.status import LIFECYCLE, is_terminal_status
 
-SAMPLE_RECEIVED: Final = "Sample Received"
-PENDING_PAYMENT: Final = "Pending Payment"
-#: An order that is not finished: no terminal status (any case), no completion or cancel date.
+#: An order that is not finished: no completion or cancel date, no terminal status.
 _OPEN: Final = (
     "o.date_completed IS NULL AND o.date_canceled IS NULL"
     " AND lower(trim(o.status)) NOT IN ('complete', 'canceled')"
 )
 _NOT_CANCELED: Final = "o.date_canceled IS NULL AND lower(trim(o.status)) != 'canceled'"
-#: When this PC saw each order reach Sample Received (changes only, not first sightings).
-_SEEN_RECEIVED: Final = (
-    "seen AS (SELECT h.order_id, min(h.observed_at) AS at FROM order_status_history h"
-    " WHERE h.status = 'Sample Received' AND h.id > (SELECT min(f.id)"
-    " FROM order_status_history f WHERE f.order_id = h.order_id) GROUP BY h.order_id)"
-)
+NO_LONGER_OFFERED: Final = "A test no longer offered"
 
 
-def local_day_sql(expression: str, spans: OffsetSpans) -> str:
-    """SQL for the local day number of an ISO timestamp `expression` (NULL stays NULL)."""
-    epoch = f"unixepoch({expression})"
+def local_day_sql(seconds: str, spans: OffsetSpans) -> str:
+    """SQL for the local day number of Unix `seconds` (an SQL expression; NULL stays NULL)."""
     if len(spans.offsets) == 1:
-        return f"(({epoch} + {spans.offsets[0]}) / 86400)"
+        return f"(({seconds} + {spans.offsets[0]}) / 86400)"
     cases = " ".join(
-        f"WHEN {epoch} < {start} THEN {offset}"
+        f"WHEN {seconds} < {start} THEN {offset}"
         for start, offset in zip(spans.starts[1:], spans.offsets[:-1], strict=True)
     )
-    return f"(({epoch} + CASE {cases} ELSE {spans.offsets[-1]} END) / 86400)"
+    return f"(({seconds} + CASE {cases} ELSE {spans.offsets[-1]} END) / 86400)"
 
 
 class ReportQueries:
-    """The reports over the `orders`, `ordered_tests`, `order_status_history` and
-    `order_follow_ups` tables and the catalog's `lab_tests`."""
+    """The reports over the `orders`, `ordered_tests` and `order_status_history` tables and
+    the catalog's `lab_tests`."""
 
     def __init__(self, db: Database, *, before_catalog_read: Callable[[], None]) -> None:
         self._db = db
@@ -74,35 +69,58 @@ class ReportQueries:
         filters: ReportFilters,
         spans: OffsetSpans,
         *,
-        column: str = "o.date_submitted",
-        company_of_tests: bool = False,
+        seconds: str = "o.submitted_s",
+        of_tests: bool = False,
     ) -> tuple[str, list[Any]]:
-        """The conditions every report shares: the range (on `column`), the practitioner,
-        the lab company (of one of the order's tests, or of the joined test `c`)."""
-        day = local_day_sql(column, spans)
-        # the text range first (an index), then the exact local days
-        low = day_of(day_number(filters.start) - 2).isoformat()
-        high = day_of(day_number(filters.end) + 2).isoformat()
-        conditions = [f"{column} >= ?", f"{column} < ?", f"{day} BETWEEN ? AND ?"]
-        params: list[Any] = [low, high, day_number(filters.start), day_number(filters.end)]
+        """The conditions every report shares: the range of local days (on `seconds`), the
+        practitioner, and the lab company: of a test among the order's (`o`), or of the test
+        itself (`t`, when `of_tests`)."""
+        conditions = [f"{seconds} >= ?", f"{seconds} < ?"]
+        params: list[Any] = [
+            spans.midnight(day_number(filters.start)),
+            spans.midnight(day_number(filters.end) + 1),
+        ]
         if filters.practitioner_id is not None:
-            conditions.append("o.practitioner_id = ?")
+            conditions.append("t.practitioner_id = ?" if of_tests else "o.practitioner_id = ?")
             params.append(filters.practitioner_id)
         if filters.lab_company_id is not None:
-            if company_of_tests:
-                conditions.append("c.lab_company_id = ?")
-            else:
-                conditions.append(
-                    "EXISTS (SELECT 1 FROM ordered_tests ft JOIN lab_tests fc"
-                    " ON fc.id = ft.lab_test_id WHERE ft.order_id = o.id"
-                    " AND fc.lab_company_id = ?)"
-                )
-            params.append(filters.lab_company_id)
+            tests = self._company_tests(filters.lab_company_id)
+            marks = ",".join("?" * len(tests))
+            conditions.append(
+                f"t.lab_test_id IN ({marks})"
+                if of_tests
+                else "EXISTS (SELECT 1 FROM ordered_tests ft WHERE ft.order_id = o.id"
+                f" AND ft.lab_test_id IN ({marks}))"
+            )
+            params += tests
         return " AND ".join(conditions), params
+
+    def _company_tests(self, lab_company_id: str) -> list[str]:
+        self._before_catalog_read()
+        return [
+            str(r[0])
+            for r in self._db.execute(
+                "SELECT id FROM lab_tests WHERE lab_company_id = ?", [lab_company_id]
+            )
+        ]
+
+    def _catalog(self, lab_test_ids: Iterable[str]) -> dict[str, tuple[str, str, str, int | None]]:
+        """(name, lab company id, lab company name, turnaround days) of catalog tests."""
+        self._before_catalog_read()
+        wanted = list(dict.fromkeys(lab_test_ids))
+        found: dict[str, tuple[str, str, str, int | None]] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            for test_id, name, company_id, company, days in self._db.execute(
+                "SELECT id, name, coalesce(lab_company_id, ''), lab_company_name,"
+                f" turnaround_days FROM lab_tests WHERE id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ):
+                found[str(test_id)] = (str(name), str(company_id), str(company), days)
+        return found
 
     def pipeline(self, filters: ReportFilters, spans: OffsetSpans) -> list[PipelineRow]:
         """Open orders by status, in lifecycle order (other statuses after, by name)."""
-        self._before_catalog_read()
         where, params = self._where(filters, spans)
         rows = self._db.execute(
             f"SELECT o.status, count(*) FROM orders o WHERE {_OPEN} AND {where} GROUP BY o.status",
@@ -114,11 +132,10 @@ class ReportQueries:
 
     def pipeline_orders(self, filters: ReportFilters, spans: OffsetSpans, status: str) -> list[str]:
         """The ids of the open orders in one status (a bar of the pipeline), newest first."""
-        self._before_catalog_read()
         where, params = self._where(filters, spans)
         rows = self._db.execute(
             f"SELECT o.id FROM orders o WHERE {_OPEN} AND o.status = ? AND {where}"
-            " ORDER BY o.date_submitted DESC",
+            " ORDER BY o.submitted_s DESC",
             [status, *params],
         ).fetchall()
         return [str(r[0]) for r in rows]
@@ -128,83 +145,79 @@ class ReportQueries:
     ) -> list[FollowUpRow]:
         """Open orders late against their tests' advertised turnaround, and orders waiting
         for payment longer than `unpaid_after_days`; the latest first."""
-        self._before_catalog_read()
         where, params = self._where(filters, spans)
         today_n = day_number(today)
-        submitted = local_day_sql("o.date_submitted", spans)
-        start = local_day_sql("coalesce(seen.at, o.date_paid)", spans)
+        submitted = local_day_sql("o.submitted_s", spans)
+        start = local_day_sql("coalesce(o.received_seen_s, o.paid_s)", spans)
         patient = "coalesce(p.first_name || ' ' || p.last_name, '')"
-        late = self._db.execute(
-            f"WITH {_SEEN_RECEIVED}"
-            f" SELECT o.id, o.status, {patient}, {submitted},"
-            f" {start} + max(c.turnaround_days) AS due, group_concat(c.name, ', ')"
-            " FROM orders o LEFT JOIN seen ON seen.order_id = o.id"
-            " LEFT JOIN patients p ON p.id = o.patient_id"
-            " JOIN ordered_tests t ON t.order_id = o.id"
-            " AND t.date_results_received IS NULL AND t.results_pdf IS NULL"
-            " JOIN lab_tests c ON c.id = t.lab_test_id AND c.turnaround_days IS NOT NULL"
-            f" WHERE {_OPEN} AND o.date_paid IS NOT NULL AND {where}"
-            " GROUP BY o.id HAVING due < ?",
-            [*params, today_n],
+        # the open orders first (a small index), then their tests
+        found = self._db.execute(
+            f"WITH open AS MATERIALIZED (SELECT o.id, o.status, o.patient_id, {submitted} AS d,"
+            f" {start} AS s FROM orders o WHERE {_OPEN} AND {where})"
+            f" SELECT o.id, o.status, {patient}, o.d, o.s,"
+            " group_concat(CASE WHEN t.results_s IS NULL AND t.results_pdf IS NULL"
+            " THEN t.lab_test_id END, char(30)), group_concat(t.lab_test_id, char(30))"
+            " FROM open o LEFT JOIN patients p ON p.id = o.patient_id"
+            " LEFT JOIN ordered_tests t ON t.order_id = o.id GROUP BY o.id",
+            params,
         ).fetchall()
-        unpaid = self._db.execute(
-            f"SELECT o.id, o.status, {patient}, {submitted} AS sub,"
-            f" {submitted} + ? AS due, coalesce(group_concat(c.name, ', '), '')"
-            " FROM orders o LEFT JOIN patients p ON p.id = o.patient_id"
-            " LEFT JOIN ordered_tests t ON t.order_id = o.id"
-            " LEFT JOIN lab_tests c ON c.id = t.lab_test_id"
-            f" WHERE {_OPEN} AND o.date_paid IS NULL AND {where}"
-            " GROUP BY o.id HAVING due < ?",
-            [unpaid_after_days, *params, today_n],
-        ).fetchall()
+        catalog = self._catalog(test for row in found for test in _ids(row[6]))
         rows = []
-        for reason, found in (("late", late), ("unpaid", unpaid)):
-            for order_id, status, name, sub, due, tests in found:
-                rows.append(
-                    FollowUpRow(
-                        order_id=str(order_id),
-                        patient_name=str(name),
-                        status=str(status),
-                        reason=reason,
-                        submitted=day_of(int(sub)),
-                        due=day_of(int(due)),
-                        days_late=today_n - int(due),
-                        tests=str(tests or ""),
-                    )
+        for order_id, status, name, sub, begun, waiting, every in found:
+            if begun is None:  # not paid yet
+                reason, due = "unpaid", int(sub) + unpaid_after_days
+                names = [catalog.get(t, (NO_LONGER_OFFERED,))[0] for t in _ids(every)]
+            else:
+                advertised = [catalog[t][3] for t in _ids(waiting) if t in catalog]
+                days = [d for d in advertised if d is not None]
+                if not days:
+                    continue  # every result is in, or no turnaround to hold it to
+                reason, due = "late", int(begun) + max(days)
+                names = [catalog[t][0] for t in _ids(waiting) if t in catalog]
+            if due >= today_n:
+                continue
+            rows.append(
+                FollowUpRow(
+                    order_id=str(order_id),
+                    patient_name=str(name),
+                    status=str(status),
+                    reason=reason,
+                    submitted=day_of(int(sub)),
+                    due=day_of(due),
+                    days_late=today_n - due,
+                    tests=", ".join(names),
                 )
+            )
         rows.sort(key=lambda r: (-r.days_late, r.order_id))
         return rows
 
     def turnaround(self, filters: ReportFilters, spans: OffsetSpans) -> list[TurnaroundRow]:
         """Per lab company: local days from the start to each test's results (orders
         canceled left out; tests without results yet, as in partial results, too)."""
-        self._before_catalog_read()
-        where, params = self._where(filters, spans, company_of_tests=True)
-        received = local_day_sql("t.date_results_received", spans)
-        start = local_day_sql("coalesce(seen.at, o.date_paid)", spans)
+        where, params = self._where(filters, spans, seconds="t.submitted_s", of_tests=True)
+        received = local_day_sql("t.results_s", spans)
+        start = local_day_sql("t.start_s", spans)
         rows = self._db.execute(
-            f"WITH {_SEEN_RECEIVED}"
-            " SELECT c.lab_company_id, max(c.lab_company_name),"
-            f" {received} - {start} AS days, c.turnaround_days, count(*)"
-            " FROM orders o LEFT JOIN seen ON seen.order_id = o.id"
-            " JOIN ordered_tests t ON t.order_id = o.id"
-            " JOIN lab_tests c ON c.id = t.lab_test_id"
-            f" WHERE {_NOT_CANCELED} AND t.date_results_received IS NOT NULL"
-            f" AND coalesce(seen.at, o.date_paid) IS NOT NULL AND {where}"
-            " GROUP BY c.lab_company_id, days, c.turnaround_days",
+            f"SELECT t.lab_test_id, {received} - {start} AS days, count(*)"
+            " FROM ordered_tests t WHERE t.canceled = 0 AND t.results_s IS NOT NULL"
+            f" AND t.start_s IS NOT NULL AND {where} GROUP BY t.lab_test_id, days",
             params,
         ).fetchall()
+        catalog = self._catalog(str(r[0]) for r in rows)
         names: dict[str, str] = {}
         taken: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
         advertised: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-        for company, name, days, promised, count in rows:
-            if days is None or int(days) < 0:
-                continue  # results dated before the start: not a turnaround
-            key = str(company or "")
-            names[key] = str(name or "")
-            taken[key][int(days)] += int(count)
+        for test_id, days, count in rows:
+            known = catalog.get(str(test_id))
+            if known is None or days is None or int(days) < 0:
+                continue  # no lab company known, or results dated before the start
+            _, company_id, company, promised = known
+            if filters.lab_company_id is not None and company_id != filters.lab_company_id:
+                continue
+            names[company_id] = company
+            taken[company_id][int(days)] += int(count)
             if promised is not None:
-                advertised[key][int(promised)] += int(count)
+                advertised[company_id][int(promised)] += int(count)
         report = [
             TurnaroundRow(
                 lab_company=names[key],
@@ -222,26 +235,27 @@ class ReportQueries:
         self, filters: ReportFilters, spans: OffsetSpans, limit: int
     ) -> list[PopularityRow]:
         """The tests ordered most often (canceled orders left out), most first."""
-        self._before_catalog_read()
-        where, params = self._where(filters, spans, company_of_tests=True)
+        where, params = self._where(filters, spans, seconds="t.submitted_s", of_tests=True)
         rows = self._db.execute(
-            "SELECT coalesce(c.name, ''), coalesce(c.lab_company_name, ''), count(*) AS n"
-            " FROM orders o JOIN ordered_tests t ON t.order_id = o.id"
-            " LEFT JOIN lab_tests c ON c.id = t.lab_test_id"
-            f" WHERE {_NOT_CANCELED} AND {where}"
-            " GROUP BY t.lab_test_id ORDER BY n DESC, 1, t.lab_test_id LIMIT ?",
-            [*params, limit],
+            "SELECT t.lab_test_id, count(*) FROM ordered_tests t"
+            f" WHERE t.canceled = 0 AND {where} GROUP BY t.lab_test_id",
+            params,
         ).fetchall()
-        return [
-            PopularityRow(str(name) or "A test no longer offered", str(company), int(n))
-            for name, company, n in rows
-        ]
+        catalog = self._catalog(str(r[0]) for r in rows)
+        found = []
+        for test_id, count in rows:
+            name, company_id, company, _ = catalog.get(
+                str(test_id), (NO_LONGER_OFFERED, "", "", None)
+            )
+            if filters.lab_company_id is None or company_id == filters.lab_company_id:
+                found.append(PopularityRow(name, company, int(count)))
+        found.sort(key=lambda r: (-r.orders, r.lab_test, r.lab_company))
+        return found[:limit]
 
     def revenue(self, filters: ReportFilters, spans: OffsetSpans) -> list[RevenueRow]:
         """Order totals by the local month they were paid in (canceled orders left out)."""
-        self._before_catalog_read()
-        where, params = self._where(filters, spans, column="o.date_paid")
-        paid = local_day_sql("o.date_paid", spans)
+        where, params = self._where(filters, spans, seconds="o.paid_s")
+        paid = local_day_sql("o.paid_s", spans)
         rows = self._db.execute(
             f"SELECT {paid} AS d, count(*), coalesce(sum(o.total_price_cents), 0)"
             f" FROM orders o WHERE {_NOT_CANCELED} AND {where} GROUP BY d",
@@ -253,3 +267,8 @@ class ReportQueries:
             months[month][0] += int(count)
             months[month][1] += int(cents)
         return [RevenueRow(m, n, cents) for m, (n, cents) in sorted(months.items())]
+
+
+def _ids(joined: str | None) -> list[str]:
+    """The ids `group_concat(…, char(30))` joined (a record separator: in no id)."""
+    return [part for part in (joined or "").split("\x1e") if part]
