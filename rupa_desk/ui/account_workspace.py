@@ -23,6 +23,7 @@ from rupa_desk.core.drafts import DraftState
 from rupa_desk.core.status import LIFECYCLE
 from rupa_desk.paths import AppPaths
 from rupa_desk.services.api import RupaClient
+from rupa_desk.services.reports import PracticeReports
 from rupa_desk.services.store import OrderFilters, Store, StoreError, vacuum_file
 from rupa_desk.services.sync import CatalogSync
 from rupa_desk.settings import Environment
@@ -33,6 +34,7 @@ from rupa_desk.ui.panes import PANES, PaneSpec
 from rupa_desk.ui.presenters.catalog import CatalogPresenter
 from rupa_desk.ui.presenters.connectivity import Connectivity
 from rupa_desk.ui.presenters.patients import PatientsPresenter
+from rupa_desk.ui.presenters.reports import ReportsPresenter
 from rupa_desk.ui.presenters.session import Account, AccountUnavailable
 from rupa_desk.ui.tasks import BackgroundTasks
 
@@ -125,6 +127,18 @@ class AccountWorkspace:
             pane.key: pane.build(self) for pane in panes if pane.build is not None
         }
 
+    def reports_presenter(self) -> ReportsPresenter:
+        """The Reports pane's presenter (built by its pane, on this account's services)."""
+        context = self._context
+        return ReportsPresenter(
+            self.store,
+            context.client,
+            context.bridge,
+            context.tasks,
+            user=self.account.display_name,
+            user_id=self.account.id,
+        )
+
     def attention(self) -> dict[str, tuple[int, str]]:
         """What needs the desk's attention, per pane key: (count, what it is in words)."""
         waiting = self.store.drafts.count_in_state(
@@ -139,9 +153,11 @@ class AccountWorkspace:
                 OrderFilters(practitioner_id=self.account.id, status=PENDING_PAYMENT)
             )
         )
+        follow_ups = PracticeReports(self.store).follow_up_count()
         return {
             "drafts": (waiting, f"{waiting} draft(s) not ordered yet"),
             "orders": (unpaid, f"{unpaid} order(s) waiting for the patient's payment"),
+            "reports": (follow_ups, f"{follow_ups} order(s) need a follow-up"),
         }
 
     @classmethod

@@ -61,9 +61,16 @@ def _orders(workspace: AccountWorkspace) -> QWidget:
     return OrdersPage(workspace.orders.orders)
 
 
+def _reports(workspace: AccountWorkspace) -> QWidget:
+    from rupa_desk.ui.pages.reports import ReportsPage
+
+    return ReportsPage(workspace.reports_presenter())
+
+
 PANES: Final[tuple[PaneSpec, ...]] = (
     PaneSpec("patients", "Patients", _patients, "mdi6.account-multiple-outline"),
     PaneSpec("catalog", "Catalog", _catalog, "mdi6.flask-outline"),
     PaneSpec("drafts", "Draft orders", _drafts, "mdi6.file-document-edit-outline"),
     PaneSpec("orders", "Orders", _orders, "mdi6.clipboard-text-clock-outline"),
+    PaneSpec("reports", "Reports", _reports, "mdi6.chart-bar"),
 )

@@ -21,12 +21,13 @@ from rupa_desk.ui.window_state import WindowState
 from tests.fixtures.orders_env import client_for
 
 
-def test_the_registry_names_the_four_panes_in_sidebar_order() -> None:
+def test_the_registry_names_the_five_panes_in_sidebar_order() -> None:
     assert [(p.key, p.title) for p in PANES] == [
         ("patients", "Patients"),
         ("catalog", "Catalog"),
         ("drafts", "Draft orders"),
         ("orders", "Orders"),
+        ("reports", "Reports"),
     ]
     assert all(p.build is not None for p in PANES)
 
@@ -36,11 +37,11 @@ async def test_a_new_pane_is_one_registry_entry(
 ) -> None:
     built_for: list[str] = []
 
-    def build_reports(workspace: AccountWorkspace) -> QWidget:
+    def build_invoices(workspace: AccountWorkspace) -> QWidget:
         built_for.append(workspace.account.id)
         return QLabel(f"{workspace.catalog.test_count()} tests in the catalog")
 
-    panes = (*PANES, PaneSpec("reports", "Reports", build_reports))
+    panes = (*PANES, PaneSpec("invoices", "Invoices", build_invoices))
     bridge = MessageBridge()
     window = MainWindow(bridge=bridge, window_state=WindowState(app_paths.config_dir), panes=panes)
     qtbot.addWidget(window)
@@ -59,7 +60,14 @@ async def test_a_new_pane_is_one_registry_entry(
         )
         workspace = AccountWorkspace.open(context, window.pane_specs)
         try:
-            assert list(workspace.panes) == ["patients", "catalog", "drafts", "orders", "reports"]
+            assert list(workspace.panes) == [
+                "patients",
+                "catalog",
+                "drafts",
+                "orders",
+                "reports",
+                "invoices",
+            ]
             assert built_for == ["pra_registry"]
             assert isinstance(workspace.panes["catalog"], CatalogPage)
             window.install_panes(workspace.panes)
@@ -67,10 +75,10 @@ async def test_a_new_pane_is_one_registry_entry(
             sidebar = window.findChild(QListWidget)
             assert sidebar is not None
             titles = [sidebar.item(i).text() for i in range(sidebar.count())]
-            assert titles[-1] == "Reports"
-            window.show_pane("reports")
-            assert window.current_pane() == "reports"
-            assert window.pane("reports").text() == "0 tests in the catalog"  # type: ignore[attr-defined]
+            assert titles[-1] == "Invoices"
+            window.show_pane("invoices")
+            assert window.current_pane() == "invoices"
+            assert window.pane("invoices").text() == "0 tests in the catalog"  # type: ignore[attr-defined]
         finally:
             await workspace.close(remove_patient_data=False)
             window.remove_panes()
