@@ -5,7 +5,7 @@
    a search for `a1c`, a new patient; then what the simulator received.
 2. Demo mode as a newcomer runs it (`rupa_desk.app.main` with `--demo`): the app starts the
    simulator, finishes the demo sign-in by itself when no browser opens, syncs the catalog;
-   a screenshot of the main window with each of the four panes is saved under test-artifacts/
+   a screenshot of the main window with each of the five panes is saved under test-artifacts/
    and checked not to be blank.
 """
 
@@ -218,7 +218,7 @@ async def test_demo_mode_signs_in_without_a_browser_syncs_and_looks_right(
         assert image.height() >= 450
         assert not_blank(image), f"the {key} pane looks blank: {shot}"
     # Each pane shows something of its own (not the same picture four times).
-    assert len({bytes(image.constBits()) for image in shots.values()}) == 4
+    assert len({bytes(image.constBits()) for image in shots.values()}) == 5
 
 
 no_browser: Callable[[str], bool] = lambda url: False  # noqa: E731 (a computer without one)

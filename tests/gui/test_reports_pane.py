@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
@@ -108,7 +109,7 @@ async def _shows_each_report(desk: Desk) -> None:
     desk.window.show_pane("reports")
     page = desk.page
     await wait_until(lambda: page.history_label.text().startswith("Order history as of"))
-    await wait_until(lambda: page.tables["turnaround"].rowCount() > 0)
+    await wait_until(lambda: page.tables["revenue"].rowCount() > 0)
     stop = True
     await probing
     assert max(stalls) < 0.5, "the reports are computed off the window's thread"
@@ -146,7 +147,7 @@ async def _follow_up(desk: Desk) -> None:
     desk.window.show_pane("reports")
     page = desk.page
     await wait_until(lambda: page.history_label.text().startswith("Order history as of"))
-    await wait_until(lambda: page.tables["late"].rowCount() > 0)
+    await wait_until(lambda: page.tables["revenue"].rowCount() > 0)
     before = desk.workspace.attention()["reports"][0]
     assert before == page.tables["late"].rowCount()
 
@@ -154,8 +155,10 @@ async def _follow_up(desk: Desk) -> None:
     assert not page.follow_up_button.isEnabled()
     page.tables["late"].selectRow(0)
     assert page.follow_up_button.isEnabled()
+    followed = page.tables["late"].item(0, 0).data(Qt.ItemDataRole.UserRole)  # type: ignore[union-attr]
     await page.mark_selected_followed_up()
-    assert _column(page, "late", 7)[0].startswith("Signed in, ")  # who (no name offline)
+    await wait_until(lambda: "Signed in, " in _column(page, "late", 7)[0])  # who, and when
+    assert page.tables["late"].item(0, 0).data(Qt.ItemDataRole.UserRole) == followed  # type: ignore[union-attr]
     assert desk.workspace.attention()["reports"][0] == before - 1
 
 

@@ -9,12 +9,14 @@ printed, or saved as a PDF, through the system's dialogs.
 
 from __future__ import annotations
 
+import asyncio
 import html
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import shiboken6
 from PySide6.QtCharts import (
     QBarCategoryAxis,
     QBarSeries,
@@ -24,7 +26,7 @@ from PySide6.QtCharts import (
     QHorizontalBarSeries,
     QValueAxis,
 )
-from PySide6.QtCore import QBuffer, QByteArray, QDate, QIODevice, QMargins, Qt
+from PySide6.QtCore import QBuffer, QByteArray, QDate, QIODevice, QMargins, Qt, Signal
 from PySide6.QtGui import QPainter, QShowEvent, QTextDocument
 from PySide6.QtWidgets import (
     QComboBox,
@@ -68,6 +70,10 @@ TABS: tuple[tuple[str, str, type[Any]], ...] = (
     ("popularity", "Popular tests", PopularityRow),
     ("revenue", "Revenue by month", RevenueRow),
 )
+#: Numbers line up on the right (combined once: combining Qt flags is slow in Python).
+_NUMBER_ALIGNMENT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+#: Columns are sized by this many rows at most.
+_SIZED_BY_ROWS = 60
 FOLLOW_UP_HEADERS = ("Patient", "Status", "Why", "Submitted", "Due", "Days late", "Waiting for",
                      "Followed up")  # fmt: skip
 
@@ -119,12 +125,17 @@ def _table(headers: Sequence[str]) -> QTableWidget:
     table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
     table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
     table.verticalHeader().setVisible(False)
-    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     table.horizontalHeader().setStretchLastSection(True)
+    table.horizontalHeader().setResizeContentsPrecision(_SIZED_BY_ROWS)
     return table
 
 
 def _fill(table: QTableWidget, rows: Sequence[Sequence[str]], keys: Sequence[str] = ()) -> None:
+    """Put `rows` in `table` (each row's key in its cells' user data), then size the columns
+    once (sizing them as each cell arrives would measure every row again and again)."""
+    table.setUpdatesEnabled(False)
+    table.clearContents()
     table.setRowCount(len(rows))
     for r, row in enumerate(rows):
         for c, text in enumerate(row):
@@ -134,6 +145,8 @@ def _fill(table: QTableWidget, rows: Sequence[Sequence[str]], keys: Sequence[str
             if (c and text[:1].isdigit()) or text.startswith("$"):
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             table.setItem(r, c, item)
+    table.resizeColumnsToContents()
+    table.setUpdatesEnabled(True)
 
 
 def _to_date(value: QDate) -> date:
@@ -161,11 +174,16 @@ def _day(value: date) -> str:
 class ReportsPage(QWidget):
     """The Reports pane (see the module docstring).
 
+    Signals:
+        shown(): every report of the newest figures is on screen.
+
     Args:
         presenter: computes the reports, downloads the order history, keeps follow-ups.
         choose_csv_path, choose_pdf_path, choose_printer: the system's dialogs (tests pass
             their own).
     """
+
+    shown = Signal()
 
     def __init__(
         self,
@@ -394,12 +412,28 @@ class ReportsPage(QWidget):
         for company_id, name in self._presenter.lab_companies():
             self.company.addItem(name, company_id)
 
-    def _on_presenter_changed(self, snapshot: ReportsSnapshot) -> None:
-        self.show_snapshot(snapshot)
+    @asyncSlot(object)
+    async def _on_presenter_changed(self, snapshot: ReportsSnapshot) -> None:
+        await self.show_snapshot(snapshot)
 
-    def show_snapshot(self, snapshot: ReportsSnapshot) -> None:
-        """Show every report of `snapshot`."""
+    async def show_snapshot(self, snapshot: ReportsSnapshot) -> None:
+        """Show every report of `snapshot`, one after the other, letting the window breathe
+        in between (a newer snapshot stops an older one)."""
         self._snapshot = snapshot
+        for show in (
+            self._show_pipeline,
+            self._show_late,
+            self._show_turnaround,
+            self._show_popularity,
+            self._show_revenue,
+        ):
+            show(snapshot)
+            await asyncio.sleep(0)
+            if not shiboken6.isValid(self) or self._snapshot is not snapshot:
+                return  # the pane is gone (signed out), or newer figures came
+        self.shown.emit()
+
+    def _show_pipeline(self, snapshot: ReportsSnapshot) -> None:
         pipeline = snapshot.pipeline
         chart, series = bar_chart(
             "Open orders by status",
@@ -410,6 +444,7 @@ class ReportsPage(QWidget):
         self._set_chart("pipeline", chart)
         _fill(self.tables["pipeline"], [(r.status, str(r.orders)) for r in pipeline])
 
+    def _show_late(self, snapshot: ReportsSnapshot) -> None:
         late = snapshot.late
         reasons = {"late": "Results late", "unpaid": "Not paid yet"}
         _fill(
@@ -439,6 +474,7 @@ class ReportsPage(QWidget):
         )
         self._set_chart("late", chart)
 
+    def _show_turnaround(self, snapshot: ReportsSnapshot) -> None:
         turnaround = snapshot.turnaround[:CHART_BARS]
         chart, _ = bar_chart(
             "Days to results by lab company",
@@ -465,6 +501,7 @@ class ReportsPage(QWidget):
             ],
         )
 
+    def _show_popularity(self, snapshot: ReportsSnapshot) -> None:
         popular = snapshot.popularity[:CHART_BARS]
         chart, _ = bar_chart(
             "Tests ordered most often",
@@ -478,6 +515,7 @@ class ReportsPage(QWidget):
             [(r.lab_test, r.lab_company, str(r.orders)) for r in snapshot.popularity],
         )
 
+    def _show_revenue(self, snapshot: ReportsSnapshot) -> None:
         revenue = snapshot.revenue
         chart, _ = bar_chart(
             "Order totals paid by month (dollars)",

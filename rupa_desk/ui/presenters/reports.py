@@ -1,8 +1,8 @@
 """The Reports pane's coroutines: compute the reports, download the order history, follow-ups.
 
 The reports are computed by `PracticeReports` (the same code as `rupa-desk report`) on a
-worker thread, over a connection of its own to the account's database (WAL lets it read
-while the UI's connection writes), so that the window never waits for them.
+worker thread, over a read-only connection of its own to the account's database (WAL lets it
+read while the UI's connection writes), so that the window never waits for them.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from rupa_desk.core.reports import (
 from rupa_desk.services.errors import RupaError
 from rupa_desk.services.order_history import HistorySource, OrderHistoryDownload
 from rupa_desk.services.reports import PracticeReports
-from rupa_desk.services.store import OrderRow, Store
+from rupa_desk.services.store import OrderRow, Store, connect
 from rupa_desk.services.store.sync_state import utc_now
 from rupa_desk.ui.messages import MessageBridge
 from rupa_desk.ui.tasks import BackgroundTasks
@@ -52,8 +52,11 @@ class ReportsSnapshot:
 def compute(
     database: Path, filters: ReportFilters, zone: tzinfo | None, clock: Callable[[], datetime]
 ) -> ReportsSnapshot:
-    """Every report, on a connection of its own (run it on a worker thread)."""
-    with Store.open(database) as store:
+    """Every report, on a read-only connection of its own (run it on a worker thread): it
+    takes no lock a write of the window's connection would wait for."""
+    db = connect(database)
+    db.execute("PRAGMA query_only = ON")
+    with Store(db, database) as store:
         reports = PracticeReports(store, zone=zone, clock=clock)
         return ReportsSnapshot(
             filters=filters,
