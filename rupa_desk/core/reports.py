@@ -196,6 +196,64 @@ class RevenueRow:
     total_cents: int
 
 
+@dataclass(frozen=True, slots=True)
+class HistoryEvent:
+    """A step of a patient's lab history (the patient detail's timeline).
+
+    Attributes:
+        day: the local day it happened.
+        kind: "ordered", "paid", "results", "completed" or "canceled".
+        text: what happened, in words ("Results in: Lipid Panel").
+        order_id: the order it belongs to.
+    """
+
+    day: date
+    kind: str
+    text: str
+    order_id: str
+
+    def line(self) -> str:
+        """ "Mar 02, 2026 · Results in: Lipid Panel"."""
+        return f"{self.day:%b %d, %Y} · {self.text}"
+
+
+def lab_history(
+    orders: Iterable[
+        tuple[str, str, datetime | None, datetime | None, datetime | None, datetime | None]
+    ],
+    results: Iterable[tuple[str, str, datetime]],
+    zone: tzinfo | None,
+) -> list[HistoryEvent]:
+    """A patient's lab history, newest first, from their orders and their tests' results.
+
+    Args:
+        orders: (order id, test names, submitted, paid, completed, canceled) per order.
+        results: (order id, test name, received) per test with results.
+        zone: the clinic's time zone (None: this computer's).
+    """
+
+    def day(moment: datetime) -> date:
+        return moment.astimezone(zone).date()
+
+    events = []
+    for order_id, tests, submitted, paid, completed, canceled in orders:
+        named = tests or "tests"
+        steps = (
+            (submitted, "ordered", f"Ordered: {named}"),
+            (paid, "paid", "Order paid"),
+            (completed, "completed", "All results in"),
+            (canceled, "canceled", "Order canceled"),
+        )
+        for moment, kind, text in steps:
+            if moment is not None:
+                events.append((moment, HistoryEvent(day(moment), kind, text, order_id)))
+    for order_id, name, received in results:
+        event = HistoryEvent(day(received), "results", f"Results in: {name}", order_id)
+        events.append((received, event))
+    events.sort(key=lambda pair: pair[0], reverse=True)
+    return [event for _, event in events]
+
+
 Row = PipelineRow | FollowUpRow | TurnaroundRow | PopularityRow | RevenueRow
 
 

@@ -17,6 +17,7 @@ from typing import Final
 from rupa_desk.core.reports import (
     UNPAID_AFTER_DAYS,
     FollowUpRow,
+    HistoryEvent,
     OffsetSpans,
     PipelineRow,
     PopularityRow,
@@ -25,6 +26,7 @@ from rupa_desk.core.reports import (
     Row,
     TurnaroundRow,
     csv_text,
+    lab_history,
     offset_spans,
     row_type_of,
 )
@@ -114,6 +116,11 @@ class PracticeReports:
         today = self.today()
         filters = ReportFilters(today - timedelta(days=FOLLOW_UP_DAYS), today)
         return sum(1 for row in self.late(filters) if row.followed_up_at is None)
+
+    def patient_history(self, patient_id: str) -> list[HistoryEvent]:
+        """A patient's lab history on this computer, newest first (orders and results)."""
+        orders, results = self._store.reports.patient_history(patient_id)
+        return lab_history(orders, results, self._zone)
 
     def mark_followed_up(self, order_id: str, by: str) -> FollowUp:
         """Note that `by` followed up an order now."""

@@ -38,9 +38,17 @@ class PaneSpec:
 
 
 def _patients(workspace: AccountWorkspace) -> QWidget:
+    from rupa_desk.services.reports import PracticeReports
     from rupa_desk.ui.pages.patients import PatientsPage
 
-    return PatientsPage(workspace.patients, saved_orders=workspace.store.orders)
+    reports = PracticeReports(workspace.store)
+
+    def lab_history(patient_id: str) -> list[str]:
+        return [event.line() for event in reports.patient_history(patient_id)]
+
+    return PatientsPage(
+        workspace.patients, saved_orders=workspace.store.orders, lab_history=lab_history
+    )
 
 
 def _catalog(workspace: AccountWorkspace) -> QWidget:

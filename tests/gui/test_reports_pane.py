@@ -19,6 +19,7 @@ from pytestqt.qtbot import QtBot
 
 from rupa_desk.paths import AppPaths
 from rupa_desk.sandbox.server import SandboxServer
+from rupa_desk.services.store import OrderFilters
 from rupa_desk.settings import demo
 from rupa_desk.ui.account_workspace import AccountContext, AccountWorkspace
 from rupa_desk.ui.main_window import MainWindow
@@ -134,6 +135,18 @@ async def _shows_each_report(desk: Desk) -> None:
     series.clicked.emit(0, series.barSets()[0])  # type: ignore[attr-defined]
     assert page.pipeline_orders.rowCount() == first.orders
     assert page.pipeline_label.text() == f"{first.status}: {first.orders} open order(s)"
+
+    # the patient detail shows her lab history from the same orders
+    order = desk.workspace.store.orders.listing()[0]
+    assert order.patient_id is not None
+    patients = desk.workspace.panes["patients"]
+    await desk.workspace.patients.show_detail(order.patient_id)
+    history = patients.detail.history  # type: ignore[attr-defined]
+    await wait_until(lambda: history.count() > 0)
+    lines = [history.item(i).text() for i in range(history.count())]
+    assert sum(1 for line in lines if " · Ordered: " in line) == len(
+        desk.workspace.store.orders.listing(OrderFilters(patient_id=order.patient_id))
+    )
 
 
 async def test_marking_a_follow_up_notes_who_and_lowers_the_sidebar_count(

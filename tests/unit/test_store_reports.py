@@ -132,3 +132,15 @@ def test_orders_saved_before_the_migration_are_in_the_reports(store: Store) -> N
     ).fetchone()
     assert row == (int(PAID.timestamp()) - 7200, int(PAID.timestamp()), 0)
     old.close()
+
+
+def test_a_patients_lab_history_lists_orders_and_results_newest_first(store: Store) -> None:
+    results = {TESTS[0].id: datetime(2026, 3, 10, 3, 0, tzinfo=UTC)}  # March 9th in New York
+    store.orders.save(_order("Partial Results", results=results))
+    history = _reports(store).patient_history("pat_0000001")
+    assert [e.line() for e in history] == [
+        "Mar 09, 2026 · Results in: Organic Acids",
+        "Mar 02, 2026 · Order paid",
+        "Mar 02, 2026 · Ordered: Organic Acids, Mycotoxins",
+    ]
+    assert _reports(store).patient_history("pat_0000002") == []

@@ -35,6 +35,7 @@ from rupa_desk.core.reports import (
     percentile,
 )
 from rupa_desk.core.status import LIFECYCLE, is_terminal_status
+from rupa_desk.services.store.sync_state import from_iso
 
 #: An order that is not finished: no completion or cancel date, no terminal status.
 _OPEN: Final = (
@@ -118,6 +119,11 @@ class ReportQueries:
             ):
                 found[str(test_id)] = (str(name), str(company_id), str(company), days)
         return found
+
+    def patient_history(self, patient_id: str) -> tuple[list[Any], list[Any]]:
+        """A patient's orders and results (see the module function)."""
+        self._before_catalog_read()
+        return patient_history(self._db, patient_id)
 
     def pipeline(self, filters: ReportFilters, spans: OffsetSpans) -> list[PipelineRow]:
         """Open orders by status, in lifecycle order (other statuses after, by name)."""
@@ -267,6 +273,35 @@ class ReportQueries:
             months[month][0] += int(count)
             months[month][1] += int(cents)
         return [RevenueRow(m, n, cents) for m, (n, cents) in sorted(months.items())]
+
+
+def patient_history(db: Database, patient_id: str) -> tuple[list[Any], list[Any]]:
+    """A patient's orders (id, test names, submitted, paid, completed, canceled) and the
+    results of their tests (order id, test name, received), for `core.reports.lab_history`.
+    The catalog must be attached (its test names)."""
+    name = f"coalesce(c.name, '{NO_LONGER_OFFERED}')"
+    orders = [
+        (str(r[0]), str(r[1] or ""), *(from_iso(t) for t in r[2:]))
+        for r in db.execute(
+            f"SELECT o.id, group_concat({name}, ', '), o.date_submitted, o.date_paid,"
+            " o.date_completed, o.date_canceled FROM orders o"
+            " LEFT JOIN ordered_tests t ON t.order_id = o.id"
+            " LEFT JOIN lab_tests c ON c.id = t.lab_test_id"
+            " WHERE o.patient_id = ? GROUP BY o.id",
+            [patient_id],
+        )
+    ]
+    results = [
+        (str(r[0]), str(r[1]), from_iso(r[2]))
+        for r in db.execute(
+            f"SELECT o.id, {name}, t.date_results_received FROM orders o"
+            " JOIN ordered_tests t ON t.order_id = o.id"
+            " LEFT JOIN lab_tests c ON c.id = t.lab_test_id"
+            " WHERE o.patient_id = ? AND t.date_results_received IS NOT NULL",
+            [patient_id],
+        )
+    ]
+    return orders, results
 
 
 def _ids(joined: str | None) -> list[str]:

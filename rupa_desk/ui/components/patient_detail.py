@@ -12,7 +12,14 @@ from decimal import Decimal
 from typing import Protocol
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFormLayout, QLabel, QListWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QLabel,
+    QListWidget,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from rupa_desk.core.models import Address
 from rupa_desk.ui.components.catalog_model import format_price
@@ -89,6 +96,14 @@ class PatientDetailPanel(QWidget):
         self.orders = QListWidget()
         self.orders.setAccessibleName("Orders of this patient")
         show_cut_cells_whole(self.orders)
+        self.history_label = QLabel("Lab history")
+        self.history = QListWidget()
+        self.history.setAccessibleName("Lab history of this patient")
+        show_cut_cells_whole(self.history)
+        # it takes the room left over: never the room the details above need
+        self.history.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
+        self.history_label.setVisible(False)  # until a lab history is given
+        self.history.setVisible(False)
         self._content = QWidget()
         content = QVBoxLayout(self._content)
         content.setContentsMargins(0, 0, 0, 0)
@@ -98,6 +113,8 @@ class PatientDetailPanel(QWidget):
         content.addWidget(self.drafts, 1)
         content.addWidget(self.orders_label)
         content.addWidget(self.orders, 2)
+        content.addWidget(self.history_label)
+        content.addWidget(self.history, 2)
         layout = QVBoxLayout(self)
         layout.addWidget(self.empty)
         layout.addWidget(self._content, 1)
@@ -162,3 +179,14 @@ class PatientDetailPanel(QWidget):
             )
         for order in shown:
             self.orders.addItem(describe_order(order))
+
+    def show_history(self, lines: Sequence[str]) -> None:
+        """Show the patient's lab history on this computer (orders and results, newest
+        first), one line per step."""
+        self.history_label.setVisible(True)
+        self.history.setVisible(True)
+        self.history.clear()
+        self.history.addItems(list(lines))
+        self.history_label.setText(
+            "Lab history on this computer" if lines else "No lab history on this computer yet"
+        )

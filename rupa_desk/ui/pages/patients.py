@@ -7,6 +7,7 @@ Keyboard: Ctrl+F focuses the search; Ctrl+N opens the new-patient form.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from PySide6.QtCore import QItemSelection, Qt
@@ -50,6 +51,8 @@ class PatientsPage(QWidget):
         saved_orders: the orders saved on this computer; the detail panel shows a patient's
             while Rupa's are loading or cannot be loaded (offline). Kept here until the
             presenter's detail offers them itself.
+        lab_history: a patient's lab history as lines (by patient id), shown in the detail;
+            None for none.
     """
 
     def __init__(
@@ -58,10 +61,12 @@ class PatientsPage(QWidget):
         parent: QWidget | None = None,
         *,
         saved_orders: SavedOrders | None = None,
+        lab_history: Callable[[str], Sequence[str]] | None = None,
     ) -> None:
         super().__init__(parent)
         self._presenter = presenter
         self._saved_orders = saved_orders
+        self._lab_history = lab_history
         self.setAccessibleName("Patients")
         self.duplicate_dialog: DuplicatePatientDialog | None = None
 
@@ -227,6 +232,8 @@ class PatientsPage(QWidget):
         if detail is not None and detail.orders_problem and self._saved_orders is not None:
             saved = self._saved_orders.listing(OrderFilters(patient_id=detail.patient.id))
         self.detail.show_detail(detail, saved)
+        if detail is not None and self._lab_history is not None:
+            self.detail.show_history(self._lab_history(detail.patient.id))
 
     def _on_presenter_refresh_started(self) -> None:
         self.refresh_button.setEnabled(False)
