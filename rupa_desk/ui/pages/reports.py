@@ -218,13 +218,20 @@ class ReportsPage(QWidget):
         self.export_button = QPushButton("Export CSV…")
         self.print_button = QPushButton("Print…")
         self.pdf_button = QPushButton("Save as PDF…")
-        bar = QHBoxLayout()
+        self.company.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.company.setMinimumContentsLength(14)  # a long lab name does not widen the pane
+        filters_row = QHBoxLayout()
         for widget in (QLabel("From"), self.start_edit, QLabel("to"), self.end_edit, self.whose,
-                       self.company, self.show_button):  # fmt: skip
-            bar.addWidget(widget)
-        bar.addStretch(1)
-        for widget in (self.export_button, self.print_button, self.pdf_button):
-            bar.addWidget(widget)
+                       self.company):  # fmt: skip
+            filters_row.addWidget(widget)
+        filters_row.addStretch(1)
+        actions_row = QHBoxLayout()
+        actions_row.addWidget(self.show_button)
+        actions_row.addStretch(1)
+        for button in (self.export_button, self.print_button, self.pdf_button):
+            actions_row.addWidget(button)
         self.history_label = QLabel(presenter.history_status())
         self.history_label.setWordWrap(True)
 
@@ -271,7 +278,8 @@ class ReportsPage(QWidget):
             self.tabs.addTab(tab, title)
 
         layout = QVBoxLayout(self)
-        layout.addLayout(bar)
+        layout.addLayout(filters_row)
+        layout.addLayout(actions_row)
         layout.addWidget(self.history_label)
         layout.addWidget(self.tabs, 1)
 

@@ -52,11 +52,9 @@ class ReportsSnapshot:
 def compute(
     database: Path, filters: ReportFilters, zone: tzinfo | None, clock: Callable[[], datetime]
 ) -> ReportsSnapshot:
-    """Every report, on a read-only connection of its own (run it on a worker thread): it
-    takes no lock a write of the window's connection would wait for."""
-    db = connect(database)
-    db.execute("PRAGMA query_only = ON")
-    with Store(db, database) as store:
+    """Every report, on a connection of its own (run it on a worker thread) that only reads:
+    no migration, so it takes no lock a write of the window's connection would wait for."""
+    with Store(connect(database), database) as store:
         reports = PracticeReports(store, zone=zone, clock=clock)
         return ReportsSnapshot(
             filters=filters,
