@@ -348,6 +348,8 @@ def m014_order_history(db: Database) -> None:
             WHERE date_completed IS NULL AND date_canceled IS NULL;
         CREATE INDEX ordered_tests_report ON ordered_tests (submitted_s, canceled,
             practitioner_id, lab_test_id, results_s, start_s);
+        CREATE INDEX ordered_tests_by_test ON ordered_tests (canceled, lab_test_id,
+            submitted_s, results_s, start_s, practitioner_id);
         """
     )
 

@@ -14,7 +14,8 @@ saw, not its first sighting, which may be long after), or else when the order wa
 
 from __future__ import annotations
 
-from collections import defaultdict
+import json
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any, Final
@@ -203,12 +204,19 @@ class ReportQueries:
         where, params = self._where(filters, spans, seconds="t.submitted_s", of_tests=True)
         received = local_day_sql("t.results_s", spans)
         start = local_day_sql("t.start_s", spans)
-        rows = self._db.execute(
-            f"SELECT t.lab_test_id, {received} - {start} AS days, count(*)"
+        # grouped by test in the order of an index (no sorting), each test's days as a
+        # JSON array: far cheaper than grouping by test and day in SQL
+        found = self._db.execute(
+            f"SELECT t.lab_test_id, json_group_array({received} - {start})"
             " FROM ordered_tests t WHERE t.canceled = 0 AND t.results_s IS NOT NULL"
-            f" AND t.start_s IS NOT NULL AND {where} GROUP BY t.lab_test_id, days",
+            f" AND t.start_s IS NOT NULL AND {where} GROUP BY t.lab_test_id",
             params,
         ).fetchall()
+        rows = [
+            (test_id, days, count)
+            for test_id, days_json in found
+            for days, count in Counter(json.loads(days_json)).items()
+        ]
         catalog = self._catalog(str(r[0]) for r in rows)
         names: dict[str, str] = {}
         taken: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
