@@ -20,17 +20,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Final, Protocol, TypeVar
 
 from rupa_desk.core.models import Order, Page, Patient
 from rupa_desk.services import listings
 from rupa_desk.services.listings import Listing
+from rupa_desk.services.store.database import connect
 from rupa_desk.services.store.order_history import HistoryCursor, OrderHistoryState
 from rupa_desk.services.store.orders import Orders
+from rupa_desk.services.store.patients import PatientCache
 from rupa_desk.services.store.sync_state import utc_now
 
 log = logging.getLogger(__name__)
@@ -40,6 +44,16 @@ T = TypeVar("T")
 PAGE_SIZE: Final = 100
 #: A run after a complete one reads back this far past the newest order it had.
 OVERLAP: Final = timedelta(days=1)
+
+
+#: Runs a piece of database work: here on the loop's thread, or on a worker thread
+#: (`asyncio.to_thread`) when the stores are on a connection of their own.
+DatabaseRunner = Callable[[Callable[[], T]], Awaitable[T]]
+
+
+async def run_here(work: Callable[[], T]) -> T:
+    """Database work on the loop's thread (the stores share the window's connection)."""
+    return work()
 
 
 class HistorySource(Protocol):
@@ -90,6 +104,8 @@ class OrderHistoryDownload:
         patients: where the names of the orders' patients are cached (None: not fetched).
         on_progress: called after every saved page.
         clock: the wall clock.
+        run_db: how the database work runs: `run_here`, or `asyncio.to_thread` when the
+            stores are on a connection of their own (`download_on_own_connection`).
     """
 
     def __init__(
@@ -101,6 +117,7 @@ class OrderHistoryDownload:
         patients: PatientNames | None = None,
         on_progress: Callable[[HistoryProgress], None] = lambda progress: None,
         clock: Callable[[], datetime] = utc_now,
+        run_db: DatabaseRunner = run_here,
     ) -> None:
         self._client = client
         self._orders = orders
@@ -108,6 +125,7 @@ class OrderHistoryDownload:
         self._patients = patients
         self._on_progress = on_progress
         self._clock = clock
+        self._db = run_db
 
     async def run(self) -> HistoryProgress:
         """Download what is missing: the rest of an interrupted run, or the newer orders.
@@ -116,7 +134,7 @@ class OrderHistoryDownload:
             RupaError: a request failed for good (what was saved stays saved, and the
                 cursor says where the next run goes on).
         """
-        cursor = self._state.cursor()
+        cursor = await self._db(self._state.cursor)
         listing = history_listing()
         resumed = cursor.next_url is not None
         if cursor.next_url is not None:
@@ -129,18 +147,17 @@ class OrderHistoryDownload:
         while True:
             stop = page.next_url is None or self._reached_known(page, cursor)
             following = None if stop else asyncio.create_task(self._client.next_page(page))
+            cursor = self._after_page(cursor, page, stop)
             try:
                 if following is not None:
                     await asyncio.sleep(0)  # the next request leaves before the write
-                self._orders.save_many(page.items)
+                await self._db(functools.partial(self._save, page.items, cursor))
             except BaseException:
                 if following is not None:
                     following.cancel()
                     with contextlib.suppress(BaseException):
                         await following
                 raise
-            cursor = self._after_page(cursor, page, stop)
-            self._state.save_cursor(cursor)
             progress = replace(
                 progress,
                 pages=progress.pages + 1,
@@ -154,6 +171,12 @@ class OrderHistoryDownload:
         log.info("order history: %d pages, %d orders", progress.pages, progress.orders)
         await self._cache_patient_names()
         return progress
+
+    def _save(self, orders: Sequence[Order], cursor: HistoryCursor) -> None:
+        """A page's orders, then the cursor past them (a crash between the two reads the
+        page again: saving an order twice changes nothing)."""
+        self._orders.save_many(orders)
+        self._state.save_cursor(cursor)
 
     def _reached_known(self, page: Page[Order], cursor: HistoryCursor) -> bool:
         """True when every order of `page` is older than what a complete run already had."""
@@ -181,11 +204,42 @@ class OrderHistoryDownload:
 
     async def _cache_patient_names(self) -> None:
         """The names of the orders' patients not cached yet (the order list has none)."""
-        if self._patients is None or not self._orders.unnamed_patient_ids():
+        patients = self._patients
+        if patients is None or not await self._db(self._orders.unnamed_patient_ids):
             return
         page = await self._client.first_page(listings.patients(page_size=PAGE_SIZE))
         while True:
-            self._patients.upsert(page.items)
+            await self._db(functools.partial(patients.upsert, page.items))
             if page.next_url is None:
                 return
             page = await self._client.next_page(page)
+
+
+async def download_on_own_connection(
+    client: HistorySource,
+    database: Path,
+    *,
+    on_progress: Callable[[HistoryProgress], None] = lambda progress: None,
+) -> HistoryProgress:
+    """Run the download with its writes on a connection of its own, on worker threads:
+    a page is saved while the next one is read and parsed, and the window's thread never
+    waits for a write (WAL: the window's connection reads meanwhile).
+
+    Args:
+        client: the Rupa API.
+        database: the account's database file (opened and migrated by its `Store`).
+        on_progress: called after every saved page (on the loop's thread).
+    """
+    db = await asyncio.to_thread(connect, database, check_same_thread=False)
+    try:
+        download = OrderHistoryDownload(
+            client,
+            Orders(db),
+            OrderHistoryState(db),
+            patients=PatientCache(db),
+            on_progress=on_progress,
+            run_db=asyncio.to_thread,
+        )
+        return await download.run()
+    finally:
+        await asyncio.to_thread(db.close)

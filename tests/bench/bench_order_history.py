@@ -4,7 +4,8 @@
 
 Starts a simulator (in a process of its own) with a clinic history of `--orders` orders
 (its default limit: 20 requests/s per token, bursts of 40), signs in through its real
-pages, then downloads the whole history into a fresh database, and prints pages per second
+pages, then downloads the whole history into a fresh database as the app does (its writes
+on a connection of their own, on worker threads), and prints pages per second
 against the client's rate limit (the goal: at least 90 %), with the 429s the server's rate
 limiter gave. The first `burst` pages leave at once; the sustained rate is measured after
 them too. Figures depend on the machine: on a shared, loaded one they vary.
@@ -18,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from rupa_desk.services.order_history import HistoryProgress, OrderHistoryDownload
+from rupa_desk.services.order_history import HistoryProgress, download_on_own_connection
 from rupa_desk.services.store import Store
 from tests.bench.simulator_process import simulator_process
 from tests.fixtures.browser import PractitionerBrowser
@@ -39,10 +40,10 @@ async def run(base_url: str, folder: Path) -> None:
                 times.append(time.monotonic())
 
             with Store.open(folder / "bench.sqlite3") as store:
-                download = OrderHistoryDownload(
-                    client, store.orders, store.order_history, on_progress=page_saved
+                assert store.path is not None
+                progress = await download_on_own_connection(
+                    client, store.path, on_progress=page_saved
                 )
-                progress = await download.run()
             elapsed = times[-1] - started
             entries = await log.entries(since)
             limited = sum(1 for e in entries if e.status == 429)

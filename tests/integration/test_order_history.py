@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -15,7 +16,11 @@ from rupa_desk.sandbox.server import SandboxServer
 from rupa_desk.services.api import RupaClient
 from rupa_desk.services.errors import NetworkError
 from rupa_desk.services.listings import Listing
-from rupa_desk.services.order_history import HistoryProgress, OrderHistoryDownload
+from rupa_desk.services.order_history import (
+    HistoryProgress,
+    OrderHistoryDownload,
+    download_on_own_connection,
+)
 from rupa_desk.services.store import Store
 from tests.fixtures.orders_env import client_for
 from tests.fixtures.sandbox import SandboxControl, SandboxFactory, small_config
@@ -142,3 +147,20 @@ async def test_after_a_complete_run_only_newer_orders_are_read(
     assert again.pages < first.pages
     assert again.orders <= 200
     assert {row.id for row in store.orders.listing(ids=new)} == set(new)
+
+
+async def test_on_a_connection_of_its_own_the_download_writes_on_worker_threads(
+    client: RupaClient, store: Store
+) -> None:
+    threads: set[str] = set()
+    assert store.path is not None
+
+    def progress(done: HistoryProgress) -> None:
+        threads.add(threading.current_thread().name)
+
+    progress_seen = await download_on_own_connection(client, store.path, on_progress=progress)
+    assert progress_seen.complete
+    assert threads == {threading.current_thread().name}, "progress is told on the loop"
+    assert len(store.orders.listing()) == HISTORY + 21  # the window's connection sees them
+    assert not store.orders.unnamed_patient_ids()
+    assert store.order_history.cursor().complete_through is not None

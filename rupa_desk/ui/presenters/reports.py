@@ -26,9 +26,9 @@ from rupa_desk.core.reports import (
     default_range,
 )
 from rupa_desk.services.errors import RupaError
-from rupa_desk.services.order_history import HistorySource, OrderHistoryDownload
+from rupa_desk.services.order_history import HistorySource, download_on_own_connection
 from rupa_desk.services.reports import PracticeReports
-from rupa_desk.services.store import OrderRow, Store, connect
+from rupa_desk.services.store import OrderRow, Store, StoreError, connect
 from rupa_desk.services.store.sync_state import utc_now
 from rupa_desk.ui.messages import MessageBridge
 from rupa_desk.ui.tasks import BackgroundTasks
@@ -145,16 +145,9 @@ class ReportsPresenter(QObject):
             orders = getattr(done, "orders", 0)
             self.history_changed.emit(f"Downloading the order history… {orders:,} orders so far")
 
-        download = OrderHistoryDownload(
-            self._client,
-            self._store.orders,
-            self._store.order_history,
-            patients=self._store.patients,
-            on_progress=progress,
-        )
         try:
-            await download.run()
-        except RupaError as exc:
+            await download_on_own_connection(self._client, self._database, on_progress=progress)
+        except (RupaError, StoreError) as exc:
             log.info("the order history download stopped: %s", type(exc).__name__)
             self.history_changed.emit(
                 "The order history could not be brought up to date; the reports show what"
