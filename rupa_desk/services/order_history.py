@@ -23,6 +23,7 @@ import contextlib
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -221,7 +222,7 @@ async def download_on_own_connection(
     *,
     on_progress: Callable[[HistoryProgress], None] = lambda progress: None,
 ) -> HistoryProgress:
-    """Run the download with its writes on a connection of its own, on worker threads:
+    """Run the download with its writes on a connection of its own, on a worker thread:
     a page is saved while the next one is read and parsed, and the window's thread never
     waits for a write (WAL: the window's connection reads meanwhile).
 
@@ -230,7 +231,19 @@ async def download_on_own_connection(
         database: the account's database file (opened and migrated by its `Store`).
         on_progress: called after every saved page (on the loop's thread).
     """
-    db = await asyncio.to_thread(connect, database, check_same_thread=False)
+    # One worker thread for the connection: work cancelled while it runs (sign-out) still
+    # finishes before the connection is closed, which is queued behind it.
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="order-history")
+    loop = asyncio.get_running_loop()
+
+    def run_db(work: Callable[[], T]) -> Awaitable[T]:
+        return loop.run_in_executor(executor, work)
+
+    try:
+        db = await run_db(functools.partial(connect, database, check_same_thread=False))
+    except BaseException:
+        executor.shutdown(wait=False)
+        raise
     try:
         download = OrderHistoryDownload(
             client,
@@ -238,8 +251,10 @@ async def download_on_own_connection(
             OrderHistoryState(db),
             patients=PatientCache(db),
             on_progress=on_progress,
-            run_db=asyncio.to_thread,
+            run_db=run_db,
         )
         return await download.run()
     finally:
-        await asyncio.to_thread(db.close)
+        closing = run_db(db.close)
+        executor.shutdown(wait=False)
+        await asyncio.shield(closing)

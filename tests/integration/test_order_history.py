@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
@@ -164,3 +165,24 @@ async def test_on_a_connection_of_its_own_the_download_writes_on_worker_threads(
     assert len(store.orders.listing()) == HISTORY + 21  # the window's connection sees them
     assert not store.orders.unnamed_patient_ids()
     assert store.order_history.cursor().complete_through is not None
+
+
+async def test_a_download_cancelled_mid_page_leaves_a_usable_cursor(
+    client: RupaClient, store: Store
+) -> None:
+    assert store.path is not None
+    first_page = asyncio.Event()
+
+    def progress(done: HistoryProgress) -> None:
+        first_page.set()
+
+    task = asyncio.create_task(download_on_own_connection(client, store.path, on_progress=progress))
+    await first_page.wait()
+    task.cancel()  # as at sign-out: the write under way finishes, then the connection closes
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert store.order_history.cursor().in_progress
+    again = await download_on_own_connection(client, store.path)
+    assert again.resumed
+    assert again.complete
+    assert len(store.orders.listing()) == HISTORY + 21
