@@ -8,6 +8,7 @@
     rupa-desk signin|whoami|signout [--env ENV] [--demo-url URL]
     rupa-desk catalog sync|search ...
     rupa-desk results show ORDER_ID [--json]
+    rupa-desk report pipeline|late|turnaround|popularity|revenue [--from D] [--to D] [--csv]
 
 Each command's module is imported only when that command runs, so `rupa-desk whoami` never
 loads Qt and the app never loads what only the command line needs.
@@ -22,6 +23,9 @@ from collections.abc import Sequence
 
 from rupa_desk import __version__
 from rupa_desk.settings import ENVIRONMENT_NAMES
+
+#: `rupa_desk.core.reports.REPORTS` (not imported: the app never loads the reports for this)
+REPORT_NAMES = ("pipeline", "late", "turnaround", "popularity", "revenue")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -95,6 +99,18 @@ def build_parser() -> argparse.ArgumentParser:
     add_env_options(show)
     show.add_argument("order_id", help="the order's id (ord_…)")
     show.add_argument("--json", action="store_true", help="one JSON object per ordered test")
+
+    report = commands.add_parser("report", help="practice reports from the local order history")
+    add_env_options(report)
+    report.add_argument("report", choices=REPORT_NAMES, help="which report")
+    report.add_argument("--from", dest="start", default=None, metavar="YYYY-MM-DD")
+    report.add_argument("--to", dest="end", default=None, metavar="YYYY-MM-DD")
+    report.add_argument("--practitioner", default=None, help="one practitioner's orders (id)")
+    report.add_argument("--company", default=None, help="one lab company (name or id)")
+    report.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    report.add_argument(
+        "--download", action="store_true", help="bring the order history up to date first"
+    )
     return parser
 
 
@@ -134,6 +150,10 @@ def _run(argv: Sequence[str] | None) -> int:
         from rupa_desk.cli import results
 
         return results.run(args)
+    if args.command == "report":
+        from rupa_desk.cli import report
+
+        return report.run(args)
     from rupa_desk import app
     from rupa_desk.cli.exit_codes import EXIT_FAILED
     from rupa_desk.paths import AppPaths

@@ -25,13 +25,17 @@ log = logging.getLogger(__name__)
 
 DEMO_CONSENT_PATH: Final = "/_sim/demo-consent"
 CONSENT_TIMEOUT_S: Final = 30.0
+#: The demo clinic's order history (two years of orders, for the reports).
+DEMO_HISTORY_ORDERS: Final = 3000
 
 
 class DemoConsentError(Exception):
     """The simulator did not give a consent answer (the user can still copy the link)."""
 
 
-def start_simulator(*, lab_tests: int, seed: int) -> SandboxServer:
+def start_simulator(
+    *, lab_tests: int, seed: int, history_orders: int = DEMO_HISTORY_ORDERS
+) -> SandboxServer:
     """Start the simulator on 127.0.0.1 and a free port; `.stop()` it when done.
 
     It is as strict as a Rupa server may be about refresh tokens: one used twice ends the
@@ -40,8 +44,14 @@ def start_simulator(*, lab_tests: int, seed: int) -> SandboxServer:
     Args:
         lab_tests: how many lab tests its catalog holds.
         seed: its data seed (the same seed gives the same data).
+        history_orders: the size of the demo clinic's order history.
     """
-    config = SandboxConfig(lab_tests=lab_tests, seed=seed, refresh_token_reuse_protection=True)
+    config = SandboxConfig(
+        lab_tests=lab_tests,
+        seed=seed,
+        history_orders=history_orders,
+        refresh_token_reuse_protection=True,
+    )
     server = SandboxServer(config)
     log.info("demo simulator on %s with %d lab tests", server.url, lab_tests)
     return server

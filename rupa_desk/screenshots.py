@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import sys
 import tempfile
@@ -37,6 +38,18 @@ async def _save(widget: QWidget, folder: Path, name: str) -> Path:
         raise OSError(f"could not write {path}")
     print(path, flush=True)
     return path
+
+
+def _reports_shown(page: object) -> bool:
+    """The Reports pane has the order history and its figures (`ReportsPage`)."""
+    tables = getattr(page, "tables", {})
+    label = getattr(page, "history_label", None)
+    return (
+        "turnaround" in tables
+        and tables["turnaround"].rowCount() > 0
+        and label is not None
+        and label.text().startswith("Order history as of")
+    )
 
 
 async def _until(condition: object, what: str) -> None:
@@ -79,6 +92,8 @@ async def tour(desk: Desk, folder: Path) -> list[Path]:
             catalog.search_box.textEdited.emit("vitamin d")  # type: ignore[attr-defined]
             await asyncio.sleep(SETTLE_S)
             catalog.table.selectRow(0)  # type: ignore[attr-defined]
+        if key == "reports":  # once the order history is in and the reports are computed
+            await _until(functools.partial(_reports_shown, window.pane(key)), "the reports")
         saved.append(await _save(window, folder, f"pane-{key}"))
     labs = [c.name for c in desk.workspace.catalog.companies()] if desk.workspace else []
     settings = SettingsDialog(desk.settings, demo_running=True, lab_names=labs, parent=window)

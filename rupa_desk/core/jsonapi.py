@@ -83,6 +83,8 @@ _SAFE_ID: Final = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_ID_LENGTH}}}")
 #: What no text from Rupa may hold: C0 and C1 control characters (tab, line feed and carriage
 #: return aside) and lone surrogates (not Unicode: they cannot be stored, encoded or shown).
 _BAD_CHARACTERS: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+#: Any character `str.isspace` is true for (both use the same Unicode table).
+_WHITESPACE: Final = re.compile(r"\s")
 #: The same and tab and line breaks, for texts that end up in a log line.
 _LINE_BREAKING_CHARACTERS: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _TIMESTAMP_LENGTH: Final = 64
@@ -125,7 +127,7 @@ def _is_url_text(value: str) -> bool:
     return (
         is_clean_text(value, MAX_URL_LENGTH)
         and "\\" not in value
-        and not any(character.isspace() for character in value)
+        and _WHITESPACE.search(value) is None
     )
 
 

@@ -46,6 +46,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="simulated seconds per real second for order progress; 0 = only on demand "
         f"(default {DEMO_CLOCK_SPEED:g}: an order completes in a few minutes)",
     )
+    parser.add_argument(
+        "--history-orders",
+        type=int,
+        default=defaults.history_orders,
+        help="a clinic history of this many orders (e.g. 3000 for the reports)",
+    )
+    parser.add_argument("--history-days", type=int, default=defaults.history_days)
     parser.add_argument("--rate-limit", type=float, default=defaults.rate_limit_per_s)
     parser.add_argument("--rate-burst", type=int, default=defaults.rate_burst)
     parser.add_argument(
@@ -106,6 +113,8 @@ def config_from(args: argparse.Namespace) -> SandboxConfig:
         patients=args.patients,
         orders=args.orders,
         open_orders=args.open_orders,
+        history_orders=args.history_orders,
+        history_days=args.history_days,
         clock_speed=args.clock_speed,
         rate_limit_per_s=args.rate_limit,
         rate_burst=args.rate_burst,

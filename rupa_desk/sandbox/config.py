@@ -68,6 +68,9 @@ class SandboxConfig:
         patients: patients in the demo clinic.
         orders: seeded orders of the demo clinic, spread over every status.
         open_orders: extra orders in non-terminal statuses (e.g. 500 for a polling benchmark).
+        history_orders: a clinic history of this many more orders over `history_days` (0:
+            none), each on its own timeline: payment, sample, results per lab (`history`).
+        history_days: how far back the history reaches.
         rate_limit_per_s: token-bucket refill rate per access token.
         rate_burst: token-bucket size per access token.
         latency_ms: delay added before every API request is handled (a client that gives up
@@ -121,6 +124,8 @@ class SandboxConfig:
     patients: int = 60
     orders: int = 42
     open_orders: int = 0
+    history_orders: int = 0
+    history_days: int = 730
     rate_limit_per_s: float = 20.0
     rate_burst: int = 40
     latency_ms: int = 0
@@ -151,13 +156,16 @@ class SandboxConfig:
 
     def __post_init__(self) -> None:
         problems = []
-        for name in ("lab_tests", "practitioners", "patients", "orders", "open_orders"):
+        counts = ("lab_tests", "practitioners", "patients", "orders", "open_orders")
+        for name in (*counts, "history_orders"):
             if getattr(self, name) < 0:
                 problems.append(f"{name} must not be negative")
         if not 1 <= self.lab_companies <= 500:
             problems.append("lab_companies must be between 1 and 500")
         if self.practitioners < 1:
             problems.append("practitioners must be at least 1 (the demo practitioner)")
+        if self.history_days < 1:
+            problems.append("history_days must be at least 1")
         if not 0 <= self.port <= 65535:
             problems.append("port must be between 0 and 65535")
         if self.access_token_ttl_s < 1 or self.code_ttl_s < 1:

@@ -11,7 +11,7 @@ import random
 from datetime import date, datetime, timedelta
 from typing import Final
 
-from rupa_desk.sandbox import lifecycle
+from rupa_desk.sandbox import history, lifecycle
 from rupa_desk.sandbox.catalog_data import make_lab_companies, make_lab_tests
 from rupa_desk.sandbox.clock import SimClock, wall_now
 from rupa_desk.sandbox.config import (
@@ -153,6 +153,16 @@ def build_state(config: SandboxConfig) -> SandboxState:
     _seed_orders(state, people_rng, now, config.orders, demo_clinic.id, ALL_STATUSES)
     _seed_orders(state, people_rng, now, config.open_orders, demo_clinic.id, LIFECYCLE[:-1])
     _seed_orders(state, people_rng, now, 2, other_clinic.id, ALL_STATUSES[:2])
+    if config.history_orders:
+        # its own random stream: the data above is the same with or without a history
+        history.seed_history(
+            state,
+            random.Random(config.seed * 7919 + 3),
+            now,
+            clinic_id=demo_clinic.id,
+            count=config.history_orders,
+            days=config.history_days,
+        )
     return state
 
 

@@ -120,6 +120,15 @@ class RupaClient(AsyncClosing):
         """
         return await self._api.next_page(page)
 
+    async def page_at(self, listing: Listing[T], link: str) -> Page[T]:
+        """The page of `listing` at `link`, a next link of it that Rupa sent before (kept to
+        resume a download); continue with `next_page(page)`.
+
+        Raises:
+            RefusedLink: the link leads to another origin.
+        """
+        return await self._api.page_at(link, _page_format(listing))
+
     def _request_of(self, listing: Listing[T]) -> tuple[str, dict[str, str], PageFormat[T]]:
         """The path, query and page format of a listing."""
         size = self._limits.page_size if listing.page_size is None else listing.page_size

@@ -317,6 +317,20 @@ class ApiTransport(AsyncClosing):
             _Chain(chain.read, chain.followed | {key}, chain.fetched + 1, chain.allowed),
         )
 
+    async def page_at(self, link: str, read: PageFormat[T]) -> Page[T]:
+        """A page of a list by a link this API sent before and the caller kept (a download
+        resumed where it stopped); continue with `next_page(page)`.
+
+        Raises:
+            RefusedLink: the link leads to another origin.
+        """
+        url = self._url(httpx.URL(link))
+        response = await self.send("GET", url, policy=RetryPolicy.SAFE)
+        page = self.read(response, read)
+        return _fetched(
+            page, _Chain(read, frozenset({_link_key(url)}), 1, self._pages_allowed(page))
+        )
+
     async def iterate(
         self, target: str, params: Mapping[str, str] | None, read: PageFormat[T]
     ) -> AsyncIterator[T]:

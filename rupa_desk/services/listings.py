@@ -75,6 +75,7 @@ def orders(
     practitioner: str | None = None,
     *,
     page_size: int | None = None,
+    include: tuple[str, ...] = (),
 ) -> Listing[Order]:
     """Orders, newest first, optionally of one patient, practitioner or status.
 
@@ -83,6 +84,7 @@ def orders(
         status: one status or several (e.g. every non-terminal one, for polling).
         practitioner: a practitioner id (ordering or signing).
         page_size: items per page.
+        include: related resources Rupa should include (e.g. `ordered_tests`).
     """
     filters: dict[Filter, str] = {}
     if patient is not None:
@@ -94,7 +96,9 @@ def orders(
     keep = functools.partial(
         _order_matches, patient=patient, status=status, practitioner=practitioner
     )
-    return Listing(jsonapi.ORDER, jsonapi.parse_order, filters, page_size=page_size, keep=keep)
+    return Listing(
+        jsonapi.ORDER, jsonapi.parse_order, filters, include, page_size=page_size, keep=keep
+    )
 
 
 def order_intents_for_draft(draft_id: str, metadata_key: str) -> Listing[OrderIntent]:

@@ -23,6 +23,7 @@ from rupa_desk.core.drafts import DraftState
 from rupa_desk.core.status import LIFECYCLE
 from rupa_desk.paths import AppPaths
 from rupa_desk.services.api import RupaClient
+from rupa_desk.services.reports import PracticeReports
 from rupa_desk.services.store import OrderFilters, Store, StoreError, vacuum_file
 from rupa_desk.services.sync import CatalogSync
 from rupa_desk.settings import Environment
@@ -34,6 +35,7 @@ from rupa_desk.ui.presenters.catalog import CatalogPresenter
 from rupa_desk.ui.presenters.connectivity import Connectivity
 from rupa_desk.ui.presenters.panels import PanelsPresenter
 from rupa_desk.ui.presenters.patients import PatientsPresenter
+from rupa_desk.ui.presenters.reports import ReportsPresenter
 from rupa_desk.ui.presenters.session import Account, AccountUnavailable
 from rupa_desk.ui.tasks import BackgroundTasks
 
@@ -155,6 +157,18 @@ class AccountWorkspace:
     def _on_draft_changed(self, draft_id: str) -> None:
         self.patients.drafts_changed(draft_id)
 
+    def reports_presenter(self) -> ReportsPresenter:
+        """The Reports pane's presenter (built by its pane, on this account's services)."""
+        context = self._context
+        return ReportsPresenter(
+            self.store,
+            context.client,
+            context.bridge,
+            context.tasks,
+            user=self.account.display_name,
+            user_id=self.account.id,
+        )
+
     def attention(self) -> dict[str, tuple[int, str]]:
         """What needs the desk's attention, per pane key: (count, what it is in words)."""
         waiting = self.store.drafts.count_in_state(
@@ -170,10 +184,12 @@ class AccountWorkspace:
             )
         )
         arrived = self.store.lab_results.unseen_count()
+        follow_ups = PracticeReports(self.store).follow_up_count()
         return {
             "drafts": (waiting, f"{waiting} draft(s) not ordered yet"),
             "orders": (unpaid, f"{unpaid} order(s) waiting for the patient's payment"),
             "results": (arrived, f"{arrived} result value(s) arrived since you last looked"),
+            "reports": (follow_ups, f"{follow_ups} order(s) need a follow-up"),
         }
 
     @classmethod

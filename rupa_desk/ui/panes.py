@@ -39,13 +39,20 @@ class PaneSpec:
 
 
 def _patients(workspace: AccountWorkspace) -> QWidget:
+    from rupa_desk.services.reports import PracticeReports
     from rupa_desk.ui.pages.patients import PatientsPage
+
+    reports = PracticeReports(workspace.store)
+
+    def lab_history(patient_id: str) -> list[str]:
+        return [event.line() for event in reports.patient_history(patient_id)]
 
     return PatientsPage(
         workspace.patients,
         saved_orders=workspace.store.orders,
         ordering=workspace.orders.drafts,
         results=workspace.store.lab_results,
+        lab_history=lab_history,
     )
 
 
@@ -84,6 +91,12 @@ def _results(workspace: AccountWorkspace) -> QWidget:
     return ResultsInboxPage(presenter)
 
 
+def _reports(workspace: AccountWorkspace) -> QWidget:
+    from rupa_desk.ui.pages.reports import ReportsPage
+
+    return ReportsPage(workspace.reports_presenter())
+
+
 PANES: Final[tuple[PaneSpec, ...]] = (
     PaneSpec("patients", "Patients", _patients, "mdi6.account-multiple-outline"),
     PaneSpec("catalog", "Catalog", _catalog, "mdi6.flask-outline"),
@@ -91,4 +104,5 @@ PANES: Final[tuple[PaneSpec, ...]] = (
     PaneSpec("orders", "Orders", _orders, "mdi6.clipboard-text-clock-outline"),
     PaneSpec("panels", "Panels", _panels, "mdi6.format-list-checks"),
     PaneSpec("results", "Results inbox", _results, "mdi6.inbox-arrow-down-outline"),
+    PaneSpec("reports", "Reports", _reports, "mdi6.chart-bar"),
 )

@@ -210,7 +210,9 @@ async def test_demo_mode_signs_in_without_a_browser_syncs_and_looks_right(
 
     ARTIFACTS.mkdir(exist_ok=True)
     shots: dict[str, QImage] = seen["screenshots"]
-    assert sorted(shots) == sorted(["patients", "catalog", "drafts", "orders", "panels", "results"])
+    assert sorted(shots) == sorted(
+        ["patients", "catalog", "drafts", "orders", "panels", "results", "reports"]
+    )
     for key, image in shots.items():
         shot = ARTIFACTS / f"main-window-demo-{key}.png"
         assert image.save(str(shot))

@@ -56,6 +56,8 @@ async def test_ctrl_number_shortcuts_show_the_panes(qtbot: QtBot, app_paths: App
         qtbot.keyClick(window, Qt.Key(Qt.Key.Key_0 + number), Qt.KeyboardModifier.ControlModifier)
         assert window.current_pane() == key
     assert window.windowTitle() == "Rupa Desk — Orders"
+    qtbot.keyClick(window, Qt.Key.Key_5, Qt.KeyboardModifier.ControlModifier)
+    assert window.current_pane() == "reports"
 
 
 async def test_the_file_menu_opens_settings_and_sign_out_and_quits(

@@ -29,6 +29,7 @@ def test_the_registry_names_the_panes_in_sidebar_order() -> None:
         ("orders", "Orders"),
         ("panels", "Panels"),
         ("results", "Results inbox"),
+        ("reports", "Reports"),
     ]
     assert all(p.build is not None for p in PANES)
 
@@ -38,11 +39,11 @@ async def test_a_new_pane_is_one_registry_entry(
 ) -> None:
     built_for: list[str] = []
 
-    def build_reports(workspace: AccountWorkspace) -> QWidget:
+    def build_invoices(workspace: AccountWorkspace) -> QWidget:
         built_for.append(workspace.account.id)
         return QLabel(f"{workspace.catalog.test_count()} tests in the catalog")
 
-    panes = (*PANES, PaneSpec("reports", "Reports", build_reports))
+    panes = (*PANES, PaneSpec("invoices", "Invoices", build_invoices))
     bridge = MessageBridge()
     window = MainWindow(bridge=bridge, window_state=WindowState(app_paths.config_dir), panes=panes)
     qtbot.addWidget(window)
@@ -61,7 +62,7 @@ async def test_a_new_pane_is_one_registry_entry(
         )
         workspace = AccountWorkspace.open(context, window.pane_specs)
         try:
-            assert list(workspace.panes) == [*(p.key for p in PANES), "reports"]
+            assert list(workspace.panes) == [*(p.key for p in PANES), "invoices"]
             assert built_for == ["pra_registry"]
             assert isinstance(workspace.panes["catalog"], CatalogPage)
             window.install_panes(workspace.panes)
@@ -69,10 +70,10 @@ async def test_a_new_pane_is_one_registry_entry(
             sidebar = window.findChild(QListWidget)
             assert sidebar is not None
             titles = [sidebar.item(i).text() for i in range(sidebar.count())]
-            assert titles[-1] == "Reports"
-            window.show_pane("reports")
-            assert window.current_pane() == "reports"
-            assert window.pane("reports").text() == "0 tests in the catalog"  # type: ignore[attr-defined]
+            assert titles[-1] == "Invoices"
+            window.show_pane("invoices")
+            assert window.current_pane() == "invoices"
+            assert window.pane("invoices").text() == "0 tests in the catalog"  # type: ignore[attr-defined]
         finally:
             await workspace.close(remove_patient_data=False)
             window.remove_panes()

@@ -51,10 +51,12 @@ from rupa_desk.services.store.errors import (
 )
 from rupa_desk.services.store.lab_results import LabResults
 from rupa_desk.services.store.migrations import MIGRATIONS, known_migration_names
+from rupa_desk.services.store.order_history import OrderHistoryState
 from rupa_desk.services.store.orders import Orders
 from rupa_desk.services.store.panels import Panels
 from rupa_desk.services.store.patient_forms import PatientForms
 from rupa_desk.services.store.patients import PatientCache
+from rupa_desk.services.store.reports import ReportQueries
 from rupa_desk.services.store.sync_state import SyncState
 
 log = logging.getLogger(__name__)
@@ -279,6 +281,8 @@ class Store:
         orders: orders, their tests and results, and the statuses seen.
         patient_forms: the unsent new-patient form, saved as it is typed.
         sync_state: when each resource was last synced.
+        order_history: the order history download's cursor, and the follow-ups.
+        reports: the practice reports' queries.
     """
 
     def __init__(
@@ -304,6 +308,8 @@ class Store:
         self.drafts = Drafts(db, before_catalog_read=switch)
         self.orders = Orders(db, before_catalog_read=switch)
         self.lab_results = LabResults(db)
+        self.order_history = OrderHistoryState(db)
+        self.reports = ReportQueries(db, before_catalog_read=switch)
         self.patient_forms = PatientForms(db)
         self.panels = Panels(db)
         self.sync_state = SyncState(db)
@@ -373,6 +379,8 @@ class Store:
             patients = self.db.execute("DELETE FROM patients").rowcount
             self.db.execute("DELETE FROM patient_forms")  # the unsent new-patient form
             self.db.execute("DELETE FROM order_status_history")
+            self.db.execute("DELETE FROM order_follow_ups")
+            self.db.execute("DELETE FROM order_history")  # the next download starts over
             self.db.execute("DELETE FROM ordered_tests")
             for table in ("lab_results", "result_reports", "result_inbox"):
                 self.db.execute(f"DELETE FROM {table}")

@@ -340,6 +340,119 @@ def m013_structured_results(db: Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m014_order_history(db: Database) -> None:
+    """The order history download's cursor, the follow-ups, and what the reports read fast.
+
+    `order_history` has one row: the next page of an unfinished download (a link Rupa sent),
+    the newest order of the run under way, and how far back the last complete run reached.
+    `order_follow_ups` holds who marked a late order as followed up, and when (local only).
+    The reports count local days over tens of thousands of orders: the dates they use are
+    kept as Unix seconds too, and what they need of an order is copied onto its tests, in
+    indexes that hold every column a report reads. Triggers keep these up to date, whoever
+    writes the orders; `received_seen_s` is when this PC saw an order reach Sample Received
+    (a change it saw, not a first sighting).
+    """
+    db.executescript(
+        f"""
+        CREATE TABLE order_history (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            next_url TEXT,
+            run_newest_submitted TEXT,
+            complete_through TEXT,
+            completed_at TEXT,
+            orders_seen INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE order_follow_ups (
+            order_id TEXT PRIMARY KEY,
+            followed_up_by TEXT NOT NULL,
+            followed_up_at TEXT NOT NULL
+        );
+        ALTER TABLE orders ADD COLUMN submitted_s INTEGER;
+        ALTER TABLE orders ADD COLUMN paid_s INTEGER;
+        ALTER TABLE orders ADD COLUMN received_seen_s INTEGER;
+        ALTER TABLE ordered_tests ADD COLUMN results_s INTEGER;
+        ALTER TABLE ordered_tests ADD COLUMN submitted_s INTEGER;
+        ALTER TABLE ordered_tests ADD COLUMN start_s INTEGER;
+        ALTER TABLE ordered_tests ADD COLUMN practitioner_id TEXT;
+        ALTER TABLE ordered_tests ADD COLUMN canceled INTEGER NOT NULL DEFAULT 0;
+
+        UPDATE orders SET submitted_s = {_seconds("date_submitted")},
+            paid_s = {_seconds("date_paid")},
+            received_seen_s = (SELECT {_seconds("min(h.observed_at)")}
+                FROM order_status_history h WHERE h.order_id = orders.id
+                AND h.status = 'Sample Received' AND h.id > (SELECT min(f.id)
+                FROM order_status_history f WHERE f.order_id = orders.id));
+        UPDATE ordered_tests SET results_s = {_seconds("date_results_received")},
+            {_ORDER_FACTS.format(test="ordered_tests.order_id")};
+
+        CREATE TRIGGER orders_report_insert AFTER INSERT ON orders BEGIN
+            UPDATE orders SET submitted_s = {_seconds("NEW.date_submitted")},
+                paid_s = {_seconds("NEW.date_paid")} WHERE rowid = NEW.rowid;
+        END;
+        CREATE TRIGGER orders_report_update AFTER UPDATE
+            OF date_submitted, date_paid, date_canceled, status, practitioner_id ON orders
+        WHEN OLD.date_submitted IS NOT NEW.date_submitted OR OLD.date_paid IS NOT NEW.date_paid
+            OR OLD.date_canceled IS NOT NEW.date_canceled OR OLD.status IS NOT NEW.status
+            OR OLD.practitioner_id IS NOT NEW.practitioner_id
+        BEGIN
+            UPDATE orders SET submitted_s = {_seconds("NEW.date_submitted")},
+                paid_s = {_seconds("NEW.date_paid")} WHERE rowid = NEW.rowid;
+            UPDATE ordered_tests SET
+                {_ORDER_FACTS.format(test="NEW.id")}
+                WHERE order_id = NEW.id;
+        END;
+        CREATE TRIGGER ordered_tests_report_insert AFTER INSERT ON ordered_tests BEGIN
+            UPDATE ordered_tests SET results_s = {_seconds("NEW.date_results_received")},
+                {_ORDER_FACTS.format(test="NEW.order_id")}
+                WHERE rowid = NEW.rowid;
+        END;
+        CREATE TRIGGER ordered_tests_report_update AFTER UPDATE OF date_results_received
+            ON ordered_tests
+        WHEN OLD.date_results_received IS NOT NEW.date_results_received BEGIN
+            UPDATE ordered_tests SET results_s = {_seconds("NEW.date_results_received")}
+                WHERE rowid = NEW.rowid;
+        END;
+        CREATE TRIGGER order_status_history_report AFTER INSERT ON order_status_history
+        WHEN NEW.status = 'Sample Received' AND EXISTS (SELECT 1 FROM order_status_history f
+            WHERE f.order_id = NEW.order_id AND f.id < NEW.id)
+        BEGIN
+            UPDATE orders SET received_seen_s = coalesce(received_seen_s,
+                {_seconds("NEW.observed_at")}) WHERE id = NEW.order_id;
+            UPDATE ordered_tests SET
+                {_ORDER_FACTS.format(test="NEW.order_id")}
+                WHERE order_id = NEW.order_id;
+        END;
+
+        CREATE INDEX orders_report_submitted ON orders (submitted_s, status, paid_s,
+            date_completed, date_canceled, practitioner_id, id);
+        CREATE INDEX orders_report_paid ON orders (paid_s, status, date_canceled,
+            practitioner_id, total_price_cents);
+        CREATE INDEX orders_report_open ON orders (submitted_s)
+            WHERE date_completed IS NULL AND date_canceled IS NULL;
+        CREATE INDEX ordered_tests_report ON ordered_tests (submitted_s, canceled,
+            practitioner_id, lab_test_id, results_s, start_s);
+        CREATE INDEX ordered_tests_by_test ON ordered_tests (canceled, lab_test_id,
+            submitted_s, results_s, start_s, practitioner_id);
+        """
+    )
+
+
+#: What the reports need of an order, copied onto each of its tests (so that a report over
+#: the tests reads one index and joins nothing): `{test}` is the order id to copy from.
+_ORDER_FACTS = (
+    "(submitted_s, start_s, practitioner_id, canceled) = (SELECT o.submitted_s,"
+    " coalesce(o.received_seen_s, o.paid_s), o.practitioner_id,"
+    " o.date_canceled IS NOT NULL OR lower(trim(o.status)) = 'canceled'"
+    " FROM orders o WHERE o.id = {test})"
+)
+
+
+def _seconds(column: str) -> str:
+    """SQL for an ISO timestamp (any offset) as Unix seconds; NULL stays NULL."""
+    return f"CAST(strftime('%s', {column}) AS INTEGER)"
+
+
 def known_migration_names() -> tuple[str, ...]:
     """The migrations this version knows, in order (all are pending on an empty database)."""
     with Database(memory=True) as empty:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -127,6 +128,14 @@ class PatientDetailPanel(QWidget):
         self.again_button.setEnabled(False)
         self.orders.itemSelectionChanged.connect(self._on_orders_item_selection_changed)
         self.again_button.clicked.connect(self._on_again_button_clicked)
+        self.history_label = QLabel("Lab history")
+        self.history = QListWidget()
+        self.history.setAccessibleName("Lab history of this patient")
+        show_cut_cells_whole(self.history)
+        # it takes the room left over: never the room the details above need
+        self.history.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
+        self.history_label.setVisible(False)  # until a lab history is given
+        self.history.setVisible(False)
         self._content = QWidget()
         content = QVBoxLayout(self._content)
         content.setContentsMargins(0, 0, 0, 0)
@@ -145,6 +154,8 @@ class PatientDetailPanel(QWidget):
         content.addLayout(again)
         self.trends = TrendsView()
         content.addWidget(self.trends, 2)
+        content.addWidget(self.history_label)
+        content.addWidget(self.history, 2)
         layout = QVBoxLayout(self)
         layout.addWidget(self.empty)
         layout.addWidget(self._content, 1)
@@ -234,3 +245,14 @@ class PatientDetailPanel(QWidget):
     def _on_new_order_button_clicked(self) -> None:
         if self._detail is not None:
             self.new_order_requested.emit(self._detail.patient.id)
+
+    def show_history(self, lines: Sequence[str]) -> None:
+        """Show the patient's lab history on this computer (orders and results, newest
+        first), one line per step."""
+        self.history_label.setVisible(True)
+        self.history.setVisible(True)
+        self.history.clear()
+        self.history.addItems(list(lines))
+        self.history_label.setText(
+            "Lab history on this computer" if lines else "No lab history on this computer yet"
+        )

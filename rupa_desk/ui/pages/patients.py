@@ -11,6 +11,7 @@ Ctrl+Enter starts an order for the selected patient.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -84,6 +85,8 @@ class PatientsPage(QWidget):
         ordering: starts orders ("New order"); None: the pane offers none.
         results: the result values saved on this computer (the detail shows the patient's
             trends).
+        lab_history: a patient's lab history as lines (by patient id), shown in the detail;
+            None for none.
     """
 
     def __init__(
@@ -94,12 +97,14 @@ class PatientsPage(QWidget):
         saved_orders: SavedOrders | None = None,
         ordering: PatientOrdering | None = None,
         results: PatientResults | None = None,
+        lab_history: Callable[[str], Sequence[str]] | None = None,
     ) -> None:
         super().__init__(parent)
         self._presenter = presenter
         self._saved_orders = saved_orders
         self._ordering = ordering
         self._results = results
+        self._lab_history = lab_history
         self.setAccessibleName("Patients")
         self.duplicate_dialog: DuplicatePatientDialog | None = None
 
@@ -313,6 +318,8 @@ class PatientsPage(QWidget):
         self.detail.show_detail(detail, saved)
         if detail is not None and self._results is not None:
             self.detail.trends.show_trends(trends(self._results.patient_reports(detail.patient.id)))
+        if detail is not None and self._lab_history is not None:
+            self.detail.show_history(self._lab_history(detail.patient.id))
 
     def _on_presenter_refresh_started(self) -> None:
         self.refresh_button.setEnabled(False)

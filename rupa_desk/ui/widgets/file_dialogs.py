@@ -47,6 +47,18 @@ def choose_save_path(parent: QWidget, suggested: str) -> str:
     return path
 
 
+def choose_csv_path(parent: QWidget, suggested: str) -> str:
+    """The system's Save dialog, for a CSV file (a report); starts in Documents too."""
+    if not Path(suggested).is_absolute():
+        documents = QStandardPaths.writableLocation(
+            QStandardPaths.StandardLocation.DocumentsLocation
+        )
+        if documents:
+            suggested = str(Path(documents) / suggested)
+    path, _ = QFileDialog.getSaveFileName(parent, "Export", suggested, "CSV files (*.csv)")
+    return path
+
+
 def choose_printer(parent: QWidget, printer: QPrinter, pages: int) -> bool:
     """The system's Print dialog: printer, copies and the pages to print."""
     from PySide6.QtPrintSupport import QAbstractPrintDialog, QPrintDialog
