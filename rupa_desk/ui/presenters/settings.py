@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -113,7 +113,8 @@ class SettingsPresenter(QObject):
             True when the settings were saved.
         """
         try:
-            settings = UserSettings(
+            settings = replace(  # keeps what the form does not show (Epic's settings)
+                self._current,
                 environment=form.environment,
                 client_id=form.client_id.strip(),
                 sandbox_authorize_url=form.sandbox_authorize_url.strip(),
