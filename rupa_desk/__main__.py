@@ -7,6 +7,7 @@
                                     catalog sync, checkout and a result PDF (an install's test)
     rupa-desk signin|whoami|signout [--env ENV] [--demo-url URL]
     rupa-desk catalog sync|search ...
+    rupa-desk epic connect|whoami|search|schedule ...
 
 Each command's module is imported only when that command runs, so `rupa-desk whoami` never
 loads Qt and the app never loads what only the command line needs.
@@ -20,6 +21,7 @@ import sys
 from collections.abc import Sequence
 
 from rupa_desk import __version__
+from rupa_desk.cli.epic_options import add_parser as add_epic_parser
 from rupa_desk.settings import ENVIRONMENT_NAMES
 
 
@@ -84,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--sample-type", default=None, help="only tests with this sample type")
     search.add_argument("--limit", type=int, default=20, help="how many results (default 20)")
     search.add_argument("--json", action="store_true", help="print JSON lines")
+    add_epic_parser(commands)
     return parser
 
 
@@ -119,6 +122,10 @@ def _run(argv: Sequence[str] | None) -> int:
         from rupa_desk.cli import catalog
 
         return catalog.run(args)
+    if args.command == "epic":
+        from rupa_desk.cli import epic
+
+        return epic.run(args)
     from rupa_desk import app
     from rupa_desk.cli.exit_codes import EXIT_FAILED
     from rupa_desk.paths import AppPaths

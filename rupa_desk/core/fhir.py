@@ -379,6 +379,19 @@ def parse_smart_configuration(body: object) -> SmartConfiguration:
     )
 
 
+def capability_name(body: object) -> str:
+    """What a CapabilityStatement calls the server (its software's name, else its
+    description); "" when it says nothing usable. Never raises."""
+    if not isinstance(body, Mapping) or body.get("resourceType") != "CapabilityStatement":
+        return ""
+    for part, key in (("software", "name"), ("implementation", "description")):
+        section = body.get(part)
+        value = section.get(key) if isinstance(section, Mapping) else None
+        if isinstance(value, str) and value.strip() and is_clean_text(value, _TEXT_LENGTH):
+            return " ".join(value.split())
+    return ""
+
+
 _OAUTH_URIS: Final = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
 
 

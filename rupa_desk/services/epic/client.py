@@ -18,6 +18,7 @@ from rupa_desk.core.fhir import (
     EhrPatient,
     ScheduledVisit,
     bundle_reader,
+    capability_name,
     is_fhir_id,
     outcome_diagnostics,
     parse_appointment,
@@ -74,6 +75,11 @@ class EpicClient(AsyncClosing):
 
     async def aclose(self) -> None:
         await self._api.aclose()
+
+    async def server_name(self) -> str:
+        """What Epic's CapabilityStatement calls the server ("" when it does not say)."""
+        with epic_errors():
+            return await self._api.get("metadata", capability_name)
 
     async def search_patients(
         self,
