@@ -39,6 +39,7 @@ from rupa_desk.paths import AppPaths, make_private_dir, restrict_to_user
 from rupa_desk.services.store.catalog import Catalog
 from rupa_desk.services.store.catalog_files import CatalogAttachment, CatalogFiles
 from rupa_desk.services.store.drafts import Drafts
+from rupa_desk.services.store.epic_links import EpicLinks
 from rupa_desk.services.store.errors import (
     DatabaseBusyError,
     DatabaseDiskFullError,
@@ -277,6 +278,7 @@ class Store:
         orders: orders, their tests and results, and the statuses seen.
         patient_forms: the unsent new-patient form, saved as it is typed.
         sync_state: when each resource was last synced.
+        epic_links: Rupa patients linked to Epic patients; results filed to Epic.
     """
 
     def __init__(
@@ -303,6 +305,7 @@ class Store:
         self.orders = Orders(db, before_catalog_read=switch)
         self.patient_forms = PatientForms(db)
         self.sync_state = SyncState(db)
+        self.epic_links = EpicLinks(db)
 
     @classmethod
     def for_account(cls, paths: AppPaths, environment: str, account: str) -> Store:
@@ -368,6 +371,8 @@ class Store:
         with self.db.atomic():
             patients = self.db.execute("DELETE FROM patients").rowcount
             self.db.execute("DELETE FROM patient_forms")  # the unsent new-patient form
+            self.db.execute("DELETE FROM epic_patient_links")  # Epic ids and MRNs
+            self.db.execute("DELETE FROM epic_filings")
             self.db.execute("DELETE FROM order_status_history")
             self.db.execute("DELETE FROM ordered_tests")
             orders = self.db.execute("DELETE FROM orders").rowcount
