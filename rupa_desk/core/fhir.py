@@ -17,6 +17,7 @@ from typing import Any, Final, TypeVar
 
 from rupa_desk.core.jsonapi import is_clean_text, is_web_url
 from rupa_desk.core.models import Page
+from rupa_desk.core.validation import PatientForm
 
 T = TypeVar("T")
 
@@ -424,3 +425,31 @@ def parse_capability_oauth(body: object) -> SmartConfiguration:
                 }
             )
     raise ValueError("the CapabilityStatement names no OAuth URIs")
+
+
+# -- Epic → Rupa ----------------------------------------------------------------------------
+
+
+def patient_form(patient: EhrPatient) -> PatientForm:
+    """The new-patient form filled from an Epic patient ("Use for Rupa").
+
+    The official name, the first phone and email, the birth date, the administrative gender
+    where Rupa has it (female, male; other), and the home address: the first address line
+    goes to street 1, the rest joined to street 2. The form is checked as typed afterwards,
+    like anything else in it.
+    """
+    address = patient.address
+    sex = patient.sex if patient.sex in ("female", "male", "other") else ""
+    return PatientForm(
+        first_name=patient.given,
+        last_name=patient.family,
+        email=patient.email,
+        birthday=patient.birth_date.isoformat() if patient.birth_date else "",
+        phone=patient.phone,
+        gender=sex,
+        street_1=address.lines[0] if address.lines else "",
+        street_2=", ".join(address.lines[1:]),
+        city=address.city,
+        state=address.state,
+        zip=address.postal_code,
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -15,7 +16,9 @@ from rupa_desk.core.fhir import (
     parse_capability_oauth,
     parse_patient,
     parse_smart_configuration,
+    patient_form,
 )
+from rupa_desk.core.validation import PatientForm, patient_form_errors
 from rupa_desk.epic_sandbox.resources import operation_outcome
 
 CAMILA: dict[str, Any] = {
@@ -175,3 +178,36 @@ def test_smart_configuration_needs_web_endpoints_and_s256() -> None:
         parse_smart_configuration({**good, "token_endpoint": "javascript:alert(1)"})
     with pytest.raises(ValueError, match="OAuth URIs"):
         parse_capability_oauth({"resourceType": "CapabilityStatement", "rest": [{}]})
+
+
+def test_use_for_rupa_fills_the_new_patient_form_from_epic() -> None:
+    patient = parse_patient(
+        {
+            **CAMILA,
+            "address": [
+                {
+                    "use": "home",
+                    "line": ["100 Oak St", "Apt 2", "Rear"],
+                    "city": "Madison",
+                    "state": "WI",
+                    "postalCode": "53703",
+                }
+            ],
+        }
+    )
+    form = patient_form(patient)
+    assert form == PatientForm(
+        first_name="Camila Maria",
+        last_name="Lopez",
+        email="camila@example.com",
+        birthday="1987-09-12",
+        phone="608-555-1000",
+        gender="female",
+        street_1="100 Oak St",
+        street_2="Apt 2, Rear",
+        city="Madison",
+        state="WI",
+        zip="53703",
+    )
+    assert patient_form(replace(patient, sex="unknown", birth_date=None)).gender == ""
+    assert patient_form_errors(form, today=date(2026, 12, 7)) == {}  # Rupa Desk's checks pass

@@ -3,6 +3,10 @@
 The new-patient form is saved as it is typed; opening it restores one that was not sent.
 
 Keyboard: Ctrl+F focuses the search; Ctrl+N opens the new-patient form.
+
+With Epic set up, "Find in Epic" searches Epic's chart; "Use for Rupa" fills the new-patient
+form from the patient found, and the Rupa patient it becomes (created, or an existing one
+chosen in the duplicate check) is linked to her Epic record.
 """
 
 from __future__ import annotations
@@ -24,13 +28,16 @@ from PySide6.QtWidgets import (
 )
 from qasync import asyncSlot
 
+from rupa_desk.core.fhir import EhrPatient, patient_form
 from rupa_desk.core.models import Patient
 from rupa_desk.core.validation import PatientForm
 from rupa_desk.services.store import OrderFilters, OrderRow, PossibleDuplicate
 from rupa_desk.ui.components.duplicate_patient_dialog import DuplicatePatientDialog
+from rupa_desk.ui.components.find_in_epic import FindInEpicDialog
 from rupa_desk.ui.components.new_patient_form import NewPatientForm
 from rupa_desk.ui.components.patient_detail import PatientDetailPanel
 from rupa_desk.ui.components.patient_list_model import PATIENT_ROLE, PatientListModel
+from rupa_desk.ui.presenters.epic import EpicPresenter
 from rupa_desk.ui.presenters.patients import FormProblems, PatientDetail, PatientsPresenter
 from rupa_desk.ui.widgets.keyed_table import read_only_table
 from rupa_desk.ui.widgets.search_box import SearchBox
@@ -50,6 +57,7 @@ class PatientsPage(QWidget):
         saved_orders: the orders saved on this computer; the detail panel shows a patient's
             while Rupa's are loading or cannot be loaded (offline). Kept here until the
             presenter's detail offers them itself.
+        epic: Find in Epic, when Epic is set up (None: no Epic button).
     """
 
     def __init__(
@@ -58,10 +66,15 @@ class PatientsPage(QWidget):
         parent: QWidget | None = None,
         *,
         saved_orders: SavedOrders | None = None,
+        epic: EpicPresenter | None = None,
     ) -> None:
         super().__init__(parent)
         self._presenter = presenter
         self._saved_orders = saved_orders
+        self._epic = epic
+        #: the Epic patient the form was filled from, linked once she is a Rupa patient
+        self._from_epic: EhrPatient | None = None
+        self.epic_dialog: FindInEpicDialog | None = None
         self.setAccessibleName("Patients")
         self.duplicate_dialog: DuplicatePatientDialog | None = None
 
@@ -97,6 +110,11 @@ class PatientsPage(QWidget):
         top.addWidget(self.search_box, 1)
         top.addWidget(self.new_button)
         top.addWidget(self.refresh_button)
+        self.epic_button = QPushButton("Find in Epic")
+        self.epic_button.setAccessibleName("Find in Epic")
+        self.epic_button.setToolTip("Find the patient in Epic and use her details for Rupa")
+        self.epic_button.setVisible(epic is not None)
+        top.addWidget(self.epic_button)
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
@@ -122,6 +140,7 @@ class PatientsPage(QWidget):
         self.search_box.search_requested.connect(self._on_search_box_search_requested)
         self.new_button.clicked.connect(self._on_new_button_clicked)
         self.refresh_button.clicked.connect(self._on_refresh_button_clicked)
+        self.epic_button.clicked.connect(self._on_epic_button_clicked)
         self.table.selectionModel().selectionChanged.connect(self._on_table_selection_changed)
         self.form.edited.connect(self._on_form_edited)
         self.form.submitted.connect(self._on_form_submitted)
@@ -166,7 +185,27 @@ class PatientsPage(QWidget):
     def _on_form_edited(self, form: PatientForm) -> None:
         self._presenter.form_edited(form)
 
+    def _on_epic_button_clicked(self) -> None:
+        if self._epic is None:
+            return
+        if self.epic_dialog is None:
+            self.epic_dialog = FindInEpicDialog(self._epic, self)
+            self.epic_dialog.use_for_rupa.connect(self._on_epic_dialog_use_for_rupa)
+        self.epic_dialog.open()
+
+    def _on_epic_dialog_use_for_rupa(self, patient: EhrPatient) -> None:
+        self.right.setCurrentWidget(self.form)
+        self.form.clear()
+        form = patient_form(patient)
+        self.form.fill(form)
+        self._presenter.form_edited(form)  # saved as if typed
+        self.form.show_notice(
+            "Filled in from Epic. Check the details, add what is missing, then create the patient."
+        )
+        self._from_epic = patient
+
     def _on_form_cancelled(self) -> None:
+        self._from_epic = None
         self._presenter.discard_form()
         self.form.clear()
         self.right.setCurrentWidget(self.detail)
@@ -252,6 +291,9 @@ class PatientsPage(QWidget):
         self._on_presenter_patient_chosen(patient)
 
     def _on_presenter_patient_chosen(self, patient: Patient) -> None:
+        if self._from_epic is not None and self._epic is not None:
+            self._epic.link(patient.id, self._from_epic)
+            self._from_epic = None
         self.form.clear()
         self.right.setCurrentWidget(self.detail)
         self.select_patient(patient.id)
