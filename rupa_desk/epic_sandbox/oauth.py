@@ -227,7 +227,8 @@ def _sign_in_form(request_id: str, problem: str) -> str:
     return (
         f'<form id="{FORM_ID}" method="post" action="{OAUTH_PATH}/authorize">{warning}'
         f'<input type="hidden" name="request" value="{html.escape(request_id)}">'
-        '<label>User <input name="username" value=""></label>'
+        f"<p>Epic's sandbox test user: {TEST_USER}, password {html.escape(TEST_PASSWORD)}</p>"
+        f'<label>User <input name="username" value="{TEST_USER}"></label>'
         '<label>Password <input type="password" name="password" value=""></label>'
         '<button type="submit" name="decision" value="allow">Sign in and allow</button>'
         '<button type="submit" name="decision" value="deny">Deny</button></form>'

@@ -23,6 +23,8 @@ from rupa_desk.core.drafts import DraftState
 from rupa_desk.core.status import LIFECYCLE
 from rupa_desk.paths import AppPaths
 from rupa_desk.services.api import RupaClient
+from rupa_desk.services.epic.client import EpicClient
+from rupa_desk.services.epic.connection import EpicConnection
 from rupa_desk.services.store import OrderFilters, Store, StoreError, vacuum_file
 from rupa_desk.services.sync import CatalogSync
 from rupa_desk.settings import Environment
@@ -32,6 +34,7 @@ from rupa_desk.ui.order_workspace import OrderWorkspace
 from rupa_desk.ui.panes import PANES, PaneSpec
 from rupa_desk.ui.presenters.catalog import CatalogPresenter
 from rupa_desk.ui.presenters.connectivity import Connectivity
+from rupa_desk.ui.presenters.epic import EpicPresenter
 from rupa_desk.ui.presenters.patients import PatientsPresenter
 from rupa_desk.ui.presenters.session import Account, AccountUnavailable
 from rupa_desk.ui.tasks import BackgroundTasks
@@ -59,6 +62,7 @@ class AccountContext:
         tasks: the account's background tasks (cancelled when the account closes).
         poll_interval_s: the user's order polling interval.
         open_url: opens the system browser.
+        epic: the Epic connection and client, when Epic is set up (None: no Epic).
     """
 
     account: Account
@@ -71,6 +75,7 @@ class AccountContext:
     tasks: BackgroundTasks
     poll_interval_s: float = 60.0
     open_url: Callable[[str], bool] = webbrowser.open
+    epic: tuple[EpicConnection, EpicClient] | None = None
 
 
 class AccountWorkspace:
@@ -121,6 +126,11 @@ class AccountWorkspace:
             context.bridge,
             context.connectivity,
         )
+        self.epic: EpicPresenter | None = None
+        if context.epic is not None:
+            self.epic = EpicPresenter(*context.epic, store.epic_links, context.bridge)
+            self.epic.status_changed.connect(status_bar.set_epic_status)
+            status_bar.set_epic_status(self.epic.status_text())
         self.panes: dict[str, QWidget] = {
             pane.key: pane.build(self) for pane in panes if pane.build is not None
         }
@@ -199,6 +209,8 @@ class AccountWorkspace:
         await self.orders.close(remove_web_profile=remove_patient_data)
         await self.catalog.close()
         await self.patients.close()
+        if self.epic is not None:
+            await self.epic.close()
         problems: list[str] = []
         try:
             if remove_patient_data:

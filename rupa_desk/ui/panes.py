@@ -40,7 +40,9 @@ class PaneSpec:
 def _patients(workspace: AccountWorkspace) -> QWidget:
     from rupa_desk.ui.pages.patients import PatientsPage
 
-    return PatientsPage(workspace.patients, saved_orders=workspace.store.orders)
+    return PatientsPage(
+        workspace.patients, saved_orders=workspace.store.orders, epic=workspace.epic
+    )
 
 
 def _catalog(workspace: AccountWorkspace) -> QWidget:
