@@ -92,6 +92,7 @@ _REASONS = (
     "New patient visit",
     "Hormone panel follow-up",
 )
+_SLOTS_PER_DAY = 30  # 8:00 to 18:00, every 20 minutes
 _STATUSES = ("booked", "booked", "booked", "arrived", "fulfilled", "cancelled", "noshow")
 
 
@@ -145,7 +146,8 @@ def build_patients(config: EpicConfig) -> list[PatientRecord]:
 def build_schedule(
     config: EpicConfig, patients: list[PatientRecord], today: date
 ) -> list[AppointmentRecord]:
-    """Today's appointments from 8:00, every 20 minutes: Epic's published patients first."""
+    """Today's appointments from 8:00, every 20 minutes until 18:00 (more than that: several
+    rooms at once), in order of time: Epic's published patients first."""
     rng = random.Random(config.seed + 1)
     zone = datetime.now().astimezone().tzinfo
     first = datetime.combine(today, time(8, 0), tzinfo=zone)
@@ -156,10 +158,10 @@ def build_schedule(
             AppointmentRecord(
                 id=f"eAppt{index:05d}",
                 patient_id=patient.id,
-                start=first + timedelta(minutes=20 * index),
+                start=first + timedelta(minutes=20 * (index % _SLOTS_PER_DAY)),
                 minutes=20,
                 status="booked" if index == 0 else rng.choice(_STATUSES),
                 reason=rng.choice(_REASONS),
             )
         )
-    return schedule
+    return sorted(schedule, key=lambda a: (a.start, a.id))
