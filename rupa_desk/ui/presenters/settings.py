@@ -14,6 +14,7 @@ from rupa_desk.services.auth import client_secret_key
 from rupa_desk.services.errors import SecretStoreUnavailable
 from rupa_desk.services.secrets import SecretStore
 from rupa_desk.settings import (
+    DEFAULT_EPIC_SCOPES,
     Environment,
     EnvironmentName,
     ManagedSettings,
@@ -56,6 +57,8 @@ class SettingsForm:
     poll_interval_s: int
     secret: SecretEdit = SecretEdit()
     idle_lock_minutes: int = 10
+    #: Epic's connection (optional): FHIR base, client id, scopes; None keeps the saved value
+    epic: tuple[str, str, str] | None = None
 
 
 class SettingsPresenter(QObject):
@@ -122,6 +125,14 @@ class SettingsPresenter(QObject):
                 poll_interval_s=form.poll_interval_s,
                 idle_lock_minutes=form.idle_lock_minutes,
             )
+            if form.epic is not None:
+                base, client_id, scopes = (value.strip() for value in form.epic)
+                settings = replace(
+                    settings,
+                    epic_fhir_base=base,
+                    epic_client_id=client_id,
+                    epic_scopes=" ".join(scopes.split()) or DEFAULT_EPIC_SCOPES,
+                )
             saved = await self.save_settings(settings, form.secret)
         except (SettingsError, PortListError) as exc:
             self.save_failed.emit(exc.user_message)
