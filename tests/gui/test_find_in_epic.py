@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pytest_asyncio
 from pytestqt.qtbot import QtBot
 
+from rupa_desk.core.models import Patient
 from rupa_desk.core.validation import PatientForm
 from rupa_desk.epic_sandbox.server import EpicServer
 from rupa_desk.paths import AppPaths
@@ -70,8 +71,9 @@ async def desk(
     try:
         yield Desk(page, presenter, epic_presenter, store, sandbox, epic, browser, messages)
     finally:
-        if page.epic_dialog is not None:
-            page.epic_dialog.close()
+        for dialog in (page.epic_dialog, page.schedule_dialog):
+            if dialog is not None:
+                dialog.close()
         await epic_presenter.close()
         await presenter.close()
         await epic_client.aclose()
@@ -152,4 +154,45 @@ async def test_nobody_found_by_mrn_says_so(desk: Desk) -> None:
         lambda: dialog.summary.text().startswith("No patient found in Epic."), within=30
     )
     assert dialog.table.rowCount() == 0
+    await settle()
+
+
+async def test_today_in_epic_lists_the_schedule_and_a_row_fills_the_form(desk: Desk) -> None:
+    desk.page.schedule_button.click()
+    await wait_until(lambda: desk.page.schedule_dialog is not None)
+    dialog = desk.page.schedule_dialog
+    assert dialog is not None
+    await wait_until(
+        lambda: dialog.table.rowCount() == desk.epic.config.appointments_today, within=30
+    )
+    assert dialog.timer.isActive()  # refreshed while open
+    assert dialog.table.item(0, 0).text() == "08:00"
+    assert dialog.table.item(0, 1).text() == "Booked"
+    assert dialog.table.item(0, 2).text() == "Camila Lopez"
+    assert dialog.table.item(0, 4).text() == ""  # not in Rupa yet
+    assert "appointment(s) on" in dialog.summary.text()
+    dialog.table.selectRow(0)
+    dialog.use_button.click()
+    await wait_until(lambda: desk.page.showing_form, within=30)
+    assert desk.page.form.form().last_name == "Lopez"
+    assert not dialog.timer.isActive()  # closed: no more refreshes
+    await settle()
+
+
+async def test_a_linked_patient_on_the_schedule_opens_in_rupa(desk: Desk) -> None:
+    desk.store.patients.upsert(
+        [Patient(id="pat_Cam0001", first_name="Camila", last_name="Lopez", email="c@example.com")]
+    )
+    await desk.presenter.search("")
+    desk.store.epic_links.link("pat_Cam0001", CAMILA, "203713")
+    desk.page.schedule_button.click()
+    await wait_until(lambda: desk.page.schedule_dialog is not None)
+    dialog = desk.page.schedule_dialog
+    assert dialog is not None
+    await wait_until(lambda: dialog.table.rowCount() > 0, within=30)
+    assert dialog.table.item(0, 4).text() == "Yes"
+    dialog.table.selectRow(0)
+    dialog.use_button.click()
+    await wait_until(lambda: desk.page.selected_patient_id() == "pat_Cam0001")
+    assert not desk.page.showing_form
     await settle()

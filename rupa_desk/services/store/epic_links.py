@@ -71,6 +71,15 @@ class EpicLinks:
             return None
         return EpicLink(rupa_patient_id, row[0], row[1], from_iso(row[2]))
 
+    def rupa_patient_for(self, epic_patient_id: str) -> str | None:
+        """The Rupa patient linked to this Epic patient (the latest link), if any."""
+        row = self._db.execute(
+            "SELECT rupa_patient_id FROM epic_patient_links WHERE epic_patient_id = ?"
+            " ORDER BY linked_at DESC LIMIT 1",
+            [epic_patient_id],
+        ).fetchone()
+        return None if row is None else str(row[0])
+
     def filing(self, ordered_test_id: str) -> Filing | None:
         row = self._db.execute(
             "SELECT epic_patient_id, state, document_id, problem, updated_at FROM epic_filings"

@@ -33,6 +33,7 @@ from rupa_desk.core.models import Patient
 from rupa_desk.core.validation import PatientForm
 from rupa_desk.services.store import OrderFilters, OrderRow, PossibleDuplicate
 from rupa_desk.ui.components.duplicate_patient_dialog import DuplicatePatientDialog
+from rupa_desk.ui.components.epic_schedule import EpicScheduleDialog
 from rupa_desk.ui.components.find_in_epic import FindInEpicDialog
 from rupa_desk.ui.components.new_patient_form import NewPatientForm
 from rupa_desk.ui.components.patient_detail import PatientDetailPanel
@@ -75,6 +76,7 @@ class PatientsPage(QWidget):
         #: the Epic patient the form was filled from, linked once she is a Rupa patient
         self._from_epic: EhrPatient | None = None
         self.epic_dialog: FindInEpicDialog | None = None
+        self.schedule_dialog: EpicScheduleDialog | None = None
         self.setAccessibleName("Patients")
         self.duplicate_dialog: DuplicatePatientDialog | None = None
 
@@ -115,6 +117,11 @@ class PatientsPage(QWidget):
         self.epic_button.setToolTip("Find the patient in Epic and use her details for Rupa")
         self.epic_button.setVisible(epic is not None)
         top.addWidget(self.epic_button)
+        self.schedule_button = QPushButton("Today in Epic")
+        self.schedule_button.setAccessibleName("Today in Epic")
+        self.schedule_button.setToolTip("Today's appointments in Epic")
+        self.schedule_button.setVisible(epic is not None)
+        top.addWidget(self.schedule_button)
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
@@ -141,6 +148,7 @@ class PatientsPage(QWidget):
         self.new_button.clicked.connect(self._on_new_button_clicked)
         self.refresh_button.clicked.connect(self._on_refresh_button_clicked)
         self.epic_button.clicked.connect(self._on_epic_button_clicked)
+        self.schedule_button.clicked.connect(self._on_schedule_button_clicked)
         self.table.selectionModel().selectionChanged.connect(self._on_table_selection_changed)
         self.form.edited.connect(self._on_form_edited)
         self.form.submitted.connect(self._on_form_submitted)
@@ -192,6 +200,21 @@ class PatientsPage(QWidget):
             self.epic_dialog = FindInEpicDialog(self._epic, self)
             self.epic_dialog.use_for_rupa.connect(self._on_epic_dialog_use_for_rupa)
         self.epic_dialog.open()
+
+    @asyncSlot()
+    async def _on_schedule_button_clicked(self) -> None:
+        if self._epic is None:
+            return
+        if self.schedule_dialog is None:
+            self.schedule_dialog = EpicScheduleDialog(self._epic, self)
+            self.schedule_dialog.use_for_rupa.connect(self._on_epic_dialog_use_for_rupa)
+            self.schedule_dialog.open_in_rupa.connect(self._on_schedule_dialog_open_in_rupa)
+        self.schedule_dialog.open()
+        await self.schedule_dialog.load()
+
+    def _on_schedule_dialog_open_in_rupa(self, patient_id: str) -> None:
+        self.right.setCurrentWidget(self.detail)
+        self.select_patient(patient_id)
 
     def _on_epic_dialog_use_for_rupa(self, patient: EhrPatient) -> None:
         self.right.setCurrentWidget(self.form)

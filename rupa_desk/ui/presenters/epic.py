@@ -13,7 +13,7 @@ from datetime import date
 
 from PySide6.QtCore import QObject, Signal
 
-from rupa_desk.core.fhir import EhrPatient
+from rupa_desk.core.fhir import EhrPatient, ScheduledVisit
 from rupa_desk.services.epic.client import EpicClient
 from rupa_desk.services.epic.connection import EpicConnection, EpicStatus
 from rupa_desk.services.epic.errors import EpicError
@@ -69,12 +69,16 @@ class EpicPresenter(QObject):
         searching_changed(bool): a search (or the connect before it) is running.
         summary_changed(str): what the last search came to, in words.
         status_changed(str): the connection's state in words (for the status bar).
+        schedule_changed(list): the day's `ScheduledVisit`s, in Epic's order.
+        schedule_summary_changed(str): what loading the day's schedule came to, in words.
     """
 
     results_changed = Signal(list)
     searching_changed = Signal(bool)
     summary_changed = Signal(str)
     status_changed = Signal(str)
+    schedule_changed = Signal(list)
+    schedule_summary_changed = Signal(str)
 
     def __init__(
         self,
@@ -89,6 +93,8 @@ class EpicPresenter(QObject):
         self._links = links
         self._bridge = bridge
         self._search = LatestTask("epic-search")
+        self._schedule = LatestTask("epic-schedule")
+        self._patient = LatestTask("epic-patient")
 
     def status_text(self) -> str:
         return epic_status_text(self._connection.status())
@@ -132,6 +138,43 @@ class EpicPresenter(QObject):
             phone=criteria.phone.strip() or None,
         )
 
+    async def load_schedule(self, day: date) -> list[ScheduledVisit]:
+        """The appointments of `day` (connecting first when needed); the newest load wins."""
+        self.schedule_summary_changed.emit("Loading the schedule from Epic…")
+        try:
+            visits = await self._schedule.run(self._day(day))
+        except Superseded:
+            return []
+        except EpicError as exc:
+            self.schedule_summary_changed.emit(exc.user_message)
+            self.status_changed.emit(self.status_text())
+            return []
+        self.status_changed.emit(self.status_text())
+        self.schedule_changed.emit(visits)
+        count = f"{len(visits)} appointment(s)" if visits else "No appointments"
+        self.schedule_summary_changed.emit(f"{count} on {day:%A %d %B}.")
+        return visits
+
+    async def _day(self, day: date) -> list[ScheduledVisit]:
+        if not self._connection.status().connected:
+            self.schedule_summary_changed.emit("Connect to Epic in the browser window that opened…")
+            await self._connection.connect()
+        return await self._client.schedule(day)
+
+    async def patient(self, epic_patient_id: str) -> EhrPatient | None:
+        """An appointment's patient as Epic has her; None (and a message) when Epic fails."""
+        try:
+            return await self._patient.run(self._client.patient(epic_patient_id))
+        except Superseded:
+            return None
+        except EpicError as exc:
+            self._bridge.known_error(exc, not_done="The patient was not loaded from Epic.")
+            return None
+
+    def rupa_patient_for(self, epic_patient_id: str) -> str | None:
+        """The Rupa patient this Epic patient was linked to, if any."""
+        return self._links.rupa_patient_for(epic_patient_id)
+
     def link(self, rupa_patient_id: str, patient: EhrPatient) -> None:
         """Remember that the Rupa patient is this Epic patient (for later orders and filing)."""
         try:
@@ -140,4 +183,5 @@ class EpicPresenter(QObject):
             self._bridge.known_error(exc, not_done="The link to Epic was not saved.")
 
     async def close(self) -> None:
-        self._search.cancel()
+        for task in (self._search, self._schedule, self._patient):
+            task.cancel()
