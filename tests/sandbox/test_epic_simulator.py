@@ -5,7 +5,11 @@ by an independent model library."""
 from __future__ import annotations
 
 import base64
+import re
+import subprocess
+import sys
 from datetime import date
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -269,3 +273,26 @@ def test_rate_limit_answers_429_with_retry_after(epic: EpicServer, fhir: httpx.C
 def test_every_seeded_patient_is_valid_fhir(epic: EpicServer, fhir: httpx.Client) -> None:
     for patient_id in list(epic.epic.patients):
         validated(fhir.get(f"Patient/{patient_id}").json())
+
+
+@pytest.mark.timeout(120)
+def test_the_command_serves_the_epic_simulator_until_stopped() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rupa_desk.epic_sandbox", "--port", "0", "--patients", "5"],
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first_line = process.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:\d+", first_line)
+        assert match, first_line
+        assert "FHIR base:" in process.stdout.readline()
+        metadata = httpx.get(match.group(0) + "/api/FHIR/R4/metadata", timeout=10).json()
+        validated(metadata)
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
+    assert process.returncode is not None
