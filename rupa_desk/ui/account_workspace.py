@@ -25,6 +25,7 @@ from rupa_desk.paths import AppPaths
 from rupa_desk.services.api import RupaClient
 from rupa_desk.services.epic.client import EpicClient
 from rupa_desk.services.epic.connection import EpicConnection
+from rupa_desk.services.epic.filing import ResultFiling
 from rupa_desk.services.store import OrderFilters, Store, StoreError, vacuum_file
 from rupa_desk.services.sync import CatalogSync
 from rupa_desk.settings import Environment
@@ -35,6 +36,7 @@ from rupa_desk.ui.panes import PANES, PaneSpec
 from rupa_desk.ui.presenters.catalog import CatalogPresenter
 from rupa_desk.ui.presenters.connectivity import Connectivity
 from rupa_desk.ui.presenters.epic import EpicPresenter
+from rupa_desk.ui.presenters.epic_filing import EpicFilingPresenter
 from rupa_desk.ui.presenters.patients import PatientsPresenter
 from rupa_desk.ui.presenters.session import Account, AccountUnavailable
 from rupa_desk.ui.tasks import BackgroundTasks
@@ -127,8 +129,11 @@ class AccountWorkspace:
             context.connectivity,
         )
         self.epic: EpicPresenter | None = None
+        self.epic_filing: EpicFilingPresenter | None = None
         if context.epic is not None:
             self.epic = EpicPresenter(*context.epic, store.epic_links, context.bridge)
+            filing = ResultFiling(context.epic[1], store.epic_links)
+            self.epic_filing = EpicFilingPresenter(filing, store.epic_links, context.bridge)
             self.epic.status_changed.connect(status_bar.set_epic_status)
             status_bar.set_epic_status(self.epic.status_text())
         self.panes: dict[str, QWidget] = {
@@ -211,6 +216,8 @@ class AccountWorkspace:
         await self.patients.close()
         if self.epic is not None:
             await self.epic.close()
+        if self.epic_filing is not None:
+            self.epic_filing.close()
         problems: list[str] = []
         try:
             if remove_patient_data:

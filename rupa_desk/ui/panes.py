@@ -60,7 +60,7 @@ def _drafts(workspace: AccountWorkspace) -> QWidget:
 def _orders(workspace: AccountWorkspace) -> QWidget:
     from rupa_desk.ui.pages.orders import OrdersPage
 
-    return OrdersPage(workspace.orders.orders)
+    return OrdersPage(workspace.orders.orders, epic_filing=workspace.epic_filing)
 
 
 PANES: Final[tuple[PaneSpec, ...]] = (
