@@ -9,6 +9,7 @@
     rupa-desk catalog sync|search ...
     rupa-desk results show ORDER_ID [--json]
     rupa-desk report pipeline|late|turnaround|popularity|revenue [--from D] [--to D] [--csv]
+    rupa-desk epic connect|whoami|search|schedule ...
 
 Each command's module is imported only when that command runs, so `rupa-desk whoami` never
 loads Qt and the app never loads what only the command line needs.
@@ -22,6 +23,7 @@ import sys
 from collections.abc import Sequence
 
 from rupa_desk import __version__
+from rupa_desk.cli.epic_options import add_parser as add_epic_parser
 from rupa_desk.settings import ENVIRONMENT_NAMES
 
 #: `rupa_desk.core.reports.REPORTS` (not imported: the app never loads the reports for this)
@@ -111,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--download", action="store_true", help="bring the order history up to date first"
     )
+
+    add_epic_parser(commands)
     return parser
 
 
@@ -154,6 +158,10 @@ def _run(argv: Sequence[str] | None) -> int:
         from rupa_desk.cli import report
 
         return report.run(args)
+    if args.command == "epic":
+        from rupa_desk.cli import epic
+
+        return epic.run(args)
     from rupa_desk import app
     from rupa_desk.cli.exit_codes import EXIT_FAILED
     from rupa_desk.paths import AppPaths

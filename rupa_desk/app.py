@@ -149,6 +149,7 @@ async def main(
             )
     async with contextlib.AsyncExitStack() as stack:
         no_browser_helper = None
+        epic = None  # from the settings, except in demo mode (the Epic simulator)
         demo_running = environment is None
         if demo_running:
             from rupa_desk import demo  # the simulator is loaded only in demo mode
@@ -159,6 +160,10 @@ async def main(
             stack.push_async_callback(asyncio.to_thread, server.stop)
             environment = settings_module.demo(server.url)
             no_browser_helper = functools.partial(demo.complete_demo_consent, server.url)
+            epic_server, epic = await asyncio.to_thread(
+                demo.start_epic_simulator, seed=options.seed
+            )
+            stack.push_async_callback(asyncio.to_thread, epic_server.stop)
         assert environment is not None
         desk = await Desk.create(
             paths,
@@ -172,6 +177,7 @@ async def main(
             no_browser_helper=no_browser_helper,
             demo_running=demo_running,
             window=window,
+            epic=epic,
         )
         stack.push_async_callback(desk.close)
         desk.start()

@@ -8,6 +8,9 @@ simulator's control API for the consent answer the demo practitioner would give,
 the redirect to its own loopback listener, just as the browser would. The sign-in page says
 that this is happening.
 
+Demo mode starts the Epic simulator too (`start_epic_simulator`), and the desk connects to it
+as to an Epic organisation: its sign-in page takes Epic's sandbox test user.
+
 This is the composition root's helper, not a service: only `rupa_desk.app` uses it.
 """
 
@@ -18,8 +21,12 @@ from typing import Final
 
 import httpx
 
+from rupa_desk.epic_sandbox.config import DEMO_CLIENT_ID as EPIC_DEMO_CLIENT_ID
+from rupa_desk.epic_sandbox.config import EpicConfig
+from rupa_desk.epic_sandbox.server import EpicServer
 from rupa_desk.sandbox.config import SandboxConfig
 from rupa_desk.sandbox.server import SandboxServer
+from rupa_desk.settings import EpicSettings
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +62,14 @@ def start_simulator(
     server = SandboxServer(config)
     log.info("demo simulator on %s with %d lab tests", server.url, lab_tests)
     return server
+
+
+def start_epic_simulator(*, seed: int) -> tuple[EpicServer, EpicSettings]:
+    """Start the Epic simulator on 127.0.0.1 and a free port, and the Epic settings that
+    connect to it; `.stop()` it when done."""
+    server = EpicServer(EpicConfig(seed=seed))
+    log.info("demo Epic simulator on %s", server.url)
+    return server, EpicSettings(server.fhir_base, EPIC_DEMO_CLIENT_ID)
 
 
 async def complete_demo_consent(base_url: str, authorize_url: str) -> None:

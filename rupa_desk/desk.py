@@ -27,6 +27,8 @@ from PySide6.QtCore import QTimer
 from rupa_desk.paths import AppPaths
 from rupa_desk.services.api import RupaClient
 from rupa_desk.services.auth import Authenticator, BrowserOpener, client_secret_key
+from rupa_desk.services.epic.client import EpicClient
+from rupa_desk.services.epic.connection import EpicConnection
 from rupa_desk.services.errors import SecretStoreUnavailable
 from rupa_desk.services.secrets import SecretStoreChoice, SecretStoreMode, probe_secret_store
 from rupa_desk.settings import (
@@ -34,6 +36,7 @@ from rupa_desk.settings import (
     DEMO_LOGIN_PASSWORD,
     ENVIRONMENT_LABELS,
     Environment,
+    EpicSettings,
     ManagedSettings,
     UserSettings,
 )
@@ -46,6 +49,7 @@ from rupa_desk.ui.main_window import MainWindow
 from rupa_desk.ui.messages import Level, MessageBridge
 from rupa_desk.ui.pages.sign_in import SignInPage
 from rupa_desk.ui.presenters.connectivity import Connectivity
+from rupa_desk.ui.presenters.epic import epic_status_text
 from rupa_desk.ui.presenters.session import Account, NoBrowserHelper, SessionPresenter
 from rupa_desk.ui.presenters.settings import SettingsPresenter
 from rupa_desk.ui.tasks import BackgroundTasks
@@ -91,6 +95,7 @@ class DeskParts:
     no_browser_helper: NoBrowserHelper | None = None
     demo_running: bool = False
     managed: ManagedSettings = field(default_factory=ManagedSettings)
+    epic: EpicSettings | None = None
 
 
 class Desk:
@@ -126,6 +131,12 @@ class Desk:
             environment, secrets.store, opener=opener, transport=transport, paths=paths
         )
         self.client = RupaClient(environment, self.auth, transport=transport)
+        self.epic: tuple[EpicConnection, EpicClient] | None = None
+        epic_settings = parts.epic if parts.epic is not None else settings.epic()
+        if epic_settings is not None:  # Epic is optional
+            # Not the tests' transport of Rupa: Epic is another server.
+            connection = EpicConnection(epic_settings, secrets.store, opener=opener)
+            self.epic = (connection, EpicClient(epic_settings, connection))
         self.connectivity = Connectivity()
         self.workspace: AccountWorkspace | None = None
         self.commands: WorkspaceCommands | None = None
@@ -195,6 +206,7 @@ class Desk:
         demo_running: bool = False,
         window: MainWindow | None = None,
         managed: ManagedSettings | None = None,
+        epic: EpicSettings | None = None,
     ) -> Desk:
         """Probe the keychain, load the client secret and build the app.
 
@@ -212,6 +224,7 @@ class Desk:
             window: the main window, when it was shown before the services were loaded
                 (the app does that so that it paints at once); None builds one.
             managed: the clinic's locked settings (None: nothing is locked).
+            epic: the Epic connection to use instead of the settings' (demo mode's simulator).
         """
         choice = secrets if secrets is not None else await probe_secret_store()
         if choice.mode is SecretStoreMode.SESSION_ONLY and choice.reason:
@@ -233,6 +246,7 @@ class Desk:
             no_browser_helper,
             demo_running,
             managed or ManagedSettings(),
+            epic,
         )
         return cls(parts, environment=environment, secrets=choice, window=window)
 
@@ -243,6 +257,13 @@ class Desk:
         self.window.show()
         self.window.attach_messages()
         self.tasks.spawn(self.session.restore(), name="restore-session")
+        if self.epic is not None:
+            self.tasks.spawn(self._restore_epic(self.epic[0]), name="restore-epic-session")
+
+    async def _restore_epic(self, connection: EpicConnection) -> None:
+        """Take a kept Epic session from the keychain and say whether Epic is connected."""
+        await connection.restore()
+        self.status_bar.set_epic_status(epic_status_text(connection.status()))
 
     async def wait_closed(self) -> None:
         """Wait until the user closes the main window."""
@@ -263,6 +284,9 @@ class Desk:
             self.workspace = None
         await self.auth.aclose()
         await self.client.aclose()
+        if self.epic is not None:
+            await self.epic[1].aclose()
+            await self.epic[0].aclose()
         self.window.deleteLater()
         log.info("closed")
 
@@ -285,6 +309,7 @@ class Desk:
                 poll_interval_s=self.settings.current.poll_interval_s,
                 open_url=self._open_url,
                 preferred_labs=self.settings.current.preferred_labs,
+                epic=self.epic,
             ),
             self.window.pane_specs,
         )

@@ -260,6 +260,50 @@ class SettingsError(KnownError):
     """The settings file or a settings value is not usable."""
 
 
+#: The scopes Rupa Desk asks Epic for unless the settings name others (issue 16).
+DEFAULT_EPIC_SCOPES: Final = (
+    "openid fhirUser user/Patient.read user/Appointment.read user/DocumentReference.read "
+    "user/DocumentReference.write"
+)
+#: The loopback path of Epic's answers: not Rupa's, so that an answer from one sign-in server
+#: can never be taken for the other's (a mix-up defence, RFC 9700 §4.4.2).
+EPIC_REDIRECT_PATH: Final = "/oauth/epic/callback"
+
+
+@dataclass(frozen=True)
+class EpicSettings:
+    """The connection to an Epic organisation's FHIR API (SMART on FHIR, standalone launch).
+
+    Attributes:
+        fhir_base: the FHIR R4 base URL (also the `aud` of the sign-in).
+        client_id: the client id the app has with that organisation.
+        scope: the SMART scopes to ask for.
+        redirect_host, redirect_path, redirect_ports: the loopback redirect URI.
+    """
+
+    fhir_base: str
+    client_id: str
+    scope: str = DEFAULT_EPIC_SCOPES
+    redirect_host: str = "127.0.0.1"
+    redirect_path: str = EPIC_REDIRECT_PATH
+    redirect_ports: tuple[int, ...] = ()
+    limits: ClientLimits = field(default_factory=ClientLimits)
+
+
+def check_fhir_base(url: str) -> None:
+    """Raise `SettingsError` unless `url` is an https URL (plain http only to this computer).
+
+    A FHIR base receives bearer tokens for patient data: never over plain http on a network.
+    """
+    parts = urlsplit(url)
+    loopback = parts.hostname in ("127.0.0.1", "::1", "localhost")
+    if not parts.hostname or not (parts.scheme == "https" or (parts.scheme == "http" and loopback)):
+        raise SettingsError(
+            "The Epic FHIR address must start with https:// (for example "
+            "https://fhir.epic.com/interconnect-fhir-oauth/api/FHIR/R4)."
+        )
+
+
 @dataclass(frozen=True)
 class UserSettings:
     """What the user chooses in the Settings dialog; stored as JSON in the config folder.
@@ -275,6 +319,10 @@ class UserSettings:
     idle_lock_minutes: int = 10
     #: The clinic's preferred lab companies, by name: first among a test's labs in search.
     preferred_labs: tuple[str, ...] = ()
+    #: Epic (optional): "" when this desk does not connect to Epic.
+    epic_fhir_base: str = ""
+    epic_client_id: str = ""
+    epic_scopes: str = DEFAULT_EPIC_SCOPES
 
     def validated(self) -> UserSettings:
         """Return self, or raise `SettingsError` naming the first bad value."""
@@ -285,7 +333,23 @@ class UserSettings:
         _check_range("poll_interval_s", self.poll_interval_s)
         _check_range("idle_lock_minutes", self.idle_lock_minutes)
         _check_range("preferred_labs", self.preferred_labs)
+        if self.epic_fhir_base.strip():
+            check_fhir_base(self.epic_fhir_base.strip())
+            if not self.epic_client_id.strip():
+                raise SettingsError("Epic needs a client id beside its FHIR address.")
         return self
+
+    def epic(self) -> EpicSettings | None:
+        """The Epic connection these settings describe; None when Epic is not set up."""
+        base = self.epic_fhir_base.strip().rstrip("/")
+        if not base or not self.epic_client_id.strip():
+            return None
+        return EpicSettings(
+            base,
+            self.epic_client_id.strip(),
+            " ".join(self.epic_scopes.split()) or DEFAULT_EPIC_SCOPES,
+            redirect_ports=self.redirect_ports,
+        )
 
     def environment_for(self, *, demo_url: str | None = None) -> Environment:
         """The environment these settings select (demo needs the simulator's URL)."""
@@ -383,6 +447,9 @@ LOCKABLE_SETTINGS: Final = (
     "redirect_ports",
     "idle_lock_minutes",
     "preferred_labs",
+    "epic_fhir_base",
+    "epic_client_id",
+    "epic_scopes",
 )
 #: How each lockable setting is named to the user ("set by your clinic").
 SETTING_LABELS: Final[dict[str, str]] = {
@@ -391,6 +458,9 @@ SETTING_LABELS: Final[dict[str, str]] = {
     "redirect_ports": "Redirect ports",
     "idle_lock_minutes": "Lock after idle minutes",
     "preferred_labs": "Preferred labs",
+    "epic_fhir_base": "Epic FHIR address",
+    "epic_client_id": "Epic client id",
+    "epic_scopes": "Epic scopes",
 }
 
 
@@ -475,6 +545,8 @@ def _managed_value(name: str, value: Any) -> Any:
     typed = _typed_value(name, value)
     if name == "client_id" and not typed.strip():
         raise SettingsError('"client_id" must not be empty.')
+    if name == "epic_fhir_base" and typed.strip():
+        check_fhir_base(typed.strip())
     _check_range(name, typed)
     return typed
 

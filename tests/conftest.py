@@ -39,7 +39,12 @@ os.environ.setdefault("QT_QUICK_BACKEND", "software")
 from rupa_desk.paths import AppPaths
 from tests.fixtures.fake_keyring import DictKeyring
 
-pytest_plugins = ["pytester", "tests.fixtures.sandbox", "tests.fixtures.checkout_site"]
+pytest_plugins = [
+    "pytester",
+    "tests.fixtures.sandbox",
+    "tests.fixtures.checkout_site",
+    "tests.fixtures.epic",
+]
 
 _FOLDER_MARKERS = ("unit", "sandbox", "integration", "gui", "e2e", "packaging")
 TESTS_ROOT = Path(__file__).parent

@@ -65,6 +65,7 @@ from authlib.common.security import generate_token
 from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
+from rupa_desk.core.errors import KnownError
 from rupa_desk.paths import AppPaths
 from rupa_desk.services.errors import (
     AccessDenied,
@@ -86,6 +87,7 @@ from rupa_desk.services.loopback import (
     NOT_THIS_SIGN_IN_PAGE,
     SIGNED_IN_PAGE,
     Callback,
+    CallbackPage,
     LoopbackListener,
     failure_page,
 )
@@ -489,7 +491,7 @@ class Authenticator(AsyncClosing):
             code_challenge=create_s256_code_challenge(code_verifier),
             code_challenge_method="S256",
         )
-        flow = _SignInFlow(
+        flow = SignInFlow(
             self._complete_sign_in,
             listener,
             state=state,
@@ -803,8 +805,19 @@ class Authenticator(AsyncClosing):
         self._slot = None
 
 
-class _SignInFlow:
-    """One sign-in attempt: wait for the browser, check it, exchange the code."""
+class SignInFlow:
+    """One sign-in attempt: wait for the browser, check it, exchange the code.
+
+    Also the Epic connection's (`rupa_desk.services.epic.connection`): the same `state` and
+    `iss` checks for any authorization server.
+
+    Args:
+        complete: exchanges (code, redirect URI, PKCE verifier) for the outcome.
+        issuer: the server's issuer; an answer naming another is refused (None: unknown).
+        issuer_required: the server said it names itself in every answer (RFC 9207 §3), so
+            an answer without `iss` is refused too.
+        signed_in_page: the page the browser shows once `complete` succeeded.
+    """
 
     def __init__(
         self,
@@ -815,11 +828,15 @@ class _SignInFlow:
         code_verifier: str,
         issuer: str | None,
         timeout_s: float,
+        issuer_required: bool = False,
+        signed_in_page: CallbackPage = SIGNED_IN_PAGE,
     ) -> None:
         self._complete = complete
         self._listener = listener
         self._state = state
         self._issuer = issuer
+        self._issuer_required = issuer_required and issuer is not None
+        self._signed_in_page = signed_in_page
         self._code_verifier = code_verifier
         self._timeout_s = timeout_s
         self._cancel_requested = False
@@ -847,10 +864,10 @@ class _SignInFlow:
             signed_in = await self._complete(
                 callback.params["code"], self._listener.redirect_uri, self._code_verifier
             )
-        except RupaError as exc:
+        except KnownError as exc:
             callback.respond(failure_page(exc))
             raise
-        callback.respond(SIGNED_IN_PAGE)
+        callback.respond(self._signed_in_page)
         return signed_in
 
     async def _wait_for_code(self) -> Callback:
@@ -879,9 +896,12 @@ class _SignInFlow:
             callback.respond(NOT_THIS_SIGN_IN_PAGE)
             return False
         error: RupaError
-        if "iss" in params and self._issuer is not None and params["iss"] != self._issuer:
+        missing_iss = self._issuer_required and "iss" not in params
+        if missing_iss or (
+            "iss" in params and self._issuer is not None and params["iss"] != self._issuer
+        ):
             # RFC 9207: the answer names another server than the one asked (a mix-up).
-            log.warning("refused a sign-in answer from issuer %r", params["iss"][:100])
+            log.warning("refused a sign-in answer from issuer %r", params.get("iss", "")[:100])
             error = IssuerMismatch()
         elif "error" in params:
             denied = params["error"] == "access_denied"

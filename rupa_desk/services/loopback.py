@@ -22,7 +22,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import h11
 
-from rupa_desk.services.errors import NoFreePort, RupaError
+from rupa_desk.core.errors import KnownError
+from rupa_desk.services.errors import NoFreePort
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ _NOT_FOUND_PAGE: Final = CallbackPage(404, "Not found", "There is nothing here."
 _METHOD_PAGE: Final = CallbackPage(405, "Not allowed", "Only GET is answered here.")
 
 
-def failure_page(error: RupaError) -> CallbackPage:
+def failure_page(error: KnownError) -> CallbackPage:
     """The page for a sign-in that did not work, with the same message the app shows."""
     return CallbackPage(
         400,

@@ -13,7 +13,7 @@ import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import httpx
 import stamina
@@ -32,7 +32,7 @@ from rupa_desk.services.errors import (
     SignInServerMoved,
 )
 from rupa_desk.services.http_errors import network_error, retry_after_seconds
-from rupa_desk.settings import Environment
+from rupa_desk.settings import ClientLimits
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,23 @@ class TokenResponse:
     scope: str | None = None
 
 
+class OAuthClient(Protocol):
+    """What the endpoints need of a client: an `Environment` (Rupa), or Epic's connection."""
+
+    @property
+    def token_url(self) -> str: ...
+    @property
+    def revoke_url(self) -> str: ...
+    @property
+    def client_id(self) -> str: ...
+    @property
+    def client_secret(self) -> str | None: ...
+    @property
+    def scope(self) -> str | None: ...
+    @property
+    def limits(self) -> ClientLimits: ...
+
+
 class OAuthEndpoints:
     """The token and revocation endpoints of one environment, over one httpx client.
 
@@ -59,7 +76,7 @@ class OAuthEndpoints:
     lost would only burn it.
     """
 
-    def __init__(self, environment: Environment, http: httpx.AsyncClient) -> None:
+    def __init__(self, environment: OAuthClient, http: httpx.AsyncClient) -> None:
         self._environment = environment
         self._http = http
         method = "client_secret_post" if environment.client_secret else "none"

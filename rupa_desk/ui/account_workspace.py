@@ -23,6 +23,9 @@ from rupa_desk.core.drafts import DraftState
 from rupa_desk.core.status import LIFECYCLE
 from rupa_desk.paths import AppPaths
 from rupa_desk.services.api import RupaClient
+from rupa_desk.services.epic.client import EpicClient
+from rupa_desk.services.epic.connection import EpicConnection
+from rupa_desk.services.epic.filing import ResultFiling
 from rupa_desk.services.reports import PracticeReports
 from rupa_desk.services.store import OrderFilters, Store, StoreError, vacuum_file
 from rupa_desk.services.sync import CatalogSync
@@ -33,6 +36,8 @@ from rupa_desk.ui.order_workspace import OrderWorkspace
 from rupa_desk.ui.panes import PANES, PaneSpec
 from rupa_desk.ui.presenters.catalog import CatalogPresenter
 from rupa_desk.ui.presenters.connectivity import Connectivity
+from rupa_desk.ui.presenters.epic import EpicPresenter
+from rupa_desk.ui.presenters.epic_filing import EpicFilingPresenter
 from rupa_desk.ui.presenters.panels import PanelsPresenter
 from rupa_desk.ui.presenters.patients import PatientsPresenter
 from rupa_desk.ui.presenters.reports import ReportsPresenter
@@ -63,6 +68,7 @@ class AccountContext:
         poll_interval_s: the user's order polling interval.
         preferred_labs: the clinic's preferred labs (first among a test's labs in search).
         open_url: opens the system browser.
+        epic: the Epic connection and client, when Epic is set up (None: no Epic).
     """
 
     account: Account
@@ -76,6 +82,7 @@ class AccountContext:
     poll_interval_s: float = 60.0
     open_url: Callable[[str], bool] = webbrowser.open
     preferred_labs: tuple[str, ...] = ()
+    epic: tuple[EpicConnection, EpicClient] | None = None
 
 
 class AccountWorkspace:
@@ -139,6 +146,14 @@ class AccountWorkspace:
             self.orders.drafts,
             context.bridge,
         )
+        self.epic: EpicPresenter | None = None
+        self.epic_filing: EpicFilingPresenter | None = None
+        if context.epic is not None:
+            self.epic = EpicPresenter(*context.epic, store.epic_links, context.bridge)
+            filing = ResultFiling(context.epic[1], store.epic_links)
+            self.epic_filing = EpicFilingPresenter(filing, store.epic_links, context.bridge)
+            self.epic.status_changed.connect(status_bar.set_epic_status)
+            status_bar.set_epic_status(self.epic.status_text())
         self.panes: dict[str, QWidget] = {
             pane.key: pane.build(self) for pane in panes if pane.build is not None
         }
@@ -247,6 +262,10 @@ class AccountWorkspace:
         await self.orders.close(remove_web_profile=remove_patient_data)
         await self.catalog.close()
         await self.patients.close()
+        if self.epic is not None:
+            await self.epic.close()
+        if self.epic_filing is not None:
+            self.epic_filing.close()
         problems: list[str] = []
         try:
             if remove_patient_data:

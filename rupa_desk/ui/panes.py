@@ -53,6 +53,7 @@ def _patients(workspace: AccountWorkspace) -> QWidget:
         ordering=workspace.orders.drafts,
         results=workspace.store.lab_results,
         lab_history=lab_history,
+        epic=workspace.epic,
     )
 
 
@@ -71,7 +72,11 @@ def _drafts(workspace: AccountWorkspace) -> QWidget:
 def _orders(workspace: AccountWorkspace) -> QWidget:
     from rupa_desk.ui.pages.orders import OrdersPage
 
-    return OrdersPage(workspace.orders.orders, ordering=workspace.orders.drafts)
+    return OrdersPage(
+        workspace.orders.orders,
+        ordering=workspace.orders.drafts,
+        epic_filing=workspace.epic_filing,
+    )
 
 
 def _panels(workspace: AccountWorkspace) -> QWidget:

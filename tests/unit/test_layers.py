@@ -58,6 +58,7 @@ def test_core_imports_no_qt_services_ui_or_io_libraries() -> None:
         "rupa_desk.services",
         "rupa_desk.ui",
         "rupa_desk.sandbox",
+        "rupa_desk.epic_sandbox",
         "rupa_desk.app",
         "rupa_desk.desk",
         "httpx",
@@ -73,6 +74,7 @@ def test_services_import_no_qt_and_no_ui() -> None:
         *QT_MODULES,
         "rupa_desk.ui",
         "rupa_desk.sandbox",
+        "rupa_desk.epic_sandbox",
         "rupa_desk.app",
         "rupa_desk.desk",
     )
@@ -91,7 +93,7 @@ def test_sandbox_shares_no_code_with_the_app() -> None:
         "rupa_desk.paths",
         "rupa_desk.cli",
     )
-    assert violations(files_under("sandbox"), forbidden) == []
+    assert violations(files_under("sandbox", "epic_sandbox"), forbidden) == []
 
 
 def test_qtwebengine_only_in_ui_web() -> None:
@@ -117,7 +119,7 @@ def test_core_services_and_sandbox_import_without_qt_installed() -> None:
     """Import every non-UI module in a fresh interpreter where PySide6 cannot be imported."""
     modules = [
         ".".join(p.relative_to(PACKAGE.parent).with_suffix("").parts).removesuffix(".__init__")
-        for p in files_under("core", "services", "sandbox", "cli")
+        for p in files_under("core", "services", "sandbox", "epic_sandbox", "cli")
         if p.name != "__main__.py"
     ]
     script = (

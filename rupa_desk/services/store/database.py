@@ -39,6 +39,7 @@ from rupa_desk.paths import AppPaths, make_private_dir, restrict_to_user
 from rupa_desk.services.store.catalog import Catalog
 from rupa_desk.services.store.catalog_files import CatalogAttachment, CatalogFiles
 from rupa_desk.services.store.drafts import Drafts
+from rupa_desk.services.store.epic_links import EpicLinks
 from rupa_desk.services.store.errors import (
     DatabaseBusyError,
     DatabaseDiskFullError,
@@ -283,6 +284,7 @@ class Store:
         sync_state: when each resource was last synced.
         order_history: the order history download's cursor, and the follow-ups.
         reports: the practice reports' queries.
+        epic_links: Rupa patients linked to Epic patients; results filed to Epic.
     """
 
     def __init__(
@@ -313,6 +315,7 @@ class Store:
         self.patient_forms = PatientForms(db)
         self.panels = Panels(db)
         self.sync_state = SyncState(db)
+        self.epic_links = EpicLinks(db)
 
     @classmethod
     def for_account(cls, paths: AppPaths, environment: str, account: str) -> Store:
@@ -378,6 +381,8 @@ class Store:
         with self.db.atomic():
             patients = self.db.execute("DELETE FROM patients").rowcount
             self.db.execute("DELETE FROM patient_forms")  # the unsent new-patient form
+            self.db.execute("DELETE FROM epic_patient_links")  # Epic ids and MRNs
+            self.db.execute("DELETE FROM epic_filings")
             self.db.execute("DELETE FROM order_status_history")
             self.db.execute("DELETE FROM order_follow_ups")
             self.db.execute("DELETE FROM order_history")  # the next download starts over

@@ -453,6 +453,30 @@ def _seconds(column: str) -> str:
     return f"CAST(strftime('%s', {column}) AS INTEGER)"
 
 
+@MIGRATIONS()
+def m015_epic_links(db: Database) -> None:
+    """Epic (issue 16): which Rupa patient is which Epic patient, and the result files filed
+    to her Epic chart (one row per Rupa ordered test: filed once, never twice)."""
+    db.executescript(
+        """
+        CREATE TABLE epic_patient_links (
+            rupa_patient_id TEXT PRIMARY KEY,
+            epic_patient_id TEXT NOT NULL,
+            mrn TEXT NOT NULL DEFAULT '',
+            linked_at TEXT NOT NULL
+        );
+        CREATE TABLE epic_filings (
+            ordered_test_id TEXT PRIMARY KEY,
+            epic_patient_id TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('filing', 'filed', 'failed')),
+            document_id TEXT,
+            problem TEXT,
+            updated_at TEXT NOT NULL
+        );
+        """
+    )
+
+
 def known_migration_names() -> tuple[str, ...]:
     """The migrations this version knows, in order (all are pending on an empty database)."""
     with Database(memory=True) as empty:

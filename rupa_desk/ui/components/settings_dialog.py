@@ -106,6 +106,14 @@ class SettingsDialog(QDialog):
         self.redirect_ports = QLineEdit(", ".join(str(p) for p in current.redirect_ports))
         self.redirect_ports.setAccessibleName("Redirect ports")
         self.redirect_ports.setPlaceholderText("e.g. 8765, 8766 — empty: any free port")
+        self.epic_fhir_base = QLineEdit(current.epic_fhir_base)
+        self.epic_fhir_base.setAccessibleName("Epic FHIR address")
+        self.epic_fhir_base.setPlaceholderText("optional; e.g. https://…/api/FHIR/R4")
+        self.epic_client_id = QLineEdit(current.epic_client_id)
+        self.epic_client_id.setAccessibleName("Epic client id")
+        self.epic_client_id.setPlaceholderText("the client id Epic issued")
+        self.epic_scopes = QLineEdit(current.epic_scopes)
+        self.epic_scopes.setAccessibleName("Epic scopes")
         self.poll_interval = QSpinBox()
         self.poll_interval.setAccessibleName("Order polling interval")
         self.poll_interval.setRange(10, 3600)
@@ -157,7 +165,14 @@ class SettingsDialog(QDialog):
         self.error.setStyleSheet("color: #a11;")
         self.error.hide()
 
-        for field in (self.client_id, self.client_secret, self.sandbox_authorize_url):
+        for field in (
+            self.client_id,
+            self.client_secret,
+            self.sandbox_authorize_url,
+            self.epic_fhir_base,
+            self.epic_client_id,
+            self.epic_scopes,
+        ):
             field.setMinimumWidth(FIELD_MIN_WIDTH)  # placeholders are read whole
         self.redirect_ports.setMinimumWidth(FIELD_MIN_WIDTH)
 
@@ -174,6 +189,9 @@ class SettingsDialog(QDialog):
             "redirect_ports": self.redirect_ports,
             "idle_lock_minutes": self.idle_lock,
             "preferred_labs": self.preferred_labs,
+            "epic_fhir_base": self.epic_fhir_base,
+            "epic_client_id": self.epic_client_id,
+            "epic_scopes": self.epic_scopes,
         }
         locked = [SETTING_LABELS[name] for name in self.lockable if managed.is_locked(name)]
         self.clinic_note = QLabel(f"Set by your clinic, not changeable here: {', '.join(locked)}.")
@@ -197,6 +215,9 @@ class SettingsDialog(QDialog):
         admin_form.addRow("", secret_note)
         admin_form.addRow("Sandbox sign-in &page", self.sandbox_authorize_url)
         admin_form.addRow("&Redirect ports", self.redirect_ports)
+        admin_form.addRow("Epic &FHIR address", self.epic_fhir_base)
+        admin_form.addRow("Epic client i&d", self.epic_client_id)
+        admin_form.addRow("Epic s&copes", self.epic_scopes)
         self.administrator = CollapsibleSection(
             "Administrator settings",
             "For your clinic's IT: how Rupa Desk connects to Rupa. Front-desk staff do not "
@@ -262,6 +283,11 @@ class SettingsDialog(QDialog):
             secret=self.secret_edit(),
             idle_lock_minutes=self.idle_lock.value(),
             preferred_labs=self.chosen_labs(),
+            epic=(
+                self.epic_fhir_base.text(),
+                self.epic_client_id.text(),
+                self.epic_scopes.text(),
+            ),
         )
 
     def chosen_labs(self) -> tuple[str, ...]:

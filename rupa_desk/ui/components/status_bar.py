@@ -32,7 +32,8 @@ def describe_catalog_age(synced_at: datetime | None, *, now: datetime | None = N
 class StatusBar(QStatusBar):
     """Permanent fields on the right; temporary messages (info) on the left.
 
-    Fields: environment, signed-in practitioner, online/offline, catalog age, a sync progress
+    Fields: environment, signed-in practitioner, online/offline, Epic (only when Epic is set
+    up), catalog age, a sync progress
     bar (only while syncing) and where the session's tokens are kept, each after a separator
     line. The catalog age and the progress bar belong to the signed-in account: they are
     hidden when nobody is signed in (`account_closed`).
@@ -47,6 +48,7 @@ class StatusBar(QStatusBar):
         self._environment = self._field("Environment")
         self._practitioner = self._field("Signed-in practitioner")
         self._connection = self._field("Connection")
+        self._epic = self._field("Epic")
         self._catalog = self._field("Catalog")
         self._progress = QProgressBar()
         self._progress.setAccessibleName("Catalog sync progress")
@@ -59,6 +61,7 @@ class StatusBar(QStatusBar):
             self._environment,
             self._practitioner,
             self._connection,
+            self._epic,
             self._catalog,
             self._progress,
             self._token_storage,
@@ -72,6 +75,7 @@ class StatusBar(QStatusBar):
         self._separators[self._environment].hide()  # nothing before the first field
         self._wanted: dict[QWidget, bool] = dict.fromkeys(self._separators, True)
         self._wanted[self._progress] = False
+        self._show_field(self._epic, False)  # until Epic is set up
         self._making_way = False
         self.messageChanged.connect(self._on_message_changed)
         self.set_practitioner(None)
@@ -128,6 +132,7 @@ class StatusBar(QStatusBar):
                 self._environment,
                 self._practitioner,
                 self._connection,
+                self._epic,
                 self._catalog,
                 self._token_storage,
             )
@@ -154,6 +159,12 @@ class StatusBar(QStatusBar):
             if online
             else "Rupa could not be reached; the catalog, patients and drafts work offline."
         )
+
+    def set_epic_status(self, text: str) -> None:
+        """The Epic connection in words ("Epic: connected until 14:05"); shown once set."""
+        self._epic.setText(text)
+        self._epic.setToolTip("Rupa Desk's connection to Epic (Find in Epic)")
+        self._show_field(self._epic, True)
 
     def set_catalog_synced_at(self, synced_at: datetime | None) -> None:
         """When the signed-in account's last complete catalog sync finished."""

@@ -36,9 +36,11 @@ from qasync import asyncSlot
 from rupa_desk.core.file_names import result_file_name, safe_file_stem
 from rupa_desk.core.order_timeline import Source, order_timeline
 from rupa_desk.services.store import OrderDetail, OrderFilters, StoredOrderedTest
+from rupa_desk.ui.components.epic_filing import EpicFilingBar
 from rupa_desk.ui.components.orders_model import STATUS, OrdersTableModel
 from rupa_desk.ui.components.results_table import ResultsTable
 from rupa_desk.ui.formatting import money, when
+from rupa_desk.ui.presenters.epic_filing import EpicFilingPresenter
 from rupa_desk.ui.presenters.orders import OrdersPresenter
 from rupa_desk.ui.theme import chip_colors
 from rupa_desk.ui.widgets.chip_delegate import ChipDelegate
@@ -120,6 +122,7 @@ class OrderDetailView(QWidget):
         ways_out: the dialogs for saving, printing and opening outside (the system's by
             default; tests pass their own).
         ordering: makes "Order again" drafts (None: the button is not offered).
+        epic_filing: "File to Epic", when Epic is set up.
     """
 
     def __init__(
@@ -129,11 +132,13 @@ class OrderDetailView(QWidget):
         *,
         ways_out: WaysOut | None = None,
         ordering: Reordering | None = None,
+        epic_filing: EpicFilingPresenter | None = None,
     ) -> None:
         super().__init__(parent)
         self._presenter = presenter
         self._ordering = ordering
         self._ways_out = ways_out or WaysOut()
+        self.epic_bar = EpicFilingBar(epic_filing) if epic_filing is not None else None
         self._detail: OrderDetail | None = None
         self._timeline_lines: list[str] = []
         self.result_windows: ResultWindows | None = None
@@ -183,6 +188,8 @@ class OrderDetailView(QWidget):
         layout.addWidget(self.header)
         layout.addWidget(self.from_draft)
         layout.addLayout(buttons)
+        if self.epic_bar is not None:
+            layout.addWidget(self.epic_bar)
         layout.addWidget(self.tests, 2)
         layout.addWidget(self.results, 3)
         layout.addWidget(QLabel("Timeline"))
@@ -203,6 +210,8 @@ class OrderDetailView(QWidget):
     def show_detail(self, detail: OrderDetail | None) -> None:
         self._detail = detail
         self.setEnabled(detail is not None)
+        if self.epic_bar is not None:
+            self.epic_bar.show_detail(detail)
         if detail is None:
             self.header.setText("Select an order.")
             self.from_draft.hide()
@@ -398,6 +407,7 @@ class OrdersPage(QWidget):
         *,
         ways_out: WaysOut | None = None,
         ordering: Reordering | None = None,
+        epic_filing: EpicFilingPresenter | None = None,
     ) -> None:
         super().__init__(parent)
         self._presenter = presenter
@@ -430,7 +440,9 @@ class OrdersPage(QWidget):
         header = self.table.horizontalHeader()
         for column in (0, 2, 3, 4):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        self.detail = OrderDetailView(presenter, ways_out=ways_out, ordering=ordering)
+        self.detail = OrderDetailView(
+            presenter, ways_out=ways_out, ordering=ordering, epic_filing=epic_filing
+        )
 
         filters = QHBoxLayout()
         filters.addWidget(self.search_box, 1)

@@ -7,6 +7,10 @@ her orders opens a draft with its tests.
 
 Keyboard: Ctrl+F focuses the search; Ctrl+N (the window's New patient) opens the form;
 Ctrl+Enter starts an order for the selected patient.
+
+With Epic set up, "Find in Epic" searches Epic's chart; "Use for Rupa" fills the new-patient
+form from the patient found, and the Rupa patient it becomes (created, or an existing one
+chosen in the duplicate check) is linked to her Epic record.
 """
 
 from __future__ import annotations
@@ -30,12 +34,15 @@ from PySide6.QtWidgets import (
 )
 from qasync import asyncSlot
 
+from rupa_desk.core.fhir import EhrPatient, patient_form
 from rupa_desk.core.hl7_results import ResultsReport
 from rupa_desk.core.models import Patient
 from rupa_desk.core.result_trends import trends
 from rupa_desk.core.validation import PatientForm
 from rupa_desk.services.store import OrderFilters, OrderRow, PossibleDuplicate
 from rupa_desk.ui.components.duplicate_patient_dialog import DuplicatePatientDialog
+from rupa_desk.ui.components.epic_schedule import EpicScheduleDialog
+from rupa_desk.ui.components.find_in_epic import FindInEpicDialog
 from rupa_desk.ui.components.new_patient_form import NewPatientForm
 from rupa_desk.ui.components.patient_detail import PatientDetailPanel
 from rupa_desk.ui.components.patient_list_model import (
@@ -43,6 +50,7 @@ from rupa_desk.ui.components.patient_list_model import (
     PATIENT_ROLE,
     PatientListModel,
 )
+from rupa_desk.ui.presenters.epic import EpicPresenter
 from rupa_desk.ui.presenters.patients import FormProblems, PatientDetail, PatientsPresenter
 from rupa_desk.ui.widgets.button_delegate import ButtonDelegate
 from rupa_desk.ui.widgets.keyed_table import read_only_table
@@ -87,6 +95,7 @@ class PatientsPage(QWidget):
             trends).
         lab_history: a patient's lab history as lines (by patient id), shown in the detail;
             None for none.
+        epic: Find in Epic, when Epic is set up (None: no Epic button).
     """
 
     def __init__(
@@ -98,6 +107,7 @@ class PatientsPage(QWidget):
         ordering: PatientOrdering | None = None,
         results: PatientResults | None = None,
         lab_history: Callable[[str], Sequence[str]] | None = None,
+        epic: EpicPresenter | None = None,
     ) -> None:
         super().__init__(parent)
         self._presenter = presenter
@@ -105,6 +115,11 @@ class PatientsPage(QWidget):
         self._ordering = ordering
         self._results = results
         self._lab_history = lab_history
+        self._epic = epic
+        #: the Epic patient the form was filled from, linked once she is a Rupa patient
+        self._from_epic: EhrPatient | None = None
+        self.epic_dialog: FindInEpicDialog | None = None
+        self.schedule_dialog: EpicScheduleDialog | None = None
         self.setAccessibleName("Patients")
         self.duplicate_dialog: DuplicatePatientDialog | None = None
 
@@ -154,6 +169,16 @@ class PatientsPage(QWidget):
         top.addWidget(self.search_box, 1)
         top.addWidget(self.new_button)
         top.addWidget(self.refresh_button)
+        self.epic_button = QPushButton("Find in Epic")
+        self.epic_button.setAccessibleName("Find in Epic")
+        self.epic_button.setToolTip("Find the patient in Epic and use her details for Rupa")
+        self.epic_button.setVisible(epic is not None)
+        top.addWidget(self.epic_button)
+        self.schedule_button = QPushButton("Today in Epic")
+        self.schedule_button.setAccessibleName("Today in Epic")
+        self.schedule_button.setToolTip("Today's appointments in Epic")
+        self.schedule_button.setVisible(epic is not None)
+        top.addWidget(self.schedule_button)
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
@@ -179,6 +204,8 @@ class PatientsPage(QWidget):
         self.search_box.pick_only_match_in(self.table)
         self.new_button.clicked.connect(self._on_new_button_clicked)
         self.refresh_button.clicked.connect(self._on_refresh_button_clicked)
+        self.epic_button.clicked.connect(self._on_epic_button_clicked)
+        self.schedule_button.clicked.connect(self._on_schedule_button_clicked)
         self.table.selectionModel().selectionChanged.connect(self._on_table_selection_changed)
         self.row_button.clicked.connect(self._on_row_button_clicked)
         self.new_order_action.triggered.connect(self._on_new_order_action_triggered)
@@ -252,7 +279,42 @@ class PatientsPage(QWidget):
     def _on_form_edited(self, form: PatientForm) -> None:
         self._presenter.form_edited(form)
 
+    def _on_epic_button_clicked(self) -> None:
+        if self._epic is None:
+            return
+        if self.epic_dialog is None:
+            self.epic_dialog = FindInEpicDialog(self._epic, self)
+            self.epic_dialog.use_for_rupa.connect(self._on_epic_dialog_use_for_rupa)
+        self.epic_dialog.open()
+
+    @asyncSlot()
+    async def _on_schedule_button_clicked(self) -> None:
+        if self._epic is None:
+            return
+        if self.schedule_dialog is None:
+            self.schedule_dialog = EpicScheduleDialog(self._epic, self)
+            self.schedule_dialog.use_for_rupa.connect(self._on_epic_dialog_use_for_rupa)
+            self.schedule_dialog.open_in_rupa.connect(self._on_schedule_dialog_open_in_rupa)
+        self.schedule_dialog.open()
+        await self.schedule_dialog.load()
+
+    def _on_schedule_dialog_open_in_rupa(self, patient_id: str) -> None:
+        self.right.setCurrentWidget(self.detail)
+        self.select_patient(patient_id)
+
+    def _on_epic_dialog_use_for_rupa(self, patient: EhrPatient) -> None:
+        self.right.setCurrentWidget(self.form)
+        self.form.clear()
+        form = patient_form(patient)
+        self.form.fill(form)
+        self._presenter.form_edited(form)  # saved as if typed
+        self.form.show_notice(
+            "Filled in from Epic. Check the details, add what is missing, then create the patient."
+        )
+        self._from_epic = patient
+
     def _on_form_cancelled(self) -> None:
+        self._from_epic = None
         self._presenter.discard_form()
         self.form.clear()
         self.right.setCurrentWidget(self.detail)
@@ -345,6 +407,9 @@ class PatientsPage(QWidget):
         self._on_presenter_patient_chosen(patient)
 
     def _on_presenter_patient_chosen(self, patient: Patient) -> None:
+        if self._from_epic is not None and self._epic is not None:
+            self._epic.link(patient.id, self._from_epic)
+            self._from_epic = None
         self.form.clear()
         self.right.setCurrentWidget(self.detail)
         self.select_patient(patient.id)

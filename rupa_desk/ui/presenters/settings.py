@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -14,6 +14,7 @@ from rupa_desk.services.auth import client_secret_key
 from rupa_desk.services.errors import SecretStoreUnavailable
 from rupa_desk.services.secrets import SecretStore
 from rupa_desk.settings import (
+    DEFAULT_EPIC_SCOPES,
     Environment,
     EnvironmentName,
     ManagedSettings,
@@ -57,6 +58,8 @@ class SettingsForm:
     secret: SecretEdit = SecretEdit()
     idle_lock_minutes: int = 10
     preferred_labs: tuple[str, ...] = ()
+    #: Epic's connection (optional): FHIR base, client id, scopes; None keeps the saved value
+    epic: tuple[str, str, str] | None = None
 
 
 class SettingsPresenter(QObject):
@@ -114,7 +117,8 @@ class SettingsPresenter(QObject):
             True when the settings were saved.
         """
         try:
-            settings = UserSettings(
+            settings = replace(  # keeps what the form does not show (Epic's settings)
+                self._current,
                 environment=form.environment,
                 client_id=form.client_id.strip(),
                 sandbox_authorize_url=form.sandbox_authorize_url.strip(),
@@ -123,6 +127,14 @@ class SettingsPresenter(QObject):
                 idle_lock_minutes=form.idle_lock_minutes,
                 preferred_labs=form.preferred_labs,
             )
+            if form.epic is not None:
+                base, client_id, scopes = (value.strip() for value in form.epic)
+                settings = replace(
+                    settings,
+                    epic_fhir_base=base,
+                    epic_client_id=client_id,
+                    epic_scopes=" ".join(scopes.split()) or DEFAULT_EPIC_SCOPES,
+                )
             saved = await self.save_settings(settings, form.secret)
         except (SettingsError, PortListError) as exc:
             self.save_failed.emit(exc.user_message)

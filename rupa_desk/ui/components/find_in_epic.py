@@ -1,0 +1,172 @@
+"""Find in Epic: search Epic's chart for a patient and use her for Rupa.
+
+A view of `EpicPresenter`: last name, first name and birth date (or an MRN, or a phone), the
+patients Epic found (name, birth date, sex, MRN, address, phone, email), and "Use for Rupa",
+which hands the chosen patient to the patients pane (it fills the new-patient form).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+from qasync import asyncSlot
+
+from rupa_desk.core.fhir import EhrPatient
+from rupa_desk.core.validation import parse_birthday
+from rupa_desk.ui.presenters.epic import HOW_EPIC_FINDS, EpicPresenter, EpicSearch
+
+COLUMNS = ("Name", "Birth date", "Sex", "MRN", "Address", "Phone", "Email")
+
+
+def address_text(patient: EhrPatient) -> str:
+    address = patient.address
+    place = f"{address.state} {address.postal_code}".strip()
+    return ", ".join(part for part in (*address.lines, address.city, place) if part)
+
+
+class FindInEpicDialog(QDialog):
+    """Search Epic for a patient; "Use for Rupa" hands her on.
+
+    Signals:
+        use_for_rupa(EhrPatient): the patient chosen to fill the new-patient form.
+    """
+
+    use_for_rupa = Signal(object)
+
+    def __init__(self, presenter: EpicPresenter, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._presenter = presenter
+        self._found: list[EhrPatient] = []
+        self.setWindowTitle("Find in Epic")
+        self.setAccessibleName("Find in Epic")
+        self.family = QLineEdit()
+        self.given = QLineEdit()
+        self.birth_date = QLineEdit()
+        self.birth_date.setPlaceholderText("YYYY-MM-DD")
+        self.mrn = QLineEdit()
+        self.phone = QLineEdit()
+        form = QFormLayout()
+        for label, field, name in (
+            ("&Last name", self.family, "Last name"),
+            ("&First name", self.given, "First name"),
+            ("&Birth date", self.birth_date, "Birth date"),
+            ("&MRN", self.mrn, "MRN"),
+            ("&Phone", self.phone, "Phone"),
+        ):
+            field.setAccessibleName(name)
+            field.returnPressed.connect(self._on_search_button_clicked)
+            form.addRow(label, field)
+        hint = QLabel(HOW_EPIC_FINDS)
+        hint.setWordWrap(True)
+        self.search_button = QPushButton("Search Epic")
+        self.search_button.setAccessibleName("Search Epic")
+        self.search_button.setDefault(True)
+        self.summary = QLabel()
+        self.summary.setAccessibleName("Epic search summary")
+        self.summary.setWordWrap(True)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setAccessibleName("Patients found in Epic")
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.use_button = QPushButton("Use for Rupa")
+        self.use_button.setAccessibleName("Use for Rupa")
+        self.use_button.setToolTip("Fill in the new-patient form with this patient")
+        self.use_button.setEnabled(False)
+        close = QPushButton("Close")
+        close.setAccessibleName("Close Find in Epic")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.search_button)
+        buttons.addStretch(1)
+        buttons.addWidget(close)
+        buttons.addWidget(self.use_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(hint)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(buttons)
+        self.resize(820, 480)
+
+        self.search_button.clicked.connect(self._on_search_button_clicked)
+        self.use_button.clicked.connect(self._on_use_button_clicked)
+        self.table.itemSelectionChanged.connect(self._on_table_item_selection_changed)
+        self.table.itemDoubleClicked.connect(lambda _item: self._on_use_button_clicked())
+        close.clicked.connect(self.reject)
+        presenter.results_changed.connect(self._on_presenter_results_changed)
+        presenter.summary_changed.connect(self.summary.setText)
+        presenter.searching_changed.connect(self._on_presenter_searching_changed)
+
+    def criteria(self) -> EpicSearch | None:
+        """What is typed; None (and a note) when the birth date is not a date."""
+        birth = self.birth_date.text().strip()
+        try:
+            born = parse_birthday(birth) if birth else None
+        except ValueError:
+            self.summary.setText("The birth date is not a date: type it as YYYY-MM-DD.")
+            return None
+        return EpicSearch(
+            self.family.text(), self.given.text(), born, self.mrn.text(), self.phone.text()
+        )
+
+    @asyncSlot()
+    async def _on_search_button_clicked(self) -> None:
+        criteria = self.criteria()
+        if criteria is not None:
+            await self._presenter.search(criteria)
+
+    def _on_presenter_searching_changed(self, searching: bool) -> None:
+        self.search_button.setEnabled(not searching)
+        if searching:
+            self.summary.setText("Searching Epic…")
+
+    def _on_presenter_results_changed(self, patients: list[EhrPatient]) -> None:
+        self._found = list(patients)
+        self.table.setRowCount(len(patients))
+        for row, patient in enumerate(patients):
+            values = (
+                patient.display_name,
+                patient.birth_date.isoformat() if patient.birth_date else "",
+                patient.sex.capitalize(),
+                patient.mrn,
+                address_text(patient),
+                patient.phone,
+                patient.email,
+            )
+            for column, text in enumerate(values):
+                item = QTableWidgetItem(text)
+                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+                self.table.setItem(row, column, item)
+        self.table.resizeColumnsToContents()
+        if patients:
+            self.table.selectRow(0)
+        self.use_button.setEnabled(bool(patients))
+
+    def _on_table_item_selection_changed(self) -> None:
+        self.use_button.setEnabled(self._chosen() is not None)
+
+    def _chosen(self) -> EhrPatient | None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows or rows[0].row() >= len(self._found):
+            return None
+        return self._found[rows[0].row()]
+
+    def _on_use_button_clicked(self) -> None:
+        patient = self._chosen()
+        if patient is not None:
+            self.use_for_rupa.emit(patient)
+            self.accept()

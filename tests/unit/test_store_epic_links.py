@@ -1,0 +1,45 @@
+"""The Epic links and filing states in the account's database, and their removal with the
+patient data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from rupa_desk.services.store.database import Store
+
+
+@pytest.fixture
+def store() -> Iterator[Store]:
+    with Store.in_memory() as store:
+        yield store
+
+
+def test_a_rupa_patient_is_linked_to_her_epic_patient(store: Store) -> None:
+    assert store.epic_links.link_for("pat_0000001") is None
+    store.epic_links.link("pat_0000001", "eOld", "1")
+    store.epic_links.link("pat_0000001", "erXuFYUfucBZaryVksYEcMg3", "203713")
+    link = store.epic_links.link_for("pat_0000001")
+    assert link is not None
+    assert (link.epic_patient_id, link.mrn) == ("erXuFYUfucBZaryVksYEcMg3", "203713")
+    assert link.linked_at is not None
+
+
+def test_a_filing_moves_from_filing_to_filed(store: Store) -> None:
+    store.epic_links.record("otst_1", "eP", "filing")
+    filing = store.epic_links.filing("otst_1")
+    assert filing is not None
+    assert (filing.state, filing.document_id) == ("filing", None)
+    store.epic_links.record("otst_1", "eP", "filed", document_id="eDoc1")
+    filing = store.epic_links.filing("otst_1")
+    assert filing is not None
+    assert (filing.state, filing.document_id) == ("filed", "eDoc1")
+
+
+def test_removing_patient_data_removes_links_and_filings(store: Store) -> None:
+    store.epic_links.link("pat_0000001", "eP", "203713")
+    store.epic_links.record("otst_1", "eP", "filed", document_id="eDoc1")
+    store.remove_patient_data()
+    assert store.epic_links.link_for("pat_0000001") is None
+    assert store.epic_links.filing("otst_1") is None
