@@ -25,7 +25,7 @@ from rupa_desk.ui.pages.orders import OrdersPage
 from rupa_desk.ui.presenters.session import SessionState
 from rupa_desk.ui.web.checkout_view import CheckoutView
 from tests.fixtures.browser import PractitionerBrowser
-from tests.fixtures.desk import MakeDesk
+from tests.fixtures.desk import MakeDesk, answer_pin_offer
 from tests.fixtures.qt import wait_until
 from tests.fixtures.sandbox import SandboxControl
 
@@ -70,6 +70,7 @@ async def signed_in_desk(make_desk: MakeDesk, sandbox: SandboxServer) -> Desk:
     async with httpx.AsyncClient(timeout=30) as http:
         await http.get(location)
     await wait_until(lambda: desk.session.view.state is SessionState.SIGNED_IN, within=30)
+    await answer_pin_offer(desk)
     return desk
 
 

@@ -18,7 +18,7 @@ from rupa_desk.ui.messages import Level, Message
 from rupa_desk.ui.pages.panels import PanelsPage
 from rupa_desk.ui.presenters.session import SessionState
 from tests.fixtures.browser import PractitionerBrowser
-from tests.fixtures.desk import MakeDesk, first_download_done
+from tests.fixtures.desk import MakeDesk, answer_pin_offer, first_download_done
 from tests.fixtures.qt import wait_until
 
 
@@ -43,6 +43,7 @@ async def signed_in_desk(make_desk: MakeDesk, sandbox: SandboxServer, paths: App
     async with httpx.AsyncClient(timeout=30) as http:
         await http.get(location)
     await wait_until(lambda: desk.session.view.state is SessionState.SIGNED_IN, within=30)
+    await answer_pin_offer(desk)
     await first_download_done(desk)
     return desk
 

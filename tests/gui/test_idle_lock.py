@@ -89,7 +89,7 @@ async def locked_desk(
 ) -> Desk:
     """Signed in, with `pin` chosen in the dialog offered at sign-in (None: "Not now"), and
     locking after IDLE_MS."""
-    desk = await signed_in_desk(make_desk, environment)
+    desk = await signed_in_desk(make_desk, environment, pin_offer=True)
     if pin is None:
         dialog = await pin_dialog(desk)
         dialog.not_now_button.click()
@@ -221,7 +221,7 @@ async def test_the_pin_is_chosen_at_sign_in_kept_as_a_salted_hash_and_unlocks(
 async def test_a_pin_that_differs_when_chosen_is_refused(
     make_desk: MakeDesk, environment: Environment
 ) -> None:
-    desk = await signed_in_desk(make_desk, environment)
+    desk = await signed_in_desk(make_desk, environment, pin_offer=True)
     dialog = await pin_dialog(desk)
     dialog.pin.setText(PIN)
     dialog.repeat.setText("4822")

@@ -172,6 +172,7 @@ async def test_down_then_enter_in_the_catalog_adds_the_row_with_the_focus(
     catalog = window.pane("catalog")
     assert isinstance(catalog, CatalogPage)
     model = workspace.catalog.model
+    assert workspace.orders.drafts.new_draft()  # a draft open (else adding asks which one)
 
     def shown(text: str) -> bool:
         query = workspace.catalog.shown_query
