@@ -127,6 +127,10 @@ def _bind(port: int) -> socket.socket:
             f"The Rupa simulator cannot listen on {HOST}:{port} ({exc.strerror}). "
             "Is another simulator running? Pick another port, or 0 for any free one."
         ) from exc
+    # Listening at once: a client that connects as soon as the address is printed waits in
+    # the backlog instead of being refused while the server thread starts (asyncio's own
+    # listen() later only sets the backlog again).
+    sock.listen(128)
     return sock
 
 
