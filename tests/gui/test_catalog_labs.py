@@ -47,6 +47,9 @@ def store(app_paths: AppPaths) -> Iterator[Store]:
 @pytest_asyncio.fixture
 async def pane(qtbot: QtBot, store: Store) -> AsyncIterator[Pane]:
     load_catalog(store, LABS, catalog())
+    # The only open draft, with a patient: clearly where a test goes (tests/gui/
+    # test_patient_first.py has the cases where the person is asked).
+    store.drafts.create(patient_id="pat_0000001")
     built = build_pane(qtbot, store, OfflineSource())
     await built.presenter.refresh()
     yield built

@@ -52,12 +52,14 @@ async def test_ctrl_number_shortcuts_show_the_panes(qtbot: QtBot, app_paths: App
     window.show_workspace()
     window.activateWindow()
     await wait_until(window.isActiveWindow)
-    for number, key in enumerate(["patients", "catalog", "drafts", "orders"], start=1):
+    keys = list(window.pane_keys)
+    assert keys[:4] == ["patients", "catalog", "drafts", "orders"]
+    assert "reports" in keys
+    for number, key in enumerate(keys, start=1):  # Ctrl+1 … in sidebar order
         qtbot.keyClick(window, Qt.Key(Qt.Key.Key_0 + number), Qt.KeyboardModifier.ControlModifier)
         assert window.current_pane() == key
-    assert window.windowTitle() == "Rupa Desk — Orders"
-    qtbot.keyClick(window, Qt.Key.Key_5, Qt.KeyboardModifier.ControlModifier)
-    assert window.current_pane() == "reports"
+        if key == "orders":
+            assert window.windowTitle() == "Rupa Desk — Orders"
 
 
 async def test_the_file_menu_opens_settings_and_sign_out_and_quits(

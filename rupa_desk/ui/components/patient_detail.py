@@ -14,11 +14,13 @@ from typing import Protocol
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
@@ -156,9 +158,14 @@ class PatientDetailPanel(QWidget):
         content.addWidget(self.trends, 2)
         content.addWidget(self.history_label)
         content.addWidget(self.history, 2)
+        # Scrolls rather than squeezes: in a small window her details keep their height.
+        self._scroll = QScrollArea()
+        self._scroll.setWidgetResizable(True)
+        self._scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self._scroll.setWidget(self._content)
         layout = QVBoxLayout(self)
         layout.addWidget(self.empty)
-        layout.addWidget(self._content, 1)
+        layout.addWidget(self._scroll, 1)
         self._detail: PatientDetail | None = None
         self.show_detail(None)
 
@@ -179,7 +186,7 @@ class PatientDetailPanel(QWidget):
         """
         self._detail = detail
         self.empty.setVisible(detail is None)
-        self._content.setVisible(detail is not None)
+        self._scroll.setVisible(detail is not None)
         if detail is None:
             return
         patient = detail.patient
