@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -172,5 +173,10 @@ def make_private_dir(folder: Path) -> Path:
 
 
 def _restrict_dir(folder: Path) -> None:
-    if os.name == "posix" and folder.is_dir() and folder.stat().st_mode & 0o077:
+    if os.name != "posix" or not folder.is_dir():
+        return
+    mode = folder.stat().st_mode
+    # A sticky folder (/tmp, /var/tmp) is shared by design: a database file put straight in it
+    # must not lock every other user (and program) out of it.
+    if mode & 0o077 and not mode & stat.S_ISVTX:
         folder.chmod(0o700)
