@@ -5,8 +5,10 @@ once; sending, checking out and opening in the browser are the only things that 
 The two notes say who reads them: the note to the patient goes to Rupa, which shows it on
 the patient's order; the internal note stays on this computer.
 
-Keyboard: Delete (or "Remove test") removes the selected test from the draft; Enter in the
-test search adds the highlighted test.
+Keyboard: Delete (or "Remove test") removes the selected test from the draft; in the test
+search, Up and Down move the highlight in the tests found and Enter adds the highlighted test,
+then selects what was typed, so the next test is typed over it. The tests found are no Tab
+stop: Tab goes on from the test search to the note to the patient.
 
 A draft that is checked out leaves the list (the editor goes on showing it while it is
 selected); it is found from the order it became.
@@ -19,8 +21,8 @@ list: placing the row and sizing the columns to their contents look at every lis
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelection, Qt, QTimer
-from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
+from PySide6.QtCore import QEvent, QItemSelection, QObject, Qt, QTimer
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractButton,
     QFormLayout,
@@ -70,6 +72,13 @@ INTERNAL_NOTE_LABEL = "Internal note (this computer only, never sent)"
 PATIENT_COLUMN_WIDTH = 130
 #: The most of the pane the list takes when fitted (the editor keeps the rest).
 LIST_SHARE_AT_MOST = 0.6
+#: How far a key in the test search moves the highlight in the tests found.
+_RESULT_STEPS = {
+    int(Qt.Key.Key_Down): 1,
+    int(Qt.Key.Key_Up): -1,
+    int(Qt.Key.Key_PageDown): 5,
+    int(Qt.Key.Key_PageUp): -5,
+}
 EMPTY_HINT = (
     "No drafts yet. Create one with “New draft”, or find tests in the Catalog pane and add "
     "them with Enter."
@@ -129,6 +138,8 @@ class DraftEditor(QWidget):
         self.test_results = QListWidget()
         self.test_results.setAccessibleName("Tests found")
         self.test_results.setMaximumHeight(120)
+        # Picked from the search with Up, Down and Enter (or a click): Tab goes on to the note.
+        self.test_results.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         show_cut_cells_whole(self.test_results)
         self.test_results.hide()  # shown while there are tests to pick
 
@@ -184,6 +195,7 @@ class DraftEditor(QWidget):
         self.patient_results.itemClicked.connect(self._on_patient_results_item_activated)
         self.test_search.search_requested.connect(self._on_test_search_search_requested)
         self.test_search.returnPressed.connect(self._on_test_search_return_pressed)
+        self.test_search.installEventFilter(self)
         self.test_results.itemActivated.connect(self._on_test_results_item_activated)
         self.notes.textChanged.connect(self._on_notes_text_changed)
         self.internal_note.textChanged.connect(self._on_internal_note_text_changed)
@@ -319,10 +331,27 @@ class DraftEditor(QWidget):
             self.test_results.setCurrentRow(0)
         self.test_results.setVisible(self.test_results.count() > 0)
 
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Up, Down, Page Up and Page Down in the test search move the highlight in the tests
+        found (the one Enter adds), so the keys never leave the search."""
+        if (
+            watched is self.test_search
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() in _RESULT_STEPS
+            and self.test_results.count()
+        ):
+            step = _RESULT_STEPS[event.key()]
+            row = self.test_results.currentRow() + step
+            self.test_results.setCurrentRow(max(0, min(row, self.test_results.count() - 1)))
+            return True
+        return super().eventFilter(watched, event)
+
     def _on_test_search_return_pressed(self) -> None:
         item = self.test_results.currentItem()
         if item is not None:
             self._on_test_results_item_activated(item)
+            self.test_search.selectAll()  # the next test is typed over this one
 
     def _on_test_results_item_activated(self, item: QListWidgetItem) -> None:
         hit = self._hits.get(str(item.data(ID_ROLE)))
