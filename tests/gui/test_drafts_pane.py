@@ -693,3 +693,27 @@ async def test_the_test_search_picks_with_up_down_enter_and_types_over_the_last_
     assert editor.test_results.isVisible()
     qtbot.keyClick(editor.test_search, Qt.Key.Key_Tab)
     assert editor.notes.hasFocus()
+
+
+async def test_another_draft_starts_with_empty_searches(qtbot: QtBot, pane: Pane) -> None:
+    pane.page.new_button.click()
+    editor = pane.page.editor
+    first = pane.draft()
+    qtbot.keyClicks(editor.test_search, "lipid")
+    editor.test_search.flush()
+    qtbot.keyClicks(editor.patient_search, "love")
+    editor.patient_search.flush()
+    assert editor.test_results.isVisible()
+    assert editor.patient_results.isVisible()
+    pane.page.new_button.click()
+    assert pane.draft() != first
+    for search, results in (
+        (editor.test_search, editor.test_results),
+        (editor.patient_search, editor.patient_results),
+    ):
+        assert search.text() == ""
+        assert results.count() == 0
+        assert not results.isVisible()
+    qtbot.keyClicks(editor.test_search, "lipid")  # the same words search again
+    editor.test_search.flush()
+    assert editor.test_results.count() > 0

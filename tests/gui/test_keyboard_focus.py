@@ -28,6 +28,7 @@ from pytestqt.qtbot import QtBot
 from rupa_desk.ui.pages.catalog import CatalogPage
 from rupa_desk.ui.pages.drafts import DraftsPage
 from rupa_desk.ui.pages.orders import OrdersPage
+from rupa_desk.ui.pages.panels import PanelsPage
 from rupa_desk.ui.pages.patients import PatientsPage
 from rupa_desk.ui.theme import apply_theme
 from rupa_desk.ui.widgets.keyed_table import selected_key
@@ -279,3 +280,41 @@ async def test_tab_follows_the_reading_order_in_every_pane_and_leaves_every_fiel
         if found:
             problems[key] = found
     assert problems == {}
+
+
+async def test_a_pane_key_puts_the_keys_where_its_work_starts(
+    qtbot: QtBot, make_desk: MakeDesk
+) -> None:
+    desk = await keyboard_desk(make_desk)
+    workspace = desk.workspace
+    assert workspace is not None
+    store = workspace.store
+    window = desk.window
+    ids = [hit.id for hit in store.catalog.search("panel", limit=2).hits]
+    panel = workspace.panels.save_tests(ids)
+    assert panel is not None
+    draft_id = store.drafts.create(patient_id=ADA.id)
+    workspace.orders.drafts.drafts_changed.emit()
+    workspace.orders.drafts.set_current(draft_id)
+    panels = window.pane("panels")
+    drafts = window.pane("drafts")
+    assert isinstance(panels, PanelsPage)
+    assert isinstance(drafts, DraftsPage)
+    # Anywhere else first: the focus must not stay on a control of the pane left behind.
+    press(qtbot, Qt.Key.Key_2)
+    catalog = window.pane("catalog")
+    assert isinstance(catalog, CatalogPage)
+    catalog.search_box.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    number = window.pane_keys.index("panels") + 1
+    press(qtbot, Qt.Key(Qt.Key.Key_0 + number))  # the Panels pane: its list of panels
+    assert panels.list.hasFocus()
+    assert panels.list.currentItem() is not None
+    press(qtbot, Qt.Key.Key_Return, NONE)  # Enter adds the panel to the draft
+    await wait_until(lambda: [t.lab_test_id for t in store.drafts.tests(draft_id)] == ids)
+
+    number = window.pane_keys.index("drafts") + 1
+    press(qtbot, Qt.Key(Qt.Key.Key_0 + number))  # Draft orders: the draft's test search
+    assert drafts.editor.test_search.hasFocus()
+    press(qtbot, Qt.Key.Key_Tab, NONE)  # then the note to the patient
+    assert drafts.editor.notes.hasFocus()

@@ -215,8 +215,19 @@ class DraftEditor(QWidget):
         self.show_listing(listing)
 
     def show_listing(self, listing: DraftListing | None) -> None:
-        """Show a draft as read (None: nothing selected)."""
-        self.draft_id = None if listing is None else listing.draft.id
+        """Show a draft as read (None: nothing selected). Another draft starts with empty
+        searches: what was searched for the last one is not this one's next test."""
+        draft_id = None if listing is None else listing.draft.id
+        if draft_id != self.draft_id:
+            for search, results in (
+                (self.test_search, self.test_results),
+                (self.patient_search, self.patient_results),
+            ):
+                search.reset()
+                results.clear()
+                results.hide()
+            self._hits = {}
+        self.draft_id = draft_id
         self.setEnabled(listing is not None)
         if listing is None:
             self.patient_label.setText("Select or create a draft.")
@@ -418,6 +429,9 @@ class DraftsPage(QWidget):
         self.hidden_note.setWordWrap(True)
         self.hidden_note.setAccessibleName("Drafts that became orders")
         self.editor = DraftEditor(presenter)
+        # The pane's key (Ctrl+<n>) puts the keys in the shown draft's test search (its next
+        # step, as after "New order"); Tab goes on to the note to the patient.
+        self.setFocusProxy(self.editor.test_search)
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.new_button)
