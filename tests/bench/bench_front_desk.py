@@ -207,6 +207,14 @@ async def new_patient(front: FrontDesk, drive: Driver, first: str, *, mouse: boo
     drive.key(Qt.Key.Key_Return)
     await wait_until(lambda: not patients.showing_form, within=30)
     [patient] = front.workspace.store.patients.search(f"{first} {last}")
+    # A person sees her detail before the next step (it shows a moment later).
+    await wait_until(
+        lambda: (
+            patients.selected_patient_id() == patient.id
+            and front.workspace.orders.drafts.selected_patient == patient.id
+        ),
+        within=10,
+    )
     return patient.id
 
 
@@ -218,11 +226,15 @@ async def new_order(front: FrontDesk, drive: Driver, patient_id: str, *, mouse: 
         drive.click(front.patients.detail.new_order_button)
     else:
         drive.key(Qt.Key.Key_N, CTRL | SHIFT)
-    await wait_until(lambda: drafts.editor.draft_id not in (None, before) and drafts.isVisible())
+    store = front.workspace.store
+
+    def hers() -> bool:
+        shown = drafts.editor.draft_id
+        return shown not in (None, before) and store.drafts.get(shown).patient_id == patient_id
+
+    await wait_until(lambda: drafts.isVisible() and hers(), within=10)
     draft_id = drafts.editor.draft_id
     assert draft_id is not None
-    draft = front.workspace.store.drafts.get(draft_id)
-    expect(draft.patient_id == patient_id, "the new draft is for the new patient")
     await wait_until(drafts.editor.test_search.hasFocus)
     return draft_id
 
@@ -259,12 +271,15 @@ async def add_panel(front: FrontDesk, drive: Driver, draft_id: str, *, mouse: bo
         drive.click(panels.add_to_draft_button)
     else:
         drive.key(Qt.Key.Key_5, CTRL)
+        expect(panels.list.hasFocus(), "the list of saved panels has the focus")
+        expect(panels.list.currentItem() is not None, "a panel is chosen in the list")
         drive.key(Qt.Key.Key_Return)
     await wait_until(lambda: len(store.drafts.tests(draft_id)) == len(TEST_WORDS), within=10)
     if mouse:
         drive.click_row(front.sidebar, front.sidebar_row("drafts"))
     else:
         drive.key(Qt.Key.Key_3, CTRL)
+        expect(front.drafts.editor.test_search.hasFocus(), "the draft's test search has the focus")
 
 
 async def write_note(front: FrontDesk, drive: Driver, draft_id: str, *, mouse: bool) -> None:
