@@ -318,3 +318,42 @@ async def test_a_pane_key_puts_the_keys_where_its_work_starts(
     assert drafts.editor.test_search.hasFocus()
     press(qtbot, Qt.Key.Key_Tab, NONE)  # then the note to the patient
     assert drafts.editor.notes.hasFocus()
+
+
+async def test_a_saved_panel_is_found_and_added_from_the_drafts_test_search(
+    qtbot: QtBot, make_desk: MakeDesk
+) -> None:
+    desk = await keyboard_desk(make_desk)
+    workspace = desk.workspace
+    assert workspace is not None
+    store = workspace.store
+    ids = [hit.id for hit in store.catalog.search("panel", limit=3).hits]
+    panel = workspace.panels.save_tests(ids)
+    assert panel is not None
+    assert workspace.panels.rename(panel.id, "Thyroid basics")
+    draft_id = store.drafts.create(patient_id=ADA.id)
+    workspace.orders.drafts.drafts_changed.emit()
+    workspace.orders.drafts.set_current(draft_id)
+    drafts = desk.window.pane("drafts")
+    assert isinstance(drafts, DraftsPage)
+    desk.window.show_pane("drafts")
+    editor = drafts.editor
+    editor.test_search.setFocus(Qt.FocusReason.OtherFocusReason)
+    await wait_until(editor.test_search.hasFocus)
+
+    qtbot.keyClicks(editor.test_search, "thyroid bas")
+    editor.test_search.flush()
+    first = editor.test_results.item(0)
+    assert first is not None
+    assert first.text() == "Saved panel: Thyroid basics · 3 tests"  # first, named as saved
+    press(qtbot, Qt.Key.Key_Return, NONE)  # Enter adds all of its tests
+    await wait_until(lambda: [t.lab_test_id for t in store.drafts.tests(draft_id)] == ids)
+    assert editor.test_search.hasFocus()
+
+    editor.test_search.clear()
+    qtbot.keyClicks(editor.test_search, "nobody names a panel this")
+    editor.test_search.flush()
+    assert all(
+        not editor.test_results.item(row).text().startswith("Saved panel")
+        for row in range(editor.test_results.count())
+    )

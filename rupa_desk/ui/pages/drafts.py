@@ -8,7 +8,8 @@ the patient's order; the internal note stays on this computer.
 Keyboard: Delete (or "Remove test") removes the selected test from the draft; in the test
 search, Up and Down move the highlight in the tests found and Enter adds the highlighted test,
 then selects what was typed, so the next test is typed over it. The tests found are no Tab
-stop: Tab goes on from the test search to the note to the patient.
+stop: Tab goes on from the test search to the note to the patient. Saved panels whose name
+matches are found there too, first, and Enter on one adds all its tests.
 
 A draft that is checked out leaves the list (the editor goes on showing it while it is
 selected); it is found from the order it became.
@@ -56,6 +57,7 @@ from rupa_desk.ui.presenters.drafts import (
     describe_state,
     state_tooltip,
 )
+from rupa_desk.ui.presenters.panels import PanelsPresenter
 from rupa_desk.ui.theme import chip_colors
 from rupa_desk.ui.widgets.chip_delegate import PADDING_X as CHIP_PADDING_X
 from rupa_desk.ui.widgets.chip_delegate import ChipDelegate
@@ -72,6 +74,8 @@ INTERNAL_NOTE_LABEL = "Internal note (this computer only, never sent)"
 PATIENT_COLUMN_WIDTH = 130
 #: The most of the pane the list takes when fitted (the editor keeps the rest).
 LIST_SHARE_AT_MOST = 0.6
+#: The role that marks a saved panel among the tests found (its value: True).
+PANEL_ROLE = int(Qt.ItemDataRole.UserRole) + 1
 #: How far a key in the test search moves the highlight in the tests found.
 _RESULT_STEPS = {
     int(Qt.Key.Key_Down): 1,
@@ -88,9 +92,15 @@ EMPTY_HINT = (
 class DraftEditor(QWidget):
     """The selected draft: patient, tests, notes, state and what can be done with it."""
 
-    def __init__(self, presenter: DraftsPresenter, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        presenter: DraftsPresenter,
+        panels: PanelsPresenter | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self._presenter = presenter
+        self._panels = panels
         self.draft_id: str | None = None
         self._hits: dict[str, SearchHit] = {}
         self._lines: tuple[object, ...] = ()
@@ -197,6 +207,7 @@ class DraftEditor(QWidget):
         self.test_search.returnPressed.connect(self._on_test_search_return_pressed)
         self.test_search.installEventFilter(self)
         self.test_results.itemActivated.connect(self._on_test_results_item_activated)
+        self.test_results.itemClicked.connect(self._on_test_results_item_activated)  # as patients
         self.notes.textChanged.connect(self._on_notes_text_changed)
         self.internal_note.textChanged.connect(self._on_internal_note_text_changed)
         self.send_button.clicked.connect(self._on_send_button_clicked)
@@ -333,6 +344,16 @@ class DraftEditor(QWidget):
     def _on_test_search_search_requested(self, text: str) -> None:
         self.test_results.clear()
         self._hits = {hit.id: hit for hit in self._presenter.search_tests(text)}
+        words = text.casefold().split()
+        for panel in self._panels.panels() if self._panels is not None and words else []:
+            if all(word in panel.name.casefold() for word in words):
+                count = len(panel.tests)
+                tests = "1 test" if count == 1 else f"{count} tests"
+                item = QListWidgetItem(f"Saved panel: {panel.name} · {tests}")
+                item.setData(ID_ROLE, panel.id)
+                item.setData(PANEL_ROLE, True)
+                item.setToolTip("\n".join(test.name for test in panel.tests))
+                self.test_results.addItem(item)
         for hit in self._hits.values():
             company = f" · {hit.lab_company_name}" if hit.lab_company_name else ""
             item = QListWidgetItem(f"{hit.name}{company} · {money(hit.price)}")
@@ -365,9 +386,17 @@ class DraftEditor(QWidget):
             self.test_search.selectAll()  # the next test is typed over this one
 
     def _on_test_results_item_activated(self, item: QListWidgetItem) -> None:
+        if item.data(PANEL_ROLE) and self.draft_id is not None:
+            self._add_panel(str(item.data(ID_ROLE)))
+            return
         hit = self._hits.get(str(item.data(ID_ROLE)))
         if self.draft_id is not None and hit is not None:
             self._presenter.add_test(self.draft_id, hit)
+
+    @asyncSlot()
+    async def _add_panel(self, panel_id: str) -> None:
+        if self._panels is not None:
+            await self._panels.add_to_draft(panel_id)
 
     def _on_notes_text_changed(self) -> None:
         if self.draft_id is not None:
@@ -395,13 +424,19 @@ class DraftEditor(QWidget):
 
 
 class DraftsPage(QWidget):
-    """The Draft orders pane (a view of `DraftsPresenter`).
+    """The Draft orders pane (a view of `DraftsPresenter`; `panels`, when given, are found
+    in the draft's test search too).
 
     Attributes:
         confirm_box: the "Delete draft?" question while it is open (None otherwise).
     """
 
-    def __init__(self, presenter: DraftsPresenter, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        presenter: DraftsPresenter,
+        panels: PanelsPresenter | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self._presenter = presenter
         self.confirm_box: QMessageBox | None = None
@@ -428,7 +463,7 @@ class DraftsPage(QWidget):
         self.hidden_note = QLabel()
         self.hidden_note.setWordWrap(True)
         self.hidden_note.setAccessibleName("Drafts that became orders")
-        self.editor = DraftEditor(presenter)
+        self.editor = DraftEditor(presenter, panels)
         # The pane's key (Ctrl+<n>) puts the keys in the shown draft's test search (its next
         # step, as after "New order"); Tab goes on to the note to the patient.
         self.setFocusProxy(self.editor.test_search)
