@@ -23,8 +23,8 @@ from tests.fixtures.desk import MakeDesk, first_download_done
 CEILINGS = {
     ("3 tests", True): Tally(clicks=5, typed=7, keys=6),
     ("3 tests", False): Tally(clicks=0, typed=7, keys=11),
-    ("panel", True): Tally(clicks=9, typed=4, keys=3),
-    ("panel", False): Tally(clicks=0, typed=4, keys=11),
+    ("panel", True): Tally(clicks=6, typed=5, keys=3),
+    ("panel", False): Tally(clicks=0, typed=5, keys=9),
 }
 
 
