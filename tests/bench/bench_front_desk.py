@@ -284,18 +284,17 @@ async def write_note(front: FrontDesk, drive: Driver, draft_id: str, *, mouse: b
 async def send_and_check_out(
     front: FrontDesk, drive: Driver, draft_id: str, *, mouse: bool
 ) -> None:
-    """Send to Rupa, then check out: Rupa's checkout page opens in the window."""
+    """Send to Rupa, then check out: Rupa's checkout page opens in the window. With the
+    keyboard, Check out sends a draft never sent first (one key)."""
     editor = front.drafts.editor
     store = front.workspace.store
     if mouse:
         drive.click(editor.send_button)
-    else:
-        drive.key(Qt.Key.Key_S, CTRL | SHIFT)
-    await wait_until(lambda: store.drafts.get(draft_id).state is DraftState.SENT, within=30)
-    if mouse:
+        await wait_until(lambda: store.drafts.get(draft_id).state is DraftState.SENT, within=30)
         drive.click(editor.checkout_button)
     else:
         drive.key(Qt.Key.Key_C, CTRL | SHIFT)
+    await wait_until(lambda: store.drafts.get(draft_id).state is DraftState.SENT, within=30)
     launcher = front.workspace.orders.launcher
     await wait_until(lambda: isinstance(launcher.view_for(draft_id), CheckoutView), within=30)
 

@@ -22,9 +22,9 @@ from tests.fixtures.desk import MakeDesk, first_download_done
 #: (flow, mouse) → the most interactions it may take, and their kinds as they are today.
 CEILINGS = {
     ("3 tests", True): Tally(clicks=5, typed=7, keys=6),
-    ("3 tests", False): Tally(clicks=0, typed=7, keys=11),
+    ("3 tests", False): Tally(clicks=0, typed=7, keys=10),
     ("panel", True): Tally(clicks=6, typed=5, keys=3),
-    ("panel", False): Tally(clicks=0, typed=5, keys=9),
+    ("panel", False): Tally(clicks=0, typed=5, keys=8),
 }
 
 
