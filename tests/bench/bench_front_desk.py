@@ -201,14 +201,18 @@ async def new_patient(front: FrontDesk, drive: Driver, first: str, *, mouse: boo
     drive.key(Qt.Key.Key_Return)
     await wait_until(lambda: not patients.showing_form, within=30)
     [patient] = front.workspace.store.patients.search(f"{first} {last}")
+
     # A person sees her detail before the next step (it shows a moment later).
-    await wait_until(
-        lambda: (
+    def shown() -> bool:
+        detail = patients.detail.detail
+        return (
             patients.selected_patient_id() == patient.id
             and front.workspace.orders.drafts.selected_patient == patient.id
-        ),
-        within=10,
-    )
+            and detail is not None
+            and detail.patient.id == patient.id
+        )
+
+    await wait_until(shown, within=10)
     return patient.id
 
 
