@@ -357,3 +357,26 @@ async def test_a_saved_panel_is_found_and_added_from_the_drafts_test_search(
         not editor.test_results.item(row).text().startswith("Saved panel")
         for row in range(editor.test_results.count())
     )
+
+
+async def test_the_details_new_order_waits_for_the_patient_selected(
+    qtbot: QtBot, make_desk: MakeDesk
+) -> None:
+    desk = await keyboard_desk(make_desk)
+    patients = desk.window.pane("patients")
+    assert isinstance(patients, PatientsPage)
+    desk.window.show_pane("patients")
+    button = patients.detail.new_order_button
+
+    def showing(patient_id: str) -> bool:
+        detail = patients.detail.detail
+        return detail is not None and detail.patient.id == patient_id
+
+    patients.select_patient(ADA.id)
+    await wait_until(lambda: showing(ADA.id))
+    assert button.isEnabled()
+    patients.select_patient(GRACE.id)
+    assert showing(ADA.id)  # Ada's detail is still shown a moment…
+    assert not button.isEnabled()  # …but it cannot order for her now that Grace is selected
+    await wait_until(lambda: showing(GRACE.id))
+    assert button.isEnabled()
