@@ -81,7 +81,7 @@ COMMANDS: Final[tuple[Command, ...]] = (
         "&Check out",
         ("Ctrl+Shift+C",),
         "Order",
-        "Open Rupa's checkout for the current draft",
+        "Open Rupa's checkout for the current draft (sent first if it was not yet)",
     ),
     Command(
         CHECK_OUT_IN_BROWSER,

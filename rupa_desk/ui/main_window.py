@@ -501,10 +501,20 @@ class MainWindow(QMainWindow):
         key = action.objectName()
         if key.startswith("pane:"):
             self.show_pane(str(action.data()))
+            self._focus_pane(str(action.data()))
             return
         handler = self._handler(key)
         if handler is not None:
             handler()
+
+    def _focus_pane(self, key: str) -> None:
+        """Put the keys where a pane says its work starts (its focus proxy, when it has one
+        that can take them): without it, the focus stays wherever Qt moved it from the pane
+        that was hidden, and Enter could press a button nobody looked at."""
+        pane = self.pane(key)
+        proxy = pane.focusProxy()
+        if proxy is not None and proxy.isEnabled() and proxy.isVisible():
+            pane.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     def _on_next_pane(self) -> None:
         self._step_pane(1)

@@ -66,7 +66,7 @@ def _catalog(workspace: AccountWorkspace) -> QWidget:
 def _drafts(workspace: AccountWorkspace) -> QWidget:
     from rupa_desk.ui.pages.drafts import DraftsPage
 
-    return DraftsPage(workspace.orders.drafts)
+    return DraftsPage(workspace.orders.drafts, workspace.panels)
 
 
 def _orders(workspace: AccountWorkspace) -> QWidget:

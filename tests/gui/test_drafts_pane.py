@@ -657,3 +657,63 @@ async def test_the_patient_list_shows_only_while_there_are_patients_to_pick(
     assert not editor.patient_results.isVisible()
     add_test_by_search(qtbot, pane, "lipid")
     assert editor.test_results.isVisible()
+
+
+async def test_the_test_search_picks_with_up_down_enter_and_types_over_the_last_pick(
+    qtbot: QtBot, pane: Pane
+) -> None:
+    pane.page.new_button.click()
+    editor = pane.page.editor
+    draft_id = pane.draft()
+    pane.page.activateWindow()
+    editor.test_search.setFocus(Qt.FocusReason.OtherFocusReason)
+    await wait_until(editor.test_search.hasFocus)
+    qtbot.keyClicks(editor.test_search, "panel")
+    editor.test_search.flush()
+    assert editor.test_results.count() > 1
+    second = str(editor.test_results.item(1).data(Qt.ItemDataRole.UserRole))
+    qtbot.keyClick(editor.test_search, Qt.Key.Key_Down)  # the highlight moves, the keys stay
+    assert editor.test_search.hasFocus()
+    assert editor.test_results.currentRow() == 1
+    qtbot.keyClick(editor.test_search, Qt.Key.Key_Up)
+    qtbot.keyClick(editor.test_search, Qt.Key.Key_Up)  # stops at the first
+    assert editor.test_results.currentRow() == 0
+    qtbot.keyClick(editor.test_search, Qt.Key.Key_Down)
+    qtbot.keyClick(editor.test_search, Qt.Key.Key_Return)
+    assert pane.store.drafts.get(draft_id).lab_test_ids == (second,)
+    # What was typed is selected: the next test is typed over it, with no key to clear it.
+    assert editor.test_search.selectedText() == "panel"
+    qtbot.keyClicks(editor.test_search, "a1c")
+    assert editor.test_search.text() == "a1c"
+    editor.test_search.flush()
+    first_a1c = str(editor.test_results.item(0).data(Qt.ItemDataRole.UserRole))
+    qtbot.keyClick(editor.test_search, Qt.Key.Key_Return)
+    assert pane.store.drafts.get(draft_id).lab_test_ids == (second, first_a1c)
+    # The tests found are no Tab stop: Tab goes on to the note to the patient.
+    assert editor.test_results.isVisible()
+    qtbot.keyClick(editor.test_search, Qt.Key.Key_Tab)
+    assert editor.notes.hasFocus()
+
+
+async def test_another_draft_starts_with_empty_searches(qtbot: QtBot, pane: Pane) -> None:
+    pane.page.new_button.click()
+    editor = pane.page.editor
+    first = pane.draft()
+    qtbot.keyClicks(editor.test_search, "lipid")
+    editor.test_search.flush()
+    qtbot.keyClicks(editor.patient_search, "love")
+    editor.patient_search.flush()
+    assert editor.test_results.isVisible()
+    assert editor.patient_results.isVisible()
+    pane.page.new_button.click()
+    assert pane.draft() != first
+    for search, results in (
+        (editor.test_search, editor.test_results),
+        (editor.patient_search, editor.patient_results),
+    ):
+        assert search.text() == ""
+        assert results.count() == 0
+        assert not results.isVisible()
+    qtbot.keyClicks(editor.test_search, "lipid")  # the same words search again
+    editor.test_search.flush()
+    assert editor.test_results.count() > 0

@@ -102,6 +102,29 @@ async def test_send_without_a_ready_draft_says_what_to_do_and_with_one_sends_it(
     await wait_until(lambda: store.drafts.get(draft_id).state.value != "local")
 
 
+async def test_check_out_sends_a_draft_never_sent_first(qtbot: QtBot, make_desk: MakeDesk) -> None:
+    desk = await keyboard_desk(make_desk)
+    workspace = desk.workspace
+    assert workspace is not None
+    store = workspace.store
+    draft_id = store.drafts.create(patient_id=ADA.id)
+    test = store.catalog.search("", limit=1).hits[0]
+    store.drafts.add_test(draft_id, test.id, name=test.name, price=test.price)
+    workspace.orders.drafts.drafts_changed.emit()
+    workspace.orders.drafts.set_current(draft_id)
+    drafts = desk.window.pane("drafts")
+    assert isinstance(drafts, DraftsPage)
+    await wait_until(lambda: drafts.editor.send_button.isEnabled())
+    assert not drafts.editor.checkout_button.isEnabled()
+    press(qtbot, Qt.Key.Key_C, CTRL | SHIFT)
+    # The fake Rupa has no order intents: the send was tried (and failed, and said so), so
+    # no checkout opened; tests/e2e/test_front_desk_flow.py opens it against the simulator.
+    await wait_until(lambda: store.drafts.get(draft_id).state.value != "local")
+    tasks = workspace.tasks
+    await wait_until(lambda: not [t for t in tasks.running if t.get_name() == "send-check-out"])
+    assert workspace.orders.launcher.view_for(draft_id) is None
+
+
 async def test_help_lists_every_command_with_the_keys_that_are_bound(
     qtbot: QtBot, make_desk: MakeDesk
 ) -> None:

@@ -28,6 +28,7 @@ from pytestqt.qtbot import QtBot
 from rupa_desk.ui.pages.catalog import CatalogPage
 from rupa_desk.ui.pages.drafts import DraftsPage
 from rupa_desk.ui.pages.orders import OrdersPage
+from rupa_desk.ui.pages.panels import PanelsPage
 from rupa_desk.ui.pages.patients import PatientsPage
 from rupa_desk.ui.theme import apply_theme
 from rupa_desk.ui.widgets.keyed_table import selected_key
@@ -279,3 +280,103 @@ async def test_tab_follows_the_reading_order_in_every_pane_and_leaves_every_fiel
         if found:
             problems[key] = found
     assert problems == {}
+
+
+async def test_a_pane_key_puts_the_keys_where_its_work_starts(
+    qtbot: QtBot, make_desk: MakeDesk
+) -> None:
+    desk = await keyboard_desk(make_desk)
+    workspace = desk.workspace
+    assert workspace is not None
+    store = workspace.store
+    window = desk.window
+    ids = [hit.id for hit in store.catalog.search("panel", limit=2).hits]
+    panel = workspace.panels.save_tests(ids)
+    assert panel is not None
+    draft_id = store.drafts.create(patient_id=ADA.id)
+    workspace.orders.drafts.drafts_changed.emit()
+    workspace.orders.drafts.set_current(draft_id)
+    panels = window.pane("panels")
+    drafts = window.pane("drafts")
+    assert isinstance(panels, PanelsPage)
+    assert isinstance(drafts, DraftsPage)
+    # Anywhere else first: the focus must not stay on a control of the pane left behind.
+    press(qtbot, Qt.Key.Key_2)
+    catalog = window.pane("catalog")
+    assert isinstance(catalog, CatalogPage)
+    catalog.search_box.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    number = window.pane_keys.index("panels") + 1
+    press(qtbot, Qt.Key(Qt.Key.Key_0 + number))  # the Panels pane: its list of panels
+    assert panels.list.hasFocus()
+    assert panels.list.currentItem() is not None
+    press(qtbot, Qt.Key.Key_Return, NONE)  # Enter adds the panel to the draft
+    await wait_until(lambda: [t.lab_test_id for t in store.drafts.tests(draft_id)] == ids)
+
+    number = window.pane_keys.index("drafts") + 1
+    press(qtbot, Qt.Key(Qt.Key.Key_0 + number))  # Draft orders: the draft's test search
+    assert drafts.editor.test_search.hasFocus()
+    press(qtbot, Qt.Key.Key_Tab, NONE)  # then the note to the patient
+    assert drafts.editor.notes.hasFocus()
+
+
+async def test_a_saved_panel_is_found_and_added_from_the_drafts_test_search(
+    qtbot: QtBot, make_desk: MakeDesk
+) -> None:
+    desk = await keyboard_desk(make_desk)
+    workspace = desk.workspace
+    assert workspace is not None
+    store = workspace.store
+    ids = [hit.id for hit in store.catalog.search("panel", limit=3).hits]
+    panel = workspace.panels.save_tests(ids)
+    assert panel is not None
+    assert workspace.panels.rename(panel.id, "Thyroid basics")
+    draft_id = store.drafts.create(patient_id=ADA.id)
+    workspace.orders.drafts.drafts_changed.emit()
+    workspace.orders.drafts.set_current(draft_id)
+    drafts = desk.window.pane("drafts")
+    assert isinstance(drafts, DraftsPage)
+    desk.window.show_pane("drafts")
+    editor = drafts.editor
+    editor.test_search.setFocus(Qt.FocusReason.OtherFocusReason)
+    await wait_until(editor.test_search.hasFocus)
+
+    qtbot.keyClicks(editor.test_search, "thyroid bas")
+    editor.test_search.flush()
+    first = editor.test_results.item(0)
+    assert first is not None
+    assert first.text() == "Saved panel: Thyroid basics · 3 tests"  # first, named as saved
+    press(qtbot, Qt.Key.Key_Return, NONE)  # Enter adds all of its tests
+    await wait_until(lambda: [t.lab_test_id for t in store.drafts.tests(draft_id)] == ids)
+    assert editor.test_search.hasFocus()
+
+    editor.test_search.clear()
+    qtbot.keyClicks(editor.test_search, "nobody names a panel this")
+    editor.test_search.flush()
+    assert all(
+        not editor.test_results.item(row).text().startswith("Saved panel")
+        for row in range(editor.test_results.count())
+    )
+
+
+async def test_the_details_new_order_waits_for_the_patient_selected(
+    qtbot: QtBot, make_desk: MakeDesk
+) -> None:
+    desk = await keyboard_desk(make_desk)
+    patients = desk.window.pane("patients")
+    assert isinstance(patients, PatientsPage)
+    desk.window.show_pane("patients")
+    button = patients.detail.new_order_button
+
+    def showing(patient_id: str) -> bool:
+        detail = patients.detail.detail
+        return detail is not None and detail.patient.id == patient_id
+
+    patients.select_patient(ADA.id)
+    await wait_until(lambda: showing(ADA.id))
+    assert button.isEnabled()
+    patients.select_patient(GRACE.id)
+    assert showing(ADA.id)  # Ada's detail is still shown a moment…
+    assert not button.isEnabled()  # …but it cannot order for her now that Grace is selected
+    await wait_until(lambda: showing(GRACE.id))
+    assert button.isEnabled()

@@ -5,8 +5,11 @@ once; sending, checking out and opening in the browser are the only things that 
 The two notes say who reads them: the note to the patient goes to Rupa, which shows it on
 the patient's order; the internal note stays on this computer.
 
-Keyboard: Delete (or "Remove test") removes the selected test from the draft; Enter in the
-test search adds the highlighted test.
+Keyboard: Delete (or "Remove test") removes the selected test from the draft; in the test
+search, Up and Down move the highlight in the tests found and Enter adds the highlighted test,
+then selects what was typed, so the next test is typed over it. The tests found are no Tab
+stop: Tab goes on from the test search to the note to the patient. Saved panels whose name
+matches are found there too, first, and Enter on one adds all its tests.
 
 A draft that is checked out leaves the list (the editor goes on showing it while it is
 selected); it is found from the order it became.
@@ -19,8 +22,8 @@ list: placing the row and sizing the columns to their contents look at every lis
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelection, Qt, QTimer
-from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
+from PySide6.QtCore import QEvent, QItemSelection, QObject, Qt, QTimer
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractButton,
     QFormLayout,
@@ -54,6 +57,7 @@ from rupa_desk.ui.presenters.drafts import (
     describe_state,
     state_tooltip,
 )
+from rupa_desk.ui.presenters.panels import PanelsPresenter
 from rupa_desk.ui.theme import chip_colors
 from rupa_desk.ui.widgets.chip_delegate import PADDING_X as CHIP_PADDING_X
 from rupa_desk.ui.widgets.chip_delegate import ChipDelegate
@@ -70,6 +74,15 @@ INTERNAL_NOTE_LABEL = "Internal note (this computer only, never sent)"
 PATIENT_COLUMN_WIDTH = 130
 #: The most of the pane the list takes when fitted (the editor keeps the rest).
 LIST_SHARE_AT_MOST = 0.6
+#: The role that marks a saved panel among the tests found (its value: True).
+PANEL_ROLE = int(Qt.ItemDataRole.UserRole) + 1
+#: How far a key in the test search moves the highlight in the tests found.
+_RESULT_STEPS = {
+    int(Qt.Key.Key_Down): 1,
+    int(Qt.Key.Key_Up): -1,
+    int(Qt.Key.Key_PageDown): 5,
+    int(Qt.Key.Key_PageUp): -5,
+}
 EMPTY_HINT = (
     "No drafts yet. Create one with “New draft”, or find tests in the Catalog pane and add "
     "them with Enter."
@@ -79,9 +92,15 @@ EMPTY_HINT = (
 class DraftEditor(QWidget):
     """The selected draft: patient, tests, notes, state and what can be done with it."""
 
-    def __init__(self, presenter: DraftsPresenter, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        presenter: DraftsPresenter,
+        panels: PanelsPresenter | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self._presenter = presenter
+        self._panels = panels
         self.draft_id: str | None = None
         self._hits: dict[str, SearchHit] = {}
         self._lines: tuple[object, ...] = ()
@@ -129,6 +148,8 @@ class DraftEditor(QWidget):
         self.test_results = QListWidget()
         self.test_results.setAccessibleName("Tests found")
         self.test_results.setMaximumHeight(120)
+        # Picked from the search with Up, Down and Enter (or a click): Tab goes on to the note.
+        self.test_results.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         show_cut_cells_whole(self.test_results)
         self.test_results.hide()  # shown while there are tests to pick
 
@@ -184,7 +205,9 @@ class DraftEditor(QWidget):
         self.patient_results.itemClicked.connect(self._on_patient_results_item_activated)
         self.test_search.search_requested.connect(self._on_test_search_search_requested)
         self.test_search.returnPressed.connect(self._on_test_search_return_pressed)
+        self.test_search.installEventFilter(self)
         self.test_results.itemActivated.connect(self._on_test_results_item_activated)
+        self.test_results.itemClicked.connect(self._on_test_results_item_activated)  # as patients
         self.notes.textChanged.connect(self._on_notes_text_changed)
         self.internal_note.textChanged.connect(self._on_internal_note_text_changed)
         self.send_button.clicked.connect(self._on_send_button_clicked)
@@ -203,8 +226,19 @@ class DraftEditor(QWidget):
         self.show_listing(listing)
 
     def show_listing(self, listing: DraftListing | None) -> None:
-        """Show a draft as read (None: nothing selected)."""
-        self.draft_id = None if listing is None else listing.draft.id
+        """Show a draft as read (None: nothing selected). Another draft starts with empty
+        searches: what was searched for the last one is not this one's next test."""
+        draft_id = None if listing is None else listing.draft.id
+        if draft_id != self.draft_id:
+            for search, results in (
+                (self.test_search, self.test_results),
+                (self.patient_search, self.patient_results),
+            ):
+                search.reset()
+                results.clear()
+                results.hide()
+            self._hits = {}
+        self.draft_id = draft_id
         self.setEnabled(listing is not None)
         if listing is None:
             self.patient_label.setText("Select or create a draft.")
@@ -310,6 +344,16 @@ class DraftEditor(QWidget):
     def _on_test_search_search_requested(self, text: str) -> None:
         self.test_results.clear()
         self._hits = {hit.id: hit for hit in self._presenter.search_tests(text)}
+        words = text.casefold().split()
+        for panel in self._panels.panels() if self._panels is not None and words else []:
+            if all(word in panel.name.casefold() for word in words):
+                count = len(panel.tests)
+                tests = "1 test" if count == 1 else f"{count} tests"
+                item = QListWidgetItem(f"Saved panel: {panel.name} · {tests}")
+                item.setData(ID_ROLE, panel.id)
+                item.setData(PANEL_ROLE, True)
+                item.setToolTip("\n".join(test.name for test in panel.tests))
+                self.test_results.addItem(item)
         for hit in self._hits.values():
             company = f" · {hit.lab_company_name}" if hit.lab_company_name else ""
             item = QListWidgetItem(f"{hit.name}{company} · {money(hit.price)}")
@@ -319,15 +363,40 @@ class DraftEditor(QWidget):
             self.test_results.setCurrentRow(0)
         self.test_results.setVisible(self.test_results.count() > 0)
 
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Up, Down, Page Up and Page Down in the test search move the highlight in the tests
+        found (the one Enter adds), so the keys never leave the search."""
+        if (
+            watched is self.test_search
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() in _RESULT_STEPS
+            and self.test_results.count()
+        ):
+            step = _RESULT_STEPS[event.key()]
+            row = self.test_results.currentRow() + step
+            self.test_results.setCurrentRow(max(0, min(row, self.test_results.count() - 1)))
+            return True
+        return super().eventFilter(watched, event)
+
     def _on_test_search_return_pressed(self) -> None:
         item = self.test_results.currentItem()
         if item is not None:
             self._on_test_results_item_activated(item)
+            self.test_search.selectAll()  # the next test is typed over this one
 
     def _on_test_results_item_activated(self, item: QListWidgetItem) -> None:
+        if item.data(PANEL_ROLE) and self.draft_id is not None:
+            self._add_panel(str(item.data(ID_ROLE)))
+            return
         hit = self._hits.get(str(item.data(ID_ROLE)))
         if self.draft_id is not None and hit is not None:
             self._presenter.add_test(self.draft_id, hit)
+
+    @asyncSlot()
+    async def _add_panel(self, panel_id: str) -> None:
+        if self._panels is not None:
+            await self._panels.add_to_draft(panel_id)
 
     def _on_notes_text_changed(self) -> None:
         if self.draft_id is not None:
@@ -355,13 +424,19 @@ class DraftEditor(QWidget):
 
 
 class DraftsPage(QWidget):
-    """The Draft orders pane (a view of `DraftsPresenter`).
+    """The Draft orders pane (a view of `DraftsPresenter`; `panels`, when given, are found
+    in the draft's test search too).
 
     Attributes:
         confirm_box: the "Delete draft?" question while it is open (None otherwise).
     """
 
-    def __init__(self, presenter: DraftsPresenter, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        presenter: DraftsPresenter,
+        panels: PanelsPresenter | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self._presenter = presenter
         self.confirm_box: QMessageBox | None = None
@@ -388,7 +463,10 @@ class DraftsPage(QWidget):
         self.hidden_note = QLabel()
         self.hidden_note.setWordWrap(True)
         self.hidden_note.setAccessibleName("Drafts that became orders")
-        self.editor = DraftEditor(presenter)
+        self.editor = DraftEditor(presenter, panels)
+        # The pane's key (Ctrl+<n>) puts the keys in the shown draft's test search (its next
+        # step, as after "New order"); Tab goes on to the note to the patient.
+        self.setFocusProxy(self.editor.test_search)
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.new_button)

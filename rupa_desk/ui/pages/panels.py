@@ -108,6 +108,7 @@ class PanelsPage(QWidget):
         self.list = QListWidget()
         self.list.setAccessibleName("Saved panels")
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setFocusProxy(self.list)  # the pane's key (Ctrl+<n>) leads here: Enter adds it
 
         self.name = QLineEdit()
         self.name.setAccessibleName("Panel name")

@@ -206,6 +206,7 @@ class PatientsPage(QWidget):
         self.refresh_button.clicked.connect(self._on_refresh_button_clicked)
         self.epic_button.clicked.connect(self._on_epic_button_clicked)
         self.schedule_button.clicked.connect(self._on_schedule_button_clicked)
+        self.table.selectionModel().selectionChanged.connect(self._hold_detail_new_order)
         self.table.selectionModel().selectionChanged.connect(self._on_table_selection_changed)
         self.row_button.clicked.connect(self._on_row_button_clicked)
         self.new_order_action.triggered.connect(self._on_new_order_action_triggered)
@@ -332,6 +333,13 @@ class PatientsPage(QWidget):
     async def _on_refresh_button_clicked(self) -> None:
         await self._presenter.refresh()
 
+    def _hold_detail_new_order(self) -> None:
+        """The detail's "New order" waits for the patient selected: until her detail is in,
+        it shows (and would order for) the patient selected before."""
+        shown = self.detail.detail
+        if shown is None or shown.patient.id != self.selected_patient_id():
+            self.detail.new_order_button.setEnabled(False)
+
     @asyncSlot(QItemSelection, QItemSelection)
     async def _on_table_selection_changed(
         self, selected: QItemSelection, deselected: QItemSelection
@@ -378,6 +386,7 @@ class PatientsPage(QWidget):
         if detail is not None and detail.orders_problem and self._saved_orders is not None:
             saved = self._saved_orders.listing(OrderFilters(patient_id=detail.patient.id))
         self.detail.show_detail(detail, saved)
+        self.detail.new_order_button.setEnabled(detail is not None)
         if detail is not None and self._results is not None:
             self.detail.trends.show_trends(trends(self._results.patient_reports(detail.patient.id)))
         if detail is not None and self._lab_history is not None:
