@@ -93,7 +93,7 @@ from rupa_desk.services.loopback import (
 )
 from rupa_desk.services.oauth_endpoints import OAuthEndpoints, TokenResponse
 from rupa_desk.services.secrets import MemorySecretStore, SecretStore
-from rupa_desk.settings import Environment
+from rupa_desk.settings import ClientLimits, Environment
 
 log = logging.getLogger(__name__)
 
@@ -284,6 +284,10 @@ class PendingSignIn:
         """True once the sign-in has ended, whatever the outcome."""
         return self._task.done()
 
+    def when_done(self, callback: Callable[[asyncio.Task[SignedIn]], object]) -> None:
+        """Call `callback` with the sign-in's task once it has ended, whatever the outcome."""
+        self._task.add_done_callback(callback)
+
     def cancel(self) -> None:
         """End the sign-in now: `result()` raises `SignInCancelled`, the listener closes."""
         if not self._task.done():
@@ -310,6 +314,55 @@ class PendingSignIn:
 
 
 # --- the authenticator ----------------------------------------------------------------------
+
+
+def loopback_listener(
+    path: str, host: str, ports: tuple[int, ...], limits: ClientLimits
+) -> LoopbackListener:
+    """The sign-in listener on `host` (and on IPv6's loopback too, where a browser may go)."""
+    hosts: tuple[str, ...] = (host,)
+    if host != _IPV6_LOOPBACK:
+        hosts += (_IPV6_LOOPBACK,)
+    return LoopbackListener(
+        path, hosts, ports, response_timeout_s=limits.callback_response_timeout_s
+    )
+
+
+async def open_in_browser(opener: BrowserOpener, url: str) -> bool:
+    """Open `url` in the system browser; False (logged) when no browser took it."""
+    try:
+        opened = bool(await asyncio.to_thread(opener, url))
+    except (webbrowser.Error, OSError) as exc:
+        log.warning("could not open the system browser: %s", type(exc).__name__)
+        return False
+    if not opened:
+        log.warning("no system browser opened; the sign-in link is shown instead")
+    return opened
+
+
+async def start_in_browser(
+    flow: SignInFlow, authorize_url: str, opener: BrowserOpener, *, name: str
+) -> PendingSignIn:
+    """Run `flow` as a task and open its sign-in page; the sign-in waiting for the browser.
+
+    Cancelled while the browser opens, the flow is stopped too (its listener closed).
+    """
+    task = asyncio.create_task(flow.run(), name=name)
+    try:
+        opened = await open_in_browser(opener, authorize_url)
+    except BaseException:
+        flow.request_cancel()
+        task.cancel()
+        with contextlib.suppress(SignInCancelled, asyncio.CancelledError):
+            await task
+        raise
+    return PendingSignIn(
+        authorize_url=authorize_url,
+        redirect_uri=flow.redirect_uri,
+        browser_opened=opened,
+        task=task,
+        request_cancel=flow.request_cancel,
+    )
 
 
 class Authenticator(AsyncClosing):
@@ -469,14 +522,8 @@ class Authenticator(AsyncClosing):
                 await earlier.result()  # its listener is closed once this returns
         env = self.environment
         limits = env.limits
-        hosts: tuple[str, ...] = (env.redirect_host,)
-        if env.redirect_host != _IPV6_LOOPBACK:
-            hosts += (_IPV6_LOOPBACK,)
-        listener = LoopbackListener(
-            env.redirect_path,
-            hosts,
-            env.redirect_ports,
-            response_timeout_s=limits.callback_response_timeout_s,
+        listener = loopback_listener(
+            env.redirect_path, env.redirect_host, env.redirect_ports, limits
         )
         await listener.start()
         code_verifier = generate_token(_CODE_VERIFIER_LENGTH)
@@ -499,24 +546,11 @@ class Authenticator(AsyncClosing):
             issuer=env.issuer,
             timeout_s=limits.sign_in_timeout_s if timeout_s is None else timeout_s,
         )
-        task = asyncio.create_task(flow.run(), name=f"sign-in ({env.name})")
-        try:
-            opened = await self._open_browser(authorize_url)
-        except BaseException:  # e.g. cancelled while the browser opened: stop the flow too
-            flow.request_cancel()
-            task.cancel()
-            with contextlib.suppress(SignInCancelled, asyncio.CancelledError):
-                await task
-            raise
-        pending = PendingSignIn(
-            authorize_url=authorize_url,
-            redirect_uri=listener.redirect_uri,
-            browser_opened=opened,
-            task=task,
-            request_cancel=flow.request_cancel,
+        pending = await start_in_browser(
+            flow, authorize_url, self._opener, name=f"sign-in ({env.name})"
         )
         self._pending.add(pending)
-        task.add_done_callback(lambda t: self._sign_in_ended(pending, t))
+        pending.when_done(lambda t: self._sign_in_ended(pending, t))
         return pending
 
     async def sign_in(
@@ -545,16 +579,6 @@ class Authenticator(AsyncClosing):
             log.info("sign-in ended without a session: %s", type(exc).__name__)
         else:
             log.info("signed in to %s", self.environment.name)
-
-    async def _open_browser(self, url: str) -> bool:
-        try:
-            opened = bool(await asyncio.to_thread(self._opener, url))
-        except (webbrowser.Error, OSError) as exc:
-            log.warning("could not open the system browser: %s", type(exc).__name__)
-            return False
-        if not opened:
-            log.warning("no system browser opened; the sign-in link is shown instead")
-        return opened
 
     async def _complete_sign_in(self, code: str, redirect_uri: str, code_verifier: str) -> SignedIn:
         """Exchange the code; store the refresh token first, then keep the access token."""
@@ -841,6 +865,11 @@ class SignInFlow:
         self._timeout_s = timeout_s
         self._cancel_requested = False
         self._final_page = CANCELLED_PAGE
+
+    @property
+    def redirect_uri(self) -> str:
+        """The loopback address the browser comes back to."""
+        return self._listener.redirect_uri
 
     def request_cancel(self) -> None:
         self._cancel_requested = True

@@ -4,7 +4,7 @@
 and says when there was none for the timeout. It filters the events of the app's top-level
 `QWindow`s (where the system delivers input first), not the QApplication's: a Python filter on
 the QApplication sees every event of every object, including objects being destroyed (e.g.
-QtWebEngine's), which crashed PySide. `ScreenLock` then covers the panes with a
+the web view's), which crashed PySide. `ScreenLock` then covers the panes with a
 `LockPage` (`MainWindow.show_lock`) and hides every other window of the app (result windows,
 dialogs), so no patient name stays on a shared PC's screen; notifications say only that there
 is an update. The panes are not closed: background work goes on and an unsaved form is kept.

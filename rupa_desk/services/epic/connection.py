@@ -40,7 +40,14 @@ from rupa_desk.core.fhir import (
     parse_smart_configuration,
 )
 from rupa_desk.core.jsonapi import is_web_url
-from rupa_desk.services.auth import BrowserOpener, PendingSignIn, SignedIn, SignInFlow
+from rupa_desk.services.auth import (
+    BrowserOpener,
+    PendingSignIn,
+    SignedIn,
+    SignInFlow,
+    loopback_listener,
+    start_in_browser,
+)
 from rupa_desk.services.epic.errors import (
     EpicAnswerUnreadable,
     EpicNotConnected,
@@ -56,7 +63,7 @@ from rupa_desk.services.errors import (
 )
 from rupa_desk.services.http_client import AsyncClosing, new_http_client
 from rupa_desk.services.http_errors import network_error
-from rupa_desk.services.loopback import CallbackPage, LoopbackListener
+from rupa_desk.services.loopback import CallbackPage
 from rupa_desk.services.oauth_endpoints import OAuthEndpoints
 from rupa_desk.services.secrets import SecretStore
 from rupa_desk.settings import ClientLimits, EpicSettings
@@ -68,7 +75,6 @@ CONNECTED_PAGE: Final = CallbackPage(
     "Connected to Epic",
     "Rupa Desk is connected to Epic. You can close this tab and return to Rupa Desk.",
 )
-_IPV6_LOOPBACK: Final = "::1"
 _SMART_PATH: Final = ".well-known/smart-configuration"
 
 
@@ -222,14 +228,8 @@ class EpicConnection(AsyncClosing):
                 await earlier.result()
         smart = await self.discover()
         settings, limits = self.settings, self.settings.limits
-        hosts: tuple[str, ...] = (settings.redirect_host,)
-        if settings.redirect_host != _IPV6_LOOPBACK:
-            hosts += (_IPV6_LOOPBACK,)
-        listener = LoopbackListener(
-            settings.redirect_path,
-            hosts,
-            settings.redirect_ports,
-            response_timeout_s=limits.callback_response_timeout_s,
+        listener = loopback_listener(
+            settings.redirect_path, settings.redirect_host, settings.redirect_ports, limits
         )
         with epic_errors():
             await listener.start()
@@ -256,24 +256,9 @@ class EpicConnection(AsyncClosing):
             timeout_s=limits.sign_in_timeout_s if timeout_s is None else timeout_s,
             signed_in_page=CONNECTED_PAGE,
         )
-        task = asyncio.create_task(flow.run(), name="connect to Epic")
-        try:
-            opened = await self._open_browser(authorize_url)
-        except BaseException:
-            flow.request_cancel()
-            task.cancel()
-            with contextlib.suppress(RupaError, asyncio.CancelledError):
-                await task
-            raise
-        pending = PendingSignIn(
-            authorize_url=authorize_url,
-            redirect_uri=listener.redirect_uri,
-            browser_opened=opened,
-            task=task,
-            request_cancel=flow.request_cancel,
-        )
+        pending = await start_in_browser(flow, authorize_url, self._opener, name="connect to Epic")
         self._pending.add(pending)
-        task.add_done_callback(lambda _: self._pending.discard(pending))
+        pending.when_done(lambda _: self._pending.discard(pending))
         return pending
 
     async def connect(
@@ -294,16 +279,6 @@ class EpicConnection(AsyncClosing):
         with epic_errors():
             await pending.result()
         return self.status()
-
-    async def _open_browser(self, url: str) -> bool:
-        try:
-            opened = bool(await asyncio.to_thread(self._opener, url))
-        except (webbrowser.Error, OSError) as exc:
-            log.warning("could not open the system browser: %s", type(exc).__name__)
-            return False
-        if not opened:
-            log.warning("no system browser opened; the Epic link is shown instead")
-        return opened
 
     async def _complete(self, code: str, redirect_uri: str, verifier: str) -> SignedIn:
         """Exchange the code; keep the refresh token (keychain) or the access token only."""
