@@ -61,6 +61,7 @@ from rupa_desk.ui.presenters.panels import PanelsPresenter
 from rupa_desk.ui.theme import chip_colors
 from rupa_desk.ui.widgets.chip_delegate import PADDING_X as CHIP_PADDING_X
 from rupa_desk.ui.widgets.chip_delegate import ChipDelegate
+from rupa_desk.ui.widgets.delete_question import chose_delete, delete_question
 from rupa_desk.ui.widgets.elided_text import ElidedLabel, show_cut_cells_whole
 from rupa_desk.ui.widgets.keyed_table import ID_ROLE, read_only_table, select_key, selected_key
 from rupa_desk.ui.widgets.search_box import SearchBox
@@ -637,22 +638,7 @@ class DraftsPage(QWidget):
         draft_id = self._presenter.current
         if draft_id is None or self.confirm_box is not None:
             return
-        box = QMessageBox(
-            QMessageBox.Icon.Warning,
-            "Delete draft",
-            self._presenter.deletion_warning(draft_id),
-            QMessageBox.StandardButton.NoButton,
-            self,
-        )
-        box.setAccessibleName("Delete draft?")
-        for label in box.findChildren(QLabel):  # the question's text (selectable)
-            label.setAccessibleName("What deleting the draft means")
-        delete = box.addButton("Delete draft", QMessageBox.ButtonRole.DestructiveRole)
-        delete.setAccessibleName("Delete the draft")
-        keep = box.addButton("Keep it", QMessageBox.ButtonRole.RejectRole)
-        keep.setAccessibleName("Keep the draft")
-        box.setDefaultButton(keep)
-        box.setEscapeButton(keep)
+        box = delete_question(self, "draft", self._presenter.deletion_warning(draft_id))
         box.setProperty("draft_id", draft_id)
         box.buttonClicked.connect(self._on_confirm_box_button_clicked)
         box.finished.connect(self._on_confirm_box_finished)
@@ -663,7 +649,7 @@ class DraftsPage(QWidget):
         box = self.confirm_box
         if box is None:
             return
-        if box.buttonRole(button) == QMessageBox.ButtonRole.DestructiveRole:
+        if chose_delete(box, button):
             self._presenter.delete_draft(str(box.property("draft_id")))
 
     def _on_confirm_box_finished(self, result: int) -> None:

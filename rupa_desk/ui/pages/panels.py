@@ -38,6 +38,7 @@ from qasync import asyncSlot
 from rupa_desk.core.panels import Panel
 from rupa_desk.ui.components.catalog_model import format_price
 from rupa_desk.ui.presenters.panels import EXPORT_FILE_NAME, PanelsPresenter
+from rupa_desk.ui.widgets.delete_question import chose_delete, delete_question
 
 #: Asks which file to write (parent, suggested name) or read (parent); "" when cancelled.
 ChooseExportPath = Callable[[QWidget, str], str]
@@ -312,22 +313,7 @@ class PanelsPage(QWidget):
         panel_id = self._presenter.current
         if panel_id is None or self.confirm_box is not None:
             return
-        box = QMessageBox(
-            QMessageBox.Icon.Warning,
-            "Delete panel",
-            self._presenter.deletion_question(panel_id),
-            QMessageBox.StandardButton.NoButton,
-            self,
-        )
-        box.setAccessibleName("Delete panel?")
-        for label in box.findChildren(QLabel):
-            label.setAccessibleName("What deleting the panel means")
-        delete = box.addButton("Delete panel", QMessageBox.ButtonRole.DestructiveRole)
-        delete.setAccessibleName("Delete the panel")
-        keep = box.addButton("Keep it", QMessageBox.ButtonRole.RejectRole)
-        keep.setAccessibleName("Keep the panel")
-        box.setDefaultButton(keep)
-        box.setEscapeButton(keep)
+        box = delete_question(self, "panel", self._presenter.deletion_question(panel_id))
         box.setProperty("panel_id", panel_id)
         box.buttonClicked.connect(self._on_confirm_box_button_clicked)
         box.finished.connect(self._on_confirm_box_finished)
@@ -336,7 +322,7 @@ class PanelsPage(QWidget):
 
     def _on_confirm_box_button_clicked(self, button: QAbstractButton) -> None:
         box = self.confirm_box
-        if box is not None and box.buttonRole(button) == QMessageBox.ButtonRole.DestructiveRole:
+        if box is not None and chose_delete(box, button):
             self._presenter.delete(str(box.property("panel_id")))
 
     def _on_confirm_box_finished(self, result: int) -> None:
