@@ -132,7 +132,7 @@ class _RetryDecision:
         self._rate_limited = 0
         self._other_failures = 0
 
-    def __call__(self, exc: Exception) -> bool | float:
+    def __call__(self, exc: BaseException) -> bool | float:
         if isinstance(exc, RateLimited):  # refused before anything happened: always safe
             self._rate_limited += 1
             if self._rate_limited >= self._limits.max_rate_limited_attempts:

@@ -192,7 +192,7 @@ class OAuthEndpoints:
         return data
 
 
-def _retry_unsent_or_429(exc: Exception) -> bool | float:
+def _retry_unsent_or_429(exc: BaseException) -> bool | float:
     if isinstance(exc, RateLimited):
         return exc.retry_after
     return isinstance(exc, NetworkError) and not exc.request_sent
