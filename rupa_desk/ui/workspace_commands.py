@@ -16,7 +16,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QAbstractButton, QPlainTextEdit, QWidget
 
-from rupa_desk.core.drafts import DraftState
 from rupa_desk.core.models import Patient
 from rupa_desk.services.store import DraftListing, OrderRow, SearchHit
 from rupa_desk.ui import commands
@@ -179,25 +178,9 @@ class WorkspaceCommands:
 
     def check_out(self) -> None:
         """Open Rupa's checkout for the current draft; one never sent is sent first (the
-        checkout needs it on Rupa, and checking it out is what sending it is for)."""
+        draft's "Send and check out")."""
         editor = self._drafts().editor
-        draft_id = editor.draft_id
-        drafts = self._workspace.orders.drafts
-        if (
-            draft_id is not None
-            and not editor.checkout_button.isEnabled()
-            and editor.send_button.isEnabled()
-            and drafts.listing_of(draft_id).draft.state is DraftState.LOCAL
-        ):
-            self._workspace.tasks.spawn(self._send_then_check_out(draft_id), name="send-check-out")
-            return
         self._click(editor.checkout_button, "Send the draft to Rupa first; then check it out.")
-
-    async def _send_then_check_out(self, draft_id: str) -> None:
-        drafts = self._workspace.orders.drafts
-        draft = await drafts.send(draft_id)  # says what happened, also when it was not sent
-        if draft.state is DraftState.SENT and draft.can_check_out:
-            drafts.check_out(draft_id)
 
     def check_out_in_browser(self) -> None:
         """Open the current draft's checkout in the system browser."""

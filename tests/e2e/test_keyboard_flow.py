@@ -58,8 +58,11 @@ async def test_new_patient_to_checkout_from_the_keyboard_alone(
     assert isinstance(drafts, DraftsPage)
     assert isinstance(catalog, CatalogPage)
 
-    # A new patient: Ctrl+N, her fields with Tab between them, Enter creates her.
+    # A new patient: Ctrl+N (the name-and-email line has the focus; Tab goes on to the
+    # separate fields), her fields with Tab between them, Enter creates her.
     key(qtbot, Qt.Key.Key_N, CTRL)
+    assert patients.form.quick_entry.hasFocus()
+    key(qtbot, Qt.Key.Key_Tab)
     assert patients.form.fields["first_name"].hasFocus()
     for value in ("Keya", "Boardman", "keya.boardman@example.test"):
         type_text(qtbot, value)

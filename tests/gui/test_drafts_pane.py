@@ -150,7 +150,8 @@ async def test_send_creates_the_intent_and_edits_then_need_an_update(
     draft_id = await new_ready_draft(qtbot, pane)
     editor = pane.page.editor
     assert editor.send_button.text() == "Send to Rupa"
-    assert not editor.checkout_button.isEnabled()
+    assert editor.checkout_button.text() == "Send and check out"  # never sent: sends first
+    assert not editor.browser_button.isEnabled()
     editor.send_button.click()
     await wait_until(lambda: pane.store.drafts.get(draft_id).state is DraftState.SENT)
     intent_id = pane.store.drafts.get(draft_id).intent_id
@@ -159,6 +160,7 @@ async def test_send_creates_the_intent_and_edits_then_need_an_update(
     await wait_until(lambda: editor.state_label.text() == SENT_STATE)
     assert f"Rupa's reference: {intent_id}" in editor.state_label.toolTip()
     assert editor.checkout_button.isEnabled()
+    assert editor.checkout_button.text() == "Check out"
     assert editor.browser_button.isEnabled()
     assert not editor.send_button.isEnabled()
     assert pane.messages[-1].level is Level.INFO
@@ -717,3 +719,45 @@ async def test_another_draft_starts_with_empty_searches(qtbot: QtBot, pane: Pane
     qtbot.keyClicks(editor.test_search, "lipid")  # the same words search again
     editor.test_search.flush()
     assert editor.test_results.count() > 0
+
+
+async def test_send_and_check_out_sends_a_new_draft_then_opens_its_checkout(
+    qtbot: QtBot, pane: Pane
+) -> None:
+    """One button from a draft never sent to Rupa's page: it is sent, then checked out."""
+    draft_id = await new_ready_draft(qtbot, pane)
+    button = pane.page.editor.checkout_button
+    assert button.isEnabled()
+    assert button.text() == "Send and check out"
+    button.click()
+    await wait_until(lambda: pane.env.launcher.view_for(draft_id) is not None)
+    assert pane.store.drafts.get(draft_id).state is DraftState.SENT
+    assert len(pane.rupa.intents) == 1
+    await wait_until(lambda: button.text() == "Check out")  # sent: checking out again opens it
+    assert button.isEnabled()
+
+
+async def test_send_and_check_out_opens_nothing_when_the_send_is_refused(
+    qtbot: QtBot, pane: Pane
+) -> None:
+    draft_id = await new_ready_draft(qtbot, pane)
+    pane.rupa.fail = [ValidationFailed({"lab_tests": ("This test cannot be ordered.",)})]
+    pane.page.editor.checkout_button.click()
+    await wait_until(lambda: pane.store.drafts.get(draft_id).state is DraftState.FAILED)
+    await wait_until(lambda: bool(pane.messages) and pane.messages[-1].level is Level.ERROR)
+    assert "cannot be ordered" in pane.messages[-1].text
+    assert pane.env.launcher.view_for(draft_id) is None
+    assert pane.page.editor.send_button.text() == "Retry"
+
+
+async def test_send_and_check_out_without_a_patient_says_so_and_sends_nothing(
+    qtbot: QtBot, pane: Pane
+) -> None:
+    pane.page.new_button.click()
+    add_test_by_search(qtbot, pane, "lipid")
+    draft_id = pane.draft()
+    pane.page.editor.checkout_button.click()
+    await wait_until(lambda: bool(pane.messages))
+    assert "Choose a patient" in pane.messages[-1].text
+    assert pane.rupa.calls == []
+    assert pane.env.launcher.view_for(draft_id) is None

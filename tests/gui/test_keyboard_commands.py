@@ -67,7 +67,7 @@ async def test_new_patient_opens_the_form_from_any_pane(qtbot: QtBot, make_desk:
     press(qtbot, Qt.Key.Key_N)
     assert window.current_pane() == "patients"
     assert patients.showing_form
-    assert patients.form.fields["first_name"].hasFocus()
+    assert patients.form.quick_entry.hasFocus()  # its first field: name and email in one go
 
 
 async def test_send_without_a_ready_draft_says_what_to_do_and_with_one_sends_it(
@@ -115,13 +115,13 @@ async def test_check_out_sends_a_draft_never_sent_first(qtbot: QtBot, make_desk:
     drafts = desk.window.pane("drafts")
     assert isinstance(drafts, DraftsPage)
     await wait_until(lambda: drafts.editor.send_button.isEnabled())
-    assert not drafts.editor.checkout_button.isEnabled()
+    assert drafts.editor.checkout_button.text() == "Send and check out"
+    assert not drafts.editor.browser_button.isEnabled()
     press(qtbot, Qt.Key.Key_C, CTRL | SHIFT)
     # The fake Rupa has no order intents: the send was tried (and failed, and said so), so
     # no checkout opened; tests/e2e/test_front_desk_flow.py opens it against the simulator.
-    await wait_until(lambda: store.drafts.get(draft_id).state.value != "local")
-    tasks = workspace.tasks
-    await wait_until(lambda: not [t for t in tasks.running if t.get_name() == "send-check-out"])
+    await wait_until(lambda: store.drafts.get(draft_id).state.value not in ("local", "sending"))
+    await wait_until(lambda: drafts.editor.send_button.text() == "Retry")
     assert workspace.orders.launcher.view_for(draft_id) is None
 
 

@@ -116,13 +116,17 @@ async def test_ctrl_enter_and_the_detail_open_her_draft_without_making_empty_one
     [draft_id] = drafts_of(app, patient.id)
     assert app.presenter.current == draft_id
 
-    # Ctrl+Enter also works from the search box (not from the new-patient form).
+    # Ctrl+Enter also works from the search box. In the new-patient form it is "Create and
+    # start order": an empty form creates nobody and orders for nobody.
     window.show_pane("patients")
     app.patients.new_button.click()  # the form is shown, focus in its first field
-    form_field = app.patients.form.fields["first_name"]
+    form_field = app.patients.form.quick_entry
     await wait_until(lambda: form_field.hasFocus())
     qtbot.keyClick(form_field, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    await wait_until(lambda: bool(app.patients.form.field_error("first_name")))
     assert window.current_pane() == "patients"
+    assert app.patients.showing_form
+    assert drafts_of(app, patient.id) == [draft_id]
     app.patients.form.cancelled.emit()
     app.patients.search_box.setFocus()
     qtbot.keyClick(app.patients.search_box, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
@@ -260,3 +264,73 @@ async def test_selecting_another_patient_after_a_draft_asks_once_where_tests_go(
     await wait_until(lambda: len(app.store.drafts.get(ada_draft).lab_test_ids) == 2)
     assert chooser.dialog is None
     assert drafts_of(app, grace.id) == []
+
+
+def sandbox_patients_with(sandbox: SandboxServer, email: str) -> list[str]:
+    """The simulator's own patients with this email (read from its data, not the app's)."""
+    return [p.id for p in sandbox.state.patients.values() if p.email.casefold() == email]
+
+
+async def test_name_and_email_in_one_line_then_ctrl_enter_creates_her_and_opens_her_order(
+    qtbot: QtBot, app: App, sandbox: SandboxServer
+) -> None:
+    window = app.desk.window
+    window.command_action("new_patient").trigger()
+    form = app.patients.form
+    await wait_until(form.quick_entry.hasFocus)
+    qtbot.keyClicks(form.quick_entry, "Garcia Lopez, Maria maria.gl@example.test")
+    assert form.fields["first_name"].text() == "Maria"  # the split is shown, to correct
+    assert form.fields["last_name"].text() == "Garcia Lopez"
+    assert form.fields["email"].text() == "maria.gl@example.test"
+    qtbot.keyClick(form.quick_entry, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+
+    await wait_until(lambda: window.current_pane() == "drafts", within=30)
+    [rupa_id] = sandbox_patients_with(sandbox, "maria.gl@example.test")
+    [maria] = app.store.patients.search("maria.gl@example.test")
+    assert (maria.id, maria.first_name, maria.last_name) == (rupa_id, "Maria", "Garcia Lopez")
+    [draft_id] = drafts_of(app, maria.id)
+    editor = app.drafts.editor
+    assert editor.draft_id == draft_id
+    await wait_until(editor.test_search.hasFocus)  # the next step: her tests
+    assert not app.patients.showing_form
+    assert unnamed_controls(app.patients) == []
+
+
+async def test_enter_in_the_one_line_creates_her_without_an_order(
+    qtbot: QtBot, app: App, sandbox: SandboxServer
+) -> None:
+    window = app.desk.window
+    app.patients.new_button.click()
+    form = app.patients.form
+    await wait_until(form.quick_entry.hasFocus)
+    qtbot.keyClicks(form.quick_entry, "Lena Quickly lena.q@example.test")
+    qtbot.keyClick(form.quick_entry, Qt.Key.Key_Return)
+    await wait_until(lambda: not app.patients.showing_form, within=30)
+    [lena] = app.store.patients.search("lena.q@example.test")
+    assert sandbox_patients_with(sandbox, "lena.q@example.test") == [lena.id]
+    await wait_until(lambda: app.patients.selected_patient_id() == lena.id)
+    assert window.current_pane() == "patients"
+    assert drafts_of(app, lena.id) == []
+
+
+async def test_create_and_start_order_with_a_duplicate_orders_for_the_patient_chosen(
+    qtbot: QtBot, app: App, sandbox: SandboxServer
+) -> None:
+    """The duplicate check still runs: "Use this patient" orders for her, nobody is created."""
+    window = app.desk.window
+    existing = app.patient(0)
+    patients_before = len(sandbox.state.patients)
+    app.patients.new_button.click()
+    form = app.patients.form
+    await wait_until(form.quick_entry.hasFocus)
+    qtbot.keyClicks(form.quick_entry, f"Someone Else {existing.email.upper()}")
+    form.order_button.click()
+    await wait_until(lambda: app.patients.duplicate_dialog is not None)
+    dialog = app.patients.duplicate_dialog
+    assert dialog is not None
+    await wait_until(dialog.isVisible)
+    dialog.use_button.click()
+    await wait_until(lambda: window.current_pane() == "drafts", within=30)
+    [draft_id] = drafts_of(app, existing.id)
+    assert app.drafts.editor.draft_id == draft_id
+    assert len(sandbox.state.patients) == patients_before

@@ -26,7 +26,9 @@ from rupa_desk.ui.commands import Command
 
 INTRO = (
     "Every step has a key. In a list, Tab moves on to the next control and the arrow keys "
-    "move between rows; Ctrl+F searches the pane shown."
+    "move between rows; Ctrl+F searches the pane shown. In Patients, Ctrl+Enter starts an "
+    "order for the selected patient; in the new-patient form it creates her and starts her "
+    "order."
 )
 
 

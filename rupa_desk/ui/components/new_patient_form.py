@@ -1,5 +1,10 @@
 """The new-patient form: required and optional fields, each with its own error line.
 
+A quick-entry line on top takes "Maria Garcia maria@example.com" in one go and fills first
+name, last name and email as it is typed (`rupa_desk.core.quick_entry`); the fields show the
+split, so a wrong guess is corrected there. "Create patient" (Enter) creates her; "Create and
+start order" (Ctrl+Enter) creates her and opens her new order, the front desk's usual next step.
+
 The form says when the user changed something (`edited`), so that the presenter saves it as it
 is typed; filling it from code (`fill`, `clear`) does not count as an edit. "Cancel" on a form
 with something typed asks first (Discard / Keep editing), right in the form.
@@ -8,6 +13,7 @@ with something typed asks first (Discard / Keep editing), right in the form.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -19,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from rupa_desk.core.quick_entry import parse_quick_entry
 from rupa_desk.core.validation import PatientForm, field_label
 
 _ERROR_STYLE = "color: #a11;"
@@ -39,12 +46,15 @@ class NewPatientForm(QWidget):
     Signals:
         edited(PatientForm): the user changed a field; what the form holds now.
         submitted(PatientForm): "Create patient" was pressed.
+        order_requested(PatientForm): "Create and start order" was pressed: create her, then
+            open her new order.
         cancelled(): the user closed the form and what was typed is to be forgotten ("Cancel"
             on an empty form, or "Discard").
     """
 
     edited = Signal(object)
     submitted = Signal(object)
+    order_requested = Signal(object)
     cancelled = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -53,6 +63,7 @@ class NewPatientForm(QWidget):
         self.fields: dict[str, QLineEdit | QComboBox] = {}
         self.errors: dict[str, QLabel] = {}
         self._filling = False
+        self._ordering = True
         heading = QLabel("<h3>New patient</h3>")
         note = QLabel(
             "First name, last name and email are required. What you type is saved on this "
@@ -64,6 +75,17 @@ class NewPatientForm(QWidget):
         self.notice.setWordWrap(True)
         self.notice.setAccessibleName("Form notice")
         self.notice.hide()
+        self.quick_entry = QLineEdit()
+        self.quick_entry.setPlaceholderText("e.g. Maria Garcia maria@example.com")
+        self.quick_entry.setAccessibleName("Name and email")
+        self.quick_entry.setToolTip(
+            "Type the name and email in one go; they fill the fields below. "
+            "“Garcia, Maria” puts the last name first."
+        )
+        self.quick_entry.textEdited.connect(self._on_quick_entry_text_edited)
+        self.quick_entry.returnPressed.connect(self._on_create_clicked)
+        quick_row = QFormLayout()
+        quick_row.addRow("Name and email", self.quick_entry)
         form = QFormLayout()
         for name in (
             "first_name",
@@ -114,10 +136,24 @@ class NewPatientForm(QWidget):
         self.create_button.setProperty("primary", True)  # the main action here
         self.create_button.setAccessibleName("Create patient")
         self.create_button.setDefault(True)
+        self.order_button = QPushButton("Create and order")
+        self.order_button.setAccessibleName("Create the patient and start her order")
+        self.order_button.setToolTip("Create the patient, then open her new order (Ctrl+Enter)")
+        self.order_button.clicked.connect(self._on_order_clicked)
+        order_shortcut = QShortcut(QKeySequence("Ctrl+Return"), self)
+        order_shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        order_shortcut.activated.connect(self._on_order_shortcut_activated)
+        keypad_shortcut = QShortcut(QKeySequence("Ctrl+Enter"), self)
+        keypad_shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        keypad_shortcut.activated.connect(self._on_order_shortcut_activated)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setAccessibleName("Cancel new patient")
         self.create_button.clicked.connect(self._on_create_clicked)
         self.cancel_button.clicked.connect(self._on_cancel_clicked)
+        # Two rows, so that the form still fits beside the patients list in a small window.
+        order_row = QHBoxLayout()
+        order_row.addStretch(1)
+        order_row.addWidget(self.order_button)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.cancel_button)
@@ -141,10 +177,12 @@ class NewPatientForm(QWidget):
         layout.addWidget(heading)
         layout.addWidget(note)
         layout.addWidget(self.notice)
+        layout.addLayout(quick_row)
         layout.addLayout(form)
         layout.addWidget(self.general_error)
         layout.addWidget(self.discard_bar)
         layout.addLayout(buttons)
+        layout.addLayout(order_row)
         layout.addStretch(1)
 
     def form(self) -> PatientForm:
@@ -172,9 +210,15 @@ class NewPatientForm(QWidget):
         finally:
             self._filling = False
 
+    def set_ordering(self, available: bool) -> None:
+        """Offer "Create and start order" (False: orders cannot be started from here)."""
+        self.order_button.setVisible(available)
+        self._ordering = available
+
     def clear(self) -> None:
         """Empty every field, error and notice."""
         self.fill(PatientForm())
+        self.quick_entry.clear()
         self.show_problems({}, ())
         self.show_notice("")
         self.discard_bar.hide()
@@ -206,8 +250,10 @@ class NewPatientForm(QWidget):
         """Freeze the form while the patient is being created (what is sent is what is saved)."""
         for editor in self.fields.values():
             editor.setEnabled(not busy)
+        self.quick_entry.setEnabled(not busy)
         self.cancel_button.setEnabled(not busy)
         self.create_button.setEnabled(not busy)
+        self.order_button.setEnabled(not busy)
         self.create_button.setText("Creating…" if busy else "Create patient")
 
     def _on_field_edited(self) -> None:
@@ -220,9 +266,32 @@ class NewPatientForm(QWidget):
         self.discard_bar.hide()
         self.edited.emit(self.form())
 
+    def _on_quick_entry_text_edited(self, text: str) -> None:
+        entry = parse_quick_entry(text)
+        for name, value in (
+            ("first_name", entry.first_name),
+            ("last_name", entry.last_name),
+            ("email", entry.email),
+        ):
+            editor = self.fields[name]
+            assert isinstance(editor, QLineEdit)
+            if editor.text() != value:
+                editor.setText(value)
+                self.errors[name].hide()
+        self.discard_bar.hide()
+        self.edited.emit(self.form())
+
     def _on_create_clicked(self) -> None:
         self.discard_bar.hide()
         self.submitted.emit(self.form())
+
+    def _on_order_clicked(self) -> None:
+        self.discard_bar.hide()
+        self.order_requested.emit(self.form())
+
+    def _on_order_shortcut_activated(self) -> None:
+        if self._ordering and self.order_button.isEnabled():
+            self._on_order_clicked()
 
     def _on_cancel_clicked(self) -> None:
         if self.form().is_empty():

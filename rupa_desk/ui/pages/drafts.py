@@ -106,6 +106,8 @@ class DraftEditor(QWidget):
         self._hits: dict[str, SearchHit] = {}
         self._lines: tuple[object, ...] = ()
         self._editable = False
+        #: "Check out" sends the draft first (it was never sent)
+        self._send_first = False
         self.setAccessibleName("Draft")
 
         self.patient_label = ElidedLabel()
@@ -273,7 +275,11 @@ class DraftEditor(QWidget):
             if draft.needs_update
             else "Send to Rupa"
         )
-        self.checkout_button.setEnabled(draft.can_check_out)
+        # A draft never sent is sent first: one button from the draft to Rupa's page.
+        send_first = draft.state is DraftState.LOCAL and draft.can_send
+        self.checkout_button.setEnabled(draft.can_check_out or send_first)
+        self.checkout_button.setText("Send and check out" if send_first else "Check out")
+        self._send_first = send_first
         self.browser_button.setEnabled(draft.can_check_out)
         self._editable = editable
         if listing.lines != self._lines:
@@ -416,8 +422,16 @@ class DraftEditor(QWidget):
         await self._presenter.send(draft_id)
 
     def _on_checkout_button_clicked(self) -> None:
-        if self.draft_id is not None:
+        if self.draft_id is None:
+            return
+        if self._send_first:
+            self._send_and_check_out(self.draft_id)
+        else:
             self._presenter.check_out(self.draft_id)
+
+    @asyncSlot()
+    async def _send_and_check_out(self, draft_id: str) -> None:
+        await self._presenter.send_and_check_out(draft_id)
 
     @asyncSlot()
     async def _on_browser_button_clicked(self) -> None:

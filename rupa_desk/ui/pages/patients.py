@@ -5,8 +5,10 @@ Patient first: "New order" on every row, in the detail, in the row's context men
 Ctrl+Enter opens a draft for that patient in the Draft orders pane; "Order again" on one of
 her orders opens a draft with its tests.
 
-Keyboard: Ctrl+F focuses the search; Ctrl+N (the window's New patient) opens the form;
-Ctrl+Enter starts an order for the selected patient.
+Keyboard: Ctrl+F focuses the search; Ctrl+N (the window's New patient) opens the form with
+its one-line "Name and email" focused; Ctrl+Enter starts an order for the selected patient,
+and in the form creates the patient and starts her order (also when the duplicate check
+ends with an existing patient chosen instead).
 
 With Epic set up, "Find in Epic" searches Epic's chart; "Use for Rupa" fills the new-patient
 form from the patient found, and the Rupa patient it becomes (created, or an existing one
@@ -118,6 +120,8 @@ class PatientsPage(QWidget):
         self._epic = epic
         #: the Epic patient the form was filled from, linked once she is a Rupa patient
         self._from_epic: EhrPatient | None = None
+        #: the form was sent with "Create and start order": her order opens once she exists
+        self._order_when_created = False
         self.epic_dialog: FindInEpicDialog | None = None
         self.schedule_dialog: EpicScheduleDialog | None = None
         self.setAccessibleName("Patients")
@@ -161,6 +165,7 @@ class PatientsPage(QWidget):
         self.detail = PatientDetailPanel()
         self.detail.set_ordering(ordering is not None)
         self.form = NewPatientForm()
+        self.form.set_ordering(ordering is not None)
         self.right = QStackedWidget()
         self.right.addWidget(self.detail)
         self.right.addWidget(self.form)
@@ -215,6 +220,7 @@ class PatientsPage(QWidget):
         self.detail.draft_open_requested.connect(self._on_detail_draft_open_requested)
         self.form.edited.connect(self._on_form_edited)
         self.form.submitted.connect(self._on_form_submitted)
+        self.form.order_requested.connect(self._on_form_order_requested)
         self.form.cancelled.connect(self._on_form_cancelled)
         presenter.results_changed.connect(self._on_presenter_results_changed)
         presenter.detail_changed.connect(self._on_presenter_detail_changed)
@@ -245,13 +251,17 @@ class PatientsPage(QWidget):
 
     def _on_new_button_clicked(self) -> None:
         self.right.setCurrentWidget(self.form)
+        if not self.form.form().is_empty():
+            self.form.fields["first_name"].setFocus(Qt.FocusReason.OtherFocusReason)
+            return
+        restored = self._presenter.unsent_form()
+        if restored is None:
+            self.form.quick_entry.setFocus(Qt.FocusReason.OtherFocusReason)
+            return
         self.form.fields["first_name"].setFocus(Qt.FocusReason.OtherFocusReason)
-        if self.form.form().is_empty():
-            restored = self._presenter.unsent_form()
-            if restored is not None:
-                self.form.fill(restored.form)
-                self.form.show_notice(restored.notice)
-                self.form.show_problems(restored.problems.fields, restored.problems.general)
+        self.form.fill(restored.form)
+        self.form.show_notice(restored.notice)
+        self.form.show_problems(restored.problems.fields, restored.problems.general)
 
     def new_order(self, patient_id: str | None) -> bool:
         """Start an order for the patient in the Draft orders pane (False: none started)."""
@@ -316,6 +326,7 @@ class PatientsPage(QWidget):
 
     def _on_form_cancelled(self) -> None:
         self._from_epic = None
+        self._order_when_created = False
         self._presenter.discard_form()
         self.form.clear()
         self.right.setCurrentWidget(self.detail)
@@ -348,6 +359,12 @@ class PatientsPage(QWidget):
 
     @asyncSlot(object)
     async def _on_form_submitted(self, form: PatientForm) -> None:
+        self._order_when_created = False
+        await self._presenter.create_patient(form)
+
+    @asyncSlot(object)
+    async def _on_form_order_requested(self, form: PatientForm) -> None:
+        self._order_when_created = True
         await self._presenter.create_patient(form)
 
     @asyncSlot()
@@ -422,3 +439,6 @@ class PatientsPage(QWidget):
         self.form.clear()
         self.right.setCurrentWidget(self.detail)
         self.select_patient(patient.id)
+        if self._order_when_created:
+            self._order_when_created = False
+            self.new_order(patient.id)

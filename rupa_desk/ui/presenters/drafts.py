@@ -664,6 +664,14 @@ class DraftsPresenter(QObject):
             names = [self._draft_name(d) for d in sent]
             self._bridge.info(f"Sent {len(sent)} waiting draft(s) to Rupa ({', '.join(names)}).")
 
+    async def send_and_check_out(self, draft_id: str) -> None:
+        """Send a draft never sent, then open its checkout page ("Send and check out"): the
+        checkout needs the draft on Rupa, and checking it out is what sending it is for. When
+        it could not be sent, `send` has said why and nothing opens."""
+        draft = await self.send(draft_id)
+        if draft.state is DraftState.SENT and draft.can_check_out:
+            self.check_out(draft_id)
+
     def check_out(self, draft_id: str) -> None:
         """Open the draft's checkout page in the embedded view.
 
