@@ -84,8 +84,13 @@ class NewPatientForm(QWidget):
         )
         self.quick_entry.textEdited.connect(self._on_quick_entry_text_edited)
         self.quick_entry.returnPressed.connect(self._on_create_clicked)
-        quick_row = QFormLayout()
-        quick_row.addRow("Name and email", self.quick_entry)
+        # Above the fields and as wide as the form: a name and an email take room.
+        quick_label = QLabel("Name and email, in one line")
+        quick_label.setBuddy(self.quick_entry)
+        quick_row = QVBoxLayout()
+        quick_row.setSpacing(2)
+        quick_row.addWidget(quick_label)
+        quick_row.addWidget(self.quick_entry)
         form = QFormLayout()
         for name in (
             "first_name",
