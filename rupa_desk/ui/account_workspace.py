@@ -149,7 +149,9 @@ class AccountWorkspace:
         self.epic: EpicPresenter | None = None
         self.epic_filing: EpicFilingPresenter | None = None
         if context.epic is not None:
-            self.epic = EpicPresenter(*context.epic, store.epic_links, context.bridge)
+            self.epic = EpicPresenter(
+                *context.epic, store.epic_links, context.bridge, patients=store.patients
+            )
             filing = ResultFiling(context.epic[1], store.epic_links)
             self.epic_filing = EpicFilingPresenter(filing, store.epic_links, context.bridge)
             self.epic.status_changed.connect(status_bar.set_epic_status)

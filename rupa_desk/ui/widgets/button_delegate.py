@@ -28,7 +28,8 @@ PADDING_X = 10
 
 
 class ButtonDelegate(QStyledItemDelegate):
-    """The cell is a button reading its text; a left click on it emits `clicked`.
+    """The cell is a button reading its text; a left click on it emits `clicked`. A cell
+    without text shows no button (a row the action does not apply to).
 
     Signals:
         clicked(QModelIndex): the button of this cell was clicked.
@@ -43,6 +44,8 @@ class ButtonDelegate(QStyledItemDelegate):
         widget = option.widget
         style = widget.style() if widget is not None else QApplication.style()
         style.drawControl(QStyle.ControlElement.CE_ItemViewItem, option, painter, widget)
+        if not text:
+            return
         button = QStyleOptionButton()
         button.rect = option.rect.adjusted(MARGIN, MARGIN, -MARGIN, -MARGIN)
         button.text = text
@@ -69,6 +72,7 @@ class ButtonDelegate(QStyledItemDelegate):
             and isinstance(event, QMouseEvent)
             and event.button() == Qt.MouseButton.LeftButton
             and option.rect.contains(event.position().toPoint())
+            and index.data(Qt.ItemDataRole.DisplayRole)
         ):
             model_index = index.model().index(index.row(), index.column())
             self.clicked.emit(model_index)
