@@ -90,6 +90,15 @@ class EpicLinks:
             return None
         return Filing(ordered_test_id, row[0], row[1], row[2], row[3], from_iso(row[4]))
 
+    def orders_to_retry(self) -> list[str]:
+        """The orders with a result whose filing failed or was cut short (oldest first)."""
+        rows = self._db.execute(
+            "SELECT t.order_id FROM epic_filings f JOIN ordered_tests t"
+            " ON t.id = f.ordered_test_id WHERE f.state IN ('filing', 'failed')"
+            " GROUP BY t.order_id ORDER BY MIN(f.updated_at)"
+        ).fetchall()
+        return [str(row[0]) for row in rows]
+
     def record(
         self,
         ordered_test_id: str,
