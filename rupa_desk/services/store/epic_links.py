@@ -80,6 +80,11 @@ class EpicLinks:
         ).fetchone()
         return None if row is None else str(row[0])
 
+    def linked_epic_patients(self) -> frozenset[str]:
+        """Every Epic patient linked to a Rupa patient."""
+        rows = self._db.execute("SELECT DISTINCT epic_patient_id FROM epic_patient_links")
+        return frozenset(str(row[0]) for row in rows.fetchall())
+
     def filing(self, ordered_test_id: str) -> Filing | None:
         row = self._db.execute(
             "SELECT epic_patient_id, state, document_id, problem, updated_at FROM epic_filings"

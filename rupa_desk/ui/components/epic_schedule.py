@@ -39,6 +39,9 @@ COLUMNS: Final = ("Time", "Status", "Patient", "Reason", "In Rupa", "")
 #: The column drawn as a "New order" button on every row.
 NEW_ORDER_COLUMN: Final = 5
 NEW_ORDER: Final = "New order"
+_READ_ONLY: Final = Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled
+#: The columns as wide as their texts (the reason takes the rest; the buttons' is fixed).
+_SIZED_TO_CONTENTS: Final = (0, 1, 2, 4)
 _STATUS_WORDS: Final = {
     "booked": "Booked",
     "arrived": "Arrived",
@@ -92,6 +95,7 @@ class EpicScheduleDialog(QDialog):
         )
         self.row_button = ButtonDelegate(self.table)
         self.table.setItemDelegateForColumn(NEW_ORDER_COLUMN, self.row_button)
+        self.table.setColumnWidth(NEW_ORDER_COLUMN, self.row_button.width_for(NEW_ORDER, self))
         self.new_order_button = QPushButton(NEW_ORDER)
         self.new_order_button.setAccessibleName("New order for this patient")
         self.new_order_button.setToolTip(
@@ -149,26 +153,38 @@ class EpicScheduleDialog(QDialog):
         await self._presenter.load_schedule(self._day)
 
     def _on_presenter_schedule_changed(self, visits: list[ScheduledVisit]) -> None:
+        """Fill the table: one block on the UI thread, so the cells a refresh finds in place
+        are kept (only changed texts are set) and the links are read in one query."""
         chosen = self._chosen()
         self._visits = list(visits)
-        self.table.setRowCount(len(visits))
-        for row, visit in enumerate(visits):
-            linked = visit.patient_id and self._presenter.rupa_patient_for(visit.patient_id)
-            values = (
-                f"{visit.start:%H:%M}" if visit.start else "",
-                _STATUS_WORDS.get(visit.status, visit.status.capitalize()),
-                visit.patient_name,
-                visit.reason,
-                "Yes" if linked else "",
-                NEW_ORDER if visit.patient_id else "",
-            )
-            for column, text in enumerate(values):
-                item = QTableWidgetItem(text)
-                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
-                self.table.setItem(row, column, item)
-            if chosen is not None and visit.id == chosen.id:
-                self.table.selectRow(row)  # a refresh keeps the row the desk was on
-        self.table.resizeColumnsToContents()
+        linked = self._presenter.linked_epic_patients()
+        table = self.table
+        table.setUpdatesEnabled(False)
+        try:
+            table.setRowCount(len(visits))
+            for row, visit in enumerate(visits):
+                values = (
+                    f"{visit.start:%H:%M}" if visit.start else "",
+                    _STATUS_WORDS.get(visit.status, visit.status.capitalize()),
+                    visit.patient_name,
+                    visit.reason,
+                    "Yes" if visit.patient_id in linked else "",
+                    NEW_ORDER if visit.patient_id else "",
+                )
+                for column, text in enumerate(values):
+                    item = table.item(row, column)
+                    if item is None:
+                        item = QTableWidgetItem(text)
+                        item.setFlags(_READ_ONLY)
+                        table.setItem(row, column, item)
+                    elif item.text() != text:
+                        item.setText(text)
+                if chosen is not None and visit.id == chosen.id:
+                    table.selectRow(row)  # a refresh keeps the row the desk was on
+            for column in _SIZED_TO_CONTENTS:
+                table.resizeColumnToContents(column)
+        finally:
+            table.setUpdatesEnabled(True)
         self._on_table_item_selection_changed()
 
     def _on_table_item_selection_changed(self) -> None:

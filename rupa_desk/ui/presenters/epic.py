@@ -189,6 +189,10 @@ class EpicPresenter(QObject):
         """The Rupa patient this Epic patient was linked to, if any."""
         return self._links.rupa_patient_for(epic_patient_id)
 
+    def linked_epic_patients(self) -> frozenset[str]:
+        """The Epic patients linked to a Rupa patient (one query for a whole schedule)."""
+        return self._links.linked_epic_patients()
+
     def in_rupa_text(self, epic_patient_id: str) -> str:
         """ "Already in Rupa Desk as …" for a linked Epic patient; "" when she is not linked."""
         rupa_id = self.rupa_patient_for(epic_patient_id)

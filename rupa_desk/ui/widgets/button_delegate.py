@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QStyledItemDelegate,
     QStyleOptionButton,
     QStyleOptionViewItem,
+    QWidget,
 )
 
 Index = QModelIndex | QPersistentModelIndex
@@ -59,6 +60,13 @@ class ButtonDelegate(QStyledItemDelegate):
         text = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
         width = option.fontMetrics.horizontalAdvance(text) + 2 * (PADDING_X + MARGIN)
         return QSize(max(size.width(), width), size.height() + 2 * MARGIN)
+
+    @staticmethod
+    def width_for(text: str, widget: QWidget) -> int:
+        """The width of a cell whose button reads `text` in `widget`'s font (a column of
+        such buttons can be given it once rather than be measured row by row)."""
+        # the button's padding and margins, and room for the cell's own frame and grid line
+        return widget.fontMetrics().horizontalAdvance(text) + 2 * (PADDING_X + 2 * MARGIN) + 2
 
     def editorEvent(
         self,
