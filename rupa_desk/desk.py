@@ -310,6 +310,7 @@ class Desk:
                 open_url=self._open_url,
                 preferred_labs=self.settings.current.preferred_labs,
                 epic=self.epic,
+                epic_auto_file=self.settings.current.epic_auto_file,
             ),
             self.window.pane_specs,
         )
@@ -380,7 +381,8 @@ class Desk:
         """Apply what can be applied now; say plainly what waits for a restart.
 
         The polling interval applies at once (to the signed-in account's order polling, and
-        to every later sign-in), and so do the preferred labs (the catalog searches again).
+        to every later sign-in), and so do the preferred labs (the catalog searches again) and
+        automatic filing to Epic.
         The environment, client id, client secret, sandbox sign-in page and redirect ports
         make up the `Environment` this Desk was built for: its session (keychain entries per
         environment and client), its HTTP clients, its accounts' folders and, in demo mode,
@@ -405,12 +407,21 @@ class Desk:
                     name="preferred-labs",
                 )
             applied.append("your preferred labs are listed first from now on")
+        if settings.epic_auto_file != self._settings_at_start.epic_auto_file and self.epic:
+            if self.workspace is not None:
+                self.workspace.set_epic_auto_file(settings.epic_auto_file)
+            applied.append(
+                "results are filed to Epic automatically from now on"
+                if settings.epic_auto_file
+                else "results are filed to Epic only with File to Epic from now on"
+            )
         later = _needs_restart(self._settings_at_start, settings, secret_changed=secret_changed)
         self._settings_at_start = replace(
             self._settings_at_start,
             poll_interval_s=settings.poll_interval_s,
             idle_lock_minutes=settings.idle_lock_minutes,
             preferred_labs=settings.preferred_labs,
+            epic_auto_file=settings.epic_auto_file,
         )
         if later:
             start = "starts again without --demo" if self._demo_running else "starts again"

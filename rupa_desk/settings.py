@@ -323,6 +323,8 @@ class UserSettings:
     epic_fhir_base: str = ""
     epic_client_id: str = ""
     epic_scopes: str = DEFAULT_EPIC_SCOPES
+    #: File each result PDF of a patient linked to Epic to her chart as it arrives.
+    epic_auto_file: bool = False
 
     def validated(self) -> UserSettings:
         """Return self, or raise `SettingsError` naming the first bad value."""
@@ -450,6 +452,7 @@ LOCKABLE_SETTINGS: Final = (
     "epic_fhir_base",
     "epic_client_id",
     "epic_scopes",
+    "epic_auto_file",
 )
 #: How each lockable setting is named to the user ("set by your clinic").
 SETTING_LABELS: Final[dict[str, str]] = {
@@ -461,6 +464,7 @@ SETTING_LABELS: Final[dict[str, str]] = {
     "epic_fhir_base": "Epic FHIR address",
     "epic_client_id": "Epic client id",
     "epic_scopes": "Epic scopes",
+    "epic_auto_file": "File results to Epic automatically",
 }
 
 
@@ -621,6 +625,10 @@ def _typed_value(name: str, value: Any) -> Any:
         SettingsError: the value has another type (the message names the field).
     """
     hint = get_type_hints(UserSettings)[name]
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise SettingsError(f'"{name}" must be true or false, not {_shown(value)}.')
+        return value
     if hint is str or get_origin(hint) is Literal:  # a Literal's choices: see validated()
         if not isinstance(value, str):
             raise SettingsError(f'"{name}" must be text in quotes, not {_shown(value)}.')

@@ -17,6 +17,7 @@ from typing import Any, Final, TypeVar
 
 from rupa_desk.core.jsonapi import is_clean_text, is_web_url
 from rupa_desk.core.models import Page
+from rupa_desk.core.redaction import redact
 from rupa_desk.core.validation import PatientForm
 
 T = TypeVar("T")
@@ -329,7 +330,8 @@ def bundle_reader(kind: str, read: Callable[[object], T]) -> Callable[[object], 
 
 def outcome_diagnostics(body: object) -> tuple[str, ...]:
     """The diagnostics of an OperationOutcome (or each issue's details text), at most a few,
-    each shortened; () for anything else. Never raises: it reads error answers."""
+    each shortened, with anything like a token, a secret or an email address taken out;
+    () for anything else. Never raises: it reads error answers."""
     if not isinstance(body, Mapping) or body.get("resourceType") != "OperationOutcome":
         return ()
     issues = body.get("issue")
@@ -344,7 +346,7 @@ def outcome_diagnostics(body: object) -> tuple[str, ...]:
         if isinstance(text, str) and text.strip():
             text = " ".join(text.split())  # no line breaks or tabs
             if is_clean_text(text, 10 * _DIAGNOSTICS_LENGTH):
-                found.append(text[:_DIAGNOSTICS_LENGTH])
+                found.append(redact(text)[:_DIAGNOSTICS_LENGTH])
         if len(found) == _MAX_DIAGNOSTICS:
             break
     return tuple(found)

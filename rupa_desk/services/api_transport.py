@@ -5,6 +5,7 @@ API) can be one too: what differs between APIs is passed in, never written here.
 
 - `media_type`: the `Accept` header, and the `Content-Type` of request bodies.
 - `error_format`: reads the body of a 400/422 answer into a `ValidationFailed`.
+- `refusal_details` (optional): reads what a 403/404 answer's body says about it.
 - a `PageFormat` per list: reads a page body into a `Page` (items, next link, counts).
 
 For every request:
@@ -84,6 +85,8 @@ SPARE_PAGES: Final = 1
 #: Reads the body of a 400/422 answer (decoded JSON; None when it is not JSON) into the
 #: typed error with the API's messages per field. Never raises.
 ErrorFormat: TypeAlias = Callable[[object, int], ValidationFailed]
+#: Reads what a 403/404 body says (checked, shortened, no secrets); () when nothing usable.
+RefusalDetails: TypeAlias = Callable[[object], tuple[str, ...]]
 #: Reads one page body (decoded JSON) into a `Page`: its items, its next link and counts.
 #: Raises ValueError, with a message that names places and never values, for anything else.
 PageFormat: TypeAlias = Callable[[object], Page[T]]
@@ -180,6 +183,7 @@ class ApiTransport(AsyncClosing):
         limits: timeouts, pacing, retries, page and download limits.
         media_type: the API's media type (`Accept`, and `Content-Type` of bodies).
         error_format: reads a 400/422 body into `ValidationFailed`.
+        refusal_details: reads a 403/404 body into the error's `details` (None: not read).
         transport: an httpx transport (tests); None for the network.
 
     Use as `async with ApiTransport(...) as api:` or call `aclose()` when done.
@@ -196,9 +200,11 @@ class ApiTransport(AsyncClosing):
         *,
         media_type: str,
         error_format: ErrorFormat,
+        refusal_details: RefusalDetails | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._tokens = token_source
+        self._refusal_details = refusal_details
         self._limits = limits
         self._media_type = media_type
         self._error_format = error_format
@@ -479,17 +485,16 @@ class ApiTransport(AsyncClosing):
         if status >= 500:
             raise ServerError(status)
         if status in (400, 422):
-            try:
-                body = response.json()
-            except (ValueError, RecursionError):
-                body = None
-            raise self._error_format(body, status)
+            raise self._error_format(_json_or_none(response), status)
         if status == 401:
             raise SessionExpired(status=401)
-        if status == 403:
-            raise Forbidden(status=403)
-        if status == 404:
-            raise NotFound(status=404)
+        if status in (403, 404):
+            details: tuple[str, ...] = ()
+            if self._refusal_details is not None:
+                details = self._refusal_details(_json_or_none(response))
+            if status == 403:
+                raise Forbidden(status=403, details=details)
+            raise NotFound(status=404, details=details)
         raise RequestRejected(status=status)
 
     def _url(self, target: str | httpx.URL) -> httpx.URL:
@@ -534,6 +539,14 @@ def _link_key(url: httpx.URL) -> _LinkKey:
 def _endless(url: httpx.URL, why: str) -> EndlessPages:
     log.warning("stopped following the pages of %s: %s", url.path, why)
     return EndlessPages()
+
+
+def _json_or_none(response: httpx.Response) -> object:
+    """An error answer's JSON body; None when it is not JSON (or was not read: a stream)."""
+    try:
+        return response.json()
+    except (ValueError, RecursionError, httpx.ResponseNotRead):
+        return None
 
 
 def _same_origin(url: httpx.URL, base: httpx.URL) -> bool:

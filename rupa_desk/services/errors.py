@@ -73,17 +73,46 @@ class SessionExpired(NotSignedIn):
 
 
 class Forbidden(RupaError):
-    """Rupa refused the action for this account (HTTP 403)."""
+    """Rupa refused the action for this account (HTTP 403).
+
+    Attributes:
+        details: what the server said about it, when the transport reads refusals (checked,
+            shortened, secrets removed; never shown as they are).
+    """
 
     default_message = (
         "Rupa did not allow this for your account. Ask your clinic's Rupa admin for access."
     )
 
+    def __init__(
+        self,
+        user_message: str | None = None,
+        *,
+        status: int | None = 403,
+        details: tuple[str, ...] = (),
+    ) -> None:
+        self.details = details
+        super().__init__(user_message, status=status)
+
 
 class NotFound(RupaError):
-    """The resource does not exist, or not for this account (HTTP 404)."""
+    """The resource does not exist, or not for this account (HTTP 404).
+
+    Attributes:
+        details: as `Forbidden.details`.
+    """
 
     default_message = "Rupa could not find this. It may have been removed; refresh and try again."
+
+    def __init__(
+        self,
+        user_message: str | None = None,
+        *,
+        status: int | None = 404,
+        details: tuple[str, ...] = (),
+    ) -> None:
+        self.details = details
+        super().__init__(user_message, status=status)
 
 
 class ValidationFailed(RupaError):

@@ -69,6 +69,7 @@ class AccountContext:
         preferred_labs: the clinic's preferred labs (first among a test's labs in search).
         open_url: opens the system browser.
         epic: the Epic connection and client, when Epic is set up (None: no Epic).
+        epic_auto_file: file result PDFs to Epic as they arrive (linked patients only).
     """
 
     account: Account
@@ -83,6 +84,7 @@ class AccountContext:
     open_url: Callable[[str], bool] = webbrowser.open
     preferred_labs: tuple[str, ...] = ()
     epic: tuple[EpicConnection, EpicClient] | None = None
+    epic_auto_file: bool = False
 
 
 class AccountWorkspace:
@@ -149,9 +151,20 @@ class AccountWorkspace:
         self.epic: EpicPresenter | None = None
         self.epic_filing: EpicFilingPresenter | None = None
         if context.epic is not None:
-            self.epic = EpicPresenter(*context.epic, store.epic_links, context.bridge)
+            self.epic = EpicPresenter(
+                *context.epic, store.epic_links, context.bridge, patients=store.patients
+            )
             filing = ResultFiling(context.epic[1], store.epic_links)
-            self.epic_filing = EpicFilingPresenter(filing, store.epic_links, context.bridge)
+            self.epic_filing = EpicFilingPresenter(
+                filing,
+                store.epic_links,
+                context.bridge,
+                orders=store.orders,
+                tasks=context.tasks,
+                automatic=context.epic_auto_file,
+                retry_interval_s=context.poll_interval_s,
+            )
+            self.orders.orders.results_downloaded.connect(self.epic_filing.results_arrived)
             self.epic.status_changed.connect(status_bar.set_epic_status)
             status_bar.set_epic_status(self.epic.status_text())
         self.panes: dict[str, QWidget] = {
@@ -228,6 +241,13 @@ class AccountWorkspace:
         """Use the user's new order polling interval from each order's next check on."""
         schedule = self.orders.schedule
         schedule.policy = replace(schedule.policy, base_interval_s=float(seconds))
+        if self.epic_filing is not None:
+            self.epic_filing.set_retry_interval(seconds)
+
+    def set_epic_auto_file(self, automatic: bool) -> None:
+        """File results to Epic as they arrive from now on, or stop doing so."""
+        if self.epic_filing is not None:
+            self.epic_filing.set_automatic(automatic)
 
     async def start(self, *, first_sign_in: bool) -> None:
         """Show the local data at once; on the first sign-in (or with nothing local yet)

@@ -2,7 +2,8 @@
 
 Connect to Epic → find Camila Lopez → Use for Rupa → create her on Rupa → a draft → check out
 in the embedded web view → the order completes → its result PDF → File to Epic: filed exactly
-once, checked in the Epic simulator's own data; the same with the create's answer lost.
+once, checked in the Epic simulator's own data; the same with the create's answer lost; and
+the same again with "File results to Epic automatically" on, nobody pressing File to Epic.
 """
 
 from __future__ import annotations
@@ -52,10 +53,21 @@ class Browsers:
 
 
 async def signed_in_desk(
-    make_desk: MakeDesk, sandbox: SandboxServer, epic: EpicServer, browsers: Browsers
+    make_desk: MakeDesk,
+    sandbox: SandboxServer,
+    epic: EpicServer,
+    browsers: Browsers,
+    *,
+    epic_auto_file: bool = False,
 ) -> Desk:
     settings = EpicSettings(epic.fhir_base, DEMO_CLIENT_ID)
-    desk = await make_desk(demo(sandbox.url), opener=browsers, poll_interval_s=10, epic=settings)
+    desk = await make_desk(
+        demo(sandbox.url),
+        opener=browsers,
+        poll_interval_s=10,
+        epic=settings,
+        epic_auto_file=epic_auto_file,
+    )
     await wait_until(lambda: desk.session.view.state is SessionState.SIGNED_OUT)
     desk.sign_in_page.sign_in_button.click()
     await wait_until(lambda: browsers.rupa_urls)
@@ -68,7 +80,9 @@ async def signed_in_desk(
     return desk
 
 
-@pytest.mark.parametrize("answer_lost", [False, True])
+@pytest.mark.parametrize(
+    ("answer_lost", "automatic"), [(False, False), (True, False), (False, True), (True, True)]
+)
 async def test_camila_from_epic_to_rupa_and_her_result_filed_to_epic_once(
     qtbot: QtBot,
     make_desk: MakeDesk,
@@ -76,9 +90,10 @@ async def test_camila_from_epic_to_rupa_and_her_result_filed_to_epic_once(
     sandbox_control: SandboxControl,
     epic: EpicServer,
     answer_lost: bool,
+    automatic: bool,
 ) -> None:
     browsers = Browsers()
-    desk = await signed_in_desk(make_desk, sandbox, epic, browsers)
+    desk = await signed_in_desk(make_desk, sandbox, epic, browsers, epic_auto_file=automatic)
     workspace = desk.workspace
     assert workspace is not None
     store = workspace.store
@@ -154,20 +169,25 @@ async def test_camila_from_epic_to_rupa_and_her_result_filed_to_epic_once(
     await wait_until(lambda: orders.row_of(order_id) >= 0)
     orders.table.selectRow(orders.row_of(order_id))
     await wait_until(lambda: workspace.orders.orders.current == order_id)
+    if answer_lost:
+        epic.epic.faults.lose_create_answers = 1
     sandbox_control.advance_order(order_id, to="Complete")
     detail = orders.detail
     await wait_until(detail.view_button.isEnabled, within=40)
 
-    # File to Epic: exactly once, even when the create's answer is lost.
+    # File to Epic (or nobody, when automatic): exactly once, even when the create's answer
+    # is lost.
     bar = detail.epic_bar
     assert bar is not None
-    await wait_until(bar.file_button.isEnabled)
-    assert bar.state.text() == "The results are not filed to the Epic chart yet."
-    if answer_lost:
-        epic.epic.faults.lose_create_answers = 1
-    bar.file_button.click()
+    if not automatic:
+        await wait_until(bar.file_button.isEnabled)
+        assert bar.state.text() == "The results are not filed to the Epic chart yet."
+        bar.file_button.click()
     await wait_until(
         lambda: bar.state.text() == "The results are filed to the Epic chart.", within=30
+    )
+    await wait_until(
+        lambda: not [t for t in workspace.tasks.running if t.get_name() == "epic-auto-filing"]
     )
     ordered_tests = [t.id for t in store.orders.ordered_tests(order_id) if t.results_file]
     with epic.epic.lock:

@@ -1,8 +1,11 @@
 """File to Epic on an order's detail: the result PDF of a linked patient is filed to her Epic
-chart once (checked in the Epic simulator's own data), and what stands in the way is said."""
+chart once (checked in the Epic simulator's own data), and what stands in the way is said.
+Automatic filing: a result that arrives is filed by itself; a failure shows on the order and
+is tried again, never filing twice."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,7 +26,8 @@ from rupa_desk.services.store import Store
 from rupa_desk.settings import EpicSettings
 from rupa_desk.ui.components.epic_filing import EpicFilingBar
 from rupa_desk.ui.messages import Message, MessageBridge
-from rupa_desk.ui.presenters.epic_filing import NOT_LINKED, EpicFilingPresenter
+from rupa_desk.ui.presenters.epic_filing import NOT_LINKED, TRIED_AGAIN, EpicFilingPresenter
+from rupa_desk.ui.tasks import BackgroundTasks
 from tests.fixtures.epic import PlayedEpicBrowser, validated
 from tests.fixtures.qt import settle, wait_until
 
@@ -38,6 +42,8 @@ class Filing:
     epic: EpicServer
     messages: list[Message]
     pdf: Path
+    service: ResultFiling
+    bridge: MessageBridge
 
 
 @pytest_asyncio.fixture
@@ -51,9 +57,8 @@ async def filing(qtbot: QtBot, app_paths: AppPaths, epic: EpicServer) -> AsyncIt
     connection = EpicConnection(settings, MemorySecretStore(), opener=PlayedEpicBrowser())
     client = EpicClient(settings, connection)
     await connection.connect(timeout_s=30)
-    presenter = EpicFilingPresenter(
-        ResultFiling(client, store.epic_links), store.epic_links, bridge
-    )
+    service = ResultFiling(client, store.epic_links)
+    presenter = EpicFilingPresenter(service, store.epic_links, bridge)
     bar = EpicFilingBar(presenter)
     qtbot.addWidget(bar)
     bar.show()
@@ -77,7 +82,7 @@ async def filing(qtbot: QtBot, app_paths: AppPaths, epic: EpicServer) -> AsyncIt
     pdf.write_bytes(b"%PDF-1.4 Camila's lipid panel")
     store.orders.set_results_file(test.id, pdf, RECEIVED)
     try:
-        yield Filing(bar, store, epic, messages, pdf)
+        yield Filing(bar, store, epic, messages, pdf, service, bridge)
     finally:
         presenter.close()
         await client.aclose()
@@ -122,3 +127,101 @@ async def test_an_order_without_results_shows_nothing_about_epic(filing: Filing)
     )
     filing.bar.show_detail(filing.store.orders.detail("ord_NEW0001"))
     assert filing.bar.isHidden()
+
+
+def automatic_filing(
+    qtbot: QtBot, filing: Filing, tasks: BackgroundTasks, *, retry_interval_s: float = 600.0
+) -> tuple[EpicFilingPresenter, EpicFilingBar]:
+    presenter = EpicFilingPresenter(
+        filing.service,
+        filing.store.epic_links,
+        filing.bridge,
+        orders=filing.store.orders,
+        tasks=tasks,
+        automatic=True,
+        retry_interval_s=retry_interval_s,
+    )
+    bar = EpicFilingBar(presenter)
+    qtbot.addWidget(bar)
+    bar.show()
+    bar.show_detail(filing.store.orders.detail("ord_CAM0001"))
+    return presenter, bar
+
+
+def creates(epic: EpicServer) -> int:
+    with epic.epic.lock:
+        return sum(1 for method, _ in epic.epic.requests if method == "POST")
+
+
+async def test_automatic_filing_files_an_arrived_result_without_a_click(
+    qtbot: QtBot, filing: Filing
+) -> None:
+    failures: list[tuple[str, BaseException]] = []
+    tasks = BackgroundTasks(lambda name, exc: failures.append((name, exc)))
+    filing.store.epic_links.link("pat_Cam0001", CAMILA, "203713")
+    presenter, bar = automatic_filing(qtbot, filing, tasks)
+    try:
+        presenter.results_arrived("ord_CAM0001")
+        await wait_until(lambda: bar.state.text() == "The results are filed to the Epic chart.")
+        presenter.results_arrived("ord_CAM0001")  # the same result said again: not refiled
+        await wait_until(lambda: not tasks.running)
+        [document] = filed_documents(filing.epic)
+        assert validated(document).identifier[0].value == "ordts_CAM0001"
+        assert creates(filing.epic) == 1
+        assert failures == []
+    finally:
+        presenter.close()
+    await settle()
+
+
+async def test_a_failed_automatic_filing_shows_on_the_order_and_is_retried_once(
+    qtbot: QtBot, filing: Filing
+) -> None:
+    failures: list[tuple[str, BaseException]] = []
+    tasks = BackgroundTasks(lambda name, exc: failures.append((name, exc)))
+    filing.store.epic_links.link("pat_Cam0001", CAMILA, "203713")
+    presenter, bar = automatic_filing(qtbot, filing, tasks)
+    try:
+        with filing.epic.epic.lock:
+            filing.epic.epic.faults.fail_status = [400]  # Epic refuses the first request
+        presenter.results_arrived("ord_CAM0001")
+        await wait_until(lambda: bar.state.text().startswith("Filing to Epic did not work"))
+        assert bar.state.text().endswith(TRIED_AGAIN)
+        assert bar.file_button.isEnabled()  # or now, by hand
+        assert filed_documents(filing.epic) == []
+        warned = [m for m in filing.messages if "filed to Epic automatically" in m.text]
+        assert len(warned) == 1
+
+        presenter.set_retry_interval(0.05)  # the next poll
+        await wait_until(lambda: bar.state.text() == "The results are filed to the Epic chart.")
+        presenter.results_arrived("ord_CAM0001")  # and the next arrival: nothing to do
+        await wait_until(lambda: not tasks.running)
+        await asyncio.sleep(0.2)  # a few more polls
+        assert len(filed_documents(filing.epic)) == 1
+        assert creates(filing.epic) == 1
+        assert filing.store.epic_links.orders_to_retry() == []
+        assert len([m for m in filing.messages if "automatically" in m.text]) == 1
+        assert failures == []
+    finally:
+        presenter.close()
+        await tasks.cancel_all()
+    await settle()
+
+
+async def test_automatic_filing_leaves_an_unlinked_patient_and_an_off_setting_alone(
+    qtbot: QtBot, filing: Filing
+) -> None:
+    tasks = BackgroundTasks(lambda name, exc: None)
+    presenter, bar = automatic_filing(qtbot, filing, tasks)
+    try:
+        assert await presenter.file_automatically("ord_CAM0001") == 0  # not linked
+        assert bar.state.text() == NOT_LINKED
+        filing.store.epic_links.link("pat_Cam0001", CAMILA, "203713")
+        presenter.set_automatic(False)
+        presenter.results_arrived("ord_CAM0001")
+        assert not tasks.running
+        assert filed_documents(filing.epic) == []
+        assert filing.messages == []
+    finally:
+        presenter.close()
+    await settle()

@@ -5,7 +5,7 @@ simulator) is linked to her Epic record."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest_asyncio
 from pytestqt.qtbot import QtBot
@@ -195,4 +195,29 @@ async def test_a_linked_patient_on_the_schedule_opens_in_rupa(desk: Desk) -> Non
     dialog.use_button.click()
     await wait_until(lambda: desk.page.selected_patient_id() == "pat_Cam0001")
     assert not desk.page.showing_form
+    await settle()
+
+
+async def test_a_schedule_refresh_updates_the_rows_in_place_and_keeps_the_selection(
+    desk: Desk,
+) -> None:
+    desk.page.schedule_button.click()
+    await wait_until(lambda: desk.page.schedule_dialog is not None)
+    dialog = desk.page.schedule_dialog
+    assert dialog is not None
+    await wait_until(lambda: dialog.table.rowCount() > 2, within=30)
+    dialog.table.selectRow(2)
+    chosen = dialog.table.item(2, 2).text()
+    assert dialog.table.item(0, 4).text() == ""
+    desk.store.epic_links.link("pat_Cam0001", CAMILA, "203713")  # Camila, meanwhile
+    with desk.epic.epic.lock:
+        first = desk.epic.epic.schedule[0]
+        desk.epic.epic.schedule[0] = replace(first, status="arrived")
+    dialog.refresh_button.click()
+    await wait_until(lambda: dialog.table.item(0, 1).text() == "Arrived", within=30)
+    assert dialog.table.item(0, 4).text() == "Yes"
+    assert dialog.table.item(2, 2).text() == chosen
+    assert [i.row() for i in dialog.table.selectionModel().selectedRows()] == [2]
+    assert dialog.new_order_button.isEnabled()
+    dialog.close()
     await settle()

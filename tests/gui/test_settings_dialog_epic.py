@@ -77,3 +77,25 @@ async def test_epic_settings_the_clinic_set_are_locked(qtbot: QtBot, app_paths: 
     assert not dialog.epic_client_id.isEnabled()
     assert dialog.epic_scopes.isEnabled()
     assert "Epic FHIR address" in dialog.clinic_note.text()
+
+
+async def test_automatic_filing_is_chosen_in_the_dialog(qtbot: QtBot, app_paths: AppPaths) -> None:
+    dialog, presenter = make_dialog(qtbot, app_paths)
+    dialog.show()
+    assert not dialog.epic_auto_file.isChecked()  # off unless chosen
+    dialog.epic_auto_file.setChecked(True)
+    assert await presenter.save(dialog.form())
+    assert UserSettings.load(app_paths.settings_file).epic_auto_file is True
+
+
+async def test_automatic_filing_the_clinic_set_is_locked(qtbot: QtBot, app_paths: AppPaths) -> None:
+    managed = ManagedSettings(locked=MappingProxyType({"epic_auto_file": True}))
+    dialog, presenter = make_dialog(qtbot, app_paths, managed.apply(UserSettings()), managed)
+    dialog.show()
+    assert dialog.epic_auto_file.isChecked()
+    assert not dialog.epic_auto_file.isEnabled()
+    assert dialog.epic_auto_file.toolTip() == SET_BY_CLINIC
+    assert "File results to Epic automatically" in dialog.clinic_note.text()
+    dialog.poll_interval.setValue(90)
+    assert await presenter.save(dialog.form())
+    assert UserSettings.load(app_paths.settings_file).epic_auto_file is True

@@ -3,6 +3,7 @@ filed again, with the create's answer lost, and after a crash between sending an
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -133,3 +134,13 @@ async def test_a_refused_filing_is_recorded_as_failed_with_the_reason(
     assert record.state == "failed"
     assert "known Patient" in (record.problem or "")
     assert documents_of(epic, "otst_0000001") == []
+
+
+async def test_two_filings_of_one_result_at_once_file_it_once(
+    epic: EpicServer, filing: ResultFiling, store: Store
+) -> None:
+    # "File to Epic" pressed while automatic filing handles the same result.
+    first, second = await asyncio.gather(file_lipid_panel(filing), file_lipid_panel(filing))
+    assert len(documents_of(epic, "otst_0000001")) == 1
+    assert posts(epic) == 1
+    assert sorted([first.already_there, second.already_there]) == [False, True]  # type: ignore[attr-defined]

@@ -71,3 +71,30 @@ def test_a_managed_fhir_address_over_plain_http_is_refused(tmp_path: Path) -> No
     managed.write_text(json.dumps({"epic_fhir_base": "http://fhir.example.org/R4"}), "utf-8")
     with pytest.raises(SettingsError, match="https://"):
         ManagedSettings.load(managed)
+
+
+def test_automatic_filing_is_off_unless_chosen_and_survives_a_save(tmp_path: Path) -> None:
+    assert UserSettings().epic_auto_file is False
+    own = tmp_path / "settings.json"
+    UserSettings(epic_auto_file=True).save(own)
+    assert json.loads(own.read_text("utf-8"))["epic_auto_file"] is True
+    assert UserSettings.load(own).epic_auto_file is True
+
+
+def test_automatic_filing_must_be_true_or_false(tmp_path: Path) -> None:
+    own = tmp_path / "settings.json"
+    own.write_text(json.dumps({"epic_auto_file": "yes"}), "utf-8")
+    with pytest.raises(SettingsError, match="true or false"):
+        UserSettings.load(own)
+
+
+def test_the_clinic_can_lock_automatic_filing(tmp_path: Path) -> None:
+    managed = tmp_path / "managed.json"
+    managed.write_text(json.dumps({"epic_auto_file": True}), "utf-8")
+    own = tmp_path / "settings.json"
+    UserSettings(epic_auto_file=False).save(own)
+    loaded = load_settings(own, managed)
+    assert loaded.settings.epic_auto_file is True
+    assert loaded.managed.is_locked("epic_auto_file")
+    changed = loaded.managed.changed_locked(UserSettings(epic_auto_file=False))
+    assert changed == ["File results to Epic automatically"]

@@ -2,7 +2,8 @@
 (pacing, retries, redacted logs, guarded Bundle paging by `link[relation=next]`).
 
 Every answer is read by `rupa_desk.core.fhir`; every failure is an `EpicError`, with Epic's
-OperationOutcome diagnostics when it sent them with a 400/422.
+OperationOutcome diagnostics when it sent them with a 400/422, 403 or 404 (a 403 or 404 also
+says what was asked for, in the desk's words).
 """
 
 from __future__ import annotations
@@ -33,6 +34,12 @@ from rupa_desk.settings import EpicSettings
 FHIR_JSON: Final = "application/fhir+json"
 #: The most patients one search returns (Epic's matches are few; a long list helps nobody).
 MAX_PATIENT_MATCHES: Final = 50
+#: What each request needs access to, as a 403 says it ("may lack access to …").
+PATIENTS: Final = "patient records"
+SCHEDULE: Final = "the schedule"
+DOCUMENTS: Final = "the documents in patients' charts"
+FILING: Final = "adding documents to patients' charts"
+SERVER: Final = "Epic's description of its server"
 
 
 def _outcome_error(body: object, status: int) -> ValidationFailed:
@@ -70,6 +77,7 @@ class EpicClient(AsyncClosing):
             settings.limits,
             media_type=FHIR_JSON,
             error_format=_outcome_error,
+            refusal_details=outcome_diagnostics,
             transport=transport,
         )
 
@@ -78,7 +86,7 @@ class EpicClient(AsyncClosing):
 
     async def server_name(self) -> str:
         """What Epic's CapabilityStatement calls the server ("" when it does not say)."""
-        with epic_errors():
+        with epic_errors(SERVER):
             return await self._api.get("metadata", capability_name)
 
     async def search_patients(
@@ -107,7 +115,7 @@ class EpicClient(AsyncClosing):
             if value
         }
         found: list[EhrPatient] = []
-        with epic_errors():
+        with epic_errors(PATIENTS):
             async for patient in self._api.iterate(
                 "Patient", params, bundle_reader("Patient", parse_patient)
             ):
@@ -120,12 +128,12 @@ class EpicClient(AsyncClosing):
         """One patient by Epic's FHIR id."""
         if not is_fhir_id(patient_id):
             raise ValueError("not a FHIR id")
-        with epic_errors():
+        with epic_errors(PATIENTS, missing="this patient"):
             return await self._api.get(f"Patient/{patient_id}", parse_patient)
 
     async def schedule(self, day: date) -> list[ScheduledVisit]:
         """The appointments of `day`, every page, in Epic's order."""
-        with epic_errors():
+        with epic_errors(SCHEDULE):
             return [
                 visit
                 async for visit in self._api.iterate(
@@ -138,7 +146,7 @@ class EpicClient(AsyncClosing):
     async def documents_with_identifier(self, system: str, value: str) -> list[str]:
         """The ids of the DocumentReferences that carry this identifier."""
         read = bundle_reader("DocumentReference", _document_id)
-        with epic_errors():
+        with epic_errors(DOCUMENTS):
             return [
                 doc_id
                 async for doc_id in self._api.iterate(
@@ -152,7 +160,7 @@ class EpicClient(AsyncClosing):
         Sent once unless it surely never arrived: a lost answer raises `EpicOutcomeUnknown`,
         and the caller looks it up by its identifier before creating it again.
         """
-        with epic_errors():
+        with epic_errors(FILING):
             response = await self._api.send(
                 "POST", "DocumentReference", body=resource, policy=RetryPolicy.UNSENT_ONLY
             )

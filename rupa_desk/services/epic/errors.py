@@ -11,6 +11,7 @@ error that quotes Epic's diagnostics names none of them (they may echo what was 
       EpicConnectFailed       the browser sign-in did not finish (`cause` says how)
       EpicForbidden           403: the scopes or the user's rights do not allow it
       EpicNotFound            404
+      (both keep Epic's OperationOutcome diagnostics, and say what was asked for)
       EpicRejected            400/422 and other 4xx, with Epic's diagnostics
       EpicBusy                429 after the retries
       EpicUnavailable         5xx, timeouts, dropped connections
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import Final
 
 from rupa_desk.core.errors import KnownError
 from rupa_desk.services import errors as rupa
@@ -58,18 +60,75 @@ class EpicConnectFailed(EpicError):
     default_message = "Connecting to Epic did not finish. Try again."
 
 
-class EpicForbidden(EpicError):
-    """Epic refused the action for this user or app (403)."""
+#: The most of Epic's own words a message on screen quotes (for the clinic's IT).
+SHOWN_DIAGNOSTICS_LENGTH: Final = 160
 
-    default_message = (
-        "Epic did not allow this for your account. Ask your clinic's Epic team for access."
-    )
+
+def _for_it(diagnostics: tuple[str, ...]) -> str:
+    """Epic's first explanation, quoted for the clinic's IT ("" when it gave none)."""
+    if not diagnostics:
+        return ""
+    said = diagnostics[0]
+    if len(said) > SHOWN_DIAGNOSTICS_LENGTH:
+        said = said[: SHOWN_DIAGNOSTICS_LENGTH - 1].rstrip() + "…"
+    return f" (Epic's words, for your IT: “{said}”)"
+
+
+class EpicForbidden(EpicError):
+    """Epic refused the action for this user or app (403).
+
+    Args:
+        diagnostics: what Epic's OperationOutcome said (checked, shortened, no secrets).
+        access: what was asked for, in the desk's words ("the day's schedule"); "" unknown.
+
+    Attributes:
+        diagnostics, access: as given.
+    """
+
+    def __init__(self, diagnostics: tuple[str, ...] = (), *, access: str = "") -> None:
+        self.diagnostics = diagnostics
+        self.access = access
+        what = access or "this"
+        super().__init__(
+            f"Epic did not allow this: your Epic account may lack access to {what}. Ask your "
+            f"clinic's IT to give it that access, then try again.{_for_it(diagnostics)}"
+        )
+
+    def __str__(self) -> str:
+        """The status only: Epic's diagnostics may quote what was asked."""
+        return "Epic refused the request (HTTP 403)."
 
 
 class EpicNotFound(EpicError):
-    """Epic has no such record (404)."""
+    """Epic has no such record (404).
 
-    default_message = "Epic could not find this record. It may have been merged or removed."
+    Args:
+        diagnostics: what Epic's OperationOutcome said (checked, shortened, no secrets).
+        missing: the record asked for, in the desk's words ("this patient"); "" when the
+            request was not for one record.
+
+    Attributes:
+        diagnostics, missing: as given.
+    """
+
+    def __init__(self, diagnostics: tuple[str, ...] = (), *, missing: str = "") -> None:
+        self.diagnostics = diagnostics
+        self.missing = missing
+        if missing:
+            message = (
+                f"Epic could not find {missing}: the record may have been merged with another "
+                "or removed. Search for the patient again in Find in Epic."
+            )
+        else:
+            message = (
+                "Epic could not find what Rupa Desk asked for. If it keeps happening, ask your "
+                "clinic's IT to check the Epic FHIR address in Settings."
+            )
+        super().__init__(message + _for_it(diagnostics))
+
+    def __str__(self) -> str:
+        """The status only: Epic's diagnostics may quote what was asked."""
+        return "Epic could not find what was asked for (HTTP 404)."
 
 
 class EpicRejected(EpicError):
@@ -134,16 +193,22 @@ class EpicAnswerUnreadable(EpicError):
     )
 
 
-def epic_error(exc: KnownError) -> EpicError:
-    """The Epic error that stands for `exc`, an error of the transport or the sign-in."""
+def epic_error(exc: KnownError, *, access: str = "", missing: str = "") -> EpicError:
+    """The Epic error that stands for `exc`, an error of the transport or the sign-in.
+
+    Args:
+        exc: the error.
+        access: what the request needs access to, in the desk's words (said by a 403).
+        missing: the one record it asked for, in the desk's words (said by a 404).
+    """
     if isinstance(exc, EpicError):
         return exc
-    translated = _translated(exc)
+    translated = _translated(exc, access, missing)
     translated.cause = exc
     return translated
 
 
-def _translated(exc: KnownError) -> EpicError:
+def _translated(exc: KnownError, access: str, missing: str) -> EpicError:
     if isinstance(exc, rupa.SessionExpired):
         return EpicSessionEnded()
     if isinstance(exc, rupa.NotSignedIn):
@@ -161,9 +226,9 @@ def _translated(exc: KnownError) -> EpicError:
     if isinstance(exc, rupa.SignInError):  # denied, timed out, cancelled, mix-up, no port
         return EpicConnectFailed(exc.user_message.replace("Sign-in", "Connecting to Epic"))
     if isinstance(exc, rupa.Forbidden):
-        return EpicForbidden()
+        return EpicForbidden(exc.details, access=access)
     if isinstance(exc, rupa.NotFound):
-        return EpicNotFound()
+        return EpicNotFound(exc.details, missing=missing)
     if isinstance(exc, rupa.ValidationFailed):
         return EpicRejected(exc.general_errors, status=exc.status)
     if isinstance(exc, rupa.RequestRejected):
@@ -182,11 +247,17 @@ def _translated(exc: KnownError) -> EpicError:
 
 
 @contextlib.contextmanager
-def epic_errors() -> Iterator[None]:
-    """Raise the Epic counterpart of any known error raised inside."""
+def epic_errors(access: str = "", missing: str = "") -> Iterator[None]:
+    """Raise the Epic counterpart of any known error raised inside.
+
+    Args:
+        access: what the requests inside need access to, in the desk's words ("the
+            schedule"): a 403 says the Epic account may lack it.
+        missing: the one record they ask for ("this patient"): a 404 says it was not found.
+    """
     try:
         yield
     except EpicError:
         raise
     except KnownError as exc:
-        raise epic_error(exc) from exc
+        raise epic_error(exc, access=access, missing=missing) from exc

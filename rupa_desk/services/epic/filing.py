@@ -9,6 +9,7 @@ crash in between is resolved the same way on the next attempt.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,6 +41,9 @@ class Filed:
 class ResultFiling:
     """Files result PDFs to Epic charts, once each.
 
+    One filing at a time: "File to Epic" and automatic filing may reach the same result
+    together, and the second must find the document the first created.
+
     Args:
         client: the Epic client.
         links: where the filing state is kept (the account's database).
@@ -48,6 +52,7 @@ class ResultFiling:
     def __init__(self, client: EpicClient, links: EpicLinks) -> None:
         self._client = client
         self._links = links
+        self._one_at_a_time = asyncio.Lock()
 
     async def file(
         self,
@@ -65,7 +70,8 @@ class ResultFiling:
                 the search by identifier keeps a retry from filing twice).
         """
         try:
-            filed = await self._file(ordered_test_id, epic_patient_id, title, pdf, when)
+            async with self._one_at_a_time:
+                filed = await self._file(ordered_test_id, epic_patient_id, title, pdf, when)
         except EpicError as exc:
             self._links.record(ordered_test_id, epic_patient_id, "failed", problem=exc.user_message)
             raise

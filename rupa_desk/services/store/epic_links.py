@@ -80,6 +80,11 @@ class EpicLinks:
         ).fetchone()
         return None if row is None else str(row[0])
 
+    def linked_epic_patients(self) -> frozenset[str]:
+        """Every Epic patient linked to a Rupa patient."""
+        rows = self._db.execute("SELECT DISTINCT epic_patient_id FROM epic_patient_links")
+        return frozenset(str(row[0]) for row in rows.fetchall())
+
     def filing(self, ordered_test_id: str) -> Filing | None:
         row = self._db.execute(
             "SELECT epic_patient_id, state, document_id, problem, updated_at FROM epic_filings"
@@ -89,6 +94,15 @@ class EpicLinks:
         if row is None:
             return None
         return Filing(ordered_test_id, row[0], row[1], row[2], row[3], from_iso(row[4]))
+
+    def orders_to_retry(self) -> list[str]:
+        """The orders with a result whose filing failed or was cut short (oldest first)."""
+        rows = self._db.execute(
+            "SELECT t.order_id FROM epic_filings f JOIN ordered_tests t"
+            " ON t.id = f.ordered_test_id WHERE f.state IN ('filing', 'failed')"
+            " GROUP BY t.order_id ORDER BY MIN(f.updated_at)"
+        ).fetchall()
+        return [str(row[0]) for row in rows]
 
     def record(
         self,

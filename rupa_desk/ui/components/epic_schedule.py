@@ -1,17 +1,24 @@
 """Today in Epic: the day's appointments (time, status, patient, reason), refreshed politely
-while the window is open; "Use for Rupa" on a row opens her Rupa patient when she is linked,
-else fills the new-patient form from Epic (as Find in Epic does)."""
+while the window is open.
+
+"New order" on every row (a button in the row, the button below the table, Enter or
+Ctrl+Enter on the selected row, a double-click) starts an order for her: at once when she is
+linked to a Rupa patient, else through "Use for Rupa" first (the new-patient form filled from
+Epic, the duplicate check, the link), her draft opening when she is created. "Use for Rupa"
+alone opens her Rupa patient when she is linked, else fills the new-patient form."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Final
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QPushButton,
     QTableWidget,
@@ -21,13 +28,20 @@ from PySide6.QtWidgets import (
 )
 from qasync import asyncSlot
 
-from rupa_desk.core.fhir import ScheduledVisit
+from rupa_desk.core.fhir import EhrPatient, ScheduledVisit
 from rupa_desk.ui.presenters.epic import EpicPresenter
+from rupa_desk.ui.widgets.button_delegate import ButtonDelegate
 
 #: How often an open schedule is loaded again (a schedule changes over the day, not by the
 #: second; Epic's fair-use guidance asks for restraint).
 REFRESH_INTERVAL_MS: Final = 5 * 60 * 1000
-COLUMNS: Final = ("Time", "Status", "Patient", "Reason", "In Rupa")
+COLUMNS: Final = ("Time", "Status", "Patient", "Reason", "In Rupa", "")
+#: The column drawn as a "New order" button on every row.
+NEW_ORDER_COLUMN: Final = 5
+NEW_ORDER: Final = "New order"
+_READ_ONLY: Final = Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled
+#: The columns as wide as their texts (the reason takes the rest; the buttons' is fixed).
+_SIZED_TO_CONTENTS: Final = (0, 1, 2, 4)
 _STATUS_WORDS: Final = {
     "booked": "Booked",
     "arrived": "Arrived",
@@ -44,10 +58,15 @@ class EpicScheduleDialog(QDialog):
     Signals:
         open_in_rupa(str): the Rupa patient id of a linked appointment's patient.
         use_for_rupa(EhrPatient): an unlinked appointment's patient, loaded from Epic.
+        new_order(str): "New order" for a linked appointment's patient (her Rupa id).
+        new_order_for_epic(EhrPatient): "New order" for an unlinked appointment's patient,
+            loaded from Epic: she becomes a Rupa patient first.
     """
 
     open_in_rupa = Signal(str)
     use_for_rupa = Signal(object)
+    new_order = Signal(str)
+    new_order_for_epic = Signal(object)
 
     def __init__(
         self,
@@ -71,7 +90,24 @@ class EpicScheduleDialog(QDialog):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.horizontalHeader().setSectionResizeMode(
+            COLUMNS.index("Reason"), QHeaderView.ResizeMode.Stretch
+        )
+        self.row_button = ButtonDelegate(self.table)
+        self.table.setItemDelegateForColumn(NEW_ORDER_COLUMN, self.row_button)
+        self.table.setColumnWidth(NEW_ORDER_COLUMN, self.row_button.width_for(NEW_ORDER, self))
+        self.new_order_button = QPushButton(NEW_ORDER)
+        self.new_order_button.setAccessibleName("New order for this patient")
+        self.new_order_button.setToolTip(
+            "Start an order for her (Ctrl+Enter); a patient not in Rupa Desk yet is added first"
+        )
+        self.new_order_button.setEnabled(False)
+        self.new_order_button.setDefault(True)  # Enter on a row starts her order
+        self.new_order_action = QAction(NEW_ORDER, self)
+        self.new_order_action.setShortcuts(
+            [QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")]
+        )
+        self.addAction(self.new_order_action)
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.setAccessibleName("Refresh the schedule")
         self.use_button = QPushButton("Use for Rupa")
@@ -85,6 +121,7 @@ class EpicScheduleDialog(QDialog):
         buttons.addStretch(1)
         buttons.addWidget(close)
         buttons.addWidget(self.use_button)
+        buttons.addWidget(self.new_order_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
         layout.addWidget(self.table, 1)
@@ -95,6 +132,10 @@ class EpicScheduleDialog(QDialog):
 
         self.refresh_button.clicked.connect(self._on_refresh_button_clicked)
         self.use_button.clicked.connect(self._on_use_button_clicked)
+        self.new_order_button.clicked.connect(self._on_new_order_button_clicked)
+        self.new_order_action.triggered.connect(self._on_new_order_button_clicked)
+        self.row_button.clicked.connect(self._on_row_button_clicked)
+        self.table.doubleClicked.connect(self._on_table_double_clicked)
         self.table.itemSelectionChanged.connect(self._on_table_item_selection_changed)
         self.timer.timeout.connect(self._on_refresh_button_clicked)
         close.clicked.connect(self.reject)
@@ -112,29 +153,46 @@ class EpicScheduleDialog(QDialog):
         await self._presenter.load_schedule(self._day)
 
     def _on_presenter_schedule_changed(self, visits: list[ScheduledVisit]) -> None:
+        """Fill the table: one block on the UI thread, so the cells a refresh finds in place
+        are kept (only changed texts are set) and the links are read in one query."""
         chosen = self._chosen()
         self._visits = list(visits)
-        self.table.setRowCount(len(visits))
-        for row, visit in enumerate(visits):
-            linked = visit.patient_id and self._presenter.rupa_patient_for(visit.patient_id)
-            values = (
-                f"{visit.start:%H:%M}" if visit.start else "",
-                _STATUS_WORDS.get(visit.status, visit.status.capitalize()),
-                visit.patient_name,
-                visit.reason,
-                "Yes" if linked else "",
-            )
-            for column, text in enumerate(values):
-                item = QTableWidgetItem(text)
-                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
-                self.table.setItem(row, column, item)
-            if chosen is not None and visit.id == chosen.id:
-                self.table.selectRow(row)  # a refresh keeps the row the desk was on
-        self.table.resizeColumnsToContents()
+        linked = self._presenter.linked_epic_patients()
+        table = self.table
+        table.setUpdatesEnabled(False)
+        try:
+            table.setRowCount(len(visits))
+            for row, visit in enumerate(visits):
+                values = (
+                    f"{visit.start:%H:%M}" if visit.start else "",
+                    _STATUS_WORDS.get(visit.status, visit.status.capitalize()),
+                    visit.patient_name,
+                    visit.reason,
+                    "Yes" if visit.patient_id in linked else "",
+                    NEW_ORDER if visit.patient_id else "",
+                )
+                for column, text in enumerate(values):
+                    item = table.item(row, column)
+                    if item is None:
+                        item = QTableWidgetItem(text)
+                        item.setFlags(_READ_ONLY)
+                        table.setItem(row, column, item)
+                    elif item.text() != text:
+                        item.setText(text)
+                if chosen is not None and visit.id == chosen.id:
+                    table.selectRow(row)  # a refresh keeps the row the desk was on
+            for column in _SIZED_TO_CONTENTS:
+                table.resizeColumnToContents(column)
+        finally:
+            table.setUpdatesEnabled(True)
+        self._on_table_item_selection_changed()
 
     def _on_table_item_selection_changed(self) -> None:
         visit = self._chosen()
-        self.use_button.setEnabled(visit is not None and bool(visit.patient_id))
+        usable = visit is not None and bool(visit.patient_id)
+        self.use_button.setEnabled(usable)
+        self.new_order_button.setEnabled(usable)
+        self.new_order_action.setEnabled(usable)
 
     def _chosen(self) -> ScheduledVisit | None:
         rows = self.table.selectionModel().selectedRows()
@@ -144,15 +202,33 @@ class EpicScheduleDialog(QDialog):
 
     @asyncSlot()
     async def _on_use_button_clicked(self) -> None:
-        visit = self._chosen()
+        await self.use_for_rupa_now(self._chosen(), order=False)
+
+    @asyncSlot()
+    async def _on_new_order_button_clicked(self) -> None:
+        await self.use_for_rupa_now(self._chosen(), order=True)
+
+    @asyncSlot(QModelIndex)
+    async def _on_row_button_clicked(self, index: QModelIndex) -> None:
+        if 0 <= index.row() < len(self._visits):
+            await self.use_for_rupa_now(self._visits[index.row()], order=True)
+
+    @asyncSlot(QModelIndex)
+    async def _on_table_double_clicked(self, index: QModelIndex) -> None:
+        if 0 <= index.row() < len(self._visits) and index.column() != NEW_ORDER_COLUMN:
+            await self.use_for_rupa_now(self._visits[index.row()], order=True)
+
+    async def use_for_rupa_now(self, visit: ScheduledVisit | None, *, order: bool) -> None:
+        """Hand the visit's patient on: her Rupa id when she is linked, else her Epic record
+        (loaded now); `order` says whether an order for her starts then."""
         if visit is None or not visit.patient_id:
             return
         rupa_id = self._presenter.rupa_patient_for(visit.patient_id)
         if rupa_id is not None:
-            self.open_in_rupa.emit(rupa_id)
+            (self.new_order if order else self.open_in_rupa).emit(rupa_id)
             self.accept()
             return
-        patient = await self._presenter.patient(visit.patient_id)
+        patient: EhrPatient | None = await self._presenter.patient(visit.patient_id)
         if patient is not None:
-            self.use_for_rupa.emit(patient)
+            (self.new_order_for_epic if order else self.use_for_rupa).emit(patient)
             self.accept()

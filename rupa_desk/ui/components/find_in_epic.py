@@ -1,18 +1,26 @@
 """Find in Epic: search Epic's chart for a patient and use her for Rupa.
 
 A view of `EpicPresenter`: last name, first name and birth date (or an MRN, or a phone), the
-patients Epic found (name, birth date, sex, MRN, address, phone, email), and "Use for Rupa",
-which hands the chosen patient to the patients pane (it fills the new-patient form).
+patients Epic found (name, birth date, sex, MRN, address, phone, email, and whether she is in
+Rupa Desk already), and "Use for Rupa", which hands the chosen patient to the patients pane
+(it fills the new-patient form).
+
+A patient linked to a Rupa patient before is not created again: her row says "Already in
+Rupa Desk as …" and "New order" (the row's button, the button below, Ctrl+Enter) starts her
+order in one step. "New order" on a patient not in Rupa Desk yet goes through "Use for Rupa"
+first, her draft opening once she is created.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
     QFormLayout,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -26,8 +34,13 @@ from qasync import asyncSlot
 from rupa_desk.core.fhir import EhrPatient
 from rupa_desk.core.validation import parse_birthday
 from rupa_desk.ui.presenters.epic import HOW_EPIC_FINDS, EpicPresenter, EpicSearch
+from rupa_desk.ui.widgets.button_delegate import ButtonDelegate
 
-COLUMNS = ("Name", "Birth date", "Sex", "MRN", "Address", "Phone", "Email")
+COLUMNS = ("Name", "Birth date", "Sex", "MRN", "Address", "Phone", "Email", "In Rupa Desk", "")
+#: The column saying whether she is in Rupa Desk already, and the "New order" button's.
+IN_RUPA_COLUMN = 7
+NEW_ORDER_COLUMN = 8
+NEW_ORDER = "New order"
 
 
 def address_text(patient: EhrPatient) -> str:
@@ -41,9 +54,14 @@ class FindInEpicDialog(QDialog):
 
     Signals:
         use_for_rupa(EhrPatient): the patient chosen to fill the new-patient form.
+        new_order(str): "New order" for a patient already in Rupa Desk (her Rupa id).
+        new_order_for_epic(EhrPatient): "New order" for a patient not in Rupa Desk yet: she
+            becomes a Rupa patient first.
     """
 
     use_for_rupa = Signal(object)
+    new_order = Signal(str)
+    new_order_for_epic = Signal(object)
 
     def __init__(self, presenter: EpicPresenter, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -82,7 +100,23 @@ class FindInEpicDialog(QDialog):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.horizontalHeader().setSectionResizeMode(
+            COLUMNS.index("Address"), QHeaderView.ResizeMode.Stretch
+        )
+        self.row_button = ButtonDelegate(self.table)
+        self.table.setItemDelegateForColumn(NEW_ORDER_COLUMN, self.row_button)
+        self.new_order_button = QPushButton(NEW_ORDER)
+        self.new_order_button.setAccessibleName("New order for this patient")
+        self.new_order_button.setToolTip(
+            "Start an order for her (Ctrl+Enter); a patient not in Rupa Desk yet is added first"
+        )
+        self.new_order_button.setEnabled(False)
+        self.new_order_action = QAction(NEW_ORDER, self)
+        self.new_order_action.setShortcuts(
+            [QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")]
+        )
+        self.new_order_action.setEnabled(False)
+        self.addAction(self.new_order_action)
         self.use_button = QPushButton("Use for Rupa")
         self.use_button.setAccessibleName("Use for Rupa")
         self.use_button.setToolTip("Fill in the new-patient form with this patient")
@@ -94,6 +128,7 @@ class FindInEpicDialog(QDialog):
         buttons.addStretch(1)
         buttons.addWidget(close)
         buttons.addWidget(self.use_button)
+        buttons.addWidget(self.new_order_button)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(hint)
@@ -105,7 +140,10 @@ class FindInEpicDialog(QDialog):
         self.search_button.clicked.connect(self._on_search_button_clicked)
         self.use_button.clicked.connect(self._on_use_button_clicked)
         self.table.itemSelectionChanged.connect(self._on_table_item_selection_changed)
-        self.table.itemDoubleClicked.connect(lambda _item: self._on_use_button_clicked())
+        self.new_order_button.clicked.connect(self._on_new_order_button_clicked)
+        self.new_order_action.triggered.connect(self._on_new_order_button_clicked)
+        self.row_button.clicked.connect(self._on_row_button_clicked)
+        self.table.doubleClicked.connect(self._on_table_double_clicked)
         close.clicked.connect(self.reject)
         presenter.results_changed.connect(self._on_presenter_results_changed)
         presenter.summary_changed.connect(self.summary.setText)
@@ -146,6 +184,8 @@ class FindInEpicDialog(QDialog):
                 address_text(patient),
                 patient.phone,
                 patient.email,
+                self._presenter.in_rupa_text(patient.id),
+                NEW_ORDER,
             )
             for column, text in enumerate(values):
                 item = QTableWidgetItem(text)
@@ -154,10 +194,20 @@ class FindInEpicDialog(QDialog):
         self.table.resizeColumnsToContents()
         if patients:
             self.table.selectRow(0)
-        self.use_button.setEnabled(bool(patients))
+        self._on_table_item_selection_changed()
 
     def _on_table_item_selection_changed(self) -> None:
-        self.use_button.setEnabled(self._chosen() is not None)
+        patient = self._chosen()
+        linked = patient is not None and self._presenter.rupa_patient_for(patient.id) is not None
+        # She is in Rupa Desk already: order for her, do not create her again.
+        self.use_button.setEnabled(patient is not None and not linked)
+        self.use_button.setToolTip(
+            "She is in Rupa Desk already: use New order"
+            if linked
+            else "Fill in the new-patient form with this patient"
+        )
+        self.new_order_button.setEnabled(patient is not None)
+        self.new_order_action.setEnabled(patient is not None)
 
     def _chosen(self) -> EhrPatient | None:
         rows = self.table.selectionModel().selectedRows()
@@ -167,6 +217,36 @@ class FindInEpicDialog(QDialog):
 
     def _on_use_button_clicked(self) -> None:
         patient = self._chosen()
-        if patient is not None:
+        if patient is not None and self._presenter.rupa_patient_for(patient.id) is None:
             self.use_for_rupa.emit(patient)
             self.accept()
+
+    def _on_new_order_button_clicked(self) -> None:
+        self.order_for(self._chosen())
+
+    def _on_row_button_clicked(self, index: QModelIndex) -> None:
+        if 0 <= index.row() < len(self._found):
+            self.order_for(self._found[index.row()])
+
+    def _on_table_double_clicked(self, index: QModelIndex) -> None:
+        """A double-click: her order when she is in Rupa Desk, else "Use for Rupa"."""
+        if not 0 <= index.row() < len(self._found) or index.column() == NEW_ORDER_COLUMN:
+            return
+        patient = self._found[index.row()]
+        if self._presenter.rupa_patient_for(patient.id) is not None:
+            self.order_for(patient)
+        else:
+            self.use_for_rupa.emit(patient)
+            self.accept()
+
+    def order_for(self, patient: EhrPatient | None) -> None:
+        """ "New order" for an Epic patient: her Rupa id when she is linked, else her Epic
+        record (she is added to Rupa Desk first)."""
+        if patient is None:
+            return
+        rupa_id = self._presenter.rupa_patient_for(patient.id)
+        if rupa_id is not None:
+            self.new_order.emit(rupa_id)
+        else:
+            self.new_order_for_epic.emit(patient)
+        self.accept()

@@ -114,6 +114,13 @@ class SettingsDialog(QDialog):
         self.epic_client_id.setPlaceholderText("the client id Epic issued")
         self.epic_scopes = QLineEdit(current.epic_scopes)
         self.epic_scopes.setAccessibleName("Epic scopes")
+        self.epic_auto_file = QCheckBox("File results to Epic automatically")
+        self.epic_auto_file.setAccessibleName("File results to Epic automatically")
+        self.epic_auto_file.setToolTip(
+            "Each result that arrives for a patient linked to Epic is filed to her Epic chart "
+            "without pressing File to Epic (never twice)."
+        )
+        self.epic_auto_file.setChecked(current.epic_auto_file)
         self.poll_interval = QSpinBox()
         self.poll_interval.setAccessibleName("Order polling interval")
         self.poll_interval.setRange(10, 3600)
@@ -192,6 +199,7 @@ class SettingsDialog(QDialog):
             "epic_fhir_base": self.epic_fhir_base,
             "epic_client_id": self.epic_client_id,
             "epic_scopes": self.epic_scopes,
+            "epic_auto_file": self.epic_auto_file,
         }
         locked = [SETTING_LABELS[name] for name in self.lockable if managed.is_locked(name)]
         self.clinic_note = QLabel(f"Set by your clinic, not changeable here: {', '.join(locked)}.")
@@ -218,6 +226,7 @@ class SettingsDialog(QDialog):
         admin_form.addRow("Epic &FHIR address", self.epic_fhir_base)
         admin_form.addRow("Epic client i&d", self.epic_client_id)
         admin_form.addRow("Epic s&copes", self.epic_scopes)
+        admin_form.addRow("", self.epic_auto_file)
         self.administrator = CollapsibleSection(
             "Administrator settings",
             "For your clinic's IT: how Rupa Desk connects to Rupa. Front-desk staff do not "
@@ -288,6 +297,7 @@ class SettingsDialog(QDialog):
                 self.epic_client_id.text(),
                 self.epic_scopes.text(),
             ),
+            epic_auto_file=self.epic_auto_file.isChecked(),
         )
 
     def chosen_labs(self) -> tuple[str, ...]:

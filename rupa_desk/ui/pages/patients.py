@@ -12,7 +12,9 @@ ends with an existing patient chosen instead).
 
 With Epic set up, "Find in Epic" searches Epic's chart; "Use for Rupa" fills the new-patient
 form from the patient found, and the Rupa patient it becomes (created, or an existing one
-chosen in the duplicate check) is linked to her Epic record.
+chosen in the duplicate check) is linked to her Epic record. "New order" in Find in Epic and
+on Today in Epic's rows starts her order: at once when she is linked, else once the form
+made her a Rupa patient.
 """
 
 from __future__ import annotations
@@ -120,8 +122,10 @@ class PatientsPage(QWidget):
         self._epic = epic
         #: the Epic patient the form was filled from, linked once she is a Rupa patient
         self._from_epic: EhrPatient | None = None
-        #: the form was sent with "Create and start order": her order opens once she exists
+        #: the form was sent with "Create and order": her order opens once she exists
         self._order_when_created = False
+        #: start an order for her once the form filled from Epic made her a Rupa patient
+        self._order_after_epic = False
         self.epic_dialog: FindInEpicDialog | None = None
         self.schedule_dialog: EpicScheduleDialog | None = None
         self.setAccessibleName("Patients")
@@ -296,6 +300,8 @@ class PatientsPage(QWidget):
         if self.epic_dialog is None:
             self.epic_dialog = FindInEpicDialog(self._epic, self)
             self.epic_dialog.use_for_rupa.connect(self._on_epic_dialog_use_for_rupa)
+            self.epic_dialog.new_order.connect(self._on_epic_dialog_new_order)
+            self.epic_dialog.new_order_for_epic.connect(self._on_epic_dialog_new_order_for_epic)
         self.epic_dialog.open()
 
     @asyncSlot()
@@ -306,6 +312,8 @@ class PatientsPage(QWidget):
             self.schedule_dialog = EpicScheduleDialog(self._epic, self)
             self.schedule_dialog.use_for_rupa.connect(self._on_epic_dialog_use_for_rupa)
             self.schedule_dialog.open_in_rupa.connect(self._on_schedule_dialog_open_in_rupa)
+            self.schedule_dialog.new_order.connect(self._on_epic_dialog_new_order)
+            self.schedule_dialog.new_order_for_epic.connect(self._on_epic_dialog_new_order_for_epic)
         self.schedule_dialog.open()
         await self.schedule_dialog.load()
 
@@ -313,7 +321,15 @@ class PatientsPage(QWidget):
         self.right.setCurrentWidget(self.detail)
         self.select_patient(patient_id)
 
+    def _on_epic_dialog_new_order(self, patient_id: str) -> None:
+        self.new_order(patient_id)
+
+    def _on_epic_dialog_new_order_for_epic(self, patient: EhrPatient) -> None:
+        self._on_epic_dialog_use_for_rupa(patient)
+        self._order_after_epic = True
+
     def _on_epic_dialog_use_for_rupa(self, patient: EhrPatient) -> None:
+        self._order_after_epic = False
         self.right.setCurrentWidget(self.form)
         self.form.clear()
         form = patient_form(patient)
@@ -327,6 +343,7 @@ class PatientsPage(QWidget):
     def _on_form_cancelled(self) -> None:
         self._from_epic = None
         self._order_when_created = False
+        self._order_after_epic = False
         self._presenter.discard_form()
         self.form.clear()
         self.right.setCurrentWidget(self.detail)
@@ -433,12 +450,15 @@ class PatientsPage(QWidget):
         self._on_presenter_patient_chosen(patient)
 
     def _on_presenter_patient_chosen(self, patient: Patient) -> None:
+        order = False
         if self._from_epic is not None and self._epic is not None:
             self._epic.link(patient.id, self._from_epic)
             self._from_epic = None
+            order, self._order_after_epic = self._order_after_epic, False
         self.form.clear()
         self.right.setCurrentWidget(self.detail)
         self.select_patient(patient.id)
-        if self._order_when_created:
-            self._order_when_created = False
+        order = order or self._order_when_created
+        self._order_when_created = False
+        if order:
             self.new_order(patient.id)

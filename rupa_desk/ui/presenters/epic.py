@@ -10,15 +10,18 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 
 from PySide6.QtCore import QObject, Signal
 
 from rupa_desk.core.fhir import EhrPatient, ScheduledVisit
+from rupa_desk.core.models import Patient
 from rupa_desk.services.epic.client import EpicClient
 from rupa_desk.services.epic.connection import EpicConnection, EpicStatus
 from rupa_desk.services.epic.errors import EpicError
 from rupa_desk.services.store.epic_links import EpicLinks
 from rupa_desk.services.store.errors import StoreError
+from rupa_desk.services.store.patients import UnknownPatientError
 from rupa_desk.ui.messages import MessageBridge
 from rupa_desk.ui.tasks import LatestTask, Superseded
 
@@ -28,6 +31,12 @@ HOW_EPIC_FINDS = (
     "Epic finds a patient only by last name, first name and birth date together, by MRN, "
     "or by phone."
 )
+
+
+class RupaPatients(Protocol):
+    """The Rupa patients on this computer (`rupa_desk.services.store.PatientCache`)."""
+
+    def get(self, patient_id: str) -> Patient: ...
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,8 @@ class EpicPresenter(QObject):
         client: Epic's FHIR API.
         links: where Rupa patients are linked to Epic patients.
         bridge: messages to the user.
+        patients: the Rupa patients on this computer, to name the one an Epic patient is
+            linked to (None: linked patients are not named).
 
     Signals:
         results_changed(list): the Epic patients the last search found.
@@ -86,12 +97,15 @@ class EpicPresenter(QObject):
         client: EpicClient,
         links: EpicLinks,
         bridge: MessageBridge,
+        *,
+        patients: RupaPatients | None = None,
     ) -> None:
         super().__init__()
         self._connection = connection
         self._client = client
         self._links = links
         self._bridge = bridge
+        self._patients = patients
         self._search = LatestTask("epic-search")
         self._schedule = LatestTask("epic-schedule")
         self._patient = LatestTask("epic-patient")
@@ -174,6 +188,23 @@ class EpicPresenter(QObject):
     def rupa_patient_for(self, epic_patient_id: str) -> str | None:
         """The Rupa patient this Epic patient was linked to, if any."""
         return self._links.rupa_patient_for(epic_patient_id)
+
+    def linked_epic_patients(self) -> frozenset[str]:
+        """The Epic patients linked to a Rupa patient (one query for a whole schedule)."""
+        return self._links.linked_epic_patients()
+
+    def in_rupa_text(self, epic_patient_id: str) -> str:
+        """ "Already in Rupa Desk as …" for a linked Epic patient; "" when she is not linked."""
+        rupa_id = self.rupa_patient_for(epic_patient_id)
+        if rupa_id is None:
+            return ""
+        name = ""
+        if self._patients is not None:
+            try:
+                name = self._patients.get(rupa_id).full_name
+            except UnknownPatientError:
+                name = ""
+        return f"Already in Rupa Desk as {name}" if name else "Already in Rupa Desk"
 
     def link(self, rupa_patient_id: str, patient: EhrPatient) -> None:
         """Remember that the Rupa patient is this Epic patient (for later orders and filing)."""

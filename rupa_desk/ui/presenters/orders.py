@@ -83,6 +83,8 @@ class OrdersPresenter(QObject):
         result_ready(str): a downloaded result PDF of the order shown (its path).
         closing(): the account closes: what shows its patients (result windows) must go.
         values_arrived(): structured result values were saved (the inbox reads them).
+        results_downloaded(str): a result PDF of this order (id) was downloaded, whichever
+            order is shown (automatic filing to Epic files it).
     """
 
     orders_changed = Signal(object)
@@ -90,6 +92,7 @@ class OrdersPresenter(QObject):
     result_ready = Signal(str)
     closing = Signal()
     values_arrived = Signal()
+    results_downloaded = Signal(str)
 
     def __init__(
         self,
@@ -274,6 +277,7 @@ class OrdersPresenter(QObject):
             self._changed_ids.add(event.order_id)
             if event.order_id == self._current:
                 self.result_ready.emit(str(event.path))
+            self.results_downloaded.emit(event.order_id)
         elif isinstance(event, StructuredResultsArrived):
             self._changed_ids.add(event.saved.order_id)
             if event.saved.changed or event.saved.error:

@@ -60,6 +60,8 @@ class SettingsForm:
     preferred_labs: tuple[str, ...] = ()
     #: Epic's connection (optional): FHIR base, client id, scopes; None keeps the saved value
     epic: tuple[str, str, str] | None = None
+    #: File results to Epic automatically; None keeps the saved value
+    epic_auto_file: bool | None = None
 
 
 class SettingsPresenter(QObject):
@@ -135,6 +137,8 @@ class SettingsPresenter(QObject):
                     epic_client_id=client_id,
                     epic_scopes=" ".join(scopes.split()) or DEFAULT_EPIC_SCOPES,
                 )
+            if form.epic_auto_file is not None:
+                settings = replace(settings, epic_auto_file=form.epic_auto_file)
             saved = await self.save_settings(settings, form.secret)
         except (SettingsError, PortListError) as exc:
             self.save_failed.emit(exc.user_message)

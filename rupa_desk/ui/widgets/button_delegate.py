@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QStyledItemDelegate,
     QStyleOptionButton,
     QStyleOptionViewItem,
+    QWidget,
 )
 
 Index = QModelIndex | QPersistentModelIndex
@@ -28,7 +29,8 @@ PADDING_X = 10
 
 
 class ButtonDelegate(QStyledItemDelegate):
-    """The cell is a button reading its text; a left click on it emits `clicked`.
+    """The cell is a button reading its text; a left click on it emits `clicked`. A cell
+    without text shows no button (a row the action does not apply to).
 
     Signals:
         clicked(QModelIndex): the button of this cell was clicked.
@@ -43,6 +45,8 @@ class ButtonDelegate(QStyledItemDelegate):
         widget = option.widget
         style = widget.style() if widget is not None else QApplication.style()
         style.drawControl(QStyle.ControlElement.CE_ItemViewItem, option, painter, widget)
+        if not text:
+            return
         button = QStyleOptionButton()
         button.rect = option.rect.adjusted(MARGIN, MARGIN, -MARGIN, -MARGIN)
         button.text = text
@@ -57,6 +61,13 @@ class ButtonDelegate(QStyledItemDelegate):
         width = option.fontMetrics.horizontalAdvance(text) + 2 * (PADDING_X + MARGIN)
         return QSize(max(size.width(), width), size.height() + 2 * MARGIN)
 
+    @staticmethod
+    def width_for(text: str, widget: QWidget) -> int:
+        """The width of a cell whose button reads `text` in `widget`'s font (a column of
+        such buttons can be given it once rather than be measured row by row)."""
+        # the button's padding and margins, and room for the cell's own frame and grid line
+        return widget.fontMetrics().horizontalAdvance(text) + 2 * (PADDING_X + 2 * MARGIN) + 2
+
     def editorEvent(
         self,
         event: QEvent,
@@ -69,6 +80,7 @@ class ButtonDelegate(QStyledItemDelegate):
             and isinstance(event, QMouseEvent)
             and event.button() == Qt.MouseButton.LeftButton
             and option.rect.contains(event.position().toPoint())
+            and index.data(Qt.ItemDataRole.DisplayRole)
         ):
             model_index = index.model().index(index.row(), index.column())
             self.clicked.emit(model_index)
