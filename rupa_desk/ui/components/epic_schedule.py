@@ -86,6 +86,7 @@ class EpicScheduleDialog(QDialog):
         self.summary.setWordWrap(True)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setAccessibleName("Today's appointments")
+        self.table.verticalHeader().hide()  # row numbers mean nothing here
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)

@@ -96,6 +96,7 @@ class FindInEpicDialog(QDialog):
         self.summary.setWordWrap(True)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setAccessibleName("Patients found in Epic")
+        self.table.verticalHeader().hide()  # row numbers mean nothing here
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
