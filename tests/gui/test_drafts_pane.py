@@ -11,7 +11,8 @@ import httpx
 import pytest
 import pytest_asyncio
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QWidget
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QToolTip, QWidget
 from pytestqt.qtbot import QtBot
 
 from rupa_desk.core.checkout_return import CheckoutReturn, ReturnEndpoint
@@ -284,6 +285,30 @@ async def test_the_list_and_the_editor_show_each_state_with_rupas_ids(
     assert editor.send_button.text() == "Retry"
     assert editor.send_button.isEnabled()
     assert editor.state_label.isVisible()
+
+
+async def test_ctrl_c_on_a_sent_draft_copies_rupas_reference_and_says_copied(
+    qtbot: QtBot, pane: Pane
+) -> None:
+    local = await new_ready_draft(qtbot, pane)
+    show_in_editor(pane, local)
+    copy = pane.page.copy_reference_action
+    assert copy in pane.page.drafts.actions()  # its context menu
+    assert pane.page.drafts.contextMenuPolicy() == Qt.ContextMenuPolicy.ActionsContextMenu
+    assert not copy.isEnabled()  # not sent: Rupa has no reference for it
+    sent = await sent_draft(qtbot, pane)
+    intent_id = pane.store.drafts.get(sent).intent_id
+    assert intent_id is not None
+    show_in_editor(pane, sent)
+    assert copy.isEnabled()
+    QGuiApplication.clipboard().setText("something else")
+    window = pane.page.window()
+    window.activateWindow()
+    await wait_until(window.isActiveWindow)
+    pane.page.drafts.setFocus()
+    qtbot.keyClick(pane.page.drafts, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert QGuiApplication.clipboard().text() == intent_id  # the whole reference
+    assert QToolTip.text() == "Copied"
 
 
 async def test_a_checkout_closed_or_not_loaded_leaves_the_draft_and_says_so(

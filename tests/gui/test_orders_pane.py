@@ -16,8 +16,9 @@ import pytest
 import pytest_asyncio
 from fpdf import FPDF
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QGuiApplication
 from PySide6.QtPdf import QPdfDocument
+from PySide6.QtWidgets import QToolTip
 from pytestqt.qtbot import QtBot
 
 from rupa_desk.core.polling import PollingPolicy, PollSchedule
@@ -296,6 +297,37 @@ async def test_a_result_opens_large_in_one_window_per_file_closed_by_escape_and_
     pane.presenter.close()  # what sign-out does
     assert windows.open_paths == []
     assert not reopened.isVisible()  # closed (and deleted: the fixture checks none is left)
+
+
+async def test_rupas_reference_of_an_order_is_copied_from_the_list_or_the_detail(
+    qtbot: QtBot, pane: Pane
+) -> None:
+    page, detail = pane.page, pane.page.detail
+    order_id = pane.store.orders.listing()[0].id
+    assert not detail.copy_button.isEnabled()  # no order shown
+    page.table.selectRow(page.row_of(order_id))
+    await wait_until(lambda: pane.presenter.current == order_id)
+    assert order_id not in detail.header.text()  # the screen shows no id ...
+    assert order_id in detail.header.toolTip()  # ... but says it, and copies it whole
+    assert page.copy_reference_action in page.table.actions()  # the list's context menu
+    assert page.table.contextMenuPolicy() == Qt.ContextMenuPolicy.ActionsContextMenu
+
+    QGuiApplication.clipboard().setText("")
+    window = page.window()
+    window.activateWindow()
+    await wait_until(window.isActiveWindow)
+    page.table.setFocus()
+    qtbot.keyClick(page.table, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert QGuiApplication.clipboard().text() == order_id
+    assert QToolTip.text() == "Copied"
+
+    QToolTip.hideText()
+    QGuiApplication.clipboard().setText("")
+    assert detail.copy_button.isEnabled()
+    assert detail.copy_button.text() == "Copy reference"
+    qtbot.mouseClick(detail.copy_button, Qt.MouseButton.LeftButton)
+    assert QGuiApplication.clipboard().text() == order_id
+    assert QToolTip.text() == "Copied"
 
 
 async def test_print_summary_prints_the_order_with_its_tests_and_timeline(

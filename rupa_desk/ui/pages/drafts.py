@@ -61,6 +61,7 @@ from rupa_desk.ui.presenters.panels import PanelsPresenter
 from rupa_desk.ui.theme import chip_colors
 from rupa_desk.ui.widgets.chip_delegate import PADDING_X as CHIP_PADDING_X
 from rupa_desk.ui.widgets.chip_delegate import ChipDelegate
+from rupa_desk.ui.widgets.clipboard import copy_action
 from rupa_desk.ui.widgets.delete_question import chose_delete, delete_question
 from rupa_desk.ui.widgets.elided_text import ElidedLabel, show_cut_cells_whole
 from rupa_desk.ui.widgets.keyed_table import ID_ROLE, read_only_table, select_key, selected_key
@@ -455,6 +456,12 @@ class DraftsPage(QWidget):
         self.drafts.setModel(self.model)
         read_only_table(self.drafts, stretch=0)
         self.drafts.setItemDelegateForColumn(STATE, ChipDelegate(chip_colors, self.drafts))
+        self.copy_reference_action = copy_action(
+            self.drafts,
+            "Copy Rupa's reference",
+            self.selected_reference,
+            tooltip="Copy the draft's reference at Rupa, to paste into a message to Rupa's support",
+        )
         header = self.drafts.horizontalHeader()
         for column in (1, 2, 3):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
@@ -501,6 +508,7 @@ class DraftsPage(QWidget):
         presenter.set_chooser(self.chooser)
         self.splitter.splitterMoved.connect(self._on_splitter_splitter_moved)
         self.refresh()
+        self._enable_copy()
 
     def refresh(self) -> None:
         """Show the drafts as they are in the database (rows changed by difference)."""
@@ -657,16 +665,31 @@ class DraftsPage(QWidget):
             self.confirm_box.deleteLater()
             self.confirm_box = None
 
+    def selected_reference(self) -> str | None:
+        """Rupa's reference of the selected draft: its order, else its order intent (None:
+        not sent yet)."""
+        row = self.model.row_of(selected_key(self.drafts) or "")
+        if row < 0:
+            return None
+        draft = self.model.item(row).draft
+        return draft.order_id or draft.intent_id
+
+    def _enable_copy(self) -> None:
+        self.copy_reference_action.setEnabled(self.selected_reference() is not None)
+
     def _on_drafts_selection_changed(
         self, selected: QItemSelection, deselected: QItemSelection
     ) -> None:
         self._presenter.set_current(selected_key(self.drafts))
+        self._enable_copy()
 
     def _on_presenter_drafts_changed(self) -> None:
         self.refresh()
+        self._enable_copy()
 
     def _on_presenter_draft_changed(self, draft_id: str) -> None:
         self.update_draft(draft_id)
+        self._enable_copy()
 
     def _on_presenter_current_changed(self, draft_id: str) -> None:
         self._show_current()

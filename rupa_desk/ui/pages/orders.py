@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QTableView,
     QTableWidget,
     QTableWidgetItem,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -46,6 +47,7 @@ from rupa_desk.ui.presenters.epic_filing import EpicFilingPresenter
 from rupa_desk.ui.presenters.orders import OrdersPresenter
 from rupa_desk.ui.theme import chip_colors
 from rupa_desk.ui.widgets.chip_delegate import ChipDelegate
+from rupa_desk.ui.widgets.clipboard import copy_action
 from rupa_desk.ui.widgets.elided_text import ElidedLabel, show_cut_cells_whole
 from rupa_desk.ui.widgets.file_dialogs import WaysOut
 from rupa_desk.ui.widgets.keyed_table import ID_ROLE, read_only_table, select_key, selected_key
@@ -55,6 +57,8 @@ if TYPE_CHECKING:
     from rupa_desk.ui.components.result_window import ResultWindow, ResultWindows
 
 ALL = ""
+COPY_REFERENCE = "Copy Rupa's reference"
+COPY_REFERENCE_TIP = "Copy the order's reference, to paste into a message to Rupa's support"
 
 
 class Reordering(Protocol):
@@ -148,6 +152,13 @@ class OrderDetailView(QWidget):
 
         self.header = ElidedLabel()
         self.header.setAccessibleName("Order")
+        self.copy_reference_action = copy_action(
+            self.header, COPY_REFERENCE, self._reference, tooltip=COPY_REFERENCE_TIP
+        )
+        self.copy_button = QToolButton()
+        self.copy_button.setDefaultAction(self.copy_reference_action)
+        self.copy_button.setText("Copy reference")
+        self.copy_button.setAccessibleName(COPY_REFERENCE)
         self.from_draft = QLabel()
         self.from_draft.setWordWrap(True)
         self.from_draft.setAccessibleName("The draft this order was made from")
@@ -196,7 +207,10 @@ class OrderDetailView(QWidget):
         buttons.addWidget(self.again_button)
         buttons.addWidget(self.print_button)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.header)
+        heading = QHBoxLayout()
+        heading.addWidget(self.header, 1)
+        heading.addWidget(self.copy_button)
+        layout.addLayout(heading)
         layout.addWidget(self.from_draft)
         layout.addLayout(buttons)
         if self.epic_bar is not None:
@@ -375,6 +389,10 @@ class OrderDetailView(QWidget):
             else "Rupa makes the requisition once the order is paid"
         )
 
+    def _reference(self) -> str | None:
+        """Rupa's full reference of the order shown (for a message to Rupa's support)."""
+        return None if self._detail is None else self._detail.row.id
+
     def _selected_test(self) -> StoredOrderedTest | None:
         if self._detail is None:
             return None
@@ -518,6 +536,12 @@ class OrdersPage(QWidget):
         self.table.setAccessibleName("Orders")
         self.table.setModel(self.model)
         read_only_table(self.table, stretch=1)
+        self.copy_reference_action = copy_action(
+            self.table,
+            COPY_REFERENCE,
+            lambda: selected_key(self.table),
+            tooltip=COPY_REFERENCE_TIP,
+        )
         self.table.setItemDelegateForColumn(STATUS, ChipDelegate(chip_colors, self.table))
         header = self.table.horizontalHeader()
         for column in (0, 2, 3, 4):
