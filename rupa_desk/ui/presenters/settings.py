@@ -15,6 +15,7 @@ from rupa_desk.services.errors import SecretStoreUnavailable
 from rupa_desk.services.secrets import SecretStore
 from rupa_desk.settings import (
     DEFAULT_EPIC_SCOPES,
+    Appearance,
     Environment,
     EnvironmentName,
     ManagedSettings,
@@ -60,6 +61,8 @@ class SettingsForm:
     preferred_labs: tuple[str, ...] = ()
     #: Epic's connection (optional): FHIR base, client id, scopes; None keeps the saved value
     epic: tuple[str, str, str] | None = None
+    #: Light, dark or as the system is set; None keeps the saved value.
+    appearance: Appearance | None = None
 
 
 class SettingsPresenter(QObject):
@@ -127,6 +130,8 @@ class SettingsPresenter(QObject):
                 idle_lock_minutes=form.idle_lock_minutes,
                 preferred_labs=form.preferred_labs,
             )
+            if form.appearance is not None:
+                settings = replace(settings, appearance=form.appearance)
             if form.epic is not None:
                 base, client_id, scopes = (value.strip() for value in form.epic)
                 settings = replace(
