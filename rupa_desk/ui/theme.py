@@ -184,6 +184,8 @@ def _set_palette(app: QApplication, scheme: Qt.ColorScheme | None = None) -> Non
     palette = dark_palette() if dark else light_palette(light)
     if palette != app.palette():
         app.setPalette(palette)
+        if app.styleSheet():  # widgets the stylesheet styled keep their colours until then
+            app.setStyleSheet(app.styleSheet())
 
 
 def icon(name: str) -> QIcon:

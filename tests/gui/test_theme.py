@@ -26,6 +26,7 @@ from rupa_desk.ui.theme import (
 )
 from rupa_desk.ui.widgets.chip_delegate import ChipDelegate
 from rupa_desk.ui.widgets.keyed_table import KeyedTableModel
+from rupa_desk.ui.widgets.message_banner import MessageBanner
 from rupa_desk.ui.window_state import WindowState
 from tests.fixtures.qt import wait_until
 
@@ -84,6 +85,9 @@ async def test_the_window_recolours_its_icons_and_remembers_the_appearance_for_t
     assert WindowState(app_paths.config_dir).appearance("system") == "system"
     window.set_appearance("dark")
     assert is_dark(themed.palette())
+    assert is_dark(window._sidebar.palette())  # styled by the stylesheet: restyled too
+    table = QTableView(window)
+    assert is_dark(table.palette())
 
     def icon_now() -> QImage:
         return window._sidebar.item(0).icon().pixmap(24, 24).toImage()
@@ -93,6 +97,22 @@ async def test_the_window_recolours_its_icons_and_remembers_the_appearance_for_t
     assert WindowState(app_paths.config_dir).appearance("system") == "dark"
     window.set_appearance("system")
     assert WindowState(app_paths.config_dir).appearance("system") == "system"
+
+
+async def test_a_message_reads_in_its_tone_in_light_and_dark(
+    qtbot: QtBot, themed: QApplication
+) -> None:
+    banner = MessageBanner()
+    qtbot.addWidget(banner)
+    banner.resize(600, 40)
+    banner.show_message("warning", "The printer did not answer. Check that it is on.")
+    for appearance, dark in (("dark", True), ("light", False), ("dark", True)):
+        set_appearance(themed, appearance)
+        background, text = tone_colors(Tone.WARNING, dark=dark)
+        await wait_until(lambda background=background: background.name() in banner.styleSheet())
+        assert f"color: {text.name()}" in banner.styleSheet()  # the words, not the palette's
+        image = banner.grab().toImage()
+        assert image.pixelColor(4, image.height() // 2) == background
 
 
 def test_every_tone_is_readable_in_light_and_dark() -> None:

@@ -152,10 +152,14 @@ class OrderDetailView(QWidget):
 
         self.header = ElidedLabel()
         self.header.setAccessibleName("Order")
-        self.copy_reference_action = copy_action(
-            self.header, COPY_REFERENCE, self._reference, tooltip=COPY_REFERENCE_TIP
-        )
         self.copy_button = QToolButton()
+        self.copy_reference_action = copy_action(
+            self.header,
+            COPY_REFERENCE,
+            self._reference,
+            tooltip=COPY_REFERENCE_TIP,
+            near=self.copy_button,
+        )
         self.copy_button.setDefaultAction(self.copy_reference_action)
         self.copy_button.setText("Copy reference")
         self.copy_button.setAccessibleName(COPY_REFERENCE)

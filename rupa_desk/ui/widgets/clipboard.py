@@ -29,10 +29,16 @@ def copy_text(text: str, near: QWidget) -> None:
 
 
 def copy_action(
-    view: QWidget, label: str, value: Callable[[], str | None], *, tooltip: str = ""
+    view: QWidget,
+    label: str,
+    value: Callable[[], str | None],
+    *,
+    tooltip: str = "",
+    near: QWidget | None = None,
 ) -> QAction:
     """A "Copy …" action on `view`: its context menu and Ctrl+C (while `view` has focus)
-    copy what `value` returns at that moment (nothing when it returns None or "").
+    copy what `value` returns at that moment (nothing when it returns None or ""), and say
+    "Copied" on `near` (`view` itself by default; a button that shows the action).
 
     Returns:
         The action (disable it when there is nothing to copy; it is the view's to keep).
@@ -45,7 +51,7 @@ def copy_action(
     def copy() -> None:
         text = value()
         if text:
-            copy_text(text, view)
+            copy_text(text, near or view)
 
     action.triggered.connect(copy)
     view.addAction(action)
