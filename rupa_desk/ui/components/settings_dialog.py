@@ -47,6 +47,7 @@ from rupa_desk.ui.presenters.settings import (
     SettingsPresenter,
 )
 from rupa_desk.ui.widgets.collapsible_section import CollapsibleSection
+from rupa_desk.ui.widgets.elided_text import WrappedLabel
 
 #: Wide enough that each field's hint ("the OAuth client id Rupa issued") shows whole.
 FIELD_MIN_WIDTH = 340
@@ -154,12 +155,11 @@ class SettingsDialog(QDialog):
                 Qt.ItemFlag.NoItemFlags
             )
 
-        secret_note = QLabel(
+        secret_note = WrappedLabel(  # never squeezed to a line and a half in the form
             f"The client secret is kept in the {presenter.secret_storage}"
             if presenter.secret_storage == "OS keychain"
             else "No OS keychain is available: a client secret is kept for this session only."
         )
-        secret_note.setWordWrap(True)
         self._note = QLabel(
             "Rupa Desk is running in demo mode: the demo environment stays in use until you "
             "start it without --demo."
