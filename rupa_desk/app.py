@@ -40,7 +40,7 @@ from rupa_desk.ui.bug_reports import BugReporter
 from rupa_desk.ui.main_window import MainWindow
 from rupa_desk.ui.messages import MessageBridge
 from rupa_desk.ui.single_instance import SingleInstance, bring_to_front, server_name_for
-from rupa_desk.ui.theme import apply_theme
+from rupa_desk.ui.theme import SYSTEM, apply_theme
 from rupa_desk.ui.window_state import WindowState
 
 if TYPE_CHECKING:  # imported after the first paint (see the module docstring)
@@ -287,11 +287,12 @@ def run(
             log.info("%s", ALREADY_RUNNING)
             print(ALREADY_RUNNING, file=sys.stderr)
             return 0
-        apply_theme(qt_app)
+        window_state = WindowState(paths.config_dir)
+        apply_theme(qt_app, window_state.appearance(SYSTEM))  # the settings are read later
         bridge = MessageBridge()
         reporter = BugReporter(bridge, paths.log_file)
         reporter.install()
-        window = MainWindow(bridge=bridge, window_state=WindowState(paths.config_dir))
+        window = MainWindow(bridge=bridge, window_state=window_state)
         instance.raise_requested.connect(lambda: bring_to_front(window))
         window.show()
         if on_window is not None:

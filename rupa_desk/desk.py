@@ -20,6 +20,7 @@ import asyncio
 import logging
 import webbrowser
 from dataclasses import dataclass, field, replace
+from typing import Final
 
 import httpx
 from PySide6.QtCore import QTimer
@@ -76,6 +77,14 @@ def _needs_restart(before: UserSettings, after: UserSettings, *, secret_changed:
     if after.redirect_ports != before.redirect_ports:
         changed.append("redirect ports")
     return changed
+
+
+#: What a new appearance does, as "Settings saved: …" says it.
+_APPEARANCE_WORDS: Final[dict[str, str]] = {
+    "system": "Rupa Desk is light or dark as the system is set",
+    "light": "Rupa Desk is light",
+    "dark": "Rupa Desk is dark",
+}
 
 
 def _and(items: list[str]) -> str:
@@ -169,6 +178,7 @@ class Desk:
         if window is None:
             window = MainWindow(bridge=bridge, window_state=WindowState(paths.config_dir))
         self.window = window
+        self.window.set_appearance(self.settings.current.appearance)
         self.window.set_sign_in_page(self.sign_in_page)
         self.window.set_demo_band(environment.name == "demo")
         self.status_bar = window.status
@@ -415,9 +425,13 @@ class Desk:
                 if settings.epic_auto_file
                 else "results are filed to Epic only with File to Epic from now on"
             )
+        if settings.appearance != self._settings_at_start.appearance:
+            self.window.set_appearance(settings.appearance)
+            applied.append(_APPEARANCE_WORDS[settings.appearance])
         later = _needs_restart(self._settings_at_start, settings, secret_changed=secret_changed)
         self._settings_at_start = replace(
             self._settings_at_start,
+            appearance=settings.appearance,
             poll_interval_s=settings.poll_interval_s,
             idle_lock_minutes=settings.idle_lock_minutes,
             preferred_labs=settings.preferred_labs,

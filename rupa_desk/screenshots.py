@@ -17,7 +17,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QWidget
@@ -61,6 +61,19 @@ async def _until(condition: object, what: str) -> None:
         await asyncio.sleep(0.1)
 
 
+async def _open_finished_order(page: Any) -> None:
+    """Open the newest order of the clinic that has results (the Orders pane's detail)."""
+    page.whole_clinic.setChecked(True)
+    finished = [
+        row
+        for row in range(page.model.rowCount())
+        if page.cell(row, 2) in ("Complete", "Partial Results")
+    ]
+    if finished:
+        page.table.selectRow(finished[0])
+        await _until(lambda: page.detail.tests.rowCount() > 0, "the order's tests")
+
+
 async def tour(desk: Desk, folder: Path) -> list[Path]:
     """Sign in, wait for the data, and save a picture of each pane and dialog."""
     from rupa_desk.ui.components.settings_dialog import SettingsDialog
@@ -92,6 +105,8 @@ async def tour(desk: Desk, folder: Path) -> list[Path]:
             catalog.search_box.textEdited.emit("vitamin d")  # type: ignore[attr-defined]
             await asyncio.sleep(SETTLE_S)
             catalog.table.selectRow(0)  # type: ignore[attr-defined]
+        if key == "orders":  # an order with results open, as the front desk looks one up
+            await _open_finished_order(window.pane(key))
         if key == "reports":  # once the order history is in and the reports are computed
             await _until(functools.partial(_reports_shown, window.pane(key)), "the reports")
         saved.append(await _save(window, folder, f"pane-{key}"))

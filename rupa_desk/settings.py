@@ -23,6 +23,14 @@ log = logging.getLogger(__name__)
 
 EnvironmentName = Literal["production", "sandbox", "demo"]
 ENVIRONMENT_NAMES: Final[tuple[EnvironmentName, ...]] = ("production", "sandbox", "demo")
+#: How the app looks: as the operating system is set (light or dark), or always one of them.
+Appearance = Literal["system", "light", "dark"]
+APPEARANCES: Final[tuple[Appearance, ...]] = ("system", "light", "dark")
+APPEARANCE_LABELS: Final[dict[Appearance, str]] = {
+    "system": "Follow the system",
+    "light": "Light",
+    "dark": "Dark",
+}
 ENVIRONMENT_LABELS: Final[dict[str, str]] = {
     "production": "Production",
     "sandbox": "Rupa sandbox",
@@ -325,6 +333,8 @@ class UserSettings:
     epic_scopes: str = DEFAULT_EPIC_SCOPES
     #: File each result PDF of a patient linked to Epic to her chart as it arrives.
     epic_auto_file: bool = False
+    #: Light or dark, or as the operating system is set.
+    appearance: Appearance = "system"
 
     def validated(self) -> UserSettings:
         """Return self, or raise `SettingsError` naming the first bad value."""
@@ -335,6 +345,7 @@ class UserSettings:
         _check_range("poll_interval_s", self.poll_interval_s)
         _check_range("idle_lock_minutes", self.idle_lock_minutes)
         _check_range("preferred_labs", self.preferred_labs)
+        _check_range("appearance", self.appearance)
         if self.epic_fhir_base.strip():
             check_fhir_base(self.epic_fhir_base.strip())
             if not self.epic_client_id.strip():
@@ -427,6 +438,9 @@ def _check_range(name: str, value: Any) -> None:
         for port in value:
             if not 1 <= port <= 65535:
                 raise SettingsError(f"Redirect port {port} is not between 1 and 65535.")
+    if name == "appearance" and value not in APPEARANCES:
+        choices = ", ".join(f'"{a}"' for a in APPEARANCES)
+        raise SettingsError(f"The appearance must be one of {choices}, not {_shown(value)}.")
     if name == "poll_interval_s" and not 10 <= value <= 3600:
         raise SettingsError("The polling interval must be between 10 and 3600 seconds.")
     low, high = IDLE_LOCK_MINUTES_RANGE
@@ -453,6 +467,7 @@ LOCKABLE_SETTINGS: Final = (
     "epic_client_id",
     "epic_scopes",
     "epic_auto_file",
+    "appearance",
 )
 #: How each lockable setting is named to the user ("set by your clinic").
 SETTING_LABELS: Final[dict[str, str]] = {
@@ -465,6 +480,7 @@ SETTING_LABELS: Final[dict[str, str]] = {
     "epic_client_id": "Epic client id",
     "epic_scopes": "Epic scopes",
     "epic_auto_file": "File results to Epic automatically",
+    "appearance": "Appearance",
 }
 
 

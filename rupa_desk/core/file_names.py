@@ -70,6 +70,24 @@ def patient_file_label(first_name: str, last_name: str) -> str:
     return " ".join(part for part in (last_name.strip(), first_name.strip()) if part)
 
 
+def requisition_file_name(*, patient: str, test: str, ordered: date | None) -> str:
+    """The name a requisition is saved under, as results are named with "Requisition" after
+    the test: "Lovelace Ada - Lipid Panel - Requisition - 2026-12-07.pdf".
+
+    Args:
+        patient: the patient as `patient_file_label` says them (empty when unknown).
+        test: the test's name (empty when unknown).
+        ordered: the day the order was placed (left out when unknown).
+    """
+    kind = "Requisition"
+    test_part = clean_part(test, max_bytes=TEST_BYTES - len(SEPARATOR + kind))  # kind kept
+    return result_file_name(
+        patient=patient,
+        test=SEPARATOR.join(part for part in (test_part, kind) if part),
+        received=ordered,
+    )
+
+
 def result_file_name(*, patient: str, test: str, received: date | None) -> str:
     """The name a result PDF is saved under: "Lovelace Ada - Lipid Panel - 2026-12-07.pdf".
 

@@ -547,6 +547,9 @@ class ApiEndpoints:
         ordered, facts = self._ordered_test(call)
         if not ordered.has_requisition:
             raise ApiError(404, "not_found", "This ordered test has no requisition yet.")
+        if self.state.faults.requisition_not_pdf:
+            page = b"<html><body>Sign in to see this page.</body></html>"
+            return Response(page, media_type="text/html")
         return _pdf(render_requisition(facts), f"requisition-{ordered.id}.pdf")
 
 

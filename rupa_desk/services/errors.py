@@ -25,6 +25,7 @@ Hierarchy (what callers catch; the root is `rupa_desk.core.errors.KnownError`):
       MalformedResponse           an answer we cannot read
         EndlessPages              a list whose next links never end
         RefusedLink               a link Rupa Desk will not open (another origin, file://)
+        NotAPdf                   a link that should give a PDF gave something else
       DownloadFailed              a result file could not be saved
         DiskFull                  ... because the disk is full
         FileTooLarge              ... because it is larger than Rupa Desk accepts
@@ -256,6 +257,15 @@ class RefusedLink(MalformedResponse):
     default_message = (
         "Rupa sent a link Rupa Desk will not open, so nothing was downloaded. If it keeps "
         "happening, report it."
+    )
+
+
+class NotAPdf(MalformedResponse):
+    """A link that should give a PDF (a requisition) gave something else: it was not kept."""
+
+    default_message = (
+        "Rupa sent something that is not a PDF, so it was not opened. Try again later; if it "
+        "keeps happening, report it."
     )
 
 

@@ -39,6 +39,7 @@ from rupa_desk.services.checkout_linking import CheckoutLinker
 from rupa_desk.services.errors import (
     MalformedResponse,
     NetworkError,
+    NotAPdf,
     NotFound,
     NotSignedIn,
     RateLimited,
@@ -59,6 +60,8 @@ PATIENTS_ONE_BY_ONE: Final = 5
 #: Waits between probes while offline (the last one repeats).
 OFFLINE_PROBE_WAITS_S: Final = (5.0, 15.0, 30.0, 60.0, 120.0, 300.0)
 LIST_PAGE_SIZE: Final = 100
+#: How every PDF file starts (ISO 32000: the header within the first bytes).
+PDF_MAGIC: Final = b"%PDF-"
 
 
 class OrderSource(Protocol):
@@ -335,6 +338,44 @@ class OrderTracker:
             self._on_event(ResultsDownloaded(order_id, test.id, path))
         return saved
 
+    async def download_requisition(self, order_id: str, ordered_test_id: str) -> Path:
+        """Download an ordered test's requisition (the form that goes with the sample) into
+        the results folder, fresh each time it is asked for (Rupa may issue a new one): the
+        same guarded download as result PDFs (https or loopback only, size-capped, the token
+        only to Rupa), then kept only when it is a PDF.
+
+        Returns:
+            The saved file.
+
+        Raises:
+            NotFound: the ordered test has no requisition (yet) on this computer, or Rupa
+                has none.
+            NotAPdf: what came is not a PDF (nothing is kept).
+            MalformedResponse: an id would not make a file in the results folder.
+            RupaError: the download failed (a copy saved earlier is left as it was).
+        """
+        tests = self._orders.ordered_tests(order_id)
+        test = next((t for t in tests if t.id == ordered_test_id), None)
+        if test is None or test.requisition is None:
+            raise NotFound("Rupa has no requisition for this test yet. Refresh the order.")
+        path = self._requisition_path(order_id, ordered_test_id)
+        fresh = path.with_name(f".{path.name}.new")
+        self._results_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            await self._request(self._client.download(test.requisition, fresh))
+            if not await asyncio.to_thread(_starts_with, fresh, PDF_MAGIC):
+                log.warning("a requisition was not kept: it is not a PDF")
+                raise NotAPdf()
+            await asyncio.to_thread(fresh.replace, path)
+        finally:
+            await asyncio.to_thread(fresh.unlink, missing_ok=True)
+        return path
+
+    def saved_requisition(self, order_id: str, ordered_test_id: str) -> Path | None:
+        """The requisition downloaded earlier, if there is one (to show while offline)."""
+        path = self._requisition_path(order_id, ordered_test_id)
+        return path if path.is_file() else None
+
     async def fetch_structured_results(self, order_id: str) -> list[SavedResults]:
         """Fetch and keep the structured results (`results_hl7`) that are missing or out of
         date: a URL is downloaded like a result PDF (size-capped, the token only to Rupa),
@@ -365,6 +406,11 @@ class OrderTracker:
             saved.append(result)
             self._on_event(StructuredResultsArrived(result))
         return saved
+
+    def _requisition_path(self, order_id: str, ordered_test_id: str) -> Path:
+        """Where a requisition is saved: beside the results, checked alike."""
+        results = self._results_path(order_id, ordered_test_id)
+        return results.with_name(f"{results.stem}-requisition.pdf")
 
     def _results_path(self, order_id: str, ordered_test_id: str) -> Path:
         """Where a result PDF is saved: a file directly in the results folder, whatever the ids.
@@ -481,3 +527,8 @@ class OrderTracker:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(seconds):  # no helper task (unlike wait_for)
                 await self._wake.wait()
+
+
+def _starts_with(path: Path, magic: bytes) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(len(magic)) == magic

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QByteArray, QEvent, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -51,6 +52,7 @@ from rupa_desk.ui.commands import (
 from rupa_desk.ui.components.status_bar import StatusBar
 from rupa_desk.ui.messages import BugReport, Level, Message, MessageBridge
 from rupa_desk.ui.panes import PANES, PaneSpec
+from rupa_desk.ui.theme import set_appearance
 from rupa_desk.ui.widgets.message_banner import MessageBanner
 from rupa_desk.ui.window_state import WindowState
 
@@ -562,6 +564,22 @@ class MainWindow(QMainWindow):
                 action.setShortcuts([QKeySequence(keys) for keys in entry.keys])
                 shown = QKeySequence(entry.keys[0]).toString(QKeySequence.SequenceFormat.NativeText)
                 action.setToolTip(f"{entry.tip} ({shown})")
+
+    def set_appearance(self, appearance: str) -> None:
+        """Light, dark, or as the OS is set ("system"), now; remembered for the next start's
+        first paint (the settings are read after it)."""
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            set_appearance(app, appearance)
+        self._window_state.remember_appearance(appearance)
+
+    def changeEvent(self, event: QEvent) -> None:
+        """Icons drawn in the palette's colours follow it to light or dark."""
+        super().changeEvent(event)
+        palette_changes = (QEvent.Type.ApplicationPaletteChange, QEvent.Type.PaletteChange)
+        if event.type() in palette_changes and self._icons_loaded:
+            self._icons_loaded = False
+            self._load_icons()
 
     def _load_icons(self) -> None:
         """The sidebar's icons (qtawesome loads its fonts now, once the panes are usable)."""

@@ -1,5 +1,5 @@
-"""How Rupa Desk looks: Qt's Fusion style, a light or dark palette that follows the OS, a small
-stylesheet, pane icons (qtawesome) and the colours of status chips.
+"""How Rupa Desk looks: Qt's Fusion style, a light or dark palette (the OS's, or the one the user
+chose in Settings), a small stylesheet, pane icons (qtawesome) and the colours of status chips.
 
 Qt's own styling is used on purpose (Fusion renders the same on Windows, macOS and Linux, at
 any scaling, in light and dark), with a stylesheet of a few rules for spacing, the primary
@@ -22,6 +22,12 @@ if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication
 
 ACCENT: Final = "#2f6fb3"
+#: The appearances (`UserSettings.appearance`): as the OS is set, or always light or dark.
+SYSTEM: Final = "system"
+LIGHT: Final = "light"
+DARK: Final = "dark"
+#: Where the application keeps the chosen appearance (for the OS's scheme changes).
+APPEARANCE_PROPERTY: Final = "rupaDeskAppearance"
 
 #: A few rules over Fusion: roomier controls, the primary action, a keyboard focus ring on
 #: every control (a dark ring on the primary button, whose own colour is the highlight).
@@ -142,18 +148,44 @@ def light_palette(base: QPalette) -> QPalette:
     return palette
 
 
-def apply_theme(app: QApplication) -> None:
-    """Fusion, the OS's light or dark scheme (followed when it changes), the stylesheet."""
+def apply_theme(app: QApplication, appearance: str = SYSTEM) -> None:
+    """Fusion, a light or dark palette, the stylesheet.
+
+    Args:
+        app: the application.
+        appearance: "light", "dark", or "system": the OS's scheme, followed when it changes
+            (anything else reads as "system").
+    """
     app.setStyle("Fusion")
-    light = app.style().standardPalette()
-
-    def follow_scheme(scheme: Qt.ColorScheme | None = None) -> None:
-        scheme = scheme if scheme is not None else app.styleHints().colorScheme()
-        app.setPalette(dark_palette() if scheme == Qt.ColorScheme.Dark else light_palette(light))
-
-    follow_scheme()
-    app.styleHints().colorSchemeChanged.connect(follow_scheme)
+    app.setProperty(APPEARANCE_PROPERTY, appearance)
+    _set_palette(app)
+    app.styleHints().colorSchemeChanged.connect(lambda scheme: _set_palette(app, scheme))
     app.setStyleSheet(STYLESHEET)
+
+
+def set_appearance(app: QApplication, appearance: str) -> None:
+    """Switch to light, dark or the OS's scheme ("system") now. Before `apply_theme` (a
+    window in a test) nothing changes: the app has Qt's default look."""
+    if app.property(APPEARANCE_PROPERTY) is None:
+        return
+    app.setProperty(APPEARANCE_PROPERTY, appearance)
+    _set_palette(app)
+
+
+def _set_palette(app: QApplication, scheme: Qt.ColorScheme | None = None) -> None:
+    """The palette the chosen appearance asks for (the OS's scheme for "system")."""
+    appearance = app.property(APPEARANCE_PROPERTY)
+    if appearance in (LIGHT, DARK):
+        dark = appearance == DARK
+    else:
+        scheme = scheme if scheme is not None else app.styleHints().colorScheme()
+        dark = scheme == Qt.ColorScheme.Dark
+    light = app.style().standardPalette()  # Fusion's own light palette
+    palette = dark_palette() if dark else light_palette(light)
+    if palette != app.palette():
+        app.setPalette(palette)
+        if app.styleSheet():  # widgets the stylesheet styled keep their colours until then
+            app.setStyleSheet(app.styleSheet())
 
 
 def icon(name: str) -> QIcon:

@@ -1,4 +1,6 @@
-"""What the main window remembers between runs: geometry and the last pane.
+"""What the main window remembers between runs: geometry, the last pane, and the appearance
+last used (a copy of the setting, read before the first paint, when the settings are not read
+yet: a dark desk does not start light).
 
 Kept with `QSettings` in an INI file in the config folder (`AppPaths.config_dir`), never in the
 platform registry, so that tests that use a temporary folder stay inside it. The file and the
@@ -51,6 +53,18 @@ class WindowState:
         """The pane that was shown when the window was last closed."""
         value = self._settings.value("window/last_pane", default)
         return value if isinstance(value, str) and value else default
+
+    def appearance(self, default: str) -> str:
+        """The appearance last used ("system", "light" or "dark"; `default` on the first run)."""
+        value = self._settings.value("window/appearance", default)
+        return value if isinstance(value, str) and value else default
+
+    def remember_appearance(self, appearance: str) -> None:
+        """Remember the appearance in use, for the next start's first paint."""
+        if self._settings.value("window/appearance") != appearance:
+            self._settings.setValue("window/appearance", appearance)
+            self._settings.sync()
+            restrict_to_user(self.path)
 
     def save(self, *, geometry: QByteArray, window_state: QByteArray, last_pane: str) -> None:
         """Remember the window as it is now (written to disk at once)."""

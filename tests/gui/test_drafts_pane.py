@@ -10,8 +10,9 @@ from datetime import date
 import httpx
 import pytest
 import pytest_asyncio
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import QRect, Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QToolTip, QWidget
 from pytestqt.qtbot import QtBot
 
 from rupa_desk.core.checkout_return import CheckoutReturn, ReturnEndpoint
@@ -205,13 +206,15 @@ async def test_a_refused_send_shows_the_reason_and_retry_sends_it(qtbot: QtBot, 
     pane.rupa.fail = [ValidationFailed({"lab_tests": ("This test cannot be ordered.",)})]
     editor.send_button.click()
     await wait_until(lambda: pane.store.drafts.get(draft_id).state is DraftState.FAILED)
-    await wait_until(lambda: editor.state_label.text().startswith("Failed to send:"))
-    assert "cannot be ordered" in editor.state_label.text()
+    await wait_until(lambda: editor.state_label.text() == "Failed to send")
+    assert "cannot be ordered" in editor.failure_label.text()  # the reason, on its own lines
+    assert editor.failure_label.isVisible()
     assert "Failed to send" in pane.page.cell(0, 3)
     assert pane.messages[-1].level is Level.ERROR
     assert editor.send_button.text() == "Retry"
     editor.send_button.click()
     await wait_until(lambda: pane.store.drafts.get(draft_id).state is DraftState.SENT)
+    await wait_until(lambda: not editor.failure_label.isVisible())  # sent: no reason left
 
 
 def state_tooltip_of(pane: Pane, draft_id: str) -> str:
@@ -281,11 +284,36 @@ async def test_the_list_and_the_editor_show_each_state_with_rupas_ids(
     assert not editor.send_button.isEnabled()
     assert not editor.checkout_button.isEnabled()
     show_in_editor(pane, failed)
-    assert editor.state_label.text().startswith("Failed to send: ")
-    assert "This test cannot be ordered." in editor.state_label.text()
+    assert editor.state_label.text() == "Failed to send"
+    assert "This test cannot be ordered." in editor.failure_label.text()
+    assert editor.failure_label.isVisible()
     assert editor.send_button.text() == "Retry"
     assert editor.send_button.isEnabled()
     assert editor.state_label.isVisible()
+
+
+async def test_ctrl_c_on_a_sent_draft_copies_rupas_reference_and_says_copied(
+    qtbot: QtBot, pane: Pane
+) -> None:
+    local = await new_ready_draft(qtbot, pane)
+    show_in_editor(pane, local)
+    copy = pane.page.copy_reference_action
+    assert copy in pane.page.drafts.actions()  # its context menu
+    assert pane.page.drafts.contextMenuPolicy() == Qt.ContextMenuPolicy.ActionsContextMenu
+    assert not copy.isEnabled()  # not sent: Rupa has no reference for it
+    sent = await sent_draft(qtbot, pane)
+    intent_id = pane.store.drafts.get(sent).intent_id
+    assert intent_id is not None
+    show_in_editor(pane, sent)
+    assert copy.isEnabled()
+    QGuiApplication.clipboard().setText("something else")
+    window = pane.page.window()
+    window.activateWindow()
+    await wait_until(window.isActiveWindow)
+    pane.page.drafts.setFocus()
+    qtbot.keyClick(pane.page.drafts, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert QGuiApplication.clipboard().text() == intent_id  # the whole reference
+    assert QToolTip.text() == "Copied"
 
 
 async def test_a_checkout_closed_or_not_loaded_leaves_the_draft_and_says_so(
@@ -622,8 +650,9 @@ def editor_geometry(page: DraftsPage) -> list[object]:
 
 
 async def test_a_longer_state_never_moves_the_editor(qtbot: QtBot, pane: Pane) -> None:
-    """From "Local only" to a refusal with a long reason: the editor keeps its layout, and
-    the whole reason is in the state's tooltip."""
+    """From "Local only" to a refusal with a long reason: the list, the state and the buttons
+    keep their places; the whole reason is read under the buttons (the tests give it room),
+    and in the state's tooltip."""
     draft_id = await new_ready_draft(qtbot, pane)
     editor = pane.page.editor
     await wait_until(lambda: editor.state_label.text() == "Local only")
@@ -633,11 +662,23 @@ async def test_a_longer_state_never_moves_the_editor(qtbot: QtBot, pane: Pane) -
     pane.rupa.fail = [ValidationFailed({"lab_tests": (reason.strip(),)})]
     editor.send_button.click()
     await wait_until(lambda: pane.store.drafts.get(draft_id).state is DraftState.FAILED)
-    await wait_until(lambda: editor.state_label.text().startswith("Failed to send:"))
+    await wait_until(lambda: editor.state_label.text() == "Failed to send")
     await asyncio.sleep(0.05)
-    assert editor_geometry(pane.page) == before
-    assert editor.state_label.shown_text().endswith("…")
-    assert editor.state_label.text() in editor.state_label.toolTip()
+    after = editor_geometry(pane.page)
+    assert after[:4] == before[:4]  # splitter, editor, state, Retry: where they were
+    tests_after, notes_before, notes_after = after[4], before[5], after[5]
+    assert isinstance(tests_after, QRect)
+    assert isinstance(notes_before, QRect)
+    assert isinstance(notes_after, QRect)
+    # the room comes from the tests (to about one row), the notes give a pixel at most
+    assert tests_after.top() > editor.failure_label.geometry().bottom()
+    assert tests_after.height() >= editor.tests.minimumHeight()
+    assert abs(notes_after.top() - notes_before.top()) <= 2
+    assert notes_after.bottom() == notes_before.bottom()
+    assert reason.strip() in editor.failure_label.text()  # whole, on as many lines as it takes
+    label = editor.failure_label
+    assert label.height() >= label.heightForWidth(label.width())
+    assert reason.strip() in editor.state_label.toolTip()
 
 
 async def test_the_patient_list_shows_only_while_there_are_patients_to_pick(

@@ -52,6 +52,10 @@ LONG_PATIENT = Patient(
 )
 LONG_ORDER_ID = "ord_long0001"
 SIZES = [(1280, 800), MINIMUM_SIZE]
+FAILURE_REASON = (
+    "Rupa did not accept this. Email: Enter a valid email address. Check the patient's "
+    "details in Patients, then press Retry."
+)
 
 
 @pytest.fixture
@@ -242,3 +246,36 @@ async def test_no_text_is_cut_without_a_sign_in_the_four_panes(
     drafts = window.pane("drafts")
     assert isinstance(drafts, DraftsPage)
     assert drafts.editor.patient_label.text() == LONG_PATIENT.full_name
+
+
+async def test_a_failed_sends_reason_is_read_whole_at_every_size(
+    make_desk: MakeDesk, environment: Environment
+) -> None:
+    desk = await desk_with_long_names(make_desk, environment)
+    workspace = desk.workspace
+    assert workspace is not None
+    drafts_store = workspace.store.drafts
+    draft_id = drafts_store.create(patient_id=LONG_PATIENT.id)
+    test = long_tests()[0]
+    drafts_store.add_test(draft_id, test.id, name=test.name, price=test.price)
+    now = datetime.now(UTC)
+    drafts_store.update(draft_id, lambda d: d.send_started(now))
+    drafts_store.update(draft_id, lambda d: d.send_failed(now, FAILURE_REASON))
+    window = desk.window
+    drafts = window.pane("drafts")
+    assert isinstance(drafts, DraftsPage)
+    drafts.update_draft(draft_id)
+    select_key(drafts.drafts, draft_id)
+    await wait_until(lambda: drafts.editor.draft_id == draft_id)
+    window.show_pane("drafts")
+    problems = []
+    for size in SIZES:
+        window.resize(*size)
+        await wait_until(lambda size=size: (window.width(), window.height()) == size)
+        await asyncio.sleep(0.05)
+        problems += [f"{size}: {p}" for p in pane_problems(drafts)]
+        reason = drafts.editor.failure_label
+        assert reason.isVisibleTo(drafts)
+        assert FAILURE_REASON in reason.text()
+        assert reason.height() >= reason.heightForWidth(reason.width())  # every line shown
+    assert problems == [], "\n".join(problems)

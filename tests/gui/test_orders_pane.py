@@ -15,7 +15,10 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from fpdf import FPDF
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QColor, QGuiApplication
+from PySide6.QtPdf import QPdfDocument
+from PySide6.QtWidgets import QToolTip
 from pytestqt.qtbot import QtBot
 
 from rupa_desk.core.polling import PollingPolicy, PollSchedule
@@ -32,6 +35,7 @@ from rupa_desk.ui.messages import Level, Message, MessageBridge
 from rupa_desk.ui.pages.orders import OrdersPage, order_summary_html, result_state
 from rupa_desk.ui.presenters.orders import OrdersPresenter
 from rupa_desk.ui.widgets.file_dialogs import WaysOut
+from rupa_desk.ui.widgets.keyed_table import ID_ROLE
 from tests.fixtures.file_dialogs import FakeDesktop, FakePrintDialog, FakeSaveDialog, read_pdf
 from tests.fixtures.orders_env import api_get, client_for
 from tests.fixtures.qt import settle, unnamed_controls, wait_for_signal, wait_until
@@ -295,6 +299,37 @@ async def test_a_result_opens_large_in_one_window_per_file_closed_by_escape_and_
     assert not reopened.isVisible()  # closed (and deleted: the fixture checks none is left)
 
 
+async def test_rupas_reference_of_an_order_is_copied_from_the_list_or_the_detail(
+    qtbot: QtBot, pane: Pane
+) -> None:
+    page, detail = pane.page, pane.page.detail
+    order_id = pane.store.orders.listing()[0].id
+    assert not detail.copy_button.isEnabled()  # no order shown
+    page.table.selectRow(page.row_of(order_id))
+    await wait_until(lambda: pane.presenter.current == order_id)
+    assert order_id not in detail.header.text()  # the screen shows no id ...
+    assert order_id in detail.header.toolTip()  # ... but says it, and copies it whole
+    assert page.copy_reference_action in page.table.actions()  # the list's context menu
+    assert page.table.contextMenuPolicy() == Qt.ContextMenuPolicy.ActionsContextMenu
+
+    QGuiApplication.clipboard().setText("")
+    window = page.window()
+    window.activateWindow()
+    await wait_until(window.isActiveWindow)
+    page.table.setFocus()
+    qtbot.keyClick(page.table, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert QGuiApplication.clipboard().text() == order_id
+    assert QToolTip.text() == "Copied"
+
+    QToolTip.hideText()
+    QGuiApplication.clipboard().setText("")
+    assert detail.copy_button.isEnabled()
+    assert detail.copy_button.text() == "Copy reference"
+    qtbot.mouseClick(detail.copy_button, Qt.MouseButton.LeftButton)
+    assert QGuiApplication.clipboard().text() == order_id
+    assert QToolTip.text() == "Copied"
+
+
 async def test_print_summary_prints_the_order_with_its_tests_and_timeline(
     pane: Pane, client: RupaClient, tmp_path: Path
 ) -> None:
@@ -332,6 +367,73 @@ async def test_print_summary_prints_the_order_with_its_tests_and_timeline(
     expected += [" ".join(line.split()) for line in timeline]
     missing = [item for item in expected if item not in text]
     assert missing == []
+
+
+async def test_a_paid_orders_requisition_is_printed_and_saved_under_a_human_name(
+    pane: Pane, client: RupaClient, sandbox_control: SandboxControl, tmp_path: Path
+) -> None:
+    assert pane.store.path is not None
+    await CatalogSync(client, pane.store.path, account_db=pane.store.db).run()  # test names
+    page, detail = pane.page, pane.page.detail
+    order_id = sandbox_control.create_order()["id"]
+    page.whole_clinic.setChecked(True)
+    await pane.presenter.refresh_all()
+    page.table.selectRow(page.row_of(order_id))
+    await wait_until(lambda: pane.presenter.current == order_id)
+    await wait_until(lambda: detail.tests.rowCount() > 0)
+    await settle()
+    assert not detail.requisition_button.isEnabled()  # Pending Payment: none yet
+    assert "once the order is paid" in detail.requisition_button.toolTip()
+
+    sandbox_control.advance_order(order_id)  # -> Paid
+    await pane.presenter.open_order(order_id)
+    await wait_until(detail.requisition_button.isEnabled)
+    detail.tests.selectRow(0)
+    test = next(
+        t
+        for t in pane.store.orders.ordered_tests(order_id)
+        if t.id == detail.tests.item(0, 0).data(ID_ROLE)
+    )
+    row = pane.store.orders.row(order_id)
+    patient = pane.store.patients.get(row.patient_id or "")
+    assert row.date_submitted is not None
+    day = row.date_submitted.astimezone().date().isoformat()
+    name = f"{patient.last_name} {patient.first_name} - {test.name} - Requisition - {day}"
+
+    printed = tmp_path / "printed.pdf"
+    pane.print_dialog.output = printed
+    detail.print_requisition_action.trigger()
+    await wait_until(lambda: pane.print_dialog.asked == [1])
+    assert pane.print_dialog.doc_names == [name]
+    await wait_until(printed.exists)
+    count, _, _ = read_pdf(printed)
+    assert count == 1
+    assert dark_pixels(printed) > 1000  # the form, printed as an image of the page
+    windows = detail.result_windows
+    assert windows is not None
+    [shown] = windows.open_paths
+    window = windows.window(shown)
+    assert window is not None
+    text = window.viewer.document.getAllText(0).text()
+    assert "Requisition" in text  # what was printed is Rupa's requisition of this test
+    assert "Collection instructions" in text
+    assert test.id in text
+    assert window.windowTitle().startswith(f"{row.patient_name} · {test.name} · Requisition")
+
+    target = tmp_path / "saved.pdf"
+    pane.save_dialog.answer = str(target)
+    detail.save_requisition_action.trigger()
+    await wait_until(target.exists)
+    assert pane.save_dialog.suggested == [f"{name}.pdf"]
+    assert target.read_bytes().startswith(b"%PDF-")
+    assert windows.open_paths == [shown]  # the same window, raised
+
+    pane.presenter.close()
+    sandbox_control.set_faults(requisition_not_pdf=True)
+    pane.messages.clear()
+    assert await detail.show_requisition() is None
+    assert "not a PDF" in pane.messages[-1].text
+    assert windows.open_paths == []  # nothing shown of what is not a PDF
 
 
 def test_the_summary_escapes_what_it_prints() -> None:
@@ -443,6 +545,23 @@ async def test_an_updated_result_is_shown_in_its_open_window(pane: Pane, tmp_pat
     assert window.windowTitle().startswith("Ada Lovelace · Lipid Panel")
     pane.presenter.close()
     assert detail.result_windows.open_paths == []
+
+
+def dark_pixels(path: Path) -> int:
+    """The dark pixels of a PDF's first page at a readable size (thin text included)."""
+    document = QPdfDocument()
+    try:
+        document.load(str(path))
+        image = document.render(0, QSize(600, 850))
+    finally:
+        document.close()
+    return sum(
+        1
+        for y in range(0, image.height(), 2)
+        for x in range(0, image.width(), 2)
+        if QColor.fromRgba(image.pixel(x, y)).lightness() < 160
+        and QColor.fromRgba(image.pixel(x, y)).alpha() > 128
+    )
 
 
 def write_pdf(path: Path, *, pages: int) -> Path:

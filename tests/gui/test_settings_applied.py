@@ -3,17 +3,22 @@ waits for a restart is said plainly."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 import shiboken6
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialogButtonBox
+from PySide6.QtWidgets import QApplication, QDialogButtonBox
 from pytestqt.qtbot import QtBot
 
 from rupa_desk.desk import Desk
+from rupa_desk.paths import AppPaths
 from rupa_desk.settings import Environment, UserSettings, production
 from rupa_desk.ui.components.settings_dialog import SettingsDialog
 from rupa_desk.ui.messages import Level, Message
 from rupa_desk.ui.presenters.session import SessionState
+from rupa_desk.ui.theme import APPEARANCE_PROPERTY, apply_theme, is_dark
+from rupa_desk.ui.window_state import WindowState
 from tests.fixtures.catalog_data import iter_tests, load_catalog, synthetic_companies
 from tests.fixtures.desk import MakeDesk, signed_in_desk
 from tests.fixtures.qt import unnamed_controls, wait_until
@@ -22,6 +27,20 @@ from tests.fixtures.qt import unnamed_controls, wait_until
 @pytest.fixture
 def environment() -> Environment:
     return production("desk-client")
+
+
+@pytest.fixture
+def themed(qapp: QApplication) -> Iterator[QApplication]:
+    """The app's look applied (as `rupa_desk.app.run` does), and Qt's own put back after."""
+    style, palette, sheet = qapp.style().objectName(), qapp.palette(), qapp.styleSheet()
+    apply_theme(qapp)
+    yield qapp
+    qapp.setProperty(APPEARANCE_PROPERTY, None)
+    qapp.styleHints().colorSchemeChanged.disconnect()
+    qapp.setStyleSheet(sheet)
+    if style:
+        qapp.setStyle(style)
+    qapp.setPalette(palette)
 
 
 def open_settings(desk: Desk) -> SettingsDialog:
@@ -65,6 +84,32 @@ async def test_a_new_polling_interval_applies_at_once(
     ]
     await desk.session.sign_out(remove_patient_data=False)
     assert desk.settings.current.poll_interval_s == 120  # and for the next sign-in
+
+
+async def test_a_new_appearance_applies_at_once_and_is_kept_for_the_next_start(
+    themed: QApplication, make_desk: MakeDesk, environment: Environment, app_paths: AppPaths
+) -> None:
+    desk = await signed_in_desk(make_desk, environment, download=True)
+    themed.styleHints().colorSchemeChanged.emit(Qt.ColorScheme.Light)  # the OS: light
+    assert not is_dark(themed.palette())
+    messages: list[Message] = []
+    desk.bridge.message_shown.connect(messages.append)
+
+    dialog = open_settings(desk)
+    dialog.appearance.setCurrentIndex(dialog.appearance.findData("dark"))
+    await save(dialog)
+    assert is_dark(themed.palette())  # at once, no restart
+    assert messages[-1].level is Level.INFO
+    assert "Rupa Desk is dark" in messages[-1].text
+    assert UserSettings.load(app_paths.settings_file).appearance == "dark"
+    assert WindowState(app_paths.config_dir).appearance("system") == "dark"  # first paint
+
+    dialog = open_settings(desk)
+    assert dialog.appearance.currentText() == "Dark"
+    dialog.appearance.setCurrentIndex(dialog.appearance.findData("system"))
+    await save(dialog)
+    assert not is_dark(themed.palette())  # the OS's light again
+    assert "as the system is set" in messages[-1].text
 
 
 async def test_a_new_client_id_is_said_to_wait_for_a_restart(

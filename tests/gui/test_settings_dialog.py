@@ -235,6 +235,29 @@ async def test_the_user_can_change_the_idle_lock_when_it_is_not_locked(
     assert UserSettings.load(app_paths.settings_file).idle_lock_minutes == 20
 
 
+async def test_the_appearance_is_the_front_desks_to_choose_unless_the_clinic_set_it(
+    qtbot: QtBot, app_paths: AppPaths
+) -> None:
+    dialog, presenter = make_dialog(qtbot, app_paths, MemorySecretStore())
+    dialog.show()
+    assert not dialog.administrator.expanded  # not an administrator setting: shown at once
+    assert dialog.appearance.isVisible()
+    labels = [dialog.appearance.itemText(i) for i in range(dialog.appearance.count())]
+    assert labels == ["Follow the system", "Light", "Dark"]
+    assert dialog.appearance.currentText() == "Follow the system"
+    dialog.appearance.setCurrentIndex(dialog.appearance.findData("dark"))
+    assert await presenter.save(dialog.form())
+    assert UserSettings.load(app_paths.settings_file).appearance == "dark"
+
+    locked = ManagedSettings(locked=MappingProxyType({"appearance": "light"}))
+    dialog, presenter = make_managed_dialog(qtbot, app_paths, locked)
+    dialog.show()
+    assert dialog.appearance.currentData() == "light"
+    assert not dialog.appearance.isEnabled()
+    assert dialog.appearance.toolTip() == SET_BY_CLINIC
+    assert "Appearance" in dialog.clinic_note.text()
+
+
 @pytest.mark.parametrize(
     ("changed", "named"),
     [

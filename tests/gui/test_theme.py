@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QColor, QImage, QPalette
 from PySide6.QtWidgets import QApplication, QTableView
 from pytestqt.qtbot import QtBot
 
@@ -15,15 +15,18 @@ from rupa_desk.paths import AppPaths
 from rupa_desk.ui.main_window import MainWindow
 from rupa_desk.ui.messages import MessageBridge
 from rupa_desk.ui.theme import (
+    APPEARANCE_PROPERTY,
     Tone,
     apply_theme,
     chip_colors,
     is_dark,
     order_status_tone,
+    set_appearance,
     tone_colors,
 )
 from rupa_desk.ui.widgets.chip_delegate import ChipDelegate
 from rupa_desk.ui.widgets.keyed_table import KeyedTableModel
+from rupa_desk.ui.widgets.message_banner import MessageBanner
 from rupa_desk.ui.window_state import WindowState
 from tests.fixtures.qt import wait_until
 
@@ -33,6 +36,7 @@ def themed(qapp: QApplication) -> Iterator[QApplication]:
     style, palette, sheet = qapp.style().objectName(), qapp.palette(), qapp.styleSheet()
     apply_theme(qapp)
     yield qapp
+    qapp.setProperty(APPEARANCE_PROPERTY, None)  # no theme: later windows keep Qt's look
     qapp.styleHints().colorSchemeChanged.disconnect()
     qapp.setStyleSheet(sheet)
     if style:
@@ -49,6 +53,66 @@ def test_fusion_follows_the_os_between_light_and_dark(themed: QApplication) -> N
     text = themed.palette().color(QPalette.ColorRole.WindowText)
     window = themed.palette().color(QPalette.ColorRole.Window)
     assert abs(text.lightness() - window.lightness()) > 120  # readable in both
+
+
+def test_a_chosen_appearance_wins_over_the_os_and_system_follows_it_again(
+    themed: QApplication,
+) -> None:
+    set_appearance(themed, "dark")
+    assert is_dark(themed.palette())
+    themed.styleHints().colorSchemeChanged.emit(Qt.ColorScheme.Light)
+    assert is_dark(themed.palette())  # the user chose dark
+    set_appearance(themed, "light")
+    assert not is_dark(themed.palette())
+    themed.styleHints().colorSchemeChanged.emit(Qt.ColorScheme.Dark)
+    assert not is_dark(themed.palette())
+    set_appearance(themed, "system")
+    themed.styleHints().colorSchemeChanged.emit(Qt.ColorScheme.Dark)
+    assert is_dark(themed.palette())  # the OS again
+    themed.styleHints().colorSchemeChanged.emit(Qt.ColorScheme.Light)
+    assert not is_dark(themed.palette())
+
+
+async def test_the_window_recolours_its_icons_and_remembers_the_appearance_for_the_next_start(
+    qtbot: QtBot, themed: QApplication, app_paths: AppPaths
+) -> None:
+    window = MainWindow(bridge=MessageBridge(), window_state=WindowState(app_paths.config_dir))
+    qtbot.addWidget(window)
+    window.show()
+    window.show_workspace()
+    await wait_until(lambda: window._icons_loaded)
+    light_icon = window._sidebar.item(0).icon().pixmap(24, 24).toImage()
+    assert WindowState(app_paths.config_dir).appearance("system") == "system"
+    window.set_appearance("dark")
+    assert is_dark(themed.palette())
+    assert is_dark(window._sidebar.palette())  # styled by the stylesheet: restyled too
+    table = QTableView(window)
+    assert is_dark(table.palette())
+
+    def icon_now() -> QImage:
+        return window._sidebar.item(0).icon().pixmap(24, 24).toImage()
+
+    await wait_until(lambda: icon_now() != light_icon)  # drawn in the dark palette's colours
+    # read before the next start's first paint (the settings are read after it)
+    assert WindowState(app_paths.config_dir).appearance("system") == "dark"
+    window.set_appearance("system")
+    assert WindowState(app_paths.config_dir).appearance("system") == "system"
+
+
+async def test_a_message_reads_in_its_tone_in_light_and_dark(
+    qtbot: QtBot, themed: QApplication
+) -> None:
+    banner = MessageBanner()
+    qtbot.addWidget(banner)
+    banner.resize(600, 40)
+    banner.show_message("warning", "The printer did not answer. Check that it is on.")
+    for appearance, dark in (("dark", True), ("light", False), ("dark", True)):
+        set_appearance(themed, appearance)
+        background, text = tone_colors(Tone.WARNING, dark=dark)
+        await wait_until(lambda background=background: background.name() in banner.styleSheet())
+        assert f"color: {text.name()}" in banner.styleSheet()  # the words, not the palette's
+        image = banner.grab().toImage()
+        assert image.pixelColor(4, image.height() // 2) == background
 
 
 def test_every_tone_is_readable_in_light_and_dark() -> None:

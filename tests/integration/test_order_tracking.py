@@ -25,7 +25,7 @@ from rupa_desk.services.checkout_linking import (
     LinkedOrder,
     OrderNotPlacedYet,
 )
-from rupa_desk.services.errors import EndlessPages, MalformedResponse
+from rupa_desk.services.errors import EndlessPages, MalformedResponse, NotAPdf, NotFound
 from rupa_desk.services.loopback import CallbackPage
 from rupa_desk.services.order_tracking import (
     ConnectionChanged,
@@ -505,3 +505,50 @@ async def test_every_request_of_the_tracker_counts_against_its_budget(
     # action (an order's PDFs, or the list with patients' names, charged after they went)
     allowed = burst + rate_per_s * elapsed + 8
     assert len(served) <= allowed, f"{len(served)} requests in {elapsed:.1f} s"
+
+
+# --- requisitions (issue 13): fetched like result PDFs, kept only when they are PDFs ---------
+
+
+async def test_a_requisition_is_fetched_fresh_once_the_order_is_paid(
+    parts: Parts, sandbox_control: SandboxControl
+) -> None:
+    order_id = sandbox_control.create_order()["id"]
+    await parts.tracker.refresh_order(order_id)
+    [first, *_] = parts.store.orders.ordered_tests(order_id)
+    assert first.requisition is None  # Pending Payment: Rupa has none yet
+    with pytest.raises(NotFound):
+        await parts.tracker.download_requisition(order_id, first.id)
+    assert parts.tracker.saved_requisition(order_id, first.id) is None
+
+    sandbox_control.advance_order(order_id)  # -> Paid: every test gets its requisition
+    await parts.tracker.refresh_order(order_id)
+    [first, *_] = parts.store.orders.ordered_tests(order_id)
+    assert first.requisition is not None
+    since = sandbox_control.requests()[-1]["seq"]
+    path = await parts.tracker.download_requisition(order_id, first.id)
+    assert path.parent == parts.tracker._results_dir
+    assert path.read_bytes().startswith(b"%PDF-")
+    assert parts.tracker.saved_requisition(order_id, first.id) == path
+    fetched = [r["path"] for r in sandbox_control.requests(since)]
+    assert fetched == [f"/ordered_tests/{first.id}/requisition.pdf"]
+    await parts.tracker.download_requisition(order_id, first.id)  # asked again: fetched again
+    assert len(sandbox_control.requests(since)) == 2
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # no leftovers
+
+
+async def test_a_requisition_that_is_not_a_pdf_is_refused_and_the_saved_one_kept(
+    parts: Parts, sandbox_control: SandboxControl
+) -> None:
+    order_id = sandbox_control.create_order()["id"]
+    sandbox_control.advance_order(order_id)  # -> Paid
+    await parts.tracker.refresh_order(order_id)
+    test_id = parts.store.orders.ordered_tests(order_id)[0].id
+    saved = await parts.tracker.download_requisition(order_id, test_id)
+    good = saved.read_bytes()
+
+    sandbox_control.set_faults(requisition_not_pdf=True)
+    with pytest.raises(NotAPdf):
+        await parts.tracker.download_requisition(order_id, test_id)
+    assert saved.read_bytes() == good  # the earlier copy is untouched
+    assert sorted(p.name for p in saved.parent.iterdir()) == [saved.name]  # nothing else kept

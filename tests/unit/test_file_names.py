@@ -11,6 +11,7 @@ from rupa_desk.core.file_names import (
     TEST_BYTES,
     clean_part,
     patient_file_label,
+    requisition_file_name,
     result_file_name,
     safe_file_name,
     safe_file_stem,
@@ -35,6 +36,15 @@ def test_a_result_is_named_after_the_patient_the_test_and_the_day() -> None:
     assert label == "Lovelace Ada"
     name = result_file_name(patient=label, test="Lipid Panel", received=DAY)
     assert name == "Lovelace Ada - Lipid Panel - 2026-12-07.pdf"
+
+
+def test_a_requisition_is_named_like_a_result_with_requisition_after_the_test() -> None:
+    name = requisition_file_name(patient="Lovelace Ada", test="Lipid Panel", ordered=DAY)
+    assert name == "Lovelace Ada - Lipid Panel - Requisition - 2026-12-07.pdf"
+    assert requisition_file_name(patient="", test="", ordered=None) == "Requisition.pdf"
+    long = requisition_file_name(patient="Lovelace Ada", test="Panel " * 60, ordered=DAY)
+    assert_safe(long)
+    assert long.endswith(" - Requisition - 2026-12-07.pdf")  # a long test name gives way
 
 
 def test_what_is_unknown_is_left_out_and_the_name_is_never_empty() -> None:

@@ -101,6 +101,17 @@ def test_the_clinic_can_preset_and_lock_its_preferred_labs(tmp_path: Path) -> No
     ]
 
 
+def test_the_clinic_can_preset_and_lock_the_appearance(tmp_path: Path) -> None:
+    UserSettings(appearance="dark").save(tmp_path / "settings.json")
+    write(tmp_path / "managed.json", {"appearance": "light"})
+    loaded = load_settings(tmp_path / "settings.json", tmp_path / "managed.json")
+    assert loaded.problems == ()
+    assert loaded.settings.appearance == "light"
+    assert loaded.managed.is_locked("appearance")
+    assert loaded.managed.changed_locked(UserSettings(appearance="dark")) == ["Appearance"]
+    assert UserSettings().appearance == "system"  # unless chosen: as the computer is set
+
+
 def test_the_users_preferred_labs_are_saved_and_read_back(tmp_path: Path) -> None:
     assert UserSettings().preferred_labs == ()
     UserSettings(preferred_labs=("ZRT Laboratory", "Doctor's Data")).save(tmp_path / "s.json")
@@ -150,6 +161,7 @@ def test_the_idle_lock_defaults_to_ten_minutes_and_is_checked(tmp_path: Path) ->
         ({"preferred_labs": ["ZRT", 3]}, '"preferred_labs" must be a list of names'),
         ({"preferred_labs": ["  "]}, 'A preferred lab must be a lab company\'s name, not "  "'),
         ({"preferred_labs": ["Lab"] * 51}, "At most 50 preferred labs can be set"),
+        ({"appearance": "sepia"}, 'The appearance must be one of "system", "light", "dark"'),
         ({"shared_pc": "yes"}, '"shared_pc" must be true or false, not "yes"'),
         ({"shared_pc": 1}, '"shared_pc" must be true or false, not 1'),
     ],

@@ -24,6 +24,7 @@ def test_saved_settings_load_back_with_every_field(tmp_path: Path) -> None:
         sandbox_authorize_url="https://labs-sandbox.example/oauth/authorize",
         redirect_ports=(8080, 8081),
         poll_interval_s=120,
+        appearance="dark",
     )
     path = tmp_path / "settings.json"
     saved.save(path)
@@ -53,6 +54,8 @@ def test_a_missing_file_gives_the_defaults_and_unknown_keys_are_ignored(tmp_path
         ({"environment": "staging"}, r"Unknown environment 'staging'"),
         ({"redirect_ports": [70000]}, r"Redirect port 70000 is not between 1 and 65535"),
         ({"environment": "production", "client_id": " "}, r"A client id is needed"),
+        ({"appearance": "blue"}, r'The appearance must be one of "system", "light", "dark"'),
+        ({"appearance": True}, r'"appearance" must be text'),
     ],
 )
 def test_a_value_of_the_wrong_type_or_range_is_a_settings_error(

@@ -83,6 +83,8 @@ class StoredOrderedTest:
         results_file: the downloaded PDF, when downloaded.
         results_file_received: the `date_results_received` of the downloaded file (a result
             re-issued later has a newer date: the file is then out of date).
+        requisition: Rupa's URL of the requisition PDF (the form that goes with the
+            sample), once there is one.
     """
 
     id: str
@@ -93,6 +95,7 @@ class StoredOrderedTest:
     date_results_received: datetime | None
     results_file: Path | None
     results_file_received: datetime | None
+    requisition: str | None = None
 
     @property
     def has_results(self) -> bool:
@@ -364,8 +367,8 @@ class Orders:
         self._before_catalog_read()
         rows = self._db.execute(
             "SELECT t.id, t.lab_test_id, coalesce(c.name, ''), coalesce(c.lab_company_name, ''),"
-            " t.results_pdf, t.date_results_received, t.results_file, t.results_file_received"
-            " FROM ordered_tests t LEFT JOIN lab_tests c ON c.id = t.lab_test_id"
+            " t.results_pdf, t.date_results_received, t.results_file, t.results_file_received,"
+            " t.requisition FROM ordered_tests t LEFT JOIN lab_tests c ON c.id = t.lab_test_id"
             " WHERE t.order_id = ? ORDER BY t.id",
             [order_id],
         ).fetchall()
@@ -379,6 +382,7 @@ class Orders:
                 date_results_received=from_iso(r[5]),
                 results_file=None if r[6] is None else Path(r[6]),
                 results_file_received=from_iso(r[7]),
+                requisition=r[8],
             )
             for r in rows
         ]

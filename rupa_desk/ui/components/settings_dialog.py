@@ -1,7 +1,7 @@
 """The Settings dialog: what the front desk may change, and the clinic IT's connection settings.
 
-The front desk sees what is theirs to change (how often orders are checked, the clinic's
-preferred labs, listed first when a test comes from several labs) and which Rupa they are
+The front desk sees what is theirs to change (how often orders are checked, light or dark, the
+clinic's preferred labs, listed first when a test comes from several labs) and which Rupa they are
 connected to. The connection itself (environment, client id, client secret, sandbox
 sign-in page, redirect ports) is in an "Administrator settings" section that starts closed and
 says it is for the clinic's IT; it opens by itself when one of its values is the problem.
@@ -30,10 +30,13 @@ from PySide6.QtWidgets import (
 from qasync import asyncSlot
 
 from rupa_desk.settings import (
+    APPEARANCE_LABELS,
+    APPEARANCES,
     ENVIRONMENT_LABELS,
     ENVIRONMENT_NAMES,
     IDLE_LOCK_MINUTES_RANGE,
     SETTING_LABELS,
+    Appearance,
     EnvironmentName,
     UserSettings,
 )
@@ -44,6 +47,7 @@ from rupa_desk.ui.presenters.settings import (
     SettingsPresenter,
 )
 from rupa_desk.ui.widgets.collapsible_section import CollapsibleSection
+from rupa_desk.ui.widgets.elided_text import WrappedLabel
 
 #: Wide enough that each field's hint ("the OAuth client id Rupa issued") shows whole.
 FIELD_MIN_WIDTH = 340
@@ -131,6 +135,12 @@ class SettingsDialog(QDialog):
         self.idle_lock.setRange(*IDLE_LOCK_MINUTES_RANGE)
         self.idle_lock.setSuffix(" minutes")
         self.idle_lock.setValue(current.idle_lock_minutes)
+        self.appearance = QComboBox()
+        self.appearance.setAccessibleName("Appearance")
+        for appearance in APPEARANCES:
+            self.appearance.addItem(APPEARANCE_LABELS[appearance], appearance)
+        self.appearance.setCurrentIndex(APPEARANCES.index(current.appearance))
+        self.appearance.setToolTip("Light or dark, or as your computer is set")
         self.preferred_labs = QListWidget()
         self.preferred_labs.setAccessibleName("Preferred labs")
         self.preferred_labs.setToolTip(
@@ -152,18 +162,17 @@ class SettingsDialog(QDialog):
                 Qt.ItemFlag.NoItemFlags
             )
 
-        secret_note = QLabel(
+        secret_note = WrappedLabel(  # never squeezed to a line and a half in the form
             f"The client secret is kept in the {presenter.secret_storage}"
             if presenter.secret_storage == "OS keychain"
             else "No OS keychain is available: a client secret is kept for this session only."
         )
-        secret_note.setWordWrap(True)
         self._note = QLabel(
             "Rupa Desk is running in demo mode: the demo environment stays in use until you "
             "start it without --demo."
             if demo_running
-            else "How often orders are checked changes at once. Changed administrator settings "
-            "are used the next time Rupa Desk starts."
+            else "The settings above apply at once. Changed administrator settings are used "
+            "the next time Rupa Desk starts."
         )
         self._note.setWordWrap(True)
         self.error = QLabel()
@@ -200,6 +209,7 @@ class SettingsDialog(QDialog):
             "epic_client_id": self.epic_client_id,
             "epic_scopes": self.epic_scopes,
             "epic_auto_file": self.epic_auto_file,
+            "appearance": self.appearance,
         }
         locked = [SETTING_LABELS[name] for name in self.lockable if managed.is_locked(name)]
         self.clinic_note = QLabel(f"Set by your clinic, not changeable here: {', '.join(locked)}.")
@@ -210,6 +220,7 @@ class SettingsDialog(QDialog):
         desk_form.addRow("Connected to", connected)  # row 0 (see for_first_start)
         desk_form.addRow("Check orders &every", self.poll_interval)
         desk_form.addRow("&Lock after idle", self.idle_lock)
+        desk_form.addRow("&Appearance", self.appearance)
         self._desk_form = desk_form
         desk_form.addRow("Preferred &labs", self.preferred_labs)
 
@@ -277,6 +288,10 @@ class SettingsDialog(QDialog):
                 field.setEnabled(False)
                 field.setToolTip(SET_BY_CLINIC)
 
+    def _appearance(self) -> Appearance:
+        appearance: Appearance = self.appearance.currentData()
+        return appearance
+
     def _environment_name(self) -> EnvironmentName:
         name: EnvironmentName = self.environment.currentData()
         return name
@@ -292,6 +307,7 @@ class SettingsDialog(QDialog):
             secret=self.secret_edit(),
             idle_lock_minutes=self.idle_lock.value(),
             preferred_labs=self.chosen_labs(),
+            appearance=self._appearance(),
             epic=(
                 self.epic_fhir_base.text(),
                 self.epic_client_id.text(),

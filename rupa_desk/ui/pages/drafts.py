@@ -27,6 +27,7 @@ from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractButton,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -35,6 +36,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QStyle,
     QTableView,
@@ -54,15 +56,16 @@ from rupa_desk.ui.presenters.drafts import (
     SENT_AND_CHANGED,
     SHORT_STATES,
     DraftsPresenter,
-    describe_state,
+    state_headline,
     state_tooltip,
 )
 from rupa_desk.ui.presenters.panels import PanelsPresenter
 from rupa_desk.ui.theme import chip_colors
 from rupa_desk.ui.widgets.chip_delegate import PADDING_X as CHIP_PADDING_X
 from rupa_desk.ui.widgets.chip_delegate import ChipDelegate
+from rupa_desk.ui.widgets.clipboard import copy_action
 from rupa_desk.ui.widgets.delete_question import chose_delete, delete_question
-from rupa_desk.ui.widgets.elided_text import ElidedLabel, show_cut_cells_whole
+from rupa_desk.ui.widgets.elided_text import ElidedLabel, WrappedLabel, show_cut_cells_whole
 from rupa_desk.ui.widgets.keyed_table import ID_ROLE, read_only_table, select_key, selected_key
 from rupa_desk.ui.widgets.search_box import SearchBox
 
@@ -123,6 +126,11 @@ class DraftEditor(QWidget):
 
         self.state_label = ElidedLabel()  # one line: a longer state never moves the editor
         self.state_label.setAccessibleName("Draft state")
+        # Why the last send failed, whole on as many lines as it takes (it says what to do).
+        self.failure_label = WrappedLabel()
+        self.failure_label.setAccessibleName("Why the send failed")
+        self.failure_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.failure_label.hide()
         self.send_button = QPushButton("Send to Rupa")
         self.send_button.setAccessibleName("Send the draft to Rupa")
         self.checkout_button = QPushButton("Check out")
@@ -138,6 +146,11 @@ class DraftEditor(QWidget):
             self.tests.horizontalHeader().setSectionResizeMode(
                 column, QHeaderView.ResizeMode.ResizeToContents
             )
+        # A failed send's reason takes its lines from the tests, down to about one row.
+        self.tests.setMinimumHeight(
+            self.tests.horizontalHeader().sizeHint().height()
+            + self.tests.verticalHeader().defaultSectionSize()
+        )
         self.total_label = QLabel()
         self.total_label.setAccessibleName("Estimated total")
         self.remove_button = QPushButton("Remove test")
@@ -182,6 +195,7 @@ class DraftEditor(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addLayout(actions)
+        layout.addWidget(self.failure_label)  # under the buttons: Retry stays where it is
         layout.addWidget(self.tests, 1)
         below_tests = QHBoxLayout()
         below_tests.addWidget(self.total_label, 1)
@@ -246,6 +260,7 @@ class DraftEditor(QWidget):
         if listing is None:
             self.patient_label.setText("Select or create a draft.")
             self.state_label.setText("")
+            self._show_failure(None)
             self.tests.setRowCount(0)
             self._lines = ()
             self.total_label.setText("")
@@ -257,8 +272,10 @@ class DraftEditor(QWidget):
         draft = listing.draft
         editable = draft.is_editable and draft.state is not DraftState.SENDING
         self.patient_label.setText(listing.patient_name or draft.patient_id or "No patient yet")
-        self.state_label.setText(describe_state(draft))
+        self.state_label.setText(state_headline(draft))
         self.state_label.setToolTip(state_tooltip(draft))
+        failed = draft.state in (DraftState.FAILED, DraftState.QUEUED)
+        self._show_failure(draft.failure_reason if failed else None)
         for widget in (
             self.patient_search,
             self.patient_results,
@@ -290,6 +307,12 @@ class DraftEditor(QWidget):
             self._set_notes(draft.notes)
         if self.internal_note.toPlainText() != draft.internal_note:
             self._set_text(self.internal_note, draft.internal_note)
+
+    def _show_failure(self, reason: str | None) -> None:
+        """Show why the last send failed (hidden when it did not)."""
+        if self.failure_label.text() != (reason or ""):
+            self.failure_label.setText(reason or "")
+        self.failure_label.setVisible(bool(reason))
 
     def _show_lines(self, listing: DraftListing) -> None:
         self._lines = listing.lines
@@ -469,6 +492,12 @@ class DraftsPage(QWidget):
         self.drafts.setModel(self.model)
         read_only_table(self.drafts, stretch=0)
         self.drafts.setItemDelegateForColumn(STATE, ChipDelegate(chip_colors, self.drafts))
+        self.copy_reference_action = copy_action(
+            self.drafts,
+            "Copy Rupa's reference",
+            self.selected_reference,
+            tooltip="Copy the draft's reference at Rupa, to paste into a message to Rupa's support",
+        )
         header = self.drafts.horizontalHeader()
         for column in (1, 2, 3):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
@@ -496,7 +525,15 @@ class DraftsPage(QWidget):
         left_layout.addWidget(self.hidden_note)
         self.splitter = QSplitter()
         self.splitter.addWidget(left)
-        self.splitter.addWidget(self.editor)
+        # At the smallest window (a failed send's reason on three lines) the editor may need
+        # more height than the pane has: it scrolls instead of squeezing its fields.
+        editor_area = QScrollArea()
+        editor_area.setAccessibleName("The selected draft")
+        editor_area.setFrameShape(QFrame.Shape.NoFrame)
+        editor_area.setWidgetResizable(True)
+        editor_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        editor_area.setWidget(self.editor)
+        self.splitter.addWidget(editor_area)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([1, 1])
@@ -515,6 +552,7 @@ class DraftsPage(QWidget):
         presenter.set_chooser(self.chooser)
         self.splitter.splitterMoved.connect(self._on_splitter_splitter_moved)
         self.refresh()
+        self._enable_copy()
 
     def refresh(self) -> None:
         """Show the drafts as they are in the database (rows changed by difference)."""
@@ -671,16 +709,31 @@ class DraftsPage(QWidget):
             self.confirm_box.deleteLater()
             self.confirm_box = None
 
+    def selected_reference(self) -> str | None:
+        """Rupa's reference of the selected draft: its order, else its order intent (None:
+        not sent yet)."""
+        row = self.model.row_of(selected_key(self.drafts) or "")
+        if row < 0:
+            return None
+        draft = self.model.item(row).draft
+        return draft.order_id or draft.intent_id
+
+    def _enable_copy(self) -> None:
+        self.copy_reference_action.setEnabled(self.selected_reference() is not None)
+
     def _on_drafts_selection_changed(
         self, selected: QItemSelection, deselected: QItemSelection
     ) -> None:
         self._presenter.set_current(selected_key(self.drafts))
+        self._enable_copy()
 
     def _on_presenter_drafts_changed(self) -> None:
         self.refresh()
+        self._enable_copy()
 
     def _on_presenter_draft_changed(self, draft_id: str) -> None:
         self.update_draft(draft_id)
+        self._enable_copy()
 
     def _on_presenter_current_changed(self, draft_id: str) -> None:
         self._show_current()

@@ -3,9 +3,10 @@
 Filters: my orders or the whole clinic, a status, a patient, and a search over patient names
 and order ids. The detail shows the ordered tests with their lab company and result state and
 a status timeline (Rupa's dates and the statuses this PC saw), and the selected test's result
-values (`ResultsTable`); it opens result PDFs in their own large windows (closed with the
-account), prints a summary of the order, names the draft it was made from on this computer,
-and offers "Order again" (a new draft, same tests).
+values (`ResultsTable`); it opens result PDFs and requisitions (fetched fresh, to show, print
+or save) in their own large windows (closed with the account), prints a summary of the order,
+names the draft it was made from on this computer, and offers "Order again" (a new draft, same
+tests).
 """
 
 from __future__ import annotations
@@ -23,17 +24,19 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QListWidget,
+    QMenu,
     QPushButton,
     QSplitter,
     QTableView,
     QTableWidget,
     QTableWidgetItem,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 from qasync import asyncSlot
 
-from rupa_desk.core.file_names import result_file_name, safe_file_stem
+from rupa_desk.core.file_names import requisition_file_name, result_file_name, safe_file_stem
 from rupa_desk.core.order_timeline import Source, order_timeline
 from rupa_desk.services.store import OrderDetail, OrderFilters, StoredOrderedTest
 from rupa_desk.ui.components.epic_filing import EpicFilingBar
@@ -44,15 +47,18 @@ from rupa_desk.ui.presenters.epic_filing import EpicFilingPresenter
 from rupa_desk.ui.presenters.orders import OrdersPresenter
 from rupa_desk.ui.theme import chip_colors
 from rupa_desk.ui.widgets.chip_delegate import ChipDelegate
+from rupa_desk.ui.widgets.clipboard import copy_action
 from rupa_desk.ui.widgets.elided_text import ElidedLabel, show_cut_cells_whole
 from rupa_desk.ui.widgets.file_dialogs import WaysOut
 from rupa_desk.ui.widgets.keyed_table import ID_ROLE, read_only_table, select_key, selected_key
 from rupa_desk.ui.widgets.search_box import SearchBox
 
 if TYPE_CHECKING:
-    from rupa_desk.ui.components.result_window import ResultWindows
+    from rupa_desk.ui.components.result_window import ResultWindow, ResultWindows
 
 ALL = ""
+COPY_REFERENCE = "Copy Rupa's reference"
+COPY_REFERENCE_TIP = "Copy the order's reference, to paste into a message to Rupa's support"
 
 
 class Reordering(Protocol):
@@ -146,6 +152,17 @@ class OrderDetailView(QWidget):
 
         self.header = ElidedLabel()
         self.header.setAccessibleName("Order")
+        self.copy_button = QToolButton()
+        self.copy_reference_action = copy_action(
+            self.header,
+            COPY_REFERENCE,
+            self._reference,
+            tooltip=COPY_REFERENCE_TIP,
+            near=self.copy_button,
+        )
+        self.copy_button.setDefaultAction(self.copy_reference_action)
+        self.copy_button.setText("Copy reference")
+        self.copy_button.setAccessibleName(COPY_REFERENCE)
         self.from_draft = QLabel()
         self.from_draft.setWordWrap(True)
         self.from_draft.setAccessibleName("The draft this order was made from")
@@ -157,6 +174,16 @@ class OrderDetailView(QWidget):
         self.download_button.setAccessibleName("Download the result PDFs")
         self.view_button = QPushButton("Show result")
         self.view_button.setAccessibleName("Show the selected test's result PDF")
+        self.requisition_button = QPushButton("Requisition")
+        self.requisition_button.setAccessibleName("The selected test's requisition")
+        self.requisition_button.setToolTip(
+            "The form that goes with the sample: show, print or save it"
+        )
+        requisition_menu = QMenu(self.requisition_button)
+        self.show_requisition_action = requisition_menu.addAction("Show requisition")
+        self.print_requisition_action = requisition_menu.addAction("Print requisition…")
+        self.save_requisition_action = requisition_menu.addAction("Save requisition as…")
+        self.requisition_button.setMenu(requisition_menu)
         self.print_button = QPushButton("Print summary…")
         self.print_button.setAccessibleName("Print a summary of this order")
         self.again_button = QPushButton("Order again")
@@ -180,17 +207,24 @@ class OrderDetailView(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.refresh_button)
         buttons.addWidget(self.download_button)
-        buttons.addWidget(self.view_button)
         buttons.addStretch(1)
         buttons.addWidget(self.again_button)
         buttons.addWidget(self.print_button)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.header)
+        heading = QHBoxLayout()
+        heading.addWidget(self.header, 1)
+        heading.addWidget(self.copy_button)
+        layout.addLayout(heading)
         layout.addWidget(self.from_draft)
         layout.addLayout(buttons)
         if self.epic_bar is not None:
             layout.addWidget(self.epic_bar)
         layout.addWidget(self.tests, 2)
+        test_actions = QHBoxLayout()  # what acts on the selected test, under the tests
+        test_actions.addWidget(self.view_button)
+        test_actions.addWidget(self.requisition_button)
+        test_actions.addStretch(1)
+        layout.addLayout(test_actions)
         layout.addWidget(self.results, 3)
         layout.addWidget(QLabel("Timeline"))
         layout.addWidget(self.timeline, 1)
@@ -199,6 +233,9 @@ class OrderDetailView(QWidget):
         self.download_button.clicked.connect(self._on_download_button_clicked)
         self.view_button.clicked.connect(self._on_view_button_clicked)
         self.print_button.clicked.connect(self._on_print_button_clicked)
+        self.show_requisition_action.triggered.connect(self._on_show_requisition_triggered)
+        self.print_requisition_action.triggered.connect(self._on_print_requisition_triggered)
+        self.save_requisition_action.triggered.connect(self._on_save_requisition_triggered)
         self.again_button.clicked.connect(self._on_again_button_clicked)
         self.tests.itemDoubleClicked.connect(self._on_tests_item_double_clicked)
         self.tests.itemSelectionChanged.connect(self._on_tests_item_selection_changed)
@@ -218,6 +255,7 @@ class OrderDetailView(QWidget):
             self.tests.setRowCount(0)
             self.timeline.clear()
             self._timeline_lines = []
+            self._enable_requisition()
             return
         row = detail.row
         self.header.setText(
@@ -251,6 +289,7 @@ class OrderDetailView(QWidget):
         has_results = any(t.has_results for t in detail.ordered_tests)
         self.download_button.setEnabled(has_results)
         self.view_button.setEnabled(any(t.results_file for t in detail.ordered_tests))
+        self._enable_requisition()
 
     def _show_draft(self, order_id: str) -> None:
         """The draft the order was made from on this computer, with its notes (it left the
@@ -270,9 +309,10 @@ class OrderDetailView(QWidget):
         self.from_draft.setText(shown)
         self.from_draft.setToolTip(text if shown != text else "")
 
-    def show_result(self, path: Path, title: str = "", save_name: str = "") -> None:
-        """Show a result PDF in its own window (raised when it is open already; QtPdf is
-        loaded on first use). A file that cannot be shown is said in the message bar."""
+    def show_result(self, path: Path, title: str = "", save_name: str = "") -> ResultWindow | None:
+        """Show a result PDF (or a requisition) in its own window (raised when it is open
+        already; QtPdf is loaded on first use). A file that cannot be shown is said in the
+        message bar (None is returned)."""
         from rupa_desk.ui.components.result_window import ResultWindows
         from rupa_desk.ui.widgets.pdf_viewer import PdfNotReadable
 
@@ -280,11 +320,12 @@ class OrderDetailView(QWidget):
             self.result_windows = ResultWindows(self._ways_out, self)
             self.result_windows.action_failed.connect(self._on_result_windows_action_failed)
         try:
-            self.result_windows.show(
+            return self.result_windows.show(
                 path, title=title or path.name, save_name=save_name, near=self.window()
             )
         except PdfNotReadable as exc:
             self._presenter.warn(str(exc))
+            return None
 
     def print_summary(self) -> None:
         """Print a page about the order shown, through the print dialog."""
@@ -305,6 +346,56 @@ class OrderDetailView(QWidget):
         document.setPageSize(printer.pageRect(QPrinter.Unit.Point).size())
         if self._ways_out.choose_printer(self, printer, document.pageCount()):
             document.print_(printer)
+
+    async def show_requisition(self) -> ResultWindow | None:
+        """Fetch the selected test's requisition from Rupa and show it in its own window
+        (Print… and Save as… there); None when there is none to show (said so)."""
+        test = self._selected_test()
+        if self._detail is None or test is None or test.requisition is None:
+            return None
+        row = self._detail.row
+        path = await self._presenter.requisition(row.id, test.id)
+        if path is None or self._detail is None or self._detail.row.id != row.id:
+            return None  # nothing came, or another order is shown by now
+        if self.result_windows is not None:
+            self.result_windows.file_changed(path)  # a fresh copy: shown if open already
+        submitted = row.date_submitted
+        return self.show_result(
+            path,
+            title=f"{row.patient_name or 'Unknown patient'} · {test.name or 'Lab test'} · "
+            "Requisition",
+            save_name=requisition_file_name(
+                patient=self._presenter.patient_file_label(row),
+                test=test.name,
+                ordered=None if submitted is None else submitted.astimezone().date(),
+            ),
+        )
+
+    async def print_requisition(self) -> None:
+        """Show the selected test's requisition and ask for a printer (the print dialog)."""
+        window = await self.show_requisition()
+        if window is not None:
+            window.viewer.print_document()
+
+    async def save_requisition(self) -> None:
+        """Show the selected test's requisition and ask where to save a copy."""
+        window = await self.show_requisition()
+        if window is not None:
+            window.viewer.save_as()
+
+    def _enable_requisition(self) -> None:
+        test = self._selected_test()
+        has = test is not None and test.requisition is not None
+        self.requisition_button.setEnabled(has)
+        self.requisition_button.setToolTip(
+            "The form that goes with the sample: show, print or save it"
+            if has
+            else "Rupa makes the requisition once the order is paid"
+        )
+
+    def _reference(self) -> str | None:
+        """Rupa's full reference of the order shown (for a message to Rupa's support)."""
+        return None if self._detail is None else self._detail.row.id
 
     def _selected_test(self) -> StoredOrderedTest | None:
         if self._detail is None:
@@ -365,6 +456,18 @@ class OrderDetailView(QWidget):
         self.print_summary()
 
     @asyncSlot()
+    async def _on_show_requisition_triggered(self) -> None:
+        await self.show_requisition()
+
+    @asyncSlot()
+    async def _on_print_requisition_triggered(self) -> None:
+        await self.print_requisition()
+
+    @asyncSlot()
+    async def _on_save_requisition_triggered(self) -> None:
+        await self.save_requisition()
+
+    @asyncSlot()
     async def _on_again_button_clicked(self) -> None:
         if self._ordering is not None and self._detail is not None:
             await self._ordering.order_again(self._detail.row.id)
@@ -385,6 +488,7 @@ class OrderDetailView(QWidget):
 
     def _on_tests_item_selection_changed(self) -> None:
         self._show_selected_values()
+        self._enable_requisition()
 
 
 class OrdersPage(QWidget):
@@ -436,6 +540,12 @@ class OrdersPage(QWidget):
         self.table.setAccessibleName("Orders")
         self.table.setModel(self.model)
         read_only_table(self.table, stretch=1)
+        self.copy_reference_action = copy_action(
+            self.table,
+            COPY_REFERENCE,
+            lambda: selected_key(self.table),
+            tooltip=COPY_REFERENCE_TIP,
+        )
         self.table.setItemDelegateForColumn(STATUS, ChipDelegate(chip_colors, self.table))
         header = self.table.horizontalHeader()
         for column in (0, 2, 3, 4):

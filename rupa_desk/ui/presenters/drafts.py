@@ -79,6 +79,16 @@ def describe_state(draft: Draft) -> str:
     return f"Failed to send: {draft.failure_reason}"
 
 
+def state_headline(draft: Draft) -> str:
+    """The draft's state in words without the reason of a failed send (the editor shows the
+    reason on lines of its own, so that it is read whole at any width)."""
+    if draft.state is DraftState.QUEUED:
+        return "Waiting for the connection"
+    if draft.state is DraftState.FAILED:
+        return "Failed to send"
+    return describe_state(draft)
+
+
 #: The list's words for each state (the sent ones: unchanged, changed since).
 SHORT_STATES = {
     DraftState.LOCAL: "Local only",

@@ -24,7 +24,7 @@ from rupa_desk.core.drafts import Draft
 from rupa_desk.core.file_names import patient_file_label
 from rupa_desk.core.results_summary import OrderedTestSummary
 from rupa_desk.core.status import in_lifecycle_order
-from rupa_desk.services.errors import RupaError
+from rupa_desk.services.errors import NetworkError, RupaError
 from rupa_desk.services.order_tracking import (
     ConnectionChanged,
     OrderArrived,
@@ -247,6 +247,22 @@ class OrdersPresenter(QObject):
         if not saved:
             self._bridge.info("The results on this computer are up to date.")
         return saved
+
+    async def requisition(self, order_id: str, ordered_test_id: str) -> Path | None:
+        """An ordered test's requisition, fetched fresh from Rupa; the copy saved earlier
+        when Rupa cannot be reached (said so); None when there is none to show (said so)."""
+        try:
+            return await self._tracker.download_requisition(order_id, ordered_test_id)
+        except NetworkError as exc:
+            saved = self._tracker.saved_requisition(order_id, ordered_test_id)
+            if saved is None:
+                self._bridge.known_error(exc, not_done="The requisition could not be fetched.")
+                return None
+            self._bridge.info("Rupa could not be reached: this is the requisition saved earlier.")
+            return saved
+        except RupaError as exc:
+            self._bridge.known_error(exc, not_done="The requisition could not be fetched.")
+            return None
 
     def warn(self, text: str) -> None:
         """Tell the user about a problem of the pane (a result PDF that cannot be shown)."""

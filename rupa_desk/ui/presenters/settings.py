@@ -15,6 +15,7 @@ from rupa_desk.services.errors import SecretStoreUnavailable
 from rupa_desk.services.secrets import SecretStore
 from rupa_desk.settings import (
     DEFAULT_EPIC_SCOPES,
+    Appearance,
     Environment,
     EnvironmentName,
     ManagedSettings,
@@ -62,6 +63,8 @@ class SettingsForm:
     epic: tuple[str, str, str] | None = None
     #: File results to Epic automatically; None keeps the saved value
     epic_auto_file: bool | None = None
+    #: Light, dark or as the system is set; None keeps the saved value.
+    appearance: Appearance | None = None
 
 
 class SettingsPresenter(QObject):
@@ -129,6 +132,8 @@ class SettingsPresenter(QObject):
                 idle_lock_minutes=form.idle_lock_minutes,
                 preferred_labs=form.preferred_labs,
             )
+            if form.appearance is not None:
+                settings = replace(settings, appearance=form.appearance)
             if form.epic is not None:
                 base, client_id, scopes = (value.strip() for value in form.epic)
                 settings = replace(

@@ -1,4 +1,5 @@
-"""A one-line label that ends with "…" when its text does not fit, and tooltips for cut cells.
+"""A one-line label that ends with "…" when its text does not fit, a label that wraps and is
+never squeezed, and tooltips for cut cells.
 
 `ElidedLabel` is for names and one-line states (a patient, a test, an order's header): a
 long name never widens the pane nor is cut mid-letter; the label shows as much as fits,
@@ -101,10 +102,46 @@ class ElidedLabel(QLabel):
         metrics = QFontMetrics(self.font())
         one_line = " ".join(self._full.split())
         shown = metrics.elidedText(one_line, Qt.TextElideMode.ElideRight, width)
+        room = width
+        while room > 0 and shown != one_line and metrics.horizontalAdvance(shown) > width:
+            room -= 1  # Qt elides with fractional widths: the rounded one may be a pixel over
+            shown = metrics.elidedText(one_line, Qt.TextElideMode.ElideRight, room)
         if shown != QLabel.text(self):
             QLabel.setText(self, shown)
         tip = tooltip_when_cut(self._full, self._own_tooltip, cut=shown != self._full)
         QLabel.setToolTip(self, tip or "")
+
+
+class WrappedLabel(QLabel):
+    """A plain-text label on as many lines as its text needs at its width, never fewer.
+
+    Its minimum height follows its width, so a crowded layout cannot squeeze a line away (a
+    scroll area around it scrolls instead). It reports no height-for-width: a scroll area
+    would then size its content by preferred heights and scroll where nothing is crowded.
+    """
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setWordWrap(True)
+        self.setText(text)
+
+    def hasHeightForWidth(self) -> bool:
+        return False
+
+    def setText(self, text: str) -> None:
+        """Show `text`, wrapped."""
+        super().setText(text)
+        self._fit_height()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        needed = self.heightForWidth(max(self.width(), 1)) if self.text() else 0
+        if needed != self.minimumHeight():
+            self.setMinimumHeight(max(needed, 0))
 
 
 class CutCellTooltips(QObject):

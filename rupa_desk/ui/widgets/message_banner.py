@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import Final
 
+from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
 
-_STYLES = {
-    "info": "background: #e8f1fb; color: #0b3c6f; border: 1px solid #9cc3ea;",
-    "warning": "background: #fff6d6; color: #5c4400; border: 1px solid #e5c65c;",
-    "error": "background: #fde8e8; color: #7a1010; border: 1px solid #ef9a9a;",
-}
+from rupa_desk.ui.theme import Tone, is_dark, tone_colors
+
+#: Each level's colours are a chip tone's, in the light or dark set the palette asks for.
+_TONES = {"info": Tone.INFO, "warning": Tone.WARNING, "error": Tone.DANGER}
 _SEVERITY = {"info": 0, "warning": 1, "error": 2}
 #: How many messages wait at most (the oldest of the least severe go first).
 MAX_WAITING: Final = 20
@@ -114,13 +114,22 @@ class MessageBanner(QFrame):
 
         self._label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         level, text = self._messages[self._shown]
-        self.setStyleSheet(f"QFrame#messageBanner {{ {_STYLES.get(level, '')} }}")
+        self.setStyleSheet(_style(level))
         self._label.setText(text)
         several = len(self._messages) > 1
         self._count.setText(f"{self._shown + 1} of {len(self._messages)}" if several else "")
         self._count.setVisible(several)
         self._next.setVisible(several)
         self.show()
+
+    def changeEvent(self, event: QEvent) -> None:
+        """Light or dark changed: the message's colours follow."""
+        super().changeEvent(event)
+        palette_changes = (QEvent.Type.ApplicationPaletteChange, QEvent.Type.PaletteChange)
+        if event.type() in palette_changes and self._messages:
+            style = _style(self.level)
+            if style != self.styleSheet():  # setting it sends a palette change again
+                self.setStyleSheet(style)
 
     def _on_next_clicked(self) -> None:
         if self._messages:
@@ -129,3 +138,13 @@ class MessageBanner(QFrame):
 
     def _on_close_clicked(self) -> None:
         self.dismiss()
+
+
+def _style(level: str) -> str:
+    """The banner's colours for a level: its tone's background, text and border."""
+    background, text = tone_colors(_TONES.get(level, Tone.NEUTRAL), dark=is_dark())
+    return (
+        f"QFrame#messageBanner {{ background: {background.name()};"
+        f" border: 1px solid {text.name()}; }}"
+        f" QFrame#messageBanner QLabel {{ color: {text.name()}; }}"
+    )
