@@ -42,6 +42,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from rupa_desk.core.errors import KnownError
+from rupa_desk.core.validation import field_label
 
 
 class RupaError(KnownError):
@@ -138,7 +139,9 @@ class ValidationFailed(RupaError):
         self.field_errors: dict[str, tuple[str, ...]] = dict(field_errors or {})
         self.general_errors = general_errors
         parts = [*general_errors]
-        parts += [f"{name}: {' '.join(texts)}" for name, texts in self.field_errors.items()]
+        parts += [
+            f"{_field_words(name)}: {' '.join(texts)}" for name, texts in self.field_errors.items()
+        ]
         message = "Rupa did not accept this. " + " ".join(parts) if parts else None
         super().__init__(message, status=status)
 
@@ -146,6 +149,23 @@ class ValidationFailed(RupaError):
         """A summary naming the fields only: Rupa's messages may quote what was typed."""
         names = ", ".join(self.field_errors) or "none named"
         return f"Rupa did not accept the request (fields: {names})."
+
+
+#: What a receptionist calls the parts of an order that Rupa may refuse.
+_ORDER_FIELDS = {
+    "lab_tests": "Tests",
+    "patient": "Patient",
+    "practitioner": "Practitioner",
+    "notes_to_patient": "Note to the patient",
+    "metadata": "Rupa Desk's reference",
+    "return_url": "Return address",
+}
+
+
+def _field_words(name: str) -> str:
+    """A field Rupa names, as the form or the draft calls it ("address.zip" → "ZIP code")."""
+    last = name.rsplit(".", 1)[-1]
+    return _ORDER_FIELDS.get(last) or field_label(last)
 
 
 class RequestRejected(RupaError):

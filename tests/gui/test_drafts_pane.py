@@ -658,7 +658,7 @@ async def test_a_longer_state_never_moves_the_editor(qtbot: QtBot, pane: Pane) -
     await wait_until(lambda: editor.state_label.text() == "Local only")
     await asyncio.sleep(0.05)  # let the layout settle
     before = editor_geometry(pane.page)
-    reason = "This test cannot be ordered for this patient's state. " * 4
+    reason = "This test cannot be ordered for this patient's state. " * 3  # three lines
     pane.rupa.fail = [ValidationFailed({"lab_tests": (reason.strip(),)})]
     editor.send_button.click()
     await wait_until(lambda: pane.store.drafts.get(draft_id).state is DraftState.FAILED)

@@ -72,3 +72,20 @@ def test_the_words_of_errors_carry_no_ids_nor_status_codes() -> None:
         (UnknownDraftError("draft-123"), "draft-123"),
     ):
         assert ident not in str(error)
+
+
+def test_rupas_refusal_names_each_field_as_the_desk_calls_it() -> None:
+    """Rupa's field names ("lab_tests", "address.zip") never reach the screen as such."""
+    refusal = ValidationFailed(
+        {
+            "lab_tests": ("This test cannot be ordered.",),
+            "address.zip": ("Enter a 5-digit ZIP code.",),
+            "first_name": ("Required.",),
+        }
+    )
+    words = refusal.user_message
+    assert "Tests: This test cannot be ordered." in words
+    assert "ZIP code: Enter a 5-digit ZIP code." in words
+    assert "First name: Required." in words
+    for raw in ("lab_tests", "address.zip", "first_name"):
+        assert raw not in words
