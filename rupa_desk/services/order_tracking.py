@@ -30,7 +30,7 @@ import logging
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Final, Protocol, TypeVar
 
@@ -204,7 +204,8 @@ class OrderTracker:
         tracked = self._orders.tracked()
         for order in tracked:
             self.schedule.track(order.id, age_s=(now - order.last_change_at).total_seconds())
-        for order in self._orders.completed():
+        window = timedelta(seconds=self.schedule.policy.correction_window_s)
+        for order in self._orders.completed(since=now - window):
             self.schedule.watch(
                 order.id, results_age_s=(now - order.last_change_at).total_seconds()
             )

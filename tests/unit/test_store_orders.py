@@ -144,8 +144,11 @@ def test_completed_orders_know_when_their_results_last_arrived(store: Store) -> 
             order("ord_DDDDDDD", "Partial Results", tests=tests[:1]),
         ]
     )
-    completed = {t.id: t.last_change_at for t in store.orders.completed()}
+    completed = {t.id: t.last_change_at for t in store.orders.completed(since=T0)}
     assert completed == {"ord_AAAAAAA": corrected_at, "ord_BBBBBBB": completed_at}
+    later = store.orders.completed(since=completed_at + timedelta(seconds=1))
+    assert [t.id for t in later] == ["ord_AAAAAAA"], "corrected since: still recent"
+    assert store.orders.completed(since=corrected_at + timedelta(microseconds=1)) == []
 
 
 def test_ordered_tests_and_result_files(store: Store, tmp_path: Path) -> None:
