@@ -56,6 +56,8 @@ _LOINC: Final = re.compile(r"[0-9]{1,7}-[0-9]")
 _NUMBER: Final = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 _FLAG_CODE: Final = re.compile(r"[A-Za-z<>]{1,5}")
 _NUMERIC_LIMIT: Final = Decimal("1e15")
+#: The header segment (MSH) of a message, whatever ends its segments.
+_HEADER: Final = re.compile(r"\s*([^\r\n]*)")
 #: python-hl7's containers are lists; an index reads them as lists (their own `__getitem__`
 #: only adds wrapping of slices, which this reader never takes, at a cost per call).
 _item: Final = list.__getitem__
@@ -264,6 +266,12 @@ def read_results(data: bytes | str) -> ResultsReport:
 
 
 def _parse(text: str) -> hl7.Message:
+    """Check the message as a whole, then have python-hl7 parse it.
+
+    No control characters anywhere (one search over the message, so that a value read
+    later without escapes needs only its length checked) and only escape sequences that
+    python-hl7 undoes cleanly.
+    """
     # one CR between segments (blank lines dropped), as python-hl7 expects
     normalized = re.sub(r"[\r\n]+", "\r", text).strip()
     if not normalized.startswith("MSH") or len(normalized) < 8:
@@ -286,12 +294,17 @@ def _parse(text: str) -> hl7.Message:
 
 
 def _decode(data: bytes) -> hl7.Message:
-    """Parse bytes in the character set the message declares in MSH-18."""
+    """Parse bytes in the character set the message declares in MSH-18.
+
+    MSH-18 is read from the header segment alone (parsed by python-hl7 too), so that the
+    whole message is parsed once, in its own character set.
+    """
     # Latin-1 maps every byte, and ASCII the same as UTF-8 does: enough to read MSH-18
-    first = _parse(data.decode("latin-1"))
-    charset = _text(first[0], 18).upper()
+    text = data.decode("latin-1")
+    header = _HEADER.match(text)
+    charset = _first(_parse(header.group(1) if header else text)[0], 18).upper()
     if charset in _LATIN1_CHARSETS or (charset in _UTF8_CHARSETS and data.isascii()):
-        return first
+        return _parse(text)
     if charset not in _UTF8_CHARSETS:
         raise UnreadableResults(
             "The lab's result values use a character set Rupa Desk cannot read."
@@ -306,7 +319,7 @@ def _decode(data: bytes) -> hl7.Message:
 
 def _report(message: hl7.Message) -> ResultsReport:
     msh = message[0]
-    kind = _text(msh, 9, component=1).upper()
+    kind = _first(msh, 9).upper()
     if kind != "ORU":
         raise UnreadableResults("The lab sent something other than results.")
     panels: list[_PanelBuilder] = []
@@ -314,7 +327,7 @@ def _report(message: hl7.Message) -> ResultsReport:
     unknown: dict[str, None] = {}
     count = 0
     for segment in message[1:]:
-        name = _text(segment, 0)
+        name = str(_item(segment, 0))
         if name == "OBR":
             panels.append(_PanelBuilder(segment))
         elif name == "OBX":
@@ -336,7 +349,7 @@ def _report(message: hl7.Message) -> ResultsReport:
             unknown[_checked(name, 3) if re.fullmatch(r"[A-Z0-9]{3}", name) else "???"] = None
     return ResultsReport(
         panels=tuple(p.build() for p in panels),
-        message_id=_text(msh, 10, limit=MAX_SHORT_LENGTH),
+        message_id=_first(msh, 10),
         sent_at=_moment(msh, 7),
         comments=tuple(comments),
         unknown_segments=tuple(unknown),
@@ -356,7 +369,7 @@ class _PanelBuilder:
             status = _report_status(observations)
             return Panel("Results", "", None, status, None, observations, tuple(self.comments))
         code, name, loinc = _coded_name(obr, 4)
-        status_code = _text(obr, 25, limit=MAX_SHORT_LENGTH).upper()
+        status_code = _first(obr, 25).upper()
         status = (
             _STATUS_CODES.get(status_code, ResultStatus.PRELIMINARY)
             if status_code
@@ -389,16 +402,16 @@ class _ObservationBuilder:
     def build(self) -> Observation:
         obx = self.obx
         code, name, loinc = _coded_name(obx, 3)
-        value_type = _text(obx, 2, limit=MAX_SHORT_LENGTH).upper()
+        value_type = _first(obx, 2).upper()
         value, numeric = _value(obx, value_type)
-        status_code = _text(obx, 11, limit=MAX_SHORT_LENGTH).upper()
+        status_code = _first(obx, 11).upper()
         status = _STATUS_CODES.get(status_code, ResultStatus.PRELIMINARY)
         if status is ResultStatus.PENDING and value:
             status = ResultStatus.PRELIMINARY  # a value that came is no longer pending
-        units = _text(obx, 6, component=1) or _text(obx, 6, component=2)
+        units = _leaves(obx, 6)
         flags = []
-        for repetition in range(1, _repetitions(obx, 8) + 1):
-            flag = _text(obx, 8, repetition=repetition, limit=MAX_SHORT_LENGTH)
+        for repetition in _leaves(obx, 8):
+            flag = _clean(obx, repetition[0], MAX_SHORT_LENGTH)
             if flag.upper() in _NORMAL_FLAGS:
                 continue
             if not _FLAG_CODE.fullmatch(flag):
@@ -411,8 +424,8 @@ class _ObservationBuilder:
             value_type=value_type,
             value=value,
             numeric=numeric,
-            units=units,
-            reference_range=_text(obx, 7, component=1),
+            units=_component(obx, units, 0) or _component(obx, units, 1),
+            reference_range=_first(obx, 7),
             flags=tuple(flags),
             status=status,
             observed_at=_moment(obx, 14),
@@ -422,22 +435,23 @@ class _ObservationBuilder:
 
 def _value(obx: hl7.Segment, value_type: str) -> tuple[str, Decimal | None]:
     """OBX-5 as shown, and as a number when it is one."""
-    if value_type in ("NM", "SN"):
-        if value_type == "SN":
-            parts = [_text(obx, 5, component=c) for c in (1, 2, 3, 4)]
-            text = "".join(parts)
-            if parts[0] or parts[2] or parts[3]:
-                return text, None  # a comparison or a ratio ("<0.5", "1:128")
-            number = parts[1]
-        else:
-            number = text = _text(obx, 5)
-        return text, _number(number)
+    if value_type == "NM":
+        text = _first(obx, 5)
+        return text, _number(text)
+    if value_type == "SN":
+        leaves = _leaves(obx, 5)
+        parts = [_component(obx, leaves, c) for c in (0, 1, 2, 3)]
+        text = "".join(parts)
+        if parts[0] or parts[2] or parts[3]:
+            return text, None  # a comparison or a ratio ("<0.5", "1:128")
+        return text, _number(parts[1])
     if value_type in ("CE", "CWE", "CNE", "CF"):
+        leaves = _leaves(obx, 5)
         shown = [
-            _text(obx, 5, repetition=r, component=2)
-            or _text(obx, 5, repetition=r, component=5)
-            or _text(obx, 5, repetition=r, component=1)
-            for r in range(1, _repetitions(obx, 5) + 1)
+            _component(obx, leaves, 1, repetition=r)
+            or _component(obx, leaves, 4, repetition=r)
+            or _component(obx, leaves, 0, repetition=r)
+            for r in range(len(leaves) or 1)
         ]
         return _checked(", ".join(s for s in shown if s), MAX_VALUE_LENGTH), None
     # text (ST, TX, FT) and any other type: each repetition a line, components as sent
@@ -456,7 +470,9 @@ def _number(text: str) -> Decimal | None:
 
 def _coded_name(segment: hl7.Segment, index: int) -> tuple[str, str, str | None]:
     """(code, name, LOINC code or None) of a coded element (CE/CWE: id^text^system^alt…)."""
-    parts = [_text(segment, index, component=c) for c in range(1, 7)]
+    leaves = _leaves(segment, index)
+    parts = [_clean(segment, raw, MAX_SHORT_LENGTH) for raw in leaves[0][:6]] if leaves else []
+    parts += [""] * (6 - len(parts))
     code = parts[0]
     name = parts[1] or parts[4]
     loinc = None
@@ -470,84 +486,89 @@ def _coded_name(segment: hl7.Segment, index: int) -> tuple[str, str, str | None]
 
 def _moment(segment: hl7.Segment, index: int) -> datetime | None:
     """A DTM field as a moment; None when empty or not a date (it is only shown)."""
-    text = _text(segment, index, component=1)
+    text = _first(segment, index)
     try:
         return parse_datetime(text) if text else None
     except (ValueError, OverflowError):
         return None
 
 
-def _repetitions(segment: hl7.Segment, index: int) -> int:
-    if index >= len(segment):
-        return 0
-    value = segment[index]
-    return max(1, len(value)) if isinstance(value, hl7.Field) and _is_repeated(value) else 1
-
-
-def _is_repeated(value: hl7.Field) -> bool:
-    return bool(value) and all(isinstance(r, hl7.Repetition) for r in value) and len(value) > 1
-
-
 def _lines(segment: hl7.Segment, index: int, limit: int) -> str:
     """A text field's repetitions, each a line, components joined as the lab wrote them."""
     lines = []
-    for repetition in range(1, _repetitions(segment, index) + 1):
-        components = []
-        for component in range(1, _component_count(segment, index, repetition) + 1):
-            components.append(_text(segment, index, repetition=repetition, component=component))
+    for repetition in _leaves(segment, index) or [[""]]:
+        components = (_clean(segment, leaf, limit) for leaf in repetition)
         lines.append(" ".join(c for c in components if c))
     return _checked("\n".join(lines).strip("\n"), limit)
 
 
-def _component_count(segment: hl7.Segment, index: int, repetition: int) -> int:
+def _leaves(segment: hl7.Segment, index: int) -> list[list[str]]:
+    """A field as python-hl7 split it: its repetitions, each the text of its components (the
+    first subcomponent), still escaped; [] when the field is not there or empty.
+
+    One walk of the field, so that a field read for several components is walked once.
+    """
     if index >= len(segment):
-        return 1
-    value = segment[index]
-    if _is_repeated(value):
-        value = value[repetition - 1]
-    elif value and isinstance(value[0], hl7.Repetition):
-        value = value[0]
-    else:
-        return 1
-    return max(1, len(value))
+        return []
+    value = _item(segment, index)
+    if not value:
+        return []
+    first = _item(value, 0)
+    if not isinstance(first, hl7.Repetition):
+        return [[str(first)]]
+    return [[_subcomponent(leaf) for leaf in repetition] for repetition in value]
 
 
-def _text(
-    segment: hl7.Segment,
-    index: int,
-    *,
-    repetition: int = 1,
-    component: int = 1,
-    limit: int = MAX_SHORT_LENGTH,
-) -> str:
-    """One leaf of python-hl7's tree (first subcomponent), unescaped, checked, line breaks
-    as "\\n"; "" when the field, repetition or component is not there (optional)."""
+def _subcomponent(leaf: object) -> str:
+    if isinstance(leaf, hl7.Component):
+        return str(_item(leaf, 0)) if leaf else ""
+    return str(leaf)
+
+
+def _first(segment: hl7.Segment, index: int, limit: int = MAX_SHORT_LENGTH) -> str:
+    """The first component of a field's first repetition, shown (see `_clean`); "" when the
+    field is not there. Reads only that leaf (most fields are read for it alone)."""
     if index >= len(segment):
         return ""
     value = _item(segment, index)
-    if index == 0 or not value:
-        return str(value)
-    first = _item(value, 0)
-    if isinstance(first, hl7.Repetition):
-        if repetition > len(value):
-            return ""
-        part = _item(value, repetition - 1)
-        if component > len(part):
-            return ""
-        leaf = _item(part, component - 1)
-        if isinstance(leaf, hl7.Component):
-            leaf = _item(leaf, 0) if leaf else ""
-    elif repetition == 1 and component == 1:
-        leaf = first
-    else:
+    if not value:
         return ""
-    text = str(leaf)
-    if segment.esc in text:
-        text = unescape(segment, text)
+    leaf = _item(value, 0)
+    if isinstance(leaf, hl7.Repetition):
+        leaf = _subcomponent(_item(leaf, 0)) if leaf else ""
+    return _clean(segment, str(leaf), limit)
+
+
+def _component(
+    segment: hl7.Segment,
+    leaves: list[list[str]],
+    component: int,
+    *,
+    repetition: int = 0,
+    limit: int = MAX_SHORT_LENGTH,
+) -> str:
+    """One component (0-based) of one repetition of `_leaves`, shown; "" when not there."""
+    if repetition >= len(leaves):
+        return ""
+    components = leaves[repetition]
+    if component >= len(components):
+        return ""
+    return _clean(segment, components[component], limit)
+
+
+def _clean(segment: hl7.Segment, raw: str, limit: int) -> str:
+    """One leaf as shown: escapes undone by python-hl7, line breaks as "\\n", trimmed, and
+    checked. Without escapes only its length needs checking (`_parse` checked the
+    characters of the whole message); an escape may make any character, so the text it
+    makes is checked whole."""
+    if not raw:
+        return ""
+    if segment.esc not in raw:
+        return _checked(raw.strip(), limit)
+    text = unescape(segment, raw)
     if "\r" in text:
         text = text.replace("\r", "\n")
-    text = text.strip()
-    return _checked(text, limit)
+    return _checked(text.strip(), limit)
 
 
 def _checked(text: str, limit: int) -> str:

@@ -15,7 +15,12 @@ Rupa sends webhooks, but a desktop app has no public endpoint, so Rupa Desk poll
   list, the result PDFs a status change brings, a probe; an action is handed out only while
   the bucket holds a token, so a request that overdraws it is paid for by waiting;
 - `Retry-After` sets a floor: nothing is polled before it has passed;
-- while offline nothing is polled; terminal orders are not tracked at all.
+- a completed order is *watched*: re-checked on a slow, fixed cadence
+  (`FINISHED_INTERVAL_S`) while its results are recent (`CORRECTION_WINDOW_S` after they
+  last arrived), so that a corrected result reaches the desk without anyone opening the
+  order (a correction is a new result event on the ordered test, invisible in the order
+  list); canceled orders and completed ones past the window are not tracked at all;
+- while offline nothing is polled.
 
 `PollSchedule.next_action()` answers `PollOrder`, `RefreshList` or `Wait`; the caller performs
 it, charges each request it sent (`record_requests`) and reports back (`polled`, `poll_failed`,
@@ -37,6 +42,18 @@ DAY: Final = 24 * HOUR
 _USABLE_SHARE: Final = 0.9
 #: The most of the budget the list refresh may take.
 _LIST_SHARE: Final = 0.5
+#: How long after its results last arrived a completed order is re-checked for a corrected
+#: result. Labs correct a report when an error is found on review, a delayed repeat or a
+#: complaint, which happens within days to a few weeks of the final report; after a month
+#: the results have been acted on and a correction is rare enough for the order list and
+#: the user's own refresh to cover it. A correction restarts the window.
+CORRECTION_WINDOW_S: Final = 30 * DAY
+#: How often a watched completed order is re-checked. A correction then reaches the inbox
+#: within a morning or an afternoon (the told mark cleared the same working day), and each
+#: completed order costs six requests a day: a clinic completing twenty orders a day watches
+#: about six hundred, some 150 requests an hour, under a tenth of the default budget, and
+#: stretched with everything else when the budget is tight.
+FINISHED_INTERVAL_S: Final = 4 * HOUR
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +71,10 @@ class PollingPolicy:
         burst: how many requests may go out back to back (after being offline, say).
         list_refresh_interval_s: how often the whole order list is refreshed.
         failure_backoff_max_s: the longest wait after repeated failures of one order.
+        finished_interval_s: how often a watched (completed) order is re-checked for a
+            corrected result.
+        correction_window_s: how long after its results last arrived a completed order is
+            watched (0: never).
     """
 
     base_interval_s: float = 60.0
@@ -70,10 +91,14 @@ class PollingPolicy:
     burst: int = 10
     list_refresh_interval_s: float = 600.0
     failure_backoff_max_s: float = HOUR
+    finished_interval_s: float = FINISHED_INTERVAL_S
+    correction_window_s: float = CORRECTION_WINDOW_S
 
     def __post_init__(self) -> None:
         if self.base_interval_s <= 0 or self.budget_per_hour <= 0 or self.burst < 1:
             raise ValueError("intervals, budget and burst must be positive")
+        if self.finished_interval_s <= 0 or self.correction_window_s < 0:
+            raise ValueError("the finished interval must be positive, the window not negative")
         if not 0 <= self.jitter < 1:
             raise ValueError("jitter must be in [0, 1)")
         ages = [age for age, _ in self.tiers]
@@ -125,6 +150,8 @@ class _Tracked:
     due: float
     rate: float  # 1 / base interval: this order's share of the demand
     failures: int = 0
+    finished: bool = False  # watched for corrections, on the slow cadence
+    watch_until: float = math.inf  # when a watched order's correction window closes
 
 
 @dataclass(slots=True)
@@ -173,6 +200,8 @@ class PollSchedule:
         self._blocked_until = -math.inf
         self._list_due = -math.inf
         self._list_pages = 1
+        self._list_running = False  # a RefreshList was handed out, not reported yet
+        self._list_again = False  # and a refresh was asked for meanwhile
         self._bucket = _Bucket(
             capacity=float(policy.burst),
             per_second=policy.budget_per_hour / HOUR,
@@ -183,10 +212,23 @@ class PollSchedule:
     # -- what is tracked -----------------------------------------------------------------------
 
     def __contains__(self, order_id: object) -> bool:
-        return order_id in self._orders
+        """True for an open order (polled on the adaptive intervals), not a watched one."""
+        tracked = self._orders.get(order_id) if isinstance(order_id, str) else None
+        return tracked is not None and not tracked.finished
 
     def __len__(self) -> int:
-        return len(self._orders)
+        """The number of open orders."""
+        return sum(1 for tracked in self._orders.values() if not tracked.finished)
+
+    def watching(self, order_id: str) -> bool:
+        """True for a completed order re-checked for corrected results."""
+        tracked = self._orders.get(order_id)
+        return tracked is not None and tracked.finished
+
+    @property
+    def watched(self) -> int:
+        """The number of completed orders re-checked for corrected results."""
+        return sum(1 for tracked in self._orders.values() if tracked.finished)
 
     @property
     def online(self) -> bool:
@@ -204,6 +246,9 @@ class PollSchedule:
         now = self.clock()
         known = self._orders.get(order_id)
         changed_at = now - max(age_s, 0.0)
+        if known is not None and known.finished:  # it was watched: open again
+            self.untrack(order_id)
+            known = None
         if known is not None:
             known.changed_at = changed_at
             self._set_rate(known, now)
@@ -215,8 +260,46 @@ class PollSchedule:
         self._set_rate(tracked, now)
         self._set_due(order_id, tracked, now if poll_now else now + self._interval(tracked))
 
+    def watch(self, order_id: str, *, results_age_s: float) -> bool:
+        """Re-check this completed order for a corrected result on the slow cadence, until
+        the correction window after its results last arrived closes.
+
+        An order open until now becomes watched; one watched already keeps its due time
+        (the window follows `results_age_s`, so a correction restarts it). The first
+        re-check comes after one interval; an order whose window closes before then is not
+        watched (nor polled any more).
+
+        Args:
+            order_id: the order.
+            results_age_s: seconds since its results last arrived.
+
+        Returns:
+            True when the order is watched.
+        """
+        now = self.clock()
+        until = now + self.policy.correction_window_s - max(results_age_s, 0.0)
+        known = self._orders.get(order_id)
+        if known is not None and known.finished:
+            if until <= now:
+                self.untrack(order_id)
+                return False
+            known.watch_until = until
+            return True
+        tracked = _Tracked(changed_at=now, due=math.inf, rate=0.0, finished=True)
+        tracked.watch_until = until
+        tracked.rate = 1.0 / self.policy.finished_interval_s
+        due = now + self._interval(tracked)
+        self.untrack(order_id)
+        if due > until:
+            return False
+        self._orders[order_id] = tracked
+        self._demand += tracked.rate
+        self._set_due(order_id, tracked, due)
+        return True
+
     def untrack(self, order_id: str) -> None:
-        """Stop polling this order (it became terminal, or is gone)."""
+        """Stop polling this order (it was canceled, its correction window closed, or it is
+        gone)."""
         tracked = self._orders.pop(order_id, None)
         if tracked is not None:
             self._demand -= tracked.rate
@@ -253,9 +336,12 @@ class PollSchedule:
     def list_refreshed(self, pages: int) -> None:
         """The order list was refreshed using `pages` requests (charged as they were made,
         with `record_requests`); a long list is refreshed less often. A failed refresh
-        needs no report: it is tried again after one interval."""
+        needs no report: it is tried again after one interval. A refresh asked for while
+        this one ran (`refresh_list_soon`: a checkout ended) still comes at once."""
         self._list_pages = max(pages, 1)
-        self._list_due = self.clock() + self._jittered(self._list_interval())
+        if not self._list_again:
+            self._list_due = self.clock() + self._jittered(self._list_interval())
+        self._list_running = self._list_again = False
 
     def record_requests(self, count: int = 1) -> None:
         """`count` requests went out (any: a poll, a list page, a download, a probe, the
@@ -268,6 +354,7 @@ class PollSchedule:
     def refresh_list_soon(self) -> None:
         """Refresh the list at the next opportunity (after sign-in, back online, checkout)."""
         self._list_due = -math.inf
+        self._list_again = self._list_running
 
     def defer(self, seconds: float) -> None:
         """The server said `Retry-After: seconds`: nothing is polled before that."""
@@ -299,6 +386,7 @@ class PollSchedule:
         # (a cancelled task) delays nothing; `polled`/`poll_failed` reschedule it again.
         if self._list_due <= order_due or order_id is None:
             self._list_due = now + self._jittered(self._list_interval())
+            self._list_running, self._list_again = True, False
             return RefreshList()
         tracked = self._orders[order_id]
         self._set_due(order_id, tracked, now + self._interval(tracked))
@@ -323,7 +411,10 @@ class PollSchedule:
         return max(1.0, self._demand / budget)
 
     def _set_rate(self, tracked: _Tracked, now: float) -> None:
-        rate = 1.0 / self.policy.interval_for_age(now - tracked.changed_at)
+        if tracked.finished:
+            rate = 1.0 / self.policy.finished_interval_s
+        else:
+            rate = 1.0 / self.policy.interval_for_age(now - tracked.changed_at)
         self._demand += rate - tracked.rate
         tracked.rate = rate
 
@@ -335,6 +426,9 @@ class PollSchedule:
         return seconds * self.rng.uniform(1 - jitter, 1 + jitter)
 
     def _set_due(self, order_id: str, tracked: _Tracked, due: float) -> None:
+        if tracked.finished and due > tracked.watch_until:
+            self.untrack(order_id)  # its correction window closes first: done
+            return
         tracked.due = due
         heapq.heappush(self._queue, (due, order_id))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Final
 
 from rupa_desk.core.models import Order
@@ -37,6 +38,20 @@ def in_lifecycle_order(statuses: Iterable[str]) -> list[str]:
 def is_terminal_status(status: str) -> bool:
     """True for a status after which an order never changes (case-insensitive)."""
     return status.strip().casefold() in {s.casefold() for s in TERMINAL_STATUSES}
+
+
+def results_arrived_at(order: Order) -> datetime | None:
+    """When a finished order's results last arrived (a corrected result is a new arrival):
+    the latest of its ordered tests' dates, else its completion date; None for a canceled
+    order or one without results (nothing to correct)."""
+    if order.date_canceled is not None or order.status.strip().casefold() == CANCELED.casefold():
+        return None
+    dates = [
+        test.date_results_received_from_lab
+        for test in order.ordered_tests
+        if test.date_results_received_from_lab is not None
+    ]
+    return max(dates) if dates else order.date_completed
 
 
 def is_finished(order: Order) -> bool:

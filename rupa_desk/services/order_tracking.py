@@ -5,7 +5,10 @@ next is decided by the pure `rupa_desk.core.polling.PollSchedule`; this module p
 
 - `PollOrder`: fetch the order (with its ordered tests and patient), save it, record a status
   change in its history, download new or re-issued result PDFs and structured results
-  (`results_hl7`, read where they are stored), stop following it once it is finished;
+  (`results_hl7`, read where they are stored); once it is complete, keep re-checking it on
+  the schedule's slow cadence while its results are recent, so that a corrected result
+  (a new result event, which the order list does not show) reaches the Results inbox by
+  itself; stop following it once it is canceled or its correction window has closed;
 - `RefreshList`: read the clinic's order list page by page, save it, start following new
   orders (placed on Rupa's website or another PC), poll at once those whose status changed,
   and link orders to drafts whose checkout never came back to the app;
@@ -27,13 +30,14 @@ import logging
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Final, Protocol, TypeVar
 
 from rupa_desk.core.jsonapi import is_safe_id, is_web_url
 from rupa_desk.core.models import Order, Page, Patient
 from rupa_desk.core.polling import PollOrder, PollSchedule, RefreshList, Wait
+from rupa_desk.core.status import results_arrived_at
 from rupa_desk.services import listings
 from rupa_desk.services.checkout_linking import CheckoutLinker
 from rupa_desk.services.errors import (
@@ -197,11 +201,17 @@ class OrderTracker:
     # -- control -------------------------------------------------------------------------------
 
     def load(self) -> int:
-        """Follow every unfinished order in the database; returns how many."""
+        """Follow every unfinished order in the database, and watch the completed ones whose
+        results are recent for corrections; returns how many unfinished ones."""
         now = self._clock()
         tracked = self._orders.tracked()
         for order in tracked:
             self.schedule.track(order.id, age_s=(now - order.last_change_at).total_seconds())
+        window = timedelta(seconds=self.schedule.policy.correction_window_s)
+        for order in self._orders.completed(since=now - window):
+            self.schedule.watch(
+                order.id, results_age_s=(now - order.last_change_at).total_seconds()
+            )
         return len(tracked)
 
     def follow(self, order_id: str, *, poll_now: bool = False) -> None:
@@ -228,7 +238,11 @@ class OrderTracker:
 
     async def run(self) -> None:
         """Poll until cancelled (or until the session ends)."""
-        log.info("order tracking started with %d orders", len(self.schedule))
+        log.info(
+            "order tracking started with %d open orders and %d completed ones watched",
+            len(self.schedule),
+            self.schedule.watched,
+        )
         probe = 0
         while True:
             action = self.schedule.next_action()
@@ -457,7 +471,7 @@ class OrderTracker:
             self._patients.upsert([order.patient])
         update = self._orders.save(order)
         if update.finished:
-            self.schedule.untrack(order_id)
+            self._watch_for_corrections(order)
         elif order_id not in self.schedule:
             self.schedule.track(order_id, age_s=0)
         if update.status_changed and update.previous_status is not None:
@@ -476,18 +490,29 @@ class OrderTracker:
             log.warning("fetching structured results failed: %s", type(exc).__name__)
         return update
 
+    def _watch_for_corrections(self, order: Order) -> None:
+        """A finished order: watched for a corrected result while its results are recent
+        (from when they last arrived, else its completion), else no longer polled."""
+        arrived = results_arrived_at(order)
+        if arrived is None:
+            self.schedule.untrack(order.id)
+            return
+        self.schedule.watch(order.id, results_age_s=(self._clock() - arrived).total_seconds())
+
     def _take_list_page(self, orders: Sequence[Order]) -> None:
         now = self._clock()
         for update, order in zip(self._orders.save_many(orders), orders, strict=True):
             if update.is_new:
                 self._on_event(OrderArrived(order.id))
-                if not update.finished:
+                if update.finished:
+                    self._watch_for_corrections(order)  # the list has its completion date
+                else:
                     dates = [d for d in (order.date_paid, order.date_submitted) if d is not None]
                     last_change = max(dates) if dates else now
                     self.schedule.track(order.id, age_s=(now - last_change).total_seconds())
             elif update.status_changed and update.previous_status is not None:
                 self._on_event(StatusChanged(order.id, update.previous_status, update.status))
-                # fetch the details (new results) at once; a finished order is then dropped
+                # fetch the details (new results) at once; a finished order is then watched
                 self.schedule.track(order.id, age_s=0, poll_now=True)
         self._linker.link_listed(orders)
 

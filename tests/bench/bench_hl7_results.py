@@ -6,7 +6,8 @@ The message has one panel and `--results` OBX segments, a mix of numeric, struct
 numeric, coded and text results with units, ranges, flags, LOINC codes and a comment every
 tenth result, as bytes in UTF-8 (as downloaded). Each run reads it with `read_results` and
 turns it into the rows the pane shows; the median, p95 and worst run are printed and
-compared with the budget (exit status 1 when p95 is over it).
+compared with the budget (exit status 1 when a p95 is over it). It is read twice over: all
+ASCII, and with units such as µmol/L (UTF-8 beyond ASCII, as many labs send).
 
 Figures from a shared, loaded machine are noisy.
 """
@@ -28,7 +29,8 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
 
 
-def message(results: int) -> bytes:
+def message(results: int, *, non_ascii: bool = False) -> bytes:
+    """The message; `non_ascii`: every eighth result in µmol/L (UTF-8 beyond ASCII)."""
     segments = [
         "MSH|^~\\&|LAB|ACME|RUPA|DESK|20261207101500||ORU^R01^ORU_R01|M1|P|2.5.1"
         "||||||UNICODE UTF-8",
@@ -38,7 +40,9 @@ def message(results: int) -> bytes:
     for i in range(1, results + 1):
         kind = i % 4
         if kind == 0:
-            obx = f"OBX|{i}|NM|2345-7^Glucose {i}^LN||{90 + i % 30}.5|mg/dL|70-99|H|||F|||20261205"
+            units = "µmol/L" if non_ascii and i % 8 == 0 else "mg/dL"
+            value = f"{90 + i % 30}.5"
+            obx = f"OBX|{i}|NM|2345-7^Glucose {i}^LN||{value}|{units}|70-99|H|||F|||20261205"
         elif kind == 1:
             obx = f"OBX|{i}|SN|5048-4^ANA titer {i}^LN||^1^:^160||<1:40|A|||F"
         elif kind == 2:
@@ -56,20 +60,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=int, default=200)
     parser.add_argument("--runs", type=int, default=200)
     args = parser.parse_args(argv)
-    data = message(args.results)
-    rows = result_rows(read_results(data))
-    assert len(rows) == args.results, len(rows)
-    timings = []
-    for _ in range(args.runs):
-        start = time.perf_counter()
-        result_rows(read_results(data))
-        timings.append((time.perf_counter() - start) * 1000)
-    p50, p95, worst = percentile(timings, 0.5), percentile(timings, 0.95), max(timings)
-    print(
-        f"read {args.results} results ({len(data)} bytes) x{args.runs}: "
-        f"p50 {p50:.2f} ms, p95 {p95:.2f} ms, worst {worst:.2f} ms (budget {BUDGET_MS:.0f} ms)"
-    )
-    return 0 if p95 <= BUDGET_MS else 1
+    over = False
+    for label, non_ascii in (("ASCII", False), ("UTF-8", True)):
+        data = message(args.results, non_ascii=non_ascii)
+        rows = result_rows(read_results(data))
+        assert len(rows) == args.results, len(rows)
+        timings = []
+        for _ in range(args.runs):
+            start = time.perf_counter()
+            result_rows(read_results(data))
+            timings.append((time.perf_counter() - start) * 1000)
+        p50, p95, worst = percentile(timings, 0.5), percentile(timings, 0.95), max(timings)
+        print(
+            f"read {args.results} results ({label}, {len(data)} bytes) x{args.runs}: "
+            f"p50 {p50:.2f} ms, p95 {p95:.2f} ms, worst {worst:.2f} ms "
+            f"(budget {BUDGET_MS:.0f} ms)"
+        )
+        over = over or p95 > BUDGET_MS
+    return 1 if over else 0
 
 
 if __name__ == "__main__":

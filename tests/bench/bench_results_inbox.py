@@ -8,7 +8,9 @@ built (its query and its model filled), shown and painted (posted events run unt
 the "flagged, patient not told" filter is switched on and off, and one value is marked
 "Patient told" (the list updated by difference). Each of these is one synchronous block
 on the UI thread, so each is a stall of the event loop; the median and worst of each, and
-the worst of all, are printed and compared with the budget (exit status 1 when over).
+the worst of all, are printed and compared with the budget (exit status 1 when over). The
+most CPU time the thread spent in one block is printed too: on a shared machine a stall also
+holds the time other processes had the CPU.
 
 Figures from a shared, loaded machine are noisy.
 """
@@ -62,9 +64,15 @@ def fill(store: Store, values: int) -> None:
         store.lab_results.save(f"ord_{index // 3:07d}", test_id, COLLECTED, message)
 
 
+#: The worst CPU time of this thread in one measured block (ms): on a shared machine the
+#: wall clock also counts the time other processes held the CPU.
+worst_cpu = [0.0]
+
+
 def timed(block: Callable[[], object]) -> float:
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.thread_time()
     block()
+    worst_cpu[0] = max(worst_cpu[0], (time.thread_time() - cpu) * 1000)
     return (time.perf_counter() - started) * 1000
 
 
@@ -100,9 +108,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{stored} values saved in {time.perf_counter() - started:.1f} s")
             for _ in range(args.runs):
                 presenter = ResultsInboxPresenter(store.lab_results, who="Bench")
-                started = time.perf_counter()
-                inbox = ResultsInboxPage(presenter)
-                steps["build"].append((time.perf_counter() - started) * 1000)
+                built: list[ResultsInboxPage] = []
+                steps["build"].append(timed(lambda: built.append(ResultsInboxPage(presenter))))  # noqa: B023
+                inbox = built[0]
                 inbox.resize(1180, 760)
                 steps["show and paint"].append(timed(lambda: (inbox.show(), idle())))  # noqa: B023
                 while inbox.loading:
@@ -136,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
             f" p95 {p95:6.1f} ms, worst {max(costs):6.1f} ms"
         )
     print(f"longest stall {worst:.1f} ms (budget {BUDGET_MS:.0f} ms)")
+    print(f"  of which on this thread's CPU at most {worst_cpu[0]:.1f} ms")
     return 0 if worst <= BUDGET_MS else 1
 
 

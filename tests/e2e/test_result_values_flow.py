@@ -2,10 +2,14 @@
 
 An order's results arrive preliminary (some still to come), then final, then corrected after
 completion; the Orders pane's table and the results inbox follow, the sidebar counts what
-arrived, and "Patient told" marks survive quitting and starting the app again.
+arrived, and "Patient told" marks survive quitting and starting the app again. A correction
+that comes after completion reaches the inbox through tracking alone.
 """
 
 from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
 
 from rupa_desk.desk import Desk
 from rupa_desk.sandbox.server import SandboxServer
@@ -107,3 +111,53 @@ async def test_preliminary_final_corrected_and_told_survives_a_restart(
     await wait_until(lambda: bool(inbox_rows(reopened, order_id)))
     kept = {a: t for a, (_, t, _) in inbox_rows(reopened, order_id).items() if t}
     assert kept == told_before_restart
+
+
+async def test_a_late_correction_reaches_the_inbox_without_opening_the_order(
+    make_desk: MakeDesk, sandbox: SandboxServer, sandbox_control: SandboxControl
+) -> None:
+    """Tracking alone: the order completes, its final values come, the patient is told;
+    days later the lab corrects a value and the inbox shows it corrected and not told,
+    though nobody opened or refreshed the order."""
+    desk = await signed_in_desk(make_desk, sandbox)
+    workspace = desk.workspace
+    assert workspace is not None
+    store = workspace.store
+    # the seeded orders were listed (and the completed ones watched at the usual cadence)
+    await wait_until(lambda: len(store.orders.listing()) >= sandbox.config.orders, within=30)
+    schedule = workspace.orders.schedule
+    schedule.policy = replace(schedule.policy, base_interval_s=1.0, finished_interval_s=1.0)
+    order_id = sandbox_control.create_order()["id"]
+    workspace.orders.tracker.refresh_list_soon()  # as when a checkout window closes
+    await wait_until(lambda: order_id in schedule, within=30)
+    await asyncio.to_thread(sandbox_control.advance_order, order_id, "Complete")
+
+    desk.window.show_pane("results")
+    inbox = desk.window.pane("results")
+    assert isinstance(inbox, ResultsInboxPage)
+    await wait_until(
+        lambda: {s for s, _, _ in inbox_rows(inbox, order_id).values()} == {"Final"}, within=30
+    )
+    assert schedule.watching(order_id)
+    [test] = store.orders.ordered_tests(order_id)
+    final = store.lab_results.results(test.id)
+    assert final is not None
+    assert final.status == "Final"
+    came = inbox_rows(inbox, order_id)
+    assert set(came) == {r.analyte for r in final.rows}
+    inbox.select_rows([row for _, _, row in came.values()])
+    inbox.told_button.click()
+    await wait_until(lambda: all(t for _, t, _ in inbox_rows(inbox, order_id).values()))
+
+    await asyncio.to_thread(sandbox_control.correct_results, test.id)
+    await wait_until(
+        lambda: "Corrected" in {s for s, _, _ in inbox_rows(inbox, order_id).values()},
+        within=30,
+    )
+    corrected = store.lab_results.results(test.id)
+    assert corrected is not None
+    [analyte] = [r.analyte for r in corrected.rows if r.status == "Corrected"]
+    after = inbox_rows(inbox, order_id)
+    assert after[analyte][:2] == ("Corrected", ""), "a corrected value must be told again"
+    assert all(told for a, (_, told, _) in after.items() if a != analyte)
+    assert schedule.watching(order_id)

@@ -8,6 +8,7 @@ import random
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -15,7 +16,15 @@ import pytest
 
 from rupa_desk.core.checkout_return import CheckoutReturn, ReturnEndpoint, parse_return_url
 from rupa_desk.core.drafts import DraftState
-from rupa_desk.core.polling import PollingPolicy, PollOrder, PollSchedule, Wait
+from rupa_desk.core.models import Order, OrderedTest
+from rupa_desk.core.polling import (
+    CORRECTION_WINDOW_S,
+    DAY,
+    PollingPolicy,
+    PollOrder,
+    PollSchedule,
+    Wait,
+)
 from rupa_desk.paths import AppPaths
 from rupa_desk.sandbox.server import SandboxServer
 from rupa_desk.services.api import RupaClient
@@ -254,7 +263,8 @@ async def test_status_changes_are_recorded_and_results_downloaded(
         assert event.path.read_bytes().startswith(b"%PDF")
     tests = parts.store.orders.ordered_tests(order_id)
     assert all(t.results_up_to_date for t in tests)
-    assert order_id not in parts.schedule  # finished: no more polling
+    assert order_id not in parts.schedule  # finished: no more polling as an open order
+    assert parts.schedule.watching(order_id)  # only re-checked, slowly, for corrections
     history = [e.status for e in parts.store.orders.history(order_id)]
     assert history == ["Pending Payment", "Paid", "Complete"]
     assert await parts.tracker.download_results(order_id) == []  # nothing new
@@ -361,6 +371,29 @@ async def until(predicate: object, within: float = 15.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"not within {within} s")
         await asyncio.sleep(0.05)
+
+
+def test_at_start_open_orders_are_followed_and_recently_completed_ones_watched(
+    parts: Parts,
+) -> None:
+    now = datetime.now(UTC)
+    recent = now - timedelta(days=CORRECTION_WINDOW_S / DAY - 2)
+    old = now - timedelta(days=CORRECTION_WINDOW_S / DAY + 1)
+    corrected = OrderedTest("ordts_CCCCCCC", None, date_results_received_from_lab=now)
+    parts.store.orders.save_many(
+        [
+            Order("ord_AAAAAAA", "In Progress", None, date_submitted=old),
+            Order("ord_BBBBBBB", "Complete", None, date_completed=recent),
+            Order("ord_CCCCCCC", "Complete", None, date_completed=old, ordered_tests=(corrected,)),
+            Order("ord_DDDDDDD", "Complete", None, date_completed=old),
+            Order("ord_EEEEEEE", "Canceled", None, date_canceled=recent),
+        ]
+    )
+    assert parts.tracker.load() == 1
+    assert "ord_AAAAAAA" in parts.schedule
+    watched = {o for o in "ABCDE" if parts.schedule.watching(f"ord_{o * 7}")}
+    assert watched == {"B", "C"}, "recent results, or a recent correction of old ones"
+    assert len(parts.schedule) == 1
 
 
 def test_results_dir_is_under_the_account(app_paths: AppPaths) -> None:

@@ -8,7 +8,7 @@ import io
 import json
 import random
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import keyring
 import pytest
@@ -28,6 +28,7 @@ from rupa_desk.services.order_tracking import (
     TrackingEvent,
 )
 from rupa_desk.services.store import Store
+from rupa_desk.services.store.lab_results import InboxItem
 from tests.fixtures.browser import PractitionerBrowser
 from tests.fixtures.fake_keyring import DictKeyring, installed_keyring  # noqa: F401
 from tests.fixtures.orders_env import client_for
@@ -48,15 +49,24 @@ async def client(sandbox: SandboxServer) -> AsyncIterator[RupaClient]:
 
 
 class Tracking:
-    def __init__(self, client: RupaClient, store: Store, app_paths: AppPaths) -> None:
+    def __init__(
+        self,
+        client: RupaClient,
+        store: Store,
+        app_paths: AppPaths,
+        policy: PollingPolicy | None = None,
+    ) -> None:
         self.events: list[TrackingEvent] = []
         self.results_dir = app_paths.results_dir("demo", "pra_demo")
+        self.schedule = PollSchedule(
+            policy or PollingPolicy(), clock=time.monotonic, rng=random.Random(1)
+        )
         self.tracker = OrderTracker(
             client,
             store.orders,
             store.patients,
             CheckoutLinker(client, store.drafts, store.orders, on_linked=lambda linked: None),
-            PollSchedule(PollingPolicy(), clock=time.monotonic, rng=random.Random(1)),
+            self.schedule,
             results_dir=self.results_dir,
             on_event=self.events.append,
             lab_results=store.lab_results,
@@ -117,6 +127,78 @@ async def test_preliminary_then_final_then_corrected_replace_each_other(
     told = {i.analyte: i.told_by for i in store.lab_results.inbox()}
     assert told[row.analyte] is None, "a corrected value must be told again"
     assert sum(1 for who in told.values() if who == "Front desk") == len(told) - 1
+
+
+async def until(predicate: Callable[[], bool], within: float = 20.0) -> None:
+    deadline = time.monotonic() + within
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {within} s")
+        await asyncio.sleep(0.05)
+
+
+async def test_a_correction_after_completion_is_fetched_by_tracking_alone(
+    client: RupaClient, store: Store, app_paths: AppPaths, sandbox_control: SandboxControl
+) -> None:
+    """Nobody opens or refreshes the order: tracking completes it, then keeps re-checking
+    it slowly, and the corrected value reaches the inbox without its "Patient told"."""
+    finished_interval_s = 1.0
+    tracking = Tracking(
+        client,
+        store,
+        app_paths,
+        PollingPolicy(
+            base_interval_s=0.2,  # open orders: every 0.1 s at first
+            finished_interval_s=finished_interval_s,
+            budget_per_hour=36_000,
+            list_refresh_interval_s=3600,
+            jitter=0.1,
+        ),
+    )
+    order_id = sandbox_control.create_order()["id"]
+    order_path = f"/orders/{order_id}"
+    running = asyncio.create_task(tracking.tracker.run())
+    try:
+        tracking.tracker.follow(order_id)  # as after checkout
+        await asyncio.to_thread(sandbox_control.advance_order, order_id, "Complete")
+
+        def ours() -> list[InboxItem]:
+            return [i for i in store.lab_results.inbox() if i.order_id == order_id]
+
+        await until(lambda: bool(ours()) and tracking.schedule.watching(order_id))
+        [test] = store.orders.ordered_tests(order_id)
+        final = store.lab_results.results(test.id)
+        assert final is not None
+        assert final.status == "Final"
+        assert order_id not in tracking.schedule, "no longer polled as an open order"
+        store.lab_results.mark_told([i.id for i in ours()], "Front desk")
+
+        # completed: re-checked at the slow cadence, not the open orders' one
+        since = max((r["seq"] for r in sandbox_control.requests()), default=0)
+        watched_for = 3.0
+        await asyncio.sleep(watched_for)
+        checks = [
+            r for r in await asyncio.to_thread(sandbox_control.requests, since)
+            if r["path"] == order_path
+        ]  # fmt: skip
+        most = watched_for / (finished_interval_s * 0.9) + 1
+        assert 1 <= len(checks) <= most, f"{len(checks)} checks in {watched_for} s"
+
+        await asyncio.to_thread(sandbox_control.correct_results, test.id)
+        await until(lambda: (store.lab_results.results(test.id) or final).corrected)
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+    corrected = store.lab_results.results(test.id)
+    assert corrected is not None
+    assert corrected.status == "Corrected"
+    [row] = [r for r in corrected.rows if r.status == "Corrected"]
+    inbox = {i.analyte: i for i in ours()}
+    assert inbox[row.analyte].status == "Corrected"
+    assert inbox[row.analyte].told_by is None, "a corrected value must be told again"
+    assert all(i.told_by == "Front desk" for a, i in inbox.items() if a != row.analyte)
+    assert [e.saved.corrected for e in tracking.arrived()][-1] == 1
+    assert tracking.schedule.watching(order_id), "a correction restarts the window"
 
 
 async def test_an_unreadable_message_is_kept_with_words_and_the_pdf_still_comes(

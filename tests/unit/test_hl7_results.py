@@ -120,6 +120,19 @@ def test_escapes_are_undone_and_line_breaks_kept() -> None:
     assert note.comments == ("Fasting & rested",)
 
 
+def test_a_long_text_result_and_a_long_comment_are_read_whole() -> None:
+    """A lab's interpretation runs to paragraphs: a line is not a short field."""
+    paragraph = " ".join(["Interpretation"] * 60)
+    report = read_results(
+        message(PANEL, f"OBX|1|TX|X^Note||{paragraph}~Second line||||||F", f"NTE|1||{paragraph}")
+    )
+    (note,) = report.observations()
+    assert note.value == f"{paragraph}\nSecond line"
+    assert note.comments == (paragraph,)
+    with pytest.raises(UnreadableResults):
+        read_results(message(PANEL, f"OBX|1|NM|X^{paragraph}||90||||||F"))  # a name is short
+
+
 def test_comments_belong_to_the_result_panel_or_message_they_follow() -> None:
     report = read_results(
         message(

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from itertools import pairwise
 
 import pytest
 
 from rupa_desk.core.polling import (
+    CORRECTION_WINDOW_S,
     DAY,
+    FINISHED_INTERVAL_S,
     HOUR,
     PollAction,
     PollingPolicy,
@@ -318,9 +321,89 @@ def test_a_cancelled_action_does_not_starve_the_order() -> None:
     assert seconds_until_polled(sched, clock, "ord_AAAAAAA") == 60
 
 
+def test_a_list_refresh_asked_for_during_one_still_comes_at_once() -> None:
+    """A checkout ended while the list was being read: its order may not be on that page."""
+    clock = FakeClock()
+    sched = schedule(clock, jitter=0.0)
+    assert sched.next_action() == RefreshList()
+    clock.advance(2)
+    sched.refresh_list_soon()
+    sched.record_requests()
+    sched.list_refreshed(1)
+    assert sched.next_action() == RefreshList()
+    sched.list_refreshed(1)
+    assert sched.next_action() == Wait(pytest.approx(600))
+
+
+def test_a_completed_order_is_rechecked_slowly_until_its_correction_window_closes() -> None:
+    clock = FakeClock()
+    sched = schedule(clock, jitter=0.0)
+    sched.track("ord_AAAAAAA", age_s=0)
+    assert sched.watch("ord_AAAAAAA", results_age_s=0)  # it completed
+    assert "ord_AAAAAAA" not in sched
+    assert sched.watching("ord_AAAAAAA")
+    assert (len(sched), sched.watched) == (0, 1)
+    log = run(sched, clock, 31 * DAY)
+    polls = [t for t, what in log if what == "ord_AAAAAAA"]
+    gaps = {round(b - a) for a, b in pairwise(polls)}
+    assert gaps == {round(FINISHED_INTERVAL_S)}, "a fixed, slow cadence"
+    assert polls[0] - 1000 == pytest.approx(FINISHED_INTERVAL_S)
+    assert polls[-1] - 1000 <= CORRECTION_WINDOW_S, "nothing after the window"
+    assert len(polls) == int(CORRECTION_WINDOW_S // FINISHED_INTERVAL_S)
+    assert not sched.watching("ord_AAAAAAA")
+
+
+def test_a_correction_restarts_the_window_and_old_results_are_not_watched() -> None:
+    clock = FakeClock()
+    sched = schedule(clock, jitter=0.0)
+    assert not sched.watch("ord_old0000", results_age_s=CORRECTION_WINDOW_S + 1)
+    assert not sched.watch("ord_late000", results_age_s=CORRECTION_WINDOW_S - HOUR)
+    assert sched.watched == 0, "a window that closes before the first re-check"
+    assert sched.watch("ord_AAAAAAA", results_age_s=CORRECTION_WINDOW_S - 5 * HOUR)
+    run(sched, clock, 4 * HOUR)
+    assert sched.watch("ord_AAAAAAA", results_age_s=0)  # a corrected result arrived
+    polls = [t for t, what in run(sched, clock, 10 * DAY) if what == "ord_AAAAAAA"]
+    assert len(polls) == 60
+    assert not sched.watch("ord_AAAAAAA", results_age_s=CORRECTION_WINDOW_S)
+    assert not sched.watching("ord_AAAAAAA")
+
+
+def test_watched_orders_cost_a_small_share_of_the_budget_and_open_ones_stay_fast() -> None:
+    """Six hundred completed orders (a month of a busy clinic) next to a fresh one."""
+    clock = FakeClock()
+    sched = PollSchedule(PollingPolicy.within_rate_limit(20.0), clock=clock, rng=random.Random(1))
+    for i in range(600):
+        sched.watch(f"ord_{i:07d}", results_age_s=(i % 30) * DAY)
+    sched.track("ord_fresh00", age_s=0)
+    log = run(sched, clock, 12 * HOUR, list_pages=5)
+    watched = [t for t, what in log if what.startswith("ord_0") and t >= 1000 + 4 * HOUR]
+    per_hour = len(watched) / 8
+    assert 120 <= per_hour <= 180, "each watched order about every four hours"
+    assert per_hour < 0.1 * sched.policy.budget_per_hour
+    fresh = [t for t, what in log if what == "ord_fresh00"]
+    alone_clock = FakeClock()
+    alone = PollSchedule(sched.policy, clock=alone_clock, rng=random.Random(1))
+    alone.track("ord_fresh00", age_s=0)
+    baseline = [t for t, what in run(alone, alone_clock, 12 * HOUR) if what == "ord_fresh00"]
+    assert len(fresh) >= 0.95 * len(baseline), "the open order is polled as often as alone"
+    assert len({what for _, what in log if what.startswith("ord_0")}) == 600
+
+
+def test_an_order_watched_then_open_again_is_polled_on_its_age() -> None:
+    clock = FakeClock()
+    sched = schedule(clock, jitter=0.0)
+    sched.watch("ord_AAAAAAA", results_age_s=0)
+    sched.track("ord_AAAAAAA", age_s=0)  # Rupa reopened it (an unknown status)
+    assert "ord_AAAAAAA" in sched
+    assert not sched.watching("ord_AAAAAAA")
+    assert seconds_until_polled(sched, clock, "ord_AAAAAAA") == pytest.approx(30)
+
+
 @pytest.mark.parametrize(
     "policy",
     [
+        {"finished_interval_s": 0},
+        {"correction_window_s": -1},
         {"base_interval_s": 0},
         {"budget_per_hour": 0},
         {"burst": 0},

@@ -127,6 +127,30 @@ def test_tracked_orders_exclude_finished_ones_and_know_their_last_change(
     }
 
 
+def test_completed_orders_know_when_their_results_last_arrived(store: Store) -> None:
+    """The start of each completed order's window for corrected results."""
+    corrected_at = T0 + timedelta(days=2, microseconds=500)
+    tests = (
+        OrderedTest("ordts_AAAAAAA", "labts_1", date_results_received_from_lab=T0),
+        OrderedTest("ordts_BBBBBBB", "labts_2", date_results_received_from_lab=corrected_at),
+        OrderedTest("ordts_CCCCCCC", "labts_3"),
+    )
+    completed_at = T0 + timedelta(days=1)
+    store.orders.save_many(
+        [
+            order("ord_AAAAAAA", "Complete", date_completed=completed_at, tests=tests),
+            order("ord_BBBBBBB", "Complete", date_completed=completed_at),  # a list page
+            order("ord_CCCCCCC", "Canceled", date_canceled=T0),
+            order("ord_DDDDDDD", "Partial Results", tests=tests[:1]),
+        ]
+    )
+    completed = {t.id: t.last_change_at for t in store.orders.completed(since=T0)}
+    assert completed == {"ord_AAAAAAA": corrected_at, "ord_BBBBBBB": completed_at}
+    later = store.orders.completed(since=completed_at + timedelta(seconds=1))
+    assert [t.id for t in later] == ["ord_AAAAAAA"], "corrected since: still recent"
+    assert store.orders.completed(since=corrected_at + timedelta(microseconds=1)) == []
+
+
 def test_ordered_tests_and_result_files(store: Store, tmp_path: Path) -> None:
     received = T0 + timedelta(days=3)
     test = OrderedTest(id="ordts_AAAAAAA", lab_test_id="labts_0000001")

@@ -143,7 +143,8 @@ class OrderDetail:
 
 @dataclass(frozen=True, slots=True)
 class TrackedOrder:
-    """A non-terminal order the poller follows, and when its status last changed."""
+    """An order the poller follows, and when it last changed: for an open order its status,
+    for a completed one its results (the start of the window for corrections)."""
 
     id: str
     last_change_at: datetime
@@ -416,6 +417,24 @@ class Orders:
             last = max(moments) if moments else from_iso(fetched) or self._clock()
             tracked.append(TrackedOrder(str(order_id), last))
         return tracked
+
+    def completed(self, *, since: datetime) -> list[TrackedOrder]:
+        """Completed orders (not canceled) whose results last arrived at `since` or later,
+        with when: the latest of their ordered tests' dates, else the completion date. (A
+        clinic's whole history may be here: the older ones are left in the database.)"""
+        rows = self._db.execute(
+            "SELECT o.id, o.date_completed, (SELECT max(t.date_results_received)"
+            " FROM ordered_tests t WHERE t.order_id = o.id)"
+            " FROM orders o WHERE o.date_completed IS NOT NULL AND o.date_canceled IS NULL"
+            " AND (o.date_completed >= :since OR EXISTS (SELECT 1 FROM ordered_tests t"
+            " WHERE t.order_id = o.id AND t.date_results_received >= :since))",
+            {"since": to_iso(since)},
+        ).fetchall()
+        found = [
+            TrackedOrder(str(order_id), _aware(results or completed))
+            for order_id, completed, results in rows
+        ]
+        return [order for order in found if order.last_change_at >= since]
 
 
 def _iso(moment: datetime | None) -> str | None:

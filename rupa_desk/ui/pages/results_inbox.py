@@ -8,10 +8,10 @@ Flags are chips with words.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Final
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QTimer
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QObject, QTimer
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from rupa_desk.core.hl7_results import abnormal_flag
+from rupa_desk.core.hl7_results import ResultStatus, abnormal_flag
 from rupa_desk.services.store.lab_results import InboxItem
 from rupa_desk.ui.formatting import when
 from rupa_desk.ui.presenters.results_inbox import (
@@ -34,11 +34,13 @@ from rupa_desk.ui.presenters.results_inbox import (
     ResultsInboxPresenter,
 )
 from rupa_desk.ui.theme import Tone, chip_colors
-from rupa_desk.ui.widgets.chip_delegate import ChipDelegate
+from rupa_desk.ui.widgets.chip_delegate import PADDING_X, ChipDelegate
 from rupa_desk.ui.widgets.keyed_table import KeyedTableModel, read_only_table
 
 ARRIVED, PATIENT, TEST, ANALYTE, FLAG, STATUS, REVIEWED, TOLD = range(8)
 _CRITICAL: Final = frozenset({"HH", "LL", "AA"})
+#: Room around a cell's text: the chip's padding and the style's margins.
+_CELL_MARGINS: Final = 2 * PADDING_X + 24
 
 
 def _mark(who: str | None, at: datetime | None) -> str:
@@ -46,14 +48,30 @@ def _mark(who: str | None, at: datetime | None) -> str:
 
 
 class InboxModel(KeyedTableModel[InboxItem]):
-    """Result values: arrived, patient, test, analyte, flag, status and the two marks."""
+    """Result values: arrived, patient, test, analyte, flag, status and the two marks.
+
+    A row's texts are made when it is first painted and kept while its value is the same
+    one: a view asks for each cell's text at every repaint (a part read, a scroll), and
+    making a date and flag words each time was most of what a repaint cost.
+    """
 
     COLUMNS = ("Arrived", "Patient", "Test", "Analyte", "Flag", "Status", "Reviewed", "Told")
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._texts: dict[int, tuple[InboxItem, tuple[str, ...]]] = {}
 
     def key(self, item: InboxItem) -> str:
         return str(item.id)
 
     def display(self, item: InboxItem, column: int) -> str:
+        kept = self._texts.get(item.id)
+        if kept is None or kept[0] is not item:
+            kept = (item, tuple(self._text(item, c) for c in range(len(self.COLUMNS))))
+            self._texts[item.id] = kept
+        return kept[1][column]
+
+    def _text(self, item: InboxItem, column: int) -> str:
         if column == ARRIVED:
             return when(item.arrived_at)
         if column == PATIENT:
@@ -79,6 +97,7 @@ class InboxModel(KeyedTableModel[InboxItem]):
         """Show these values instead of all others (one reset, not a row per value)."""
         self.beginResetModel()
         self._items = list(items)
+        self._texts.clear()
         self._reindex()
         self.endResetModel()
 
@@ -114,9 +133,17 @@ class ResultsInboxPage(QWidget):
         read_only_table(self.table, stretch=ANALYTE)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setItemDelegateForColumn(FLAG, ChipDelegate(chip_colors, self.table))
+        # widths for the longest usual texts, not measured again at every part read (those
+        # cut end in "…" and show whole in their tooltips)
         header = self.table.horizontalHeader()
-        for column in (ARRIVED, FLAG, STATUS):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        metrics = self.table.fontMetrics()
+        for column, longest in (
+            (ARRIVED, when(datetime(2026, 12, 31, 23, 59, tzinfo=UTC))),
+            (FLAG, abnormal_flag("AA").words),
+            (STATUS, max((s.value for s in ResultStatus), key=metrics.horizontalAdvance)),
+        ):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+            header.resizeSection(column, metrics.horizontalAdvance(longest) + _CELL_MARGINS)
 
         bar = QHBoxLayout()
         bar.addWidget(self.not_told)

@@ -39,6 +39,16 @@ ID_ROLE: Final = int(Qt.ItemDataRole.UserRole)
 CHIP_ROLE: Final = int(Qt.ItemDataRole.UserRole) + 1
 #: More moves than this in one `set_rows` and the model is reset instead (cheaper).
 MAX_MOVES: Final = 32
+#: The roles `KeyedTableModel.data` answers.
+_ROLES: Final = frozenset(
+    {
+        int(Qt.ItemDataRole.DisplayRole),
+        int(Qt.ItemDataRole.ToolTipRole),
+        int(Qt.ItemDataRole.TextAlignmentRole),
+        ID_ROLE,
+        CHIP_ROLE,
+    }
+)
 
 T = TypeVar("T")
 Index = QModelIndex | QPersistentModelIndex
@@ -181,7 +191,8 @@ class KeyedTableModel(QAbstractTableModel, Generic[T]):
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._items):
+        # a view asks each cell for a dozen roles at every repaint: the others answer first
+        if role not in _ROLES or not index.isValid() or not 0 <= index.row() < len(self._items):
             return None
         item = self._items[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
