@@ -23,8 +23,11 @@ so that both say exactly the same.
 from __future__ import annotations
 
 import enum
+import gc
 import re
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -262,7 +265,38 @@ def read_results(data: bytes | str) -> ResultsReport:
     """
     if len(data) > MAX_MESSAGE_CHARACTERS:
         raise UnreadableResults("The lab's result values are too large to read.")
-    return _report(_decode(data) if isinstance(data, bytes) else _parse(data))
+    with _collector_paused():
+        return _report(_decode(data) if isinstance(data, bytes) else _parse(data))
+
+
+_pausing_lock = threading.Lock()
+_pausing = 0
+_was_enabled = False
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while a message is read, back on after.
+
+    python-hl7 builds a container for every field, repetition and component (thousands for a
+    large message); the collector would scan them again and again as they are made, though
+    none is part of a cycle and all are freed as soon as the report is built. Paused, that
+    work is not done at all: what the reading keeps (the report) is scanned once, later.
+    Counted, so that readings in several threads at once turn it back on only after the last.
+    """
+    global _pausing, _was_enabled
+    with _pausing_lock:
+        if _pausing == 0:
+            _was_enabled = gc.isenabled()
+            gc.disable()
+        _pausing += 1
+    try:
+        yield
+    finally:
+        with _pausing_lock:
+            _pausing -= 1
+            if _pausing == 0 and _was_enabled:
+                gc.enable()
 
 
 def _parse(text: str) -> hl7.Message:
@@ -564,7 +598,10 @@ def _clean(segment: hl7.Segment, raw: str, limit: int) -> str:
     if not raw:
         return ""
     if segment.esc not in raw:
-        return _checked(raw.strip(), limit)
+        text = raw.strip()
+        if len(text) > limit:
+            raise UnreadableResults()
+        return text
     text = unescape(segment, raw)
     if "\r" in text:
         text = text.replace("\r", "\n")

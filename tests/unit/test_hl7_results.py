@@ -243,3 +243,50 @@ def read_or_refuse(data: bytes | str) -> ResultsReport | UnreadableResults:
         return read_results(data)
     except UnreadableResults as exc:
         return exc
+
+
+def test_reading_leaves_the_cycle_collector_as_it_found_it() -> None:
+    """The collector is paused while a message is read: on again after, also after a
+    message that cannot be read, and left off when it was off (someone else's choice)."""
+    import gc
+
+    good = message(PANEL, "OBX|1|NM|2345-7^Glucose^LN||105|mg/dL|70-99|H|||F")
+    assert gc.isenabled()
+    read_results(good)
+    assert gc.isenabled()
+    with pytest.raises(UnreadableResults):
+        read_results("not a message")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        read_results(good)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_readings_in_several_threads_turn_the_collector_back_on_after_the_last() -> None:
+    import gc
+    import threading
+
+    big = message(
+        PANEL, *(f"OBX|{i}|NM|2345-7^Glucose {i}^LN||{i}|mg/dL|70-99||||F" for i in range(1, 200))
+    )
+    start = threading.Barrier(4)
+    failures: list[BaseException] = []
+
+    def read_many() -> None:
+        try:
+            start.wait()
+            for _ in range(20):
+                assert len(read_results(big).panels[0].observations) == 199
+        except BaseException as exc:  # reported below, in the test's thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=read_many) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failures == []
+    assert gc.isenabled()
