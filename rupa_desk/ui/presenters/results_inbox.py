@@ -23,7 +23,7 @@ INBOX_LIMIT: Final = 10_000
 #: Values read at once when the list is (re)read: a screenful and more.
 FIRST_PART_SIZE: Final = 100
 #: Values read at each later turn of the event loop.
-PART_SIZE: Final = 300
+PART_SIZE: Final = 150
 
 
 class ResultsInboxPresenter(QObject):
