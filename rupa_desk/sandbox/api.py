@@ -510,6 +510,8 @@ class ApiEndpoints:
         ordered, facts = self._ordered_test(call)
         if not ordered.has_results:
             raise ApiError(404, "not_found", "This ordered test has no results yet.")
+        if self.state.faults.results_not_pdf:
+            return Response(_NOT_A_PDF, media_type="text/html")
         return _pdf(render_results(facts), f"results-{ordered.id}.pdf")
 
     def results_hl7(self, call: Call) -> Response:
@@ -548,9 +550,13 @@ class ApiEndpoints:
         if not ordered.has_requisition:
             raise ApiError(404, "not_found", "This ordered test has no requisition yet.")
         if self.state.faults.requisition_not_pdf:
-            page = b"<html><body>Sign in to see this page.</body></html>"
-            return Response(page, media_type="text/html")
+            return Response(_NOT_A_PDF, media_type="text/html")
         return _pdf(render_requisition(facts), f"requisition-{ordered.id}.pdf")
+
+
+#: What a PDF link answers with under the `*_not_pdf` faults (a web page, as a misconfigured
+#: proxy or an expired link might give).
+_NOT_A_PDF = b"<html><body>Sign in to see this page.</body></html>"
 
 
 def _pdf(content: bytes, filename: str) -> Response:

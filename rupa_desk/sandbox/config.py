@@ -94,6 +94,7 @@ class SandboxConfig:
         hl7_correction_rate: share of ordered tests (0..1) whose results are corrected a
             simulated day after their order completes (a new result event).
         requisition_not_pdf: requisition links answer with an HTML page, not a PDF.
+        results_not_pdf: result PDF links answer with an HTML page, not a PDF.
         ignore_company_filter: `GET /lab_tests` ignores `filter[lab_company]` and lists every
             test (as an API may silently ignore a filter it does not know).
         unlisted_lab_companies: `GET /lab_companies` leaves out this many lab companies (the
@@ -149,6 +150,7 @@ class SandboxConfig:
     hl7_wrong_charset: bool = False
     hl7_correction_rate: float = 0.0
     requisition_not_pdf: bool = False
+    results_not_pdf: bool = False
     access_token_ttl_s: int = 36000
     code_ttl_s: int = 60
     clock_speed: float = 0.0
@@ -232,6 +234,7 @@ class FaultSettings:
     hl7_wrong_charset: bool = False
     hl7_correction_rate: float = 0.0
     requisition_not_pdf: bool = False
+    results_not_pdf: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

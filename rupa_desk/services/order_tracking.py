@@ -338,6 +338,7 @@ class OrderTracker:
 
         Raises:
             MalformedResponse: an id would not make a file in the results folder.
+            NotAPdf: a link gave something that is not a PDF (not kept; nor the later ones).
             RupaError: a download failed (the results saved before it are kept).
         """
         saved = []
@@ -345,8 +346,7 @@ class OrderTracker:
             if test.results_pdf is None or test.results_up_to_date:
                 continue
             path = self._results_path(order_id, test.id)
-            self._results_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-            await self._request(self._client.download(test.results_pdf, path))
+            await self._download_pdf(test.results_pdf, path, "a result PDF")
             self._orders.set_results_file(test.id, path, test.date_results_received)
             saved.append(path)
             self._on_event(ResultsDownloaded(order_id, test.id, path))
@@ -373,17 +373,22 @@ class OrderTracker:
         if test is None or test.requisition is None:
             raise NotFound("Rupa has no requisition for this test yet. Refresh the order.")
         path = self._requisition_path(order_id, ordered_test_id)
+        await self._download_pdf(test.requisition, path, "a requisition")
+        return path
+
+    async def _download_pdf(self, url: str, path: Path, what: str) -> None:
+        """Download into `path` only what is a PDF: a web page or anything else a link gives
+        is dropped (NotAPdf), and a copy saved there before is left as it was."""
         fresh = path.with_name(f".{path.name}.new")
         self._results_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:
-            await self._request(self._client.download(test.requisition, fresh))
+            await self._request(self._client.download(url, fresh))
             if not await asyncio.to_thread(_starts_with, fresh, PDF_MAGIC):
-                log.warning("a requisition was not kept: it is not a PDF")
+                log.warning("%s was not kept: it is not a PDF", what)
                 raise NotAPdf()
             await asyncio.to_thread(fresh.replace, path)
         finally:
             await asyncio.to_thread(fresh.unlink, missing_ok=True)
-        return path
 
     def saved_requisition(self, order_id: str, ordered_test_id: str) -> Path | None:
         """The requisition downloaded earlier, if there is one (to show while offline)."""

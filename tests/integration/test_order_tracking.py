@@ -585,3 +585,28 @@ async def test_a_requisition_that_is_not_a_pdf_is_refused_and_the_saved_one_kept
         await parts.tracker.download_requisition(order_id, test_id)
     assert saved.read_bytes() == good  # the earlier copy is untouched
     assert sorted(p.name for p in saved.parent.iterdir()) == [saved.name]  # nothing else kept
+
+
+async def test_a_result_pdf_that_is_not_a_pdf_is_not_kept_and_comes_later(
+    parts: Parts, sandbox_control: SandboxControl
+) -> None:
+    """A results link answering with a web page: nothing is kept nor marked downloaded; the
+    next download, once the link gives the PDF, keeps it."""
+    order_id = sandbox_control.create_order()["id"]
+    sandbox_control.set_faults(results_not_pdf=True)
+    sandbox_control.advance_order(order_id, to="Complete")
+    await parts.tracker.refresh_order(order_id)  # tries, warns, goes on (the next poll retries)
+    assert [e for e in parts.events if isinstance(e, ResultsDownloaded)] == []
+    tests = parts.store.orders.ordered_tests(order_id)
+    assert tests
+    assert not any(t.results_up_to_date for t in tests)
+    with pytest.raises(NotAPdf):
+        await parts.tracker.download_results(order_id)
+    results_dir = parts.tracker._results_dir
+    assert not results_dir.exists() or list(results_dir.iterdir()) == []
+
+    sandbox_control.set_faults(results_not_pdf=False)
+    saved = await parts.tracker.download_results(order_id)
+    assert len(saved) == len(tests)
+    assert all(path.read_bytes().startswith(b"%PDF-") for path in saved)
+    assert sorted(p.name for p in results_dir.iterdir()) == sorted(p.name for p in saved)
