@@ -334,3 +334,19 @@ async def test_create_and_start_order_with_a_duplicate_orders_for_the_patient_ch
     [draft_id] = drafts_of(app, existing.id)
     assert app.drafts.editor.draft_id == draft_id
     assert len(sandbox.state.patients) == patients_before
+
+
+async def test_the_new_patient_form_gets_room_for_a_name_and_an_email(app: App) -> None:
+    """In a window of the usual size the list gives way to the form, up to half the pane."""
+    from rupa_desk.ui.pages.patients import FORM_WIDTH
+
+    window = app.desk.window
+    window.resize(1180, 760)
+    await wait_until(lambda: window.width() == 1180)
+    splitter = app.patients.splitter
+    splitter.setSizes([900, 200])  # a narrow right side, as a person may have left it
+    app.patients.new_button.click()
+    total = sum(splitter.sizes())
+    await wait_until(lambda: splitter.sizes()[1] >= min(FORM_WIDTH, total // 2) - 1)
+    assert app.patients.form.quick_entry.width() >= 300  # a name and an email, whole
+    assert splitter.sizes()[0] >= total // 2 - 1  # the list keeps at least half

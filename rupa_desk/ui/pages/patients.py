@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Final, Protocol
 
 from PySide6.QtCore import QItemSelection, QModelIndex, Qt
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
@@ -59,6 +59,9 @@ from rupa_desk.ui.presenters.patients import FormProblems, PatientDetail, Patien
 from rupa_desk.ui.widgets.button_delegate import ButtonDelegate
 from rupa_desk.ui.widgets.keyed_table import read_only_table
 from rupa_desk.ui.widgets.search_box import SearchBox
+
+#: The width the new-patient form asks for beside the list (at most half the pane).
+FORM_WIDTH: Final = 420
 
 
 class SavedOrders(Protocol):
@@ -201,6 +204,7 @@ class PatientsPage(QWidget):
         splitter.addWidget(self.right)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
+        self.splitter = splitter
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
 
@@ -249,12 +253,23 @@ class PatientsPage(QWidget):
         if row >= 0:
             self.table.selectRow(row)
 
+    def _show_form(self) -> None:
+        """The new-patient form on the right, with room for a name and an email: the list
+        gives way, up to half the pane (in a small window the fields would show a dozen
+        characters)."""
+        self.right.setCurrentWidget(self.form)
+        sizes = self.splitter.sizes()
+        total = sum(sizes)
+        wanted = min(FORM_WIDTH, total // 2)
+        if len(sizes) == 2 and total > 0 and sizes[1] < wanted:
+            self.splitter.setSizes([total - wanted, wanted])
+
     def _on_find_activated(self) -> None:
         self.search_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.search_box.selectAll()
 
     def _on_new_button_clicked(self) -> None:
-        self.right.setCurrentWidget(self.form)
+        self._show_form()
         if not self.form.form().is_empty():
             self.form.fields["first_name"].setFocus(Qt.FocusReason.OtherFocusReason)
             return
@@ -330,7 +345,7 @@ class PatientsPage(QWidget):
 
     def _on_epic_dialog_use_for_rupa(self, patient: EhrPatient) -> None:
         self._order_after_epic = False
-        self.right.setCurrentWidget(self.form)
+        self._show_form()
         self.form.clear()
         form = patient_form(patient)
         self.form.fill(form)
@@ -435,7 +450,7 @@ class PatientsPage(QWidget):
         self.refresh_button.setText("Refresh from Rupa")
 
     def _on_presenter_form_problems(self, problems: FormProblems) -> None:
-        self.right.setCurrentWidget(self.form)
+        self._show_form()
         self.form.show_problems(problems.fields, problems.general)
 
     def _on_presenter_duplicates_found(self, duplicates: list[PossibleDuplicate]) -> None:
