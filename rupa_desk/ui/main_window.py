@@ -382,8 +382,7 @@ class MainWindow(QMainWindow):
         self._status_bar.clearMessage()
         self._pages.setCurrentWidget(page)
         self._sidebar.setEnabled(False)
-        for action in (*self._pane_actions, self._sign_out_action, self._settings_action):
-            action.setEnabled(False)
+        self._update_actions()
         self._update_title()
 
     def hide_lock(self, *, show_held: bool = True) -> None:
@@ -396,7 +395,7 @@ class MainWindow(QMainWindow):
         if not self._locked:
             return
         self._locked = False
-        self._settings_action.setEnabled(True)
+        self._update_actions()
         held, self._held_messages = self._held_messages, []
         if show_held:
             self._banner.setVisible(self._banner_was_shown)
@@ -425,11 +424,9 @@ class MainWindow(QMainWindow):
             PREVIOUS_PANE: self._on_previous_pane,
             KEYBOARD_SHORTCUTS: self.show_keyboard_shortcuts,
         }
-        self._pane_actions: list[QAction] = []
         for number, pane in enumerate(self._panes, start=1):
             action = self._add_command(pane_command(number, pane.key, pane.title), menus)
             action.setData(pane.key)
-            self._pane_actions.append(action)
         menus["View"].addSeparator()
         for entry in COMMANDS:
             if entry.key == QUIT:
@@ -439,9 +436,6 @@ class MainWindow(QMainWindow):
                 action.setMenuRole(QAction.MenuRole.PreferencesRole)
             elif entry.key == QUIT:
                 action.setMenuRole(QAction.MenuRole.QuitRole)
-        self._settings_action = self._actions[SETTINGS]
-        self._sign_out_action = self._actions[SIGN_OUT]
-        self._quit_action = self._actions[QUIT]
         # Shortcuts work while the menu bar is hidden or native, too.
         self.addActions([action for _, action in self._commands])
         self._update_actions()
@@ -488,11 +482,17 @@ class MainWindow(QMainWindow):
         return self._account_handlers.get(key) or self._handlers.get(key)
 
     def _update_actions(self) -> None:
+        """Each command on when it can run: the account's need a signed-in account that is
+        not locked (at the lock page nothing may reach a patient: not the panes, Go to…,
+        Send…), and Settings is off while locked too; Quit and Help stay."""
+        usable = self._signed_in and not self._locked
         for entry, action in self._commands:
             if entry.key.startswith("pane:"):
-                action.setEnabled(self._signed_in)
+                action.setEnabled(usable)
             elif entry.account:
-                action.setEnabled(self._signed_in and self._handler(entry.key) is not None)
+                action.setEnabled(usable and self._handler(entry.key) is not None)
+            elif entry.key == SETTINGS:
+                action.setEnabled(not self._locked and self._handler(entry.key) is not None)
             else:
                 action.setEnabled(self._handler(entry.key) is not None)
 

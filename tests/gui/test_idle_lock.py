@@ -348,3 +348,26 @@ async def test_the_lock_page_reads_whole(
     labels = [label for label in page.findChildren(QLabel) if label.isVisible()]
     assert page.prompt in labels
     assert [problem for label in labels if (problem := label_problem(label))] == []
+
+
+async def test_while_locked_no_command_reaches_a_patient(
+    make_desk: MakeDesk, environment: Environment
+) -> None:
+    """At the lock page the keys do nothing that could show or send a patient's data: not
+    Go to… (Ctrl+K lists patients), not the panes, not New order, Send or Check out; nor
+    Settings. Quit and Help stay. Unlocked, they are back."""
+    desk = await locked_desk(make_desk, environment)
+    window = desk.window
+    account_keys = [entry.key for entry, _ in window.commands if entry.account]
+    assert {"go_to", "send", "check_out", "new_order"} <= set(account_keys)
+    await wait_until(lambda: window.command_action("go_to").isEnabled())
+    await wait_until(lambda: desk.screen_lock.locked)
+
+    for key in (*account_keys, "settings"):
+        assert not window.command_action(key).isEnabled(), key
+    assert window.command_action("quit").isEnabled()
+    assert window.command_action("keyboard_shortcuts").isEnabled()
+
+    await unlock(desk)
+    for key in (*account_keys, "settings"):
+        assert window.command_action(key).isEnabled(), key
