@@ -15,10 +15,8 @@ from typing import Final
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QTableWidget,
@@ -31,6 +29,7 @@ from qasync import asyncSlot
 from rupa_desk.core.fhir import EhrPatient, ScheduledVisit
 from rupa_desk.ui.presenters.epic import EpicPresenter
 from rupa_desk.ui.widgets.button_delegate import ButtonDelegate
+from rupa_desk.ui.widgets.keyed_table import read_only_table
 
 #: How often an open schedule is loaded again (a schedule changes over the day, not by the
 #: second; Epic's fair-use guidance asks for restraint).
@@ -86,14 +85,8 @@ class EpicScheduleDialog(QDialog):
         self.summary.setWordWrap(True)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setAccessibleName("Today's appointments")
-        self.table.verticalHeader().hide()  # row numbers mean nothing here
         self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.horizontalHeader().setSectionResizeMode(
-            COLUMNS.index("Reason"), QHeaderView.ResizeMode.Stretch
-        )
+        read_only_table(self.table, stretch=COLUMNS.index("Reason"))
         self.row_button = ButtonDelegate(self.table)
         self.table.setItemDelegateForColumn(NEW_ORDER_COLUMN, self.row_button)
         self.table.setColumnWidth(NEW_ORDER_COLUMN, self.row_button.width_for(NEW_ORDER, self))

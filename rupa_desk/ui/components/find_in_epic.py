@@ -16,11 +16,9 @@ from __future__ import annotations
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDialog,
     QFormLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -35,6 +33,7 @@ from rupa_desk.core.fhir import EhrPatient
 from rupa_desk.core.validation import parse_birthday
 from rupa_desk.ui.presenters.epic import HOW_EPIC_FINDS, EpicPresenter, EpicSearch
 from rupa_desk.ui.widgets.button_delegate import ButtonDelegate
+from rupa_desk.ui.widgets.keyed_table import read_only_table
 
 COLUMNS = ("Name", "Birth date", "Sex", "MRN", "Address", "Phone", "Email", "In Rupa Desk", "")
 #: The column saying whether she is in Rupa Desk already, and the "New order" button's.
@@ -96,14 +95,8 @@ class FindInEpicDialog(QDialog):
         self.summary.setWordWrap(True)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setAccessibleName("Patients found in Epic")
-        self.table.verticalHeader().hide()  # row numbers mean nothing here
         self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.horizontalHeader().setSectionResizeMode(
-            COLUMNS.index("Address"), QHeaderView.ResizeMode.Stretch
-        )
+        read_only_table(self.table, stretch=COLUMNS.index("Address"))
         self.row_button = ButtonDelegate(self.table)
         self.table.setItemDelegateForColumn(NEW_ORDER_COLUMN, self.row_button)
         self.new_order_button = QPushButton(NEW_ORDER)
