@@ -76,6 +76,8 @@ def _needs_restart(before: UserSettings, after: UserSettings, *, secret_changed:
         changed.append("sandbox sign-in page")
     if after.redirect_ports != before.redirect_ports:
         changed.append("redirect ports")
+    if after.epic() != before.epic():  # the Epic connection is made once, at start
+        changed.append("Epic connection")
     return changed
 
 

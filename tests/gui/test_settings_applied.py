@@ -169,3 +169,28 @@ async def test_new_preferred_labs_apply_to_the_catalog_at_once(
         for row in range(model.rowCount())
         if model.hit(row).preferred
     )
+
+
+async def test_a_new_epic_connection_is_said_to_wait_for_a_restart(
+    qtbot: QtBot, make_desk: MakeDesk, environment: Environment
+) -> None:
+    """The Epic connection is made at start: a new FHIR address or client id is saved, and
+    the app says it takes effect when it starts again (not silently ignored)."""
+    desk = await signed_in_desk(make_desk, environment, download=True)
+    messages: list[Message] = []
+    desk.bridge.message_shown.connect(messages.append)
+
+    dialog = open_settings(desk)
+    dialog.epic_fhir_base.setText("https://fhir.example.org/api/FHIR/R4")
+    dialog.epic_client_id.setText("clinic-epic-client")
+    await save(dialog)
+
+    saved = desk.settings.current
+    assert (saved.epic_fhir_base, saved.epic_client_id) == (
+        "https://fhir.example.org/api/FHIR/R4",
+        "clinic-epic-client",
+    )
+    assert len(messages) == 1
+    assert messages[0].level is Level.WARNING
+    assert "The new Epic connection takes effect" in messages[0].text
+    assert "starts again" in messages[0].text
