@@ -11,7 +11,6 @@ from collections.abc import Sequence
 
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDialog,
     QDialogButtonBox,
     QHeaderView,
@@ -23,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from rupa_desk.ui.commands import Command
+from rupa_desk.ui.widgets.keyed_table import read_only_table
 
 INTRO = (
     "Every step has a key. In a list, Tab moves on to the next control and the arrow keys "
@@ -55,14 +55,10 @@ class KeyboardShortcutsDialog(QDialog):
         self.table = QTableWidget(len(commands), 4)
         self.table.setAccessibleName("Commands and their keys")
         self.table.setHorizontalHeaderLabels(["Menu", "Command", "Keys", "What it does"])
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setTabKeyNavigation(False)
-        self.table.verticalHeader().hide()
+        read_only_table(self.table, stretch=3)
         header = self.table.horizontalHeader()
         for column in (0, 1, 2):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         for row, (command, action) in enumerate(commands):
             for column, text in enumerate(
                 (command.menu, command.label, shortcut_text(action) or "—", command.tip)

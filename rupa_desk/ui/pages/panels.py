@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -39,6 +38,7 @@ from rupa_desk.core.panels import Panel
 from rupa_desk.ui.components.catalog_model import format_price
 from rupa_desk.ui.presenters.panels import EXPORT_FILE_NAME, PanelsPresenter
 from rupa_desk.ui.widgets.delete_question import chose_delete, delete_question
+from rupa_desk.ui.widgets.keyed_table import read_only_table
 
 #: Asks which file to write (parent, suggested name) or read (parent); "" when cancelled.
 ChooseExportPath = Callable[[QWidget, str], str]
@@ -117,13 +117,8 @@ class PanelsPage(QWidget):
         self.tests = QTableWidget(0, len(TEST_COLUMNS))
         self.tests.setAccessibleName("Tests of the panel")
         self.tests.setHorizontalHeaderLabels(TEST_COLUMNS)
-        self.tests.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.tests.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.tests.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.tests.verticalHeader().setVisible(False)
-        header = self.tests.horizontalHeader()
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        header.resizeSection(0, 170)
+        read_only_table(self.tests, stretch=1)
+        self.tests.horizontalHeader().resizeSection(0, 170)
         self.add_to_draft_button = QPushButton("Add panel to draft")
         self.add_to_draft_button.setAccessibleName("Add every test of the panel to the draft")
         self.add_to_draft_button.setDefault(True)
