@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import Any, Final, Literal, get_origin, get_type_hints
 from urllib.parse import urlsplit
 
+from rupa_desk.core.checkout_navigation import is_loopback_host
 from rupa_desk.core.errors import KnownError
 
 log = logging.getLogger(__name__)
@@ -139,6 +140,14 @@ class ClientLimits:
     max_download_bytes: int = 100 * 1_000_000
     max_concurrent_pages: int = 8
     max_pages_per_list: int = 2_000
+
+    def access_token_use_s(self, expires_in: float | None) -> float:
+        """How long to use a new access token: its lifetime (`expires_in` within sane bounds,
+        the default when the server gave none) minus the refresh leeway (at most a quarter
+        of it). One rule for Rupa's tokens and Epic's."""
+        lifetime = expires_in or self.token_lifetime_default_s
+        lifetime = min(max(lifetime, self.token_lifetime_min_s), self.token_lifetime_max_s)
+        return lifetime - min(self.token_refresh_leeway_s, lifetime / 4)
 
 
 @dataclass(frozen=True)
@@ -304,7 +313,7 @@ def check_fhir_base(url: str) -> None:
     A FHIR base receives bearer tokens for patient data: never over plain http on a network.
     """
     parts = urlsplit(url)
-    loopback = parts.hostname in ("127.0.0.1", "::1", "localhost")
+    loopback = is_loopback_host(parts.hostname or "")
     if not parts.hostname or not (parts.scheme == "https" or (parts.scheme == "http" and loopback)):
         raise SettingsError(
             "The Epic FHIR address must start with https:// (for example "

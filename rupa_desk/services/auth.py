@@ -644,11 +644,7 @@ class Authenticator(AsyncClosing):
 
     def _usable_until(self, tokens: TokenResponse) -> float:
         """When to stop using a new access token: its lifetime (a sane one) minus the leeway."""
-        limits = self.environment.limits
-        lifetime = tokens.expires_in or limits.token_lifetime_default_s
-        lifetime = min(max(lifetime, limits.token_lifetime_min_s), limits.token_lifetime_max_s)
-        leeway = min(limits.token_refresh_leeway_s, lifetime / 4)
-        return self._clock() + lifetime - leeway
+        return self._clock() + self.environment.limits.access_token_use_s(tokens.expires_in)
 
     def _use(self, stored: _StoredSession) -> str:
         """Make the access token of `stored` this process's one."""

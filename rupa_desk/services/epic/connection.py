@@ -34,6 +34,7 @@ from authlib.common.security import generate_token
 from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
+from rupa_desk.core.checkout_navigation import is_loopback_host
 from rupa_desk.core.fhir import (
     SmartConfiguration,
     parse_capability_oauth,
@@ -208,8 +209,11 @@ class EpicConnection(AsyncClosing):
         target, base = httpx.URL(url), httpx.URL(self.settings.fhir_base)
         if target.scheme == "https":
             return True
-        local = ("127.0.0.1", "::1", "localhost")
-        return target.scheme == base.scheme == "http" and target.host in local and is_web_url(url)
+        return (
+            target.scheme == base.scheme == "http"
+            and is_loopback_host(target.host)
+            and is_web_url(url)
+        )
 
     # -- connecting --
 
@@ -381,12 +385,8 @@ class EpicConnection(AsyncClosing):
         return self._access_token if self._clock() < self._access_until else None
 
     def _take(self, access_token: str, expires_in: float | None) -> None:
-        limits = self.settings.limits
-        lifetime = expires_in or limits.token_lifetime_default_s
-        lifetime = min(max(lifetime, limits.token_lifetime_min_s), limits.token_lifetime_max_s)
-        leeway = min(limits.token_refresh_leeway_s, lifetime / 4)
         self._access_token = access_token
-        self._access_until = self._clock() + lifetime - leeway
+        self._access_until = self._clock() + self.settings.limits.access_token_use_s(expires_in)
 
     async def _refresh(self) -> str:
         if self._refresh_token is None:
