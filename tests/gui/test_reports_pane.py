@@ -23,7 +23,7 @@ from rupa_desk.services.store import OrderFilters
 from rupa_desk.settings import demo
 from rupa_desk.ui.account_workspace import AccountContext, AccountWorkspace
 from rupa_desk.ui.main_window import MainWindow
-from rupa_desk.ui.messages import MessageBridge
+from rupa_desk.ui.messages import Message, MessageBridge
 from rupa_desk.ui.pages.reports import ReportsPage
 from rupa_desk.ui.presenters.connectivity import Connectivity
 from rupa_desk.ui.presenters.session import Account
@@ -40,9 +40,12 @@ def history_sandbox(sandbox_factory: SandboxFactory) -> SandboxServer:
 
 
 class Desk:
-    def __init__(self, window: MainWindow, workspace: AccountWorkspace) -> None:
+    def __init__(
+        self, window: MainWindow, workspace: AccountWorkspace, bridge: MessageBridge
+    ) -> None:
         self.window = window
         self.workspace = workspace
+        self.bridge = bridge
 
     @property
     def page(self) -> ReportsPage:
@@ -77,7 +80,7 @@ async def open_desk(
             window.install_panes(workspace.panes)
             window.show_workspace()
             window.show()
-            yield Desk(window, workspace)
+            yield Desk(window, workspace, bridge)
         finally:
             await workspace.close(remove_patient_data=False)
             window.remove_panes()
@@ -197,9 +200,20 @@ async def _ways_out(desk: Desk, tmp_path: Path) -> None:
     page._choose_pdf_path = choose
     path = page.export_csv()
     assert path is not None
-    rows = list(csv.reader(path.read_text(encoding="utf-8").splitlines()))
+    assert path.read_bytes().startswith("\ufeff".encode())  # spreadsheets read UTF-8 right
+    rows = list(csv.reader(path.read_text(encoding="utf-8-sig").splitlines()))
     assert rows[0] == ["month", "orders", "total_cents"]
     assert len(rows) == 1 + page.tables["revenue"].rowCount()
+
+    messages: list[Message] = []
+    desk.bridge.message_shown.connect(messages.append)
+    page._choose_csv_path = lambda parent, suggested: str(tmp_path / "no-such-folder" / "r.csv")
+    assert page.export_csv() is None  # a folder that cannot take it: said, not a bug report
+    told = [m.text for m in (*messages, *desk.bridge.queued()) if isinstance(m, Message)]
+    assert told  # to the banner, or queued for it (this window never attached it)
+    assert "could not be saved there" in told[-1]
+    assert "Choose another folder" in told[-1]
+    page._choose_csv_path = choose
 
     pdf = page.save_pdf()
     assert pdf is not None

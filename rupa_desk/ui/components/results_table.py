@@ -32,7 +32,7 @@ from rupa_desk.services.store.lab_results import OrderedTestResults
 from rupa_desk.ui.formatting import when
 from rupa_desk.ui.theme import Tone, chip_colors
 from rupa_desk.ui.widgets.chip_delegate import ChipDelegate
-from rupa_desk.ui.widgets.file_dialogs import WaysOut
+from rupa_desk.ui.widgets.file_dialogs import WaysOut, save_csv
 from rupa_desk.ui.widgets.keyed_table import CHIP_ROLE, read_only_table
 
 FLAG: Final = COLUMNS.index("Flag")
@@ -134,18 +134,10 @@ class ResultsTable(QWidget):
         if not chosen:
             return None
         path = Path(chosen)
-        try:
-            # UTF-8 with a byte order mark: spreadsheet programs then read names correctly
-            path.write_text(
-                summary_csv(self._patient, self._order, self._tests),
-                encoding="utf-8-sig",
-                newline="",
-            )
-        except OSError as exc:
-            self.action_failed.emit(
-                f"The results could not be saved there ({exc.strerror or exc}). "
-                "Choose another folder and try again."
-            )
+        csv = summary_csv(self._patient, self._order, self._tests)
+        problem = save_csv(path, csv, "The results")
+        if problem is not None:
+            self.action_failed.emit(problem)
             return None
         return path
 

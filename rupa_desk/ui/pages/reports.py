@@ -58,7 +58,7 @@ from rupa_desk.ui.formatting import money
 from rupa_desk.ui.presenters.reports import ReportsPresenter, ReportsSnapshot
 from rupa_desk.ui.theme import is_dark
 from rupa_desk.ui.widgets import file_dialogs
-from rupa_desk.ui.widgets.file_dialogs import ChoosePrinter, ChooseSavePath
+from rupa_desk.ui.widgets.file_dialogs import ChoosePrinter, ChooseSavePath, save_csv
 
 #: Bars a chart shows at most (the table has every row).
 CHART_BARS = 12
@@ -189,7 +189,7 @@ class ReportsPage(QWidget):
         self,
         presenter: ReportsPresenter,
         *,
-        choose_csv_path: ChooseSavePath = file_dialogs.choose_csv_path,
+        choose_csv_path: ChooseSavePath = file_dialogs.choose_save_path,
         choose_pdf_path: ChooseSavePath = file_dialogs.choose_save_path,
         choose_printer: ChoosePrinter = file_dialogs.choose_printer,
     ) -> None:
@@ -345,7 +345,10 @@ class ReportsPage(QWidget):
             return None
         path = Path(chosen)
         row_type = dict((k, t) for k, _, t in TABS)[key]
-        path.write_text(csv_text(getattr(self._snapshot, key), row_type), encoding="utf-8")
+        problem = save_csv(path, csv_text(getattr(self._snapshot, key), row_type), "The report")
+        if problem is not None:
+            self._presenter.tell_problem(problem)
+            return None
         return path
 
     def _on_print_button_clicked(self) -> None:

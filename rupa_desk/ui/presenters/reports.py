@@ -117,6 +117,10 @@ class ReportsPresenter(QObject):
         self.filters = ReportFilters(start, end)
         self.snapshot: ReportsSnapshot | None = None
 
+    def tell_problem(self, text: str) -> None:
+        """Say that something the user asked for (saving a report) could not be done."""
+        self._bridge.warning(text)
+
     def today(self) -> date:
         return self.reports.today()
 

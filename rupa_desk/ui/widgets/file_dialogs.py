@@ -47,16 +47,18 @@ def choose_save_path(parent: QWidget, suggested: str) -> str:
     return path
 
 
-def choose_csv_path(parent: QWidget, suggested: str) -> str:
-    """The system's Save dialog, for a CSV file (a report); starts in Documents too."""
-    if not Path(suggested).is_absolute():
-        documents = QStandardPaths.writableLocation(
-            QStandardPaths.StandardLocation.DocumentsLocation
+def save_csv(path: Path, text: str, what: str) -> str | None:
+    """Write `text` to `path` as UTF-8 with a byte order mark (spreadsheet programs then
+    read names correctly); None when saved, else what to tell the user ("`what` could not be
+    saved there …")."""
+    try:
+        path.write_text(text, encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        return (
+            f"{what} could not be saved there ({exc.strerror or exc}). "
+            "Choose another folder and try again."
         )
-        if documents:
-            suggested = str(Path(documents) / suggested)
-    path, _ = QFileDialog.getSaveFileName(parent, "Export", suggested, "CSV files (*.csv)")
-    return path
+    return None
 
 
 def choose_printer(parent: QWidget, printer: QPrinter, pages: int) -> bool:
