@@ -268,6 +268,17 @@ class AccountWorkspace:
         if sync:
             await self.catalog.sync_now()
 
+    def _quiet_panes(self) -> None:
+        """Nothing in the panes runs once the account is closing: their pending timers (a
+        search typed a moment ago, a long list read in parts) would read the database after
+        it closed, and they take no more input until the window removes them."""
+        from PySide6.QtCore import QTimer
+
+        for pane in self.panes.values():
+            pane.setEnabled(False)
+            for timer in pane.findChildren(QTimer):
+                timer.stop()
+
     async def close(self, *, remove_patient_data: bool) -> None:
         """Stop the account's work, remove patient data if asked, close the database.
 
@@ -278,6 +289,7 @@ class AccountWorkspace:
         thread), the downloaded result PDFs, and the checkout's web profile (Rupa's web-app
         sign-in). What could not be removed is told to the user.
         """
+        self._quiet_panes()
         await self.tasks.cancel_all()
         await self.orders.close(remove_web_profile=remove_patient_data)
         await self.catalog.close()

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from PySide6.QtCore import QTimer
+from pytestqt.qtbot import QtBot
 
 from rupa_desk.core.drafts import DraftState
 from rupa_desk.core.models import Order, OrderedTest, Patient
@@ -24,6 +26,7 @@ from rupa_desk.ui.components.sign_out_dialog import (
     SignOutDialog,
 )
 from rupa_desk.ui.messages import Level, Message
+from rupa_desk.ui.pages.drafts import DraftsPage
 from rupa_desk.ui.presenters.session import SessionState
 from tests.fixtures.desk import MakeDesk, first_download_done, signed_in_desk
 from tests.fixtures.fake_signin import FakeRupa
@@ -225,3 +228,32 @@ async def test_on_a_pc_not_marked_shared_removing_patient_data_starts_unticked(
     assert dialog is not None
     assert not dialog.remove_patient_data.isChecked()
     dialog.reject()
+
+
+async def test_a_search_typed_just_before_closing_does_not_read_the_closed_database(
+    qtbot: QtBot, make_desk: MakeDesk, environment: Environment
+) -> None:
+    """A test search waits a moment after the last key: the account closing in that moment
+    (quit, sign-out) must leave nothing in its panes to run against the closed database
+    (pytest-qt fails the test on an exception in the event loop)."""
+    desk = await signed_in_desk(make_desk, environment, download=True)
+    workspace = desk.workspace
+    assert workspace is not None
+    drafts = desk.window.pane("drafts")
+    assert isinstance(drafts, DraftsPage)
+    desk.window.show_pane("drafts")
+    drafts.new_button.click()
+    search = drafts.editor.test_search
+    await wait_until(lambda: search.isEnabled())
+    qtbot.keyClicks(search, "lip")
+    qtbot.keyClicks(search, "i")  # the last key: its search waits for the pause
+
+    def pending() -> list[QTimer]:
+        return [t for t in drafts.findChildren(QTimer) if t.isActive()]
+
+    assert pending()  # the search is still to run
+    await workspace.close(remove_patient_data=False)  # as quitting and signing out do
+    desk.workspace = None  # closed here, not again by the fixture
+    assert pending() == []
+    assert not drafts.isEnabled()
+    await asyncio.sleep(3 * search.settle_ms / 1000)  # past the pause: nothing ran
