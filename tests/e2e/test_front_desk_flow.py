@@ -56,6 +56,7 @@ async def test_the_ordering_flows_reach_checkout_within_their_interaction_counts
         [draft] = [d for d in store.drafts.all() if d.patient_id == patient.id]
         assert draft.state is DraftState.SENT
         assert draft.notes == NOTE
+        assert draft.internal_note == ""  # the note went where the patient reads it
         assert len(draft.lab_test_ids) == 3
         if flow == "panel":
             assert set(draft.lab_test_ids) == {t.lab_test_id for t in panel.tests}
@@ -64,4 +65,6 @@ async def test_the_ordering_flows_reach_checkout_within_their_interaction_counts
         assert ceiling.total <= TARGETS[key[0]]
         assert counts[key].total <= ceiling.total, (key, str(counts[key]))
         assert counts[key].clicks <= ceiling.clicks, (key, str(counts[key]))
+        assert counts[key].keys <= ceiling.keys, (key, str(counts[key]))  # a lost Tab, a key
+        assert counts[key].typed <= ceiling.typed, (key, str(counts[key]))
     assert counts[("3 tests", False)].clicks == counts[("panel", False)].clicks == 0

@@ -234,8 +234,12 @@ async def test_her_detail_follows_her_draft_but_not_each_keystroke_of_a_note(
     assert "0 tests" in panel.drafts.item(0).text()
     shown: list[object] = []
     app.workspace.patients.detail_changed.connect(shown.append)
+    [draft_id] = drafts_of(app, patient.id)
+    assert app.drafts.editor.draft_id == draft_id  # the keys below go to her draft
     qtbot.keyClicks(app.drafts.editor.notes, "Fasting")
     qtbot.keyClicks(app.drafts.editor.internal_note, "Call first")
+    saved = app.store.drafts.get(draft_id)
+    assert (saved.notes, saved.internal_note) == ("Fasting", "Call first")
     assert shown == []  # the panel is not rebuilt for every key of a note
     await add_from_catalog(qtbot, app)
     await wait_until(lambda: "1 test" in panel.drafts.item(0).text())

@@ -13,7 +13,7 @@ from rupa_desk.paths import AppPaths
 from rupa_desk.sandbox.results_hl7 import NUMERIC, HL7Facts, render_oru
 from rupa_desk.services.store import Store
 from rupa_desk.services.store.lab_results import LabResults
-from rupa_desk.ui.pages.results_inbox import ANALYTE, FLAG, TOLD, ResultsInboxPage
+from rupa_desk.ui.pages.results_inbox import ANALYTE, FLAG, REVIEWED, TOLD, ResultsInboxPage
 from rupa_desk.ui.presenters.results_inbox import (
     FIRST_PART_SIZE,
     PART_SIZE,
@@ -103,6 +103,16 @@ async def test_newest_and_flagged_first_the_filter_and_the_marks(
     marked = {i.id: i for i in results.inbox()}
     assert {marked[i].told_by for i in chosen} == {"Front Desk"}
     assert {marked[i].told_at for i in chosen} == {clock.now}
+
+    # "Reviewed by practitioner": who and when, kept here, shown in its column
+    page.select_rows([0])
+    [reviewed] = page.selected_ids()
+    clock.now += timedelta(minutes=5)
+    page.reviewed_button.click()
+    assert page.cell(0, REVIEWED).startswith("Front Desk, ")
+    marked = {i.id: i for i in results.inbox()}
+    assert (marked[reviewed].reviewed_by, marked[reviewed].reviewed_at) == ("Front Desk", clock.now)
+    assert [i for i in marked.values() if i.reviewed_by is not None] == [marked[reviewed]]
 
 
 async def test_showing_the_inbox_counts_as_having_looked(qtbot: QtBot, store: Store) -> None:
