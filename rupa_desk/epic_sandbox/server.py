@@ -9,12 +9,8 @@ bind); `stop()` shuts uvicorn down and joins its thread.
 
 from __future__ import annotations
 
-import logging
-import threading
-from types import TracebackType
 from typing import Final
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -25,21 +21,12 @@ from rupa_desk.epic_sandbox.config import FHIR_PATH, EpicConfig
 from rupa_desk.epic_sandbox.fhir_api import FhirEndpoints, FhirError, error_response
 from rupa_desk.epic_sandbox.oauth import OAuthEndpoints
 from rupa_desk.epic_sandbox.state import EpicState
-from rupa_desk.sandbox.faults import DropFilter, SimulatedDrop
+from rupa_desk.sandbox.faults import SimulatedDrop
 
-# The Rupa simulator's server thread and socket binding: both simulators start, stop and
-# drop connections the same way.
-from rupa_desk.sandbox.server import (
-    HOST,
-    START_TIMEOUT_S,
-    STOP_TIMEOUT_S,
-    SandboxStartError,
-    _bind,
-    _Uvicorn,
-)
+# Served as the Rupa simulator is: bound at once, a thread of its own, stopped and joined.
+from rupa_desk.sandbox.server import LoopbackServer
 
 _LOSE_HEADER: Final = b"x-sim-lose-answer"
-_DROP_FILTER: Final = DropFilter()
 
 
 def create_app(state: EpicState) -> ASGIApp:
@@ -86,7 +73,7 @@ class _LosingAnswers:
         await self.app(scope, receive, sending)
 
 
-class EpicServer:
+class EpicServer(LoopbackServer):
     """The Epic simulator served over real HTTP on 127.0.0.1, in a background thread.
 
     Attributes:
@@ -97,70 +84,10 @@ class EpicServer:
     def __init__(self, config: EpicConfig | None = None, *, start: bool = True) -> None:
         self.config = config or EpicConfig()
         self.epic = EpicState(self.config)
-        self._socket = _bind(self.config.port)
-        self.port: int = self._socket.getsockname()[1]
-        self.url = f"http://{HOST}:{self.port}"
-        self._server = _Uvicorn(
-            uvicorn.Config(
-                create_app(self.epic),
-                log_config=None,
-                log_level="warning",
-                access_log=False,
-                lifespan="off",
-                http="h11",
-                ws="none",
-                loop="asyncio",
-                timeout_graceful_shutdown=2,
-            )
-        )
-        self._thread: threading.Thread | None = None
-        logging.getLogger("uvicorn.error").addFilter(_DROP_FILTER)
-        if start:
-            self.start()
+        app = create_app(self.epic)
+        super().__init__(app, self.config.port, "Epic simulator", "epic-sandbox", start=start)
 
     @property
     def fhir_base(self) -> str:
         """The FHIR API's base URL (what the app's settings name)."""
         return self.url + FHIR_PATH
-
-    def start(self) -> None:
-        """Serve in a background thread; returns once connections are accepted."""
-        if self._thread is not None:
-            return
-        self._thread = threading.Thread(
-            target=self._server.run,
-            kwargs={"sockets": [self._socket]},
-            name=f"epic-sandbox-{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
-        if not self._server.ready.wait(START_TIMEOUT_S):
-            self.stop()
-            raise SandboxStartError("The Epic simulator did not start.")
-
-    def serve_forever(self) -> None:
-        """Serve in the calling thread until Ctrl+C (for the command line)."""
-        self._server.run(sockets=[self._socket])
-
-    def stop(self) -> None:
-        """Stop serving and join the server thread (safe to call twice)."""
-        thread = self._thread
-        if thread is not None:
-            self._server.request_exit()
-            thread.join(STOP_TIMEOUT_S)
-            if thread.is_alive():
-                self._server.force_exit = True
-                thread.join(STOP_TIMEOUT_S)
-        self._socket.close()
-
-    def __enter__(self) -> EpicServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

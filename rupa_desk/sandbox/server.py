@@ -17,7 +17,7 @@ import socket
 import sys
 import threading
 from types import TracebackType
-from typing import Final
+from typing import Final, Self
 
 import uvicorn
 from starlette.applications import Starlette
@@ -113,7 +113,7 @@ def create_app(state: SandboxState) -> ASGIApp:
     return RequestLogMiddleware(FaultMiddleware(app, state), state)
 
 
-def _bind(port: int) -> socket.socket:
+def _bind(port: int, name: str) -> socket.socket:
     # proto=IPPROTO_TCP so asyncio sets TCP_NODELAY on each connection (with proto 0 it does
     # not, and Nagle + delayed ACK add ~40 ms to every response).
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -124,7 +124,7 @@ def _bind(port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         raise SandboxStartError(
-            f"The Rupa simulator cannot listen on {HOST}:{port} ({exc.strerror}). "
+            f"The {name} cannot listen on {HOST}:{port} ({exc.strerror}). "
             "Is another simulator running? Pick another port, or 0 for any free one."
         ) from exc
     # Listening at once: a client that connects as soon as the address is printed waits in
@@ -169,26 +169,28 @@ class _Uvicorn(uvicorn.Server):
                 loop.call_soon_threadsafe(wake.set)
 
 
-class SandboxServer:
-    """The simulator served over real HTTP on 127.0.0.1.
+class LoopbackServer:
+    """An ASGI app served over real HTTP on 127.0.0.1 in a background thread (both
+    simulators): bound and listening before the constructor returns, started (`start`,
+    unless `start=False`), stopped and joined (`stop`, safe to call twice). `name` is how
+    messages call it; its thread is "`thread`-PORT".
 
     Attributes:
-        config: the configuration it was built from.
-        state: its in-memory world; hold `state.lock` when touching it from another thread.
         port: the TCP port it listens on.
-        url: its base URL, e.g. "http://127.0.0.1:54321" (API base, OAuth and pages).
+        url: its base URL, e.g. "http://127.0.0.1:54321".
     """
 
-    def __init__(self, config: SandboxConfig | None = None, *, start: bool = True) -> None:
-        self.config = config or SandboxConfig()
-        self.state = build_state(self.config)
-        self.app = create_app(self.state)
-        self._socket = _bind(self.config.port)
+    def __init__(
+        self, app: ASGIApp, port: int, name: str, thread: str, *, start: bool = True
+    ) -> None:
+        self._name = name
+        self._thread_name = thread
+        self._socket = _bind(port, name)
         self.port: int = self._socket.getsockname()[1]
         self.url = f"http://{HOST}:{self.port}"
         self._server = _Uvicorn(
             uvicorn.Config(
-                self.app,
+                app,
                 log_config=None,
                 log_level="warning",
                 access_log=False,
@@ -210,19 +212,19 @@ class SandboxServer:
         if self._thread is not None:
             return
         self._thread = threading.Thread(
-            target=self._serve, name=f"rupa-sandbox-{self.port}", daemon=True
+            target=self._serve, name=f"{self._thread_name}-{self.port}", daemon=True
         )
         self._thread.start()
         if not self._server.ready.wait(START_TIMEOUT_S) or self._failure is not None:
             self.stop()
-            raise SandboxStartError(f"The Rupa simulator did not start: {self._failure!r}")
+            raise SandboxStartError(f"The {self._name} did not start: {self._failure!r}")
 
     def _serve(self) -> None:
         try:
             self._server.run(sockets=[self._socket])
         except Exception as exc:  # the thread's last words, reported by start()
             self._failure = exc
-            logger.exception("The Rupa simulator stopped with an error")
+            logger.exception("The %s stopped with an error", self._name)
         finally:
             self._server.ready.set()
 
@@ -247,7 +249,7 @@ class SandboxServer:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def __enter__(self) -> SandboxServer:
+    def __enter__(self) -> Self:
         if self._thread is None:
             self.start()
         return self
@@ -259,6 +261,23 @@ class SandboxServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+class SandboxServer(LoopbackServer):
+    """The Rupa simulator served over real HTTP on 127.0.0.1.
+
+    Attributes:
+        config: the configuration it was built from.
+        state: its in-memory world; hold `state.lock` when touching it from another thread.
+        port: the TCP port it listens on.
+        url: its base URL, e.g. "http://127.0.0.1:54321" (API base, OAuth and pages).
+    """
+
+    def __init__(self, config: SandboxConfig | None = None, *, start: bool = True) -> None:
+        self.config = config or SandboxConfig()
+        self.state = build_state(self.config)
+        self.app = create_app(self.state)
+        super().__init__(self.app, self.config.port, "Rupa simulator", "rupa-sandbox", start=start)
 
     def __repr__(self) -> str:
         return f"SandboxServer(url={self.url!r}, running={self.running})"

@@ -296,3 +296,16 @@ def test_the_command_serves_the_epic_simulator_until_stopped() -> None:
         process.terminate()
         process.communicate(timeout=30)
     assert process.returncode is not None
+
+
+def test_the_epic_simulator_on_a_busy_port_says_which_simulator() -> None:
+    from rupa_desk.epic_sandbox.config import EpicConfig
+    from rupa_desk.epic_sandbox.server import EpicServer
+    from rupa_desk.sandbox.server import SandboxStartError
+
+    with (
+        EpicServer(EpicConfig()) as epic,
+        pytest.raises(SandboxStartError, match="The Epic simulator cannot listen"),
+    ):
+        EpicServer(EpicConfig(port=epic.port))
+    assert not epic.running
