@@ -33,8 +33,9 @@ Hierarchy (what callers catch; the root is `rupa_desk.core.errors.KnownError`):
       SessionBusy                 another Rupa Desk process kept the session locked
       SignInServerMoved           the token/revoke URL answered with a redirect (settings)
       SignInError                 the browser sign-in did not finish
-        AccessDenied, SignInTimedOut, SignInCancelled, StateMismatch, NoFreePort,
-        SignInFailed, IssuerMismatch
+        AccessDenied, SignInTimedOut, SignInCancelled, NoFreePort, SignInFailed,
+        IssuerMismatch (an answer with another attempt's state is not an error: it is
+        refused in that browser tab and the real one awaited)
 """
 
 from __future__ import annotations
@@ -352,15 +353,6 @@ class SignInCancelled(SignInError):
     """The user cancelled sign-in."""
 
     default_message = "Sign-in was cancelled."
-
-
-class StateMismatch(SignInError):
-    """The browser came back with an answer that does not belong to this sign-in attempt."""
-
-    default_message = (
-        "The browser came back from an older or unknown sign-in attempt, so it was refused. "
-        "Start sign-in again."
-    )
 
 
 class NoFreePort(SignInError):

@@ -5,6 +5,7 @@ Epic's patient search, today's schedule, documents, and errors as `EpicError`s."
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -219,6 +220,31 @@ async def test_an_answer_naming_another_issuer_or_none_is_refused(
     assert browser.pages[0].status_code == 400
     assert not connection.status().connected
     assert not any(method == "POST" for method, _ in epic.epic.requests)
+    # the token endpoint's own records (not in `requests`, which lists FHIR calls only)
+    assert not any(code.used for code in epic.epic.codes.values())
+    assert epic.epic.access_tokens == {}
+
+
+async def test_an_answer_with_a_state_issued_elsewhere_is_refused_and_the_real_one_used(
+    epic: EpicServer,
+) -> None:
+    """`state` binds the answer to this connect to this server: an answer carrying another
+    sign-in's state (Rupa's, a stale tab's) gets an error page and its code is never
+    exchanged; the connect goes on and uses the real answer."""
+    rupa_state = secrets.token_urlsafe(32)  # as Rupa's sign-in issues them
+    browser = PlayedEpicBrowser(foreign_state=rupa_state)
+    connection = EpicConnection(settings_for(epic), MemorySecretStore(), opener=browser)
+    try:
+        await connection.connect(timeout_s=30)
+    finally:
+        await connection.aclose()
+    forged, real = browser.pages
+    assert forged.status_code == 400
+    assert real.status_code == 200
+    # the simulator's own records: its one code exchanged once, one access token issued
+    assert [code.used for code in epic.epic.codes.values()] == [True]
+    assert len(epic.epic.access_tokens) == 1
+    assert connection.status().connected
 
 
 async def test_denying_in_the_browser_is_a_failed_connect(epic: EpicServer) -> None:
