@@ -24,8 +24,6 @@ DAY_S: Final = 86_400
 #: An order waiting for payment longer than this needs a follow-up (days).
 UNPAID_AFTER_DAYS: Final = 7
 
-REPORTS: Final = ("pipeline", "late", "turnaround", "popularity", "revenue")
-
 
 def day_number(day: date) -> int:
     """`day` as days since 1970-01-01."""
@@ -311,16 +309,21 @@ def _cell(value: object) -> object:
     return value
 
 
+#: Each report by its name (the CLI's and the pane's), and the type of its rows.
+REPORT_ROWS: Final[dict[str, type[Any]]] = {
+    "pipeline": PipelineRow,
+    "late": FollowUpRow,
+    "turnaround": TurnaroundRow,
+    "popularity": PopularityRow,
+    "revenue": RevenueRow,
+}
+#: The reports' names, in the order the pane and the CLI list them.
+REPORTS: Final = tuple(REPORT_ROWS)
+
+
 def row_type_of(report: str) -> type[Any]:
     """The row type of a report by its name (see `REPORTS`)."""
-    types: dict[str, type[Any]] = {
-        "pipeline": PipelineRow,
-        "late": FollowUpRow,
-        "turnaround": TurnaroundRow,
-        "popularity": PopularityRow,
-        "revenue": RevenueRow,
-    }
-    return types[report]
+    return REPORT_ROWS[report]
 
 
 def total(rows: Iterable[RevenueRow]) -> int:

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Final
 
 from rupa_desk.core.reports import (
+    REPORTS,
     UNPAID_AFTER_DAYS,
     FollowUpRow,
     HistoryEvent,
@@ -98,14 +99,10 @@ class PracticeReports:
 
     def run(self, report: str, filters: ReportFilters) -> Sequence[Row]:
         """A report by its name (`core.reports.REPORTS`)."""
-        reports: dict[str, Callable[[ReportFilters], Sequence[Row]]] = {
-            "pipeline": self.pipeline,
-            "late": self.late,
-            "turnaround": self.turnaround,
-            "popularity": self.popularity,
-            "revenue": self.revenue,
-        }
-        return reports[report](filters)
+        if report not in REPORTS:
+            raise KeyError(report)
+        compute: Callable[[ReportFilters], Sequence[Row]] = getattr(self, report)
+        return compute(filters)
 
     def csv(self, report: str, filters: ReportFilters) -> str:
         """A report as CSV text (UTF-8 when written; a header, ISO dates)."""

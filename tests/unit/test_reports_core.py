@@ -86,3 +86,12 @@ def test_csv_has_the_field_names_iso_dates_and_cents() -> None:
     ]  # fmt: skip
     money = list(csv.reader(io.StringIO(csv_text([RevenueRow("2026-01", 2, 12345)], RevenueRow))))
     assert money == [["month", "orders", "total_cents"], ["2026-01", "2", "12345"]]
+
+
+def test_the_command_line_offers_every_report_and_only_those() -> None:
+    """`__main__` lists the report names itself (the app does not load the reports to start);
+    they must be the reports there are."""
+    from rupa_desk.__main__ import REPORT_NAMES
+    from rupa_desk.core.reports import REPORTS
+
+    assert REPORT_NAMES == REPORTS
