@@ -44,6 +44,7 @@ class Filing:
     pdf: Path
     service: ResultFiling
     bridge: MessageBridge
+    presenter: EpicFilingPresenter
 
 
 @pytest_asyncio.fixture
@@ -82,7 +83,7 @@ async def filing(qtbot: QtBot, app_paths: AppPaths, epic: EpicServer) -> AsyncIt
     pdf.write_bytes(b"%PDF-1.4 Camila's lipid panel")
     store.orders.set_results_file(test.id, pdf, RECEIVED)
     try:
-        yield Filing(bar, store, epic, messages, pdf, service, bridge)
+        yield Filing(bar, store, epic, messages, pdf, service, bridge, presenter)
     finally:
         presenter.close()
         await client.aclose()
@@ -111,6 +112,12 @@ async def test_a_linked_patients_result_is_filed_once(filing: Filing) -> None:
     assert model.identifier[0].value == "ordts_CAM0001"
     assert model.content[0].attachment.title == filing.pdf.name
     assert any("filed to the patient's Epic chart" in m.text for m in filing.messages)
+
+    # asked again (a second window, a keyboard user): a filed result costs Epic nothing
+    asked = len(filing.epic.epic.requests)
+    assert not await filing.presenter.file(detail)
+    assert len(filing.epic.epic.requests) == asked
+    assert len(filed_documents(filing.epic)) == 1
     await settle()
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -23,7 +24,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from rupa_desk.services.epic.errors import EpicError
 from rupa_desk.services.epic.filing import ResultFiling
 from rupa_desk.services.store import OrderDetail, UnknownOrderError
-from rupa_desk.services.store.epic_links import EpicLinks, Filing
+from rupa_desk.services.store.epic_links import EpicLink, EpicLinks, Filing
 from rupa_desk.services.store.errors import StoreError
 from rupa_desk.ui.messages import MessageBridge
 from rupa_desk.ui.tasks import BackgroundTasks, LatestTask, Superseded
@@ -137,29 +138,16 @@ class EpicFilingPresenter(QObject):
         link = self._links.link_for(patient) if patient is not None else None
         if link is None:
             return 0  # the order says how to link her
-        when = detail.date_completed or datetime.now(UTC)
         filed = 0
-        for test in detail.ordered_tests:
-            path = test.results_file
-            before = self._links.filing(test.id)
-            if path is None or (before is not None and before.state == "filed"):
-                continue
+        for test_id, path in self._unfiled(detail):
+            before = self._links.filing(test_id)
             try:
-                pdf = await asyncio.to_thread(path.read_bytes)
+                await self._file_one(detail, test_id, path, link)
             except OSError as exc:
                 log.warning("could not read a result PDF to file it: %s", type(exc).__name__)
                 problem = "The result file could not be read. Download the results again."
-                self._links.record(test.id, link.epic_patient_id, "failed", problem=problem)
+                self._links.record(test_id, link.epic_patient_id, "failed", problem=problem)
                 self._failed(before, problem)
-                continue
-            try:
-                await self._filing.file(
-                    ordered_test_id=test.id,
-                    epic_patient_id=link.epic_patient_id,
-                    title=path.name,
-                    pdf=pdf,
-                    when=when,
-                )
             except EpicError as exc:  # recorded as failed by `ResultFiling`
                 self._failed(before, exc.user_message)
             except StoreError as exc:
@@ -171,6 +159,34 @@ class EpicFilingPresenter(QObject):
         if filed:
             log.info("filed %d result(s) to Epic automatically", filed)
         return filed
+
+    def _unfiled(self, detail: OrderDetail) -> list[tuple[str, Path]]:
+        """(ordered test id, result PDF) of the order's downloaded results not filed yet."""
+        unfiled = []
+        for test in detail.ordered_tests:
+            filing = self._links.filing(test.id)
+            if test.results_file is not None and (filing is None or filing.state != "filed"):
+                unfiled.append((test.id, test.results_file))
+        return unfiled
+
+    async def _file_one(
+        self, detail: OrderDetail, test_id: str, path: Path, link: EpicLink
+    ) -> None:
+        """File one result PDF to her chart (never twice: `ResultFiling`).
+
+        Raises:
+            OSError: the PDF could not be read.
+            EpicError: Epic refused or could not be reached (recorded as failed).
+            StoreError: the filing state could not be saved.
+        """
+        pdf = await asyncio.to_thread(path.read_bytes)
+        await self._filing.file(
+            ordered_test_id=test_id,
+            epic_patient_id=link.epic_patient_id,
+            title=path.name,
+            pdf=pdf,
+            when=detail.date_completed or datetime.now(UTC),
+        )
 
     def _failed(self, before: Filing | None, problem: str) -> None:
         """Say a failure once: not again at each retry."""
@@ -209,21 +225,10 @@ class EpicFilingPresenter(QObject):
         if link is None:
             self._bridge.warning(NOT_LINKED)
             return False
-        when = detail.date_completed or datetime.now(UTC)
         filed = 0
-        for test in detail.ordered_tests:
-            path = test.results_file
-            if path is None:
-                continue
+        for test_id, path in self._unfiled(detail):
             try:
-                pdf = await asyncio.to_thread(path.read_bytes)
-                await self._filing.file(
-                    ordered_test_id=test.id,
-                    epic_patient_id=link.epic_patient_id,
-                    title=path.name,
-                    pdf=pdf,
-                    when=when,
-                )
+                await self._file_one(detail, test_id, path, link)
                 filed += 1
             except OSError as exc:
                 log.warning("could not read a result PDF to file it: %s", type(exc).__name__)
