@@ -420,21 +420,18 @@ class Orders:
 
     def completed(self, *, since: datetime) -> list[TrackedOrder]:
         """Completed orders (not canceled) whose results last arrived at `since` or later,
-        with when: the latest of their ordered tests' dates, else the completion date. (A
-        clinic's whole history may be here: the older ones are left in the database.)"""
+        with when: the latest of their ordered tests' dates, else the completion date, as
+        `rupa_desk.core.status.results_arrived_at` says it for an order in hand. (A clinic's
+        whole history may be here: the older ones are left in the database.)"""
         rows = self._db.execute(
-            "SELECT o.id, o.date_completed, (SELECT max(t.date_results_received)"
-            " FROM ordered_tests t WHERE t.order_id = o.id)"
-            " FROM orders o WHERE o.date_completed IS NOT NULL AND o.date_canceled IS NULL"
-            " AND (o.date_completed >= :since OR EXISTS (SELECT 1 FROM ordered_tests t"
-            " WHERE t.order_id = o.id AND t.date_results_received >= :since))",
+            "SELECT id, arrived FROM (SELECT o.id AS id, coalesce((SELECT"
+            " max(t.date_results_received) FROM ordered_tests t WHERE t.order_id = o.id),"
+            " o.date_completed) AS arrived FROM orders o"
+            " WHERE o.date_completed IS NOT NULL AND o.date_canceled IS NULL)"
+            " WHERE arrived >= :since",
             {"since": to_iso(since)},
         ).fetchall()
-        found = [
-            TrackedOrder(str(order_id), _aware(results or completed))
-            for order_id, completed, results in rows
-        ]
-        return [order for order in found if order.last_change_at >= since]
+        return [TrackedOrder(str(order_id), _aware(arrived)) for order_id, arrived in rows]
 
 
 def _iso(moment: datetime | None) -> str | None:
