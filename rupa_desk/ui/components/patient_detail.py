@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from rupa_desk.core.models import Address
 from rupa_desk.ui.components.catalog_model import format_price
 from rupa_desk.ui.components.result_trends import TrendsView
+from rupa_desk.ui.formatting import tests_count
 from rupa_desk.ui.presenters.patients import LOADING_ORDERS, PatientDetail
 from rupa_desk.ui.widgets.elided_text import ElidedLabel, show_cut_cells_whole
 
@@ -199,7 +200,7 @@ class PatientDetailPanel(QWidget):
         self.name.setToolTip(f"Rupa's reference: {patient.id}")  # for a call to Rupa's support
         self.drafts.clear()
         for draft in detail.drafts:
-            tests = "1 test" if draft.test_count == 1 else f"{draft.test_count} tests"
+            tests = tests_count(draft.test_count)
             item = QListWidgetItem(f"Draft of {draft.updated_at:%Y-%m-%d %H:%M} · {tests}")
             item.setData(Qt.ItemDataRole.UserRole, draft.id)
             self.drafts.addItem(item)

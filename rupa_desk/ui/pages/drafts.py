@@ -51,7 +51,7 @@ from rupa_desk.core.drafts import DraftState
 from rupa_desk.services.store import DraftListing, SearchHit, UnknownDraftError
 from rupa_desk.ui.components.draft_chooser import DialogDraftChooser
 from rupa_desk.ui.components.drafts_model import STATE, DraftsTableModel, estimate
-from rupa_desk.ui.formatting import money
+from rupa_desk.ui.formatting import money, tests_count
 from rupa_desk.ui.presenters.drafts import (
     SENT_AND_CHANGED,
     SHORT_STATES,
@@ -378,7 +378,7 @@ class DraftEditor(QWidget):
         for panel in self._panels.panels() if self._panels is not None and words else []:
             if all(word in panel.name.casefold() for word in words):
                 count = len(panel.tests)
-                tests = "1 test" if count == 1 else f"{count} tests"
+                tests = tests_count(count)
                 item = QListWidgetItem(f"Saved panel: {panel.name} · {tests}")
                 item.setData(ID_ROLE, panel.id)
                 item.setData(PANEL_ROLE, True)

@@ -36,6 +36,7 @@ from qasync import asyncSlot
 
 from rupa_desk.core.panels import Panel
 from rupa_desk.ui.components.catalog_model import format_price
+from rupa_desk.ui.formatting import tests_count
 from rupa_desk.ui.presenters.panels import EXPORT_FILE_NAME, PanelsPresenter
 from rupa_desk.ui.widgets.delete_question import chose_delete, delete_question
 from rupa_desk.ui.widgets.keyed_table import read_only_table
@@ -193,7 +194,7 @@ class PanelsPage(QWidget):
             self.list.clear()
             for panel in panels:
                 count = len(panel.tests)
-                tests = "1 test" if count == 1 else f"{count} tests"
+                tests = tests_count(count)
                 item = QListWidgetItem(f"{panel.name} · {tests}", self.list)
                 item.setData(_ID_ROLE, panel.id)
                 item.setToolTip("\n".join(test.name for test in panel.tests))

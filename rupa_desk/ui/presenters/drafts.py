@@ -51,6 +51,7 @@ from rupa_desk.services.store import (
     UnknownOrderError,
     UnknownPatientError,
 )
+from rupa_desk.ui.formatting import tests_count
 from rupa_desk.ui.messages import Level, MessageBridge
 from rupa_desk.ui.presenters.connectivity import Connectivity
 from rupa_desk.ui.tasks import BackgroundTasks
@@ -474,7 +475,7 @@ class DraftsPresenter(QObject):
         self.drafts_changed.emit()
         self.set_current(draft_id)
         self.open_requested.emit(draft_id)
-        tests = "1 test" if len(available) == 1 else f"{len(available)} tests"
+        tests = tests_count(len(available))
         of = f" from the order of {submitted.astimezone():%d %b %Y}" if submitted else ""
         text = f"New draft for {who} with {tests}{of}."
         if missing:
@@ -574,7 +575,7 @@ class DraftsPresenter(QObject):
         self.draft_changed.emit(draft_id)
         draft = self._store.drafts.get(draft_id)
         count = len(draft.lab_test_ids)
-        tests = "1 test" if count == 1 else f"{count} tests"
+        tests = tests_count(count)
         where = self._draft_words(draft)
         if not added:
             return f"“{test.name}” is already on {where} ({tests})."
@@ -613,7 +614,7 @@ class DraftsPresenter(QObject):
 
     def _summary_words(self, summary: DraftSummary) -> str:
         who = self.patient_name(summary.patient_id) if summary.patient_id else "No patient yet"
-        tests = "1 test" if summary.test_count == 1 else f"{summary.test_count} tests"
+        tests = tests_count(summary.test_count)
         changed = summary.updated_at.astimezone().strftime("%d %b %H:%M")
         return f"{who} · {tests} · changed {changed}"
 

@@ -39,6 +39,7 @@ from rupa_desk.services.store import (
     UnknownLabTestError,
     UnknownPanelError,
 )
+from rupa_desk.ui.formatting import tests_count
 from rupa_desk.ui.messages import Level, MessageBridge
 from rupa_desk.ui.presenters.catalog import DraftTarget
 
@@ -253,7 +254,7 @@ class PanelsPresenter(QObject):
         if self._current_draft.current != draft_before:
             on_it_before = set()  # a new draft (or another one: the current was checked out)
         already = sum(test.id in on_it_before for test in check.available)
-        tests = "1 test" if added == 1 else f"{added} tests"
+        tests = tests_count(added)
         if already:
             tests += f", {already} of them on it already"
         text = (
@@ -324,7 +325,7 @@ class PanelsPresenter(QObject):
             return None
         self.panels_changed.emit()
         self.set_current(panel.id)
-        count = "1 test" if len(panel.tests) == 1 else f"{len(panel.tests)} tests"
+        count = tests_count(len(panel.tests))
         self._bridge.info(f"Saved the panel “{panel.name}” ({count}): give it a name in Panels.")
         return panel
 
