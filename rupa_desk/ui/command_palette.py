@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
@@ -87,55 +87,64 @@ def words_match(text: str, *fields: str) -> bool:
     return all(word in haystack for word in text.casefold().split())
 
 
-class PatientSource:
+T = TypeVar("T")
+
+
+class SearchSource(Generic[T]):
+    """Entries found by a search of the local database (patients, catalog tests): its own
+    ranking, at most `limit`; each shown with its title and detail, opened with `open`."""
+
+    def __init__(
+        self,
+        kind: str,
+        search: Callable[[str, int], Sequence[T]],
+        title: Callable[[T], str],
+        detail: Callable[[T], str],
+        open: Callable[[T], object],
+    ) -> None:
+        self.kind = kind
+        self._search = search
+        self._title = title
+        self._detail = detail
+        self._open = open
+
+    def find(self, text: str, limit: int) -> list[PaletteEntry]:
+        return [
+            PaletteEntry(
+                self.kind, self._title(item), self._detail(item), partial(self._open, item)
+            )
+            for item in self._search(text, limit)[:limit]
+        ]
+
+
+def patient_source(
+    search: Callable[[str, int], Sequence[Patient]], open: Callable[[Patient], object]
+) -> SearchSource[Patient]:
     """Patients cached on this computer, found by name, email or birthday."""
-
-    kind = "Patient"
-
-    def __init__(
-        self, search: Callable[[str, int], Sequence[Patient]], open: Callable[[Patient], object]
-    ) -> None:
-        self._search = search
-        self._open = open
-
-    def find(self, text: str, limit: int) -> list[PaletteEntry]:
-        return [
-            PaletteEntry(
-                self.kind,
-                patient.full_name,
-                patient.email
-                + (f" · born {patient.birthday.isoformat()}" if patient.birthday else ""),
-                partial(self._open, patient),
-            )
-            for patient in self._search(text, limit)[:limit]
-        ]
+    return SearchSource(
+        "Patient",
+        search,
+        lambda patient: patient.full_name,
+        lambda patient: (
+            patient.email + (f" · born {patient.birthday.isoformat()}" if patient.birthday else "")
+        ),
+        open,
+    )
 
 
-class TestSource:
+def catalog_source(
+    search: Callable[[str, int], Sequence[SearchHit]], open: Callable[[SearchHit], object]
+) -> SearchSource[SearchHit]:
     """Tests of the local catalog, with their lab and price (one test, many labs)."""
-
-    kind = "Test"
-
-    def __init__(
-        self, search: Callable[[str, int], Sequence[SearchHit]], open: Callable[[SearchHit], object]
-    ) -> None:
-        self._search = search
-        self._open = open
-
-    def find(self, text: str, limit: int) -> list[PaletteEntry]:
-        return [
-            PaletteEntry(
-                self.kind,
-                hit.name,
-                " · ".join(
-                    part
-                    for part in (hit.lab_company_name, money(hit.price) if hit.price else "")
-                    if part
-                ),
-                partial(self._open, hit),
-            )
-            for hit in self._search(text, limit)[:limit]
-        ]
+    return SearchSource(
+        "Test",
+        search,
+        lambda hit: hit.name,
+        lambda hit: " · ".join(
+            part for part in (hit.lab_company_name, money(hit.price) if hit.price else "") if part
+        ),
+        open,
+    )
 
 
 class DraftSource:

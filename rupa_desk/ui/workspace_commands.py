@@ -25,8 +25,8 @@ from rupa_desk.ui.command_palette import (
     DraftSource,
     OrderSource,
     PaletteSource,
-    PatientSource,
-    TestSource,
+    catalog_source,
+    patient_source,
 )
 from rupa_desk.ui.commands import Command
 from rupa_desk.ui.messages import MessageBridge
@@ -206,11 +206,11 @@ class WorkspaceCommands:
         sources: list[PaletteSource] = []
         if "patients" in keys:
             sources.append(
-                PatientSource(lambda t, n: store.patients.search(t, limit=n), self.open_patient)
+                patient_source(lambda t, n: store.patients.search(t, limit=n), self.open_patient)
             )
         if "catalog" in keys:
             sources.append(
-                TestSource(lambda t, n: store.catalog.search(t, limit=n).hits, self.open_test)
+                catalog_source(lambda t, n: store.catalog.search(t, limit=n).hits, self.open_test)
             )
         if "drafts" in keys:
             drafts = workspace.orders.drafts

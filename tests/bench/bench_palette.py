@@ -36,8 +36,8 @@ from rupa_desk.ui.command_palette import (
     CommandPalette,
     DraftSource,
     OrderSource,
-    PatientSource,
-    TestSource,
+    catalog_source,
+    patient_source,
 )
 from tests.fixtures.catalog_data import iter_tests, load_catalog, synthetic_companies
 
@@ -88,8 +88,8 @@ def palette_for(store: Store) -> CommandPalette:
 
     return CommandPalette(
         [
-            PatientSource(lambda t, n: store.patients.search(t, limit=n), lambda p: None),
-            TestSource(lambda t, n: store.catalog.search(t, limit=n).hits, lambda h: None),
+            patient_source(lambda t, n: store.patients.search(t, limit=n), lambda p: None),
+            catalog_source(lambda t, n: store.catalog.search(t, limit=n).hits, lambda h: None),
             DraftSource(store.drafts.listing, lambda d: None, lambda d: d.draft.state.value),
             OrderSource(store.orders.listing, lambda r: None),
         ]
