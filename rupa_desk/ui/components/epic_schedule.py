@@ -13,13 +13,9 @@ from datetime import date
 from typing import Final
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QDialog,
-    QHBoxLayout,
     QLabel,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -27,9 +23,8 @@ from PySide6.QtWidgets import (
 from qasync import asyncSlot
 
 from rupa_desk.core.fhir import EhrPatient, ScheduledVisit
+from rupa_desk.ui.components.epic_patients_dialog import NEW_ORDER, EpicPatientsDialog
 from rupa_desk.ui.presenters.epic import EpicPresenter
-from rupa_desk.ui.widgets.button_delegate import ButtonDelegate
-from rupa_desk.ui.widgets.keyed_table import read_only_table
 
 #: How often an open schedule is loaded again (a schedule changes over the day, not by the
 #: second; Epic's fair-use guidance asks for restraint).
@@ -37,7 +32,6 @@ REFRESH_INTERVAL_MS: Final = 5 * 60 * 1000
 COLUMNS: Final = ("Time", "Status", "Patient", "Reason", "In Rupa", "")
 #: The column drawn as a "New order" button on every row.
 NEW_ORDER_COLUMN: Final = 5
-NEW_ORDER: Final = "New order"
 _READ_ONLY: Final = Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled
 #: The columns as wide as their texts (the reason takes the rest; the buttons' is fixed).
 _SIZED_TO_CONTENTS: Final = (0, 1, 2, 4)
@@ -51,21 +45,14 @@ _STATUS_WORDS: Final = {
 }
 
 
-class EpicScheduleDialog(QDialog):
-    """Today's appointments in Epic.
+class EpicScheduleDialog(EpicPatientsDialog):
+    """Today's appointments in Epic (the signals of `EpicPatientsDialog`, and one more).
 
     Signals:
-        open_in_rupa(str): the Rupa patient id of a linked appointment's patient.
-        use_for_rupa(EhrPatient): an unlinked appointment's patient, loaded from Epic.
-        new_order(str): "New order" for a linked appointment's patient (her Rupa id).
-        new_order_for_epic(EhrPatient): "New order" for an unlinked appointment's patient,
-            loaded from Epic: she becomes a Rupa patient first.
+        open_in_rupa(str): "Use for Rupa" on a linked appointment's patient: her Rupa id.
     """
 
     open_in_rupa = Signal(str)
-    use_for_rupa = Signal(object)
-    new_order = Signal(str)
-    new_order_for_epic = Signal(object)
 
     def __init__(
         self,
@@ -74,48 +61,26 @@ class EpicScheduleDialog(QDialog):
         *,
         day: date | None = None,
     ) -> None:
-        super().__init__(parent)
-        self._presenter = presenter
+        super().__init__(
+            presenter,
+            parent,
+            title="Today in Epic",
+            table_name="Today's appointments",
+            columns=COLUMNS,
+            stretch=COLUMNS.index("Reason"),
+            new_order_column=NEW_ORDER_COLUMN,
+            use_tooltip="Open her in Rupa, or fill in the new-patient form from Epic",
+        )
         self._day = day or date.today()
         self._visits: list[ScheduledVisit] = []
-        self.setWindowTitle("Today in Epic")
-        self.setAccessibleName("Today in Epic")
         self.summary = QLabel()
         self.summary.setAccessibleName("Schedule summary")
         self.summary.setWordWrap(True)
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setAccessibleName("Today's appointments")
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        read_only_table(self.table, stretch=COLUMNS.index("Reason"))
-        self.row_button = ButtonDelegate(self.table)
-        self.table.setItemDelegateForColumn(NEW_ORDER_COLUMN, self.row_button)
         self.table.setColumnWidth(NEW_ORDER_COLUMN, self.row_button.width_for(NEW_ORDER, self))
-        self.new_order_button = QPushButton(NEW_ORDER)
-        self.new_order_button.setAccessibleName("New order for this patient")
-        self.new_order_button.setToolTip(
-            "Start an order for her (Ctrl+Enter); a patient not in Rupa Desk yet is added first"
-        )
-        self.new_order_button.setEnabled(False)
         self.new_order_button.setDefault(True)  # Enter on a row starts her order
-        self.new_order_action = QAction(NEW_ORDER, self)
-        self.new_order_action.setShortcuts(
-            [QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")]
-        )
-        self.addAction(self.new_order_action)
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.setAccessibleName("Refresh the schedule")
-        self.use_button = QPushButton("Use for Rupa")
-        self.use_button.setAccessibleName("Use this patient for Rupa")
-        self.use_button.setToolTip("Open her in Rupa, or fill in the new-patient form from Epic")
-        self.use_button.setEnabled(False)
-        close = QPushButton("Close")
-        close.setAccessibleName("Close Today in Epic")
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.refresh_button)
-        buttons.addStretch(1)
-        buttons.addWidget(close)
-        buttons.addWidget(self.use_button)
-        buttons.addWidget(self.new_order_button)
+        buttons = self.button_row(self.refresh_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
         layout.addWidget(self.table, 1)
@@ -132,7 +97,6 @@ class EpicScheduleDialog(QDialog):
         self.table.doubleClicked.connect(self._on_table_double_clicked)
         self.table.itemSelectionChanged.connect(self._on_table_item_selection_changed)
         self.timer.timeout.connect(self._on_refresh_button_clicked)
-        close.clicked.connect(self.reject)
         self.finished.connect(self.timer.stop)
         presenter.schedule_changed.connect(self._on_presenter_schedule_changed)
         presenter.schedule_summary_changed.connect(self.summary.setText)
@@ -218,11 +182,15 @@ class EpicScheduleDialog(QDialog):
         if visit is None or not visit.patient_id:
             return
         rupa_id = self._presenter.rupa_patient_for(visit.patient_id)
-        if rupa_id is not None:
-            (self.new_order if order else self.open_in_rupa).emit(rupa_id)
+        if rupa_id is not None and not order:
+            self.open_in_rupa.emit(rupa_id)
             self.accept()
             return
-        patient: EhrPatient | None = await self._presenter.patient(visit.patient_id)
-        if patient is not None:
-            (self.new_order_for_epic if order else self.use_for_rupa).emit(patient)
+        patient: EhrPatient | None = None
+        if rupa_id is None:
+            patient = await self._presenter.patient(visit.patient_id)
+        if order:
+            self.hand_on(visit.patient_id, patient)
+        elif patient is not None:
+            self.use_for_rupa.emit(patient)
             self.accept()

@@ -13,16 +13,12 @@ first, her draft opening once she is created.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import (
-    QDialog,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -31,15 +27,13 @@ from qasync import asyncSlot
 
 from rupa_desk.core.fhir import EhrPatient
 from rupa_desk.core.validation import parse_birthday
+from rupa_desk.ui.components.epic_patients_dialog import NEW_ORDER, EpicPatientsDialog
 from rupa_desk.ui.presenters.epic import HOW_EPIC_FINDS, EpicPresenter, EpicSearch
-from rupa_desk.ui.widgets.button_delegate import ButtonDelegate
-from rupa_desk.ui.widgets.keyed_table import read_only_table
 
 COLUMNS = ("Name", "Birth date", "Sex", "MRN", "Address", "Phone", "Email", "In Rupa Desk", "")
 #: The column saying whether she is in Rupa Desk already, and the "New order" button's.
 IN_RUPA_COLUMN = 7
 NEW_ORDER_COLUMN = 8
-NEW_ORDER = "New order"
 
 
 def address_text(patient: EhrPatient) -> str:
@@ -48,26 +42,22 @@ def address_text(patient: EhrPatient) -> str:
     return ", ".join(part for part in (*address.lines, address.city, place) if part)
 
 
-class FindInEpicDialog(QDialog):
-    """Search Epic for a patient; "Use for Rupa" hands her on.
-
-    Signals:
-        use_for_rupa(EhrPatient): the patient chosen to fill the new-patient form.
-        new_order(str): "New order" for a patient already in Rupa Desk (her Rupa id).
-        new_order_for_epic(EhrPatient): "New order" for a patient not in Rupa Desk yet: she
-            becomes a Rupa patient first.
-    """
-
-    use_for_rupa = Signal(object)
-    new_order = Signal(str)
-    new_order_for_epic = Signal(object)
+class FindInEpicDialog(EpicPatientsDialog):
+    """Search Epic for a patient; "Use for Rupa" or "New order" hands her on (the signals of
+    `EpicPatientsDialog`)."""
 
     def __init__(self, presenter: EpicPresenter, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._presenter = presenter
+        super().__init__(
+            presenter,
+            parent,
+            title="Find in Epic",
+            table_name="Patients found in Epic",
+            columns=COLUMNS,
+            stretch=COLUMNS.index("Address"),
+            new_order_column=NEW_ORDER_COLUMN,
+            use_tooltip="Fill in the new-patient form with this patient",
+        )
         self._found: list[EhrPatient] = []
-        self.setWindowTitle("Find in Epic")
-        self.setAccessibleName("Find in Epic")
         self.family = QLineEdit()
         self.given = QLineEdit()
         self.birth_date = QLineEdit()
@@ -93,36 +83,8 @@ class FindInEpicDialog(QDialog):
         self.summary = QLabel()
         self.summary.setAccessibleName("Epic search summary")
         self.summary.setWordWrap(True)
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setAccessibleName("Patients found in Epic")
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        read_only_table(self.table, stretch=COLUMNS.index("Address"))
-        self.row_button = ButtonDelegate(self.table)
-        self.table.setItemDelegateForColumn(NEW_ORDER_COLUMN, self.row_button)
-        self.new_order_button = QPushButton(NEW_ORDER)
-        self.new_order_button.setAccessibleName("New order for this patient")
-        self.new_order_button.setToolTip(
-            "Start an order for her (Ctrl+Enter); a patient not in Rupa Desk yet is added first"
-        )
-        self.new_order_button.setEnabled(False)
-        self.new_order_action = QAction(NEW_ORDER, self)
-        self.new_order_action.setShortcuts(
-            [QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")]
-        )
         self.new_order_action.setEnabled(False)
-        self.addAction(self.new_order_action)
-        self.use_button = QPushButton("Use for Rupa")
-        self.use_button.setAccessibleName("Use for Rupa")
-        self.use_button.setToolTip("Fill in the new-patient form with this patient")
-        self.use_button.setEnabled(False)
-        close = QPushButton("Close")
-        close.setAccessibleName("Close Find in Epic")
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.search_button)
-        buttons.addStretch(1)
-        buttons.addWidget(close)
-        buttons.addWidget(self.use_button)
-        buttons.addWidget(self.new_order_button)
+        buttons = self.button_row(self.search_button)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(hint)
@@ -138,7 +100,6 @@ class FindInEpicDialog(QDialog):
         self.new_order_action.triggered.connect(self._on_new_order_button_clicked)
         self.row_button.clicked.connect(self._on_row_button_clicked)
         self.table.doubleClicked.connect(self._on_table_double_clicked)
-        close.clicked.connect(self.reject)
         presenter.results_changed.connect(self._on_presenter_results_changed)
         presenter.summary_changed.connect(self.summary.setText)
         presenter.searching_changed.connect(self._on_presenter_searching_changed)
@@ -234,13 +195,7 @@ class FindInEpicDialog(QDialog):
             self.accept()
 
     def order_for(self, patient: EhrPatient | None) -> None:
-        """ "New order" for an Epic patient: her Rupa id when she is linked, else her Epic
-        record (she is added to Rupa Desk first)."""
-        if patient is None:
-            return
-        rupa_id = self._presenter.rupa_patient_for(patient.id)
-        if rupa_id is not None:
-            self.new_order.emit(rupa_id)
-        else:
-            self.new_order_for_epic.emit(patient)
-        self.accept()
+        """ "New order" for an Epic patient (she is added to Rupa Desk first when she is not
+        linked yet)."""
+        if patient is not None:
+            self.hand_on(patient.id, patient)
