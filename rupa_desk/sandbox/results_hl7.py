@@ -328,8 +328,12 @@ def _result(ordered_test_id: str, name: str) -> _Result:
             corrected_flag="",
         )
     else:
-        units = rng.choice(["ng/mL", "U/mL", "mg/dL", "umol/L", "ug/g"])
-        high = float(rng.choice([10, 25, 50, 100, 250]))
+        # The lab reports an analyte in the same units and range every time (its method):
+        # drawn from the analyte's name, not from the ordered test, so that a patient's
+        # results line up as a trend.
+        method = random.Random(f"method/{name}")
+        units = method.choice(["ng/mL", "U/mL", "mg/dL", "umol/L", "ug/g"])
+        high = float(method.choice([10, 25, 50, 100, 250]))
         low, decimals = 0.0, 1
         identifier = f"{_code(name)}^{escape(name)}^L"
     span = high - low

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from decimal import Decimal, InvalidOperation
 
 from rupa_desk.desk import Desk
 from rupa_desk.sandbox.server import SandboxServer
 from rupa_desk.ui.pages.orders import OrdersPage
+from rupa_desk.ui.pages.patients import PatientsPage
 from rupa_desk.ui.pages.results_inbox import ANALYTE, STATUS, TOLD, ResultsInboxPage
 from tests.e2e.test_order_flow import signed_in_desk
 from tests.fixtures.desk import MakeDesk
@@ -161,3 +163,81 @@ async def test_a_late_correction_reaches_the_inbox_without_opening_the_order(
     assert after[analyte][:2] == ("Corrected", ""), "a corrected value must be told again"
     assert all(told for a, (_, told, _) in after.items() if a != analyte)
     assert schedule.watching(order_id)
+
+
+async def test_her_trends_follow_her_results_and_a_correction(
+    make_desk: MakeDesk, sandbox: SandboxServer, sandbox_control: SandboxControl
+) -> None:
+    """Two orders of the same test for one patient: her detail in Patients shows each number
+    measured twice as a trend (one value from each order), and a corrected value replaces
+    the earlier one there too."""
+    desk = await signed_in_desk(make_desk, sandbox)
+    workspace = desk.workspace
+    assert workspace is not None
+    store = workspace.store
+    first = sandbox_control.create_order(status="Complete")["id"]
+    second = sandbox_control.create_order(status="Complete")["id"]
+    tests = {}
+    for order_id in (first, second):
+        await workspace.orders.orders.open_order(order_id)
+        [test] = store.orders.ordered_tests(order_id)
+        tests[order_id] = test.id
+        await wait_until(lambda t=test.id: store.lab_results.results(t) is not None, within=30)
+    patient_id = store.orders.row(first).patient_id
+    assert patient_id is not None
+    assert store.orders.row(second).patient_id == patient_id
+
+    desk.window.show_pane("patients")
+    patients = desk.window.pane("patients")
+    assert isinstance(patients, PatientsPage)
+    await wait_until(lambda: patients.model.row_of(patient_id) >= 0, within=30)
+    patients.select_patient(patient_id)
+    view = patients.detail.trends
+
+    def values_of(analyte: str) -> list[str]:
+        """The trend table's values for `analyte` ([] when it has no trend)."""
+        names = [view.analytes.item(i).text() for i in range(view.analytes.count())]
+        rows = [i for i, name in enumerate(names) if name.split(" (")[0] == analyte]
+        if not rows:
+            return []
+        view.analytes.setCurrentRow(rows[0])
+        cells = (view.values.item(r, 1) for r in range(view.values.rowCount()))
+        return [cell.text() for cell in cells if cell is not None]
+
+    def numbers(order_id: str) -> dict[str, str]:
+        results = store.lab_results.results(tests[order_id])
+        assert results is not None
+        return {r.analyte: r.value for r in results.rows if is_number(r.value)}
+
+    both = sorted(set(numbers(first)) & set(numbers(second)))
+    assert both  # the same test twice: its numbers measured twice
+    await wait_until(lambda: view.analytes.count() > 0, within=30)
+    for analyte in both:
+        shown = values_of(analyte)
+        assert len(shown) == 2, (analyte, shown)
+        assert shown[-1].startswith(numbers(second)[analyte]), (analyte, shown)
+
+    # The lab corrects one of the latest order's results: her trends show the values as
+    # they are now (a corrected number replaces the earlier one, not a third point).
+    before = store.lab_results.results(tests[second])
+    sandbox_control.correct_results(tests[second])
+    await workspace.orders.orders.open_order(second)
+    await wait_until(
+        lambda: (store.lab_results.results(tests[second]) or before).corrected, within=30
+    )
+    patients.select_patient(patient_id)
+    now = numbers(second)
+    for analyte in both:
+        await wait_until(
+            lambda a=analyte: values_of(a)[-1:] and values_of(a)[-1].startswith(now[a]),
+            within=30,
+        )
+        assert len(values_of(analyte)) == 2, analyte  # replaced, not added
+
+
+def is_number(text: str) -> bool:
+    try:
+        Decimal(text)
+    except InvalidOperation:
+        return False
+    return True
