@@ -283,6 +283,11 @@ def _results(facts: HL7Facts) -> list[_Result]:
     return results
 
 
+#: Units and upper limits of the analytes with no entry in NUMERIC (each gets one of each).
+UNITS: Final = ("ng/mL", "U/mL", "mg/dL", "umol/L", "ug/g")
+HIGHS: Final = (10, 25, 50, 100, 250)
+
+
 def _result(ordered_test_id: str, name: str) -> _Result:
     rng = random.Random(f"{ordered_test_id}/{name}")
     if name in NUMERIC:
@@ -332,8 +337,11 @@ def _result(ordered_test_id: str, name: str) -> _Result:
         # drawn from the analyte's name, not from the ordered test, so that a patient's
         # results line up as a trend.
         method = random.Random(f"method/{name}")
-        units = method.choice(["ng/mL", "U/mL", "mg/dL", "umol/L", "ug/g"])
-        high = float(method.choice([10, 25, 50, 100, 250]))
+        units = method.choice(UNITS)
+        high = float(method.choice(HIGHS))
+        # the test's own draws stay as they were, so its value (and so its flag, the value
+        # lying where it did within the range) and the rest of the seeded world do not move
+        rng.choice(UNITS), rng.choice(HIGHS)
         low, decimals = 0.0, 1
         identifier = f"{_code(name)}^{escape(name)}^L"
     span = high - low
